@@ -1,0 +1,73 @@
+"""Shared fixtures: a headless Chromium (mandatory when RL_WEB_REQUIRE_BROWSER=1) and a static file server."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--enable-unsafe-webgpu"]
+
+
+def chromium_path() -> str | None:
+    """The Chromium to drive: $CHROME, else Debian's or Google's binary on PATH."""
+    if os.environ.get("CHROME"):
+        return os.environ["CHROME"]
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if p := shutil.which(name):
+            return p
+    return None
+
+
+def browser_required() -> bool:
+    return os.environ.get("RL_WEB_REQUIRE_BROWSER", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium driven by Playwright; skips (or fails in CI) when none is found."""
+    exe = chromium_path()
+    if exe is None:
+        msg = "no Chromium found: apt-get install chromium (or set CHROME=/path/to/chrome)"
+        if browser_required():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
+                      ".json": "application/json", ".svg": "image/svg+xml"}
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+
+@pytest.fixture
+def serve():
+    """serve(directory) -> base URL of a loopback HTTP server for that directory (stopped after the test)."""
+    servers = []
+
+    def start(directory: str | Path, handler: type[http.server.BaseHTTPRequestHandler] = _Handler) -> str:
+        h = functools.partial(handler, directory=str(directory))
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}"
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
