@@ -1,0 +1,115 @@
+"""Shared bits of the bench: paths, the rows of the results table, timing helpers, machine facts."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+ENV_ID = "CartPole-v1"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--enable-unsafe-webgpu"]
+
+
+@dataclass
+class Row:
+    """One line of the results table: a measured value, or a skip with its reason."""
+    section: str
+    name: str
+    value: float | None = None
+    unit: str = ""
+    ratio: float | None = None          # value / the reference named in ratio_to
+    ratio_to: str = ""
+    target: str = ""                    # e.g. "<= 1.25x", "<= 32768 B"
+    ok: bool | None = None              # target met? None when there is no target
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, "", {})}
+
+
+def skipped(section: str, name: str, why: str) -> Row:
+    return Row(section, name, note=f"skipped: {why}")
+
+
+def gz_size(data: bytes) -> int:
+    """Bytes after gzip -9 (what a static host serving precompressed files sends)."""
+    return len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def median(xs: list[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def chromium_path() -> str | None:
+    """Same rule as tests/conftest.py: $CHROME, else a Chromium on PATH."""
+    if os.environ.get("CHROME"):
+        return os.environ["CHROME"]
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if p := shutil.which(name):
+            return p
+    return None
+
+
+def run(cmd: list[str], timeout: float = 600, cwd: Path = ROOT, env: dict | None = None,
+        check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command, capture its output; on failure raise with the tail of stderr (one readable line)."""
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, **(env or {})})
+    if check and p.returncode != 0:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"`{' '.join(map(str, cmd[:4]))} ...` exited {p.returncode}: {' | '.join(tail)}")
+    return p
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": mem, "os": platform.platform(),
+            "python": sys.version.split()[0]}
+
+
+def node_version() -> str | None:
+    try:
+        return run(["node", "--version"], timeout=30).stdout.strip()
+    except (OSError, RuntimeError):
+        return None
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")  # git-ignored, in case a crash leaves it behind
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def model_dir(env_id: str = ENV_ID) -> Path | None:
+    """The policy the pipeline would use: the user's newest (build/models) before the shipped one (models)."""
+    for d in (ROOT / "build" / "models" / env_id, ROOT / "models" / env_id):
+        if (d / "policy.safetensors").is_file() and (d / "policy.json").is_file():
+            return d
+    return None

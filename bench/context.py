@@ -1,0 +1,156 @@
+"""What the sections share within one run: the policy, a fresh kernel, the baseline wasm, test inputs."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import BENCH, ENV_ID, ROOT, run
+
+WASM_FLAGS = ["--target=wasm32-freestanding", "-O3", "-msimd128", "-nostdlib", "-Wl,--no-entry",
+              "-Wl,--export-memory", "-Wl,--strip-all"]
+BATCH = 256
+
+
+def c_array(name: str, a: np.ndarray) -> str:
+    a = np.asarray(a, dtype=np.float32)
+    dims = "".join(f"[{d}]" for d in a.shape)
+    vals = ", ".join(f"{float(v)!r}f" if np.isfinite(v) else "0.0f" for v in a.reshape(-1))
+    return f"static const float {name}{dims} = {{{vals}}};\n"
+
+
+class Context:
+    """Lazily built, once per run: each property raises RuntimeError with a readable reason if it cannot."""
+
+    def __init__(self, quick: bool = False, keep: bool = False):
+        self.quick = quick
+        self.tmp = Path(tempfile.mkdtemp(prefix="rlweb-bench-"))
+        self.keep = keep
+        self.facts: dict = {}
+
+    # --- the policy -------------------------------------------------------------------------------------
+    @cached_property
+    def model(self) -> Path:
+        from bench.common import model_dir
+        d = model_dir(ENV_ID)
+        if d is None:
+            # No trained or shipped policy yet: a random 32x32 policy still measures speed and size.
+            sys.path.insert(0, str(ROOT))
+            from tests.checkpoints import make_random_checkpoint
+            d = make_random_checkpoint(self.tmp / "model", obs_dim=4, hidden=(32, 32), env_id=ENV_ID)
+            self.facts["model"] = "random 32x32 tanh (no models/CartPole-v1 found)"
+        else:
+            self.facts["model"] = str(d.relative_to(ROOT))
+        return d
+
+    @cached_property
+    def meta(self) -> dict:
+        return json.loads((self.model / "policy.json").read_text())
+
+    @cached_property
+    def tensors(self) -> dict[str, np.ndarray]:
+        from safetensors.numpy import load_file
+        return load_file(str(self.model / "policy.safetensors"))
+
+    @cached_property
+    def obs(self) -> np.ndarray:
+        """Inputs for latency and agreement checks: uniform over CartPole's plausible observation box."""
+        rng = np.random.default_rng(0)
+        hi = np.array([2.4, 3.0, 0.21, 3.0], dtype=np.float32)
+        return (rng.uniform(-1, 1, size=(1024, 4)) * hi).astype(np.float32)
+
+    @cached_property
+    def reference(self) -> np.ndarray:
+        sys.path.insert(0, str(ROOT))
+        from tests.checkpoints import torch_forward
+        return torch_forward(self.model, self.obs)
+
+    @cached_property
+    def weights_json(self) -> Path:
+        """Weights as plain JSON (name -> {shape, data}) for the peers that build the net themselves."""
+        out = self.tmp / "weights.json"
+        # shortest decimal that round-trips each float32: what a careful hand-written export would ship
+        doc = {"meta": self.meta,
+               "tensors": {k: {"shape": list(v.shape), "data": [float(str(x)) for x in v.reshape(-1)]}
+                           for k, v in self.tensors.items()}}
+        out.write_text(json.dumps(doc, separators=(",", ":")))
+        return out
+
+    @cached_property
+    def io_json(self) -> Path:
+        """Observations and PyTorch's outputs, for the harnesses to check they compute the same function."""
+        out = self.tmp / "io.json"
+        out.write_text(json.dumps({"obs": self.obs.astype(float).tolist(),
+                                   "ref": self.reference.astype(float).tolist()}))
+        return out
+
+    # --- the kernels ------------------------------------------------------------------------------------
+    @cached_property
+    def kernel(self) -> Path:
+        """Our kernel, compiled fresh from the policy by tiny_infer (timed: issue 3's 15 s target)."""
+        if not (ROOT / "tiny_infer" / "__main__.py").is_file():
+            raise RuntimeError("tiny_infer has no CLI yet (tiny_infer/__main__.py missing)")
+        out = self.tmp / "kernel"
+        t0 = time.perf_counter()
+        run([sys.executable, "-m", "tiny_infer", "compile", str(self.model), "--out", str(out)], timeout=300)
+        self.facts["compile_s"] = time.perf_counter() - t0
+        if not (out / "policy.wasm").is_file():
+            raise RuntimeError(f"tiny_infer compile wrote no policy.wasm in {out}")
+        return out
+
+    @cached_property
+    def manifest(self) -> dict:
+        return json.loads((self.kernel / "manifest.json").read_text())
+
+    @cached_property
+    def baseline(self) -> Path:
+        """bench/baseline/forward.c with this policy's weights, compiled the way policy.wasm is."""
+        m, t = self.meta, self.tensors
+        if len(m["hidden"]) != 2 or m["activation"] != "tanh" or m["action"]["type"] != "discrete":
+            raise RuntimeError(f"the hand-written baseline covers 2 tanh hidden layers, discrete actions; "
+                               f"policy has {m['hidden']} {m['activation']} {m['action']['type']}")
+        d = self.tmp / "baseline"
+        d.mkdir(exist_ok=True)
+        h = [f"#define OBS_DIM {m['obs_dim']}\n#define H1 {m['hidden'][0]}\n#define H2 {m['hidden'][1]}\n"
+             f"#define N_ACT {m['action']['n']}\n#define BATCH {BATCH}\n"]
+        for head, p in (("actor", "A"), ("critic", "C")):
+            for i in range(3):
+                h.append(c_array(f"{p}{i}WT", t[f"{head}.{i}.weight"].T))
+                h.append(c_array(f"{p}{i}B", t[f"{head}.{i}.bias"]))
+        if m.get("obs_norm"):
+            n = m["obs_norm"]
+            inv = 1.0 / np.sqrt(t["obs_norm.var"].astype(np.float64) + n["eps"])
+            h.append("#define HAS_NORM 1\n" + f"#define NORM_CLIP {float(n['clip'])!r}f\n")
+            h.append(c_array("NORM_MEAN", t["obs_norm.mean"]) + c_array("NORM_INVSTD", inv))
+        (d / "weights.h").write_text("".join(h))
+        wasm = d / "forward.wasm"
+        src = BENCH / "baseline" / "forward.c"
+        run([sys.executable, "-m", "ziglang", "cc", *WASM_FLAGS, f"-I{d}", str(src), "-o", str(wasm)],
+            timeout=120)
+        return wasm
+
+    @cached_property
+    def site(self) -> Path:
+        """The CartPole page bundled from this run's kernel into a temporary folder (public/ untouched)."""
+        if not (ROOT / "bundle" / "build.mjs").is_file():
+            raise RuntimeError("bundle/build.mjs missing")
+        if not (ROOT / "node_modules").is_dir():
+            raise RuntimeError("node_modules missing: run `make setup`")
+        out = self.tmp / "site"
+        t0 = time.perf_counter()
+        run(["node", str(ROOT / "bundle" / "build.mjs"), "--kernel", str(self.kernel), "--out", str(out)],
+            timeout=300)
+        self.facts["bundle_s"] = time.perf_counter() - t0
+        if not (out / "index.html").is_file():
+            raise RuntimeError(f"bundle/build.mjs wrote no index.html in {out}")
+        return out
+
+    def close(self) -> None:
+        if not self.keep:
+            import shutil
+            shutil.rmtree(self.tmp, ignore_errors=True)

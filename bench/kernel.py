@@ -1,0 +1,200 @@
+"""Section `kernel`: forward-pass latency of our kernels against a hand-written C lower bound and the JS ML
+runtimes (onnxruntime-web, TensorFlow.js), in Node and in headless Chromium, plus what each costs to fetch."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.common import BENCH, CHROMIUM_ARGS, Row, chromium_path, gz_size, run, skipped
+from bench.context import Context
+from bench.deps import ensure_node, ensure_sb3
+from bench.serve import serve
+
+S = "kernel"
+NM = BENCH / "node_modules"
+LABEL = {"ours": "ours (wasm)", "baseline": "hand-written C (wasm)", "ort": "onnxruntime-web (wasm)",
+         "tfjs-cpu": "TensorFlow.js (cpu)", "tfjs-wasm": "TensorFlow.js (wasm)", "webgpu": "ours (WebGPU)"}
+# What a browser fetches to run each peer (the model's weights included), before gzip.
+PEER_FILES = {
+    "ort": ["onnxruntime-web/dist/ort.wasm.bundle.min.mjs",
+            "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"],
+    "tfjs-cpu": ["@tensorflow/tfjs-core/dist/tf-core.min.js",
+                 "@tensorflow/tfjs-backend-cpu/dist/tf-backend-cpu.min.js"],
+    "tfjs-wasm": ["@tensorflow/tfjs-core/dist/tf-core.min.js",
+                  "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+                  "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm"],
+}
+
+
+def peer_files(ctx: Context, name: str, have_kernel: bool) -> list[Path]:
+    if name == "ours":
+        return [ctx.kernel / "policy.wasm"]
+    if name == "webgpu":
+        return [p for p in ctx.kernel.iterdir() if p.name.startswith("policy.webgpu") or p.suffix == ".bin"]
+    if name == "baseline":
+        return [ctx.baseline]
+    model = ctx.tmp / "policy.onnx" if name == "ort" else ctx.weights_json
+    return [NM / f for f in PEER_FILES[name]] + [model]
+
+
+def fetch_bytes(files: list[Path]) -> tuple[int, int]:
+    raw = [f.read_bytes() for f in files]
+    return sum(map(len, raw)), sum(gz_size(b) for b in raw)
+
+
+def build_onnx(ctx: Context) -> Path:
+    out = ctx.tmp / "policy.onnx"
+    if not out.exists():
+        py = ensure_sb3()
+        run([str(py), str(BENCH / "make_onnx.py"), str(ctx.weights_json), str(out)], timeout=300)
+    return out
+
+
+def run_node(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
+    cfg = {"io": str(ctx.io_json), "weights": str(ctx.weights_json), "onnx": str(ctx.tmp / "policy.onnx"),
+           "wasm": {k: str(v) for k, v in wasm.items()}, "peers": peers, "quick": ctx.quick}
+    (ctx.tmp / "kernel_node.json").write_text(json.dumps(cfg))
+    p = run(["node", str(BENCH / "js" / "kernel_node.mjs"), str(ctx.tmp / "kernel_node.json")], timeout=900)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    def url(p: Path) -> str:
+        return "/t/" + str(p.relative_to(ctx.tmp))
+
+    cfg = {"io": url(ctx.io_json), "weights": url(ctx.weights_json), "onnx": url(ctx.tmp / "policy.onnx"),
+           "wasm": {k: url(v) for k, v in wasm.items()}, "peers": peers, "quick": ctx.quick,
+           "webgpu": None, "webgpuWeights": None}
+    if "webgpu" in peers:
+        js = ctx.kernel / "policy.webgpu.js"
+        cfg["webgpu"] = url(js) if js.exists() else None
+        bins = sorted(ctx.kernel.glob("*.bin"))
+        cfg["webgpuWeights"] = url(bins[0]) if bins else None
+    mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp}
+    with serve(mounts) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "/js/harness.html")
+            page.wait_for_function("window.benchReady === true", timeout=60_000)
+            out = page.evaluate("cfg => window.runBench(cfg)", cfg)
+            out["version"] = browser.version
+            if errors:
+                out["page_errors"] = errors[:3]
+            return out
+        finally:
+            browser.close()
+
+
+def measure(ctx: Context) -> list[Row]:
+    rows: list[Row] = []
+    try:
+        ensure_node()
+    except Exception as e:  # noqa: BLE001 - any install failure becomes a readable skip row
+        return [skipped(S, "all", f"npm ci --prefix bench failed: {e}")]
+
+    wasm: dict[str, Path] = {}
+    try:
+        wasm["ours"] = ctx.kernel / "policy.wasm"
+        rows += compile_rows(ctx)
+    except Exception as e:  # noqa: BLE001
+        rows.append(skipped(S, "ours", f"no kernel: {e}"))
+    try:
+        wasm["baseline"] = ctx.baseline
+    except Exception as e:  # noqa: BLE001
+        rows.append(skipped(S, "hand-written C", str(e)))
+    peers = [*wasm, "ort", "tfjs-cpu", "tfjs-wasm"]
+    try:
+        build_onnx(ctx)
+    except Exception as e:  # noqa: BLE001
+        rows.append(skipped(S, "onnxruntime-web", f"could not build the ONNX model: {e}"))
+        peers.remove("ort")
+
+    results: dict[str, dict] = {}
+    try:
+        results["node"] = run_node(ctx, wasm, peers)
+        ctx.facts["node"] = results["node"].get("node")
+    except Exception as e:  # noqa: BLE001
+        rows.append(skipped(S, "node", str(e)))
+    if chromium_path() is None:
+        rows.append(skipped(S, "chromium", "no Chromium: apt-get install chromium (or set CHROME=/path)"))
+    else:
+        try:
+            results["chromium"] = run_chromium(ctx, wasm, peers + (["webgpu"] if "ours" in wasm else []))
+            ctx.facts["chromium"] = results["chromium"].get("version")
+        except Exception as e:  # noqa: BLE001
+            rows.append(skipped(S, "chromium", str(e).splitlines()[0]))
+
+    for where, res in results.items():
+        r = res["results"]
+        base = r.get("baseline", {})
+        ours = r.get("ours", {})
+        for key, m in r.items():
+            label = f"{where}: {LABEL.get(key, key)}"
+            if "error" in m:
+                rows.append(skipped(S, label, m["error"]))
+                continue
+            extra = {k: m[k] for k in ("max_err", "inner_single", "reps", "adapter") if k in m}
+            if key == "webgpu":
+                extra["note"] = "SwiftShader (CPU) adapter in headless Chromium"
+            single = Row(S, f"{label} single", m["single_us"], "us", extra=extra,
+                         note=f"max err vs PyTorch {m['max_err']:.1e}"
+                         + ("; SwiftShader, CPU" if key == "webgpu" else ""))
+            if key == "ours" and base.get("single_us"):
+                single.ratio, single.ratio_to = m["single_us"] / base["single_us"], "hand-written C"
+                single.target, single.ok = "<= 1.25x", single.ratio <= 1.25
+            elif key not in ("ours", "baseline", "webgpu") and ours.get("single_us"):
+                single.ratio, single.ratio_to = m["single_us"] / ours["single_us"], "ours (wasm)"
+            elif key == "baseline" and ours.get("single_us"):
+                single.ratio, single.ratio_to = m["single_us"] / ours["single_us"], "ours (wasm)"
+            rows.append(single)
+            if m.get("batch_us_per_obs") is not None:
+                b = Row(S, f"{label} batch {m['batch']}", m["batch_us_per_obs"], "us/obs")
+                if key == "ours":
+                    b.target, b.ok = "<= 0.25 us/obs", m["batch_us_per_obs"] <= 0.25
+                    if base.get("batch_us_per_obs"):
+                        b.ratio = m["batch_us_per_obs"] / base["batch_us_per_obs"]
+                        b.ratio_to = "hand-written C"
+                elif ours.get("batch_us_per_obs"):
+                    b.ratio, b.ratio_to = m["batch_us_per_obs"] / ours["batch_us_per_obs"], "ours (wasm)"
+                rows.append(b)
+
+    # What each peer costs a browser to fetch (gzip -9), weights or model file included.
+    ours_gz = None
+    for key in ["ours", "webgpu", "baseline", "ort", "tfjs-cpu", "tfjs-wasm"]:
+        if key in ("ours", "webgpu") and "ours" not in wasm or key == "baseline" and "baseline" not in wasm:
+            continue
+        if key == "ort" and "ort" not in peers:
+            continue
+        try:
+            files = peer_files(ctx, key, "ours" in wasm)
+            raw, gz = fetch_bytes(files)
+        except Exception as e:  # noqa: BLE001
+            rows.append(skipped(S, f"size: {LABEL[key]}", str(e)))
+            continue
+        if key == "ours":
+            ours_gz = gz
+        r = Row(S, f"size: {LABEL[key]}", gz, "B gz", extra={"raw": raw, "files": [f.name for f in files]},
+                note=f"{raw} B raw; " + ", ".join(f.name for f in files))
+        if ours_gz and key != "ours":
+            r.ratio, r.ratio_to = gz / ours_gz, "ours (wasm)"
+        rows.append(r)
+    return rows
+
+
+def compile_rows(ctx: Context) -> list[Row]:
+    rows = []
+    if "compile_s" in ctx.facts:
+        rows.append(Row(S, "tiny_infer compile (fresh, incl. parity check)", ctx.facts["compile_s"], "s",
+                        target="<= 15 s", ok=ctx.facts["compile_s"] <= 15))
+    wasm = (ctx.kernel / "policy.wasm").stat().st_size
+    wbytes = sum(v.size * 4 for k, v in ctx.tensors.items()
+                 if k.startswith(("actor.", "critic.", "obs_norm.")) and k != "actor.log_std")
+    rows.append(Row(S, "policy.wasm size", wasm, "B", ratio=wasm / wbytes, ratio_to="float32 weights",
+                    target=f"<= weights + 4096 = {wbytes + 4096} B", ok=wasm <= wbytes + 4096,
+                    note=f"float32 weights {wbytes} B"))
+    return rows

@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// Bundle the page: node bundle/build.mjs --kernel build/kernels/CartPole-v1 --out public [--single]
+//
+// Multi-file (default): <out>/index.html + <out>/assets/ (content-hashed JS, CSS, wasm, WebGPU weights),
+// relative URLs only. --single: one self-contained <out>/cartpole.html (kernel inlined) that works from
+// file://. Same inputs give byte-identical outputs. Files are written to a temporary folder first, then
+// renamed into place, so a failed build leaves the previous site intact.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SRC = path.join(HERE, 'src');
+const ROOT = path.dirname(HERE);
+const STATIC = path.join(ROOT, 'public'); // committed static files (favicon.svg, _headers)
+const ENVS = { 'CartPole-v1': 'cartpole' }; // env id -> bundle/src/envs/<name>.js + render/<name>.js
+const BUDGET_GZ = 32 * 1024;
+
+function die(msg) {
+  console.error(`build.mjs: ${msg}`);
+  process.exit(1);
+}
+
+function parseArgs(argv) {
+  const args = { kernel: null, out: null, single: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--single') args.single = true;
+    else if (a === '--kernel' || a === '--out') {
+      if (!argv[i + 1]) die(`${a} needs a folder`);
+      args[a.slice(2)] = argv[++i];
+    } else if (a === '-h' || a === '--help') {
+      console.log('usage: node bundle/build.mjs --kernel build/kernels/<env-id> --out public [--single]');
+      process.exit(0);
+    } else die(`unknown argument '${a}' (usage: --kernel DIR --out DIR [--single])`);
+  }
+  if (!args.kernel || !args.out) die('--kernel DIR and --out DIR are required');
+  return args;
+}
+
+const hash = (buf) => createHash('sha256').update(buf).digest('hex').slice(0, 10);
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+
+function readKernel(dir) {
+  const mpath = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(mpath)) die(`no kernel at ${dir} (manifest.json missing): run \`make compile-kernel\``);
+  let manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(mpath, 'utf8'));
+  } catch (e) {
+    die(`${mpath} is not valid JSON (${e.message}): recompile with \`make compile-kernel\``);
+  }
+  for (const key of ['env_id', 'obs_dim', 'action', 'outputs']) {
+    if (!(key in manifest)) die(`${mpath} lacks '${key}' (contract 2): recompile with \`make compile-kernel\``);
+  }
+  if (!ENVS[manifest.env_id]) {
+    die(`no JS env for ${manifest.env_id}: the page supports ${Object.keys(ENVS).join(', ')}`);
+  }
+  const wasm = path.join(dir, 'policy.wasm');
+  if (!fs.existsSync(wasm)) die(`${wasm} missing: run \`make compile-kernel\``);
+  const gpuJs = path.join(dir, 'policy.webgpu.js');
+  const files = Object.keys(manifest.files || {});
+  // The WebGPU weights: whatever non-code file the manifest lists besides the wasm/C/JS.
+  const weights = files.find((f) => /\.(bin|safetensors)$/.test(f) && fs.existsSync(path.join(dir, f))) ?? null;
+  return { manifest, wasm, gpuJs: fs.existsSync(gpuJs) ? gpuJs : null, weights, dir };
+}
+
+/** The build-time manifest the page inlines: contract 2's fields plus hashed URLs or inlined bytes. */
+function pageManifest(k, single) {
+  const m = k.manifest;
+  const out = {
+    env_id: m.env_id, obs_dim: m.obs_dim, action: m.action, outputs: m.outputs, batch_size: m.batch_size,
+    hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpuWeights: k.gpuJs ? k.weights : null,
+  };
+  const assets = new Map(); // asset name -> bytes
+  const names = ['policy.wasm', ...(k.gpuJs && k.weights ? [k.weights] : [])];
+  if (single) out.inline = {};
+  else out.urls = {};
+  for (const name of names) {
+    const bytes = fs.readFileSync(path.join(k.dir, name));
+    if (single) out.inline[name] = bytes.toString('base64');
+    else {
+      const ext = path.extname(name), hashed = `${path.basename(name, ext)}-${hash(bytes)}${ext}`;
+      out.urls[name] = hashed;
+      assets.set(hashed, bytes);
+    }
+  }
+  return { manifest: out, assets };
+}
+
+function virtualPlugin(k, manifest, single) {
+  const hasPython = !single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
+  const lazy = [];
+  if (k.gpuJs) lazy.push(`webgpu: () => import('./backends/webgpu.js')`);
+  if (hasPython) lazy.push(`python: () => import('./backends/python.js')`);
+  const modules = {
+    'virtual:kernel': `export default ${JSON.stringify(manifest)};`,
+    'virtual:backends': `export default {${lazy.join(', ')}};`,
+  };
+  return {
+    name: 'virtual',
+    setup(b) {
+      b.onResolve({ filter: /^virtual:/ }, (a) => ({ path: a.path, namespace: 'virtual' }));
+      b.onLoad({ filter: /.*/, namespace: 'virtual' }, (a) => ({ contents: modules[a.path], resolveDir: SRC,
+        loader: 'js' }));
+      b.onResolve({ filter: /^kernel:webgpu$/ }, () => (k.gpuJs ? { path: k.gpuJs }
+        : { errors: [{ text: 'the kernel has no policy.webgpu.js' }] }));
+    },
+  };
+}
+
+async function bundle(k, manifest, single) {
+  const result = await esbuild.build({
+    entryPoints: { app: path.join(SRC, 'app.js'), style: path.join(SRC, 'style.css') },
+    bundle: true, format: 'esm', splitting: !single, minify: true, target: ['es2022'],
+    outdir: '/virtual/assets', entryNames: '[name]-[hash]', chunkNames: '[name]-[hash]',
+    assetNames: '[name]-[hash]', loader: { '.wasm': 'file', '.py': 'text', '.bin': 'file' },
+    write: false, metafile: true, legalComments: 'none', charset: 'utf8', logLevel: 'silent',
+    plugins: [virtualPlugin(k, manifest, single)],
+  }).catch((e) => die(`esbuild failed:\n${e.message}`));
+  if (result.warnings.length) {
+    const msgs = await esbuild.formatMessages(result.warnings, { kind: 'warning' });
+    die(`esbuild warnings (the build must be warning-free):\n${msgs.join('\n')}`);
+  }
+  const files = new Map(result.outputFiles.map((f) => [path.basename(f.path), Buffer.from(f.contents)]));
+  const entry = (name) => [...files.keys()].find((f) => f.startsWith(`${name}-`) && /\.(js|css)$/.test(f));
+  return { files, js: entry('app'), css: entry('style') };
+}
+
+function csp(single, scriptHash, styleHash) {
+  if (single) {
+    return [`default-src 'none'`, `script-src '${scriptHash}' 'wasm-unsafe-eval'`, `style-src '${styleHash}'`,
+      `img-src data:`, `base-uri 'none'`, `form-action 'none'`].join('; ');
+  }
+  return [`default-src 'self'`, `script-src 'self' 'wasm-unsafe-eval'`, `style-src 'self'`, `img-src 'self' data:`,
+    `connect-src 'self'`, `object-src 'none'`, `base-uri 'none'`, `form-action 'none'`].join('; ');
+}
+
+function html(k, pm, parts) {
+  const tpl = fs.readFileSync(path.join(SRC, 'index.html'), 'utf8');
+  const backends = ['wasm', ...(k.gpuJs ? ['webgpu'] : []), ...(parts.python ? ['python'] : []), 'auto'];
+  const hidden = k.manifest.hidden ?? pm.hidden;
+  const vars = {
+    CSP: parts.csp, FAVICON: parts.favicon, HEAD: parts.head,
+    BACKENDS: backends.map((b) => `<option value="${b}">${b}</option>`).join(''),
+    ARCH: hidden ? `${hidden.join('×')} MLP` : 'MLP',
+    KB: kb(fs.statSync(k.wasm).size).replace(' ', '\u00a0'),
+  };
+  let out = tpl.replace(/%([A-Z]+)%/g, (m, v) => (v in vars ? vars[v] : m));
+  if (parts.body) out = out.replace('</body>', () => `${parts.body}\n</body>`); // no $ patterns
+  return out;
+}
+
+const sha256b64 = (s) => `sha256-${createHash('sha256').update(s).digest('base64')}`;
+
+function writeAtomically(outDir, files, single) {
+  // Write everything next to the target, then rename into place: assets first (new hashed names never
+  // collide with live ones), the HTML last, then drop assets the new HTML no longer references.
+  fs.mkdirSync(outDir, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(outDir, '.build-'));
+  try {
+    for (const [rel, bytes] of files) {
+      fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
+      fs.writeFileSync(path.join(tmp, rel), bytes);
+    }
+    const order = [...files.keys()].sort((a, b) => a.endsWith('.html') - b.endsWith('.html') || a.localeCompare(b));
+    for (const rel of order) {
+      fs.mkdirSync(path.dirname(path.join(outDir, rel)), { recursive: true });
+      fs.renameSync(path.join(tmp, rel), path.join(outDir, rel));
+    }
+    const assetsDir = path.join(outDir, 'assets');
+    if (!single && fs.existsSync(assetsDir)) {
+      for (const f of fs.readdirSync(assetsDir)) {
+        if (!files.has(`assets/${f}`)) fs.rmSync(path.join(assetsDir, f), { recursive: true, force: true });
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const k = readKernel(args.kernel);
+  const { manifest: pm, assets } = pageManifest(k, args.single);
+  const { files: built, js, css } = await bundle(k, pm, args.single);
+  const python = !args.single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
+  const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
+  const out = new Map();
+  let firstAction; // the files fetched until the first agent action (default backend: wasm)
+
+  if (args.single) {
+    const script = built.get(js).toString('utf8').replace(/<\/script/gi, '<\\/script');
+    const style = built.get(css).toString('utf8');
+    const doc = html(k, pm, {
+      csp: csp(true, sha256b64(script), sha256b64(style)), python,
+      favicon: `data:image/svg+xml;base64,${favicon.toString('base64')}`,
+      head: `<style>${style}</style>`, body: `<script type="module">${script}</script>`,
+    });
+    out.set('cartpole.html', Buffer.from(doc));
+    firstAction = ['cartpole.html'];
+  } else {
+    for (const [name, bytes] of [...built, ...assets]) out.set(`assets/${name}`, bytes);
+    const wasmUrl = `assets/${pm.urls['policy.wasm']}`;
+    const doc = html(k, pm, {
+      csp: csp(false), python, favicon: 'favicon.svg',
+      head: [`<link rel="stylesheet" href="assets/${css}">`,
+        `<link rel="preload" href="${wasmUrl}" as="fetch" type="application/wasm" crossorigin>`,
+        `<script type="module" src="assets/${js}"></script>`].join('\n'),
+    });
+    out.set('index.html', Buffer.from(doc));
+    // A manifest for embedders: loadPolicy('assets/manifest.json') resolves the files next to it.
+    out.set('assets/manifest.json', Buffer.from(`${JSON.stringify({ ...k.manifest, urls: pm.urls }, null, 1)}\n`));
+    if (path.resolve(args.out) !== STATIC) {
+      for (const f of fs.readdirSync(STATIC)) {
+        if (!/\.html$/.test(f) && fs.statSync(path.join(STATIC, f)).isFile()) {
+          out.set(f, fs.readFileSync(path.join(STATIC, f)));
+        }
+      }
+    }
+    firstAction = ['index.html', `assets/${js}`, `assets/${css}`, wasmUrl, 'favicon.svg'];
+  }
+  writeAtomically(args.out, out, args.single);
+
+  const gz = (b) => gzipSync(b, { level: 9 }).length;
+  const sizeOf = (rel) => (out.get(rel) ?? fs.readFileSync(path.join(args.out, rel)));
+  const rows = [...out.keys()].sort().map((rel) => [rel, out.get(rel).length, gz(out.get(rel))]);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`wrote ${path.join(args.out, '')} (${k.manifest.env_id}${args.single ? ', single file' : ''}):`);
+  for (const [rel, raw, z] of rows) console.log(`  ${rel.padEnd(w)}  ${kb(raw).padStart(9)}  ${kb(z).padStart(9)} gz`);
+  const total = firstAction.reduce((a, rel) => a + gz(sizeOf(rel)), 0);
+  console.log(`bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(BUDGET_GZ)})` +
+    (total > BUDGET_GZ ? '  OVER BUDGET' : ''));
+}
+
+main();

@@ -1,0 +1,35 @@
+// The WebGPU backend: tinygrad's WGSL kernels with their dispatch plan (contract 2's policy.webgpu.js).
+// Code-split: the default page never downloads this module.
+// Helpers come in through `lib` (backends/common.js): importing them would split them into a shared chunk
+// that the default page would then have to fetch before its first action.
+import { createPolicy } from 'kernel:webgpu';
+
+/** load(manifest, baseUrl, {lib}) -> policy whose forward() is async; throws when WebGPU does not work. */
+export async function load(manifest, baseUrl, { lib }) {
+  const { kernelFile, split, greedy } = lib;
+  const gpu = globalThis.navigator?.gpu;
+  if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter is available');
+  const device = await adapter.requestDevice();
+  const weights = manifest.webgpuWeights;
+  const kernel = await createPolicy(device, weights ? kernelFile(manifest, weights, baseUrl) : undefined);
+  const policy = {
+    backend: 'webgpu',
+    lost: null,
+    async forward(obs) {
+      return split(manifest, await kernel.forward(Float32Array.from(obs)));
+    },
+    async act(obs) {
+      return greedy(await policy.forward(obs));
+    },
+  };
+  device.lost.then((info) => { policy.lost = info.message || 'device lost'; });
+  // "Works" means a forward pass gives finite, normalised outputs, not merely that an adapter exists.
+  const probe = await policy.forward(new Float32Array(manifest.obs_dim));
+  const head = probe.probs ?? probe.mean, sum = probe.probs ? probe.probs.reduce((a, b) => a + b, 0) : 1;
+  if (![...head, probe.value].every(Number.isFinite) || Math.abs(sum - 1) > 1e-3) {
+    throw new Error('the WebGPU kernel returned invalid outputs');
+  }
+  return policy;
+}

@@ -1,0 +1,33 @@
+"""CLI: `python -m tiny_infer compile [MODEL_DIR] [--env ID] [--out DIR] [--batch-size 256]`
+and `python -m tiny_infer export-json MODEL_DIR --out FILE`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tiny_infer", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compile", help="compile a contract-1 policy to wasm + WebGPU kernels (contract 2)")
+    c.add_argument("model_dir", nargs="?", help="checkpoint folder (default: build/models/ENV, else models/ENV)")
+    c.add_argument("--env", help="environment id, e.g. CartPole-v1 (picks the checkpoint when MODEL_DIR is omitted)")
+    c.add_argument("--out", help="output folder (default: build/kernels/ENV)")
+    c.add_argument("--batch-size", type=int, default=256, help="capacity of forward_batch (default 256)")
+    e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")
+    e.add_argument("model_dir", help="checkpoint folder (policy.json + policy.safetensors)")
+    e.add_argument("--out", required=True, help="output JSON file")
+    args = ap.parse_args(argv)
+    if args.cmd == "compile":
+        if not args.model_dir and not args.env:
+            ap.error("compile: pass MODEL_DIR or --env ENV_ID")
+        from tiny_infer.compile import main as compile_main
+
+        return compile_main(args)
+    from tiny_infer.export_json import main as export_main  # lazy: torch/tinygrad-free path
+
+    return export_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

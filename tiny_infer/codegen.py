@@ -1,0 +1,174 @@
+"""Ask tinygrad for the kernels of the policy's forward pass, rendered by its own C and WGSL renderers.
+
+`Tensor.linear_with_vars(out)` gives the scheduled kernel ASTs (one CALL per kernel, its arguments being
+the input, the realized weights, the output, and views of tinygrad's planned scratch arena);
+`tinygrad.codegen.to_program(ast, renderer)` lowers each AST and renders its source. We keep the call
+order and each call's buffers; the emitters (wasm.py, webgpu.py) link them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tiny_infer.model import TinyPolicy
+
+BATCH_VAR = "n"
+
+
+def c_renderer():
+    """tinygrad's ClangRenderer for a single-threaded target, with its compiler swapped for a no-op: we only
+    want the source (zig cc compiles it later, for wasm32)."""
+    from tinygrad.device import Compiler
+    from tinygrad.helpers import Target
+    from tinygrad.renderer import Renderer
+    from tinygrad.renderer.cstyle import ClangRenderer
+
+    class PortableClangRenderer(ClangRenderer):
+        has_threads = False  # no core_id parameter: wasm32 and microcontrollers run one thread
+
+        def __init__(self):
+            Renderer.__init__(self, Target(device="CPU", renderer="CLANG", arch="wasm32,generic"))
+            self.compiler = Compiler()  # never asked to compile: to_program stops at the SOURCE when it is unused
+
+    return PortableClangRenderer()
+
+
+def wgsl_renderer():
+    from tinygrad.helpers import Target
+    from tinygrad.renderer.wgsl import WGSLRenderer
+
+    return WGSLRenderer(Target(device="WEBGPU"))
+
+
+@dataclass
+class Buf:
+    """A buffer of the graph: `input`, `output`, `weight` (name of the tensor) or `scratch`; size in floats."""
+    name: str
+    kind: str
+    size: int
+
+
+@dataclass
+class Call:
+    """One kernel launch: kernel index into Graph.kernels, buffer names in parameter order, variable names."""
+    kernel: int
+    bufs: list[str]
+    vars: list[str]
+
+
+@dataclass
+class Kernel:
+    name: str          # unique within the graph's target
+    src: str           # tinygrad's rendered source, function renamed to `name`
+    global_size: tuple[int, ...]
+    local_size: tuple[int, ...]
+    n_bufs: int
+    vars: list[str]
+
+
+@dataclass
+class Graph:
+    """The rendered forward pass for one renderer and one batch size (`batch` rows, symbolic when `symbolic`)."""
+    batch: int
+    symbolic: bool
+    buffers: dict[str, Buf] = field(default_factory=dict)
+    kernels: list[Kernel] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+
+class CodegenError(RuntimeError):
+    pass
+
+
+def _arg_key(u) -> tuple:
+    """Identity of a call argument: a whole BUFFER, or a (base, byte offset, byte size) view of the arena."""
+    from tinygrad.uop.ops import Ops
+
+    if u.op is Ops.BUFFER:
+        return ("buf", u)
+    if u.op is Ops.BITCAST and u.src[0].op is Ops.SHRINK:
+        base, off, size = u.src[0].src
+        if off.op is Ops.CONST and base.op is Ops.BUFFER:
+            return ("view", base, int(off.arg), int(size.vmax), u.dtype)
+    if u.op is Ops.BITCAST and u.src[0].op is Ops.BUFFER and u.src[0].src and u.src[0].src[0].op is Ops.CONST:
+        return ("view", u.src[0], 0, int(u.src[0].src[0].arg) * u.src[0].dtype.itemsize, u.dtype)  # the whole arena
+    raise CodegenError(f"unexpected kernel argument {u.op} from tinygrad's scheduler; tinygrad version pinned?")
+
+
+def render_graphs(policy: TinyPolicy, batch: int, symbolic: bool, renderers: dict[str, object], prefix: str
+                  ) -> dict[str, Graph]:
+    """Schedule policy(obs[batch, obs_dim]) and render every kernel with each renderer (key -> Graph).
+
+    symbolic: the batch dimension is the variable `n` (1..batch) so one set of kernels serves any n <= batch.
+    """
+    from tinygrad import Tensor, UOp, dtypes
+    from tinygrad.codegen import to_program
+    from tinygrad.uop.ops import Ops
+
+    x = Tensor.empty(batch, policy.ckpt.obs_dim, dtype=dtypes.float32, device=policy.device)
+    xin = x[:UOp.variable(BATCH_VAR, 1, batch).bind(batch)] if symbolic else x
+    out = policy(xin)
+    linear, _ = out.linear_with_vars()
+
+    roles = {t.uop.buffer: ("weight", name) for name, t in policy.weights.items()}
+    roles[x.uop.buffer] = ("input", "input")
+    base = out.uop
+    while base.op is not Ops.BUFFER and base.src:  # the symbolic batch leaves a view of the full output buffer
+        base = base.src[0]
+    roles[base.buffer] = ("output", "output")
+
+    names: dict[tuple, Buf] = {}
+
+    def buf_for(u) -> Buf:
+        key = _arg_key(u)
+        if key in names:
+            return names[key]
+        n_scratch = sum(1 for v in names.values() if v.kind == "scratch")
+        if key[0] == "buf" and u.buffer in roles:
+            kind, name = roles[u.buffer]
+            b = Buf(name, kind, u.buffer.size if kind != "weight" else policy.weights[name].numel())
+        elif key[0] == "buf":  # an intermediate the scheduler gave its own buffer (e.g. after .contiguous())
+            if u.buffer.dtype != dtypes.float32:
+                raise CodegenError(f"intermediate buffer of dtype {u.buffer.dtype}: only float32 is supported")
+            b = Buf(f"scratch{n_scratch}", "scratch", u.buffer.size)
+        else:
+            if key[4] != dtypes.float32:
+                raise CodegenError(f"scratch buffer of dtype {key[4]}: only float32 is supported")
+            b = Buf(f"scratch{n_scratch}", "scratch", key[3] // 4)
+        names[key] = b
+        return b
+
+    graphs = {k: Graph(batch, symbolic) for k in renderers}
+    seen: dict[str, dict[str, int]] = {k: {} for k in renderers}  # source -> kernel index (identical ASTs dedup)
+    for call in linear.src:
+        if call.op is not Ops.CALL or call.src[0].op is not Ops.SINK:
+            raise CodegenError(f"tinygrad scheduled a {call.src[0].op} (not a kernel); unsupported graph")
+        args = [s for s in call.src[1:] if not s.is_bound_var]
+        for key, ren in renderers.items():
+            g = graphs[key]
+            prg = to_program(call.src[0], ren)
+            info = prg.arg
+            src = next(s.arg for s in prg.src if s.op is Ops.SOURCE)
+            fname = prg.src[0].arg.function_name
+            bufs = [buf_for(args[i]) for i in info.globals]
+            for b in bufs:
+                g.buffers.setdefault(b.name, b)
+            var_names = [v.arg.name for v in info.vars]
+            if any(v != BATCH_VAR for v in var_names):
+                raise CodegenError(f"kernel {fname} takes variables {var_names}; only the batch size is supported")
+            if src not in seen[key]:
+                seen[key][src] = len(g.kernels)
+                name = f"{prefix}{len(g.kernels)}_{fname}"
+                g.kernels.append(Kernel(name, re.sub(rf"\b{re.escape(fname)}\b", name, src),
+                                        tuple(int(s) for s in info.global_size),
+                                        tuple(int(s) for s in info.local_size) if info.local_size else (1, 1, 1),
+                                        len(bufs), var_names))
+            g.calls.append(Call(seen[key][src], [b.name for b in bufs], var_names))
+    return graphs
+
+
+def weight_arrays(policy: TinyPolicy) -> dict[str, np.ndarray]:
+    """The realized weight buffers, flat float32, as the kernels index them."""
+    return {name: t.numpy().astype(np.float32).ravel() for name, t in policy.weights.items()}

@@ -1,0 +1,118 @@
+"""The contract-1 policy as a tinygrad graph, and PyTorch's forward pass of the same checkpoint as the reference.
+
+The tinygrad tensors live on tinygrad's PYTHON device: it needs no compiler, and we only ever *run* it for
+the parity check before codegen (the kernels we ship are rendered for wasm and WebGPU, never run here).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tiny_infer.checkpoint import Checkpoint
+
+DEVICE = "PYTHON"
+
+
+def obs_norm_std(ckpt: Checkpoint) -> np.ndarray:
+    """sqrt(var + eps) in float32, rounded exactly as PyTorch rounds it (both ops are correctly rounded)."""
+    assert ckpt.obs_norm is not None
+    return np.sqrt(ckpt.tensors["obs_norm.var"] + np.float32(ckpt.obs_norm["eps"])).astype(np.float32)
+
+
+class TinyPolicy:
+    """obs [B, obs_dim] -> [B, n_act + 1]: softmax probabilities (discrete) or action mean (box), then the value.
+
+    Weights are realized tinygrad buffers, so the scheduler passes them to the kernels as inputs (and the
+    codegen bakes them into the kernel file) instead of folding them into the graph.
+    """
+
+    def __init__(self, ckpt: Checkpoint, device: str = DEVICE, transposed: bool = True):
+        from tinygrad import Tensor
+        from tinygrad.helpers import DEV
+
+        DEV.value = device  # constants follow the default device: keep all of the graph on one (compiler-free) device
+        self.ckpt, self.device = ckpt, device
+        self.weights: dict[str, Tensor] = {}
+
+        def w(name: str, a: np.ndarray) -> Tensor:
+            t = Tensor(np.ascontiguousarray(a, dtype=np.float32), device=device).realize()
+            self.weights[name] = t
+            return t
+
+        # transposed: weights stored [in, out], so a kernel's output axis is contiguous in memory and
+        # upcasting it gives vector loads and independent accumulators (what SIMD wants)
+        self.transposed = transposed
+        self.layers = {head: [(w(f"{head}.{i}.weight.T", wt.T) if transposed else w(f"{head}.{i}.weight", wt).T,
+                               w(f"{head}.{i}.bias", b))
+                              for i, (wt, b) in enumerate(ckpt.layers(head))] for head in ("actor", "critic")}
+        self.norm = None
+        if ckpt.obs_norm is not None:
+            self.norm = (w("obs_norm.mean", ckpt.tensors["obs_norm.mean"]), w("obs_norm.std", obs_norm_std(ckpt)),
+                         float(ckpt.obs_norm["clip"]))
+
+    def _mlp(self, head: str, x):
+        layers = self.layers[head]
+        for i, (wt, b) in enumerate(layers):
+            x = x.linear(wt, b)
+            if i < len(layers) - 1:
+                # one kernel per layer: keeps every kernel within WebGPU's default 8 storage buffers per stage
+                x = (x.tanh() if self.ckpt.activation == "tanh" else x.relu()).contiguous()
+        return x
+
+    def __call__(self, obs):
+        x = obs
+        if self.norm is not None:
+            mean, std, clip = self.norm
+            x = ((x - mean) / std).clip(-clip, clip)
+        a = self._mlp("actor", x)
+        if self.ckpt.discrete:
+            a = a.softmax(-1)
+        return a.cat(self._mlp("critic", x), dim=-1)
+
+    def run(self, obs: np.ndarray) -> np.ndarray:
+        """Evaluate the graph on tinygrad's PYTHON device (slow: for a few hundred observations at most)."""
+        from tinygrad import Tensor
+
+        return self(Tensor(np.ascontiguousarray(obs, dtype=np.float32), device=self.device)).numpy()
+
+
+def torch_forward(ckpt: Checkpoint, obs: np.ndarray) -> np.ndarray:
+    """PyTorch float32 forward pass of the checkpoint: [N, obs_dim] -> [N, n_act + 1] (the parity reference)."""
+    import torch
+
+    t = {k: torch.from_numpy(v) for k, v in ckpt.tensors.items()}
+    act = torch.tanh if ckpt.activation == "tanh" else torch.relu
+    with torch.no_grad():
+        x = torch.as_tensor(np.ascontiguousarray(obs, dtype=np.float32))
+        if ckpt.obs_norm is not None:
+            n = ckpt.obs_norm
+            x = torch.clamp((x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"]), -n["clip"], n["clip"])
+        outs = []
+        for head in ("actor", "critic"):
+            h = x
+            layers = ckpt.layers(head)
+            for i in range(len(layers)):
+                h = torch.nn.functional.linear(h, t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"])
+                if i < len(layers) - 1:
+                    h = act(h)
+            outs.append(h)
+        if ckpt.discrete:
+            outs[0] = torch.softmax(outs[0], dim=-1)
+        return torch.cat(outs, dim=-1).numpy()
+
+
+def parity_bound(ref: np.ndarray) -> np.ndarray:
+    """The allowed error per output: 1e-5 * max(1, |reference|)."""
+    return 1e-5 * np.maximum(1.0, np.abs(ref))
+
+
+def check_parity(got: np.ndarray, ref: np.ndarray, what: str) -> float:
+    """Max abs error of GOT against REF; raises ValueError naming the worst output if any exceeds the bound."""
+    if got.shape != ref.shape:
+        raise ValueError(f"{what}: output shape {got.shape} != reference {ref.shape}")
+    err = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    bad = ~(err <= parity_bound(ref))  # also catches NaN
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"{what}: differs from PyTorch at sample {i} output {j}: {got[i, j]!r} vs {ref[i, j]!r} "
+                         f"({int(bad.sum())} outputs over 1e-5*max(1,|ref|))")
+    return float(err.max()) if err.size else 0.0

@@ -1,0 +1,102 @@
+"""Actor-critic MLP (separate actor and critic, no shared trunk) and its contract-1 tensors."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
+
+
+def _mlp(sizes: list[int], out_gain: float) -> nn.ModuleList:
+    layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    for i, layer in enumerate(layers):  # orthogonal init as in CleanRL / SB3
+        nn.init.orthogonal_(layer.weight, out_gain if i == len(layers) - 1 else math.sqrt(2))
+        nn.init.zeros_(layer.bias)
+    return layers
+
+
+class ActorCritic(nn.Module):
+    """Discrete actions: the actor outputs logits. Box actions: the actor outputs the Gaussian mean and
+    a state-independent `log_std` parameter gives its spread. Observation normalisation, when enabled,
+    lives in buffers so that `act` reproduces the exported contract-1 forward pass exactly."""
+
+    def __init__(self, obs_dim: int, action: dict, hidden: tuple[int, ...] = (64, 64), activation: str = "tanh",
+                 init_log_std: float = 0.0, obs_norm: bool = False, obs_clip: float = 10.0):
+        super().__init__()
+        self.action, self.discrete = action, action["type"] == "discrete"
+        self.act_fn, self.activation = ACTIVATIONS[activation], activation
+        n_out = action["n"] if self.discrete else int(np.prod(action["shape"]))
+        self.actor = _mlp([obs_dim, *hidden, n_out], 0.01)
+        self.critic = _mlp([obs_dim, *hidden, 1], 1.0)
+        self.log_std = None if self.discrete else nn.Parameter(torch.full((n_out,), float(init_log_std)))
+        self.obs_norm, self.obs_clip, self.eps = obs_norm, obs_clip, 1e-8
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_var", torch.ones(obs_dim))
+
+    def _run(self, layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+        for layer in layers[:-1]:
+            x = self.act_fn(layer(x))
+        return layers[-1](x)
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        if not self.obs_norm:
+            return obs
+        x = (obs - self.obs_mean) / torch.sqrt(self.obs_var + self.eps)
+        return torch.clamp(x, -self.obs_clip, self.obs_clip)
+
+    def actor_out(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (discrete) or action mean (box) of normalised observations."""
+        return self._run(self.actor, x)
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(self.critic, x).squeeze(-1)
+
+    def logprob_entropy(self, x: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.actor_out(x)
+        if self.discrete:
+            logp = torch.log_softmax(out, -1)
+            lp = logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+            return lp, -(logp.exp() * logp).sum(-1)
+        log_std = self.log_std.expand_as(out)
+        lp = (-0.5 * ((actions - out) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return lp, (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1)
+
+    @torch.no_grad()
+    def sample(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        out = self.actor_out(x)
+        if self.discrete:
+            return torch.multinomial(torch.softmax(out, -1), 1, generator=gen).squeeze(-1)
+        return out + self.log_std.exp() * torch.randn(out.shape, generator=gen, device=out.device)
+
+    @torch.no_grad()
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Contract-1 inference on raw observations: probabilities or action mean, then the value."""
+        x = self.normalize(obs)
+        out = self.actor_out(x)
+        if self.discrete:
+            out = torch.softmax(out, -1)
+        return torch.cat([out, self.value(x).unsqueeze(-1)], -1)
+
+    @torch.no_grad()
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions for raw observations [n, obs_dim] (argmax / the Gaussian mean)."""
+        p = next(self.parameters())
+        x = self.normalize(torch.as_tensor(np.asarray(obs, dtype=np.float32), device=p.device))
+        out = self.actor_out(x)
+        return (out.argmax(-1) if self.discrete else out).cpu().numpy()
+
+    def contract_tensors(self) -> dict[str, torch.Tensor]:
+        """The float32 tensors of contract 1 (nn.Linear convention, weight [out, in])."""
+        t: dict[str, torch.Tensor] = {}
+        for head, layers in (("actor", self.actor), ("critic", self.critic)):
+            for i, layer in enumerate(layers):
+                t[f"{head}.{i}.weight"] = layer.weight
+                t[f"{head}.{i}.bias"] = layer.bias
+        if self.log_std is not None:
+            t["actor.log_std"] = self.log_std
+        if self.obs_norm:
+            t["obs_norm.mean"], t["obs_norm.var"] = self.obs_mean, self.obs_var
+        return {k: v.detach().float().cpu().contiguous().clone() for k, v in t.items()}

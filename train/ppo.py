@@ -1,0 +1,307 @@
+"""PPO (clipped objective, GAE, clipped value loss, entropy bonus, advantage normalisation, lr annealing,
+gradient clipping) in the style of CleanRL's ppo.py, for Discrete and Gaussian Box actions.
+
+Use from Python (this is the hook `make bench` uses for its time-to-solve race):
+
+    from train.config import preset
+    from train.ppo import Trainer
+
+    def judge(steps: int, act) -> bool:          # act: obs [n, obs_dim] float32 -> greedy actions [n]
+        return my_clock.evaluate(steps, act) >= 500   # True stops training
+
+    cfg = dataclasses.replace(preset("CartPole-v1"), seed=3, eval_every=2048)
+    result = Trainer(cfg, device="cpu").run(callback=judge)
+
+With a callback, it is called after the first iteration that reaches each multiple of cfg.eval_every env
+steps (so with a batch of 1024 and eval_every=2048: at exactly 2048, 4096, ...), instead of the internal
+greedy eval; time spent inside the callback is not counted in `Trainer.train_s`. Without one, the trainer
+evaluates greedily itself every cfg.eval_every steps and stops once the mean reaches cfg.stop_return.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .config import PPOConfig, from_dict, to_dict
+from .envs import BatchedEnv, RunningMeanStd, check_spaces
+from .evaluate import greedy_eval
+from .model import ActorCritic
+
+Act = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class EvalRecord:
+    step: int
+    mean: float
+    std: float
+
+
+@dataclass
+class Progress:
+    """What the trainer reports after each iteration (one row of metrics.csv)."""
+    iteration: int
+    step: int
+    wall_s: float
+    sps: float
+    ep_return: float
+    ep_length: float
+    episodes: int
+    pg_loss: float
+    v_loss: float
+    entropy: float
+    approx_kl: float
+    clipfrac: float
+    lr: float
+    eval_mean: float = float("nan")
+    eval_std: float = float("nan")
+
+
+@dataclass
+class TrainerState:
+    global_step: int = 0
+    iteration: int = 0
+    train_s: float = 0.0      # training time, evaluation excluded, summed over resumes
+    eval_s: float = 0.0
+    episodes: int = 0
+    finished: bool = False
+    evals: list[EvalRecord] = field(default_factory=list)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda but no CUDA device is available; use --device auto or cpu")
+    return torch.device(device)
+
+
+class Trainer:
+    def __init__(self, cfg: PPOConfig, device: str = "cpu", state: dict | None = None):
+        if state is not None:
+            cfg = from_dict(state["config"]) if cfg is None else cfg
+        self.cfg = cfg
+        self.device = resolve_device(device)
+        self.obs_dim, self.action = check_spaces(cfg.env_id)
+        if cfg.batch_size % cfg.minibatches:
+            raise ValueError(f"n_envs * n_steps = {cfg.batch_size} is not divisible by minibatches = "
+                             f"{cfg.minibatches}; change --minibatches")
+        torch.manual_seed(cfg.seed)
+        self.model = ActorCritic(self.obs_dim, self.action, cfg.hidden, cfg.activation, cfg.init_log_std,
+                                 cfg.obs_norm, cfg.obs_clip).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, eps=1e-5)
+        self.gen = torch.Generator().manual_seed(cfg.seed)  # CPU generator: same draws on any device
+        self.env = BatchedEnv(cfg.env_id, cfg.n_envs, cfg.seed)
+        self.rms = RunningMeanStd(self.obs_dim) if cfg.obs_norm else None
+        if self.rms is not None:
+            self.rms.update(self.env.obs)
+        self.s = TrainerState()
+        self.recent: deque[tuple[float, int]] = deque(maxlen=32)
+        self.best: tuple[float, dict] | None = None  # (eval mean, model state) of the best greedy eval
+        if state is not None:
+            self.load_state_dict(state)
+
+    # ---- state for --resume --------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        buf = io.BytesIO()
+        torch.save({"env": self.env, "rms": self.rms}, buf)  # pickled env copies incl. their RNGs
+        return {"format": 1, "config": to_dict(self.cfg), "model": self.model.state_dict(),
+                "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(), "envs": buf.getvalue(),
+                "trainer": self.s, "recent": list(self.recent), "best": self.best}
+
+    def load_state_dict(self, st: dict) -> None:
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["optimizer"])
+        self.gen.set_state(st["generator"])
+        envs = torch.load(io.BytesIO(st["envs"]), weights_only=False)
+        self.env.close()
+        self.env, self.rms = envs["env"], envs["rms"]
+        if self.env.n != self.cfg.n_envs:
+            raise ValueError(f"state has {self.env.n} envs, config says {self.cfg.n_envs}")
+        self.s = copy.deepcopy(st["trainer"])
+        self.recent.extend(st["recent"])
+        self.best = st["best"]
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+    def _norm(self, obs: np.ndarray) -> np.ndarray:
+        if self.rms is None:
+            return obs
+        x = (obs - self.rms.mean) / np.sqrt(self.rms.var + self.model.eps)
+        return np.clip(x, -self.cfg.obs_clip, self.cfg.obs_clip).astype(np.float32)
+
+    def _sync_obs_norm(self) -> None:
+        if self.rms is not None:
+            self.model.obs_mean.copy_(torch.as_tensor(self.rms.mean, dtype=torch.float32))
+            self.model.obs_var.copy_(torch.as_tensor(self.rms.var, dtype=torch.float32))
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions of the current policy for raw observations (what gets exported)."""
+        self._sync_obs_norm()
+        return self.model.greedy(obs)
+
+    def evaluate(self, episodes: int | None = None) -> EvalRecord:
+        t = time.perf_counter()
+        mean, std = greedy_eval(self.act, self.cfg.env_id, episodes or self.cfg.eval_episodes, self.cfg.eval_seed)
+        self.s.eval_s += time.perf_counter() - t
+        rec = EvalRecord(self.s.global_step, mean, std)
+        self.s.evals.append(rec)
+        if self.best is None or mean > self.best[0]:
+            self.best = (mean, copy.deepcopy(self.model.state_dict()))
+        return rec
+
+    @property
+    def num_iterations(self) -> int:
+        return max(1, self.cfg.total_timesteps // self.cfg.batch_size)
+
+    # ---- one PPO iteration -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def _rollout(self):
+        cfg, dev, T, N = self.cfg, self.device, self.cfg.n_steps, self.cfg.n_envs
+        obs_buf = np.empty((T, N, self.obs_dim), dtype=np.float32)
+        act_buf = np.empty((T, N) if self.model.discrete else (T, N, self.model.log_std.numel()), dtype=np.float32)
+        rew_buf = np.empty((T, N), dtype=np.float32)
+        done_buf = np.empty((T, N), dtype=np.float32)
+        finals: list[tuple[int, int, np.ndarray]] = []
+        x = self._norm(self.env.obs)
+        for t in range(T):
+            obs_buf[t] = x
+            out = self.model.actor_out(torch.from_numpy(x).to(dev))
+            if self.model.discrete:  # inverse-CDF sampling: one uniform per env from our own generator
+                u = torch.rand(N, 1, generator=self.gen).to(dev)
+                a = (torch.softmax(out, -1).cumsum(-1) < u).sum(-1).clamp_(max=out.shape[-1] - 1)
+            else:
+                a = out + self.model.log_std.exp() * torch.randn(out.shape, generator=self.gen).to(dev)
+            a = a.cpu().numpy()
+            act_buf[t] = a
+            obs, rew, term, trunc, final = self.env.step(a)
+            rew_buf[t], done_buf[t] = rew, term | trunc
+            finals.extend((t, i, o) for i, o in final.items())
+            if self.rms is not None:
+                self.rms.update(obs)
+            x = self._norm(obs)
+        self.s.global_step += T * N
+        m = self.model
+        b_obs = torch.from_numpy(obs_buf.reshape(T * N, -1)).to(dev)
+        b_act = torch.from_numpy(act_buf.reshape(T * N, *act_buf.shape[2:])).to(dev)
+        values = m.value(b_obs).view(T, N).cpu().numpy()
+        logp = m.logprob_entropy(b_obs, b_act)[0]
+        next_value = m.value(torch.from_numpy(x).to(dev)).cpu().numpy()
+        if finals:  # truncated episodes: bootstrap from the value of their final observation
+            fo = torch.from_numpy(self._norm(np.stack([o for _, _, o in finals]))).to(dev)
+            fv = m.value(fo).cpu().numpy()
+            for (t, i, _), v in zip(finals, fv, strict=True):
+                rew_buf[t, i] += cfg.gamma * v
+        adv = np.zeros((T, N), dtype=np.float32)
+        last = np.zeros(N, dtype=np.float32)
+        for t in reversed(range(T)):
+            nv = next_value if t == T - 1 else values[t + 1]
+            nonterminal = 1.0 - done_buf[t]
+            delta = rew_buf[t] + cfg.gamma * nv * nonterminal - values[t]
+            last = delta + cfg.gamma * cfg.gae_lambda * nonterminal * last
+            adv[t] = last
+        ret = adv + values
+        flat = lambda a: torch.from_numpy(a.reshape(T * N)).to(dev)
+        return b_obs, b_act, logp, flat(adv), flat(ret), flat(values)
+
+    def _update(self, b_obs, b_act, b_logp, b_adv, b_ret, b_val, lr: float) -> dict:
+        cfg, m = self.cfg, self.model
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        B, M = cfg.batch_size, cfg.minibatch_size
+        stats = {}
+        for _ in range(cfg.epochs):
+            perm = torch.randperm(B, generator=self.gen).to(self.device)
+            for start in range(0, B, M):
+                idx = perm[start:start + M]
+                x = b_obs[idx]
+                newlogp, ent = m.logprob_entropy(x, b_act[idx])
+                newv = m.value(x)
+                logratio = newlogp - b_logp[idx]
+                ratio = logratio.exp()
+                adv = b_adv[idx]
+                if cfg.norm_adv:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+                if cfg.clip_vloss:
+                    v_clip = b_val[idx] + (newv - b_val[idx]).clamp(-cfg.clip_coef, cfg.clip_coef)
+                    v_loss = 0.5 * torch.max((newv - b_ret[idx]) ** 2, (v_clip - b_ret[idx]) ** 2).mean()
+                else:
+                    v_loss = 0.5 * ((newv - b_ret[idx]) ** 2).mean()
+                entropy = ent.mean()
+                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(m.parameters(), cfg.max_grad_norm)
+                self.opt.step()
+            with torch.no_grad():
+                approx_kl = ((ratio - 1) - logratio).mean()
+            if cfg.target_kl > 0 and approx_kl.item() > cfg.target_kl:
+                break
+        with torch.no_grad():  # one sync per iteration: the stats of the last minibatch
+            clipfrac = ((ratio - 1).abs() > cfg.clip_coef).float().mean()
+            vals = torch.stack([pg_loss, v_loss, entropy, approx_kl, clipfrac]).cpu().tolist()
+        stats = dict(zip(["pg_loss", "v_loss", "entropy", "approx_kl", "clipfrac"], vals, strict=True))
+        return stats
+
+    # ---- the loop --------------------------------------------------------------------------------------
+    def run(self, callback: Callable[[int, Act], bool | None] | None = None,
+            on_iteration: Callable[[Progress], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> TrainerState:
+        """Train until the budget is spent, a greedy eval reaches stop_return, or callback returns True.
+        should_stop is polled between iterations (graceful Ctrl-C); the state then stays resumable."""
+        cfg, s = self.cfg, self.s
+        while not s.finished and s.iteration < self.num_iterations:
+            if should_stop is not None and should_stop():
+                return s
+            t0 = time.perf_counter()
+            lr = cfg.lr * (1.0 - s.iteration / self.num_iterations) if cfg.anneal_lr else cfg.lr
+            batch = self._rollout()
+            stats = self._update(*batch, lr=lr)
+            s.iteration += 1
+            dt = time.perf_counter() - t0
+            s.train_s += dt
+            for ret, length in self.env.drain():
+                self.recent.append((ret, length))
+                s.episodes += 1
+            rets = [r for r, _ in self.recent]
+            row = Progress(s.iteration, s.global_step, s.train_s + s.eval_s, cfg.batch_size / dt,
+                           float(np.mean(rets)) if rets else float("nan"),
+                           float(np.mean([n for _, n in self.recent])) if rets else float("nan"),
+                           s.episodes, lr=lr, **stats)
+            crossed = cfg.eval_every > 0 and (s.global_step // cfg.eval_every
+                                              > (s.global_step - cfg.batch_size) // cfg.eval_every)
+            if crossed and callback is not None:
+                t = time.perf_counter()
+                self._sync_obs_norm()
+                stop = callback(s.global_step, self.act)
+                s.eval_s += time.perf_counter() - t
+                if stop:
+                    s.finished = True
+            elif crossed:
+                rec = self.evaluate()
+                row.eval_mean, row.eval_std = rec.mean, rec.std
+                if cfg.stop_return and rec.mean >= cfg.stop_return:
+                    s.finished = True
+            if on_iteration is not None:
+                on_iteration(row)
+        s.finished = True
+        return s
+
+    def finalize(self) -> EvalRecord:
+        """The final greedy eval of the policy to export. Reuses the last eval if it was at this step, and
+        falls back to the best-evaluated snapshot if training got worse after it."""
+        last = self.s.evals[-1] if self.s.evals else None
+        if last is None or last.step != self.s.global_step:
+            last = self.evaluate()  # syncs the obs normaliser into the model
+        if self.best is not None and self.best[0] > last.mean:
+            self.model.load_state_dict(self.best[1])  # its obs_norm buffers were synced when it was evaluated
+            last = next(e for e in reversed(self.s.evals) if e.mean == self.best[0])
+        return last
