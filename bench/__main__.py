@@ -52,6 +52,8 @@ def versions(ctx: Context) -> dict[str, str | None]:
 def fmt(x: float | None, unit: str = "") -> str:
     if x is None:
         return ""
+    if x == float("inf"):
+        return "never"
     if unit.startswith("B") or float(x).is_integer() and abs(x) >= 100:
         return f"{x:,.0f}"
     if abs(x) >= 100:
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=None, help="training race seeds (default 5, --quick 2)")
     ap.add_argument("--out", type=Path, default=BENCH / "results.json", metavar="PATH",
                     help="results file (default: bench/results.json)")
+    ap.add_argument("--kernel", type=Path, default=None, metavar="DIR",
+                    help="measure this compiled kernel instead of compiling the policy afresh")
     ap.add_argument("--keep", action="store_true", help="keep the temporary build folder (printed)")
     args = ap.parse_args(argv)
 
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: output folder {args.out.parent} does not exist; pass --out PATH", file=sys.stderr)
         return 2
 
-    ctx = Context(quick=args.quick, keep=args.keep)
+    ctx = Context(quick=args.quick, keep=args.keep, kernel_dir=args.kernel)
     ctx.seeds = args.seeds or (2 if args.quick else 5)
     started = dt.datetime.now(dt.UTC)
     rows: list[Row] = []
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     now = dt.datetime.now(dt.UTC)
     run_info = {"date": started.isoformat(timespec="seconds"), "finished": now.isoformat(timespec="seconds"),
                 "quick": args.quick, "machine": machine(), "versions": versions(ctx),
-                "model": ctx.facts.get("model"),
+                "model": ctx.facts.get("model"), "kernel": ctx.facts.get("kernel", "compiled afresh"),
                 "chromium_path": chromium_path(), "section_seconds": timings}
     # Sections not run this time keep their previous results, each with the run it came from.
     old = {}

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -61,14 +63,19 @@ def chromium_path() -> str | None:
     return None
 
 
+ERROR_LINE = re.compile(r"^([\w.]*(Error|Exception)\b|error\b)", re.I)
+
+
 def run(cmd: list[str], timeout: float = 600, cwd: Path = ROOT, env: dict | None = None,
         check: bool = True) -> subprocess.CompletedProcess:
     """Run a command, capture its output; on failure raise with the tail of stderr (one readable line)."""
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                        env={**os.environ, **(env or {})})
     if check and p.returncode != 0:
-        tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(f"`{' '.join(map(str, cmd[:4]))} ...` exited {p.returncode}: {' | '.join(tail)}")
+        lines = [ln.strip() for ln in (p.stderr or p.stdout).strip().splitlines() if ln.strip()]
+        # the line that says what went wrong: a Python exception line or an "error:" line, else the last one
+        said = next((ln for ln in reversed(lines) if ERROR_LINE.match(ln)), lines[-1] if lines else "")
+        raise RuntimeError(f"`{' '.join(map(str, cmd[:4]))} ...` exited {p.returncode}: {said[:300]}")
     return p
 
 
@@ -99,10 +106,22 @@ def node_version() -> str | None:
         return None
 
 
+def finite(obj: Any) -> Any:
+    """JSON has no inf/nan: an unsolved race (inf seconds) or a missing value becomes null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
+    obj = finite(obj)
     tmp = path.with_name(path.name + ".tmp")  # git-ignored, in case a crash leaves it behind
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
+        json.dump(obj, f, indent=1, allow_nan=False)
         f.write("\n")
     os.replace(tmp, path)
 

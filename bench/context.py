@@ -5,7 +5,8 @@ import json
 import sys
 import tempfile
 import time
-from functools import cached_property
+from collections.abc import Callable
+from functools import cached_property, wraps
 from pathlib import Path
 
 import numpy as np
@@ -24,20 +25,44 @@ def c_array(name: str, a: np.ndarray) -> str:
     return f"static const float {name}{dims} = {{{vals}}};\n"
 
 
+def built_once(fn: Callable) -> cached_property:
+    """cached_property that also remembers a failure: a broken build is tried once a run, not per section."""
+    @wraps(fn)
+    def get(self):
+        err = self.failed.get(fn.__name__)
+        if err is not None:
+            raise RuntimeError(err)
+        try:
+            return fn(self)
+        except Exception as e:
+            self.failed[fn.__name__] = str(e)
+            raise
+    return cached_property(get)
+
+
 class Context:
     """Lazily built, once per run: each property raises RuntimeError with a readable reason if it cannot."""
 
-    def __init__(self, quick: bool = False, keep: bool = False):
+    def __init__(self, quick: bool = False, keep: bool = False, kernel_dir: Path | None = None):
         self.quick = quick
         self.tmp = Path(tempfile.mkdtemp(prefix="rlweb-bench-"))
         self.keep = keep
         self.facts: dict = {}
+        self.failed: dict[str, str] = {}
+        self.seeds = 5
+        self.kernel_dir = kernel_dir
 
     # --- the policy -------------------------------------------------------------------------------------
     @cached_property
     def model(self) -> Path:
         from bench.common import model_dir
         d = model_dir(ENV_ID)
+        if self.kernel_dir is not None:
+            # the peers must run the weights the given kernel was compiled from
+            src = json.loads((self.kernel_dir / "manifest.json").read_text()).get("model")
+            if src and (ROOT / src / "policy.safetensors").is_file():
+                self.facts["model"] = src
+                return ROOT / src
         if d is None:
             # No trained or shipped policy yet: a random 32x32 policy still measures speed and size.
             sys.path.insert(0, str(ROOT))
@@ -90,14 +115,31 @@ class Context:
         return out
 
     # --- the kernels ------------------------------------------------------------------------------------
-    @cached_property
+    @built_once
     def kernel(self) -> Path:
-        """Our kernel, compiled fresh from the policy by tiny_infer (timed: issue 3's 15 s target)."""
+        """Our kernel, compiled fresh from the policy by tiny_infer (timed: issue 3's 15 s target), or the one
+        given with --kernel."""
+        if self.kernel_dir is not None:
+            if not (self.kernel_dir / "manifest.json").is_file():
+                raise RuntimeError(f"--kernel {self.kernel_dir}: no manifest.json there")
+            self.facts["kernel"] = str(self.kernel_dir)
+            return self.kernel_dir
         if not (ROOT / "tiny_infer" / "__main__.py").is_file():
             raise RuntimeError("tiny_infer has no CLI yet (tiny_infer/__main__.py missing)")
         out = self.tmp / "kernel"
         t0 = time.perf_counter()
-        run([sys.executable, "-m", "tiny_infer", "compile", str(self.model), "--out", str(out)], timeout=300)
+        try:
+            run([sys.executable, "-m", "tiny_infer", "compile", str(self.model), "--out", str(out)],
+                timeout=300)
+        except RuntimeError as e:
+            # fall back on the pipeline's last build of this policy, and say so
+            built = ROOT / "build" / "kernels" / ENV_ID
+            mf = built / "manifest.json"
+            src = json.loads(mf.read_text()).get("model") if mf.is_file() else None
+            if src and (ROOT / src).resolve() == self.model.resolve():
+                self.facts["kernel"] = f"build/kernels/{ENV_ID} (fresh compile failed: {e})"
+                return built
+            raise
         self.facts["compile_s"] = time.perf_counter() - t0
         if not (out / "policy.wasm").is_file():
             raise RuntimeError(f"tiny_infer compile wrote no policy.wasm in {out}")
@@ -107,7 +149,7 @@ class Context:
     def manifest(self) -> dict:
         return json.loads((self.kernel / "manifest.json").read_text())
 
-    @cached_property
+    @built_once
     def baseline(self) -> Path:
         """bench/baseline/forward.c with this policy's weights, compiled the way policy.wasm is."""
         m, t = self.meta, self.tensors
@@ -134,7 +176,7 @@ class Context:
             timeout=120)
         return wasm
 
-    @cached_property
+    @built_once
     def site(self) -> Path:
         """The CartPole page bundled from this run's kernel into a temporary folder (public/ untouched)."""
         if not (ROOT / "bundle" / "build.mjs").is_file():

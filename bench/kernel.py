@@ -30,7 +30,8 @@ def peer_files(ctx: Context, name: str, have_kernel: bool) -> list[Path]:
     if name == "ours":
         return [ctx.kernel / "policy.wasm"]
     if name == "webgpu":
-        return [p for p in ctx.kernel.iterdir() if p.name.startswith("policy.webgpu") or p.suffix == ".bin"]
+        wg = ctx.manifest.get("webgpu") or {"module": "policy.webgpu.js", "weights": "policy.weights.bin"}
+        return [ctx.kernel / wg["module"]] + ([ctx.kernel / wg["weights"]] if wg.get("weights") else [])
     if name == "baseline":
         return [ctx.baseline]
     model = ctx.tmp / "policy.onnx" if name == "ort" else ctx.weights_json
@@ -61,18 +62,22 @@ def run_node(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
 def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
     from playwright.sync_api import sync_playwright
 
+    kdir = ctx.kernel if wasm.get("ours") else ctx.tmp
+
     def url(p: Path) -> str:
-        return "/t/" + str(p.relative_to(ctx.tmp))
+        if p.is_relative_to(ctx.tmp):
+            return "/t/" + str(p.relative_to(ctx.tmp))
+        return "/k/" + str(p.relative_to(kdir))  # a kernel given with --kernel lives elsewhere
 
     cfg = {"io": url(ctx.io_json), "weights": url(ctx.weights_json), "onnx": url(ctx.tmp / "policy.onnx"),
            "wasm": {k: url(v) for k, v in wasm.items()}, "peers": peers, "quick": ctx.quick,
            "webgpu": None, "webgpuWeights": None}
     if "webgpu" in peers:
-        js = ctx.kernel / "policy.webgpu.js"
+        wg = ctx.manifest.get("webgpu") or {"module": "policy.webgpu.js", "weights": "policy.weights.bin"}
+        js, w = ctx.kernel / wg["module"], ctx.kernel / (wg.get("weights") or "-")
         cfg["webgpu"] = url(js) if js.exists() else None
-        bins = sorted(ctx.kernel.glob("*.bin"))
-        cfg["webgpuWeights"] = url(bins[0]) if bins else None
-    mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp}
+        cfg["webgpuWeights"] = url(w) if w.is_file() else None
+    mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp, "/k/": kdir}
     with serve(mounts) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -147,9 +152,7 @@ def measure(ctx: Context) -> list[Row]:
             if key == "ours" and base.get("single_us"):
                 single.ratio, single.ratio_to = m["single_us"] / base["single_us"], "hand-written C"
                 single.target, single.ok = "<= 1.25x", single.ratio <= 1.25
-            elif key not in ("ours", "baseline", "webgpu") and ours.get("single_us"):
-                single.ratio, single.ratio_to = m["single_us"] / ours["single_us"], "ours (wasm)"
-            elif key == "baseline" and ours.get("single_us"):
+            elif key != "ours" and ours.get("single_us"):
                 single.ratio, single.ratio_to = m["single_us"] / ours["single_us"], "ours (wasm)"
             rows.append(single)
             if m.get("batch_us_per_obs") is not None:

@@ -80,16 +80,17 @@ def measure(ctx: Context) -> list[Row]:
         rows.append(skipped(S, err.split(":")[0], err.split(":", 1)[1].strip()[:300]))
 
     o, b = (summarize(ours) if ours else None), (summarize(sb3) if sb3 else None)
-    fmt_seeds = lambda s: ", ".join("unsolved" if v == float("inf") else f"{v:.3g}" for v in s)
+    fmt_seeds = lambda s, f="{:.1f}": ", ".join("unsolved" if v == float("inf") else f.format(v) for v in s)
     for who, s, res in (("ours", o, ours), ("SB3 PPO (RL Zoo)", b, sb3)):
         if not s:
             continue
-        t = Row(S, f"{who}: seconds to solve (median of {s['n']}, evals excluded)", s["median_s"], "s",
+        t = Row(S, f"{who}: time to solve, median of {s['n']}", s["median_s"], "s",
                 extra={"per_seed_s": s["per_seed_s"], "runs": res},
-                note=f"seeds {seeds[:s['n']]}: {fmt_seeds(s['per_seed_s'])} s; solved {s['solved']}/{s['n']}")
-        st = Row(S, f"{who}: env steps to solve (median of {s['n']})", s["median_steps"], "steps",
+                note=f"training s, evals excluded; seeds {seeds[:s['n']]}: {fmt_seeds(s['per_seed_s'])} s; "
+                     f"solved {s['solved']}/{s['n']}")
+        st = Row(S, f"{who}: env steps to solve, median of {s['n']}", s["median_steps"], "steps",
                  extra={"per_seed_steps": s["per_seed_steps"]},
-                 note=f"per seed: {fmt_seeds(s['per_seed_steps'])}")
+                 note=f"per seed: {fmt_seeds(s['per_seed_steps'], '{:,.0f}')}")
         if who == "ours" and b:
             t.ratio, t.ratio_to, t.target = s["median_s"] / b["median_s"], "SB3", "<= 0.5x SB3"
             t.ok = t.ratio <= 0.5

@@ -64,8 +64,9 @@ function readKernel(dir) {
   const gpuJs = path.join(dir, 'policy.webgpu.js');
   const files = Object.keys(manifest.files || {});
   // The WebGPU weights: whatever non-code file the manifest lists besides the wasm/C/JS.
-  const weights = files.find((f) => /\.(bin|safetensors)$/.test(f) && fs.existsSync(path.join(dir, f))) ?? null;
-  return { manifest, wasm, gpuJs: fs.existsSync(gpuJs) ? gpuJs : null, weights, dir };
+  const weights = manifest.webgpu?.weights ??
+    files.find((f) => /\.(bin|safetensors)$/.test(f) && fs.existsSync(path.join(dir, f))) ?? null;
+  return { manifest, wasm, gpuJs: fs.existsSync(gpuJs) ? path.resolve(gpuJs) : null, weights, dir };
 }
 
 /** The build-time manifest the page inlines: contract 2's fields plus hashed URLs or inlined bytes. */

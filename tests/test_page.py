@@ -20,8 +20,8 @@ from tests.conftest import ARTIFACTS, ROOT
 
 SUB = "demo/cartpole"  # served from a subpath: every URL in the site must be relative
 BUDGET_GZ = 32 * 1024
-CONTRACT_KEYS = {"backend", "episode", "step", "episodeReturn", "bestReturn", "firstActionMs", "forwardMicros",
-                 "error"}
+CONTRACT_KEYS = {"backend", "episode", "step", "episodeReturn", "bestReturn", "firstActionMs",
+                 "forwardMicros", "error"}
 
 
 def _kernel(tmp: Path) -> Path:
@@ -31,8 +31,8 @@ def _kernel(tmp: Path) -> Path:
     if (kernel / "manifest.json").exists():
         return kernel
     out = tmp / "kernel"
-    r = subprocess.run([sys.executable, "-m", "tiny_infer", "compile", "--env", "CartPole-v1", "--out", str(out)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, "-m", "tiny_infer", "compile", "--env", "CartPole-v1", "--out", str(out)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         pytest.fail(f"no kernel in {kernel} and compiling one failed:\n{r.stderr[-2000:]}")
     return out
@@ -225,7 +225,8 @@ def test_nan_state_ends_the_episode_cleanly(browser, serve, site):
     s0 = wait_ready(page, "wasm")
     page.evaluate("window.app.setState([0, 0, NaN, 0])")
     page.wait_for_function("() => window.app.status().lastEnd === 'non-finite state'")
-    page.wait_for_function(f"() => window.app.status().episode > {s0['episode']} && window.app.status().step > 5")
+    page.wait_for_function("(e) => window.app.status().episode > e && window.app.status().step > 5",
+                           arg=s0["episode"])
     s = status(page)
     assert all(v == v for v in s["state"]), "the new episode starts from a finite state"
     frames = s["frames"]
@@ -267,7 +268,8 @@ def test_wrong_wasm_mime_type_still_loads(browser, serve, site):
 
 def test_single_file_works_from_disk(browser, site):
     html = site["single"].read_text()
-    assert 'src="' not in html.split("<body", 1)[1].replace('src="data:', ""), "single file must not load files"
+    body = html.split("<body", 1)[1]
+    assert 'src="' not in body and 'href="assets' not in html, "the single file must not load other files"
     for backend in ("wasm", "webgpu"):
         page, watch = open_page(browser, f"{site['single'].as_uri()}?backend={backend}")
         wait_ready(page, backend, timeout=30_000)
@@ -279,9 +281,9 @@ def test_build_is_reproducible_and_rejects_bad_input(site, tmp_path):
     r = build(site["kernel"], tmp_path / "again")
     assert r.returncode == 0, r.stderr
     assert "bytes until the first agent action" in r.stdout
-    a = {p.relative_to(site["dir"]): p.read_bytes() for p in site["dir"].rglob("*") if p.is_file()}
-    b = {p.relative_to(tmp_path / "again"): p.read_bytes() for p in (tmp_path / "again").rglob("*") if p.is_file()}
-    assert a == b, "two builds of the same inputs must be byte-identical"
+    def files(d: Path) -> dict:
+        return {p.relative_to(d): p.read_bytes() for p in d.rglob("*") if p.is_file()}
+    assert files(site["dir"]) == files(tmp_path / "again"), "two builds of the same inputs must be identical"
     r = build(tmp_path / "no-such-kernel", tmp_path / "bad")
     assert r.returncode != 0 and "manifest.json missing" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert not (tmp_path / "bad").exists(), "a failed build must not write anything"

@@ -32,7 +32,39 @@ def c_renderer():
             Renderer.__init__(self, Target(device="CPU", renderer="CLANG", arch="wasm32,generic"))
             self.compiler = Compiler()  # never asked to compile: to_program stops at the SOURCE when it is unused
 
+        def choose_opts(self, ast):
+            return with_opts(ast, self)
+
     return PortableClangRenderer()
+
+
+def _program(ast, ren):
+    """to_program with the renderer's preferred opts: the first candidate list tinygrad accepts."""
+    from dataclasses import replace
+
+    from tinygrad.codegen import to_program
+    from tinygrad.codegen.opt import KernelOptError
+
+    choose = getattr(ren, "choose_opts", None)
+    for opts in (choose(ast) if choose else None) or []:
+        try:
+            return to_program(ast.replace(arg=replace(ast.arg, opts_to_apply=tuple(opts))), ren)
+        except KernelOptError:
+            continue
+    return to_program(ast, ren)
+
+
+def with_opts(ast, ren):
+    import os
+
+    from tinygrad.codegen.opt import Opt, OptOps  # noqa: F401
+
+    spec = os.environ.get("TI_OPTS")
+    if spec is None:
+        return ast
+    from tinygrad.uop.ops import Ops
+    has_reduce = any(u.op is Ops.REDUCE for u in ast.toposort())
+    return eval(spec)[0 if has_reduce else 1]
 
 
 def wgsl_renderer():
@@ -148,7 +180,7 @@ def render_graphs(policy: TinyPolicy, batch: int, symbolic: bool, renderers: dic
         args = [s for s in call.src[1:] if not s.is_bound_var]
         for key, ren in renderers.items():
             g = graphs[key]
-            prg = to_program(call.src[0], ren)
+            prg = _program(call.src[0], ren)
             info = prg.arg
             src = next(s.arg for s in prg.src if s.op is Ops.SOURCE)
             fname = prg.src[0].arg.function_name

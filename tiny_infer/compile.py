@@ -108,7 +108,10 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         weights = weight_arrays(policy)
-        (tmp / "policy.c").write_text(emit_c(single["c"], batch_c, weights, _header(ckpt, "policy.c")))
+        import os
+        share = os.environ.get("TI_SHARE", "1") == "1"
+        (tmp / "policy.c").write_text(emit_c(None if share else single["c"], batch_c, weights,
+                                             _header(ckpt, "policy.c")))
         zig = start_compile_wasm(tmp / "policy.c", tmp / "policy.wasm")
         try:
             tg_err = _tinygrad_check(policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)

@@ -53,15 +53,15 @@ def to_json_dict(ckpt: Checkpoint) -> dict:
             v = np.ravel(np.asarray(action[key], dtype=np.float64))
             v = np.full(ckpt.n_act, v[0]) if v.size == 1 else v  # a scalar bound applies to every dimension
             if v.size != ckpt.n_act:
-                raise CheckpointError(f"policy.json: action.{key} has {v.size} values for {ckpt.n_act} action "
-                                      "dimensions; fix the checkpoint's policy.json")
+                raise CheckpointError(f"policy.json: action.{key} has {v.size} values for {ckpt.n_act} "
+                                      "action dimensions; fix the checkpoint's policy.json")
             action[key] = [_bound(x) for x in v]
     heads = {head: [{"weight": _floats(w), "bias": _floats(b)} for w, b in ckpt.layers(head)]
              for head in ("actor", "critic")}
     obs_norm = None
     if ckpt.obs_norm is not None:
-        obs_norm = {"mean": _floats(ckpt.tensors["obs_norm.mean"]), "var": _floats(ckpt.tensors["obs_norm.var"]),
-                    **ckpt.obs_norm}
+        t = ckpt.tensors
+        obs_norm = {"mean": _floats(t["obs_norm.mean"]), "var": _floats(t["obs_norm.var"]), **ckpt.obs_norm}
     return {"format": FORMAT, "env_id": ckpt.env_id, "obs_dim": ckpt.obs_dim, "action": action,
             "hidden": list(ckpt.hidden), "activation": ckpt.activation, "obs_norm": obs_norm, **heads,
             "outputs": ckpt.outputs}
@@ -75,6 +75,7 @@ def export_json(model_dir: str | Path, out: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the export is meant to be served
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, separators=(",", ":"), allow_nan=False)
             f.write("\n")
@@ -93,7 +94,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"export-json: {e}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"export-json: cannot write {args.out}: {e.strerror or e}; pick a writable file path", file=sys.stderr)
+        print(f"export-json: cannot write {args.out}: {e.strerror or e}; pick a writable file path",
+              file=sys.stderr)
         return 1
     print(f"wrote {out} ({out.stat().st_size} bytes)")
     return 0

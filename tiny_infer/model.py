@@ -41,6 +41,8 @@ class TinyPolicy:
         # transposed: weights stored [in, out], so a kernel's output axis is contiguous in memory and
         # upcasting it gives vector loads and independent accumulators (what SIMD wants)
         self.transposed = transposed
+        import os
+        self.split_act = bool(int(os.environ.get("TI_SPLIT", "0")))
         self.layers = {head: [(w(f"{head}.{i}.weight.T", wt.T) if transposed else w(f"{head}.{i}.weight", wt).T,
                                w(f"{head}.{i}.bias", b))
                               for i, (wt, b) in enumerate(ckpt.layers(head))] for head in ("actor", "critic")}
@@ -55,6 +57,8 @@ class TinyPolicy:
             x = x.linear(wt, b)
             if i < len(layers) - 1:
                 # one kernel per layer: keeps every kernel within WebGPU's default 8 storage buffers per stage
+                if self.split_act:
+                    x = x.contiguous()
                 x = (x.tanh() if self.ckpt.activation == "tanh" else x.relu()).contiguous()
         return x
 
@@ -65,7 +69,11 @@ class TinyPolicy:
             x = ((x - mean) / std).clip(-clip, clip)
         a = self._mlp("actor", x)
         if self.ckpt.discrete:
-            a = a.softmax(-1)
+            # softmax as PyTorch computes it, exp(a - max) / sum; with exp in its own kernel, tinygrad's
+            # inlined exp2 polynomial appears once in the code instead of in both the sum and the division
+            z = (a - a.max(-1, keepdim=True)).contiguous()
+            e = z.reshape(-1).exp().reshape(z.shape).contiguous()  # flat: one loop, one exp in the code
+            a = e / e.sum(-1, keepdim=True)
         return a.cat(self._mlp("critic", x), dim=-1)
 
     def run(self, obs: np.ndarray) -> np.ndarray:

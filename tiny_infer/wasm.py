@@ -30,6 +30,8 @@ PRELUDE = r"""
 #endif
 /* tinygrad's C renderer targets clang; with other compilers (GCC, microcontroller toolchains) map its two
    clang-only features, ext_vector_type and __builtin_bit_cast, onto GNU C. */
+/* kernels are called from forward() and forward_batch(): one copy of each keeps the module small */
+#define NOINLINE __attribute__((noinline))
 #if !defined(__clang__)
 #define __builtin_bit_cast(T, x) (((union { __typeof__(x) from; T to; }){ .from = (x) }).to)
 #endif
@@ -70,46 +72,57 @@ def _kernel_sources(graphs: list[Graph]) -> tuple[list[str], list[str]]:
                 typedefs[vec] = (f"#if defined(__clang__)\n{m.group(0)}\n#else\n"
                                  f"typedef {base} {vec} __attribute__((aligned({align}),vector_size({size * n})));\n#endif")
             src = _TYPEDEF.sub("", src).strip()
-            src, n_sub = re.subn(rf"^void {re.escape(k.name)}\(", f"static void {k.name}(", src, flags=re.M)
+            src, n_sub = re.subn(rf"^void {re.escape(k.name)}\(", f"static NOINLINE void {k.name}(", src, flags=re.M)
             if n_sub != 1:
                 raise RuntimeError(f"could not find the kernel function {k.name} in tinygrad's C output")
             kernels.append(src)
     return list(typedefs.values()), kernels
 
 
-def _calls(g: Graph, prefix: str, weight_names: dict[str, str]) -> str:
+def _calls(g: Graph, prefix: str, weight_names: dict[str, str], n: str = BATCH_VAR) -> str:
     lines = []
     for c in g.calls:
         args = []
         for b in c.bufs:
             buf = g.buffers[b]
             args.append(f"(float *){weight_names[b]}" if buf.kind == "weight" else f"{prefix}_{c_ident(b)}")
-        args += [BATCH_VAR for _ in c.vars]
+        args += [n for _ in c.vars]
         lines.append(f"  {g.kernels[c.kernel].name}({', '.join(args)});")
     return "\n".join(lines)
 
 
-def emit_c(single: Graph, batch: Graph, weights: dict[str, np.ndarray], header: str) -> str:
-    """The whole policy.c: prelude, weights, buffers, tinygrad's kernels, then the exported entry points."""
-    typedefs, kernels = _kernel_sources([single, batch])
+def emit_c(single: Graph | None, batch: Graph, weights: dict[str, np.ndarray], header: str) -> str:
+    """The whole policy.c: prelude, weights, buffers, tinygrad's kernels, then the exported entry points.
+
+    single: the kernels of a batch-1 graph for forward(); None: forward() runs the batch kernels with n = 1
+    on buffers of its own (one row each), which halves the code.
+    """
+    typedefs, kernels = _kernel_sources([single, batch] if single else [batch])
     weight_names = {name: "w_" + c_ident(name) for name in weights}
     out = [f"/* {line} */" if line else "" for line in header.splitlines()]
     out += [PRELUDE.strip(), "#define ALIGN16 _Alignas(16)", *typedefs, "",
             "/* ---- weights (float32, as the kernels index them) ---- */"]
     out += [c_array(weight_names[n], a) for n, a in weights.items()]
     out.append("/* ---- buffers planned by tinygrad's scheduler ---- */")
-    for prefix, g in (("s", single), ("b", batch)):
+    for prefix, g in (("s", single or batch), ("b", batch)):
         for b in g.buffers.values():
-            if b.kind != "weight":
-                out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{b.size}];")
+            if b.kind == "weight":
+                continue
+            size = b.size
+            if single is None and prefix == "s":  # every non-weight buffer is [batch, ...]: keep one row
+                if b.size % batch.batch:
+                    raise RuntimeError(f"buffer {b.name} ({b.size} floats) is not batch-major")
+                size = b.size // batch.batch
+            out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{size}];")
+    forward = _calls(single, "s", weight_names) if single else _calls(batch, "s", weight_names, n="1")
     out += ["", "/* ---- kernels rendered by tinygrad's ClangRenderer ---- */", *kernels, "",
             "/* ---- entry points (contract 2) ---- */",
-            f"EXPORT(input_ptr) float *input_ptr(void) {{ return s_input; }}",
-            f"EXPORT(output_ptr) float *output_ptr(void) {{ return s_output; }}",
+            "EXPORT(input_ptr) float *input_ptr(void) { return s_input; }",
+            "EXPORT(output_ptr) float *output_ptr(void) { return s_output; }",
             f"EXPORT(batch_size) int batch_size(void) {{ return {batch.batch}; }}",
-            f"EXPORT(batch_input_ptr) float *batch_input_ptr(void) {{ return b_input; }}",
-            f"EXPORT(batch_output_ptr) float *batch_output_ptr(void) {{ return b_output; }}",
-            "EXPORT(forward) void forward(void) {", _calls(single, "s", weight_names), "}",
+            "EXPORT(batch_input_ptr) float *batch_input_ptr(void) { return b_input; }",
+            "EXPORT(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }",
+            "EXPORT(forward) void forward(void) {", forward, "}",
             f"EXPORT(forward_batch) void forward_batch(int {BATCH_VAR}) {{",
             f"  if ({BATCH_VAR} < 1) return;",
             f"  if ({BATCH_VAR} > {batch.batch}) {BATCH_VAR} = {batch.batch};",

@@ -29,11 +29,12 @@ class UsageError(Exception):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m train", description=__doc__.split("\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--env", default=None, help="Gymnasium env id (default CartPole-v1, or the resumed run's)")
+    ap.add_argument("--env", default=None, help="Gymnasium env id (default CartPole-v1)")
     ap.add_argument("--seed", type=int, default=None, help="seed of envs, init and sampling (default 1)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                     help="auto = CUDA when present (for these small nets the CPU is as fast or faster)")
-    ap.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue runs/<env-id>/<run>/")
+    ap.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                    help="continue runs/<env-id>/<run>/")
     ap.add_argument("--publish", action="store_true", help="also write the shipped policy models/<env-id>/")
     ap.add_argument("--out", type=Path, default=Path("build/models"), help="policy output root")
     ap.add_argument("--models", type=Path, default=Path("models"), help="shipped policies root (--publish)")
@@ -68,13 +69,14 @@ def setup(args: argparse.Namespace):
         try:
             cfg = from_dict(state["config"])
         except (TypeError, ValueError) as e:
-            raise CheckpointError(f"corrupt resume file {args.resume}/state.pt (config: {e}); start a new run") from e
+            raise CheckpointError(f"corrupt resume file {args.resume}/state.pt (config: {e}); "
+                                  f"start a new run") from e
         if args.env is not None and args.env != cfg.env_id:
-            raise CheckpointError(f"resume file {args.resume} is for {cfg.env_id}, not {args.env}: pass the matching "
-                                  f"--env or a run folder of {args.env}")
+            raise CheckpointError(f"resume file {args.resume} is for {cfg.env_id}, not {args.env}: pass the "
+                                  f"matching --env or a run folder of {args.env}")
         if args.seed is not None and args.seed != cfg.seed:
-            raise CheckpointError(f"resume file {args.resume} was trained with seed {cfg.seed}, not {args.seed}: "
-                                  f"drop --seed or pass --seed {cfg.seed}")
+            raise CheckpointError(f"resume file {args.resume} was trained with seed {cfg.seed}, not "
+                                  f"{args.seed}: drop --seed or pass --seed {cfg.seed}")
         changed = {k: v for k, v in given.items() if k != "total_timesteps" and getattr(cfg, k) != v}
         if changed:
             raise UsageError(f"cannot change {', '.join(sorted(changed))} when resuming {args.resume} (only "
@@ -91,15 +93,16 @@ def setup(args: argparse.Namespace):
         if v <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive, got {v}")
     if cfg.batch_size % cfg.minibatches:
-        raise UsageError(f"n_envs * n_steps = {cfg.batch_size} is not divisible by --minibatches {cfg.minibatches}")
+        raise UsageError(f"n_envs * n_steps = {cfg.batch_size} is not divisible by --minibatches "
+                         f"{cfg.minibatches}")
     obs_dim, action = check_spaces(cfg.env_id)
     targets = [args.out / cfg.env_id, run_dir] + ([args.models / cfg.env_id] if args.publish else [])
     for d in targets:
         try:
             check_writable(d)
         except OSError as e:
-            raise UsageError(f"cannot write to {d} ({e.strerror or e}): pick a writable folder "
-                             f"(--out, --runs, --models)") from e
+            raise UsageError(f"cannot write to {d} ({e.strerror or e} at {e.filename or d}): pick a writable "
+                             f"folder (--out, --runs, --models)") from e
     return cfg, state, run_dir
 
 
@@ -129,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({type(e).__name__}: {str(e).splitlines()[0][:100]}); start a new run", file=sys.stderr)
         return 2
 
+    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=1) + "\n")
     metrics = MetricsCSV(run_dir / "metrics.csv", resume_step=trainer.s.global_step if state else None)
     stop = {"requested": False}
@@ -137,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         stop["requested"] = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    signal.signal(signal.SIGINT, on_sigint)
+    prev_handler = signal.signal(signal.SIGINT, on_sigint)
     print(f"training {cfg.env_id} seed {cfg.seed} on {trainer.device}: {cfg.total_timesteps:,} steps max, "
-          f"{cfg.n_envs} envs x {cfg.n_steps} steps, hidden {list(cfg.hidden)} {cfg.activation}; run {run_dir}",
+          f"{cfg.n_envs} envs x {cfg.n_steps} steps, hidden {list(cfg.hidden)} {cfg.activation}; "
+          f"run {run_dir}",
           flush=True)
     bar = tqdm(total=cfg.total_timesteps, initial=trainer.s.global_step, unit="step", unit_scale=True,
                disable=args.no_progress, dynamic_ncols=True, file=sys.stderr)
@@ -161,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bar.close()
         metrics.close()
+        signal.signal(signal.SIGINT, prev_handler)
     if stop["requested"] and not trainer.s.finished:
         save_state(run_dir, trainer.state_dict())
         print(f"interrupted at step {trainer.s.global_step:,}; state saved. Resume with: "
@@ -173,15 +179,17 @@ def main(argv: list[str] | None = None) -> int:
               "train_s": round(s.train_s, 3),
               "eval": {"episodes": cfg.eval_episodes, "mean": final.mean, "std": final.std,
                        "seed": cfg.eval_seed, "step": final.step},
-              "config": to_dict(cfg), "device": str(trainer.device), "run": str(run_dir), "versions": versions()}
+              "config": to_dict(cfg), "device": str(trainer.device), "run": str(run_dir),
+              "versions": versions()}
     written = write_policy(args.out / cfg.env_id, trainer.model, cfg, trainer.obs_dim, record)
     if args.publish:
         written += write_policy(args.models / cfg.env_id, trainer.model, cfg, trainer.obs_dim, record)
     if not args.no_plot:
         plot_curve(run_dir / "metrics.csv", run_dir / "curve.png", f"PPO {cfg.env_id} seed {cfg.seed}")
-    print(f"done: {s.global_step:,} env steps in {s.train_s:.1f} s training + {s.eval_s:.1f} s eval; greedy eval "
-          f"over {cfg.eval_episodes} episodes: {final.mean:.1f} +- {final.std:.1f}")
-    for p in written + [run_dir / n for n in ("state.pt", "metrics.csv", "curve.png") if (run_dir / n).exists()]:
+    print(f"done: {s.global_step:,} env steps in {s.train_s:.1f} s training + {s.eval_s:.1f} s eval; "
+          f"greedy eval over {cfg.eval_episodes} episodes: {final.mean:.1f} +- {final.std:.1f}")
+    records = [run_dir / n for n in ("state.pt", "metrics.csv", "curve.png") if (run_dir / n).exists()]
+    for p in written + records:
         print(f"wrote {p} ({human(p.stat().st_size)})")
     return 0
 

@@ -23,7 +23,7 @@ class CheckpointError(ValueError):
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over path: readers never see half a file."""
+    """Write a temp file in the same folder, fsync, rename it over path: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -39,12 +39,19 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def check_writable(folder: Path) -> None:
-    """Raise OSError now (before training) if folder cannot be created or written."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write-test.")
-    os.close(fd)
-    os.unlink(tmp)
+    """Raise OSError now (before training) if folder cannot be created or written; creates nothing."""
+    folder = Path(folder).absolute()
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise NotADirectoryError(20, "not a directory", str(probe))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(13, "permission denied", str(probe))
+    if probe == folder:  # exists: prove it with a real write (read-only mounts pass os.access as root)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write-test.")
+        os.close(fd)
+        os.unlink(tmp)
 
 
 def versions() -> dict[str, str]:
@@ -63,7 +70,7 @@ def write_policy(folder: Path, model, cfg: PPOConfig, obs_dim: int, train_record
     """Write policy.safetensors then policy.json (json last: its presence marks a complete pair)."""
     folder = Path(folder)
     st, js = folder / "policy.safetensors", folder / "policy.json"
-    atomic_write(st, save(model.contract_tensors(), metadata={"format": "1", "env_id": cfg.env_id}))
+    atomic_write(st, save(model.contract_tensors()))  # no metadata: its key order varies, the bytes must not
     meta = policy_json(model, cfg, obs_dim, train_record)
     atomic_write(js, (json.dumps(meta, indent=1) + "\n").encode())
     return [st, js]
@@ -88,6 +95,6 @@ def load_state(run_dir: Path) -> dict:
         if not isinstance(state, dict) or state.get("format") != 1 or "config" not in state:
             raise ValueError("not a train/ run state")
     except Exception as e:
-        raise CheckpointError(f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the run "
-                              f"folder or start a new run without --resume") from e
+        raise CheckpointError(f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the "
+                              f"run folder or start a new run without --resume") from e
     return state

@@ -31,7 +31,7 @@ class PPOConfig:
     init_log_std: float = 0.0       # Box actions: initial log std of the Gaussian
     obs_norm: bool = False          # running mean/std observation normaliser (exported into contract 1)
     obs_clip: float = 10.0
-    eval_every: int = 0             # env steps between greedy evals that may stop training; 0 = only at the end
+    eval_every: int = 0             # env steps between greedy evals that may stop training; 0 = at the end
     eval_episodes: int = 100
     stop_return: float = 0.0        # stop once a greedy eval mean reaches this; 0 = train the full budget
     eval_seed: int = 10_000         # greedy eval episode i starts from reset(seed=eval_seed + i)

@@ -20,7 +20,8 @@ def make_env(env_id: str, **kwargs) -> gym.Env:
     try:
         return gym.make(env_id, disable_env_checker=True, **kwargs)
     except gym.error.DependencyNotInstalled as e:
-        raise EnvError(f"env {env_id!r} needs a missing dependency ({e}); install it or pick another env") from e
+        raise EnvError(f"env {env_id!r} needs a missing dependency ({e}); install it or pick another "
+                       f"env") from e
     except gym.error.Error as e:
         raise EnvError(f"unknown env id {env_id!r}: use a registered Gymnasium id such as CartPole-v1 "
                        f"(list them with `python -c 'import gymnasium; gymnasium.pprint_registry()'`)") from e

@@ -29,7 +29,8 @@ class MetricsCSV:
         self.w = csv.DictWriter(self.f, COLUMNS)
 
     def write(self, p: Progress) -> None:
-        self.w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in dataclasses.asdict(p).items()})
+        row = dataclasses.asdict(p)
+        self.w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
         self.f.flush()
 
     def close(self) -> None:
@@ -47,7 +48,8 @@ def plot_curve(csv_path: Path, png_path: Path, title: str) -> None:
     step = [int(r["step"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     ax.plot(step, [float(r["ep_return"]) for r in rows], label="train return (recent episodes)")
-    ev = [(s, float(r["eval_mean"])) for s, r in zip(step, rows, strict=True) if not math.isnan(float(r["eval_mean"]))]
+    ev = [(s, float(r["eval_mean"])) for s, r in zip(step, rows, strict=True)
+          if not math.isnan(float(r["eval_mean"]))]
     if ev:
         ax.plot(*zip(*ev, strict=True), "o", label="greedy eval mean")
     ax.set_xlabel("env steps")

@@ -23,8 +23,9 @@ class ActorCritic(nn.Module):
     a state-independent `log_std` parameter gives its spread. Observation normalisation, when enabled,
     lives in buffers so that `act` reproduces the exported contract-1 forward pass exactly."""
 
-    def __init__(self, obs_dim: int, action: dict, hidden: tuple[int, ...] = (64, 64), activation: str = "tanh",
-                 init_log_std: float = 0.0, obs_norm: bool = False, obs_clip: float = 10.0):
+    def __init__(self, obs_dim: int, action: dict, hidden: tuple[int, ...] = (64, 64),
+                 activation: str = "tanh", init_log_std: float = 0.0, obs_norm: bool = False,
+                 obs_clip: float = 10.0):
         super().__init__()
         self.action, self.discrete = action, action["type"] == "discrete"
         self.act_fn, self.activation = ACTIVATIONS[activation], activation

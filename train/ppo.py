@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import io
-import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -97,7 +96,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = ActorCritic(self.obs_dim, self.action, cfg.hidden, cfg.activation, cfg.init_log_std,
                                  cfg.obs_norm, cfg.obs_clip).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, eps=1e-5)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, eps=1e-5, fused=True)
         self.gen = torch.Generator().manual_seed(cfg.seed)  # CPU generator: same draws on any device
         self.env = BatchedEnv(cfg.env_id, cfg.n_envs, cfg.seed)
         self.rms = RunningMeanStd(self.obs_dim) if cfg.obs_norm else None
@@ -149,7 +148,8 @@ class Trainer:
 
     def evaluate(self, episodes: int | None = None) -> EvalRecord:
         t = time.perf_counter()
-        mean, std = greedy_eval(self.act, self.cfg.env_id, episodes or self.cfg.eval_episodes, self.cfg.eval_seed)
+        cfg = self.cfg
+        mean, std = greedy_eval(self.act, cfg.env_id, episodes or cfg.eval_episodes, cfg.eval_seed)
         self.s.eval_s += time.perf_counter() - t
         rec = EvalRecord(self.s.global_step, mean, std)
         self.s.evals.append(rec)
@@ -166,7 +166,8 @@ class Trainer:
     def _rollout(self):
         cfg, dev, T, N = self.cfg, self.device, self.cfg.n_steps, self.cfg.n_envs
         obs_buf = np.empty((T, N, self.obs_dim), dtype=np.float32)
-        act_buf = np.empty((T, N) if self.model.discrete else (T, N, self.model.log_std.numel()), dtype=np.float32)
+        act_shape = (T, N) if self.model.discrete else (T, N, self.model.log_std.numel())
+        act_buf = np.empty(act_shape, dtype=np.float32)
         rew_buf = np.empty((T, N), dtype=np.float32)
         done_buf = np.empty((T, N), dtype=np.float32)
         finals: list[tuple[int, int, np.ndarray]] = []
@@ -229,7 +230,8 @@ class Trainer:
                 adv = b_adv[idx]
                 if cfg.norm_adv:
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+                clipped = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
+                pg_loss = torch.max(-adv * ratio, -adv * clipped).mean()
                 if cfg.clip_vloss:
                     v_clip = b_val[idx] + (newv - b_val[idx]).clamp(-cfg.clip_coef, cfg.clip_coef)
                     v_loss = 0.5 * torch.max((newv - b_ret[idx]) ** 2, (v_clip - b_ret[idx]) ** 2).mean()
