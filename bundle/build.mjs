@@ -233,8 +233,11 @@ async function main() {
   console.log(`wrote ${path.join(args.out, '')} (${k.manifest.env_id}${args.single ? ', single file' : ''}):`);
   for (const [rel, raw, z] of rows) console.log(`  ${rel.padEnd(w)}  ${kb(raw).padStart(9)}  ${kb(z).padStart(9)} gz`);
   const total = firstAction.reduce((a, rel) => a + gz(sizeOf(rel)), 0);
-  console.log(`bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(BUDGET_GZ)})` +
-    (total > BUDGET_GZ ? '  OVER BUDGET' : ''));
+  if (args.single) console.log('(one file with every backend inlined; the 32 KB budget is for the multi-file site)');
+  else {
+    console.log(`bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(BUDGET_GZ)})` +
+      (total > BUDGET_GZ ? '  OVER BUDGET' : ''));
+  }
 }
 
 main();

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Static server for the built site: node bundle/serve.mjs [DIR=public] [PORT=8000]
-// Correct MIME types (application/wasm for streaming compilation), no caching, loopback only.
+// Correct MIME types (application/wasm for streaming compilation), gzip like a CDN, no caching, loopback.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
@@ -43,10 +44,16 @@ const server = http.createServer((req, res) => {
   fs.readFile(file, (err, body) => {
     const status = err ? 404 : 200;
     if (err) body = Buffer.from(`404 not found: ${rel}\n`);
-    res.writeHead(status, {
+    const headers = {
       'content-type': err ? 'text/plain; charset=utf-8' : TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'content-length': body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff',
-    });
+      'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', vary: 'accept-encoding',
+    };
+    if (/\bgzip\b/.test(req.headers['accept-encoding'] || '') && body.length > 512) {
+      body = gzipSync(body);
+      headers['content-encoding'] = 'gzip';
+    }
+    headers['content-length'] = body.length;
+    res.writeHead(status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
     if (err) console.log(`404 ${rel}`);
   });

@@ -4,12 +4,16 @@ One Node process replays a whole batch of Gymnasium episodes (JSON in, base64-pa
 same initial float64 states and the same action sequences, under random actions, a linear controller
 (long episodes that reach the 500-step truncation) and the trained policy when there is one. Two ways:
 
-- replay: the JS env runs each episode on its own from the initial state. Rewards, terminated and
-  truncated must match at every step. CartPole is unstable, so a last-bit difference between V8's
-  Math.sin/cos and glibc's (about 1% of float64 results) can grow over hundreds of steps: observation
-  differences are measured and reported, and must stay tiny.
 - lockstep: before every step the JS env takes Gymnasium's float64 state, so each step's arithmetic is
-  compared on its own: float32 observations equal except at most 1 value in 100,000 off by 1 ulp.
+  compared on its own: rewards, terminated and truncated equal at every step, float32 observations equal
+  except at most 1 value in 100,000 off by 1 ulp. All three episode sets.
+- replay: the JS env runs each episode on its own from the initial state under the recorded actions.
+  Random actions and the controller: the same bounds as lockstep. The trained policy's 500-step
+  episodes replayed open loop are chaotic (an inverted pendulum without its feedback): a last-bit
+  difference between V8's Math.sin/cos and glibc's (about 1% of float64 results) grows until the
+  trajectories separate. There the test asserts equality up to each episode's first differing
+  observation and reports how many episodes never separate and how often a difference reaches an
+  observation.
 """
 from __future__ import annotations
 
@@ -28,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV_JS = ROOT / "bundle" / "src" / "envs" / "cartpole.js"
 EPISODES = 1000
 MAX_ULP_RATE = 1e-5  # lockstep: at most 1 float32 obs value in 100,000 may differ, by 1 ulp
-REPLAY_MAX_ABS = 1e-6  # replay: largest float32 obs difference after amplification over an episode
 
 # Replays every episode from its initial state under its actions (lockstep: from Gymnasium's state before
 # every step): float32 obs, float64 state, rewards and flags, packed.
@@ -112,24 +115,35 @@ def replay_js(ref: Rollouts, lockstep: bool) -> tuple[np.ndarray, np.ndarray, np
             np.frombuffer(raw["flags"], np.uint8))
 
 
-def compare(ref: Rollouts, label: str) -> None:
-    """Replay and lockstep: exact rewards/flags; obs within the bounds in the module docstring."""
-    for mode in ("replay", "lockstep"):
+def compare(ref: Rollouts, label: str, chaotic: bool = False) -> None:
+    """Lockstep and replay against Gymnasium, with the bounds in the module docstring."""
+    starts = np.cumsum([0] + [len(e["actions"]) + 1 for e in ref.episodes])
+    for mode in ("lockstep", "replay"):
         obs, state, reward, flags = replay_js(ref, lockstep=mode == "lockstep")
         assert obs.shape == ref.obs.shape, f"{label} ({mode}): episode lengths differ"
-        np.testing.assert_array_equal(reward, ref.reward, err_msg=f"{label} ({mode}): rewards differ")
-        np.testing.assert_array_equal(flags, ref.flags, err_msg=f"{label} ({mode}): termination differs")
         ulps = np.abs(obs.view(np.int32).astype(np.int64) - ref.obs.view(np.int32).astype(np.int64))
         n_diff, rate = int((ulps > 0).sum()), float((ulps > 0).mean())
-        max_abs, f64 = float(np.abs(obs - ref.obs).max()), float((state != ref.state).mean())
+        f64 = float((state != ref.state).mean())
+        # Rows up to each episode's first differing observation: where the two runs still agree exactly.
+        same = np.ones(len(reward), bool)
+        separated = 0
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
+            bad = np.flatnonzero((ulps[a:b] > 0).any(1))
+            if len(bad):
+                same[a + bad[0]:b] = False
+                separated += 1
         print(f"\n{label} ({mode}): {len(ref.episodes)} episodes, {len(reward) - len(ref.episodes)} steps; "
-              f"float32 obs values differing: {n_diff} of {ulps.size} (rate {rate:.2e}, "
-              f"max {int(ulps.max())} ulp, max abs {max_abs:.1e}); float64 state values differing: {f64:.3%}")
-        if mode == "lockstep":
-            assert ulps.max() <= 1, f"{label}: an observation differs by {int(ulps.max())} float32 ulps"
-            assert rate <= MAX_ULP_RATE, f"{label}: {n_diff} of {ulps.size} observations differ by 1 ulp"
-        else:
-            assert max_abs <= REPLAY_MAX_ABS, f"{label}: replayed observations drift by {max_abs:.2e}"
+              f"float32 obs values differing: {n_diff} of {ulps.size} (rate {rate:.2e}, max "
+              f"{int(ulps.max())} ulp); float64 state values differing: {f64:.3%}; episodes that separate: "
+              f"{separated}")
+        if mode == "replay" and chaotic:
+            np.testing.assert_array_equal(reward[same], ref.reward[same], err_msg=f"{label}: rewards")
+            np.testing.assert_array_equal(flags[same], ref.flags[same], err_msg=f"{label}: termination")
+            continue
+        np.testing.assert_array_equal(reward, ref.reward, err_msg=f"{label} ({mode}): rewards differ")
+        np.testing.assert_array_equal(flags, ref.flags, err_msg=f"{label} ({mode}): termination differs")
+        assert ulps.max() <= 1, f"{label} ({mode}): an observation differs by {int(ulps.max())} float32 ulps"
+        assert rate <= MAX_ULP_RATE, f"{label} ({mode}): {n_diff} of {ulps.size} observations differ by 1 ulp"
 
 
 def test_random_actions_match_gymnasium():
@@ -160,4 +174,4 @@ def test_trained_policy_actions_match_gymnasium():
     from tests.checkpoints import torch_forward
     torch.set_num_threads(1)  # a [<=1000, 4] batch: threads only contend on a shared machine
     ref = rollout(EPISODES, lambda o, rng: torch_forward(model, o)[:, :2].argmax(1), seed=3)
-    compare(ref, f"trained policy ({model.relative_to(ROOT)})")
+    compare(ref, f"trained policy ({model.relative_to(ROOT)})", chaotic=True)

@@ -219,6 +219,22 @@ def test_pause_step_reset_push(browser, serve, site):
     page.close()
 
 
+def test_canvas_is_crisp_on_high_dpi_and_resizes(browser, serve, site):
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SUB}/", device_scale_factor=2)
+    wait_ready(page, "wasm")
+    size = "() => { const c = document.getElementById('view'), r = c.getBoundingClientRect(); " \
+           "return [c.width, c.height, r.width, r.height]; }"
+    w, h, cw, ch = page.evaluate(size)
+    assert (w, h) == (round(cw * 2), round(ch * 2)), "the canvas should have one pixel per device pixel"
+    page.set_viewport_size({"width": 480, "height": 800})
+    page.wait_for_function(f"() => document.getElementById('view').width < {w}")
+    w2, h2, cw2, ch2 = page.evaluate(size)
+    assert (w2, h2) == (round(cw2 * 2), round(ch2 * 2)) and cw2 < cw
+    assert watch.errors == []
+    page.close()
+
+
 def test_nan_state_ends_the_episode_cleanly(browser, serve, site):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/")

@@ -1,5 +1,6 @@
 """CLI: `python -m tiny_infer compile [MODEL_DIR] [--env ID] [--out DIR] [--batch-size 256]`
 and `python -m tiny_infer export-json MODEL_DIR --out FILE`."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tiny_infer", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("compile", help="compile a contract-1 policy to wasm + WebGPU kernels (contract 2)")
-    c.add_argument("model_dir", nargs="?", help="checkpoint folder (default: build/models/ENV, else models/ENV)")
-    c.add_argument("--env", help="environment id, e.g. CartPole-v1 (picks the checkpoint when MODEL_DIR is omitted)")
+    c.add_argument(
+        "model_dir", nargs="?", help="checkpoint folder (default: build/models/ENV, else models/ENV)"
+    )
+    c.add_argument(
+        "--env", help="environment id, e.g. CartPole-v1 (picks the checkpoint when MODEL_DIR is omitted)"
+    )
     c.add_argument("--out", help="output folder (default: build/kernels/ENV)")
     c.add_argument("--batch-size", type=int, default=256, help="capacity of forward_batch (default 256)")
     e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")

@@ -3,6 +3,7 @@
 Every problem becomes a `CheckpointError` with a one-line message that names the problem and the fix,
 so the CLI can print it and exit non-zero before anything is written.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,12 +62,17 @@ class Checkpoint:
 
     @property
     def outputs(self) -> list[dict]:
-        return [{"name": "probs" if self.discrete else "mean", "size": self.n_act}, {"name": "value", "size": 1}]
+        return [
+            {"name": "probs" if self.discrete else "mean", "size": self.n_act},
+            {"name": "value", "size": 1},
+        ]
 
     def layers(self, head: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(weight [out, in], bias [out])] of the actor or the critic, input to output."""
-        return [(self.tensors[f"{head}.{i}.weight"], self.tensors[f"{head}.{i}.bias"])
-                for i in range(len(self.hidden) + 1)]
+        return [
+            (self.tensors[f"{head}.{i}.weight"], self.tensors[f"{head}.{i}.bias"])
+            for i in range(len(self.hidden) + 1)
+        ]
 
 
 def _int(v, what: str, lo: int, hi: int) -> int:
@@ -85,7 +91,9 @@ def _check_meta(meta: dict) -> tuple[str, int, dict, tuple[int, ...], str, dict 
             raise CheckpointError(f"policy.json: missing key {key!r} (contract 1 in DESIGN.md)")
     env_id = meta["env_id"]
     if not isinstance(env_id, str) or not env_id:
-        raise CheckpointError(f"policy.json: env_id is {env_id!r}, expected a Gymnasium id like 'CartPole-v1'")
+        raise CheckpointError(
+            f"policy.json: env_id is {env_id!r}, expected a Gymnasium id like 'CartPole-v1'"
+        )
     obs_dim = _int(meta["obs_dim"], "obs_dim", 1, MAX_OBS_DIM)
     action = meta["action"]
     if not isinstance(action, dict) or action.get("type") not in ("discrete", "box"):
@@ -94,25 +102,42 @@ def _check_meta(meta: dict) -> tuple[str, int, dict, tuple[int, ...], str, dict 
         n_act = _int(action.get("n"), "action.n (discrete actions)", 1, MAX_DISCRETE)
     else:
         shape = action.get("shape")
-        if not isinstance(shape, list) or not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1
-                                                           for s in shape):
-            raise CheckpointError(f"policy.json: box action shape is {shape!r}, expected a list of positive ints")
+        if (
+            not isinstance(shape, list)
+            or not shape
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)
+        ):
+            raise CheckpointError(
+                f"policy.json: box action shape is {shape!r}, expected a list of positive ints"
+            )
         n_act = _int(math.prod(shape), "the box action size", 1, MAX_BOX_DIMS)
     hidden = meta["hidden"]
     if not isinstance(hidden, list) or len(hidden) > MAX_HIDDEN_LAYERS:
-        raise CheckpointError(f"policy.json: hidden is {hidden!r}; supported: 0 to {MAX_HIDDEN_LAYERS} hidden layers")
+        raise CheckpointError(
+            f"policy.json: hidden is {hidden!r}; supported: 0 to {MAX_HIDDEN_LAYERS} hidden layers"
+        )
     hidden = tuple(_int(h, f"hidden[{i}]", 1, MAX_UNITS) for i, h in enumerate(hidden))
     activation = meta["activation"]
     if activation not in ACTIVATIONS:
-        raise CheckpointError(f"policy.json: activation {activation!r} is not supported; use one of {ACTIVATIONS}")
+        raise CheckpointError(
+            f"policy.json: activation {activation!r} is not supported; use one of {ACTIVATIONS}"
+        )
     obs_norm = meta.get("obs_norm")
     if obs_norm is not None:
-        ok = isinstance(obs_norm, dict) and all(isinstance(obs_norm.get(k), (int, float)) and not
-                                                isinstance(obs_norm.get(k), bool) for k in ("clip", "eps"))
-        if not ok or not (math.isfinite(obs_norm["clip"]) and obs_norm["clip"] > 0
-                          and math.isfinite(obs_norm["eps"]) and obs_norm["eps"] >= 0):
-            raise CheckpointError(f"policy.json: obs_norm is {obs_norm!r}, expected null or "
-                                  "{'clip': positive number, 'eps': number >= 0}")
+        ok = isinstance(obs_norm, dict) and all(
+            isinstance(obs_norm.get(k), (int, float)) and not isinstance(obs_norm.get(k), bool)
+            for k in ("clip", "eps")
+        )
+        if not ok or not (
+            math.isfinite(obs_norm["clip"])
+            and obs_norm["clip"] > 0
+            and math.isfinite(obs_norm["eps"])
+            and obs_norm["eps"] >= 0
+        ):
+            raise CheckpointError(
+                f"policy.json: obs_norm is {obs_norm!r}, expected null or "
+                "{'clip': positive number, 'eps': number >= 0}"
+            )
         obs_norm = {"clip": float(obs_norm["clip"]), "eps": float(obs_norm["eps"])}
     return env_id, obs_dim, action, hidden, activation, obs_norm, n_act
 
@@ -137,7 +162,9 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     from safetensors import safe_open
 
     if not path.is_file():
-        raise CheckpointError(f"{path}: missing; train a policy first (make train) or pass the folder that has it")
+        raise CheckpointError(
+            f"{path}: missing; train a policy first (make train) or pass the folder that has it"
+        )
     try:
         out = {}
         with safe_open(str(path), framework="numpy") as f:
@@ -148,18 +175,24 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
         raise
     except Exception as e:  # safetensors raises its own error types, and OSError/ValueError on bad headers
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"{path}: not a readable safetensors file (truncated or corrupt: {first}); "
-                              "re-export it (make train)") from None
+        raise CheckpointError(
+            f"{path}: not a readable safetensors file (truncated or corrupt: {first}); "
+            "re-export it (make train)"
+        ) from None
 
 
 def load_checkpoint(model_dir: Path) -> Checkpoint:
-    """Read and validate MODEL_DIR/policy.{json,safetensors}; raises CheckpointError (one line) on any problem."""
+    """Read and validate MODEL_DIR/policy.{json,safetensors}; raises CheckpointError on any problem."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
-        raise CheckpointError(f"{model_dir}: no such folder; pass a folder with policy.json and policy.safetensors")
+        raise CheckpointError(
+            f"{model_dir}: no such folder; pass a folder with policy.json and policy.safetensors"
+        )
     jpath = model_dir / "policy.json"
     if not jpath.is_file():
-        raise CheckpointError(f"{jpath}: missing; a contract-1 checkpoint needs policy.json beside policy.safetensors")
+        raise CheckpointError(
+            f"{jpath}: missing; a contract-1 checkpoint needs policy.json beside policy.safetensors"
+        )
     try:
         meta = json.loads(jpath.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -172,29 +205,47 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
     arch = f"obs_dim={obs_dim}, hidden={list(hidden)}, {action['type']} actions ({n_act})"
     missing = [k for k in want if k not in raw]
     if missing:
-        raise CheckpointError(f"{spath}: missing tensors {missing} for the architecture in policy.json ({arch}); "
-                              "the json and the weights do not belong together")
+        raise CheckpointError(
+            f"{spath}: missing tensors {missing} for the architecture in policy.json ({arch}); "
+            "the json and the weights do not belong together"
+        )
     extra = [k for k in raw if k not in want]
     if extra:
-        raise CheckpointError(f"{spath}: unexpected tensors {extra} for the architecture in policy.json ({arch}); "
-                              "the json and the weights do not belong together")
+        raise CheckpointError(
+            f"{spath}: unexpected tensors {extra} for the architecture in policy.json ({arch}); "
+            "the json and the weights do not belong together"
+        )
     tensors: dict[str, np.ndarray] = {}
     for k, shape in want.items():
         t = raw[k]
         if t.dtype != np.float32:
             raise CheckpointError(f"{spath}: tensor {k} is {t.dtype}, contract 1 stores float32")
         if tuple(t.shape) != shape:
-            raise CheckpointError(f"{spath}: tensor {k} has shape {list(t.shape)}, policy.json ({arch}) implies "
-                                  f"{list(shape)}; the json and the weights do not belong together")
+            raise CheckpointError(
+                f"{spath}: tensor {k} has shape {list(t.shape)}, policy.json ({arch}) implies "
+                f"{list(shape)}; the json and the weights do not belong together"
+            )
         if not np.isfinite(t).all():
             bad = int((~np.isfinite(t)).sum())
-            raise CheckpointError(f"{spath}: tensor {k} has {bad} NaN/Inf values; the training diverged, "
-                                  "retrain or use an earlier checkpoint")
+            raise CheckpointError(
+                f"{spath}: tensor {k} has {bad} NaN/Inf values; the training diverged, "
+                "retrain or use an earlier checkpoint"
+            )
         tensors[k] = np.ascontiguousarray(t, dtype=np.float32)
     if obs_norm is not None and (tensors["obs_norm.var"] < 0).any():
         raise CheckpointError(f"{spath}: obs_norm.var has negative values; the normaliser state is corrupt")
-    return Checkpoint(model_dir=model_dir, meta=meta, tensors=tensors, env_id=env_id, obs_dim=obs_dim,
-                      action=action, hidden=hidden, activation=activation, obs_norm=obs_norm, n_act=n_act)
+    return Checkpoint(
+        model_dir=model_dir,
+        meta=meta,
+        tensors=tensors,
+        env_id=env_id,
+        obs_dim=obs_dim,
+        action=action,
+        hidden=hidden,
+        activation=activation,
+        obs_norm=obs_norm,
+        n_act=n_act,
+    )
 
 
 def resolve_model_dir(env_id: str, root: Path = Path(".")) -> Path:
@@ -203,5 +254,7 @@ def resolve_model_dir(env_id: str, root: Path = Path(".")) -> Path:
     for cand in (root / "build" / "models" / env_id, root / "models" / env_id):
         if (cand / "policy.json").is_file():
             return cand
-    raise CheckpointError(f"no policy for {env_id} in build/models/{env_id} or models/{env_id}; "
-                          f"run `make train ENV={env_id}` or pass a checkpoint folder")
+    raise CheckpointError(
+        f"no policy for {env_id} in build/models/{env_id} or models/{env_id}; "
+        f"run `make train ENV={env_id}` or pass a checkpoint folder"
+    )

@@ -5,6 +5,7 @@ the input, the realized weights, the output, and views of tinygrad's planned scr
 `tinygrad.codegen.to_program(ast, renderer)` lowers each AST and renders its source. We keep the call
 order and each call's buffers; the emitters (wasm.py, webgpu.py) link them.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,9 @@ def c_renderer():
 
         def __init__(self):
             Renderer.__init__(self, Target(device="CPU", renderer="CLANG", arch="wasm32,generic"))
-            self.compiler = Compiler()  # never asked to compile: to_program stops at the SOURCE when it is unused
+            self.compiler = (
+                Compiler()
+            )  # never asked to compile: to_program stops at the SOURCE when it is unused
 
         def choose_opts(self, ast):
             return with_opts(ast, self)
@@ -54,17 +57,20 @@ def _program(ast, ren):
     return to_program(ast, ren)
 
 
-def with_opts(ast, ren):
-    import os
+def with_opts(ast, ren) -> list:
+    """Candidate opts for tinygrad's C kernels (the first that applies wins; [] = none at all).
 
-    from tinygrad.codegen.opt import Opt, OptOps  # noqa: F401
-
-    spec = os.environ.get("TI_OPTS")
-    if spec is None:
-        return ast
+    Matmul kernels: upcast the output axis (contiguous: weights are stored [in, out]) so each reduce step is
+    one vector load of weights into independent accumulators, which clang turns into wasm SIMD.
+    Elementwise kernels (activations, exp): no upcast, so tanh/exp2's polynomial appears once in the code.
+    tinygrad's default heuristics upcast and unroll far more: ~3x the code for no speed on these sizes.
+    """
+    from tinygrad.codegen.opt import Opt, OptOps
     from tinygrad.uop.ops import Ops
-    has_reduce = any(u.op is Ops.REDUCE for u in ast.toposort())
-    return eval(spec)[0 if has_reduce else 1]
+
+    if any(u.op is Ops.REDUCE for u in ast.toposort()):
+        return [[Opt(OptOps.UPCAST, 1, 16), Opt(OptOps.UNROLL, 0, 4)], [Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
+    return [[]]
 
 
 def wgsl_renderer():
@@ -76,7 +82,8 @@ def wgsl_renderer():
 
 @dataclass
 class Buf:
-    """A buffer of the graph: `input`, `output`, `weight` (name of the tensor) or `scratch`; size in floats."""
+    """A buffer of the graph: `input`, `output`, `weight` (tensor name) or `scratch`; size in floats."""
+
     name: str
     kind: str
     size: int
@@ -85,6 +92,7 @@ class Buf:
 @dataclass
 class Call:
     """One kernel launch: kernel index into Graph.kernels, buffer names in parameter order, variable names."""
+
     kernel: int
     bufs: list[str]
     vars: list[str]
@@ -92,8 +100,8 @@ class Call:
 
 @dataclass
 class Kernel:
-    name: str          # unique within the graph's target
-    src: str           # tinygrad's rendered source, function renamed to `name`
+    name: str  # unique within the graph's target
+    src: str  # tinygrad's rendered source, function renamed to `name`
     global_size: tuple[int, ...]
     local_size: tuple[int, ...]
     n_bufs: int
@@ -102,7 +110,8 @@ class Kernel:
 
 @dataclass
 class Graph:
-    """The rendered forward pass for one renderer and one batch size (`batch` rows, symbolic when `symbolic`)."""
+    """The rendered forward pass for one renderer and one batch size (symbolic: n <= batch rows)."""
+
     batch: int
     symbolic: bool
     buffers: dict[str, Buf] = field(default_factory=dict)
@@ -125,29 +134,39 @@ def _arg_key(u) -> tuple:
         if off.op is Ops.CONST and base.op is Ops.BUFFER:
             return ("view", base, int(off.arg), int(size.vmax), u.dtype)
     if u.op is Ops.BITCAST and u.src[0].op is Ops.BUFFER and u.src[0].src and u.src[0].src[0].op is Ops.CONST:
-        return ("view", u.src[0], 0, int(u.src[0].src[0].arg) * u.src[0].dtype.itemsize, u.dtype)  # the whole arena
-    raise CodegenError(f"unexpected kernel argument {u.op} from tinygrad's scheduler; tinygrad version pinned?")
+        return (
+            "view",
+            u.src[0],
+            0,
+            int(u.src[0].src[0].arg) * u.src[0].dtype.itemsize,
+            u.dtype,
+        )  # the whole arena
+    raise CodegenError(
+        f"unexpected kernel argument {u.op} from tinygrad's scheduler; is tinygrad 0.14.0 installed?"
+    )
 
 
-def render_graphs(policy: TinyPolicy, batch: int, symbolic: bool, renderers: dict[str, object], prefix: str
-                  ) -> dict[str, Graph]:
+def render_graphs(
+    policy: TinyPolicy, batch: int, symbolic: bool, renderers: dict[str, object], prefix: str
+) -> dict[str, Graph]:
     """Schedule policy(obs[batch, obs_dim]) and render every kernel with each renderer (key -> Graph).
 
     symbolic: the batch dimension is the variable `n` (1..batch) so one set of kernels serves any n <= batch.
     """
     from tinygrad import Tensor, UOp, dtypes
-    from tinygrad.codegen import to_program
     from tinygrad.uop.ops import Ops
 
     x = Tensor.empty(batch, policy.ckpt.obs_dim, dtype=dtypes.float32, device=policy.device)
-    xin = x[:UOp.variable(BATCH_VAR, 1, batch).bind(batch)] if symbolic else x
+    xin = x[: UOp.variable(BATCH_VAR, 1, batch).bind(batch)] if symbolic else x
     out = policy(xin)
     linear, _ = out.linear_with_vars()
 
     roles = {t.uop.buffer: ("weight", name) for name, t in policy.weights.items()}
     roles[x.uop.buffer] = ("input", "input")
     base = out.uop
-    while base.op is not Ops.BUFFER and base.src:  # the symbolic batch leaves a view of the full output buffer
+    while (
+        base.op is not Ops.BUFFER and base.src
+    ):  # the symbolic batch leaves a view of the full output buffer
         base = base.src[0]
     roles[base.buffer] = ("output", "output")
 
@@ -163,7 +182,9 @@ def render_graphs(policy: TinyPolicy, batch: int, symbolic: bool, renderers: dic
             b = Buf(name, kind, u.buffer.size if kind != "weight" else policy.weights[name].numel())
         elif key[0] == "buf":  # an intermediate the scheduler gave its own buffer (e.g. after .contiguous())
             if u.buffer.dtype != dtypes.float32:
-                raise CodegenError(f"intermediate buffer of dtype {u.buffer.dtype}: only float32 is supported")
+                raise CodegenError(
+                    f"intermediate buffer of dtype {u.buffer.dtype}: only float32 is supported"
+                )
             b = Buf(f"scratch{n_scratch}", "scratch", u.buffer.size)
         else:
             if key[4] != dtypes.float32:
@@ -173,7 +194,9 @@ def render_graphs(policy: TinyPolicy, batch: int, symbolic: bool, renderers: dic
         return b
 
     graphs = {k: Graph(batch, symbolic) for k in renderers}
-    seen: dict[str, dict[str, int]] = {k: {} for k in renderers}  # source -> kernel index (identical ASTs dedup)
+    seen: dict[str, dict[str, int]] = {
+        k: {} for k in renderers
+    }  # source -> kernel index (identical ASTs dedup)
     for call in linear.src:
         if call.op is not Ops.CALL or call.src[0].op is not Ops.SINK:
             raise CodegenError(f"tinygrad scheduled a {call.src[0].op} (not a kernel); unsupported graph")
@@ -189,14 +212,22 @@ def render_graphs(policy: TinyPolicy, batch: int, symbolic: bool, renderers: dic
                 g.buffers.setdefault(b.name, b)
             var_names = [v.arg.name for v in info.vars]
             if any(v != BATCH_VAR for v in var_names):
-                raise CodegenError(f"kernel {fname} takes variables {var_names}; only the batch size is supported")
+                raise CodegenError(
+                    f"kernel {fname} takes variables {var_names}; only the batch size is supported"
+                )
             if src not in seen[key]:
                 seen[key][src] = len(g.kernels)
                 name = f"{prefix}{len(g.kernels)}_{fname}"
-                g.kernels.append(Kernel(name, re.sub(rf"\b{re.escape(fname)}\b", name, src),
-                                        tuple(int(s) for s in info.global_size),
-                                        tuple(int(s) for s in info.local_size) if info.local_size else (1, 1, 1),
-                                        len(bufs), var_names))
+                g.kernels.append(
+                    Kernel(
+                        name,
+                        re.sub(rf"\b{re.escape(fname)}\b", name, src),
+                        tuple(int(s) for s in info.global_size),
+                        tuple(int(s) for s in info.local_size) if info.local_size else (1, 1, 1),
+                        len(bufs),
+                        var_names,
+                    )
+                )
             g.calls.append(Call(seen[key][src], [b.name for b in bufs], var_names))
     return graphs
 

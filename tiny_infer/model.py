@@ -1,8 +1,9 @@
-"""The contract-1 policy as a tinygrad graph, and PyTorch's forward pass of the same checkpoint as the reference.
+"""The contract-1 policy as a tinygrad graph, and PyTorch's forward pass of it as the reference.
 
 The tinygrad tensors live on tinygrad's PYTHON device: it needs no compiler, and we only ever *run* it for
 the parity check before codegen (the kernels we ship are rendered for wasm and WebGPU, never run here).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ def obs_norm_std(ckpt: Checkpoint) -> np.ndarray:
 
 
 class TinyPolicy:
-    """obs [B, obs_dim] -> [B, n_act + 1]: softmax probabilities (discrete) or action mean (box), then the value.
+    """obs [B, obs_dim] -> [B, n_act + 1]: softmax probs (discrete) or action mean (box), then the value.
 
     Weights are realized tinygrad buffers, so the scheduler passes them to the kernels as inputs (and the
     codegen bakes them into the kernel file) instead of folding them into the graph.
@@ -29,7 +30,9 @@ class TinyPolicy:
         from tinygrad import Tensor
         from tinygrad.helpers import DEV
 
-        DEV.value = device  # constants follow the default device: keep all of the graph on one (compiler-free) device
+        DEV.value = (
+            device  # constants follow the default device: keep all of the graph on one (compiler-free) device
+        )
         self.ckpt, self.device = ckpt, device
         self.weights: dict[str, Tensor] = {}
 
@@ -41,15 +44,23 @@ class TinyPolicy:
         # transposed: weights stored [in, out], so a kernel's output axis is contiguous in memory and
         # upcasting it gives vector loads and independent accumulators (what SIMD wants)
         self.transposed = transposed
-        import os
-        self.split_act = bool(int(os.environ.get("TI_SPLIT", "0")))
-        self.layers = {head: [(w(f"{head}.{i}.weight.T", wt.T) if transposed else w(f"{head}.{i}.weight", wt).T,
-                               w(f"{head}.{i}.bias", b))
-                              for i, (wt, b) in enumerate(ckpt.layers(head))] for head in ("actor", "critic")}
+        self.layers = {
+            head: [
+                (
+                    w(f"{head}.{i}.weight.T", wt.T) if transposed else w(f"{head}.{i}.weight", wt).T,
+                    w(f"{head}.{i}.bias", b),
+                )
+                for i, (wt, b) in enumerate(ckpt.layers(head))
+            ]
+            for head in ("actor", "critic")
+        }
         self.norm = None
         if ckpt.obs_norm is not None:
-            self.norm = (w("obs_norm.mean", ckpt.tensors["obs_norm.mean"]), w("obs_norm.std", obs_norm_std(ckpt)),
-                         float(ckpt.obs_norm["clip"]))
+            self.norm = (
+                w("obs_norm.mean", ckpt.tensors["obs_norm.mean"]),
+                w("obs_norm.std", obs_norm_std(ckpt)),
+                float(ckpt.obs_norm["clip"]),
+            )
 
     def _mlp(self, head: str, x):
         layers = self.layers[head]
@@ -57,8 +68,9 @@ class TinyPolicy:
             x = x.linear(wt, b)
             if i < len(layers) - 1:
                 # one kernel per layer: keeps every kernel within WebGPU's default 8 storage buffers per stage
-                if self.split_act:
-                    x = x.contiguous()
+                # the activation in a kernel of its own: tinygrad inlines tanh's exp2 polynomial into every
+                # upcast lane of a fused matmul kernel, which made policy.wasm several KB larger
+                x = x.contiguous()
                 x = (x.tanh() if self.ckpt.activation == "tanh" else x.relu()).contiguous()
         return x
 
@@ -84,7 +96,7 @@ class TinyPolicy:
 
 
 def torch_forward(ckpt: Checkpoint, obs: np.ndarray) -> np.ndarray:
-    """PyTorch float32 forward pass of the checkpoint: [N, obs_dim] -> [N, n_act + 1] (the parity reference)."""
+    """PyTorch float32 forward pass of the checkpoint: [N, obs_dim] -> [N, n_act + 1] (the reference)."""
     import torch
 
     t = {k: torch.from_numpy(v) for k, v in ckpt.tensors.items()}
@@ -93,7 +105,9 @@ def torch_forward(ckpt: Checkpoint, obs: np.ndarray) -> np.ndarray:
         x = torch.as_tensor(np.ascontiguousarray(obs, dtype=np.float32))
         if ckpt.obs_norm is not None:
             n = ckpt.obs_norm
-            x = torch.clamp((x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"]), -n["clip"], n["clip"])
+            x = torch.clamp(
+                (x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"]), -n["clip"], n["clip"]
+            )
         outs = []
         for head in ("actor", "critic"):
             h = x
@@ -114,13 +128,15 @@ def parity_bound(ref: np.ndarray) -> np.ndarray:
 
 
 def check_parity(got: np.ndarray, ref: np.ndarray, what: str) -> float:
-    """Max abs error of GOT against REF; raises ValueError naming the worst output if any exceeds the bound."""
+    """Max abs error of GOT against REF; raises ValueError naming the first output over the bound."""
     if got.shape != ref.shape:
         raise ValueError(f"{what}: output shape {got.shape} != reference {ref.shape}")
     err = np.abs(got.astype(np.float64) - ref.astype(np.float64))
     bad = ~(err <= parity_bound(ref))  # also catches NaN
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"{what}: differs from PyTorch at sample {i} output {j}: {got[i, j]!r} vs {ref[i, j]!r} "
-                         f"({int(bad.sum())} outputs over 1e-5*max(1,|ref|))")
+        raise ValueError(
+            f"{what}: differs from PyTorch at sample {i} output {j}: {got[i, j]!r} vs {ref[i, j]!r} "
+            f"({int(bad.sum())} outputs over 1e-5*max(1,|ref|))"
+        )
     return float(err.max()) if err.size else 0.0

@@ -68,35 +68,34 @@ class BatchedEnv:
         self.low, self.high = (None, None) if self.discrete else (space.low, space.high)
         self.n = n
         self.obs = np.stack([e.reset(seed=seed + i)[0] for i, e in enumerate(self.envs)]).astype(np.float32)
-        self.elapsed = np.zeros(n, dtype=np.int64)
-        self.ep_return = np.zeros(n)
+        self.elapsed = [0] * n
+        self.ep_return = [0.0] * n
         self.finished: list[tuple[float, int]] = []  # (return, length) of episodes since the last drain
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Step all copies. Returns obs (already reset where done), reward, terminated, truncated, and
         {i: final observation} for the truncated (not terminated) copies."""
-        n = self.n
-        obs = np.empty_like(self.obs)
-        rew = np.empty(n, dtype=np.float32)
-        term = np.zeros(n, dtype=bool)
-        trunc = np.zeros(n, dtype=bool)
+        obs, rew, term, trunc = [], [], [], []
         final: dict[int, np.ndarray] = {}
         acts = actions.tolist() if self.discrete else np.clip(actions, self.low, self.high)
-        self.elapsed += 1
-        for i, env in enumerate(self.envs):
+        elapsed, ep_return, limit = self.elapsed, self.ep_return, self.max_steps
+        for i, env in enumerate(self.envs):  # plain Python lists here: numpy scalar indexing costs more
             o, r, te, tr, _ = env.step(acts[i])
-            tr = tr or (self.max_steps > 0 and self.elapsed[i] >= self.max_steps)
-            self.ep_return[i] += r
-            rew[i], term[i], trunc[i] = r, te, tr and not te
+            elapsed[i] += 1
+            ep_return[i] += r
+            tr = (tr or (limit > 0 and elapsed[i] >= limit)) and not te
             if te or tr:
-                self.finished.append((float(self.ep_return[i]), int(self.elapsed[i])))
-                self.ep_return[i], self.elapsed[i] = 0.0, 0
-                if not te:
+                self.finished.append((ep_return[i], elapsed[i]))
+                ep_return[i], elapsed[i] = 0.0, 0
+                if tr:
                     final[i] = np.asarray(o, dtype=np.float32)
                 o, _ = env.reset()
-            obs[i] = o
-        self.obs = obs
-        return obs, rew, term, trunc, final
+            obs.append(o)
+            rew.append(r)
+            term.append(te)
+            trunc.append(tr)
+        self.obs = np.asarray(obs, dtype=np.float32)
+        return self.obs, np.asarray(rew, np.float32), np.asarray(term), np.asarray(trunc), final
 
     def drain(self) -> list[tuple[float, int]]:
         out, self.finished = self.finished, []

@@ -26,7 +26,8 @@ const S = {
   policy: null, backend: null, error: null, note: '', mode: 'agent', running: true, speed: 1,
   episode: 1, episodeReturn: 0, pushed: false, human: false, out: null, values: [], lastAction: null,
   firstActionMs: null, forwardMicros: null, sync: true, lastEnd: null, pendingReset: false, holdUntil: 0,
-  agentReturns: [], agentBest: 0, agentSum: 0, humanBest: null, bestReturn: 0, frames: 0, arrow: null, keys: { left: false, right: false },
+  agentReturns: [], agentBest: 0, agentSum: 0, humanBest: null, bestReturn: 0, frames: 0, arrow: null,
+  keys: { left: false, right: false },
 };
 
 // ---- stepping ----
@@ -97,7 +98,9 @@ async function run(n, deadline) {
       apply(out);
     }
   } catch (err) {
-    fail(err);
+    if (S.backend && S.backend !== 'wasm') { // a GPU that fails mid-run: carry on with wasm, and say so
+      switchBackend('wasm', `${S.backend} failed (${err.message || err}): using wasm`);
+    } else fail(err);
   } finally {
     busy = false;
   }
@@ -167,7 +170,7 @@ new ResizeObserver(resize).observe(canvas);
 const ENDS = { terminated: 'the pole fell', truncated: '500 steps: time limit', 'non-finite state':
   'non-finite state: episode ended' };
 function paint(t) {
-  if (!cssW) resize();
+  if (!cssW || window.devicePixelRatio !== dpr) resize(); // zoom or a move to another screen
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const steps = env.steps;
   const hud = [`t ${(steps * TAU).toFixed(2)} s   score ${S.episodeReturn}`,
@@ -176,7 +179,7 @@ function paint(t) {
   const arrow = S.arrow && (S.arrow.until === 0 || t < S.arrow.until) ? S.arrow.w : 0;
   draw(ctx, env.state, { width: cssW, height: cssH, hud,
     badge: S.pushed ? 'pushed: outside Gymnasium dynamics' : '', arrow });
-  panel();
+  if (S.frames % 3 === 0 || !S.running) panel(); // numbers at 20 Hz: readable, and a third of the DOM work
 }
 
 const shown = {}; // last text per element id: touch the DOM only on change
@@ -202,7 +205,7 @@ function panel() {
     : Math.round(S.forwardMicros)} µs`);
   text('note', S.note);
   const key = `${S.episode}:${S.values.length}:${spark.width}`;
-  if (key !== sparkKey && (S.frames % 3 === 0 || S.values.length < 2)) sparkline(key); // 20 Hz is plenty
+  if (key !== sparkKey) sparkline(key);
 }
 
 function sparkline(key) {
@@ -359,7 +362,7 @@ async function calibrate(policy, nBursts) {
 }
 
 let loading = 0;
-async function switchBackend(name) {
+async function switchBackend(name, note = '') {
   const id = ++loading;
   S.policy = null;
   S.note = `loading ${name}…`;
@@ -380,7 +383,7 @@ async function switchBackend(name) {
     S.forwardMicros = null;
     S.policy = policy;
     S.backend = policy.backend;
-    S.note = policy.note || '';
+    S.note = note || policy.note || '';
     S.error = null;
     $('error').hidden = true;
     const src = $('source');
@@ -388,13 +391,16 @@ async function switchBackend(name) {
     if (policy.source) src.querySelector('pre').textContent = policy.source;
     if (S.running && !busy && !S.pendingReset) run(1, Infinity); // act now, not at the next frame
   } catch (err) {
-    if (id === loading) fail(new Error(`could not load the policy: ${err.message || err}`));
+    if (id === loading) {
+      const msg = `could not load the policy: ${err.message || err}`;
+      fail(new Error(`${msg}. Rebuild with \`make bundle\`, or check that every file was uploaded.`));
+    }
   }
 }
 
 const requested = params.get('backend') || 'wasm';
 if (BACKENDS.includes(requested)) switchBackend(requested);
-else switchBackend('wasm').then(() => { S.note = `unknown backend '${requested}' in the URL: using wasm`; });
+else switchBackend('wasm', `unknown backend '${requested}' in the URL: using wasm`);
 requestAnimationFrame(frame);
 
 // ---- the page's API ----
@@ -418,6 +424,6 @@ window.app = Object.freeze({
   reset: newEpisode,
   setSpeed: (v) => setSpeed(String(v)),
   setMode,
-  setBackend: switchBackend,
+  setBackend: (name) => switchBackend(name),
   backends: BACKENDS,
 });

@@ -12,7 +12,7 @@ export async function load(manifest, baseUrl, { lib }) {
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter is available');
   const device = await adapter.requestDevice();
-  const weights = manifest.webgpuWeights;
+  const weights = manifest.webgpuWeights ?? manifest.webgpu?.weights;
   const kernel = await createPolicy(device, weights ? kernelFile(manifest, weights, baseUrl) : undefined);
   const policy = {
     backend: 'webgpu',

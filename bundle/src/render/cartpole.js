@@ -50,10 +50,11 @@ export function draw(ctx, state, view) {
   }
   ctx.restore();
   if (finite && view.arrow) drawArrow(ctx, cx, theta, view.arrow);
+  const px = Math.max(15, 11 / k); // at least 11 CSS pixels on small screens
   ctx.fillStyle = '#333';
-  ctx.font = '15px system-ui, sans-serif';
+  ctx.font = `${px}px system-ui, sans-serif`;
   ctx.textBaseline = 'top';
-  (view.hud || []).forEach((line, i) => ctx.fillText(line, 10, 10 + 20 * i));
+  (view.hud || []).forEach((line, i) => ctx.fillText(line, 10, 10 + 1.35 * px * i));
   if (view.badge) {
     ctx.textAlign = 'right';
     ctx.fillStyle = '#a33';

@@ -1,0 +1,278 @@
+"""tiny_infer compile: policy.wasm (wasmtime) and policy.c (gcc) vs PyTorch, the manifest, bad input."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.checkpoints import make_random_checkpoint, torch_forward
+from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
+from tiny_infer.compile import CompileConfig, compile_policy
+from tiny_infer.wasm import EXPORTS, WasmPolicy
+
+ROOT = Path(__file__).resolve().parent.parent
+N_RANDOM = 100_000
+# name -> make_random_checkpoint kwargs; "cartpole" is the shipped policy (or a random stand-in)
+ARCHS = {
+    "linear-3act": dict(obs_dim=5, hidden=(), action={"type": "discrete", "n": 3}),
+    "relu256-18act-norm": dict(
+        obs_dim=8, hidden=(256,), activation="relu", action={"type": "discrete", "n": 18}, obs_norm=True
+    ),
+    "tanh3-box-norm": dict(
+        obs_dim=6,
+        hidden=(48, 32, 16),
+        action={"type": "box", "shape": [3], "low": [-1.0] * 3, "high": [1.0] * 3},
+        obs_norm=True,
+    ),
+}
+
+
+def cartpole_model(tmp: Path) -> Path:
+    """The CartPole-v1 policy `make compile-kernel` would use (copied: training may rewrite it meanwhile)."""
+    try:
+        src = resolve_model_dir("CartPole-v1", ROOT)
+    except CheckpointError:  # not trained yet: a random policy of the shipped architecture
+        return make_random_checkpoint(tmp / "CartPole-v1", hidden=(32, 32), env_id="CartPole-v1", seed=3)
+    return Path(shutil.copytree(src, tmp / "CartPole-v1"))
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """Compile every architecture once: name -> (model_dir, kernel_dir)."""
+    tmp = tmp_path_factory.mktemp("compile")
+    models = {"cartpole": cartpole_model(tmp)}
+    for i, (name, kw) in enumerate(ARCHS.items()):
+        models[name] = make_random_checkpoint(
+            tmp / "models" / name, seed=10 + i, env_id=f"Random{i}-v0", **kw
+        )
+    out = {}
+    for name, model in models.items():
+        kdir = tmp / "kernels" / name
+        compile_policy(CompileConfig(model_dir=model, out=kdir, parity_samples=2_000), log=lambda *a: None)
+        out[name] = (model, kdir)
+    return out
+
+
+def cartpole_states(model_dir: Path, n: int = 5_000) -> np.ndarray:
+    """Observations the policy visits in Gymnasium's CartPole-v1 (greedy actions, via PyTorch)."""
+    import gymnasium as gym
+
+    env, states, ep = gym.make("CartPole-v1"), [], 0
+    while len(states) < n:
+        obs, _ = env.reset(seed=ep)
+        ep += 1
+        done = False
+        while not done and len(states) < n:
+            states.append(obs)
+            a = int(np.argmax(torch_forward(model_dir, obs[None])[0, :2]))
+            obs, _, term, trunc, _ = env.step(a)
+            done = term or trunc
+    return np.asarray(states, dtype=np.float32)
+
+
+def observations(obs_dim: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    half = N_RANDOM // 2
+    return np.concatenate(
+        [rng.normal(0, 3, (half, obs_dim)), rng.uniform(-10, 10, (N_RANDOM - half, obs_dim))]
+    ).astype(np.float32)
+
+
+def assert_parity(got: np.ndarray, ref: np.ndarray, manifest: dict) -> None:
+    assert got.shape == ref.shape
+    err = np.abs(got.astype(np.float64) - ref)
+    bound = 1e-5 * np.maximum(1.0, np.abs(ref))
+    assert (err <= bound).all(), f"max err {err.max()} (worst relative to bound {(err / bound).max():.2f})"
+    if manifest["action"]["type"] == "discrete":
+        n = manifest["action"]["n"]
+        probs, ref_p = got[:, :n], ref[:, :n]
+        top2 = np.sort(ref_p, axis=1)[:, -2:] if n > 1 else None
+        clear = (top2[:, 1] - top2[:, 0] > 1e-5) if n > 1 else np.ones(len(ref), bool)
+        assert (probs.argmax(1)[clear] == ref_p.argmax(1)[clear]).all()
+
+
+@pytest.mark.parametrize("name", ["cartpole", *ARCHS])
+def test_wasm_matches_torch(kernels, name):
+    model, kdir = kernels[name]
+    manifest = json.loads((kdir / "manifest.json").read_text())
+    obs = observations(manifest["obs_dim"])
+    if name == "cartpole":
+        obs = np.concatenate([obs, cartpole_states(model)])
+    wasm = WasmPolicy(kdir / "policy.wasm")
+    n_out = sum(o["size"] for o in manifest["outputs"])
+    ref = torch_forward(model, obs).astype(np.float64)
+    assert_parity(wasm.forward_batch(obs, n_out), ref, manifest)
+    # the single-observation entry point, and forward_batch with every n in a short range
+    single = np.stack([wasm.forward(o, n_out) for o in obs[:1000]])
+    assert_parity(single, ref[:1000], manifest)
+    for n in (1, 2, 3, 7, wasm.batch - 1, wasm.batch):
+        wasm_n = WasmPolicy(kdir / "policy.wasm")
+        wasm_n.batch = n  # feed forward_batch n rows at a time
+        assert_parity(wasm_n.forward_batch(obs[: 2 * n + 1], n_out), ref[: 2 * n + 1], manifest)
+
+
+def test_manifest_and_module(kernels):
+    model, kdir = kernels["cartpole"]
+    m = json.loads((kdir / "manifest.json").read_text())
+    meta = json.loads((model / "policy.json").read_text())
+    for key in (
+        "env_id",
+        "obs_dim",
+        "action",
+        "outputs",
+        "batch_size",
+        "weights_sha256",
+        "tinygrad_version",
+        "files",
+        "parity",
+        "hidden",
+        "activation",
+        "model",
+    ):
+        assert key in m, key
+    assert m["env_id"] == meta["env_id"] and m["obs_dim"] == meta["obs_dim"] and m["action"] == meta["action"]
+    assert m["outputs"] == [{"name": "probs", "size": 2}, {"name": "value", "size": 1}]
+    assert m["tinygrad_version"] == "0.14.0" and m["batch_size"] == 256
+    assert set(m["files"]) == {
+        "policy.c",
+        "policy.wasm",
+        "policy.webgpu.js",
+        "policy.weights.bin",
+    }
+    for f, size in m["files"].items():
+        assert (kdir / f).stat().st_size == size, f
+    assert m["weights_sha256"] == hashlib.sha256((kdir / "policy.weights.bin").read_bytes()).hexdigest()
+    assert m["parity"]["samples"] >= 1000 and m["parity"]["max_abs_err"] < 1e-4
+    wasm = WasmPolicy(kdir / "policy.wasm")  # raises if the module imports anything
+    assert wasm.exports_names == sorted(["memory", *EXPORTS])
+    assert wasm.batch == 256
+
+
+def test_wasm_size_budget(kernels):
+    """policy.wasm is at most its float32 weights plus 4 KB (the page's size budget)."""
+    _, kdir = kernels["cartpole"]
+    m = json.loads((kdir / "manifest.json").read_text())
+    assert m["files"]["policy.wasm"] <= m["files"]["policy.weights.bin"] + 4096
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc to build policy.c natively")
+@pytest.mark.parametrize("name", ["cartpole", "tanh3-box-norm"])
+def test_policy_c_builds_natively_with_gcc(kernels, name, tmp_path):
+    model, kdir = kernels[name]
+    lib = tmp_path / "policy.so"
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c11",
+            "-O2",
+            "-Wall",
+            "-Werror",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(lib),
+            str(kdir / "policy.c"),
+        ],
+        check=True,
+    )
+    so = ctypes.CDLL(str(lib))
+    for f in ("input_ptr", "output_ptr", "batch_input_ptr", "batch_output_ptr"):
+        getattr(so, f).restype = ctypes.POINTER(ctypes.c_float)
+    m = json.loads((kdir / "manifest.json").read_text())
+    n_out, d, b = sum(o["size"] for o in m["outputs"]), m["obs_dim"], so.batch_size()
+    obs = observations(d, seed=1)[:20_000]
+    got = np.empty((len(obs), n_out), np.float32)
+    bi, bo = so.batch_input_ptr(), so.batch_output_ptr()
+    for i in range(0, len(obs), b):
+        chunk = obs[i : i + b]
+        np.ctypeslib.as_array(bi, (b * d,))[: chunk.size] = chunk.ravel()
+        so.forward_batch(len(chunk))
+        got[i : i + len(chunk)] = np.ctypeslib.as_array(bo, (len(chunk) * n_out,)).reshape(-1, n_out)
+    ref = torch_forward(model, obs).astype(np.float64)
+    assert_parity(got, ref, m)
+    np.ctypeslib.as_array(so.input_ptr(), (d,))[:] = obs[5]
+    so.forward()
+    assert_parity(np.ctypeslib.as_array(so.output_ptr(), (n_out,))[None].copy(), ref[5:6], m)
+
+
+# ---- bad input: a one-line message, a non-zero exit, the output folder untouched ----
+
+
+def _bad(tmp: Path, name: str) -> Path:
+    return make_random_checkpoint(tmp / name, hidden=(8,), seed=1)
+
+
+def _edit_json(d: Path, **kw) -> Path:
+    meta = json.loads((d / "policy.json").read_text())
+    meta.update(kw)
+    (d / "policy.json").write_text(json.dumps(meta))
+    return d
+
+
+def _nan_weights(d: Path) -> Path:
+    from safetensors.numpy import load_file, save_file
+
+    t = load_file(str(d / "policy.safetensors"))
+    t["critic.1.weight"][0, 0] = np.nan
+    save_file(t, str(d / "policy.safetensors"))
+    return d
+
+
+def _truncate(d: Path) -> Path:
+    p = d / "policy.safetensors"
+    p.write_bytes(p.read_bytes()[:200])
+    return d
+
+
+BAD = {
+    "missing folder": (lambda tmp: tmp / "nope", "no such folder"),
+    "missing safetensors": (
+        lambda tmp: (_bad(tmp, "a") / "policy.safetensors").unlink() or tmp / "a",
+        "missing",
+    ),
+    "truncated safetensors": (lambda tmp: _truncate(_bad(tmp, "b")), "truncated"),
+    "json/weights mismatch": (lambda tmp: _edit_json(_bad(tmp, "c"), hidden=[16]), "do not belong together"),
+    "obs_dim mismatch": (lambda tmp: _edit_json(_bad(tmp, "d"), obs_dim=5), "do not belong together"),
+    "NaN weights": (lambda tmp: _nan_weights(_bad(tmp, "e")), "NaN/Inf"),
+    "4 hidden layers": (
+        lambda tmp: make_random_checkpoint(tmp / "f", hidden=(8, 8, 8, 8)),
+        "0 to 3 hidden layers",
+    ),
+    "too wide": (lambda tmp: make_random_checkpoint(tmp / "g", hidden=(300,)), "hidden[0]"),
+    "activation": (lambda tmp: _edit_json(_bad(tmp, "h"), activation="sigmoid"), "activation 'sigmoid'"),
+    "19 actions": (
+        lambda tmp: make_random_checkpoint(tmp / "i", hidden=(8,), action={"type": "discrete", "n": 19}),
+        "action.n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_leaves_output_untouched(case, tmp_path):
+    make, needle = BAD[case]
+    model = make(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text("previous kernel")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    p = subprocess.run(
+        [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert p.returncode != 0
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], p.stderr
+    assert sorted(q.name for q in out.iterdir()) == ["manifest.json"]
+    assert (out / "manifest.json").read_text() == "previous kernel"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temp folder left beside it

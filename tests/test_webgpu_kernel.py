@@ -1,0 +1,106 @@
+"""policy.webgpu.js in headless Chromium (WebGPU on SwiftShader) against PyTorch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.checkpoints import make_random_checkpoint, torch_forward
+from tests.test_compile import assert_parity, cartpole_model
+from tiny_infer.compile import CompileConfig, compile_policy
+
+N_OBS = 10_000
+HARNESS = """<!doctype html><meta charset="utf-8"><title>policy.webgpu.js harness</title>
+<link rel="icon" href="data:,">
+<script type="module">
+window.runPolicy = async (obs, n) => {
+  if (!navigator.gpu) throw new Error('navigator.gpu missing');
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  const { createPolicy } = await import('./k/policy.webgpu.js');
+  const p = await createPolicy(device, './k/policy.weights.bin');
+  const x = new Float32Array(obs), out = new Float32Array(n * p.nOut);
+  for (let i = 0; i < n; i += p.batchSize) {
+    const m = Math.min(p.batchSize, n - i);
+    out.set(await p.forwardBatch(x.subarray(i * p.obsDim, (i + m) * p.obsDim), m), i * p.nOut);
+  }
+  const single = [];  // forward(), also several in flight at once
+  const runs = [];
+  for (let i = 0; i < 64; i++) runs.push(p.forward(x.subarray(i * p.obsDim, (i + 1) * p.obsDim)));
+  for (const r of await Promise.all(runs)) single.push(...r);
+  let bad = null;
+  try { await p.forwardBatch(x, p.batchSize + 1); } catch (e) { bad = String(e); }
+  p.destroy();
+  return { batch: Array.from(out), single, bad, batchSize: p.batchSize, nOut: p.nOut };
+};
+window.ready = true;
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    tmp = tmp_path_factory.mktemp("webgpu")
+    models = {
+        "cartpole": cartpole_model(tmp),
+        "box-norm": make_random_checkpoint(
+            tmp / "box",
+            obs_dim=3,
+            hidden=(64, 64),
+            obs_norm=True,
+            seed=5,
+            action={"type": "box", "shape": [2], "low": [-2.0] * 2, "high": [2.0] * 2},
+        ),
+        "relu-5act": make_random_checkpoint(
+            tmp / "relu",
+            obs_dim=6,
+            hidden=(24,),
+            activation="relu",
+            seed=6,
+            action={"type": "discrete", "n": 5},
+        ),
+    }
+    out = {}
+    for name, model in models.items():
+        kdir = tmp / "kernels" / name
+        compile_policy(CompileConfig(model_dir=model, out=kdir, parity_samples=1_000), log=lambda *a: None)
+        out[name] = (model, kdir)
+    return out
+
+
+@pytest.mark.parametrize("name", ["cartpole", "box-norm", "relu-5act"])
+def test_webgpu_matches_torch(kernels, name, browser, serve, tmp_path):
+    model, kdir = kernels[name]
+    site = tmp_path / "site"
+    shutil.copytree(kdir, site / "k")
+    (site / "index.html").write_text(HARNESS)
+    manifest = json.loads((kdir / "manifest.json").read_text())
+    rng = np.random.default_rng(7)
+    obs = np.concatenate(
+        [
+            rng.normal(0, 3, (N_OBS // 2, manifest["obs_dim"])),
+            rng.uniform(-10, 10, (N_OBS - N_OBS // 2, manifest["obs_dim"])),
+        ]
+    ).astype(np.float32)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(serve(site) + "/index.html")
+        page.wait_for_function("window.ready === true", timeout=30_000)
+        r = page.evaluate("([o, n]) => window.runPolicy(o, n)", [obs.ravel().tolist(), len(obs)])
+    finally:
+        page.close()
+    assert not errors, errors
+    n_out = r["nOut"]
+    assert n_out == sum(o["size"] for o in manifest["outputs"]) and r["batchSize"] == manifest["batch_size"]
+    ref = torch_forward(model, obs).astype(np.float64)
+    assert_parity(np.asarray(r["batch"], np.float32).reshape(len(obs), n_out), ref, manifest)
+    single = np.asarray(r["single"], np.float32).reshape(-1, n_out)
+    assert_parity(single, ref[: len(single)], manifest)
+    assert r["bad"] and "forwardBatch" in r["bad"]
