@@ -69,7 +69,7 @@ def with_opts(ast, ren) -> list:
     from tinygrad.uop.ops import Ops
 
     if any(u.op is Ops.REDUCE for u in ast.toposort()):
-        return [[Opt(OptOps.UPCAST, 1, 16), Opt(OptOps.UNROLL, 0, 4)], [Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
+        return [[Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
     return [[]]
 
 

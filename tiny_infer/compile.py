@@ -225,6 +225,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"compile: error: {e}", file=sys.stderr)
         return 1
     except RuntimeError as e:  # codegen or zig cc failed: a bug or a broken toolchain, not bad input
-        print(f"compile: error: {e}\n(nothing was written; please report this with the checkpoint)", file=sys.stderr)
+        print(
+            f"compile: error: {e}\n(nothing was written; please report this with the checkpoint)",
+            file=sys.stderr,
+        )
         return 1
     return 0
