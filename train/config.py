@@ -46,13 +46,14 @@ class PPOConfig:
 
 
 PRESETS: dict[str, PPOConfig] = {
-    # RL Zoo's sample-efficient recipe (small batches, many epochs, gamma 0.98, lambda 0.8), with value-loss
-    # clipping off: clipping value updates to +-0.2 on returns of ~50 slowed solving 2-3x. Bigger batches
-    # with fewer optimizer steps were cheaper per step but often never reached a greedy 500 (see report).
+    # From RL Zoo's recipe (batch 256 = 8 envs x 32 steps, one minibatch, gamma 0.98, lambda 0.8) with value
+    # clipping off (clipping value updates to +-0.2 on returns of ~50 slowed solving 2-3x), then 3x the lr
+    # and 6 epochs instead of 20: median time to a greedy 500 went 6.6 s -> 3.3 s, 5/5 seeds (same load).
+    # Batches of 1024 with few optimizer steps were cheaper per step but often never reached a greedy 500.
     # [32, 32] keeps the page's weights small.
     "CartPole-v1": PPOConfig(
-        env_id="CartPole-v1", total_timesteps=100_000, n_envs=8, n_steps=32, epochs=20, minibatches=1,
-        lr=1e-3, gamma=0.98, gae_lambda=0.8, clip_vloss=False, ent_coef=0.0, hidden=(32, 32),
+        env_id="CartPole-v1", total_timesteps=100_000, n_envs=8, n_steps=32, epochs=6, minibatches=1,
+        lr=3e-3, gamma=0.98, gae_lambda=0.8, clip_vloss=False, ent_coef=0.0, hidden=(32, 32),
         eval_every=2048, stop_return=500.0),
     "Acrobot-v1": PPOConfig(
         env_id="Acrobot-v1", total_timesteps=200_000, n_envs=16, n_steps=128, epochs=4, minibatches=4,

@@ -4,7 +4,9 @@ Why not gymnasium.vector.SyncVectorEnv: Gymnasium 1.x autoresets on the NEXT ste
 episode ends returns the reset observation and must be masked out of the rollout), and it no longer
 reports final_info by default, so code written for gym 0.29 silently loses episode returns. This env
 resets in the same step, hands back the final observation of truncated episodes (to bootstrap their
-value) and records finished episodes itself. It is also faster (measured in the report of issue 2).
+value) and records finished episodes itself. Speed is not why: on CartPole-v1 (16 copies, random actions,
+idle 2-core CPU) it measured 15.9 us per env step vs 13.4 us for SyncVectorEnv and 4.7 us for Gymnasium's
+numpy CartPoleVectorEnv; stepping is ~10-15% of a training run here, the optimizer steps dominate.
 """
 from __future__ import annotations
 
