@@ -48,7 +48,8 @@ def torch_forward(model_dir: Path, obs: np.ndarray) -> np.ndarray:
     x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
     if meta.get("obs_norm"):
         n = meta["obs_norm"]
-        x = torch.clamp((x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"]), -n["clip"], n["clip"])
+        x = (x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"])
+        x = torch.clamp(x, -n["clip"], n["clip"])
     outs = []
     for head in ("actor", "critic"):
         h, i = x, 0

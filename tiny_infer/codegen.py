@@ -15,7 +15,8 @@ import numpy as np
 
 from tiny_infer.model import TinyPolicy
 
-BATCH_VAR = "n"
+BATCH_VAR = "n"  # the symbolic batch: the number of row blocks (of Graph.block rows each) to compute
+BLOCK = int(__import__("os").environ.get("TI_BLOCK", 4))  # rows per block of the symbolic C kernels: each weight load then feeds 4 rows (see with_opts)
 
 
 def c_renderer():
@@ -68,6 +69,10 @@ def with_opts(ast, ren) -> list:
     from tinygrad.codegen.opt import Opt, OptOps
     from tinygrad.uop.ops import Ops
 
+    import os
+    if os.environ.get("TI_OPTS"):
+        d = eval(os.environ["TI_OPTS"])
+        return d["reduce"] if any(u.op is Ops.REDUCE for u in ast.toposort()) else d["elem"]
     if any(u.op is Ops.REDUCE for u in ast.toposort()):
         return [[Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
     return [[]]
@@ -110,13 +115,22 @@ class Kernel:
 
 @dataclass
 class Graph:
-    """The rendered forward pass for one renderer and one batch size (symbolic: n <= batch rows)."""
+    """The rendered forward pass for one renderer and one batch size.
+
+    symbolic: the kernels compute n blocks of `block` rows (n = 1..rows // block), so one set of kernels
+    serves any batch; its buffers hold `rows` = batch rounded up to a multiple of `block`.
+    """
 
     batch: int
     symbolic: bool
+    block: int = 1
     buffers: dict[str, Buf] = field(default_factory=dict)
     kernels: list[Kernel] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return -(-self.batch // self.block) * self.block
 
 
 class CodegenError(RuntimeError):
@@ -147,17 +161,31 @@ def _arg_key(u) -> tuple:
 
 
 def render_graphs(
-    policy: TinyPolicy, batch: int, symbolic: bool, renderers: dict[str, object], prefix: str
+    policy: TinyPolicy,
+    batch: int,
+    symbolic: bool,
+    renderers: dict[str, object],
+    prefix: str,
+    block: int = 1,
 ) -> dict[str, Graph]:
     """Schedule policy(obs[batch, obs_dim]) and render every kernel with each renderer (key -> Graph).
 
-    symbolic: the batch dimension is the variable `n` (1..batch) so one set of kernels serves any n <= batch.
+    symbolic: the batch dimension is `n * block` rows, n a variable (1..rows // block), so one set of kernels
+    serves any batch up to `batch`; the batch axis of every kernel is then a multiple of `block`, which
+    lets the opts upcast it (with_opts).
     """
     from tinygrad import Tensor, UOp, dtypes
     from tinygrad.uop.ops import Ops
 
-    x = Tensor.empty(batch, policy.ckpt.obs_dim, dtype=dtypes.float32, device=policy.device)
-    xin = x[: UOp.variable(BATCH_VAR, 1, batch).bind(batch)] if symbolic else x
+    graphs = {k: Graph(batch, symbolic, block if symbolic else 1) for k in renderers}
+    rows = next(iter(graphs.values())).rows
+    x = Tensor.empty(rows, policy.ckpt.obs_dim, dtype=dtypes.float32, device=policy.device)
+    if symbolic:
+        n_max = rows // block
+        n = UOp.variable(BATCH_VAR, 1, n_max).bind(n_max)
+        xin = x[: n * block] if block > 1 else x[:n]
+    else:
+        xin = x
     out = policy(xin)
     linear, _ = out.linear_with_vars()
 
@@ -193,7 +221,6 @@ def render_graphs(
         names[key] = b
         return b
 
-    graphs = {k: Graph(batch, symbolic) for k in renderers}
     seen: dict[str, dict[str, int]] = {
         k: {} for k in renderers
     }  # source -> kernel index (identical ASTs dedup)

@@ -101,14 +101,14 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
 
     from importlib.metadata import version
 
-    from tiny_infer.codegen import c_renderer, render_graphs, weight_arrays, wgsl_renderer
+    from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
     from tiny_infer.model import TinyPolicy, check_parity, torch_forward
     from tiny_infer.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
     from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
 
     policy = TinyPolicy(ckpt)
     single = render_graphs(policy, 1, False, {"wgsl": wgsl_renderer()}, "s")
-    batch_c = render_graphs(policy, cfg.batch_size, True, {"c": c_renderer()}, "b")["c"]
+    batch_c = render_graphs(policy, cfg.batch_size, True, {"c": c_renderer()}, "b", block=BLOCK)["c"]
     batch_wgsl = render_graphs(policy, cfg.batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
     t_render = time.perf_counter()
 

@@ -138,11 +138,12 @@ def emit_c(single: Graph | None, batch: Graph, weights: dict[str, np.ndarray], h
             if b.kind == "weight":
                 continue
             size = b.size
-            if single is None and prefix == "s":  # every non-weight buffer is [batch, ...]: keep one row
-                if b.size % batch.batch:
+            if single is None and prefix == "s":  # every non-weight buffer is [rows, ...]: keep one block
+                if b.size % batch.rows:
                     raise RuntimeError(f"buffer {b.name} ({b.size} floats) is not batch-major")
-                size = b.size // batch.batch
+                size = b.size // batch.rows * batch.block
             out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{size}];")
+    # forward() runs one block: rows 1.. of its input stay zero, and only row 0 of its output is read
     forward = _calls(single, "s", weight_names) if single else _calls(batch, "s", weight_names, n="1")
     out += [
         "",
@@ -161,6 +162,11 @@ def emit_c(single: Graph | None, batch: Graph, weights: dict[str, np.ndarray], h
         f"EXPORT(forward_batch) void forward_batch(int {BATCH_VAR}) {{",
         f"  if ({BATCH_VAR} < 1) return;",
         f"  if ({BATCH_VAR} > {batch.batch}) {BATCH_VAR} = {batch.batch};",
+        *(
+            [f"  {BATCH_VAR} = ({BATCH_VAR} + {batch.block - 1}) / {batch.block};"
+             "  /* blocks of rows: the buffers hold whole blocks */"]
+            if batch.block > 1 else []
+        ),
         _calls(batch, "b", weight_names),
         "}",
         "",

@@ -1,12 +1,16 @@
-"""Environments: validation of an env id, and a batched env stepped in one Python loop.
+"""Environments: validation of an env id, and batched envs with same-step autoreset.
 
-Why not gymnasium.vector.SyncVectorEnv: Gymnasium 1.x autoresets on the NEXT step (the step after an
+Why not gymnasium.vector.SyncVectorEnv as is: Gymnasium 1.x autoresets on the NEXT step (the step after an
 episode ends returns the reset observation and must be masked out of the rollout), and it no longer
-reports final_info by default, so code written for gym 0.29 silently loses episode returns. This env
-resets in the same step, hands back the final observation of truncated episodes (to bootstrap their
-value) and records finished episodes itself. Speed is not why: on CartPole-v1 (16 copies, random actions,
-idle 2-core CPU) it measured 15.9 us per env step vs 13.4 us for SyncVectorEnv and 4.7 us for Gymnasium's
-numpy CartPoleVectorEnv; stepping is ~10-15% of a training run here, the optimizer steps dominate.
+reports final_info by default, so code written for gym 0.29 silently loses episode returns. Both envs here
+reset in the same step, hand back the final observation of truncated episodes (to bootstrap their value)
+and record finished episodes themselves.
+
+- VecCartPole: Gymnasium's own numpy-vectorised CartPoleVectorEnv (the physics of CartPoleEnv on arrays),
+  for CartPole ids. Measured on this 2-core CPU: ~100 us per step of the whole batch whatever its size
+  (numpy call overhead), i.e. 3 us per env step at 32 copies vs 16 us for BatchedEnv.
+- BatchedEnv: any env, n unwrapped copies stepped in one Python loop (13-16 us per CartPole step, about
+  SyncVectorEnv's speed).
 """
 from __future__ import annotations
 
@@ -106,6 +110,54 @@ class BatchedEnv:
     def close(self) -> None:
         for e in self.envs:
             e.close()
+
+
+class VecCartPole:
+    """Gymnasium's CartPoleVectorEnv with same-step autoreset, and the interface of BatchedEnv.
+
+    CartPoleVectorEnv resets a finished copy at the start of the NEXT step (ignoring that step's action);
+    we do exactly that reset (same RNG, same bounds) right away instead, so no step is wasted or masked."""
+
+    def __init__(self, env_id: str, n: int, seed: int):
+        self.venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point").unwrapped
+        self.n, self.discrete = n, True
+        self.obs = self.venv.reset(seed=seed)[0]
+        self.elapsed = np.zeros(n, dtype=np.int64)
+        self.ep_return = np.zeros(n)
+        self.finished: list[tuple[float, int]] = []
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        v = self.venv
+        obs, rew, term, trunc, _ = v.step(np.asarray(actions, dtype=np.int64))
+        trunc &= ~term  # as TimeLimit: an episode that fails on its last step is terminated, not truncated
+        self.elapsed += 1
+        self.ep_return += rew
+        done = term | trunc
+        final: dict[int, np.ndarray] = {}
+        if done.any():
+            for i in np.flatnonzero(done):
+                self.finished.append((float(self.ep_return[i]), int(self.elapsed[i])))
+            final = {int(i): obs[i].copy() for i in np.flatnonzero(trunc)}
+            v.state[:, done] = v.np_random.uniform(v.low, v.high, size=(4, int(done.sum())))
+            v.steps[done], v.prev_done[:] = 0, False
+            obs[done] = v.state[:, done].T
+            self.elapsed[done], self.ep_return[done] = 0, 0.0
+        self.obs = obs
+        return obs, rew, term, trunc, final
+
+    def drain(self) -> list[tuple[float, int]]:
+        out, self.finished = self.finished, []
+        return out
+
+    def close(self) -> None:
+        self.venv.close()
+
+
+def make_batched(env_id: str, n: int, seed: int) -> BatchedEnv | VecCartPole:
+    """The fastest batched env for env_id: Gymnasium's vectorised CartPole where it applies."""
+    if (gym.spec(env_id).vector_entry_point or "").endswith(":CartPoleVectorEnv"):
+        return VecCartPole(env_id, n, seed)
+    return BatchedEnv(env_id, n, seed)
 
 
 class RunningMeanStd:

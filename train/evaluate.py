@@ -1,4 +1,4 @@
-"""Greedy evaluation: many episodes at once, one batched policy call per step for all running episodes."""
+"""Greedy evaluation: all episodes at once in one Gymnasium vector env, one batched policy call per step."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,30 +9,29 @@ import numpy as np
 
 def greedy_eval(act: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int = 100,
                 seed: int = 10_000) -> tuple[float, float]:
-    """Mean and std of the returns of `episodes` episodes; episode i starts from reset(seed=seed + i).
+    """Mean and std of the returns of the first episode of each of `episodes` copies of env_id.
 
     act maps observations [n, obs_dim] float32 to greedy actions [n] (discrete) or [n, act_dim] (box).
-    Envs are made with gym.make (TimeLimit included), so the numbers match any other Gymnasium harness.
+    The envs are Gymnasium's own, time limit included: its numpy-vectorised env where the env id has one
+    (CartPole: 100 episodes of 500 steps in ~0.1 s instead of ~5 s one by one), else gym.make copies in a
+    SyncVectorEnv. Both are reset with `seed` (SyncVectorEnv seeds copy i with seed + i).
     """
-    envs = [gym.make(env_id) for _ in range(episodes)]
-    obs = np.stack([e.reset(seed=seed + i)[0] for i, e in enumerate(envs)]).astype(np.float32)
-    space = envs[0].action_space
-    discrete = isinstance(space, gym.spaces.Discrete)
-    returns = np.zeros(episodes)
-    alive = np.arange(episodes)
-    while len(alive):
-        actions = np.asarray(act(obs[alive]))
-        if not discrete:
-            actions = np.clip(actions.reshape(len(alive), *space.shape), space.low, space.high)
-        keep = []
-        for k, i in enumerate(alive):
-            a = int(actions[k]) if discrete else actions[k]
-            o, r, term, trunc, _ = envs[i].step(a)
-            returns[i] += r
-            obs[i] = o
-            if not (term or trunc):
-                keep.append(i)
-        alive = np.array(keep, dtype=np.int64)
-    for e in envs:
-        e.close()
+    mode = "vector_entry_point" if gym.spec(env_id).vector_entry_point else "sync"
+    envs = gym.make_vec(env_id, num_envs=episodes, vectorization_mode=mode)
+    space = envs.single_action_space
+    try:
+        obs, _ = envs.reset(seed=seed)
+        returns = np.zeros(episodes)
+        alive = np.ones(episodes, dtype=bool)
+        while alive.any():
+            actions = np.asarray(act(np.asarray(obs, dtype=np.float32)))
+            if isinstance(space, gym.spaces.Discrete):
+                actions = actions.reshape(episodes).astype(np.int64)
+            else:
+                actions = np.clip(actions.reshape(episodes, *space.shape), space.low, space.high)
+            obs, rew, term, trunc, _ = envs.step(actions)
+            returns += rew * alive  # a finished copy autoresets: its later episodes do not count
+            alive &= ~(term | trunc)
+    finally:
+        envs.close()
     return float(returns.mean()), float(returns.std())
