@@ -66,7 +66,9 @@ class Watch:
         self.urls: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        # a request cut short by the next navigation (net::ERR_ABORTED) is not an error a user sees
+        page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"
+                and self.errors.append(f"request failed: {r.url} ({r.failure})"))
         page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
         page.on("request", lambda r: self.urls.append(r.url))
         page.add_init_script("addEventListener('securitypolicyviolation', e => "

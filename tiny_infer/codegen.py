@@ -16,12 +16,13 @@ import numpy as np
 from tiny_infer.model import TinyPolicy
 
 BATCH_VAR = "n"  # the symbolic batch: the number of row blocks (of Graph.block rows each) to compute
-BLOCK = int(__import__("os").environ.get("TI_BLOCK", 4))  # rows per block of the symbolic C kernels: each weight load then feeds 4 rows (see with_opts)
+BLOCK = 4  # rows per block of the batched matmul kernels: each weight load then feeds 4 rows
 
 
-def c_renderer():
+def c_renderer(block: int = 1):
     """tinygrad's ClangRenderer for a single-threaded target, with its compiler swapped for a no-op: we only
-    want the source (zig cc compiles it later, for wasm32)."""
+    want the source (zig cc compiles it later, for wasm32). block: rows per block of the batch axis, which
+    with_opts upcasts."""
     from tinygrad.device import Compiler
     from tinygrad.helpers import Target
     from tinygrad.renderer import Renderer
@@ -31,6 +32,7 @@ def c_renderer():
         has_threads = False  # no core_id parameter: wasm32 and microcontrollers run one thread
 
         def __init__(self):
+            self.block = block
             Renderer.__init__(self, Target(device="CPU", renderer="CLANG", arch="wasm32,generic"))
             self.compiler = (
                 Compiler()
@@ -62,20 +64,23 @@ def with_opts(ast, ren) -> list:
     """Candidate opts for tinygrad's C kernels (the first that applies wins; [] = none at all).
 
     Matmul kernels: upcast the output axis (contiguous: weights are stored [in, out]) so each reduce step is
-    one vector load of weights into independent accumulators, which clang turns into wasm SIMD.
-    Elementwise kernels (activations, exp): no upcast, so tanh/exp2's polynomial appears once in the code.
-    tinygrad's default heuristics upcast and unroll far more: ~3x the code for no speed on these sizes.
+    one vector load of weights into independent accumulators, which clang turns into wasm SIMD. With a
+    blocked batch (ren.block rows) also upcast the batch axis (axis 0): every weight vector loaded then feeds
+    `block` rows, which is what makes the batched pass cheaper per row than a loop of single ones.
+    Elementwise kernels (activations, exp): no upcast, so clang vectorises the flat loop and the polynomial
+    appears once in the code. tinygrad's default heuristics upcast and unroll far more: ~3x the code for no
+    speed on these sizes.
     """
     from tinygrad.codegen.opt import Opt, OptOps
     from tinygrad.uop.ops import Ops
 
-    import os
-    if os.environ.get("TI_OPTS"):
-        d = eval(os.environ["TI_OPTS"])
-        return d["reduce"] if any(u.op is Ops.REDUCE for u in ast.toposort()) else d["elem"]
-    if any(u.op is Ops.REDUCE for u in ast.toposort()):
-        return [[Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
-    return [[]]
+    if not any(u.op is Ops.REDUCE for u in ast.toposort()):
+        return [[]]
+    block = getattr(ren, "block", 1)
+    if block > 1:
+        b = [Opt(OptOps.UPCAST, 0, block)]
+        return [b + [Opt(OptOps.UPCAST, 1, 8)], b + [Opt(OptOps.UPCAST, 1, 4)], b, []]
+    return [[Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
 
 
 def wgsl_renderer():
@@ -111,6 +116,9 @@ class Kernel:
     local_size: tuple[int, ...]
     n_bufs: int
     vars: list[str]
+    reduce: bool = (
+        False  # has a reduction (a matmul, max or sum): what blocking of the batch axis can speed up
+    )
 
 
 @dataclass
@@ -224,13 +232,16 @@ def render_graphs(
     seen: dict[str, dict[str, int]] = {
         k: {} for k in renderers
     }  # source -> kernel index (identical ASTs dedup)
+    programs: dict = {}
     for call in linear.src:
         if call.op is not Ops.CALL or call.src[0].op is not Ops.SINK:
             raise CodegenError(f"tinygrad scheduled a {call.src[0].op} (not a kernel); unsupported graph")
         args = [s for s in call.src[1:] if not s.is_bound_var]
         for key, ren in renderers.items():
             g = graphs[key]
-            prg = _program(call.src[0], ren)
+            if (call.src[0], key) not in programs:  # ASTs are hash-consed: the same layer twice renders once
+                programs[(call.src[0], key)] = _program(call.src[0], ren)
+            prg = programs[(call.src[0], key)]
             info = prg.arg
             src = next(s.arg for s in prg.src if s.op is Ops.SOURCE)
             fname = prg.src[0].arg.function_name
@@ -253,6 +264,7 @@ def render_graphs(
                         tuple(int(s) for s in info.local_size) if info.local_size else (1, 1, 1),
                         len(bufs),
                         var_names,
+                        any(u.op is Ops.REDUCE for u in call.src[0].toposort()),
                     )
                 )
             g.calls.append(Call(seen[key][src], [b.name for b in bufs], var_names))

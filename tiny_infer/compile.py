@@ -108,7 +108,13 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
 
     policy = TinyPolicy(ckpt)
     single = render_graphs(policy, 1, False, {"wgsl": wgsl_renderer()}, "s")
-    batch_c = render_graphs(policy, cfg.batch_size, True, {"c": c_renderer()}, "b", block=BLOCK)["c"]
+    batch_c = render_graphs(policy, cfg.batch_size, True, {"c": c_renderer()}, "k")["c"]
+    # the same schedule in blocks of BLOCK rows, for forward_batch's big matmuls (wasm.blocked_calls)
+    blocked_c = None
+    if cfg.batch_size % BLOCK == 0:
+        blocked_c = render_graphs(policy, cfg.batch_size, True, {"c": c_renderer(BLOCK)}, "q", block=BLOCK)[
+            "c"
+        ]
     batch_wgsl = render_graphs(policy, cfg.batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
     t_render = time.perf_counter()
 
@@ -116,8 +122,8 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         weights = weight_arrays(policy)
-        # forward() runs the batch kernels with n = 1: one set of kernels in policy.wasm
-        (tmp / "policy.c").write_text(emit_c(None, batch_c, weights, _header(ckpt, "policy.c")))
+        # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
+        (tmp / "policy.c").write_text(emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c))
         zig = start_compile_wasm(tmp / "policy.c", tmp / "policy.wasm")
         try:
             tg_err = _tinygrad_check(policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)

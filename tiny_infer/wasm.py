@@ -16,8 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.codegen import BATCH_VAR, Graph
+from tiny_infer.codegen import BATCH_VAR, Graph, Kernel
 
+# forward() runs a matmul's blocked kernel (4 rows, 3 of them zeros) when its weight has fewer floats than
+# this: 4 rows of a small layer cost no more than one (the blocked kernel's independent accumulators hide the
+# add latency that bounds a one-row dot product), and then the per-row kernel need not be in the module.
+# Bigger ones (the CartPole policy's 32x32 hidden layers) have a per-row kernel for forward() as well.
+SINGLE_BLOCKED_MAX_WEIGHT = 256
+SINGLE_BLOCKED_MAX_ROW = 8
 EXPORTS = (
     "input_ptr",
     "output_ptr",
@@ -77,52 +83,89 @@ def c_ident(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
-def _kernel_sources(graphs: list[Graph]) -> tuple[list[str], list[str]]:
+def _kernel_sources(kernels_in: list[Kernel]) -> tuple[list[str], list[str]]:
     """Kernel sources (static, typedefs stripped) and the typedef lines, portable to GCC."""
     typedefs: dict[str, str] = {}
     kernels = []
-    for g in graphs:
-        for k in g.kernels:
-            src = k.src
-            for m in _TYPEDEF.finditer(src):
-                base, vec, align, n = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
-                size = _SIZEOF.get(base)
-                if size is None:
-                    raise RuntimeError(f"unsupported vector element type {base!r} in tinygrad's C output")
-                typedefs[vec] = (
-                    f"#if defined(__clang__)\n{m.group(0)}\n#else\n"
-                    f"typedef {base} {vec} __attribute__((aligned({align}),vector_size({size * n})));\n#endif"
-                )
-            src = _TYPEDEF.sub("", src).strip()
-            src, n_sub = re.subn(
-                rf"^void {re.escape(k.name)}\(", f"static NOINLINE void {k.name}(", src, flags=re.M
+    for k in kernels_in:
+        src = k.src
+        for m in _TYPEDEF.finditer(src):
+            base, vec, align, n = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+            size = _SIZEOF.get(base)
+            if size is None:
+                raise RuntimeError(f"unsupported vector element type {base!r} in tinygrad's C output")
+            typedefs[vec] = (
+                f"#if defined(__clang__)\n{m.group(0)}\n#else\n"
+                f"typedef {base} {vec} __attribute__((aligned({align}),vector_size({size * n})));\n#endif"
             )
-            if n_sub != 1:
-                raise RuntimeError(f"could not find the kernel function {k.name} in tinygrad's C output")
-            kernels.append(src)
+        src = _TYPEDEF.sub("", src).strip()
+        src, n_sub = re.subn(
+            rf"^void {re.escape(k.name)}\(", f"static NOINLINE void {k.name}(", src, flags=re.M
+        )
+        if n_sub != 1:
+            raise RuntimeError(f"could not find the kernel function {k.name} in tinygrad's C output")
+        kernels.append(src)
     return list(typedefs.values()), kernels
 
 
-def _calls(g: Graph, prefix: str, weight_names: dict[str, str], n: str = BATCH_VAR) -> str:
-    lines = []
-    for c in g.calls:
-        args = []
-        for b in c.bufs:
-            buf = g.buffers[b]
-            args.append(f"(float *){weight_names[b]}" if buf.kind == "weight" else f"{prefix}_{c_ident(b)}")
-        args += [n for _ in c.vars]
-        lines.append(f"  {g.kernels[c.kernel].name}({', '.join(args)});")
-    return "\n".join(lines)
+def _arg(g: Graph, b: str, prefix: str, weight_names: dict[str, str]) -> str:
+    return f"(float *){weight_names[b]}" if g.buffers[b].kind == "weight" else f"{prefix}_{c_ident(b)}"
 
 
-def emit_c(single: Graph | None, batch: Graph, weights: dict[str, np.ndarray], header: str) -> str:
+def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]:
+    """Per call of BATCH: does forward() / forward_batch() run BLOCKED's kernel instead (blocks of rows)?
+
+    forward_batch: for every matmul (a reduction reading a weight), where each weight load then feeds a block
+    of rows. forward(): only for the small ones (SINGLE_BLOCKED_MAX_WEIGHT). Both graphs come from the same
+    tinygrad schedule, so call i of one is call i of the other: checked here.
+    """
+    if len(batch.calls) != len(blocked.calls) or batch.rows != blocked.rows:
+        raise RuntimeError("the per-row and the blocked schedules differ; cannot link them")
+    single, many = [], []
+    for a, b in zip(batch.calls, blocked.calls, strict=True):
+        if a.bufs != b.bufs or any(batch.buffers[x].size != blocked.buffers[x].size for x in a.bufs):
+            raise RuntimeError(
+                "the per-row and the blocked schedules use different buffers; cannot link them"
+            )
+        w = [blocked.buffers[x].size for x in b.bufs if blocked.buffers[x].kind == "weight"]
+        per_row = max(
+            blocked.buffers[x].size // blocked.rows for x in b.bufs if blocked.buffers[x].kind != "weight"
+        )
+        matmul = blocked.kernels[b.kernel].reduce and bool(w)
+        # an elementwise kernel's blocked version is the same code looping over whole blocks (which lets clang
+        # drop its vector loop's remainder): for a few floats per row, one kernel can serve both entry points
+        tiny = not blocked.kernels[b.kernel].reduce and per_row <= SINGLE_BLOCKED_MAX_ROW
+        single.append(matmul and max(w) < SINGLE_BLOCKED_MAX_WEIGHT or tiny)
+        many.append(matmul or tiny)
+    return single, many
+
+
+def emit_c(batch: Graph, weights: dict[str, np.ndarray], header: str, blocked: Graph | None = None) -> str:
     """The whole policy.c: prelude, weights, buffers, tinygrad's kernels, then the exported entry points.
 
-    single: the kernels of a batch-1 graph for forward(); None: forward() runs the batch kernels with n = 1
-    on buffers of its own (one row each), which halves the code.
+    batch: kernels over n rows (n symbolic). forward() runs them with n = 1 on buffers of its own;
+    forward_batch over n rows. With BLOCKED (the same schedule in blocks of rows), matmuls run its
+    kernels instead (blocked_calls), over n rounded up to whole blocks: the rows past n are computed and
+    never read.
     """
-    typedefs, kernels = _kernel_sources([single, batch] if single else [batch])
+    n_calls = len(batch.calls)
+    single, many = blocked_calls(batch, blocked) if blocked is not None else ([False] * n_calls,) * 2
+    k = blocked.block if blocked is not None else 1
     weight_names = {name: "w_" + c_ident(name) for name in weights}
+    calls: dict[str, list[str]] = {"s": [], "b": []}
+    used: set[str] = set()
+    for i in range(n_calls):
+        for prefix, use_blocked in (("s", single[i]), ("b", many[i])):
+            g = blocked if use_blocked else batch
+            c = g.calls[i]
+            kern = g.kernels[c.kernel]
+            used.add(kern.name)
+            n = "1" if prefix == "s" else ("blocks" if use_blocked else BATCH_VAR)
+            args = [_arg(g, b, prefix, weight_names) for b in c.bufs] + [n] * len(c.vars)
+            calls[prefix].append(f"  {kern.name}({', '.join(args)});")
+    kernels_used = [kn for kn in batch.kernels + (blocked.kernels if blocked else []) if kn.name in used]
+    typedefs, kernels = _kernel_sources(kernels_used)
+    rows = batch.rows if blocked is None else blocked.rows
     out = [f"/* {line} */" if line else "" for line in header.splitlines()]
     out += [
         PRELUDE.strip(),
@@ -132,19 +175,22 @@ def emit_c(single: Graph | None, batch: Graph, weights: dict[str, np.ndarray], h
         "/* ---- weights (float32, as the kernels index them) ---- */",
     ]
     out += [c_array(weight_names[n], a) for n, a in weights.items()]
-    out.append("/* ---- buffers planned by tinygrad's scheduler ---- */")
-    for prefix, g in (("s", single or batch), ("b", batch)):
-        for b in g.buffers.values():
+    out.append(
+        "/* ---- buffers planned by tinygrad's scheduler: a block of rows for forward(), all for batches */"
+    )
+    for prefix, n_rows in (("s", k), ("b", rows)):
+        for b in batch.buffers.values():
             if b.kind == "weight":
                 continue
-            size = b.size
-            if single is None and prefix == "s":  # every non-weight buffer is [rows, ...]: keep one block
-                if b.size % batch.rows:
-                    raise RuntimeError(f"buffer {b.name} ({b.size} floats) is not batch-major")
-                size = b.size // batch.rows * batch.block
-            out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{size}];")
-    # forward() runs one block: rows 1.. of its input stay zero, and only row 0 of its output is read
-    forward = _calls(single, "s", weight_names) if single else _calls(batch, "s", weight_names, n="1")
+            if b.size % batch.rows:  # every non-weight buffer is [rows, ...]
+                raise RuntimeError(f"buffer {b.name} ({b.size} floats) is not batch-major")
+            out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{b.size // batch.rows * n_rows}];")
+    pad = []
+    if blocked is not None:
+        pad = [
+            f"  int blocks = ({BATCH_VAR} + {k - 1}) / {k};",
+            f"  {BATCH_VAR} = blocks * {k};  /* whole blocks: rows past n are computed, and never read */",
+        ]
     out += [
         "",
         "/* ---- kernels rendered by tinygrad's ClangRenderer ---- */",
@@ -157,17 +203,13 @@ def emit_c(single: Graph | None, batch: Graph, weights: dict[str, np.ndarray], h
         "EXPORT(batch_input_ptr) float *batch_input_ptr(void) { return b_input; }",
         "EXPORT(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }",
         "EXPORT(forward) void forward(void) {",
-        forward,
+        *calls["s"],
         "}",
         f"EXPORT(forward_batch) void forward_batch(int {BATCH_VAR}) {{",
         f"  if ({BATCH_VAR} < 1) return;",
         f"  if ({BATCH_VAR} > {batch.batch}) {BATCH_VAR} = {batch.batch};",
-        *(
-            [f"  {BATCH_VAR} = ({BATCH_VAR} + {batch.block - 1}) / {batch.block};"
-             "  /* blocks of rows: the buffers hold whole blocks */"]
-            if batch.block > 1 else []
-        ),
-        _calls(batch, "b", weight_names),
+        *pad,
+        *calls["b"],
         "}",
         "",
     ]
