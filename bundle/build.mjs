@@ -5,8 +5,10 @@
 // relative URLs only. --single: one self-contained <out>/cartpole.html (kernel inlined) that works from
 // file://. Same inputs give byte-identical outputs. Files are written to a temporary folder first, then
 // renamed into place, so a failed build leaves the previous site intact.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -18,6 +20,7 @@ const ROOT = path.dirname(HERE);
 const STATIC = path.join(ROOT, 'public'); // committed static files (favicon.svg, _headers)
 const ENVS = { 'CartPole-v1': 'cartpole' }; // env id -> bundle/src/envs/<name>.js + render/<name>.js
 const BUDGET_GZ = 32 * 1024;
+const MICROPYTHON = path.join(ROOT, 'node_modules', '@micropython', 'micropython-webassembly-pyscript');
 
 function die(msg) {
   console.error(`build.mjs: ${msg}`);
@@ -92,8 +95,60 @@ function pageManifest(k, single) {
   return { manifest: out, assets };
 }
 
+/**
+ * The weights JSON the python backend reads (tiny_infer/export_json.py's format): the kernel's own
+ * policy.weights.json when it has one, else exported now from the checkpoint its manifest names.
+ */
+function pythonWeights(k) {
+  const own = path.join(k.dir, 'policy.weights.json');
+  if (fs.existsSync(own)) return fs.readFileSync(own);
+  const model = k.manifest.model;
+  const fix = 'recompile the kernel with `make compile-kernel` (or put a policy.weights.json from ' +
+    '`python -m tiny_infer export-json` in the kernel folder)';
+  if (!model) die(`${k.dir}/manifest.json names no 'model' for the python backend's weights: ${fix}`);
+  const modelDir = path.resolve(ROOT, model);
+  if (!fs.existsSync(path.join(modelDir, 'policy.safetensors'))) {
+    die(`the kernel's model ${modelDir} has no policy.safetensors (python backend weights): ${fix}`);
+  }
+  const venv = path.join(ROOT, '.venv', 'bin', 'python');
+  const python = process.env.PYTHON || (fs.existsSync(venv) ? venv : 'python3');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-web-weights-'));
+  try {
+    const out = path.join(tmp, 'policy.weights.json');
+    execFileSync(python, ['-m', 'tiny_infer', 'export-json', modelDir, '--out', out],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    return fs.readFileSync(out);
+  } catch (e) {
+    const why = String(e.stderr || e.message).trim().split('\n').pop();
+    return die(`exporting the python backend's weights from ${modelDir} failed (${why}): run \`make setup\``);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The python backend's files: MicroPython (runtime + wasm), tiny_infer/reference.py, the weights JSON. */
+function pythonFiles(k) {
+  const files = {
+    'python:runtime': [path.join(MICROPYTHON, 'micropython.mjs'), 'file'],
+    'python:runtime-wasm': [path.join(MICROPYTHON, 'micropython.wasm'), 'file'],
+    'python:reference': [path.join(ROOT, 'tiny_infer', 'reference.py'), 'text'],
+  };
+  for (const [spec, [file]] of Object.entries(files)) {
+    if (!fs.existsSync(file)) die(`${file} missing (python backend, ${spec}): run \`npm ci\``);
+  }
+  const loaded = Object.fromEntries(Object.entries(files).map(([spec, [file, loader]]) =>
+    [spec, { contents: fs.readFileSync(file), loader }]));
+  loaded['python:weights'] = { contents: pythonWeights(k), loader: 'file' };
+  return loaded;
+}
+
+// Stable virtual paths: the asset names come from these (and the content hash), never from a temp folder.
+const PY_NAMES = { 'python:runtime': 'micropython.mjs', 'python:runtime-wasm': 'micropython.wasm',
+  'python:reference': 'reference.py', 'python:weights': 'policy.weights.json' };
+
 function virtualPlugin(k, manifest, single) {
   const hasPython = !single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
+  const py = hasPython ? pythonFiles(k) : {};
   const lazy = [];
   if (k.gpuJs) lazy.push(`webgpu: () => import('./backends/webgpu.js')`);
   if (hasPython) lazy.push(`python: () => import('./backends/python.js')`);
@@ -109,6 +164,9 @@ function virtualPlugin(k, manifest, single) {
         loader: 'js' }));
       b.onResolve({ filter: /^kernel:webgpu$/ }, () => (k.gpuJs ? { path: k.gpuJs }
         : { errors: [{ text: 'the kernel has no policy.webgpu.js' }] }));
+      b.onResolve({ filter: /^python:/ }, (a) => (py[a.path] ? { path: `/${PY_NAMES[a.path]}`, namespace: 'python',
+        pluginData: a.path } : { errors: [{ text: `${a.path}: no such python backend file in this build` }] }));
+      b.onLoad({ filter: /.*/, namespace: 'python' }, (a) => py[a.pluginData]);
     },
   };
 }

@@ -15,7 +15,7 @@ const STEPS_PER_S = 1 / TAU; // 50, Gymnasium's render_fps for CartPole
 const POLE_LEN = 125; // world pixels (render/cartpole.js)
 
 // Start fetching the kernel before anything else: the preload in index.html makes this a cache hit.
-const wasmResponse = kernel.urls ? fetch(new URL(kernel.urls['policy.wasm'], baseUrl)) : undefined;
+let wasmResponse = kernel.urls ? fetch(new URL(kernel.urls['policy.wasm'], baseUrl)) : undefined;
 wasmResponse?.catch(() => {});
 
 const env = new CartPole();
@@ -25,7 +25,7 @@ env.reset({ seed });
 const S = {
   policy: null, backend: null, error: null, note: '', mode: 'agent', running: true, speed: 1,
   episode: 1, episodeReturn: 0, pushed: false, human: false, out: null, values: [], lastAction: null,
-  firstActionMs: null, forwardMicros: null, sync: true, lastEnd: null, pendingReset: false, holdUntil: 0,
+  firstActionMs: null, forwardMicros: null, kernelMicros: null, warn: false, sync: true, lastEnd: null, pendingReset: false, holdUntil: 0,
   agentReturns: [], agentBest: 0, agentSum: 0, humanBest: null, bestReturn: 0, frames: 0, arrow: null,
   keys: { left: false, right: false },
 };
@@ -85,15 +85,16 @@ async function run(n, deadline) {
   busy = true;
   try {
     for (let i = 0; i < n && !S.pendingReset && performance.now() < deadline; i++) {
-      const policy = S.policy;
+      const policy = S.policy, t0 = performance.now();
       let out = policy.forward(env.obs);
       if (out instanceof Promise) {
-        const t0 = performance.now();
         out = await out;
-        S.forwardMicros = 0.9 * (S.forwardMicros ?? 1000 * (performance.now() - t0)) +
-          0.1 * 1000 * (performance.now() - t0);
         if (policy.lost) throw new Error(`WebGPU device lost (${policy.lost})`);
         if (policy !== S.policy) break; // the backend changed while we waited
+      }
+      if (!S.sync) { // async or slow backends: time each step's call (a running average)
+        const us = 1000 * (performance.now() - t0);
+        S.forwardMicros = 0.9 * (S.forwardMicros ?? us) + 0.1 * us;
       }
       apply(out);
     }
@@ -139,9 +140,19 @@ function frame(t) {
 // Forward-pass timing waits until after the first action (it must not delay it); on synchronous backends
 // one more burst (about 1 ms) every 2 s lets the median settle on the JIT's optimised code.
 let lastCalib = 0;
+// Slow backends (python) time their own steps; the kernel is timed beside them on the same observations.
 function maybeCalibrate(t) {
   const p = S.policy;
   if (!p || busy || S.firstActionMs === null) return;
+  if (p.slow) {
+    if (!kernelNow || (S.kernelMicros !== null && t - lastCalib < 2000)) return;
+    lastCalib = t;
+    busy = true;
+    calibrate(kernelNow, S.kernelMicros === null ? 3 : 1, true, kernelBursts)
+      .then((us) => { if (p === S.policy) S.kernelMicros = us; }, fail)
+      .finally(() => { busy = false; });
+    return;
+  }
   if (S.forwardMicros !== null && !(S.sync && t - lastCalib > 2000)) return;
   lastCalib = t;
   busy = true;
@@ -185,6 +196,8 @@ function paint(t) {
 const shown = {}; // last text per element id: touch the DOM only on change
 const text = (id, s) => { if (shown[id] !== s) $(id).textContent = shown[id] = s; };
 const fmt = (x) => (x === null || x === undefined ? '–' : String(Math.round(x * 10) / 10));
+const us = (x) => (x === null ? '–' : x < 10 ? `${x.toFixed(2)} µs` : x < 1000 ? `${Math.round(x)} µs`
+  : `${(x / 1000).toFixed(2)} ms`);
 let sparkKey = '';
 function panel() {
   const probs = S.out?.probs;
@@ -201,9 +214,10 @@ function panel() {
   text('best', n ? `${S.agentBest} / ${fmt(S.agentSum / n)} (${n} ep.)` : '–');
   text('human', fmt(S.humanBest));
   text('be', S.policy ? S.backend : S.error ? 'failed' : 'loading…');
-  text('fwd', S.forwardMicros === null ? '–' : `${S.forwardMicros < 10 ? S.forwardMicros.toFixed(2)
-    : Math.round(S.forwardMicros)} µs`);
+  text('fwd', S.policy?.slow ? `${S.backend} ${us(S.forwardMicros)} · wasm kernel ${us(S.kernelMicros)}`
+    : us(S.forwardMicros));
   text('note', S.note);
+  $('note').classList.toggle('warn', S.warn);
   const key = `${S.episode}:${S.values.length}:${spark.width}`;
   if (key !== sparkKey) sparkline(key);
 }
@@ -344,9 +358,9 @@ addEventListener('unhandledrejection', (e) => fail(e.reason));
  * Time of one forward pass in µs: the median of bursts of many calls, as one call is far below
  * performance.now()'s resolution (100 µs without cross-origin isolation) and a busy machine preempts.
  */
-const bursts = [];
-async function calibrate(policy, nBursts) {
-  const obs = Float32Array.from(env.obs), sync = S.sync;
+const mainBursts = [], kernelBursts = [];
+async function calibrate(policy, nBursts, sync = S.sync, bursts = mainBursts) {
+  const obs = Float32Array.from(env.obs);
   for (let i = 0; sync && i < 50; i++) policy.forward(obs); // past the baseline compiler's first calls
   const calls = sync ? 200 : 3;
   for (let b = 0; b < nBursts; b++) {

@@ -15,9 +15,9 @@ export const BACKENDS = ['wasm', ...Object.keys(lazy), 'auto'];
  * Backend modules: `async load(manifest, baseUrl, {lib}) -> policy`, lib = backends/common.js (passed in, so
  * lazy backends share no chunk with the page's entry).
  * 'auto' uses WebGPU only where it loads and passes a probe, else wasm; any failing non-wasm backend falls
- * back to wasm, and policy.note says so.
+ * back to wasm, and policy.note says so; with fallback: false it throws instead.
  */
-export async function loadPolicy(manifestUrl, { backend = 'wasm', baseUrl, wasmResponse } = {}) {
+export async function loadPolicy(manifestUrl, { backend = 'wasm', baseUrl, wasmResponse, fallback = true } = {}) {
   let manifest = manifestUrl;
   if (typeof manifestUrl === 'string' || manifestUrl instanceof URL) {
     const url = new URL(manifestUrl, globalThis.location?.href);
@@ -35,6 +35,7 @@ export async function loadPolicy(manifestUrl, { backend = 'wasm', baseUrl, wasmR
       policy.note = backend === 'auto' ? `auto chose ${name}` : '';
       return policy;
     } catch (err) {
+      if (!fallback) throw err;
       note = `${name} unavailable (${err.message || err}): using wasm`;
     }
   }
