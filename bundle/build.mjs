@@ -5,6 +5,9 @@
 // relative URLs only. --single: one self-contained <out>/cartpole.html (kernel inlined) that works from
 // file://. Same inputs give byte-identical outputs. Files are written to a temporary folder first, then
 // renamed into place, so a failed build leaves the previous site intact.
+// With bundle/src/backends/python.js (multi-file only), a lazy `python` backend: MicroPython's runtime and
+// wasm from node_modules, tiny_infer/reference.py and the weights JSON (the kernel's policy.weights.json, else
+// `python -m tiny_infer export-json` of the checkpoint its manifest names, checked against policy.wasm).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -101,7 +104,7 @@ function pageManifest(k, single) {
  */
 function pythonWeights(k) {
   const own = path.join(k.dir, 'policy.weights.json');
-  if (fs.existsSync(own)) return fs.readFileSync(own);
+  if (fs.existsSync(own)) return checkWeights(k, fs.readFileSync(own), own);
   const model = k.manifest.model;
   const fix = 'recompile the kernel with `make compile-kernel` (or put a policy.weights.json from ' +
     '`python -m tiny_infer export-json` in the kernel folder)';
@@ -113,16 +116,67 @@ function pythonWeights(k) {
   const venv = path.join(ROOT, '.venv', 'bin', 'python');
   const python = process.env.PYTHON || (fs.existsSync(venv) ? venv : 'python3');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-web-weights-'));
+  let bytes, why;
   try {
     const out = path.join(tmp, 'policy.weights.json');
     execFileSync(python, ['-m', 'tiny_infer', 'export-json', modelDir, '--out', out],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    return fs.readFileSync(out);
+    bytes = fs.readFileSync(out);
   } catch (e) {
-    const why = String(e.stderr || e.message).trim().split('\n').pop();
-    return die(`exporting the python backend's weights from ${modelDir} failed (${why}): run \`make setup\``);
+    why = String(e.stderr || e.message).trim().split('\n').pop();
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  if (!bytes) {
+    die(`exporting the python backend's weights from ${modelDir} failed (${why}): run \`make setup\``);
+  }
+  return checkWeights(k, bytes, `exported from ${model}`);
+}
+
+/**
+ * The weights JSON must hold the kernel's weights (a checkpoint retrained after `make compile-kernel` would
+ * not): run policy.wasm and the JSON's MLP on the same observations; different weights differ by far more
+ * than float32 rounding.
+ */
+function checkWeights(k, bytes, source) {
+  try {
+    compareWithKernel(k, JSON.parse(bytes.toString('utf8')), source);
+  } catch (e) {
+    die(`${source} is not a usable weights JSON (${e.message}): re-export it with \`python -m tiny_infer ` +
+      'export-json MODEL_DIR --out FILE`');
+  }
+  return bytes;
+}
+
+function compareWithKernel(k, w, source) {
+  const e = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(k.wasm)), {}).exports;
+  const nOut = k.manifest.outputs.reduce((n, o) => n + o.size, 0);
+  const act = w.activation === 'relu' ? (v) => Math.max(v, 0) : Math.tanh;
+  const mlp = (layers, x) => layers.reduce((h, { weight, bias }, i) => {
+    const y = weight.map((row, j) => row.reduce((acc, wij, c) => acc + wij * h[c], bias[j]));
+    return i < layers.length - 1 ? y.map(act) : y;
+  }, x);
+  for (let i = 0; i < 16; i++) {
+    const obs = Array.from({ length: k.manifest.obs_dim }, (_, j) => Math.fround(0.4 * Math.sin(7 * i + 3 * j)));
+    let x = obs;
+    if (w.obs_norm) {
+      const { mean, var: v, eps, clip } = w.obs_norm;
+      x = x.map((o, j) => Math.min(Math.max((o - mean[j]) / Math.sqrt(v[j] + eps), -clip), clip));
+    }
+    let head = mlp(w.actor, x);
+    if (w.action.type === 'discrete') {
+      const m = Math.max(...head), ex = head.map((z) => Math.exp(z - m)), sum = ex.reduce((a, b) => a + b);
+      head = ex.map((z) => z / sum);
+    }
+    const want = [...head, mlp(w.critic, x)[0]];
+    new Float32Array(e.memory.buffer).set(obs, e.input_ptr() >> 2);
+    e.forward();
+    const got = new Float32Array(e.memory.buffer, e.output_ptr(), nOut);
+    const close = (v, j) => Math.abs(v - got[j]) <= 1e-3 * Math.max(1, Math.abs(v)); // false for NaN
+    if (want.length !== nOut || !want.every(close)) {
+      die(`the python backend's weights (${source}) are not the kernel's: for one observation policy.wasm gives ` +
+        `[${Array.from(got)}], the JSON [${want}]; recompile the kernel from its model: \`make compile-kernel\``);
+    }
   }
 }
 
@@ -143,7 +197,8 @@ function pythonFiles(k) {
 }
 
 // Stable virtual paths: the asset names come from these (and the content hash), never from a temp folder.
-const PY_NAMES = { 'python:runtime': 'micropython.mjs', 'python:runtime-wasm': 'micropython.wasm',
+// micropython.mjs is served as .js: some hosts lack .mjs in their MIME table, and modules need a JS type.
+const PY_NAMES = { 'python:runtime': 'micropython.js', 'python:runtime-wasm': 'micropython.wasm',
   'python:reference': 'reference.py', 'python:weights': 'policy.weights.json' };
 
 function virtualPlugin(k, manifest, single) {
@@ -295,6 +350,9 @@ async function main() {
   else {
     console.log(`bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(BUDGET_GZ)})` +
       (total > BUDGET_GZ ? '  OVER BUDGET' : ''));
+    const py = rows.filter(([rel]) => /^assets\/((micro)?python-.*|policy\.weights-.*\.json)$/.test(rel));
+    const pyGz = py.reduce((a, r) => a + r[2], 0);
+    if (py.length) console.log(`python backend, fetched only when chosen: ${kb(pyGz)} gzipped`);
   }
 }
 

@@ -375,37 +375,65 @@ async function calibrate(policy, nBursts, sync = S.sync, bursts = mainBursts) {
   return bursts.slice().sort((a, b) => a - b)[bursts.length >> 1];
 }
 
+// The wasm kernel, loaded once: the default, the fallback, and what the python backend is timed against.
+let kernelP = null, kernelNow = null;
+const takeResponse = () => { const r = wasmResponse; wasmResponse = undefined; return r; }; // a body reads once
+function wasm() {
+  kernelP ??= loadPolicy(kernel, { backend: 'wasm', baseUrl, wasmResponse: takeResponse() })
+    .catch((err) => { kernelP = null; throw err; });
+  return kernelP;
+}
+
+/** Make `policy` the one that plays; false when another switch started meanwhile. */
+async function install(id, policy, note) {
+  if (policy.backend === 'wasm' && !kernelNow) kernelP = Promise.resolve(kernelNow = policy);
+  const probe = policy.forward(env.obs);
+  await probe;
+  if (id !== loading) return false;
+  S.sync = !(probe instanceof Promise) && !policy.slow;
+  mainBursts.length = 0;
+  S.forwardMicros = S.kernelMicros = null;
+  S.policy = policy;
+  S.backend = policy.backend;
+  S.note = note || policy.note || '';
+  S.warn = false;
+  S.error = null;
+  $('error').hidden = true;
+  const src = $('source');
+  src.hidden = !policy.source;
+  if (policy.source) src.querySelector('pre').textContent = policy.source;
+  if (S.running && !busy && !S.pendingReset) run(1, Infinity); // act now, not at the next frame
+  return true;
+}
+
 let loading = 0;
 async function switchBackend(name, note = '') {
   const id = ++loading;
-  S.policy = null;
-  S.note = `loading ${name}…`;
   $('backend').value = name;
   const url = new URL(location.href);
   if (url.searchParams.get('backend') !== name) {
     url.searchParams.set('backend', name);
     history.replaceState(null, '', url);
   }
+  // The playing backend plays on while the next one loads. python first downloads its runtime: the kernel
+  // plays meanwhile, and keeps playing if python fails.
+  const python = name === 'python';
+  const loadingNote = python ? 'loading Python runtime…' : `loading ${name}…`;
+  S.note = loadingNote;
   try {
-    const policy = await loadPolicy(kernel, { backend: name, baseUrl, wasmResponse });
-    if (id !== loading) return;
-    const probe = policy.forward(env.obs);
-    S.sync = !(probe instanceof Promise);
-    await probe;
-    if (id !== loading) return;
-    bursts.length = 0;
-    S.forwardMicros = null;
-    S.policy = policy;
-    S.backend = policy.backend;
-    S.note = note || policy.note || '';
-    S.error = null;
-    $('error').hidden = true;
-    const src = $('source');
-    src.hidden = !policy.source;
-    if (policy.source) src.querySelector('pre').textContent = policy.source;
-    if (S.running && !busy && !S.pendingReset) run(1, Infinity); // act now, not at the next frame
+    if (python && S.policy?.backend !== 'wasm') {
+      if (!(await install(id, await wasm(), loadingNote))) return;
+    }
+    const policy = await (name === 'wasm' ? wasm()
+      : loadPolicy(kernel, { backend: name, baseUrl, wasmResponse: takeResponse(), fallback: !python }));
+    if (id === loading) await install(id, policy, note);
   } catch (err) {
-    if (id === loading) {
+    if (id !== loading) return;
+    if (python && S.policy) { // said where the backend is shown; the page plays on
+      S.note = `python failed: ${err.message || err}. Still running on the wasm kernel.`;
+      S.warn = true;
+      $('backend').value = S.backend;
+    } else {
       const msg = `could not load the policy: ${err.message || err}`;
       fail(new Error(`${msg}. Rebuild with \`make bundle\`, or check that every file was uploaded.`));
     }
@@ -424,6 +452,7 @@ window.app = Object.freeze({
   status: () => ({
     backend: S.backend, episode: S.episode, step: env.steps, episodeReturn: S.episodeReturn,
     bestReturn: S.bestReturn, firstActionMs: S.firstActionMs, forwardMicros: S.forwardMicros, error: S.error,
+    kernelMicros: S.kernelMicros,
     mode: S.mode, running: S.running, speed: S.speed, lastAction: S.lastAction, lastEnd: S.lastEnd,
     pushed: S.pushed, note: S.note, frames: S.frames, state: Array.from(env.state),
     probs: S.out?.probs ? Array.from(S.out.probs) : null, value: S.out?.value ?? null,
@@ -439,5 +468,6 @@ window.app = Object.freeze({
   setSpeed: (v) => setSpeed(String(v)),
   setMode,
   setBackend: (name) => switchBackend(name),
+
   backends: BACKENDS,
 });

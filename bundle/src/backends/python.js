@@ -1,7 +1,7 @@
 // The python backend: tiny_infer/reference.py, unchanged, in MicroPython compiled to WebAssembly.
 // Code-split with its runtime: nothing here is fetched unless the page asks for `python`.
 // Helpers come in through `lib` (backends/common.js), as for webgpu.js: no chunk shared with the page.
-import runtimeUrl from 'python:runtime'; // micropython.mjs, a hashed asset loaded as is (not bundled)
+import runtimeUrl from 'python:runtime'; // micropython.mjs as a hashed asset, imported as is (not bundled)
 import runtimeWasmUrl from 'python:runtime-wasm';
 import reference from 'python:reference'; // the source text
 import weightsUrl from 'python:weights'; // tiny_infer export-json of the kernel's checkpoint
@@ -24,7 +24,7 @@ def forward_into(obs, out):
 let runtime; // one MicroPython per page, reused when the backend is chosen again
 
 async function micropython() {
-  const { loadMicroPython } = await import(/* the runtime's own file */ new URL(runtimeUrl, import.meta.url).href);
+  const { loadMicroPython } = await import(new URL(runtimeUrl, import.meta.url).href);
   // The default heap (1 MiB): MicroPython collects at each call from JS, in time that grows with the heap.
   const mp = await loadMicroPython({ url: new URL(runtimeWasmUrl, import.meta.url).href, stdout: () => {},
     stderr: (line) => console.warn(`micropython: ${line}`) });
@@ -33,13 +33,13 @@ async function micropython() {
   return mp;
 }
 
-/** A Python exception's last traceback line ("ValueError: weights JSON: ..."), without the type for ValueError. */
+/** A Python exception's last traceback line, less the type for ValueError (reference.py's messages). */
 function pythonMessage(err) {
   const lines = String(err?.message ?? err).trim().split('\n');
   return lines[lines.length - 1].replace(/^ValueError: /, '');
 }
 
-/** load(manifest, baseUrl, {lib}) -> policy; throws with reference.py's message on a weights file it rejects. */
+/** load(manifest, baseUrl, {lib}) -> policy; throws reference.py's message for a weights file it rejects. */
 export async function load(manifest, baseUrl, { lib }) {
   const url = new URL(weightsUrl, import.meta.url);
   const [mp, res] = await Promise.all([(runtime ??= micropython().catch((e) => {
