@@ -35,15 +35,18 @@ train: setup ## train PPO on ENV (writes build/models/ENV; PUBLISH=1 also update
 compile-kernel: setup ## compile the newest policy for ENV to wasm + WebGPU kernels in build/kernels/ENV
 	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR)
 
-bundle: setup ## bundle the page into public/ (SINGLE=1: one self-contained HTML file)
-	@test -f $(KERNEL_DIR)/manifest.json || $(MAKE) --no-print-directory compile-kernel
+# the kernel is rebuilt for `make bundle` whenever a policy of ENV is newer than it
+$(KERNEL_DIR)/manifest.json: $(wildcard build/models/$(ENV)/policy.* models/$(ENV)/policy.*) | setup
+	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR)
+
+bundle: setup $(KERNEL_DIR)/manifest.json ## bundle the page into public/ (SINGLE=1: one self-contained HTML file)
 	node bundle/build.mjs --kernel $(KERNEL_DIR) --out public $(if $(SINGLE),--single,)
 
 serve: ## serve public/ on http://localhost:$(PORT)/
 	@test -f public/index.html || $(MAKE) --no-print-directory bundle
 	node bundle/serve.mjs public $(PORT)
 
-test: setup ## run the test suite (browser tests need Chromium; CHROME=/path picks one)
+test: setup $(KERNEL_DIR)/manifest.json ## run the test suite (browser tests need Chromium; CHROME=/path picks one)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
