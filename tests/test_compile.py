@@ -119,6 +119,30 @@ def test_wasm_matches_torch(kernels, name):
         assert_parity(wasm_n.forward_batch(obs[: 2 * n + 1], n_out), ref[: 2 * n + 1], manifest)
 
 
+def test_kernel_tanh_accuracy(tmp_path):
+    """The kernel's own tanh (a rational function, model.TANH_NUM), read off a 1-unit critic whose value is
+    exactly tanh(obs): within 3.5e-7 of the true tanh everywhere, odd, and at most an ulp past +-1 (the fit's
+    error alternates in sign up to the clamp, where tanh is within an ulp of 1)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    model = make_random_checkpoint(tmp_path / "m", obs_dim=1, hidden=(1,), seed=0)
+    t = {k: v.clone() for k, v in load_file(str(model / "policy.safetensors")).items()}
+    for i in (0, 1):  # value = 1 * tanh(1 * obs + 0) + 0, every step exact in float32
+        t[f"critic.{i}.weight"], t[f"critic.{i}.bias"] = torch.ones(1, 1), torch.zeros(1)
+    save_file(t, str(model / "policy.safetensors"))
+    kdir = tmp_path / "k"
+    compile_policy(CompileConfig(model_dir=model, out=kdir, parity_samples=100), log=lambda *a: None)
+    x = np.concatenate([np.linspace(-12, 12, 200_001), np.geomspace(1e-30, 20, 50_000)]).astype(np.float32)
+    x = np.concatenate([x, -x, [0.0, np.inf, -np.inf, np.finfo(np.float32).max]]).astype(np.float32)
+    got = WasmPolicy(kdir / "policy.wasm").forward_batch(x[:, None], 3)[:, 2].astype(np.float64)
+    true = np.tanh(x.astype(np.float64))
+    assert np.abs(got - true).max() <= 3.5e-7
+    assert (np.abs(got) <= 1 + 2.0**-23).all()
+    n = (len(x) - 4) // 2
+    assert (got[:n] == -got[n : 2 * n]).all()
+
+
 def test_manifest_and_module(kernels):
     model, kdir = kernels["cartpole"]
     m = json.loads((kdir / "manifest.json").read_text())
