@@ -38,6 +38,22 @@ def peer_files(ctx: Context, name: str, have_kernel: bool) -> list[Path]:
     return [NM / f for f in PEER_FILES[name]] + [model]
 
 
+# The issue's batched target, set on a machine where the hand-written C single forward pass took 0.60 us: the
+# scaled row holds us to the same ratio on this machine (0.25 / 0.60 of the C single pass, per observation).
+BATCH_TARGET_US, TARGET_MACHINE_C_SINGLE_US = 0.25, 0.60
+
+
+def scaled_batch_row(label: str, batch_us: float, c_single_us: float, batch: int) -> Row:
+    """The batched time against the target scaled by this machine's speed (the hand-written C single pass)."""
+    limit = BATCH_TARGET_US * c_single_us / TARGET_MACHINE_C_SINGLE_US
+    return Row(S, f"{label} batch {batch}, target scaled to this machine", batch_us, "us/obs",
+               ratio=batch_us / c_single_us, ratio_to="hand-written C single",
+               target=f"<= {BATCH_TARGET_US / TARGET_MACHINE_C_SINGLE_US:.3f}x C single = {limit:.3f} us/obs",
+               ok=batch_us <= limit,
+               note=f"C single here {c_single_us:.2f} us vs {TARGET_MACHINE_C_SINGLE_US} us where the "
+                    f"{BATCH_TARGET_US} us target was set")
+
+
 def fetch_bytes(files: list[Path]) -> tuple[int, int]:
     raw = [f.read_bytes() for f in files]
     return sum(map(len, raw)), sum(gz_size(b) for b in raw)
@@ -158,10 +174,13 @@ def measure(ctx: Context) -> list[Row]:
             if m.get("batch_us_per_obs") is not None:
                 b = Row(S, f"{label} batch {m['batch']}", m["batch_us_per_obs"], "us/obs")
                 if key == "ours":
-                    b.target, b.ok = "<= 0.25 us/obs", m["batch_us_per_obs"] <= 0.25
+                    b.target, b.ok = f"<= {BATCH_TARGET_US} us/obs", m["batch_us_per_obs"] <= BATCH_TARGET_US
                     if base.get("batch_us_per_obs"):
                         b.ratio = m["batch_us_per_obs"] / base["batch_us_per_obs"]
                         b.ratio_to = "hand-written C"
+                    if base.get("single_us"):
+                        rows.append(b)
+                        b = scaled_batch_row(label, m["batch_us_per_obs"], base["single_us"], m["batch"])
                 elif ours.get("batch_us_per_obs"):
                     b.ratio, b.ratio_to = m["batch_us_per_obs"] / ours["batch_us_per_obs"], "ours (wasm)"
                 rows.append(b)
