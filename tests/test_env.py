@@ -16,12 +16,13 @@ except at most 1 value in 100,000 off by exactly 1 ulp (and actions equal, where
 The closed loop runs two sets of JS envs. The first uses Gymnasium's own sin/cos values (NumPy's, i.e. the
 platform libm's, of the JS env's theta, passed in per step; the runner checks the argument is the env's
 theta): it compares everything the JS env computes itself, and must match exactly, float64 state included.
-The second uses V8's Math.sin/Math.cos, which differ from glibc's in the last bit for a few arguments
-(glibc was the correctly rounded one in every case inspected). Closed-loop control does not undo that: a
-greedy policy is bang-bang, so while both envs take the same actions the difference between their states
-evolves as with no feedback at all, along the inverted pendulum's unstable mode (e-folding every 0.25 s,
-a factor of e^40 over 500 steps), until an observation and then an action differ. That test keeps the
-same strict bounds, is marked xfail, and prints where each episode first separates and why.
+The second uses the JS env's own sin/cos (bundle/src/envs/sincos.js), correctly rounded, where glibc's are
+off by an ulp for a few angles (V8's Math.sin/Math.cos, for many more). Closed-loop control does not undo
+such a bit: a greedy policy is bang-bang, so while both envs take the same actions the difference between
+their states evolves as with no feedback at all, along the inverted pendulum's unstable mode (e-folding
+every 0.25 s, a factor of e^40 over 500 steps), until an observation and then an action differ. That test
+requires every difference to start at an angle where libm is misrounded (checked with mpmath), and the
+other episodes to match within the bounds; it prints where each episode first separates.
 """
 from __future__ import annotations
 
@@ -71,20 +72,18 @@ process.stdout.write(JSON.stringify(out));
 """
 
 # A batch of JS envs behind one JSON line per request: {reset: [[x, xDot, theta, thetaDot], ...]} makes one
-# env per row; {index, action, sin, cos} steps envs[index[j]] with action[j], and with Math.sin/Math.cos
-# answering sin[j]/cos[j] for the env's theta unless those are null; {sincos: base64 float64} evaluates
-# V8's own Math.sin/Math.cos. Answers are base64-packed arrays, one row per env touched.
+# env per row; {index, action, sin, cos} steps envs[index[j]] with action[j], and with its sin/cos answering
+# sin[j]/cos[j] for the env's theta unless those are null; {sincos: base64 float64} evaluates the env's own
+# sin/cos (V8's Math.sin/Math.cos with native: true). Answers are base64-packed arrays, one row per env
+# touched.
 STEP_RUNNER = """
 import { CartPole } from %s;
 import { createInterface } from 'node:readline';
-const native = { sin: Math.sin, cos: Math.cos };
-let given = null;
-const use = (f) => (x) => {
-  if (!given) return native[f](x);
-  if (x !== given.theta) throw new Error(`Math.${f}(${x}) in a step, not of the env's theta ${given.theta}`);
-  return given[f];
+const own = new CartPole();  // its sin/cos: the env's own (bundle/src/envs/sincos.js)
+const given = (e, v) => (f) => (x) => {
+  if (x !== e.state[2]) throw new Error(`${f}(${x}) in a step, not of the env's theta ${e.state[2]}`);
+  return v[f];
 };
-Math.sin = use('sin'); Math.cos = use('cos');
 const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 const f64 = (s) => new Float64Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
 function rows(envs, results) {
@@ -107,13 +106,15 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
   } else if (m.index) {
     const batch = m.index.map((i) => envs[i]);
     const results = batch.map((e, j) => {
-      given = m.sin[j] === null ? null : { theta: e.state[2], sin: m.sin[j], cos: m.cos[j] };
-      try { return e.step(m.action[j]); } finally { given = null; }
+      if (m.sin[j] === null) return e.step(m.action[j]);
+      const v = given(e, { sin: m.sin[j], cos: m.cos[j] });
+      e.sin = v('sin'); e.cos = v('cos');
+      try { return e.step(m.action[j]); } finally { e.sin = own.sin; e.cos = own.cos; }
     });
     out = rows(batch, results);
   } else {
-    const x = f64(m.sincos);
-    out = { sin: b64(x.map(native.sin)), cos: b64(x.map(native.cos)) };
+    const x = f64(m.sincos), [sin, cos] = m.native ? [Math.sin, Math.cos] : [own.sin, own.cos];
+    out = { sin: b64(x.map(sin)), cos: b64(x.map(cos)) };
   }
   process.stdout.write(JSON.stringify(out) + '\\n');
 }
@@ -167,10 +168,14 @@ class NodeEnvs:
             raise RuntimeError(f"the Node env runner died:\n{self.err.read().decode()[-3000:]}")
         return unpack(json.loads(line))
 
-    def sincos(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """V8's Math.sin(x), Math.cos(x)."""
-        r = self.call(sincos=base64.b64encode(np.ascontiguousarray(x, np.float64).tobytes()).decode())
+    def sincos(self, x: np.ndarray, native: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The JS env's own sin(x), cos(x) (bundle/src/envs/sincos.js); V8's Math.sin/cos if native."""
+        r = self.call(sincos=base64.b64encode(np.ascontiguousarray(x, np.float64).tobytes()).decode(),
+                      native=native)
         return r["sin"], r["cos"]
+
+    def native_sincos(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.sincos(x, native=True)
 
     def __enter__(self) -> NodeEnvs:
         return self
@@ -277,7 +282,7 @@ def test_long_episodes_match_gymnasium():
 
 # ---- the trained policy, closed loop ----
 
-SIDES = ("libm", "v8")  # the JS env with Gymnasium's sin/cos values; with V8's own Math.sin/Math.cos
+SIDES = ("libm", "own")  # the JS env with Gymnasium's sin/cos values; with its own sin/cos
 
 
 def _trained_model() -> Path | None:
@@ -328,8 +333,8 @@ def closed_loop(model: Path, n: int, seed: int) -> tuple[Rollouts, dict[str, dic
             libm = [(float(np.sin(x)), float(np.cos(x))) for x in state["libm"][idx["libm"], 2]]
             r = js.call(index=np.concatenate([idx[s] + k * n for k, s in enumerate(SIDES)]).tolist(),
                         action=np.concatenate([act[s] for s in SIDES]).tolist(),
-                        sin=[v[0] for v in libm] + [None] * len(idx["v8"]),
-                        cos=[v[1] for v in libm] + [None] * len(idx["v8"]))
+                        sin=[v[0] for v in libm] + [None] * len(idx["own"]),
+                        cos=[v[1] for v in libm] + [None] * len(idx["own"]))
             reward, flags = np.zeros(n, np.float32), np.zeros(n, np.uint8)
             for i, a in zip(idx["gym"], act["gym"], strict=True):
                 o, rw, term, trunc, _ = envs[i].step(int(a))
@@ -357,13 +362,15 @@ def closed_loop(model: Path, n: int, seed: int) -> tuple[Rollouts, dict[str, dic
                                            for s, d in rec.items()}
 
 
-def explain(rec: dict[str, np.ndarray], ref: Rollouts, label: str) -> None:
-    """Where each separating episode first differs from Gymnasium: float64 state, obs, action."""
+def explain(rec: dict[str, np.ndarray], ref: Rollouts, label: str) -> dict[int, float | None]:
+    """Where each separating episode first differs from Gymnasium (float64 state, obs, action), printed;
+    returns episode -> the theta of the step where its float64 state first differs (None: it never does)."""
     ulps = ulp_distance(rec["obs"], rec["gym_obs"]).max(1)
     bad = (ulps > 0) | (rec["action"] != rec["gym_action"]) | (rec["flags"] != rec["gym_flags"])
     episodes = np.unique(rec["episode"][bad])
     starts = np.cumsum([0] + [len(e["actions"]) + 1 for e in ref.episodes])
     print(f"{label}: {len(episodes)} of {len(ref.episodes)} episodes separate from Gymnasium's")
+    out: dict[int, float | None] = {}
     with NodeEnvs() as js:
         for ep in episodes:
             rows = np.flatnonzero(rec["episode"] == ep)
@@ -373,16 +380,18 @@ def explain(rec: dict[str, np.ndarray], ref: Rollouts, label: str) -> None:
             k = first["state"]
             if k is None:
                 print(f"  episode {ep}: float64 states equal throughout, yet it separates")
+                out[int(ep)] = None
                 continue
             t = int(rec["step"][k])
             before = ref.state[starts[ep] + t - 1]  # the same in both envs: their states agreed until step t
-            theta = float(before[2])
-            v8 = [float(v[0]) for v in js.sincos(before[2:3])]
+            theta = out[int(ep)] = float(before[2])
+            own = [float(v[0]) for v in js.sincos(before[2:3])]
             at = {k: "-" if first[k] is None else int(rec["step"][first[k]]) for k in ("obs", "action")}
             print(f"  episode {ep}: float64 state first differs at step {t}, from {before.tolist()}; "
-                  f"theta {theta!r}: V8 sin, cos {v8}, libm {[float(np.sin(theta)), float(np.cos(theta))]}; "
+                  f"theta {theta!r}: JS sin, cos {own}, libm {[float(np.sin(theta)), float(np.cos(theta))]}; "
                   f"JS {rec['state'][k].tolist()} vs Gymnasium {rec['gym_state'][k].tolist()}; "
                   f"obs first differ at step {at['obs']}, actions at step {at['action']}")
+    return out
 
 
 def check_closed_loop(rec: dict[str, np.ndarray], label: str) -> None:
@@ -423,17 +432,66 @@ def test_trained_policy_stepwise_matches_gymnasium(trained):
     compare(ref, label, modes=("lockstep",))
 
 
-@pytest.mark.xfail(reason="V8's and libm's sin/cos differ in the last bit for some arguments; a bang-bang "
-                          "policy does not correct the difference, the unstable pendulum amplifies it until "
-                          "the episode separates (see the module docstring)")
-def test_trained_policy_closed_loop_with_v8_math_matches_gymnasium(trained):
+def test_trained_policy_closed_loop_with_own_sincos_matches_gymnasium(trained):
+    """Closed loop, the JS env with its own sin/cos. Those round correctly; glibc's sin/cos, which Gymnasium
+    calls, are off by an ulp for a few angles, and a greedy policy on the unstable pendulum grows that bit
+    until an action flips. So every episode that separates must first differ at an angle where libm's sin
+    or cos is misrounded and the JS env's are not; every other episode must match bit for bit."""
     label, ref, rec = trained
     theta = ref.state[:, 2]
     with NodeEnvs() as js:
-        v8_sin, v8_cos = js.sincos(theta)
-    n_sin, n_cos = int((v8_sin != np.sin(theta)).sum()), int((v8_cos != np.cos(theta)).sum())
-    print(f"\n{label}: V8's Math.sin/Math.cos differ from libm's on {n_sin} and {n_cos} of the {len(theta)} "
+        own_sin, own_cos = js.sincos(theta)
+    n_sin, n_cos = int((own_sin != np.sin(theta)).sum()), int((own_cos != np.cos(theta)).sum())
+    print(f"\n{label}: the JS env's sin/cos differ from libm's on {n_sin} and {n_cos} of the {len(theta)} "
           f"thetas of Gymnasium's episodes")
-    label = f"{label}, closed loop, V8 Math.sin/cos"
-    explain(rec["v8"], ref, label)
-    check_closed_loop(rec["v8"], label)
+    label = f"{label}, closed loop, the JS env's own sin/cos"
+    rec = rec["own"]
+    separated = explain(rec, ref, label)
+    # every episode whose float64 state ever differs: the angle before the step where it first does
+    starts = np.cumsum([0] + [len(e["actions"]) + 1 for e in ref.episodes])
+    differs = (rec["state"] != rec["gym_state"]).any(1)
+    first = {}
+    for k in np.flatnonzero(differs):
+        ep = int(rec["episode"][k])
+        if ep not in first:
+            first[ep] = float(ref.state[starts[ep] + int(rec["step"][k]) - 1][2])
+    print(f"{label}: float64 states differ in {len(first)} episodes, {len(separated)} of them separate")
+    assert set(separated) <= set(first), f"{label}: episodes separate with equal float64 states"
+    with NodeEnvs() as js:
+        for ep, th in first.items():
+            mine = [float(v[0]) for v in js.sincos(np.array([th]))]
+            libm, exact = [float(np.sin(th)), float(np.cos(th))], correctly_rounded_sincos(th)
+            assert mine == exact and libm != exact, (
+                f"{label}: episode {ep} first differs at theta {th!r}, where JS sin, cos = {mine}, libm "
+                f"{libm}, correctly rounded {exact}: not a libm rounding error")
+    same = ~np.isin(rec["episode"], list(separated))
+    check_closed_loop({k: v[same] for k, v in rec.items()}, f"{label}, the other episodes")
+
+
+def correctly_rounded_sincos(x: float) -> list[float]:
+    """sin(x), cos(x) rounded once to the nearest double (mpmath at 200 bits)."""
+    import mpmath
+
+    with mpmath.workprec(200):
+        return [float(mpmath.sin(mpmath.mpf(x))), float(mpmath.cos(mpmath.mpf(x)))]
+
+
+def test_sincos_is_correctly_rounded():
+    """bundle/src/envs/sincos.js against mpmath: every result for |x| <= 0.5 is the double nearest the true
+    value; past 0.5 it is Math.sin/Math.cos."""
+    rng = np.random.default_rng(0)
+    tiny = np.geomspace(5e-324, 0.5, 2_000)
+    x = np.concatenate([rng.uniform(-0.5, 0.5, 30_000), rng.normal(0, 0.05, 30_000), tiny, -tiny,
+                        [0.0, -0.0, 0.5, -0.5, np.nextafter(0.5, 1), 1.0, -3.0, 100.0]])
+    with NodeEnvs() as js:
+        got = np.stack(js.sincos(x), 1)
+        native = np.stack(js.native_sincos(x), 1)
+    inside = np.abs(x) <= 0.5
+    exact = np.array([correctly_rounded_sincos(float(v)) for v in x[inside]])
+    bad = np.flatnonzero((got[inside] != exact).any(1))
+    if len(bad):
+        i = bad[0]
+        pytest.fail(f"{len(bad)} of {inside.sum()} not correctly rounded, e.g. x={x[inside][i]!r}: "
+                    f"{got[inside][i].tolist()} vs {exact[i].tolist()}")
+    np.testing.assert_array_equal(np.signbit(got[inside, 0]), np.signbit(x[inside]))  # sin(-0) = -0
+    np.testing.assert_array_equal(got[~inside], native[~inside])

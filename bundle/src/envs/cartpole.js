@@ -1,5 +1,7 @@
 // Gymnasium's CartPole-v1, operation for operation (float64 state, float32 observations).
 // Runs in Node and in the browser: no DOM.
+import { cos, sin } from './sincos.js';
+
 export const GRAVITY = 9.8, MASSCART = 1.0, MASSPOLE = 0.1, LENGTH = 0.5, FORCE_MAG = 10.0, TAU = 0.02;
 const TOTAL_MASS = MASSPOLE + MASSCART, POLEMASS_LENGTH = MASSPOLE * LENGTH;
 export const THETA_THRESHOLD = 12 * 2 * Math.PI / 360, X_THRESHOLD = 2.4, MAX_STEPS = 500;
@@ -23,6 +25,8 @@ export class CartPole {
   obs = new Float32Array(4);
   steps = 0;
   done = false; // terminated once already: further steps earn 0, as in Gymnasium
+  sin = sin; // correctly rounded (sincos.js), like glibc's for nearly every angle; the same in every browser
+  cos = cos;
   #rand = rng((Math.random() * 2 ** 32) >>> 0);
 
   /** reset({seed}) draws the state uniformly from [-0.05, 0.05); reset({state}) starts from that exact state. */
@@ -40,7 +44,7 @@ export class CartPole {
     const s = this.state;
     let x = s[0], xDot = s[1], theta = s[2], thetaDot = s[3];
     const force = action === 1 ? FORCE_MAG : -FORCE_MAG;
-    const costheta = Math.cos(theta), sintheta = Math.sin(theta);
+    const costheta = this.cos(theta), sintheta = this.sin(theta);
     const temp = (force + POLEMASS_LENGTH * (thetaDot * thetaDot) * sintheta) / TOTAL_MASS;
     const thetaacc = (GRAVITY * sintheta - costheta * temp) /
       (LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS));
