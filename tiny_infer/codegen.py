@@ -79,7 +79,7 @@ def with_opts(ast, ren) -> list:
     block = getattr(ren, "block", 1)
     if block > 1:
         b = [Opt(OptOps.UPCAST, 0, block)]
-        return [b + [Opt(OptOps.UPCAST, 1, 8)], b + [Opt(OptOps.UPCAST, 1, 4)], b, []]
+        return [b + [Opt(OptOps.UPCAST, 1, n)] for n in (8, 4, 2)] + [b, []]
     return [[Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
 
 
