@@ -1,6 +1,6 @@
 // Kernel latency in Chromium: window.runBench(cfg) -> {results}; the page is served by bench/serve.py.
 // cfg: {io, weights, onnx, wasm: {name: url}, webgpu: url of policy.webgpu.js or null, weightsBin, peers, quick}
-import { measurePeer, OPTS } from './measure.mjs';
+import { measurePeer, OPTS, pairedRatios } from './measure.mjs';
 import { ortPeer, tfjsPeer, wasmPeer } from './peers.mjs';
 import { webgpuPeer } from './webgpu_peer.mjs';
 
@@ -28,16 +28,18 @@ async function make(cfg, name) {
 window.runBench = async (cfg) => {
   const io = await get(cfg.io, 'json');
   const opts = cfg.quick ? OPTS.quick : OPTS.full;
-  const results = {};
+  const results = {}, made = {};
   for (const name of cfg.peers) {
     try {
-      const peer = await make(cfg, name);
+      const peer = made[name] = await make(cfg, name);
       results[name] = await measurePeer(peer, io, name === 'webgpu' ? { ...opts, check: 64 } : opts);
       if (peer.adapterInfo) results[name].adapter = peer.adapterInfo;
     } catch (e) {
       results[name] = { error: String(e && e.message || e).split('\n')[0] };
     }
   }
-  return { userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated, results };
+  const ok = (n) => results[n] && !results[n].error;
+  const paired = ok('ours') && ok('baseline') ? pairedRatios(made.ours, made.baseline, io, opts) : null;
+  return { userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated, results, paired };
 };
 window.benchReady = true;

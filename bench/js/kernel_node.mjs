@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { measurePeer, OPTS } from './measure.mjs';
+import { measurePeer, OPTS, pairedRatios } from './measure.mjs';
 import { ortPeer, tfjsPeer, wasmPeer } from './peers.mjs';
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -27,12 +27,18 @@ async function make(name) {
   throw new Error(`unknown peer ${name}`);
 }
 
+const made = {};
 for (const name of cfg.peers) {
   try {
-    results[name] = await measurePeer(await make(name), io, opts);
+    made[name] = await make(name);
+    results[name] = await measurePeer(made[name], io, opts);
   } catch (e) {
     results[name] = { error: String(e && e.message || e).split('\n')[0] };
   }
 }
-process.stdout.write(JSON.stringify({ node: process.version, results }) + '\n');
+let paired = null;
+if (results.ours && !results.ours.error && results.baseline && !results.baseline.error) {
+  paired = pairedRatios(made.ours, made.baseline, io, opts);
+}
+process.stdout.write(JSON.stringify({ node: process.version, results, paired }) + '\n');
 process.exit(0);  // onnxruntime's worker pool would keep Node alive

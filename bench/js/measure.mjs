@@ -81,3 +81,32 @@ export async function measurePeer(peer, io, opts) {
 }
 
 export const OPTS = { full: { warmupMs: 300, repMs: 10, reps: 31 }, quick: { warmupMs: 100, repMs: 5, reps: 9 } };
+
+// Ours against the hand-written C baseline with their repetitions interleaved (A, B, A, B, ...), so that a
+// burst of load on a shared machine slows both sides of a pair: the median of the per-pair ratios is far
+// steadier than a ratio of two medians taken seconds apart. Both peers are initialised sync wasm peers.
+// Returns {single: ours single / C single, batch_vs_single: ours batch per obs / C single}.
+export function pairedRatios(ours, base, io, opts) {
+  const obsDim = io.obs[0].length;
+  const obs = io.obs.map((o) => Float32Array.from(o)), N = obs.length;
+  const B = Math.min(ours.batchSize, N), flat = new Float32Array(B * obsDim);
+  for (let i = 0; i < B; i++) flat.set(obs[i], i * obsDim);
+  let sink = 0;
+  const single = (p) => (i) => { sink += p.single(obs[i % N])[0]; };
+  const batch = (p) => () => { sink += p.batch(flat, B)[0] / B; };
+  const calibrate = (f) => {  // calls per repetition of ~repMs, after warmupMs of warm-up
+    const t0 = now();
+    let calls = 0;
+    while (now() - t0 < opts.warmupMs || calls < 3) f(calls++);
+    return Math.max(1, Math.round(opts.repMs / Math.max((now() - t0) / calls, 1e-5)));
+  };
+  const rep = (f, inner) => { const s = now(); for (let i = 0; i < inner; i++) f(i); return (now() - s) / inner; };
+  const pair = (fa, fb, perA = 1) => {
+    const ia = calibrate(fa), ib = calibrate(fb), ratios = [];
+    for (let r = 0; r < opts.reps; r++) ratios.push(rep(fa, ia) / perA / rep(fb, ib));
+    return median(ratios);
+  };
+  const out = { single: pair(single(ours), single(base)), batch_vs_single: pair(batch(ours), single(base), B) };
+  out.sink = sink;
+  return out;
+}
