@@ -143,6 +143,17 @@ def test_kernel_tanh_accuracy(tmp_path):
     assert (got[:n] == -got[n : 2 * n]).all()
 
 
+def test_tanh_coefficients_are_the_fit():
+    """model.TANH_* are what tiny_infer/tanh_fit.py computes, and within 3.5e-7 of tanh in float32."""
+    from tiny_infer import model
+    from tiny_infer.tanh_fit import fit_tanh, float32_error
+
+    p, q, err = fit_tanh(len(model.TANH_NUM) - 1, len(model.TANH_DEN) - 1, model.TANH_CLAMP)
+    np.testing.assert_allclose(p, model.TANH_NUM, rtol=1e-6)
+    np.testing.assert_allclose(q, model.TANH_DEN, rtol=1e-6)
+    assert err < 2e-8 and float32_error(model.TANH_NUM, model.TANH_DEN, model.TANH_CLAMP) < 3.5e-7
+
+
 def test_manifest_and_module(kernels):
     model, kdir = kernels["cartpole"]
     m = json.loads((kdir / "manifest.json").read_text())
