@@ -53,12 +53,15 @@ def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
         models[name] = make_random_checkpoint(
             tmp / "models" / name, seed=10 + i, env_id=f"Random{i}-v0", **kw
         )
-    out = {}
+    return compile_kernels(models, tmp / "kernels", parity_samples=2_000)
+
+
+def compile_kernels(models: dict[str, Path], out: Path, parity_samples: int) -> dict[str, tuple[Path, Path]]:
+    """Compile each model into out/<name>: name -> (model_dir, kernel_dir)."""
     for name, model in models.items():
-        kdir = tmp / "kernels" / name
-        compile_policy(CompileConfig(model_dir=model, out=kdir, parity_samples=2_000), log=lambda *a: None)
-        out[name] = (model, kdir)
-    return out
+        compile_policy(CompileConfig(model_dir=model, out=out / name, parity_samples=parity_samples),
+                       log=lambda *a: None)
+    return {name: (model, out / name) for name, model in models.items()}
 
 
 def cartpole_states(model_dir: Path, n: int = 5_000) -> np.ndarray:

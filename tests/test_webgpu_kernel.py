@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from tests.checkpoints import make_random_checkpoint, torch_forward
-from tests.test_compile import assert_parity, cartpole_model
-from tiny_infer.compile import CompileConfig, compile_policy
+from tests.test_compile import assert_parity, cartpole_model, compile_kernels
 
 N_OBS = 10_000
 HARNESS = """<!doctype html><meta charset="utf-8"><title>policy.webgpu.js harness</title>
@@ -58,12 +57,7 @@ def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
             action={"type": "box", "shape": [2], "low": [-2.0] * 2, "high": [2.0] * 2},
         ),
     }
-    out = {}
-    for name, model in models.items():
-        kdir = tmp / "kernels" / name
-        compile_policy(CompileConfig(model_dir=model, out=kdir, parity_samples=1_000), log=lambda *a: None)
-        out[name] = (model, kdir)
-    return out
+    return compile_kernels(models, tmp / "kernels", parity_samples=1_000)
 
 
 @pytest.mark.parametrize("name", ["cartpole", "relu-box-norm"])
