@@ -38,8 +38,7 @@ window.runBench = async (cfg) => {
       results[name] = { error: String(e && e.message || e).split('\n')[0] };
     }
   }
-  const ok = (n) => results[n] && !results[n].error;
-  const paired = ok('ours') && ok('baseline') ? pairedRatios(made.ours, made.baseline, io, opts) : null;
+  const paired = pairedRatios(made, results, io, opts);
   return { userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated, results, paired };
 };
 window.benchReady = true;

@@ -36,9 +36,6 @@ for (const name of cfg.peers) {
     results[name] = { error: String(e && e.message || e).split('\n')[0] };
   }
 }
-let paired = null;
-if (results.ours && !results.ours.error && results.baseline && !results.baseline.error) {
-  paired = pairedRatios(made.ours, made.baseline, io, opts);
-}
+const paired = pairedRatios(made, results, io, opts);
 process.stdout.write(JSON.stringify({ node: process.version, results, paired }) + '\n');
 process.exit(0);  // onnxruntime's worker pool would keep Node alive

@@ -84,9 +84,12 @@ export const OPTS = { full: { warmupMs: 300, repMs: 10, reps: 31 }, quick: { war
 
 // Ours against the hand-written C baseline with their repetitions interleaved (A, B, A, B, ...), so that a
 // burst of load on a shared machine slows both sides of a pair: the median of the per-pair ratios is far
-// steadier than a ratio of two medians taken seconds apart. Both peers are initialised sync wasm peers.
-// Returns {single: ours single / C single, batch_vs_single: ours batch per obs / C single}.
-export function pairedRatios(ours, base, io, opts) {
+// steadier than a ratio of two medians taken seconds apart. peers: name -> the initialised peer; results:
+// measurePeer's, name -> result. Returns {single: ours single / C single, batch_vs_single: ours batch per obs
+// / C single}, or null unless both 'ours' and 'baseline' were measured.
+export function pairedRatios(peers, results, io, opts) {
+  if (['ours', 'baseline'].some((n) => !results[n] || results[n].error)) return null;
+  const ours = peers.ours, base = peers.baseline;
   const obsDim = io.obs[0].length;
   const obs = io.obs.map((o) => Float32Array.from(o)), N = obs.length;
   const B = Math.min(ours.batchSize, N), flat = new Float32Array(B * obsDim);
