@@ -1,0 +1,33 @@
+"""Gymnasium environment ids: checked against the id grammar before an id reaches a path, a file or generated code.
+
+Gymnasium's own grammar also admits `module:Name-v0`, which makes gym.make import `module`: we never import
+code named by an id, so ':' is refused here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Gymnasium's ENV_ID_RE (gymnasium/envs/registration.py) without ':'
+ENV_ID_RE = re.compile(r"^(?:(?P<namespace>[\w.-]+)/)?(?P<name>[\w.-]+?)(?:-v(?P<version>\d+))?$")
+
+
+class EnvIdError(ValueError):
+    pass
+
+
+def check_env_id(env_id: str) -> str:
+    """env_id if it follows Gymnasium's id grammar (letters, digits, _ . -, one optional namespace/), else EnvIdError."""
+    if not isinstance(env_id, str) or len(env_id) > 128 or not env_id.isascii() or not ENV_ID_RE.fullmatch(env_id):
+        raise EnvIdError(
+            f"invalid environment id {env_id!r}: expected Gymnasium's form [namespace/]Name-vN "
+            "(letters, digits, '_', '.', '-')"
+        )
+    return env_id
+
+
+def is_registered(env_id: str) -> bool:
+    """Whether Gymnasium knows env_id (without importing any module the id might name)."""
+    import gymnasium as gym
+
+    return env_id in gym.registry
