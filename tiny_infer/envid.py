@@ -1,4 +1,4 @@
-"""Gymnasium environment ids: checked against the id grammar before an id reaches a path, a file or generated code.
+"""Gymnasium environment ids, checked against the id grammar before one reaches a path, a file or code.
 
 Gymnasium's own grammar also admits `module:Name-v0`, which makes gym.make import `module`: we never import
 code named by an id, so ':' is refused here.
@@ -17,8 +17,9 @@ class EnvIdError(ValueError):
 
 
 def check_env_id(env_id: str) -> str:
-    """env_id if it follows Gymnasium's id grammar (letters, digits, _ . -, one optional namespace/), else EnvIdError."""
-    if not isinstance(env_id, str) or len(env_id) > 128 or not env_id.isascii() or not ENV_ID_RE.fullmatch(env_id):
+    """env_id if it follows Gymnasium's id grammar (letters, digits, _ . -; one optional namespace/)."""
+    ok = isinstance(env_id, str) and len(env_id) <= 128 and env_id.isascii()
+    if not ok or not ENV_ID_RE.fullmatch(env_id):
         raise EnvIdError(
             f"invalid environment id {env_id!r}: expected Gymnasium's form [namespace/]Name-vN "
             "(letters, digits, '_', '.', '-')"
