@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
@@ -21,7 +21,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SRC = path.join(HERE, 'src');
 const ROOT = path.dirname(HERE);
 const STATIC = path.join(ROOT, 'public'); // committed static files (favicon.svg, _headers)
-const ENVS = { 'CartPole-v1': 'cartpole' }; // env id -> bundle/src/envs/<name>.js + render/<name>.js
+const ENVS_INDEX = path.join(SRC, 'envs', 'index.js'); // ENVS[envId] = {spec, Env, module} (docs/design.md)
 const BUDGET_GZ = 32 * 1024;
 const MICROPYTHON = path.join(ROOT, 'node_modules', '@micropython', 'micropython-webassembly-pyscript');
 
@@ -61,9 +61,6 @@ function readKernel(dir) {
   }
   for (const key of ['env_id', 'obs_dim', 'action', 'outputs']) {
     if (!(key in manifest)) die(`${mpath} lacks '${key}' (contract 2): recompile with \`make compile-kernel\``);
-  }
-  if (!ENVS[manifest.env_id]) {
-    die(`no JS env for ${manifest.env_id}: the page supports ${Object.keys(ENVS).join(', ')}`);
   }
   const wasm = path.join(dir, 'policy.wasm');
   if (!fs.existsSync(wasm)) die(`${wasm} missing: run \`make compile-kernel\``);
@@ -201,7 +198,29 @@ function pythonFiles(k) {
 const PY_NAMES = { 'python:runtime': 'micropython.js', 'python:runtime-wasm': 'micropython.wasm',
   'python:reference': 'reference.py', 'python:weights': 'policy.weights.json' };
 
-function virtualPlugin(k, manifest, single) {
+/**
+ * The env registry (bundle/src/envs/index.js, contract 3): env id -> {spec, module}. Before the registry
+ * existed only CartPole had a JS port; that fallback keeps older trees building.
+ */
+async function loadEnvs() {
+  if (fs.existsSync(ENVS_INDEX)) {
+    const { ENVS } = await import(pathToFileURL(ENVS_INDEX).href);
+    return ENVS;
+  }
+  return { 'CartPole-v1': { spec: { id: 'CartPole-v1', title: 'CartPole', render: 'cartpole' }, module: 'cartpole' } };
+}
+
+/** The env's page modules: bundle/src/envs/<module>.js and bundle/src/render/<spec.render>.js. */
+function envFiles(envs, envId) {
+  const entry = envs[envId];
+  if (!entry) die(`no JS env for ${envId}: the page supports ${Object.keys(envs).join(', ')}`);
+  const envJs = path.join(SRC, 'envs', `${entry.module}.js`);
+  const renderJs = path.join(SRC, 'render', `${entry.spec.render ?? entry.module}.js`);
+  for (const f of [envJs, renderJs]) if (!fs.existsSync(f)) die(`${f} missing (env ${envId})`);
+  return { spec: entry.spec, envJs, renderJs };
+}
+
+function virtualPlugin(k, manifest, single, env) {
   const hasPython = !single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
   const py = hasPython ? pythonFiles(k) : {};
   const lazy = [];
@@ -210,6 +229,8 @@ function virtualPlugin(k, manifest, single) {
   const modules = {
     'virtual:kernel': `export default ${JSON.stringify(manifest)};`,
     'virtual:backends': `export default {${lazy.join(', ')}};`,
+    'virtual:env': `export { spec, Env } from ${JSON.stringify(env.envJs)};\n` +
+      `export { renderer } from ${JSON.stringify(env.renderJs)};`,
   };
   return {
     name: 'virtual',
@@ -226,14 +247,14 @@ function virtualPlugin(k, manifest, single) {
   };
 }
 
-async function bundle(k, manifest, single) {
+async function bundle(k, manifest, single, env) {
   const result = await esbuild.build({
     entryPoints: { app: path.join(SRC, 'app.js'), style: path.join(SRC, 'style.css') },
     bundle: true, format: 'esm', splitting: !single, minify: true, target: ['es2022'],
     outdir: '/virtual/assets', entryNames: '[name]-[hash]', chunkNames: '[name]-[hash]',
     assetNames: '[name]-[hash]', loader: { '.wasm': 'file', '.py': 'text', '.bin': 'file' },
     write: false, metafile: true, legalComments: 'none', charset: 'utf8', logLevel: 'silent',
-    plugins: [virtualPlugin(k, manifest, single)],
+    plugins: [virtualPlugin(k, manifest, single, env)],
   }).catch((e) => die(`esbuild failed:\n${e.message}`));
   if (result.warnings.length) {
     const msgs = await esbuild.formatMessages(result.warnings, { kind: 'warning' });
@@ -256,17 +277,25 @@ function csp(single, scriptHash, styleHash) {
 function html(k, pm, parts) {
   const tpl = fs.readFileSync(path.join(SRC, 'index.html'), 'utf8');
   const backends = ['wasm', ...(k.gpuJs ? ['webgpu'] : []), ...(parts.python ? ['python'] : []), 'auto'];
-  const hidden = k.manifest.hidden ?? pm.hidden;
+  const hidden = k.manifest.hidden;
+  const arch = Array.isArray(hidden) && hidden.every(Number.isInteger) ? `${hidden.join('×')} MLP` : 'MLP';
+  const title = parts.spec.title ?? k.manifest.env_id;
+  // Everything from the manifest or the spec is text: escaped here (HEAD is markup this script made).
   const vars = {
-    CSP: parts.csp, FAVICON: parts.favicon, HEAD: parts.head,
-    BACKENDS: backends.map((b) => `<option value="${b}">${b}</option>`).join(''),
-    ARCH: hidden ? `${hidden.join('×')} MLP` : 'MLP',
-    KB: kb(fs.statSync(k.wasm).size).replace(' ', '\u00a0'),
+    CSP: esc(parts.csp), FAVICON: esc(parts.favicon), HEAD: parts.head,
+    BACKENDS: backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join(''),
+    TITLE: esc(title), ENV_ID: esc(k.manifest.env_id), ARCH: esc(arch),
+    DESCRIPTION: esc(parts.spec.description ?? `A PPO policy trained on Gymnasium's ${k.manifest.env_id}, ` +
+      'compiled by tinygrad to WebAssembly and WebGPU, acting live in your browser.'),
+    KB: esc(kb(fs.statSync(k.wasm).size)).replace(' ', '\u00a0'),
   };
   let out = tpl.replace(/%([A-Z]+)%/g, (m, v) => (v in vars ? vars[v] : m));
   if (parts.body) out = out.replace('</body>', () => `${parts.body}\n</body>`); // no $ patterns
   return out;
 }
+
+/** HTML-escape text placed in the page (element content and double-quoted attributes). */
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const sha256b64 = (s) => `sha256-${createHash('sha256').update(s).digest('base64')}`;
 
@@ -299,8 +328,9 @@ function writeAtomically(outDir, files, single) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const k = readKernel(args.kernel);
+  const env = envFiles(await loadEnvs(), k.manifest.env_id);
   const { manifest: pm, assets } = pageManifest(k, args.single);
-  const { files: built, js, css } = await bundle(k, pm, args.single);
+  const { files: built, js, css } = await bundle(k, pm, args.single, env);
   const python = !args.single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
   const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
   const out = new Map();
@@ -310,7 +340,7 @@ async function main() {
     const script = built.get(js).toString('utf8').replace(/<\/script/gi, '<\\/script');
     const style = built.get(css).toString('utf8');
     const doc = html(k, pm, {
-      csp: csp(true, sha256b64(script), sha256b64(style)), python,
+      spec: env.spec, csp: csp(true, sha256b64(script), sha256b64(style)), python,
       favicon: `data:image/svg+xml;base64,${favicon.toString('base64')}`,
       head: `<style>${style}</style>`, body: `<script type="module">${script}</script>`,
     });
@@ -320,7 +350,7 @@ async function main() {
     for (const [name, bytes] of [...built, ...assets]) out.set(`assets/${name}`, bytes);
     const wasmUrl = `assets/${pm.urls['policy.wasm']}`;
     const doc = html(k, pm, {
-      csp: csp(false), python, favicon: 'favicon.svg',
+      spec: env.spec, csp: csp(false), python, favicon: 'favicon.svg',
       head: [`<link rel="stylesheet" href="assets/${css}">`,
         `<link rel="preload" href="${wasmUrl}" as="fetch" type="application/wasm" crossorigin>`,
         `<script type="module" src="assets/${js}"></script>`].join('\n'),
