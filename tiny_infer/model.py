@@ -54,6 +54,23 @@ def rational_tanh(x):
     return x * p / q
 
 
+def columns(*parts):
+    """[B, k_i] tinygrad Tensors side by side -> [B, sum k_i], always computed into a row-major buffer.
+
+    Not Tensor.cat: when every part has the same width (one action output beside the one value), tinygrad
+    0.14's cat becomes stack(dim=0).permute: its buffer is then [parts, B, k] and the result a transposed view
+    of it, while the kernels' callers (wasm.emit_c, the WebGPU loader) read the output buffer as [B, n_out].
+    Padding each part to the full width and adding them is cat's own general path, whatever the widths.
+    """
+    width = sum(p.shape[-1] for p in parts)
+    out, at = None, 0
+    for p in parts:
+        k = p.shape[-1]
+        p = p.pad(((0, 0), (at, width - at - k)))
+        out, at = (p if out is None else out + p), at + k
+    return out
+
+
 class TinyPolicy:
     """obs [B, obs_dim] -> [B, n_act + 1]: softmax probs (discrete) or action mean (box), then the value.
 
@@ -121,7 +138,7 @@ class TinyPolicy:
             # (the subtraction fused into it: one kernel less, ~300 bytes of policy.wasm)
             e = (a - a.max(-1, keepdim=True)).exp().contiguous()
             a = e / e.sum(-1, keepdim=True)
-        return a.cat(self._mlp("critic", x), dim=-1)
+        return columns(a, self._mlp("critic", x))
 
     def run(self, obs: np.ndarray) -> np.ndarray:
         """Evaluate the graph on tinygrad's PYTHON device (slow: for a few hundred observations at most)."""
