@@ -168,6 +168,33 @@ def _arg_key(u) -> tuple:
     )
 
 
+def _output_buffer(u, n_out: int):
+    """The buffer behind the policy's output view, checked to hold it row-major: [rows, n_out].
+
+    The symbolic batch leaves a view of the full output buffer (SHRINKs of its leading rows, RESHAPEs);
+    anything else (a PERMUTE, as tinygrad's Tensor.cat makes of equal-width parts) would put the outputs
+    in an order the entry points do not read, so it is refused here rather than linked wrong.
+    """
+    from tinygrad.uop.ops import Ops
+
+    view = u
+    while u.op is not Ops.BUFFER:
+        row_prefix = u.op is Ops.SHRINK and u.shape[1:] == u.src[0].shape[1:] and all(
+            s.op is Ops.CONST and s.arg == 0 for s in u.src[1].src
+        )
+        if not (row_prefix or u.op is Ops.RESHAPE) or not u.src:
+            raise CodegenError(
+                f"the policy's output is a {u.op.name} view of its buffer, not its leading rows; the kernels' "
+                "callers read it as [rows, outputs] (a bug: please report it)"
+            )
+        u = u.src[0]
+    if view.shape[-1] != n_out or u.buffer.size % n_out:
+        raise CodegenError(
+            f"the policy's output is {view.shape}, expected [rows, {n_out}] (a bug: please report it)"
+        )
+    return u.buffer
+
+
 def render_graphs(
     policy: TinyPolicy,
     batch: int,
@@ -199,12 +226,7 @@ def render_graphs(
 
     roles = {t.uop.buffer: ("weight", name) for name, t in policy.weights.items()}
     roles[x.uop.buffer] = ("input", "input")
-    base = out.uop
-    while (
-        base.op is not Ops.BUFFER and base.src
-    ):  # the symbolic batch leaves a view of the full output buffer
-        base = base.src[0]
-    roles[base.buffer] = ("output", "output")
+    roles[_output_buffer(out.uop, policy.ckpt.n_out)] = ("output", "output")
 
     names: dict[tuple, Buf] = {}
 
