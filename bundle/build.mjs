@@ -1,206 +1,69 @@
 #!/usr/bin/env node
-// Bundle the page: node bundle/build.mjs --kernel build/kernels/CartPole-v1 --out public [--single]
-//
-// Multi-file (default): <out>/index.html + <out>/assets/ (content-hashed JS, CSS, wasm, WebGPU weights),
-// relative URLs only. --single: one self-contained <out>/cartpole.html (kernel inlined) that works from
-// file://. Same inputs give byte-identical outputs. Files are written to a temporary folder first, then
-// renamed into place, so a failed build leaves the previous site intact.
-// With bundle/src/backends/python.js (multi-file only), a lazy `python` backend: MicroPython's runtime and
-// wasm from node_modules, tiny_infer/reference.py and the weights JSON (the kernel's policy.weights.json, else
-// `python -m tiny_infer export-json` of the checkpoint its manifest names, checked against policy.wasm).
-import { execFileSync } from 'node:child_process';
+// Bundle the site (contract 3):
+//   node bundle/build.mjs --out public [--env ID]... [--kernels build/kernels] [--single]
+//     one page per env at <out>/<env-id>/index.html (its kernel from <kernels>/<env-id>/; without --env every
+//     kernel there), shared content-hashed assets in <out>/assets/, and the gallery <out>/index.html (every env
+//     page built so far into <out>). --single: one self-contained <out>/<env-id>.html per env (works from
+//     file://), no gallery.
+//   node bundle/build.mjs --kernel build/kernels/CartPole-v1 --out DIR [--single]
+//     one env's page alone at DIR/index.html (--single: DIR/<env-id>.html), e.g. to embed it elsewhere.
+// Relative URLs only. Same inputs give byte-identical outputs. Every input is checked before anything is
+// written; files go to a temporary folder first and are renamed into place, so a failed build leaves the
+// previous site intact. <out>/.rl-web-build.json records what the builds wrote: a rebuild removes only those
+// of its own files that nothing references any more.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { BuildError, fail, readKernel } from './kernel.mjs';
+import { PY_NAMES, pythonFiles } from './python.mjs';
+import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SRC = path.join(HERE, 'src');
+const GALLERY = path.join(HERE, 'gallery');
 const ROOT = path.dirname(HERE);
 const STATIC = path.join(ROOT, 'public'); // committed static files (favicon.svg, _headers)
 const ENVS_INDEX = path.join(SRC, 'envs', 'index.js'); // ENVS[envId] = {spec, Env, module} (docs/design.md)
 const BUDGET_GZ = 32 * 1024;
-const MICROPYTHON = path.join(ROOT, 'node_modules', '@micropython', 'micropython-webassembly-pyscript');
-
-function die(msg) {
-  console.error(`build.mjs: ${msg}`);
-  process.exit(1);
-}
+// compile writes wasm_sha256 into every manifest: one without it is an older compile, refused
+const REQUIRE_WASM_SHA = false;
+const USAGE = 'usage: node bundle/build.mjs --out DIR [--env ID]... [--kernels DIR] [--single]\n' +
+  '       node bundle/build.mjs --kernel KERNEL_DIR --out DIR [--single]';
 
 function parseArgs(argv) {
-  const args = { kernel: null, out: null, single: false };
+  const args = { kernel: null, kernels: path.join(ROOT, 'build', 'kernels'), envs: [], out: null, single: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--single') args.single = true;
-    else if (a === '--kernel' || a === '--out') {
-      if (!argv[i + 1]) die(`${a} needs a folder`);
-      args[a.slice(2)] = argv[++i];
+    else if (['--kernel', '--kernels', '--out', '--env'].includes(a)) {
+      if (!argv[i + 1]) fail(`${a} needs a value (${USAGE.split('\n')[0]})`);
+      if (a === '--env') args.envs.push(argv[++i]);
+      else args[a.slice(2)] = argv[++i];
     } else if (a === '-h' || a === '--help') {
-      console.log('usage: node bundle/build.mjs --kernel build/kernels/<env-id> --out public [--single]');
+      console.log(USAGE);
       process.exit(0);
-    } else die(`unknown argument '${a}' (usage: --kernel DIR --out DIR [--single])`);
+    } else fail(`unknown argument '${a}' (${USAGE.split('\n')[0]})`);
   }
-  if (!args.kernel || !args.out) die('--kernel DIR and --out DIR are required');
+  if (!args.out) fail('--out DIR is required (the site folder, e.g. public)');
+  if (args.kernel && args.envs.length) fail('--kernel builds one page: give either --kernel or --env, not both');
   return args;
 }
 
 const hash = (buf) => createHash('sha256').update(buf).digest('hex').slice(0, 10);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-
-function readKernel(dir) {
-  const mpath = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(mpath)) die(`no kernel at ${dir} (manifest.json missing): run \`make compile-kernel\``);
-  let manifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(mpath, 'utf8'));
-  } catch (e) {
-    die(`${mpath} is not valid JSON (${e.message}): recompile with \`make compile-kernel\``);
-  }
-  for (const key of ['env_id', 'obs_dim', 'action', 'outputs']) {
-    if (!(key in manifest)) die(`${mpath} lacks '${key}' (contract 2): recompile with \`make compile-kernel\``);
-  }
-  const wasm = path.join(dir, 'policy.wasm');
-  if (!fs.existsSync(wasm)) die(`${wasm} missing: run \`make compile-kernel\``);
-  const gpuJs = path.join(dir, 'policy.webgpu.js');
-  const files = Object.keys(manifest.files || {});
-  // The WebGPU weights: whatever non-code file the manifest lists besides the wasm/C/JS.
-  const weights = manifest.webgpu?.weights ??
-    files.find((f) => /\.(bin|safetensors)$/.test(f) && fs.existsSync(path.join(dir, f))) ?? null;
-  return { manifest, wasm, gpuJs: fs.existsSync(gpuJs) ? path.resolve(gpuJs) : null, weights, dir };
-}
-
-/** The build-time manifest the page inlines: contract 2's fields plus hashed URLs or inlined bytes. */
-function pageManifest(k, single) {
-  const m = k.manifest;
-  const out = {
-    env_id: m.env_id, obs_dim: m.obs_dim, action: m.action, outputs: m.outputs, batch_size: m.batch_size,
-    hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpuWeights: k.gpuJs ? k.weights : null,
-  };
-  const assets = new Map(); // asset name -> bytes
-  const names = ['policy.wasm', ...(k.gpuJs && k.weights ? [k.weights] : [])];
-  if (single) out.inline = {};
-  else out.urls = {};
-  for (const name of names) {
-    const bytes = fs.readFileSync(path.join(k.dir, name));
-    if (single) out.inline[name] = bytes.toString('base64');
-    else {
-      const ext = path.extname(name), hashed = `${path.basename(name, ext)}-${hash(bytes)}${ext}`;
-      out.urls[name] = hashed;
-      assets.set(hashed, bytes);
-    }
-  }
-  return { manifest: out, assets };
-}
+const gz = (b) => gzipSync(b, { level: 9 }).length;
+/** HTML-escape text placed in a page (element content and double-quoted attributes). */
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const sha256b64 = (s) => `sha256-${createHash('sha256').update(s).digest('base64')}`;
+/** An env id as a relative URL path (ids like ALE/Pong-v5 keep their slash as a folder). */
+const urlPath = (id) => id.split('/').map(encodeURIComponent).join('/');
 
 /**
- * The weights JSON the python backend reads (tiny_infer/export_json.py's format): the kernel's own
- * policy.weights.json when it has one, else exported now from the checkpoint its manifest names.
- */
-function pythonWeights(k) {
-  const own = path.join(k.dir, 'policy.weights.json');
-  if (fs.existsSync(own)) return checkWeights(k, fs.readFileSync(own), own);
-  const model = k.manifest.model;
-  const fix = 'recompile the kernel with `make compile-kernel` (or put a policy.weights.json from ' +
-    '`python -m tiny_infer export-json` in the kernel folder)';
-  if (!model) die(`${k.dir}/manifest.json names no 'model' for the python backend's weights: ${fix}`);
-  const modelDir = path.resolve(ROOT, model);
-  if (!fs.existsSync(path.join(modelDir, 'policy.safetensors'))) {
-    die(`the kernel's model ${modelDir} has no policy.safetensors (python backend weights): ${fix}`);
-  }
-  const venv = path.join(ROOT, '.venv', 'bin', 'python');
-  const python = process.env.PYTHON || (fs.existsSync(venv) ? venv : 'python3');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-web-weights-'));
-  let bytes, why;
-  try {
-    const out = path.join(tmp, 'policy.weights.json');
-    execFileSync(python, ['-m', 'tiny_infer', 'export-json', modelDir, '--out', out],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    bytes = fs.readFileSync(out);
-  } catch (e) {
-    why = String(e.stderr || e.message).trim().split('\n').pop();
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  if (!bytes) {
-    die(`exporting the python backend's weights from ${modelDir} failed (${why}): run \`make setup\``);
-  }
-  return checkWeights(k, bytes, `exported from ${model}`);
-}
-
-/**
- * The weights JSON must hold the kernel's weights (a checkpoint retrained after `make compile-kernel` would
- * not): run policy.wasm and the JSON's MLP on the same observations; different weights differ by far more
- * than float32 rounding.
- */
-function checkWeights(k, bytes, source) {
-  try {
-    compareWithKernel(k, JSON.parse(bytes.toString('utf8')), source);
-  } catch (e) {
-    die(`${source} is not a usable weights JSON (${e.message}): re-export it with \`python -m tiny_infer ` +
-      'export-json MODEL_DIR --out FILE`');
-  }
-  return bytes;
-}
-
-function compareWithKernel(k, w, source) {
-  const e = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(k.wasm)), {}).exports;
-  const nOut = k.manifest.outputs.reduce((n, o) => n + o.size, 0);
-  const act = w.activation === 'relu' ? (v) => Math.max(v, 0) : Math.tanh;
-  const mlp = (layers, x) => layers.reduce((h, { weight, bias }, i) => {
-    const y = weight.map((row, j) => row.reduce((acc, wij, c) => acc + wij * h[c], bias[j]));
-    return i < layers.length - 1 ? y.map(act) : y;
-  }, x);
-  for (let i = 0; i < 16; i++) {
-    const obs = Array.from({ length: k.manifest.obs_dim }, (_, j) => Math.fround(0.4 * Math.sin(7 * i + 3 * j)));
-    let x = obs;
-    if (w.obs_norm) {
-      const { mean, var: v, eps, clip } = w.obs_norm;
-      x = x.map((o, j) => Math.min(Math.max((o - mean[j]) / Math.sqrt(v[j] + eps), -clip), clip));
-    }
-    let head = mlp(w.actor, x);
-    if (w.action.type === 'discrete') {
-      const m = Math.max(...head), ex = head.map((z) => Math.exp(z - m)), sum = ex.reduce((a, b) => a + b);
-      head = ex.map((z) => z / sum);
-    }
-    const want = [...head, mlp(w.critic, x)[0]];
-    new Float32Array(e.memory.buffer).set(obs, e.input_ptr() >> 2);
-    e.forward();
-    const got = new Float32Array(e.memory.buffer, e.output_ptr(), nOut);
-    const close = (v, j) => Math.abs(v - got[j]) <= 1e-3 * Math.max(1, Math.abs(v)); // false for NaN
-    if (want.length !== nOut || !want.every(close)) {
-      die(`the python backend's weights (${source}) are not the kernel's: for one observation policy.wasm gives ` +
-        `[${Array.from(got)}], the JSON [${want}]; recompile the kernel from its model: \`make compile-kernel\``);
-    }
-  }
-}
-
-/** The python backend's files: MicroPython (runtime + wasm), tiny_infer/reference.py, the weights JSON. */
-function pythonFiles(k) {
-  const files = {
-    'python:runtime': [path.join(MICROPYTHON, 'micropython.mjs'), 'file'],
-    'python:runtime-wasm': [path.join(MICROPYTHON, 'micropython.wasm'), 'file'],
-    'python:reference': [path.join(ROOT, 'tiny_infer', 'reference.py'), 'text'],
-  };
-  for (const [spec, [file]] of Object.entries(files)) {
-    if (!fs.existsSync(file)) die(`${file} missing (python backend, ${spec}): run \`npm ci\``);
-  }
-  const loaded = Object.fromEntries(Object.entries(files).map(([spec, [file, loader]]) =>
-    [spec, { contents: fs.readFileSync(file), loader }]));
-  loaded['python:weights'] = { contents: pythonWeights(k), loader: 'file' };
-  return loaded;
-}
-
-// Stable virtual paths: the asset names come from these (and the content hash), never from a temp folder.
-// micropython.mjs is served as .js: some hosts lack .mjs in their MIME table, and modules need a JS type.
-const PY_NAMES = { 'python:runtime': 'micropython.js', 'python:runtime-wasm': 'micropython.wasm',
-  'python:reference': 'reference.py', 'python:weights': 'policy.weights.json' };
-
-/**
- * The env registry (bundle/src/envs/index.js, contract 3): env id -> {spec, module}. Before the registry
- * existed only CartPole had a JS port; that fallback keeps older trees building.
+ * The env registry (bundle/src/envs/index.js, contract 3): env id -> {spec, module, load?}. Before the
+ * registry existed only CartPole had a JS port; that fallback keeps older trees building.
  */
 async function loadEnvs() {
   if (fs.existsSync(ENVS_INDEX)) {
@@ -212,12 +75,56 @@ async function loadEnvs() {
 
 /** The env's page modules: bundle/src/envs/<module>.js and bundle/src/render/<spec.render>.js. */
 function envFiles(envs, envId) {
-  const entry = envs[envId];
-  if (!entry) die(`no JS env for ${envId}: the page supports ${Object.keys(envs).join(', ')}`);
+  const entry = Object.hasOwn(envs, envId) ? envs[envId] : null;
+  if (!entry) fail(`no JS env for ${envId}: the page supports ${Object.keys(envs).join(', ')}`);
   const envJs = path.join(SRC, 'envs', `${entry.module}.js`);
   const renderJs = path.join(SRC, 'render', `${entry.spec.render ?? entry.module}.js`);
-  for (const f of [envJs, renderJs]) if (!fs.existsSync(f)) die(`${f} missing (env ${envId})`);
-  return { spec: entry.spec, envJs, renderJs };
+  for (const f of [envJs, renderJs]) if (!fs.existsSync(f)) fail(`${f} missing (env ${envId})`);
+  return { id: envId, spec: entry.spec, envJs, renderJs, engine: typeof entry.load === 'function' };
+}
+
+/**
+ * The policy's evaluation at training time, from the policy.json of the checkpoint the kernel was compiled
+ * from (a folder under models/ or build/models/; anything else is ignored): {mean, episodes} or null.
+ */
+function evalOf(k) {
+  const model = k.manifest.model;
+  if (typeof model !== 'string') return null;
+  const dir = path.resolve(ROOT, model);
+  const inside = ['models', path.join('build', 'models')].some((d) => {
+    const rel = path.relative(path.join(ROOT, d), dir);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel);
+  });
+  try {
+    const ev = inside && JSON.parse(fs.readFileSync(path.join(dir, 'policy.json'), 'utf8')).train?.eval;
+    return ev && Number.isFinite(ev.mean) ? { mean: ev.mean, episodes: ev.episodes ?? null } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The build-time manifest the page inlines: contract 2's fields plus hashed URLs or inlined bytes. */
+function pageManifest(k, single) {
+  const m = k.manifest;
+  const out = {
+    env_id: m.env_id, obs_dim: m.obs_dim, action: m.action, outputs: m.outputs, batch_size: m.batch_size,
+    hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpuWeights: k.gpuJs ? k.weights : null,
+  };
+  if (m.saliency !== undefined) out.saliency = m.saliency;
+  const assets = new Map(); // asset name -> bytes
+  const files = [['policy.wasm', k.wasmBytes],
+    ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : [])];
+  if (single) out.inline = {};
+  else out.urls = {};
+  for (const [name, bytes] of files) {
+    if (single) out.inline[name] = bytes.toString('base64');
+    else {
+      const ext = path.extname(name), hashed = `${path.basename(name, ext)}-${hash(bytes)}${ext}`;
+      out.urls[name] = hashed;
+      assets.set(hashed, bytes);
+    }
+  }
+  return { manifest: out, assets };
 }
 
 function virtualPlugin(k, manifest, single, env) {
@@ -235,7 +142,8 @@ function virtualPlugin(k, manifest, single, env) {
   return {
     name: 'virtual',
     setup(b) {
-      b.onResolve({ filter: /^virtual:/ }, (a) => ({ path: a.path, namespace: 'virtual' }));
+      b.onResolve({ filter: /^virtual:/ }, (a) => (a.path in modules ? { path: a.path, namespace: 'virtual' }
+        : { errors: [{ text: `${a.path}: no such virtual module in a page build` }] }));
       b.onLoad({ filter: /.*/, namespace: 'virtual' }, (a) => ({ contents: modules[a.path], resolveDir: SRC,
         loader: 'js' }));
       b.onResolve({ filter: /^kernel:webgpu$/ }, () => (k.gpuJs ? { path: k.gpuJs }
@@ -247,25 +155,43 @@ function virtualPlugin(k, manifest, single, env) {
   };
 }
 
-async function bundle(k, manifest, single, env) {
+/**
+ * esbuild one entry set into memory: {files: Map(name -> bytes), entry(name), closure(name)}, where
+ * closure(name) is the entry's output with every chunk it imports statically (what loads before it runs).
+ */
+async function esbuildInto(entryPoints, plugin, single) {
   const result = await esbuild.build({
-    entryPoints: { app: path.join(SRC, 'app.js'), style: path.join(SRC, 'style.css') },
-    bundle: true, format: 'esm', splitting: !single, minify: true, target: ['es2022'],
+    entryPoints, bundle: true, format: 'esm', splitting: !single, minify: true, target: ['es2022'],
     outdir: '/virtual/assets', entryNames: '[name]-[hash]', chunkNames: '[name]-[hash]',
     assetNames: '[name]-[hash]', loader: { '.wasm': 'file', '.py': 'text', '.bin': 'file' },
     write: false, metafile: true, legalComments: 'none', charset: 'utf8', logLevel: 'silent',
-    plugins: [virtualPlugin(k, manifest, single, env)],
-  }).catch((e) => die(`esbuild failed:\n${e.message}`));
+    plugins: [plugin],
+  }).catch((e) => {
+    const first = e.errors?.[0], where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
+    fail(`esbuild failed${e.errors?.length > 1 ? ` (${e.errors.length} errors)` : ''}: ` +
+      (first ? `${where}${first.text}` : e.message.replace(/\s+/g, ' ')));
+  });
   if (result.warnings.length) {
     const msgs = await esbuild.formatMessages(result.warnings, { kind: 'warning' });
-    die(`esbuild warnings (the build must be warning-free):\n${msgs.join('\n')}`);
+    fail(`esbuild warnings (the build must be warning-free): ${msgs.join(' ').replace(/\s+/g, ' ')}`);
   }
   const files = new Map(result.outputFiles.map((f) => [path.basename(f.path), Buffer.from(f.contents)]));
-  const entry = (name) => [...files.keys()].find((f) => f.startsWith(`${name}-`) && /\.(js|css)$/.test(f));
-  return { files, js: entry('app'), css: entry('style') };
+  const outputs = new Map(Object.entries(result.metafile.outputs).map(([p, o]) => [path.basename(p), o]));
+  const entry = (name) => [...outputs].find(([, o]) => o.entryPoint && path.basename(o.entryPoint)
+    .replace(/\.[a-z]+$/, '') === name)?.[0] ?? [...files.keys()].find((f) => f.startsWith(`${name}-`));
+  const closure = (name) => {
+    const seen = new Set([name]);
+    for (const f of seen) {
+      for (const imp of outputs.get(f)?.imports ?? []) {
+        if (imp.kind === 'import-statement') seen.add(path.basename(imp.path));
+      }
+    }
+    return [...seen];
+  };
+  return { files, entry, closure };
 }
 
-function csp(single, scriptHash, styleHash) {
+function pageCsp(single, scriptHash, styleHash) {
   if (single) {
     return [`default-src 'none'`, `script-src '${scriptHash}' 'wasm-unsafe-eval'`, `style-src '${styleHash}'`,
       `img-src data:`, `base-uri 'none'`, `form-action 'none'`].join('; ');
@@ -274,116 +200,230 @@ function csp(single, scriptHash, styleHash) {
     `connect-src 'self'`, `object-src 'none'`, `base-uri 'none'`, `form-action 'none'`].join('; ');
 }
 
-function html(k, pm, parts) {
+/** Fill a template's %NAME% slots: `vars` values are inserted as they are (escape them first). */
+function fill(template, vars) {
+  return template.replace(/%([A-Z_]+)%/g, (m, v) => (Object.hasOwn(vars, v) ? vars[v] : m));
+}
+
+function pageHtml(k, env, parts) {
   const tpl = fs.readFileSync(path.join(SRC, 'index.html'), 'utf8');
   const backends = ['wasm', ...(k.gpuJs ? ['webgpu'] : []), ...(parts.python ? ['python'] : []), 'auto'];
   const hidden = k.manifest.hidden;
-  const arch = Array.isArray(hidden) && hidden.every(Number.isInteger) ? `${hidden.join('×')} MLP` : 'MLP';
-  const title = parts.spec.title ?? k.manifest.env_id;
-  // Everything from the manifest or the spec is text: escaped here (HEAD is markup this script made).
+  // Everything from the manifest or the spec is text, escaped here; HEAD and BODY are markup built here.
   const vars = {
     CSP: esc(parts.csp), FAVICON: esc(parts.favicon), HEAD: parts.head,
     BACKENDS: backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join(''),
-    TITLE: esc(title), ENV_ID: esc(k.manifest.env_id), ARCH: esc(arch),
-    DESCRIPTION: esc(parts.spec.description ?? `A PPO policy trained on Gymnasium's ${k.manifest.env_id}, ` +
-      'compiled by tinygrad to WebAssembly and WebGPU, acting live in your browser.'),
-    KB: esc(kb(fs.statSync(k.wasm).size)).replace(' ', '\u00a0'),
+    TITLE: esc(env.spec.title ?? env.id), ENV_ID: esc(env.id),
+    ARCH: esc(hidden ? `${hidden.join('×')} MLP` : 'MLP'),
+    DESCRIPTION: esc(env.spec.description ?? `A PPO policy trained on Gymnasium's ${env.id}, compiled by ` +
+      'tinygrad to WebAssembly and WebGPU, acting live in your browser.'),
+    KB: esc(kb(k.wasmBytes.length)).replace(' ', '\u00a0'),
   };
-  let out = tpl.replace(/%([A-Z]+)%/g, (m, v) => (v in vars ? vars[v] : m));
+  let out = fill(tpl, vars);
   if (parts.body) out = out.replace('</body>', () => `${parts.body}\n</body>`); // no $ patterns
   return out;
 }
 
-/** HTML-escape text placed in the page (element content and double-quoted attributes). */
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-const sha256b64 = (s) => `sha256-${createHash('sha256').update(s).digest('base64')}`;
-
-function writeAtomically(outDir, files, single) {
-  // Write everything next to the target, then rename into place: assets first (new hashed names never
-  // collide with live ones), the HTML last, then drop assets the new HTML no longer references.
-  fs.mkdirSync(outDir, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(outDir, '.build-'));
-  try {
-    for (const [rel, bytes] of files) {
-      fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
-      fs.writeFileSync(path.join(tmp, rel), bytes);
-    }
-    const order = [...files.keys()].sort((a, b) => a.endsWith('.html') - b.endsWith('.html') || a.localeCompare(b));
-    for (const rel of order) {
-      fs.mkdirSync(path.dirname(path.join(outDir, rel)), { recursive: true });
-      fs.renameSync(path.join(tmp, rel), path.join(outDir, rel));
-    }
-    const assetsDir = path.join(outDir, 'assets');
-    if (!single && fs.existsSync(assetsDir)) {
-      for (const f of fs.readdirSync(assetsDir)) {
-        if (!files.has(`assets/${f}`)) fs.rmSync(path.join(assetsDir, f), { recursive: true, force: true });
-      }
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+/**
+ * One env's page. dir: '' (the page at the out folder's root) or '<env-id>/' (site mode; assets one level
+ * up). Returns {html (its path), files: Map(rel -> bytes), firstAction: [rels], info}.
+ */
+async function buildPage(k, env, { single, dir }) {
+  const { manifest: pm, assets } = pageManifest(k, single);
+  const plugin = virtualPlugin(k, pm, single, env);
+  const built = await esbuildInto({ app: path.join(SRC, 'app.js'), style: path.join(SRC, 'style.css') }, plugin,
+    single);
+  const js = built.entry('app'), css = built.entry('style');
+  const python = !single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
+  const files = new Map();
+  const up = dir ? '../'.repeat(dir.split('/').length - 1) : '';
+  let html, firstAction;
+  if (single) {
+    const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
+    const script = built.files.get(js).toString('utf8').replace(/<\/script/gi, '<\\/script');
+    const style = built.files.get(css).toString('utf8');
+    const doc = pageHtml(k, env, {
+      csp: pageCsp(true, sha256b64(script), sha256b64(style)), python,
+      favicon: `data:image/svg+xml;base64,${favicon.toString('base64')}`,
+      head: `<style>${style}</style>`, body: `<script type="module">${script}</script>`,
+    });
+    html = `${env.id}.html`;
+    files.set(html, Buffer.from(doc));
+    firstAction = [html];
+  } else {
+    for (const [name, bytes] of [...built.files, ...assets]) files.set(`assets/${name}`, bytes);
+    const wasmUrl = `${up}assets/${pm.urls['policy.wasm']}`;
+    const doc = pageHtml(k, env, {
+      csp: pageCsp(false), python, favicon: `${up}favicon.svg`,
+      head: [`<link rel="stylesheet" href="${up}assets/${esc(css)}">`,
+        `<link rel="preload" href="${esc(wasmUrl)}" as="fetch" type="application/wasm" crossorigin>`,
+        `<script type="module" src="${up}assets/${esc(js)}"></script>`].join('\n'),
+    });
+    html = `${dir}index.html`;
+    files.set(html, Buffer.from(doc));
+    // A manifest for embedders: loadPolicy('<page>/manifest.json') resolves the URLs relative to it.
+    const urls = Object.fromEntries(Object.entries(pm.urls).map(([n, u]) => [n, `${up}assets/${u}`]));
+    const mname = dir ? `${dir}manifest.json` : 'assets/manifest.json';
+    const murls = dir ? urls : pm.urls;
+    files.set(mname, Buffer.from(`${JSON.stringify({ ...k.manifest, urls: murls }, null, 1)}\n`));
+    firstAction = [html, ...built.closure(js).map((f) => `assets/${f}`), `assets/${css}`,
+      `assets/${pm.urls['policy.wasm']}`, 'favicon.svg'];
   }
+  const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
+  const firstGz = firstAction.reduce((a, rel) => a + gz(files.get(rel) ?? favicon), 0);
+  const ev = evalOf(k);
+  const info = { title: env.spec.title ?? env.id, solved: env.spec.solved ?? null, eval: ev,
+    wasm_bytes: k.wasmBytes.length, first_action_gz: firstGz, single };
+  return { html, files, firstAction, info };
+}
+
+/** The gallery (<out>/index.html): a card per multi-file env page in `pages` (the record's). */
+async function buildGallery(pages, envs) {
+  const order = Object.keys(envs);
+  const entries = Object.entries(pages).filter(([html, p]) => !p.info.single && html.endsWith('/index.html'))
+    .sort(([, a], [, b]) => ((order.indexOf(a.env) + 1 || 1e9) - (order.indexOf(b.env) + 1 || 1e9)) ||
+      a.env.localeCompare(b.env));
+  // Previews: each env module and renderer present in this tree (engines that need loading are skipped).
+  const previews = entries.map(([, p]) => p.env).filter((id) => Object.hasOwn(envs, id))
+    .map((id) => envFiles(envs, id)).filter((e) => !e.engine);
+  const src = previews.map((e, i) => `import { Env as E${i} } from ${JSON.stringify(e.envJs)};\n` +
+    `import { renderer as R${i} } from ${JSON.stringify(e.renderJs)};`).join('\n') +
+    `\nexport default {${previews.map((e, i) => `${JSON.stringify(e.id)}: { Env: E${i}, renderer: R${i} }`)
+      .join(', ')}};`;
+  const plugin = {
+    name: 'gallery',
+    setup(b) {
+      b.onResolve({ filter: /^virtual:gallery$/ }, (a) => ({ path: a.path, namespace: 'virtual' }));
+      b.onLoad({ filter: /.*/, namespace: 'virtual' }, () => ({ contents: src, resolveDir: SRC, loader: 'js' }));
+    },
+  };
+  const built = await esbuildInto({ gallery: path.join(GALLERY, 'gallery.js'),
+    'gallery-style': path.join(GALLERY, 'gallery.css') }, plugin, false);
+  const js = built.entry('gallery'), css = built.entry('gallery-style');
+  const cards = entries.map(([html, p]) => card(html.slice(0, -'index.html'.length), p));
+  const doc = fill(fs.readFileSync(path.join(GALLERY, 'index.html'), 'utf8'), {
+    CSP: esc(pageCsp(false)),
+    HEAD: [`<link rel="stylesheet" href="assets/${esc(css)}">`,
+      `<script type="module" src="assets/${esc(js)}"></script>`].join('\n'),
+    CARDS: cards.join('\n') || '<li>No environment page built yet: run <code>make bundle</code>.</li>',
+  });
+  const files = new Map([['index.html', Buffer.from(doc)]]);
+  for (const [name, bytes] of built.files) files.set(`assets/${name}`, bytes);
+  return files;
+}
+
+const num = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+function card(dir, p) {
+  const { info } = p;
+  const solved = info.solved;
+  const ev = info.eval;
+  let evalText = '–';
+  if (ev) {
+    const ok = solved === null ? null : ev.mean >= solved;
+    const mark = ok === null ? '' : ok ? ' class="ok"' : ' class="no"';
+    evalText = `<span${mark}>${esc(num(ev.mean))}</span>` +
+      (solved === null ? '' : ` (solved: ${esc(num(solved))}${ok ? ' ✓' : ''})`);
+  } else if (solved !== null) evalText = `– (solved: ${esc(num(solved))})`;
+  const budget = info.first_action_gz <= BUDGET_GZ ? 'ok' : 'no';
+  return `<li class="card"><a href="${esc(dir)}">` +
+    `<canvas data-env="${esc(p.env)}" width="300" height="200" role="img" ` +
+    `aria-label="${esc(info.title)}: the first state, drawn by its renderer"></canvas>` +
+    `<h2>${esc(info.title)}<small>${esc(p.env)}</small></h2></a>` +
+    `<dl><dt>Eval return</dt><dd>${evalText}</dd>` +
+    `<dt>Kernel</dt><dd>${esc(kb(info.wasm_bytes))} wasm</dd>` +
+    `<dt>Page</dt><dd><span class="${budget}">${esc(kb(info.first_action_gz))}</span> gz to first action</dd>` +
+    '</dl></li>';
+}
+
+/** The env ids to build in site mode: --env ones, else every kernel folder under --kernels. */
+function siteEnvs(args) {
+  if (args.envs.length) return args.envs;
+  if (!fs.existsSync(args.kernels)) fail(`no kernels in ${args.kernels}: run \`make compile-kernel\``);
+  const ids = fs.readdirSync(args.kernels).filter((d) => fs.existsSync(path.join(args.kernels, d, 'manifest.json')))
+    .sort();
+  if (!ids.length) fail(`no kernels in ${args.kernels}: run \`make compile-kernel\``);
+  return ids;
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const k = readKernel(args.kernel);
-  const env = envFiles(await loadEnvs(), k.manifest.env_id);
-  const { manifest: pm, assets } = pageManifest(k, args.single);
-  const { files: built, js, css } = await bundle(k, pm, args.single, env);
-  const python = !args.single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
-  const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
-  const out = new Map();
-  let firstAction; // the files fetched until the first agent action (default backend: wasm)
+  checkOut(args.out);
+  const envs = await loadEnvs();
+  const site = !args.kernel;
+  const jobs = site ? siteEnvs(args).map((id) => ({ id, kernel: path.join(args.kernels, id) }))
+    : [{ id: null, kernel: args.kernel }];
+  // Check every kernel first: a bad one fails the build before anything is bundled or written.
+  const checked = jobs.map(({ id, kernel }) => {
+    if (id !== null && !fs.existsSync(path.join(kernel, 'manifest.json'))) {
+      fail(`no kernel for ${id} in ${kernel}: run \`make compile-kernel ENV=${id}\``);
+    }
+    const k = readKernel(kernel, { requireSha: REQUIRE_WASM_SHA });
+    if (id !== null && k.manifest.env_id !== id) {
+      fail(`${kernel}/manifest.json is a kernel for ${k.manifest.env_id}, not ${id}: recompile it with ` +
+        `\`make compile-kernel ENV=${id}\``);
+    }
+    return { k, env: envFiles(envs, k.manifest.env_id) };
+  });
 
-  if (args.single) {
-    const script = built.get(js).toString('utf8').replace(/<\/script/gi, '<\\/script');
-    const style = built.get(css).toString('utf8');
-    const doc = html(k, pm, {
-      spec: env.spec, csp: csp(true, sha256b64(script), sha256b64(style)), python,
-      favicon: `data:image/svg+xml;base64,${favicon.toString('base64')}`,
-      head: `<style>${style}</style>`, body: `<script type="module">${script}</script>`,
-    });
-    out.set('cartpole.html', Buffer.from(doc));
-    firstAction = ['cartpole.html'];
-  } else {
-    for (const [name, bytes] of [...built, ...assets]) out.set(`assets/${name}`, bytes);
-    const wasmUrl = `assets/${pm.urls['policy.wasm']}`;
-    const doc = html(k, pm, {
-      spec: env.spec, csp: csp(false), python, favicon: 'favicon.svg',
-      head: [`<link rel="stylesheet" href="assets/${css}">`,
-        `<link rel="preload" href="${wasmUrl}" as="fetch" type="application/wasm" crossorigin>`,
-        `<script type="module" src="assets/${js}"></script>`].join('\n'),
-    });
-    out.set('index.html', Buffer.from(doc));
-    // A manifest for embedders: loadPolicy('assets/manifest.json') resolves the files next to it.
-    out.set('assets/manifest.json', Buffer.from(`${JSON.stringify({ ...k.manifest, urls: pm.urls }, null, 1)}\n`));
-    if (path.resolve(args.out) !== STATIC) {
-      for (const f of fs.readdirSync(STATIC)) {
-        if (!/\.html$/.test(f) && fs.statSync(path.join(STATIC, f)).isFile()) {
-          out.set(f, fs.readFileSync(path.join(STATIC, f)));
-        }
+  const old = readRecord(args.out);
+  const record = { format: 1, pages: {}, extra: [] };
+  const out = new Map();
+  const built = [];
+  for (const { k, env } of checked) {
+    const page = await buildPage(k, env, { single: args.single, dir: site && !args.single ? `${env.id}/` : '' });
+    for (const [rel, bytes] of page.files) out.set(rel, bytes);
+    record.pages[page.html] = { env: env.id, files: [...page.files.keys()].sort(), info: page.info };
+    built.push({ env, page });
+  }
+  // Earlier builds' pages stay (and stay in the gallery) while their files are there; a site build's
+  // gallery replaces a single page built at the root.
+  for (const [html, p] of Object.entries(old.pages)) {
+    if (record.pages[html] || (site && !args.single && html === 'index.html')) continue;
+    if ((p.files ?? []).every((f) => fs.existsSync(path.join(args.out, f)))) record.pages[html] = p;
+  }
+  if (site && !args.single) {
+    for (const [rel, bytes] of await buildGallery(record.pages, envs)) out.set(rel, bytes);
+    record.extra.push('index.html', ...[...out.keys()].filter((r) => r.startsWith('assets/gallery')));
+  } else if (site) record.extra.push(...old.extra); // --single leaves the gallery as it is
+  if (!args.single && path.resolve(args.out) !== STATIC) {
+    for (const f of fs.readdirSync(STATIC).sort()) {
+      if (!/\.html$/.test(f) && fs.statSync(path.join(STATIC, f)).isFile()) {
+        out.set(f, fs.readFileSync(path.join(STATIC, f)));
+        record.extra.push(f);
       }
     }
-    firstAction = ['index.html', `assets/${js}`, `assets/${css}`, wasmUrl, 'favicon.svg'];
   }
-  writeAtomically(args.out, out, args.single);
+  record.extra = [...new Set(record.extra)].sort();
+  // The record lists every file the builds it describes wrote; a kept page keeps its shared assets.
+  const recorded = new Set(recordFiles(record));
+  for (const rel of out.keys()) {
+    if (!recorded.has(rel)) fail(`internal: ${rel} is written but not recorded`);
+  }
+  writeSite(args.out, out, record, old);
+  report(args, built);
+}
 
-  const gz = (b) => gzipSync(b, { level: 9 }).length;
-  const sizeOf = (rel) => (out.get(rel) ?? fs.readFileSync(path.join(args.out, rel)));
-  const rows = [...out.keys()].sort().map((rel) => [rel, out.get(rel).length, gz(out.get(rel))]);
-  const w = Math.max(...rows.map((r) => r[0].length));
-  console.log(`wrote ${path.join(args.out, '')} (${k.manifest.env_id}${args.single ? ', single file' : ''}):`);
-  for (const [rel, raw, z] of rows) console.log(`  ${rel.padEnd(w)}  ${kb(raw).padStart(9)}  ${kb(z).padStart(9)} gz`);
-  const total = firstAction.reduce((a, rel) => a + gz(sizeOf(rel)), 0);
-  if (args.single) console.log('(one file with every backend inlined; the 32 KB budget is for the multi-file site)');
-  else {
-    console.log(`bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(BUDGET_GZ)})` +
-      (total > BUDGET_GZ ? '  OVER BUDGET' : ''));
-    const py = rows.filter(([rel]) => /^assets\/((micro)?python-.*|policy\.weights-.*\.json)$/.test(rel));
-    const pyGz = py.reduce((a, r) => a + r[2], 0);
-    if (py.length) console.log(`python backend, fetched only when chosen: ${kb(pyGz)} gzipped`);
+function report(args, built) {
+  console.log(`wrote ${path.join(args.out, '')}${args.single ? ' (single files)' : ''}:`);
+  for (const { env, page } of built) {
+    const rows = [...page.files].map(([rel, b]) => [rel, b.length, gz(b)]).sort((a, b) => a[0].localeCompare(b[0]));
+    const w = Math.max(...rows.map((r) => r[0].length));
+    console.log(`${env.id}: ${page.html}`);
+    for (const [rel, raw, z] of rows) console.log(`  ${rel.padEnd(w)}  ${kb(raw).padStart(9)}  ${kb(z).padStart(9)} gz`);
+    const total = page.info.first_action_gz;
+    if (args.single) console.log('  (one file with every backend inlined; the 32 KB budget is for the multi-file site)');
+    else {
+      console.log(`  ${env.id}: bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(BUDGET_GZ)})` +
+        (total > BUDGET_GZ ? '  OVER BUDGET' : ''));
+      const py = rows.filter(([rel]) => /^assets\/((micro)?python-.*|policy\.weights-.*\.json)$/.test(rel));
+      if (py.length) console.log(`  python backend, fetched only when chosen: ${kb(py.reduce((a, r) => a + r[2], 0))} gzipped`);
+    }
   }
 }
 
-main();
+main().catch((e) => {
+  if (!(e instanceof BuildError)) throw e;
+  console.error(`build.mjs: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,122 @@
+// Reading a compiled kernel folder (contract 2) without trusting it: every file the bundler publishes or
+// inlines is read through kernelFile(), confined to the folder (no `..`, no absolute paths, no symlink that
+// leads out), and policy.wasm must be the module the manifest describes.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** The exports contract 2 promises; the page calls these. */
+const WASM_EXPORTS = ['memory', 'input_ptr', 'output_ptr', 'forward', 'batch_size', 'batch_input_ptr',
+  'batch_output_ptr', 'forward_batch'];
+// Gymnasium's id grammar ([namespace/]name[-vN]); the id also names the page's folder, so no path tricks.
+const ENV_ID = /^(?:[\w:.-]+\/)?[\w:.-]+?(?:-v\d+)?$/;
+
+/** A bad input: main() prints its one-line message and exits 1, having written nothing. */
+export class BuildError extends Error {}
+
+export const fail = (msg) => { throw new BuildError(msg); };
+export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+
+/**
+ * The path of `name` inside the kernel folder `dir`, or a BuildError: `name` must be a plain relative path
+ * whose real location (symlinks followed) is a regular file inside the folder's real location.
+ */
+export function kernelFile(dir, name, what = name) {
+  const fix = 'recompile the kernel with `make compile-kernel`';
+  if (typeof name !== 'string' || !name || name.includes('\0') || path.isAbsolute(name) ||
+      name.split(/[\\/]/).includes('..')) {
+    fail(`${dir}/manifest.json names ${JSON.stringify(name)} for ${what}: not a file inside the kernel folder; ${fix}`);
+  }
+  const real = fs.realpathSync(dir);
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) fail(`${file} missing (${what}): ${fix}`);
+  const target = fs.realpathSync(file);
+  const rel = path.relative(real, target);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) {
+    fail(`${file} (${what}) leads outside the kernel folder (to ${target}): refusing to publish it; ${fix}`);
+  }
+  if (!fs.statSync(target).isFile()) fail(`${file} (${what}) is not a regular file: ${fix}`);
+  return target;
+}
+
+function checkManifest(m, mpath) {
+  const fix = 'recompile with `make compile-kernel`';
+  for (const key of ['env_id', 'obs_dim', 'action', 'outputs']) {
+    if (!(key in m)) fail(`${mpath} lacks '${key}' (contract 2): ${fix}`);
+  }
+  if (typeof m.env_id !== 'string' || !ENV_ID.test(m.env_id)) {
+    fail(`${mpath}: env_id ${JSON.stringify(m.env_id)} is not a Gymnasium id: ${fix}`);
+  }
+  const posInt = (v) => Number.isInteger(v) && v > 0;
+  if (!posInt(m.obs_dim)) fail(`${mpath}: obs_dim must be a positive integer: ${fix}`);
+  if (!Array.isArray(m.outputs) || !m.outputs.every((o) => o && typeof o.name === 'string' && posInt(o.size))) {
+    fail(`${mpath}: outputs must be [{name, size}, ...] (contract 2): ${fix}`);
+  }
+  if (m.hidden != null && !(Array.isArray(m.hidden) && m.hidden.every(posInt))) {
+    fail(`${mpath}: hidden must be a list of layer widths, e.g. [64, 64]: ${fix}`);
+  }
+}
+
+/**
+ * policy.wasm must be the manifest's: its sha256 equals manifest.wasm_sha256, and it is a WebAssembly module
+ * with contract 2's exports. Returns the module's bytes.
+ */
+function checkWasm(file, m, mpath, requireSha) {
+  const fix = 'recompile the kernel with `make compile-kernel`';
+  const bytes = fs.readFileSync(file);
+  if (m.wasm_sha256 !== undefined) {
+    if (sha256(bytes) !== m.wasm_sha256) {
+      fail(`${file} is not the kernel its manifest describes (sha256 ${sha256(bytes).slice(0, 12)}…, manifest ` +
+        `wasm_sha256 ${String(m.wasm_sha256).slice(0, 12)}…): ${fix}`);
+    }
+  } else if (requireSha) {
+    fail(`${mpath} has no wasm_sha256 (an older compile): ${fix}`);
+  } else if (m.files?.['policy.wasm'] !== bytes.length) {
+    // Older manifests: no hash, but the byte count compile recorded.
+    fail(`${file} has ${bytes.length} bytes, manifest.json's files lists ${m.files?.['policy.wasm']}: ${fix}`);
+  }
+  let mod;
+  try {
+    mod = new WebAssembly.Module(bytes);
+  } catch (e) {
+    fail(`${file} is not a WebAssembly module (${e.message}): ${fix}`);
+  }
+  const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
+  const missing = WASM_EXPORTS.filter((e) => !exported.has(e));
+  if (missing.length) fail(`${file} lacks the exports ${missing.join(', ')} (contract 2): ${fix}`);
+  if (WebAssembly.Module.imports(mod).length) fail(`${file} has imports (contract 2 allows none): ${fix}`);
+  return bytes;
+}
+
+/**
+ * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, gpuJs (path|null),
+ * weights (name|null), weightsFile (path|null), weightsJson (path|null)}. Throws BuildError with a one-line message.
+ */
+export function readKernel(dir, { requireSha = false } = {}) {
+  const mpath = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(mpath)) fail(`no kernel at ${dir} (manifest.json missing): run \`make compile-kernel\``);
+  let manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(kernelFile(dir, 'manifest.json'), 'utf8'));
+  } catch (e) {
+    if (e instanceof BuildError) throw e;
+    fail(`${mpath} is not valid JSON (${e.message}): recompile with \`make compile-kernel\``);
+  }
+  if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    fail(`${mpath} is not a JSON object: recompile with \`make compile-kernel\``);
+  }
+  checkManifest(manifest, mpath);
+  const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
+  const wasmBytes = checkWasm(wasm, manifest, mpath, requireSha);
+  const gpu = manifest.webgpu;
+  let gpuJs = null, weights = null;
+  if (gpu != null || fs.existsSync(path.join(dir, 'policy.webgpu.js'))) {
+    gpuJs = kernelFile(dir, gpu?.module ?? 'policy.webgpu.js', 'the WebGPU module');
+    // The WebGPU weights: the manifest's name, else the one .bin/.safetensors file it lists.
+    weights = gpu?.weights ?? Object.keys(manifest.files ?? {}).find((f) => /\.(bin|safetensors)$/.test(f)) ?? null;
+  }
+  const weightsFile = weights === null ? null : kernelFile(dir, weights, 'the WebGPU weights');
+  const own = path.join(dir, 'policy.weights.json');
+  const weightsJson = fs.existsSync(own) ? kernelFile(dir, 'policy.weights.json', 'the python weights') : null;
+  return { dir, manifest, wasm, wasmBytes, gpuJs, weights, weightsFile, weightsJson };
+}
