@@ -1,4 +1,6 @@
 # The whole user interface of the project: `make help` lists the targets.
+# ENV given (command line or environment): `make bundle` builds that env's page only; else every env with a policy
+ENV_GIVEN := $(filter command line environment,$(origin ENV))
 ENV    ?= CartPole-v1
 SEED   ?= 1
 PORT   ?= 8000
@@ -9,6 +11,10 @@ SINGLE ?=
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 KERNEL_DIR := build/kernels/$(ENV)
+# every env with a policy: one the user trained (build/models/<env>) or a shipped one (models/<env>)
+POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/models/*/policy.json)) \
+                      $(patsubst models/%/policy.json,%,$(wildcard models/*/policy.json)))
+BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
 
 .DEFAULT_GOAL := all
 .PHONY: all help setup train compile-kernel bundle serve test lint bench bench-train clean
@@ -35,12 +41,13 @@ train: setup ## train PPO on ENV (writes build/models/ENV; PUBLISH=1 also update
 compile-kernel: setup ## compile the newest policy for ENV to wasm + WebGPU kernels in build/kernels/ENV
 	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR)
 
-# the kernel is rebuilt for `make bundle` whenever a policy of ENV is newer than it
-$(KERNEL_DIR)/manifest.json: $(wildcard build/models/$(ENV)/policy.* models/$(ENV)/policy.*) | setup
-	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR)
+# an env's kernel is (re)compiled for `make bundle` when missing or older than that env's newest policy
+.SECONDEXPANSION:
+build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) | setup
+	$(PY) -m tiny_infer compile --env $* --out build/kernels/$*
 
-bundle: setup $(KERNEL_DIR)/manifest.json ## bundle the page into public/ (SINGLE=1: one self-contained HTML file)
-	node bundle/build.mjs --kernel $(KERNEL_DIR) --out public $(if $(SINGLE),--single,)
+bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
+	node bundle/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,)
 
 serve: ## serve public/ on http://localhost:$(PORT)/
 	@test -f public/index.html || $(MAKE) --no-print-directory bundle
@@ -60,5 +67,6 @@ bench-train: setup ## the training race alone: time to solve CartPole-v1, ours v
 	$(PY) -m bench --only train
 
 clean: ## remove what the build made (build/, public/ assets, runs/, caches); keeps .venv and node_modules
-	rm -rf build runs public/index.html public/*.html public/assets tests/artifacts .pytest_cache .ruff_cache
+	rm -rf build runs public/index.html public/*.html public/assets public/.rl-web-build.json tests/artifacts \
+	  .pytest_cache .ruff_cache $(patsubst %/index.html,%,$(wildcard public/*/index.html public/*/*/index.html))
 	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
