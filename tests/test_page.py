@@ -54,7 +54,7 @@ def site(tmp_path_factory) -> dict:
     for out, single in ((tmp / "www" / SUB, False), (tmp / "single", True)):
         r = build(kernel, out, single)
         assert r.returncode == 0, r.stderr
-    return {"root": tmp / "www", "dir": tmp / "www" / SUB, "single": tmp / "single" / "cartpole.html",
+    return {"root": tmp / "www", "dir": tmp / "www" / SUB, "single": tmp / "single" / "CartPole-v1.html",
             "kernel": kernel}
 
 
