@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tiny_infer.envid import EnvIdError, check_env_id
+
 MAX_HIDDEN_LAYERS = 3
 MAX_UNITS = 256
 MAX_DISCRETE = 18
@@ -89,11 +91,10 @@ def _check_meta(meta: dict) -> tuple[str, int, dict, tuple[int, ...], str, dict 
     for key in ("env_id", "obs_dim", "action", "hidden", "activation"):
         if key not in meta:
             raise CheckpointError(f"policy.json: missing key {key!r} (contract 1 in DESIGN.md)")
-    env_id = meta["env_id"]
-    if not isinstance(env_id, str) or not env_id:
-        raise CheckpointError(
-            f"policy.json: env_id is {env_id!r}, expected a Gymnasium id like 'CartPole-v1'"
-        )
+    try:  # the id names folders and appears in generated code: only Gymnasium's id grammar gets through
+        env_id = check_env_id(meta["env_id"])
+    except EnvIdError as e:
+        raise CheckpointError(f"policy.json: {e}, like 'CartPole-v1'") from None
     obs_dim = _int(meta["obs_dim"], "obs_dim", 1, MAX_OBS_DIM)
     action = meta["action"]
     if not isinstance(action, dict) or action.get("type") not in ("discrete", "box"):
@@ -162,8 +163,9 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     from safetensors import safe_open
 
     if not path.is_file():
+        what = "is not a file" if path.exists() else "missing"
         raise CheckpointError(
-            f"{path}: missing; train a policy first (make train) or pass the folder that has it"
+            f"{path}: {what}; train a policy first (make train) or pass the folder that has it"
         )
     try:
         out = {}
@@ -185,13 +187,13 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
     """Read and validate MODEL_DIR/policy.{json,safetensors}; raises CheckpointError on any problem."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
-        raise CheckpointError(
-            f"{model_dir}: no such folder; pass a folder with policy.json and policy.safetensors"
-        )
+        what = "is a file, not a folder" if model_dir.exists() else "no such folder"
+        raise CheckpointError(f"{model_dir}: {what}; pass a folder with policy.json and policy.safetensors")
     jpath = model_dir / "policy.json"
     if not jpath.is_file():
+        what = "is not a file" if jpath.exists() else "missing"
         raise CheckpointError(
-            f"{jpath}: missing; a contract-1 checkpoint needs policy.json beside policy.safetensors"
+            f"{jpath}: {what}; a contract-1 checkpoint needs policy.json beside policy.safetensors"
         )
     try:
         meta = json.loads(jpath.read_text())
