@@ -19,6 +19,14 @@ BATCH_VAR = "n"  # the symbolic batch: the number of row blocks (of Graph.block 
 BLOCK = 4  # rows per block of the batched matmul kernels: each weight load then feeds 4 rows
 
 
+def comment_safe(text: str) -> str:
+    """TEXT (metadata: paths, ids) as it may stand in a C block comment or a JS line comment: printable ASCII
+    only (anything else as an escape, so no line break of any language ends the comment early), and no
+    `*/` or `/*` (which would end a C comment, or start a nested one)."""
+    s = "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in text)
+    return s.replace("*/", "*\\/").replace("/*", "/\\*")
+
+
 def c_renderer(block: int = 1):
     """tinygrad's ClangRenderer for a single-threaded target, with its compiler swapped for a no-op: we only
     want the source (zig cc compiles it later, for wasm32). block: rows per block of the batch axis, which
@@ -184,8 +192,8 @@ def _output_buffer(u, n_out: int):
         )
         if not (row_prefix or u.op is Ops.RESHAPE) or not u.src:
             raise CodegenError(
-                f"the policy's output is a {u.op.name} view of its buffer, not its leading rows; the kernels' "
-                "callers read it as [rows, outputs] (a bug: please report it)"
+                f"the policy's output is a {u.op.name} view of its buffer, not its leading rows; the "
+                "kernels' callers read it as [rows, outputs] (a bug: please report it)"
             )
         u = u.src[0]
     if view.shape[-1] != n_out or u.buffer.size % n_out:

@@ -22,8 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from tiny_infer.checkpoint import Checkpoint, CheckpointError, load_checkpoint, resolve_model_dir
+from tiny_infer.envid import EnvIdError, check_env_id, is_registered
 
 FILES = ("policy.c", "policy.wasm", "policy.webgpu.js", "policy.weights.bin", "manifest.json")
+# what a kernel folder may hold besides FILES (the bundler reads a policy.weights.json there when it has one):
+# a folder with anything else is not ours, and compile never replaces it
+KERNEL_FILES = (*FILES, "policy.weights.json")
 
 
 @dataclass
@@ -68,6 +72,96 @@ def _tinygrad_check(policy, ckpt: Checkpoint, n: int, seed: int) -> float:
         ) from None
 
 
+def is_kernel_dir(d: Path) -> bool:
+    """Whether folder D is a kernel folder compile wrote: a manifest.json of ours and only KERNEL_FILES."""
+    try:
+        entries = list(d.iterdir())
+        manifest = json.loads((d / "manifest.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return (
+        isinstance(manifest, dict)
+        and {"env_id", "files", "weights_sha256"} <= manifest.keys()
+        and all(e.name in KERNEL_FILES and e.is_file() and not e.is_symlink() for e in entries)
+    )
+
+
+def check_out_dir(out: Path, model_dir: Path) -> None:
+    """Refuse an --out that compile must not replace: compile swaps the whole folder for the new kernel, so
+    only a new or empty folder, or a kernel folder it wrote before, may be named."""
+    fix = "pass a new folder such as build/kernels/ENV, or a kernel folder compile wrote"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise CompileError(f"--out {out} exists and is not a folder; {fix}")
+    dest, cwd, model = out.resolve(), Path.cwd().resolve(), Path(model_dir).resolve()
+    if dest == cwd or dest in cwd.parents:
+        raise CompileError(f"--out {out} is the current folder or holds it; {fix}")
+    if dest == model or dest in model.parents:
+        raise CompileError(f"--out {out} holds the checkpoint {model_dir}; {fix}")
+    if out.is_dir() and any(out.iterdir()) and not is_kernel_dir(out):
+        foreign = sorted(e.name for e in out.iterdir() if e.name not in KERNEL_FILES)
+        what = "no manifest.json of a kernel"
+        if foreign:
+            what = f"it holds {', '.join(map(repr, foreign[:3]))}{', ...' if len(foreign) > 3 else ''}"
+        raise CompileError(
+            f"--out {out} is not a kernel folder compile wrote ({what}), and compile replaces its --out "
+            f"whole; {fix}"
+        )
+
+
+def _bounds(v, shape: tuple[int, ...]) -> np.ndarray:
+    """A box bound of policy.json (list, scalar; null = unbounded) as float64 of the action's shape."""
+    a = np.asarray(v if isinstance(v, list) else [v], dtype=object).ravel()
+    return np.broadcast_to(np.array([np.inf if x is None else x for x in a], dtype=np.float64), shape)
+
+
+def check_env_spaces(ckpt: Checkpoint) -> None:
+    """When Gymnasium registers ckpt.env_id, the policy must fit its spaces: obs_dim, and the action space
+    (discrete n, or box shape and bounds). A mismatch (weights labelled with another env) is refused."""
+    if not is_registered(ckpt.env_id):
+        return  # not one of Gymnasium's: nothing to check against
+    import warnings
+
+    import gymnasium as gym
+
+    try:
+        with warnings.catch_warnings():  # an old version's deprecation notice is not ours to print
+            warnings.simplefilter("ignore")
+            env = gym.make(ckpt.env_id, disable_env_checker=True)
+    except Exception as e:  # noqa: BLE001 (an env's own code: DependencyNotInstalled, ImportError, ...)
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(
+            f"{ckpt.env_id}: Gymnasium cannot make this environment ({type(e).__name__}: {first}), so the "
+            "policy cannot be checked against it; install what it needs, then compile again"
+        ) from None
+    obs, act = env.observation_space, env.action_space
+    env.close()
+    problem = None
+    if not (isinstance(obs, gym.spaces.Box) and tuple(obs.shape) == (ckpt.obs_dim,)):
+        problem = f"its observation space is {obs}, the policy reads obs_dim={ckpt.obs_dim}"
+    elif ckpt.discrete and not (isinstance(act, gym.spaces.Discrete) and int(act.start) == 0):
+        problem = f"its action space is {act}, the policy has discrete actions ({ckpt.n_act})"
+    elif ckpt.discrete and int(act.n) != ckpt.n_act:
+        problem = f"it has {int(act.n)} actions, the policy {ckpt.n_act}"
+    elif not ckpt.discrete:
+        shape = tuple(ckpt.action["shape"])
+        if not (isinstance(act, gym.spaces.Box) and tuple(act.shape) == shape):
+            problem = f"its action space is {act}, the policy's box actions have shape {list(shape)}"
+        else:
+            for key, env_bound in (("low", act.low), ("high", act.high)):
+                if key not in ckpt.action:
+                    continue
+                ours = _bounds(ckpt.action[key], shape)
+                theirs = np.asarray(env_bound, dtype=np.float64)
+                if not np.allclose(ours, theirs, rtol=1e-6, atol=0):
+                    problem = f"its action {key} is {theirs.tolist()}, policy.json says {ours.tolist()}"
+                    break
+    if problem:
+        raise CheckpointError(
+            f"{ckpt.model_dir}/policy.json: the policy does not fit {ckpt.env_id}: {problem}; compile the "
+            f"checkpoint trained on {ckpt.env_id}, or correct env_id in its policy.json"
+        )
+
+
 def _header(ckpt: Checkpoint, what: str) -> str:
     from importlib.metadata import version
 
@@ -87,13 +181,20 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     if cfg.model_dir is None:
         if not cfg.env:
             raise CheckpointError("pass a checkpoint folder or --env ENV_ID")
-        cfg.model_dir = resolve_model_dir(cfg.env)
+        cfg.model_dir = resolve_model_dir(_env_arg(cfg.env))
     ckpt = load_checkpoint(cfg.model_dir)
     if cfg.env and cfg.env != ckpt.env_id:
         raise CheckpointError(f"{cfg.model_dir}/policy.json is for {ckpt.env_id}, not --env {cfg.env}")
     if not 1 <= cfg.batch_size <= 4096:
         raise CheckpointError(f"--batch-size {cfg.batch_size}: expected 1..4096")
+    check_env_spaces(ckpt)
     out = Path(cfg.out) if cfg.out else Path("build") / "kernels" / ckpt.env_id
+    check_out_dir(out, ckpt.model_dir)
+    obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
+
+    from tiny_infer.model import torch_forward
+
+    ref = torch_forward(ckpt, obs, check_finite=True)  # a checkpoint that overflows float32 stops here
     log(
         f"compile: model {ckpt.model_dir} ({ckpt.env_id}, obs {ckpt.obs_dim}, hidden {list(ckpt.hidden)} "
         f"{ckpt.activation}, {ckpt.action['type']} {ckpt.n_act}{', obs_norm' if ckpt.obs_norm else ''})"
@@ -102,7 +203,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     from importlib.metadata import version
 
     from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
-    from tiny_infer.model import TinyPolicy, check_parity, torch_forward
+    from tiny_infer.model import TinyPolicy, check_parity
     from tiny_infer.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
     from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
 
@@ -118,8 +219,9 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     batch_wgsl = render_graphs(policy, cfg.batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
     t_render = time.perf_counter()
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    dest = out.resolve()  # `--out .` and the like have no name of their own
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
         weights = weight_arrays(policy)
         # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
@@ -132,8 +234,6 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
         t_zig = time.perf_counter()
 
         wasm = WasmPolicy(tmp / "policy.wasm")
-        obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
-        ref = torch_forward(ckpt, obs)
         try:
             max_err = check_parity(wasm.forward_batch(obs, ckpt.n_out), ref, "policy.wasm forward_batch")
             single_n = min(len(obs), 200)
@@ -163,6 +263,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             "outputs": ckpt.outputs,
             "batch_size": cfg.batch_size,
             "weights_sha256": hashlib.sha256(blob).hexdigest(),
+            "wasm_sha256": hashlib.sha256((tmp / "policy.wasm").read_bytes()).hexdigest(),
             "tinygrad_version": version("tinygrad"),
             "files": {},
             "parity": {"samples": int(len(obs)), "max_abs_err": max_err},
@@ -178,7 +279,8 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
         manifest["files"]["manifest.json"] = (tmp / "manifest.json").stat().st_size
 
         tmp.chmod(0o755)  # mkdtemp makes it private; the kernel folder is served as is
-        _replace_dir(tmp, out)
+        check_out_dir(out, ckpt.model_dir)  # again: the folder may have changed while we compiled
+        _replace_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -218,6 +320,13 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _env_arg(env: str) -> str:
+    try:
+        return check_env_id(env)
+    except EnvIdError as e:
+        raise CheckpointError(f"--env: {e}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = CompileConfig(
         model_dir=Path(args.model_dir) if args.model_dir else None,
@@ -229,6 +338,10 @@ def main(args: argparse.Namespace) -> int:
         compile_policy(cfg)
     except (CheckpointError, CompileError) as e:
         print(f"compile: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a path we cannot create or write: nothing was written (compile_policy cleans up)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"compile: error: {where}{e.strerror or e}; pick a writable --out", file=sys.stderr)
         return 1
     except RuntimeError as e:  # codegen or zig cc failed: a bug or a broken toolchain, not bad input
         print(

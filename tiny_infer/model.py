@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tiny_infer.checkpoint import Checkpoint
+from tiny_infer.checkpoint import Checkpoint, CheckpointError
 
 DEVICE = "PYTHON"
 
@@ -147,8 +147,25 @@ class TinyPolicy:
         return self(Tensor(np.ascontiguousarray(obs, dtype=np.float32), device=self.device)).numpy()
 
 
-def torch_forward(ckpt: Checkpoint, obs: np.ndarray) -> np.ndarray:
-    """PyTorch float32 forward pass of the checkpoint: [N, obs_dim] -> [N, n_act + 1] (the reference)."""
+def _check_finite(ckpt: Checkpoint, h, what: str, tensors: str) -> None:
+    """Raise CheckpointError when float32 values H (a step of the reference pass) overflowed or are NaN."""
+    import torch
+
+    bad = ~torch.isfinite(h).all(dim=-1)
+    if bad.any():
+        raise CheckpointError(
+            f"{ckpt.model_dir}/policy.safetensors: {what} is Inf/NaN in float32 on {int(bad.sum())} of "
+            f"{len(bad)} test observations (|obs| <= 100): {tensors} too large for float32 arithmetic; "
+            "the training diverged, retrain or use an earlier checkpoint"
+        )
+
+
+def torch_forward(ckpt: Checkpoint, obs: np.ndarray, check_finite: bool = False) -> np.ndarray:
+    """PyTorch float32 forward pass of the checkpoint: [N, obs_dim] -> [N, n_act + 1] (the reference).
+
+    check_finite: raise CheckpointError naming the tensors of the first step (the normaliser, or a layer)
+    whose output overflows float32 on some observation: no kernel can match such a reference.
+    """
     import torch
 
     t = {k: torch.from_numpy(v) for k, v in ckpt.tensors.items()}
@@ -157,15 +174,19 @@ def torch_forward(ckpt: Checkpoint, obs: np.ndarray) -> np.ndarray:
         x = torch.as_tensor(np.ascontiguousarray(obs, dtype=np.float32))
         if ckpt.obs_norm is not None:
             n = ckpt.obs_norm
-            x = torch.clamp(
-                (x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"]), -n["clip"], n["clip"]
-            )
+            x = (x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"])
+            if check_finite:
+                _check_finite(ckpt, x, "the normalised observation", "obs_norm.mean and obs_norm.var are")
+            x = torch.clamp(x, -n["clip"], n["clip"])
         outs = []
         for head in ("actor", "critic"):
             h = x
             layers = ckpt.layers(head)
             for i in range(len(layers)):
                 h = torch.nn.functional.linear(h, t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"])
+                if check_finite:
+                    tensors = f"{head}.{i}.weight and {head}.{i}.bias (or the values reaching them) are"
+                    _check_finite(ckpt, h, f"the output of layer {head}.{i}", tensors)
                 if i < len(layers) - 1:
                     h = act(h)
             outs.append(h)

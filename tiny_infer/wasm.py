@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.codegen import BATCH_VAR, Graph, Kernel
+from tiny_infer.codegen import BATCH_VAR, Graph, Kernel, comment_safe
 
 # forward() runs a matmul's blocked kernel (4 rows, 3 of them zeros) when its weight has fewer floats than
 # this: 4 rows of a small layer cost no more than one (the blocked kernel's independent accumulators hide the
@@ -166,7 +166,7 @@ def emit_c(batch: Graph, weights: dict[str, np.ndarray], header: str, blocked: G
     kernels_used = [kn for kn in batch.kernels + (blocked.kernels if blocked else []) if kn.name in used]
     typedefs, kernels = _kernel_sources(kernels_used)
     rows = batch.rows if blocked is None else blocked.rows
-    out = [f"/* {line} */" if line else "" for line in header.splitlines()]
+    out = [f"/* {comment_safe(line)} */" if line else "" for line in header.splitlines()]
     out += [
         PRELUDE.strip(),
         "#define ALIGN16 _Alignas(16)",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.codegen import Graph
+from tiny_infer.codegen import Graph, comment_safe
 
 WEIGHTS_FILE = "policy.weights.bin"
 MAX_STORAGE_BUFFERS = 8  # WebGPU's default maxStorageBuffersPerShaderStage
@@ -54,6 +54,8 @@ def emit_js(
                     f"kernel {k.name} binds {k.n_bufs} storage buffers, WebGPU allows "
                     f"{MAX_STORAGE_BUFFERS} by default"
                 )
+            if any(c in k.src for c in ("`", "\\", "${")):  # it goes into a JS template literal verbatim
+                raise ValueError(f"kernel {k.name}: its WGSL holds a character special in a JS template")
             if k.src not in index:
                 index[k.src] = len(kernels)
                 kernels.append({"name": k.name, "nBufs": k.n_bufs, "code": k.src})
@@ -64,7 +66,7 @@ def emit_js(
             "buffers": {b.name: b.size for b in g.buffers.values() if b.kind != "weight"},
         }
     weights_floats = sum(n for _, n in weight_layout.values())
-    lines = [f"// {line}" for line in header.splitlines()]
+    lines = [f"// {comment_safe(line)}" for line in header.splitlines()]
     lines += [
         f"const OBS_DIM = {obs_dim}, N_OUT = {n_out}, BATCH = {batch.batch};",
         f"const WEIGHTS_FLOATS = {weights_floats};",
