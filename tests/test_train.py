@@ -118,7 +118,7 @@ def test_ctrl_c_then_resume_matches_uninterrupted_run(tmp_path):
     assert proc.returncode == 130, err
     assert "--resume" in err and not (tmp_path / "a").exists()  # nothing published by an unfinished run
     run_dir = next((tmp_path / "runs").glob("*/*"))
-    stopped_at = load_state(run_dir)["trainer"].global_step
+    stopped_at = load_state(run_dir)["trainer"]["global_step"]
     assert 0 < stopped_at < 6400
     assert main(["--resume", str(run_dir), "--out", str(tmp_path / "a"), "--no-plot", "--no-progress"]) == 0
     assert main([*args, "--out", str(tmp_path / "b"), "--runs", str(tmp_path / "runs2")]) == 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import shutil
 import signal
 import sys
 import time
@@ -17,8 +19,17 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, check_writable, load_state, save_state, versions, write_policy
-from .config import add_config_args, from_dict, overrides, preset, to_dict
+from .checkpoint import (
+    STATE_FILE,
+    CheckpointError,
+    check_policy_target,
+    check_writable,
+    load_state,
+    save_state,
+    versions,
+    write_policy,
+)
+from .config import ConfigError, add_config_args, from_dict, overrides, preset, to_dict, validate
 from .envs import EnvError, check_spaces
 
 
@@ -51,23 +62,53 @@ def human(n: int) -> str:
     return f"{n:,} B" if n < 10_000 else f"{n / 1024:.1f} KiB"
 
 
-def new_run_dir(root: Path, env_id: str, seed: int) -> Path:
-    base = root / env_id / f"{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
-    run, k = base, 1
-    while run.exists():
-        k += 1
-        run = base.with_name(f"{base.name}-{k}")
-    return run
+def create_run_dir(root: Path, env_id: str, seed: int, stamp: str | None = None) -> Path:
+    """Create a new, empty run folder root/<env-id>/<stamp>-s<seed>[-k] and return it. The mkdir is
+    exclusive, so two trainings started in the same second with the same seed each get their own folder."""
+    parent = root / env_id
+    parent.mkdir(parents=True, exist_ok=True)
+    base = f"{stamp or time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
+    for k in range(1, 10_000):
+        run = parent / (base if k == 1 else f"{base}-{k}")
+        try:
+            run.mkdir()
+        except FileExistsError:
+            continue
+        return run
+    raise UsageError(f"{parent} already holds 10,000 runs named {base}: clean it up or pass another --runs")
+
+
+def missing_ancestors(path: Path) -> list[Path]:
+    """path and its ancestors that do not exist yet, deepest first (what creating path would create)."""
+    out = []
+    for p in [path, *path.absolute().parents]:
+        if p.exists():
+            break
+        out.append(p)
+    return out
+
+
+def remove_run(run_dir: Path, created: list[Path]) -> None:
+    """Remove a run folder this process created, and the parents it created if they are empty now."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for p in created:
+        try:
+            p.rmdir()  # fails (and stays) if another run put something in it meanwhile
+        except OSError:
+            break
 
 
 def setup(args: argparse.Namespace):
-    """Validate everything that can be validated before training: config, env, resume file, output dirs."""
+    """Validate everything that can be validated before training: config, env, resume file, output dirs.
+    Creates nothing."""
     given = overrides(args)
     state = None
+    if not (math.isfinite(args.save_every) and args.save_every >= 0):
+        raise UsageError(f"--save-every must be a finite number of seconds >= 0, got {args.save_every}")
     if args.resume is not None:
         state = load_state(args.resume)
         try:
-            cfg = from_dict(state["config"])
+            cfg = validate(from_dict(state["config"]))
         except (TypeError, ValueError) as e:
             raise CheckpointError(f"corrupt resume file {args.resume}/state.pt (config: {e}); "
                                   f"start a new run") from e
@@ -82,27 +123,24 @@ def setup(args: argparse.Namespace):
             raise UsageError(f"cannot change {', '.join(sorted(changed))} when resuming {args.resume} (only "
                              f"--total-timesteps); start a new run instead")
         if "total_timesteps" in given:
-            cfg = dataclasses.replace(cfg, total_timesteps=given["total_timesteps"])
+            cfg = validate(dataclasses.replace(cfg, total_timesteps=given["total_timesteps"]))
         run_dir = args.resume
     else:
         env_id = args.env or "CartPole-v1"
-        cfg = dataclasses.replace(preset(env_id), seed=1 if args.seed is None else args.seed, **given)
-        run_dir = new_run_dir(args.runs, cfg.env_id, cfg.seed)
-    for name, v in (("n_envs", cfg.n_envs), ("n_steps", cfg.n_steps), ("epochs", cfg.epochs),
-                    ("minibatches", cfg.minibatches), ("total_timesteps", cfg.total_timesteps)):
-        if v <= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {v}")
-    if cfg.batch_size % cfg.minibatches:
-        raise UsageError(f"n_envs * n_steps = {cfg.batch_size} is not divisible by --minibatches "
-                         f"{cfg.minibatches}")
+        seed = 1 if args.seed is None else args.seed
+        cfg = validate(dataclasses.replace(preset(env_id), seed=seed, **given))
+        run_dir = None  # made exclusively once training starts (create_run_dir)
     obs_dim, action = check_spaces(cfg.env_id)
-    targets = [args.out / cfg.env_id, run_dir] + ([args.models / cfg.env_id] if args.publish else [])
-    for d in targets:
+    validate(cfg, obs_dim, action["n"] if action["type"] == "discrete" else math.prod(action["shape"]))
+    policies = [args.out / cfg.env_id] + ([args.models / cfg.env_id] if args.publish else [])
+    for d in [*policies, run_dir or args.runs / cfg.env_id]:
         try:
             check_writable(d)
+            if d in policies:
+                check_policy_target(d)
         except OSError as e:
             raise UsageError(f"cannot write to {d} ({e.strerror or e} at {e.filename or d}): pick a writable "
-                             f"folder (--out, --runs, --models)") from e
+                             f"folder (--out, --runs, --models) or remove what is in the way") from e
     return cfg, state, run_dir
 
 
@@ -111,30 +149,64 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cfg, state, run_dir = setup(args)
-    except (UsageError, EnvError, CheckpointError) as e:
+    except (UsageError, EnvError, CheckpointError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    from tqdm import tqdm
-
-    from .logger import MetricsCSV, plot_curve
-    from .ppo import Trainer
+    from .ppo import DivergedError, Trainer
 
     try:
         if state is not None and state["config"]["total_timesteps"] != cfg.total_timesteps:
-            state["trainer"].finished = False
+            state["trainer"]["finished"] = False
         trainer = Trainer(cfg, device=args.device, state=state)
+    except MemoryError:
+        print(f"error: out of memory building {cfg.n_envs} envs and the model: lower --n-envs or --hidden",
+              file=sys.stderr)
+        return 2
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as e:
         if state is None:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         else:
             print(f"error: resume file {run_dir}/state.pt does not match {cfg.env_id} with this config "
-                  f"({type(e).__name__}: {str(e).splitlines()[0][:100]}); start a new run", file=sys.stderr)
+                  f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); start a new run",
+                  file=sys.stderr)
         return 2
+    if trainer.env_lost:
+        print(f"note: {cfg.env_id} keeps state in {', '.join(trainer.env_lost)}, which the run state cannot "
+              f"hold as plain data: the resumed envs continue from fresh copies, not bit for bit",
+              file=sys.stderr)
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    if run_dir is None:
+        created = missing_ancestors(args.runs / cfg.env_id)
+        run_dir = create_run_dir(args.runs, cfg.env_id, cfg.seed)
+    try:
+        return train_and_write(args, cfg, trainer, run_dir, resumed=state is not None)
+    except (DivergedError, MemoryError) as e:
+        oom = "out of memory while training: lower --n-envs or --n-steps"
+        msg = str(e) if isinstance(e, DivergedError) else oom
+        print(f"error: {msg}", file=sys.stderr)
+        if state is None:
+            remove_run(run_dir, created)
+        return 1
+    except KeyboardInterrupt:  # a second Ctrl-C: keep the run only if it is resumable
+        if state is None and not (run_dir / STATE_FILE).exists():
+            remove_run(run_dir, created)
+        raise
+    except BaseException:
+        if state is None:
+            remove_run(run_dir, created)
+        raise
+
+
+def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resumed: bool) -> int:
+    """Train in run_dir (config.json, metrics.csv, state.pt), then evaluate and write the policy."""
+    from tqdm import tqdm
+
+    from .logger import MetricsCSV, plot_curve
+
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=1) + "\n")
-    metrics = MetricsCSV(run_dir / "metrics.csv", resume_step=trainer.s.global_step if state else None)
+    metrics = MetricsCSV(run_dir / "metrics.csv", resume_step=trainer.s.global_step if resumed else None)
     stop = {"requested": False}
 
     def on_sigint(signum, frame):  # first Ctrl-C: stop after this iteration and save; second: abort now
@@ -181,14 +253,20 @@ def main(argv: list[str] | None = None) -> int:
                        "seed": cfg.eval_seed, "step": final.step},
               "config": to_dict(cfg), "device": str(trainer.device), "run": str(run_dir),
               "versions": versions()}
-    written = write_policy(args.out / cfg.env_id, trainer.model, cfg, trainer.obs_dim, record)
-    if args.publish:
-        written += write_policy(args.models / cfg.env_id, trainer.model, cfg, trainer.obs_dim, record)
+    written: list[Path] = []
+    try:
+        for folder in [args.out / cfg.env_id] + ([args.models / cfg.env_id] if args.publish else []):
+            written += write_policy(folder, trainer.model, cfg, trainer.obs_dim, record)
+    except (OSError, ValueError) as e:  # the run itself is complete and kept: its policy can be re-written
+        why = f"{e.strerror} at {e.filename}" if isinstance(e, OSError) and e.strerror else str(e)
+        print(f"error: cannot write the policy ({why}); the finished run is kept: write it elsewhere with "
+              f"python -m train --resume {run_dir} --out DIR", file=sys.stderr)
+        return 1
     if not args.no_plot:
         plot_curve(run_dir / "metrics.csv", run_dir / "curve.png", f"PPO {cfg.env_id} seed {cfg.seed}")
     print(f"done: {s.global_step:,} env steps in {s.train_s:.1f} s training + {s.eval_s:.1f} s eval; "
           f"greedy eval over {cfg.eval_episodes} episodes: {final.mean:.1f} +- {final.std:.1f}")
-    records = [run_dir / n for n in ("state.pt", "metrics.csv", "curve.png") if (run_dir / n).exists()]
+    records = [run_dir / n for n in (STATE_FILE, "metrics.csv", "curve.png") if (run_dir / n).exists()]
     for p in written + records:
         print(f"wrote {p} ({human(p.stat().st_size)})")
     return 0

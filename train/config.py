@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass, fields, replace
 
 
@@ -77,6 +78,96 @@ def preset(env_id: str) -> PPOConfig:
     return PRESETS.get(env_id, replace(PPOConfig(), env_id=env_id))
 
 
+class ConfigError(ValueError):
+    """A hyperparameter outside the range where PPO means anything (the message names the flag)."""
+
+
+MAX_ENVS = 4096          # BatchedEnv steps its copies in one Python loop: more is never faster
+MAX_EVAL_EPISODES = 10_000  # greedy_eval runs all episodes at once, one env copy each
+MAX_HIDDEN = 4096        # per layer; the page ships these weights
+MAX_LAYERS = 8
+MAX_SEED = 2**32 - 1     # numpy, torch and Gymnasium all take it; env i is seeded with seed + i
+
+# (name, low, high, low inclusive): finite numbers in a range. None = unbounded on that side.
+_RANGES: list[tuple[str, float | None, float | None, bool]] = [
+    ("lr", 0.0, None, False), ("gamma", 0.0, 1.0, True), ("gae_lambda", 0.0, 1.0, True),
+    ("clip_coef", 0.0, None, False), ("ent_coef", 0.0, None, True), ("vf_coef", 0.0, None, True),
+    ("max_grad_norm", 0.0, None, False), ("target_kl", 0.0, None, True), ("init_log_std", -20.0, 20.0, True),
+    ("obs_clip", 0.0, None, False), ("stop_return", None, None, True),
+    ("total_timesteps", 1, None, True), ("n_envs", 1, MAX_ENVS, True), ("n_steps", 1, None, True),
+    ("epochs", 1, None, True), ("minibatches", 1, None, True), ("eval_every", 0, None, True),
+    ("eval_episodes", 1, MAX_EVAL_EPISODES, True), ("seed", 0, MAX_SEED, True),
+    ("eval_seed", 0, MAX_SEED, True),
+]
+
+
+def _flag(name: str) -> str:
+    return {"env_id": "--env"}.get(name, "--" + name.replace("_", "-"))
+
+
+def rollout_bytes(cfg: PPOConfig, obs_dim: int, act_dim: int) -> int:
+    """Upper estimate of one rollout's buffers: observations and actions twice (numpy, torch), plus rewards,
+    dones, values, log-probs, advantages, returns and their temporaries, all float32."""
+    return cfg.batch_size * (2 * obs_dim + 2 * act_dim + 12) * 4
+
+
+def memory_limit() -> int:
+    """Half of this machine's physical memory: the most a rollout may take."""
+    import os
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+
+
+def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PPOConfig:
+    """cfg if every field has the right type and a meaningful range, else ConfigError naming the flag.
+
+    With obs_dim, also refuses a batch whose rollout buffers cannot fit in memory (before anything is made).
+    """
+    from tiny_infer.envid import EnvIdError, check_env_id
+    try:
+        check_env_id(cfg.env_id)
+    except EnvIdError as e:
+        raise ConfigError(str(e)) from None
+    for f in fields(PPOConfig):
+        v = getattr(cfg, f.name)
+        want = {"int": int, "float": (int, float), "bool": bool, "str": str}.get(f.type)
+        if want is not None and (not isinstance(v, want) or (f.type != "bool" and isinstance(v, bool))):
+            raise ConfigError(f"{_flag(f.name)} must be of type {f.type}, got {v!r}")
+    for name, lo, hi, lo_incl in _RANGES:
+        v = getattr(cfg, name)
+        finite = isinstance(v, int) or math.isfinite(v)  # (math.isfinite overflows on huge ints)
+        if not (finite and (lo is None or v > lo or (lo_incl and v == lo)) and (hi is None or v <= hi)):
+            if lo is None:
+                rng = ""
+            elif hi is None:
+                rng = f" {'>=' if lo_incl else '>'} {lo}"
+            else:
+                rng = f" in [{lo}, {hi}]"
+            kind = "an integer" if isinstance(v, int) else "a finite number"
+            raise ConfigError(f"{_flag(name)} must be {kind}{rng}, got {v!r}")
+    if cfg.activation not in ("tanh", "relu"):
+        raise ConfigError(f"--activation must be tanh or relu, got {cfg.activation!r}")
+    h = cfg.hidden
+    if (not isinstance(h, tuple) or not 1 <= len(h) <= MAX_LAYERS
+            or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_HIDDEN for x in h)):
+        raise ConfigError(f"--hidden must be 1 to {MAX_LAYERS} layer sizes from 1 to {MAX_HIDDEN} like "
+                          f"64,64, got {h!r}")
+    if cfg.minibatches > cfg.batch_size or cfg.batch_size % cfg.minibatches:
+        near = _divisor_near(cfg.batch_size, cfg.minibatches)
+        raise ConfigError(f"--minibatches {cfg.minibatches} must divide the batch n_envs * n_steps = "
+                          f"{cfg.batch_size}: pick a divisor such as {near}")
+    if obs_dim is not None:
+        need, limit = rollout_bytes(cfg, obs_dim, act_dim), memory_limit()
+        if need > limit:
+            raise ConfigError(f"a batch of --n-envs {cfg.n_envs} x --n-steps {cfg.n_steps} needs "
+                              f"~{need / 2**30:.1f} GiB of rollout buffers, more than half this machine's "
+                              f"memory ({limit / 2**30:.1f} GiB): lower --n-envs or --n-steps")
+    return cfg
+
+
+def _divisor_near(n: int, k: int) -> int:
+    return min((d for d in range(1, min(n, 4096) + 1) if n % d == 0), key=lambda d: abs(d - k))
+
+
 def _parse_hidden(s: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(x) for x in s.split(",") if x.strip())
@@ -126,4 +217,5 @@ def from_dict(d: dict) -> PPOConfig:
     return PPOConfig(**d)
 
 
-__all__ = ["PPOConfig", "PRESETS", "preset", "add_config_args", "overrides", "to_dict", "from_dict"]
+__all__ = ["PPOConfig", "PRESETS", "preset", "ConfigError", "validate", "rollout_bytes", "add_config_args",
+           "overrides", "to_dict", "from_dict"]

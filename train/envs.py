@@ -14,8 +14,14 @@ and record finished episodes themselves.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
+
+from tiny_infer.envid import EnvIdError, check_env_id
+
+from .checkpoint import is_plain
 
 
 class EnvError(ValueError):
@@ -23,14 +29,31 @@ class EnvError(ValueError):
 
 
 def make_env(env_id: str, **kwargs) -> gym.Env:
+    """gym.make(env_id), or EnvError with a one-line reason: a malformed id (a `module:` prefix, which would
+    make Gymnasium import that module, is refused unread), an unknown id, or an env that fails to build."""
+    try:
+        check_env_id(env_id)
+    except EnvIdError as e:
+        raise EnvError(f"{e}; `module:` ids are refused (they import code named by the id)") from None
     try:
         return gym.make(env_id, disable_env_checker=True, **kwargs)
     except gym.error.DependencyNotInstalled as e:
-        raise EnvError(f"env {env_id!r} needs a missing dependency ({e}); install it or pick another "
-                       f"env") from e
+        raise EnvError(f"env {env_id!r} needs a missing dependency ({_first_line(e)}); install it or pick "
+                       f"another env") from e
     except gym.error.Error as e:
         raise EnvError(f"unknown env id {env_id!r}: use a registered Gymnasium id such as CartPole-v1 "
                        f"(list them with `python -c 'import gymnasium; gymnasium.pprint_registry()'`)") from e
+    except ImportError as e:  # e.g. phys2d/CartPole-v1 needs jax
+        raise EnvError(f"env {env_id!r} needs the Python module {e.name or '?'!r}, which is not installed "
+                       f"({_first_line(e)}); install it or pick another env") from e
+    except Exception as e:  # an env's own constructor failing is the env's problem: say so in one line
+        raise EnvError(f"env {env_id!r} failed to build ({type(e).__name__}: {_first_line(e)}); pick "
+                       f"another env") from e
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:160] if lines else type(e).__name__
 
 
 def action_spec(space: gym.Space) -> dict:
@@ -56,6 +79,36 @@ def check_spaces(env_id: str) -> tuple[int, dict]:
         raise EnvError(f"env {env_id!r} has action space {act}; only Discrete(n) and bounded 1-D Box actions "
                        f"are supported (pick an env like CartPole-v1 or Pendulum-v1)")
     return int(obs.shape[0]), action_spec(act)
+
+
+# Attributes a fresh copy of an env rebuilds identically, so their absence from a snapshot loses nothing
+# (spaces carry their own RNG, used only by sample(), which training never calls).
+REBUILT = frozenset({"spec", "action_space", "observation_space", "single_action_space",
+                     "single_observation_space", "metadata", "render_mode", "screen", "clock", "isopen"})
+
+
+def snapshot(obj: Any) -> tuple[dict, list[str]]:
+    """(plain-data attributes of obj, names of the other attributes a fresh copy may not reproduce).
+
+    Plain data (numbers, arrays, strings, NumPy RNGs and containers of them) is everything Gymnasium's
+    classic-control envs and CartPoleVectorEnv keep between steps, so restoring it onto a fresh copy made
+    with the same id continues bit for bit. Simulator handles (MuJoCo's MjData) are not plain data: such an
+    env resumes from its fresh copy's state and the caller is told by name."""
+    state, lost = {}, []
+    for k, v in vars(obj).items():
+        if is_plain(v):
+            state[k] = v
+        elif k not in REBUILT:
+            lost.append(k)
+    return state, lost
+
+
+def restore(obj: Any, state: dict) -> None:
+    """Set the attributes of a snapshot on a fresh copy of the same env."""
+    for k, v in state.items():
+        if not isinstance(k, str) or k not in vars(obj):
+            raise ValueError(f"the saved env state has attribute {k!r}, which {type(obj).__name__} lacks")
+        setattr(obj, k, v)
 
 
 class BatchedEnv:
@@ -107,6 +160,21 @@ class BatchedEnv:
         out, self.finished = self.finished, []
         return out
 
+    def get_state(self) -> tuple[dict, list[str]]:
+        """(plain-data state of all copies, names of attributes it could not keep): see snapshot."""
+        snaps = [snapshot(e) for e in self.envs]
+        lost = sorted({k for _, ks in snaps for k in ks})
+        return {"obs": self.obs, "elapsed": self.elapsed, "ep_return": self.ep_return,
+                "finished": self.finished, "envs": [st for st, _ in snaps]}, lost
+
+    def set_state(self, st: dict) -> None:
+        if len(st["envs"]) != self.n:
+            raise ValueError(f"the state has {len(st['envs'])} envs, the config {self.n}")
+        for env, est in zip(self.envs, st["envs"], strict=True):
+            restore(env, est)
+        self.obs, self.elapsed, self.ep_return = st["obs"], list(st["elapsed"]), list(st["ep_return"])
+        self.finished = list(st["finished"])
+
     def close(self) -> None:
         for e in self.envs:
             e.close()
@@ -149,6 +217,19 @@ class VecCartPole:
         out, self.finished = self.finished, []
         return out
 
+    def get_state(self) -> tuple[dict, list[str]]:
+        """(plain-data state, names of attributes it could not keep): see snapshot."""
+        venv, lost = snapshot(self.venv)
+        return {"obs": self.obs, "elapsed": self.elapsed, "ep_return": self.ep_return,
+                "finished": self.finished, "venv": venv}, lost
+
+    def set_state(self, st: dict) -> None:
+        if st["obs"].shape[0] != self.n:
+            raise ValueError(f"the state has {st['obs'].shape[0]} envs, the config {self.n}")
+        restore(self.venv, st["venv"])
+        self.obs, self.elapsed, self.ep_return = st["obs"], st["elapsed"], st["ep_return"]
+        self.finished = list(st["finished"])
+
     def close(self) -> None:
         self.venv.close()
 
@@ -167,6 +248,15 @@ class RunningMeanStd:
         self.mean = np.zeros(dim)
         self.var = np.ones(dim)
         self.count = 1e-4
+
+    def state_dict(self) -> dict:
+        return {"mean": self.mean, "var": self.var, "count": self.count}
+
+    def load_state_dict(self, st: dict) -> None:
+        if st["mean"].shape != self.mean.shape:
+            raise ValueError(f"the observation normaliser has shape {st['mean'].shape}, not "
+                             f"{self.mean.shape}")
+        self.mean, self.var, self.count = st["mean"], st["var"], st["count"]
 
     def update(self, x: np.ndarray) -> None:
         bm, bv, bc = x.mean(0), x.var(0), x.shape[0]

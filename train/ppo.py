@@ -20,7 +20,8 @@ evaluates greedily itself every cfg.eval_every steps and stops once the mean rea
 from __future__ import annotations
 
 import copy
-import io
+import dataclasses
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .config import PPOConfig, from_dict, to_dict
+from .config import PPOConfig, from_dict, to_dict, validate
 from .envs import RunningMeanStd, check_spaces, make_batched
 from .evaluate import greedy_eval
 from .model import ActorCritic
@@ -73,6 +74,10 @@ class TrainerState:
     episodes: int = 0
     finished: bool = False
     evals: list[EvalRecord] = field(default_factory=list)
+
+
+class DivergedError(RuntimeError):
+    """The loss or the weights became NaN or infinite: training stops before anything is written."""
 
 
 class Adam:
@@ -124,12 +129,9 @@ class Trainer:
     def __init__(self, cfg: PPOConfig, device: str = "cpu", state: dict | None = None):
         if state is not None:
             cfg = from_dict(state["config"]) if cfg is None else cfg
-        self.cfg = cfg
+        self.cfg = validate(cfg)
         self.device = resolve_device(device)
         self.obs_dim, self.action = check_spaces(cfg.env_id)
-        if cfg.batch_size % cfg.minibatches:
-            raise ValueError(f"n_envs * n_steps = {cfg.batch_size} is not divisible by minibatches = "
-                             f"{cfg.minibatches}; change --minibatches")
         torch.manual_seed(cfg.seed)
         self.model = ActorCritic(self.obs_dim, self.action, cfg.hidden, cfg.activation, cfg.init_log_std,
                                  cfg.obs_norm, cfg.obs_clip).to(self.device)
@@ -143,31 +145,40 @@ class Trainer:
         self.s = TrainerState()
         self.recent: deque[tuple[float, int]] = deque(maxlen=32)
         self.best: tuple[float, dict] | None = None  # (eval mean, model state) of the best greedy eval
+        self.env_lost: list[str] = []  # env attributes a resume could not restore (see envs.snapshot)
         if state is not None:
             self.load_state_dict(state)
 
     # ---- state for --resume --------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        buf = io.BytesIO()
-        torch.save({"env": self.env, "rms": self.rms}, buf)  # pickled env copies incl. their RNGs
-        return {"format": 1, "config": to_dict(self.cfg), "model": self.model.state_dict(),
+        """Everything --resume needs to continue bit for bit, as plain data (see checkpoint.to_plain): no
+        object in it needs pickle, so loading it can never run code."""
+        env, lost = self.env.get_state()
+        return {"config": to_dict(self.cfg), "model": dict(self.model.state_dict()),
                 "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(),
-                "rng": self.rng.bit_generator.state, "envs": buf.getvalue(),
-                "trainer": self.s, "recent": list(self.recent), "best": self.best}
+                "rng": self.rng.bit_generator.state, "env": env, "env_lost": lost,
+                "rms": None if self.rms is None else self.rms.state_dict(),
+                "trainer": dataclasses.asdict(self.s), "recent": list(self.recent), "best": self.best}
 
     def load_state_dict(self, st: dict) -> None:
         self.model.load_state_dict(st["model"])
         self.opt.load_state_dict(st["optimizer"])
         self.gen.set_state(st["generator"])
         self.rng.bit_generator.state = st["rng"]
-        envs = torch.load(io.BytesIO(st["envs"]), weights_only=False)
-        self.env.close()
-        self.env, self.rms = envs["env"], envs["rms"]
-        if self.env.n != self.cfg.n_envs:
-            raise ValueError(f"state has {self.env.n} envs, config says {self.cfg.n_envs}")
-        self.s = copy.deepcopy(st["trainer"])
+        self.env.set_state(st["env"])
+        if (self.rms is None) != (st["rms"] is None):
+            raise ValueError("the state's observation normaliser does not match the config's obs_norm")
+        if self.rms is not None:
+            self.rms.load_state_dict(st["rms"])
+        tr = dict(st["trainer"])
+        tr["evals"] = [EvalRecord(**e) for e in tr["evals"]]
+        self.s = TrainerState(**tr)
         self.recent.extend(st["recent"])
-        self.best = st["best"]
+        best = st["best"]
+        if best is not None and not (type(best) is tuple and len(best) == 2 and isinstance(best[1], dict)):
+            raise ValueError("the state's best snapshot is malformed")
+        self.best = best
+        self.env_lost = [str(k) for k in st["env_lost"]]
 
     # ---- helpers ---------------------------------------------------------------------------------------
     def _norm(self, obs: np.ndarray) -> np.ndarray:
@@ -206,7 +217,7 @@ class Trainer:
         rec = EvalRecord(self.s.global_step, mean, std)
         self.s.evals.append(rec)
         if self.best is None or mean > self.best[0]:
-            self.best = (mean, copy.deepcopy(self.model.state_dict()))
+            self.best = (mean, copy.deepcopy(dict(self.model.state_dict())))
         return rec
 
     @property
@@ -303,11 +314,21 @@ class Trainer:
                 with torch.no_grad():
                     if ((ratio - 1) - logratio).mean().item() > cfg.target_kl:
                         break
-        with torch.no_grad():  # one sync per iteration: the stats of the last minibatch
+        # one sync per iteration: the stats of the last minibatch, and whether every weight is still finite
+        # (a NaN in any minibatch's loss or gradient reaches the weights through the optimizer step)
+        with torch.no_grad():
             approx_kl = ((ratio - 1) - logratio).mean()
             clipfrac = ((ratio - 1).abs() > cfg.clip_coef).float().mean()
-            vals = torch.stack([pg_loss, v_loss, entropy, approx_kl, clipfrac]).cpu().tolist()
-        return dict(zip(["pg_loss", "v_loss", "entropy", "approx_kl", "clipfrac"], vals, strict=True))
+            finite = torch.stack([torch.isfinite(p).all() for p in m.parameters()]).all().float()
+            vals = torch.stack([pg_loss, v_loss, entropy, approx_kl, clipfrac, finite]).cpu().tolist()
+        *vals, finite = vals
+        stats = dict(zip(["pg_loss", "v_loss", "entropy", "approx_kl", "clipfrac"], vals, strict=True))
+        if finite != 1.0 or not all(math.isfinite(v) for v in vals):
+            raise DivergedError(
+                f"training diverged at iteration {self.s.iteration + 1} (env step {self.s.global_step:,}): "
+                f"the loss or the weights became NaN or infinite (pg_loss {stats['pg_loss']:.3g}, v_loss "
+                f"{stats['v_loss']:.3g}); nothing from it was saved: lower --lr or --max-grad-norm")
+        return stats
 
     # ---- the loop --------------------------------------------------------------------------------------
     def run(self, callback: Callable[[int, Act], bool | None] | None = None,
