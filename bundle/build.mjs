@@ -323,8 +323,8 @@ function card(dir, p) {
     const ok = solved === null ? null : ev.mean >= solved;
     const mark = ok === null ? '' : ok ? ' class="ok"' : ' class="no"';
     evalText = `<span${mark}>${esc(num(ev.mean))}</span>` +
-      (solved === null ? '' : ` (solved: ${esc(num(solved))}${ok ? ' ✓' : ''})`);
-  } else if (solved !== null) evalText = `– (solved: ${esc(num(solved))})`;
+      (solved === null ? '' : ` (solved ≥ ${esc(num(solved))}${ok ? ' ✓' : ''})`);
+  } else if (solved !== null) evalText = `– (solved ≥ ${esc(num(solved))})`;
   const budget = info.first_action_gz <= BUDGET_GZ ? 'ok' : 'no';
   return `<li class="card"><a href="${esc(dir)}">` +
     `<canvas data-env="${esc(p.env)}" width="300" height="200" role="img" ` +

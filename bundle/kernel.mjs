@@ -25,7 +25,8 @@ export function kernelFile(dir, name, what = name) {
   const fix = 'recompile the kernel with `make compile-kernel`';
   if (typeof name !== 'string' || !name || name.includes('\0') || path.isAbsolute(name) ||
       name.split(/[\\/]/).includes('..')) {
-    fail(`${dir}/manifest.json names ${JSON.stringify(name)} for ${what}: not a file inside the kernel folder; ${fix}`);
+    fail(`${dir}/manifest.json names ${JSON.stringify(name)} for ${what}: a path outside the kernel folder ` +
+      `(refusing to publish it); ${fix}`);
   }
   const real = fs.realpathSync(dir);
   const file = path.join(dir, name);
@@ -90,7 +91,7 @@ function checkWasm(file, m, mpath, requireSha) {
 
 /**
  * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, gpuJs (path|null),
- * weights (name|null), weightsFile (path|null), weightsJson (path|null)}. Throws BuildError with a one-line message.
+ * weights (name|null), weightsFile (path|null), weightsJson (path|null)}. Throws BuildError (one line).
  */
 export function readKernel(dir, { requireSha = false } = {}) {
   const mpath = path.join(dir, 'manifest.json');

@@ -1,0 +1,252 @@
+"""bundle/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that are
+byte-identical and keep a user's files, and the bundler's refusals of a kernel folder it must not trust.
+
+The kernel is build/kernels/CartPole-v1 when its manifest has wasm_sha256 (RL_WEB_KERNEL=/path picks another),
+else compiled fresh into a temporary folder. Every bad input must give a one-line error naming the problem and
+the fix, exit 1, and write nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+ENV_ID = "CartPole-v1"
+SUB = "demo/site"  # served from a subpath: every URL in the site must be relative
+RECORD = ".rl-web-build.json"
+
+
+def node() -> str:
+    exe = shutil.which("node")
+    if exe is None:
+        pytest.skip("node not found on PATH: install Node 20")
+    return exe
+
+
+def build(*args: str | Path) -> subprocess.CompletedProcess:
+    cmd = [node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+
+def files(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory) -> Path:
+    """A folder of kernel folders holding one good CartPole kernel (a copy: tests alter copies of it)."""
+    tmp = tmp_path_factory.mktemp("kernels")
+    src = Path(os.environ.get("RL_WEB_KERNEL", ROOT / "build" / "kernels" / ENV_ID))
+    mf = src / "manifest.json"
+    if not (mf.is_file() and "wasm_sha256" in json.loads(mf.read_text())):
+        src = tmp / "compiled"
+        cmd = [sys.executable, "-m", "tiny_infer", "compile", "--env", ENV_ID, "--out", str(src)]
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"compiling a kernel failed:\n{r.stderr[-2000:]}"
+    shutil.copytree(src, tmp / "all" / ENV_ID, symlinks=True)
+    return tmp / "all"
+
+
+@pytest.fixture(scope="module")
+def site(kernels, tmp_path_factory) -> Path:
+    www = tmp_path_factory.mktemp("www")
+    r = build("--out", www / SUB, "--kernels", kernels, "--env", ENV_ID)
+    assert r.returncode == 0, r.stderr
+    assert f"{ENV_ID}: bytes until the first agent action" in r.stdout, r.stdout
+    return www
+
+
+def bad_kernel(kernels: Path, tmp: Path) -> Path:
+    """A private copy of the good kernel, as a folder of kernel folders, to break."""
+    shutil.copytree(kernels, tmp / "k", symlinks=True)
+    return tmp / "k"
+
+
+def edit_manifest(kdir: Path, **changes) -> None:
+    mf = kdir / "manifest.json"
+    m = json.loads(mf.read_text())
+    for key, value in changes.items():
+        if value is None:
+            m.pop(key, None)
+        else:
+            m[key] = value
+    mf.write_text(json.dumps(m))
+
+
+def assert_refused(r: subprocess.CompletedProcess, out: Path, *words: str) -> None:
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.startswith("build.mjs: ") and r.stderr.count("\n") == 1, f"not one line: {r.stderr!r}"
+    for w in words:
+        assert w in r.stderr, f"{w!r} not in {r.stderr!r}"
+    assert not out.exists(), "a refused build must not write anything"
+
+
+# ---- the bundler does not trust the kernel folder (issue 11 items 8 and 10) ----
+
+def _weights_outside(k: Path) -> None:
+    edit_manifest(k, webgpu={"module": "policy.webgpu.js", "weights": "../../../.git/config"})
+
+
+def _weights_symlink_out(k: Path) -> None:
+    secret = k.parent.parent / "secret.bin"
+    secret.write_bytes(b"not the kernel's")
+    (k / "policy.weights.bin").unlink()
+    (k / "policy.weights.bin").symlink_to(secret)
+
+
+def _html_in_hidden(k: Path) -> None:
+    edit_manifest(k, hidden=["<img src=x onerror=alert(1)>", 32])
+
+
+def _garbage_wasm(k: Path) -> None:
+    (k / "policy.wasm").write_bytes(b"\0asm garbage" * 100)
+
+
+def _altered_wasm(k: Path) -> None:  # same size, one byte of the weights changed
+    b = bytearray((k / "policy.wasm").read_bytes())
+    b[len(b) // 2] ^= 0x55
+    (k / "policy.wasm").write_bytes(bytes(b))
+
+
+def _garbage_wasm_matching_sha(k: Path) -> None:  # a manifest edited to match: still no wasm module
+    data = b"\0asm garbage" * 100
+    (k / "policy.wasm").write_bytes(data)
+    edit_manifest(k, wasm_sha256=hashlib.sha256(data).hexdigest())
+
+
+def _no_wasm_sha(k: Path) -> None:
+    edit_manifest(k, wasm_sha256=None)
+
+
+def _env_id_path(k: Path) -> None:
+    edit_manifest(k, env_id="../../escape")
+
+
+BAD = {
+    "weights outside the folder": (_weights_outside, ["outside the kernel folder", "recompile"]),
+    "weights symlinked out": (_weights_symlink_out, ["leads outside the kernel folder", "refusing"]),
+    "html in hidden": (_html_in_hidden, ["hidden must be a list of layer widths", "recompile"]),
+    "garbage wasm": (_garbage_wasm, ["policy.wasm", "recompile the kernel"]),
+    "altered wasm": (_altered_wasm, ["is not the kernel its manifest describes", "recompile the kernel"]),
+    "garbage wasm, sha edited": (_garbage_wasm_matching_sha, ["not a WebAssembly module", "recompile"]),
+    "env id with a path": (_env_id_path, ["is not a Gymnasium id", "recompile"]),
+}
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["multi-file", "single"])
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_kernel_is_refused_and_nothing_written(kernels, tmp_path, case, single):
+    breaker, words = BAD[case]
+    k = bad_kernel(kernels, tmp_path)
+    breaker(k / ENV_ID)
+    out = tmp_path / "out"
+    r = build("--out", out, "--kernels", k, "--env", ENV_ID, *(["--single"] if single else []))
+    assert_refused(r, out, *words)
+    # the one-page form reads the kernel the same way
+    r = build("--kernel", k / ENV_ID, "--out", out, *(["--single"] if single else []))
+    assert_refused(r, out, *words)
+
+
+def test_manifest_without_wasm_sha256_is_refused_once_compile_writes_it(kernels, tmp_path):
+    build_src = (ROOT / "bundle" / "build.mjs").read_text()
+    if "const REQUIRE_WASM_SHA = true" not in build_src:
+        pytest.skip("compile does not write wasm_sha256 yet: older manifests are checked by size")
+    k = bad_kernel(kernels, tmp_path)
+    _no_wasm_sha(k / ENV_ID)
+    out = tmp_path / "out"
+    assert_refused(build("--out", out, "--kernels", k, "--env", ENV_ID), out, "no wasm_sha256",
+                   "recompile the kernel")
+
+
+def test_out_that_is_a_file_is_a_one_line_error(kernels, tmp_path):
+    f = tmp_path / "public"
+    f.write_text("a user's file")
+    r = build("--out", f, "--kernels", kernels, "--env", ENV_ID)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "is a file, not a folder" in r.stderr, r.stderr
+    assert f.read_text() == "a user's file"
+    r = build("--out", f / "sub", "--kernels", kernels, "--env", ENV_ID)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "is a file, not a folder" in r.stderr, r.stderr
+
+
+def test_unknown_env_and_missing_kernel_are_one_line_errors(kernels, tmp_path):
+    out = tmp_path / "out"
+    assert_refused(build("--out", out, "--kernels", kernels, "--env", "Acrobot-v1"), out,
+                   "no kernel for Acrobot-v1", "make compile-kernel ENV=Acrobot-v1")
+    k = bad_kernel(kernels, tmp_path)
+    shutil.copytree(k / ENV_ID, k / "Pendulum-v1")
+    assert_refused(build("--out", out, "--kernels", k, "--env", "Pendulum-v1"), out,
+                   "is a kernel for CartPole-v1, not Pendulum-v1")
+
+
+# ---- rebuilds ----
+
+def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
+    out = tmp_path / "public"
+    # an earlier one-page build into the same folder: its root page and assets/manifest.json are the
+    # bundler's own files, which the site build replaces (gallery) or no longer needs (removed)
+    r = build("--kernel", kernels / ENV_ID, "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert (out / "assets" / "manifest.json").is_file()
+    (out / "assets" / "user-notes.txt").write_text("mine")
+    (out / "robots.txt").write_text("User-agent: *\n")
+    r = build("--out", out, "--kernels", kernels, "--env", ENV_ID)
+    assert r.returncode == 0, r.stderr
+    first = files(out)
+    assert not (out / "assets" / "manifest.json").exists(), "the earlier build's unreferenced file stays"
+    assert (out / "assets" / "user-notes.txt").read_text() == "mine", "a user's file in assets/ was removed"
+    assert (out / "robots.txt").is_file()
+    record = json.loads((out / RECORD).read_text())
+    written = {f for p in record["pages"].values() for f in p["files"]} | set(record["extra"])
+    assert written | {RECORD, "assets/user-notes.txt", "robots.txt"} == set(first), \
+        "every file in the folder is either recorded as the build's or the user's"
+    r = build("--out", out, "--kernels", kernels, "--env", ENV_ID)
+    assert r.returncode == 0, r.stderr
+    assert files(out) == first, "a rebuild of the same inputs must be byte-identical"
+    fresh = tmp_path / "fresh"
+    assert build("--out", fresh, "--kernels", kernels, "--env", ENV_ID).returncode == 0
+    mine = {"assets/user-notes.txt", "robots.txt"}
+    assert files(fresh) == {k: v for k, v in first.items() if k not in mine}, \
+        "the same inputs into another folder must give the same bytes"
+
+
+# ---- the site in Chromium ----
+
+def test_gallery_links_to_each_env_page_from_a_subpath(browser, serve, site):
+    base = serve(site)
+    record = json.loads((site / SUB / RECORD).read_text())
+    page = browser.new_page(viewport={"width": 900, "height": 800})
+    errors: list[str] = []
+    urls: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: r.status >= 400 and errors.append(f"HTTP {r.status}: {r.url}"))
+    page.on("request", lambda r: urls.append(r.url))
+    page.goto(f"{base}/{SUB}/")
+    cards = page.locator(".card")
+    assert cards.count() == len(record["pages"]) == 1
+    card = cards.first
+    assert ENV_ID in card.inner_text() and "solved" in card.inner_text(), card.inner_text()
+    # the preview is drawn by the env's renderer: the canvas is not blank
+    page.wait_for_function("""() => { const c = document.querySelector('canvas[data-env]');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 128) return true; return false; }""", timeout=10_000)
+    assert errors == [], errors
+    urls.clear()
+    card.locator("a").click()
+    page.wait_for_url(f"{base}/{SUB}/{ENV_ID}/")
+    page.wait_for_function("() => window.app && window.app.status().firstActionMs != null", timeout=30_000)
+    assert page.evaluate("window.app.status().error") is None
+    assert errors == [], errors
+    # the env page fetches only its own files (as recorded by the build) and the site's favicon
+    own = {f"{base}/{SUB}/{f}" for f in record["pages"][f"{ENV_ID}/index.html"]["files"]}
+    own |= {f"{base}/{SUB}/favicon.svg", f"{base}/{SUB}/{ENV_ID}/"}
+    assert urls and set(urls) <= own, set(urls) - own
+    page.close()
