@@ -1,64 +1,67 @@
 // Gymnasium's CartPole-v1, operation for operation (float64 state, float32 observations).
 // Runs in Node and in the browser: no DOM.
-import { cos, sin } from './sincos.js';
+import { ClassicEnv, uniform } from './base.js';
 
-export const GRAVITY = 9.8, MASSCART = 1.0, MASSPOLE = 0.1, LENGTH = 0.5, FORCE_MAG = 10.0, TAU = 0.02;
-const TOTAL_MASS = MASSPOLE + MASSCART, POLEMASS_LENGTH = MASSPOLE * LENGTH;
-export const THETA_THRESHOLD = 12 * 2 * Math.PI / 360, X_THRESHOLD = 2.4, MAX_STEPS = 500;
+export const spec = {
+  id: 'CartPole-v1', title: 'CartPole',
+  renderFps: 50,
+  maxSteps: 500,
+  action: { type: 'discrete', n: 2 },
+  actionNames: ['push left', 'push right'],
+  solved: 500,
+  obsNames: ['Cart Position', 'Cart Velocity', 'Pole Angle', 'Pole Angular Velocity'],
+  human: { keys: { ArrowLeft: 0, ArrowRight: 1 }, idle: 'alternate' }, // no "no force" action
+  // keys: Gymnasium's attribute names (env.unwrapped.<name>)
+  constants: {
+    gravity: { value: 9.8, min: 1, max: 25, label: 'gravity (m/s²)' },
+    masscart: { value: 1.0, min: 0.1, max: 5, label: 'cart mass (kg)' },
+    masspole: { value: 0.1, min: 0.01, max: 1, label: 'pole mass (kg)' },
+    length: { value: 0.5, min: 0.1, max: 2, label: 'pole half-length (m)' },
+    force_mag: { value: 10.0, min: 1, max: 30, label: 'push force (N)' },
+  },
+  stateSize: 4,
+  render: 'cartpole',
+};
 
-// mulberry32: a small seeded PRNG (Gymnasium's PCG64 stream is not reproduced; reset({state}) is exact).
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The defaults by name, for modules that draw with them (render/cartpole.js, the page).
+export const { gravity: { value: GRAVITY }, length: { value: LENGTH } } = spec.constants;
+export const TAU = 0.02; // seconds per step
+export const THETA_THRESHOLD = 12 * 2 * Math.PI / 360, X_THRESHOLD = 2.4, MAX_STEPS = spec.maxSteps;
 
-export class CartPole {
-  static id = 'CartPole-v1';
-  obsDim = 4;
+export class CartPole extends ClassicEnv {
+  static id = spec.id;
   nActions = 2;
-  state = new Float64Array(4);
-  obs = new Float32Array(4);
-  steps = 0;
   done = false; // terminated once already: further steps earn 0, as in Gymnasium
-  sin = sin; // correctly rounded (sincos.js), like glibc's for nearly every angle; the same in every browser
-  cos = cos;
-  #rand = rng((Math.random() * 2 ** 32) >>> 0);
 
-  /** reset({seed}) draws the state uniformly from [-0.05, 0.05); reset({state}) starts from that exact state. */
-  reset({ seed, state } = {}) {
-    if (seed !== undefined) this.#rand = rng(seed);
-    for (let i = 0; i < 4; i++) this.state[i] = state ? state[i] : -0.05 + 0.1 * this.#rand();
-    this.steps = 0;
-    this.done = false;
-    this.obs.set(this.state);
-    return this.obs;
+  constructor(constants = {}) {
+    super(spec, constants);
+    const c = this.constants; // derived as in Gymnasium's __init__
+    this.totalMass = c.masspole + c.masscart;
+    this.polemassLength = c.masspole * c.length;
   }
 
-  /** One Euler step of 0.02 s with a force of +-10 N: {obs, reward, terminated, truncated}. */
-  step(action) {
-    const s = this.state;
+  initialState(rand) { return [0, 1, 2, 3].map(() => uniform(rand, -0.05, 0.05)); }
+  afterReset() { this.done = false; }
+  observe() { this.obs.set(this.state); }
+
+  advance(action) {
+    const s = this.state, c = this.constants, { sin, cos } = this.libm;
     let x = s[0], xDot = s[1], theta = s[2], thetaDot = s[3];
-    const force = action === 1 ? FORCE_MAG : -FORCE_MAG;
-    const costheta = this.cos(theta), sintheta = this.sin(theta);
-    const temp = (force + POLEMASS_LENGTH * (thetaDot * thetaDot) * sintheta) / TOTAL_MASS;
-    const thetaacc = (GRAVITY * sintheta - costheta * temp) /
-      (LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS));
-    const xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS;
+    const force = action === 1 ? c.force_mag : -c.force_mag;
+    const costheta = cos(theta), sintheta = sin(theta);
+    const temp = (force + this.polemassLength * (thetaDot * thetaDot) * sintheta) / this.totalMass; // np.square
+    const thetaacc = (c.gravity * sintheta - costheta * temp) /
+      (c.length * (4.0 / 3.0 - c.masspole * (costheta * costheta) / this.totalMass));
+    const xacc = temp - this.polemassLength * thetaacc * costheta / this.totalMass;
     x = x + TAU * xDot;
     xDot = xDot + TAU * xacc;
     theta = theta + TAU * thetaDot;
     thetaDot = thetaDot + TAU * thetaacc;
     s[0] = x; s[1] = xDot; s[2] = theta; s[3] = thetaDot;
-    this.steps++;
-    this.obs.set(s);
     const terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
     const reward = this.done ? 0.0 : 1.0;
     this.done ||= terminated;
-    return { obs: this.obs, reward, terminated, truncated: this.steps >= MAX_STEPS };
+    return { reward, terminated };
   }
 }
+export { CartPole as Env };

@@ -1,14 +1,20 @@
-// Correctly rounded sin and cos for |x| <= 0.5, so the JS CartPole computes what Gymnasium computes.
+// Correctly rounded sin and cos (and the other libm calls Gymnasium's classic-control envs make), so the JS
+// envs compute what Gymnasium computes, the same in every browser.
 //
-// Gymnasium steps CartPole with the platform libm's sin/cos. glibc's round correctly for nearly every angle
-// an episode visits (all but 8 of the 500,722 angles of 1,000 trained-policy episodes); V8's Math.sin and
-// Math.cos are an ulp off far more often, and other browsers' differ again. A greedy policy does not
-// correct such a bit: the unstable pendulum grows it until an action flips. So for the angles CartPole
-// visits (it ends an episode past 0.21 rad) we sum the Taylor series in double-double arithmetic (error
-// below 2^-85 of the result) and round once: correctly rounded, and the same in every browser. Outside
-// |x| <= 0.5 (states set by hand) Math.sin and Math.cos are used.
+// Gymnasium steps its envs with the platform libm's sin/cos (glibc here). glibc's round correctly for nearly
+// every argument (CartPole: all but 8 of the 500,722 angles of 1,000 trained-policy episodes); V8's
+// Math.sin and Math.cos are an ulp off far more often, and other browsers' differ again. A greedy policy
+// does not correct such a bit: an unstable or chaotic system grows it until an action flips. So we reduce
+// the argument exactly and sum the Taylor series in double-double arithmetic (relative error below 2^-95)
+// and round once: correctly rounded, except with a probability near 2^-40 per call.
+//
+// Range: |x| <= pi/4 directly; up to REDUCE_LIMIT by Cody-Waite reduction with a 3-part pi/2 and exact
+// products (the remainder is kept as a double-double; its absolute error, below 2^-135, is far smaller than
+// the closest any double in range comes to a multiple of pi/2, about 2^-60). Beyond REDUCE_LIMIT (no
+// classic-control state gets there) Math.sin and Math.cos are used: not correctly rounded, browser-specific.
 
 const SPLIT = 134217729; // 2^27 + 1: Dekker's split of a double into two 26-bit halves
+export const REDUCE_LIMIT = 2 ** 20;
 
 // Double-double products and sums, normalised, left in R = [hi, lo]: nothing is allocated per call (and a
 // typed array, unlike module-level lets, needs no hole checks).
@@ -40,12 +46,13 @@ function inv(n) {
   return [hi, ((1 - R[0]) - R[1]) / n];
 }
 
-// Series in y = x^2: sin x = x + x y S(y), cos x = 1 + y C(y). The first four terms of each in double-double,
-// the rest (below 3e-10 of the result for |x| <= 0.5) in doubles, cut where the next term is below 2^-95.
-const S = [3, 5, 7, 9].flatMap((k, i) => inv(i % 2 ? fact(k) : -fact(k)));
-const C = [2, 4, 6, 8].flatMap((k, i) => inv(i % 2 ? fact(k) : -fact(k)));
-const sTail = [11, 13, 15, 17, 19, 21].map((k, i) => (i % 2 ? 1 : -1) / fact(k));
-const cTail = [10, 12, 14, 16, 18, 20, 22].map((k, i) => (i % 2 ? 1 : -1) / fact(k));
+// Series in y = x^2: sin x = x + x y S(y), cos x = 1 + y C(y), for |x| <= 0.8 (a reduced argument may pass
+// pi/4 by a rounding). The first terms in double-double, while a term exceeds 2^-50 of the result; the rest
+// in doubles, cut where the next term is below 2^-100.
+const S = [3, 5, 7, 9, 11, 13, 15].flatMap((k, i) => inv(i % 2 ? fact(k) : -fact(k)));
+const C = [2, 4, 6, 8, 10, 12, 14, 16].flatMap((k, i) => inv(i % 2 ? fact(k) : -fact(k)));
+const sTail = [17, 19, 21, 23, 25, 27, 29].map((k, i) => (i % 2 ? -1 : 1) / fact(k));
+const cTail = [18, 20, 22, 24, 26, 28, 30].map((k, i) => (i % 2 ? 1 : -1) / fact(k));
 
 // (y + yl) * series(y) into R; head: [hi0, lo0, hi1, lo1, ...]
 function series(y, yl, head, tail) {
@@ -58,19 +65,82 @@ function series(y, yl, head, tail) {
   }
 }
 
-export function sin(x) {
-  if (!(Math.abs(x) <= 0.5) || x === 0) return Math.sin(x); // Math.sin keeps -0 for -0
-  mul(x, 0, x, 0);
+// sin and cos of the double-double xh + xl (|x| <= 0.8), rounded once
+function sinKernel(xh, xl) {
+  mul(xh, xl, xh, xl);
   series(R[0], R[1], S, sTail);
-  mul(R[0], R[1], x, 0);
-  add(x, 0, R[0], R[1]);
+  mul(R[0], R[1], xh, xl);
+  add(xh, xl, R[0], R[1]);
   return R[0];
 }
-
-export function cos(x) {
-  if (!(Math.abs(x) <= 0.5)) return Math.cos(x);
-  mul(x, 0, x, 0);
+function cosKernel(xh, xl) {
+  mul(xh, xl, xh, xl);
   series(R[0], R[1], C, cTail);
   add(1, 0, R[0], R[1]);
   return R[0];
 }
+
+// pi/2 = P1 + P2 + P3 (+ below 2^-160); 2/pi to a double for the quotient
+const P1 = 1.5707963267948966, P2 = 6.123233995736766e-17, P3 = -1.4973849048591698e-33;
+const TWO_OVER_PI = 0.6366197723675814;
+const PIO4 = 0.7853981633974483; // the double below pi/4
+
+// x - k pi/2 as a double-double in RED = [hi, lo], for |k| < 2^21: each k Pi split exactly (Dekker), the
+// six parts summed with TwoSum, the rounding errors gathered in lo.
+const RED = new Float64Array(2);
+function reduce(x, k) {
+  let hi = x, lo = 0;
+  for (const p of [P1, P2, P3]) {
+    mul(k, 0, p, 0);
+    const a = R[0], b = R[1];
+    for (const d of [-a, -b]) {
+      const s = hi + d, v = s - hi;
+      lo += (hi - (s - v)) + (d - v);
+      hi = s;
+    }
+  }
+  const s = hi + lo;
+  RED[0] = s;
+  RED[1] = lo - (s - hi);
+}
+
+export function sin(x) {
+  const ax = Math.abs(x);
+  if (ax <= PIO4) return x === 0 ? x : sinKernel(x, 0); // sin(-0) = -0
+  if (!(ax <= REDUCE_LIMIT)) return Math.sin(x); // NaN, infinities, huge arguments
+  const k = Math.round(x * TWO_OVER_PI);
+  reduce(x, k);
+  switch (k & 3) {
+    case 0: return sinKernel(RED[0], RED[1]);
+    case 1: return cosKernel(RED[0], RED[1]);
+    case 2: return -sinKernel(RED[0], RED[1]);
+    default: return -cosKernel(RED[0], RED[1]);
+  }
+}
+
+export function cos(x) {
+  const ax = Math.abs(x);
+  if (ax <= PIO4) return cosKernel(x, 0);
+  if (!(ax <= REDUCE_LIMIT)) return Math.cos(x);
+  const k = Math.round(x * TWO_OVER_PI);
+  reduce(x, k);
+  switch (k & 3) {
+    case 0: return cosKernel(RED[0], RED[1]);
+    case 1: return -sinKernel(RED[0], RED[1]);
+    case 2: return -cosKernel(RED[0], RED[1]);
+    default: return sinKernel(RED[0], RED[1]);
+  }
+}
+
+// The libm calls of Gymnasium's classic-control steps, as the JS envs make them (env.libm: a test swaps in
+// Gymnasium's own values to show that every difference starts at a libm misrounding). Each is correctly
+// rounded: sin/cos as above; sq(x) = pow(x, 2) is x * x (glibc's pow misrounds ~0.08% of squares);
+// sqf = powf(x, 2) and sinf/cosf (NumPy's float32 sin/cos) round the exact value to float32 (through a
+// double: a second rounding changes a float32 result only with probability near 2^-29).
+export const LIBM = Object.freeze({
+  sin, cos,
+  sq: (x) => x * x,
+  sqf: (x) => Math.fround(x * x), // x * x of a float32 is exact in a double
+  sinf: (x) => Math.fround(sin(x)),
+  cosf: (x) => Math.fround(cos(x)),
+});
