@@ -1,0 +1,270 @@
+"""What every importer shares: the imported policy, its parity against the library it came from, and the
+contract-1 folder it becomes.
+
+An importer (tiny_infer/import_sb3.py, tiny_infer/import_cleanrl.py) reads a checkpoint without running
+code from it and returns an `Imported`: contract-1 metadata and tensors, plus the library's own forward pass
+rebuilt from the weights. `write_imported` checks the contract-1 policy against that forward pass on
+PARITY_SAMPLES observations, then writes the folder atomically: policy.json, policy.safetensors and
+source_parity.safetensors (the library's outputs and greedy actions, which `compile` checks the kernel
+against, see `check_source_parity`). Nothing is written when any check fails.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PARITY_SAMPLES = 10_000
+PARITY_SEED = 12345
+SOURCE_PARITY_FILE = "source_parity.safetensors"
+
+
+class PolicyImportError(ValueError):
+    """A checkpoint that cannot be imported; str(e) is one line naming the problem and the fix."""
+
+
+@dataclass
+class Imported:
+    """A policy read from another library, as contract 1 describes it.
+
+    meta:      policy.json without "source" (format, env_id, obs_dim, action, hidden, activation, obs_norm,
+               and "head"/"value" for policies without a value head).
+    tensors:   contract-1 tensors (float32).
+    source:    policy.json's "source": library, version, algo, file, ...
+    forward:   the library's own forward pass: raw observations [N, obs_dim] -> [N, outputs] in the kernel's
+               layout (probabilities, mean or action, or q-values; then the value when there is one).
+    greedy:    the library's deterministic action for raw observations: [N] ints or [N, action dims].
+    warnings:  lines the CLI prints after a successful import.
+    """
+
+    meta: dict
+    tensors: dict[str, np.ndarray]
+    source: dict
+    forward: Callable[[np.ndarray], np.ndarray]
+    greedy: Callable[[np.ndarray], np.ndarray]
+    warnings: list[str] = field(default_factory=list)
+
+
+def env_spaces(env_id: str) -> tuple[int, dict]:
+    """(obs_dim, contract-1 action) of a registered Gymnasium env; PolicyImportError if unknown/unsupported."""
+    from tiny_infer.envid import EnvIdError, check_env_id
+    from train.envs import EnvError, check_spaces
+
+    try:
+        return check_spaces(check_env_id(env_id))
+    except (EnvIdError, EnvError) as e:
+        raise PolicyImportError(str(e)) from None
+
+
+def check_env_matches(env_id: str, obs_dim: int, action: dict, what: str) -> dict:
+    """The env's contract-1 action (exact bounds) if its spaces are those of the checkpoint WHAT."""
+    env_obs, env_action = env_spaces(env_id)
+    fix = "pass the id of the environment the policy was trained on with --env"
+    if env_obs != obs_dim:
+        raise PolicyImportError(f"{what} takes {obs_dim} observation values, {env_id} gives {env_obs}; {fix}")
+    if action["type"] != env_action["type"]:
+        raise PolicyImportError(
+            f"{what} has {action['type']} actions, {env_id} has {env_action['type']}; {fix}"
+        )
+    if action["type"] == "discrete" and action["n"] != env_action["n"]:
+        raise PolicyImportError(f"{what} has {action['n']} actions, {env_id} has {env_action['n']}; {fix}")
+    if action["type"] == "box":
+        if list(action["shape"]) != env_action["shape"]:
+            raise PolicyImportError(
+                f"{what} has box actions of shape {action['shape']}, {env_id} {env_action['shape']}; {fix}"
+            )
+        for key in ("low", "high"):
+            if key in action and not np.allclose(action[key], env_action[key], rtol=1e-6, atol=0):
+                raise PolicyImportError(
+                    f"{what} has action {key} {action[key]}, {env_id} has {env_action[key]}; {fix}"
+                )
+        env_action = {**env_action, **{k: v for k, v in action.items() if k not in env_action}}
+    return env_action
+
+
+def pad_heads(
+    actor: list[tuple[np.ndarray, np.ndarray]], critic: list[tuple[np.ndarray, np.ndarray]] | None, what: str
+) -> tuple[list[int], list, list | None]:
+    """Contract 1 has one `hidden` list for both networks: give hidden layers of different widths the larger
+    width, the extra units with zero weights in and out. Exact: such a unit computes act(0) = 0 (tanh and
+    relu) and contributes 0 to the next layer. Networks of different depths cannot be merged."""
+    if critic is not None and len(critic) != len(actor):
+        raise PolicyImportError(
+            f"{what}: the actor has {len(actor) - 1} hidden layers and the critic {len(critic) - 1}; "
+            "the compiler takes networks of equal depth (the same net_arch length for pi and vf)"
+        )
+    heads = [actor] + ([critic] if critic is not None else [])
+    hidden = [max(h[i][0].shape[0] for h in heads) for i in range(len(actor) - 1)]
+    out = []
+    for layers in heads:
+        padded, prev = [], None
+        for i, (w, b) in enumerate(layers):
+            n_out = hidden[i] if i < len(hidden) else w.shape[0]
+            n_in = prev if prev is not None else w.shape[1]
+            w2 = np.zeros((n_out, n_in), np.float32)
+            w2[: w.shape[0], : w.shape[1]] = w
+            b2 = np.zeros(n_out, np.float32)
+            b2[: b.shape[0]] = b
+            padded.append((w2, b2))
+            prev = n_out
+        out.append(padded)
+    return hidden, out[0], out[1] if critic is not None else None
+
+
+def layer_tensors(head: str, layers: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Contract-1 names of a network's layers: HEAD.i.weight [out, in], HEAD.i.bias."""
+    out = {}
+    for i, (w, b) in enumerate(layers):
+        out[f"{head}.{i}.weight"] = np.ascontiguousarray(w, dtype=np.float32)
+        out[f"{head}.{i}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
+    return out
+
+
+def greedy_from_outputs(action: dict, out: np.ndarray) -> np.ndarray:
+    """The greedy action from kernel outputs, as tiny_infer/reference.py's act(): argmax (first on ties) of the
+    probabilities or q-values, or the box action clipped to its bounds."""
+    if action["type"] == "discrete":
+        return out[:, : action["n"]].argmax(-1)
+    n = math.prod(action["shape"])
+    return np.clip(out[:, :n], np.asarray(action["low"], np.float32), np.asarray(action["high"], np.float32))
+
+
+def compare_greedy(action: dict, got_out: np.ndarray, lib_out: np.ndarray, lib_greedy: np.ndarray, what: str):
+    """Greedy actions from GOT_OUT against the library's: (equal, near_ties). Discrete: a differing argmax
+    is tolerated only where the library's own top two outputs are within the parity bound (a tie that float
+    rounding may break either way). Box: within the parity bound."""
+    from tiny_infer.model import parity_bound
+
+    mine = greedy_from_outputs(action, got_out)
+    if action["type"] == "discrete":
+        lib_greedy = np.asarray(lib_greedy).reshape(-1)
+        diff = np.flatnonzero(mine != lib_greedy)
+        top = np.sort(lib_out[:, : action["n"]], axis=-1)
+        near = (top[:, -1] - top[:, -2]) <= 2 * parity_bound(top[:, -1])
+        bad = diff[~near[diff]]
+        if bad.size:
+            i = int(bad[0])
+            raise PolicyImportError(
+                f"{what}: greedy action {int(mine[i])} where the library picks {int(lib_greedy[i])} "
+                f"(sample {i}, {bad.size} such samples); please report this with the checkpoint"
+            )
+        return int(len(mine) - diff.size), int(diff.size)
+    lib_greedy = np.asarray(lib_greedy, np.float32).reshape(mine.shape)
+    err = np.abs(mine.astype(np.float64) - lib_greedy)
+    bad = ~(err <= parity_bound(lib_greedy))
+    if bad.any():
+        i = int(np.argwhere(bad)[0][0])
+        raise PolicyImportError(
+            f"{what}: greedy action {mine[i].tolist()} where the library gives {lib_greedy[i].tolist()} "
+            f"(sample {i}); please report this with the checkpoint"
+        )
+    return int(len(mine)), 0
+
+
+def write_imported(imp: Imported, out: Path, log=print) -> Path:
+    """Check IMP against its library and write it to OUT (a contract-1 folder) atomically; returns OUT."""
+    from safetensors.numpy import save_file
+
+    from tiny_infer.checkpoint import CheckpointError, load_checkpoint
+    from tiny_infer.compile import parity_observations
+    from tiny_infer.model import check_parity, torch_forward
+
+    out = Path(out)
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / "policy.json").is_file())):
+        raise PolicyImportError(f"--out {out} exists and is not a policy folder; pick a new or empty folder")
+    meta = {**imp.meta, "source": imp.source}
+    obs = parity_observations(meta["obs_dim"], PARITY_SAMPLES, PARITY_SEED)
+    lib_out = np.asarray(imp.forward(obs), dtype=np.float32)
+    lib_greedy = np.asarray(imp.greedy(obs))
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        save_file(imp.tensors, str(tmp / "policy.safetensors"))
+        (tmp / "policy.json").write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
+        try:
+            ckpt = load_checkpoint(tmp)  # the compiler's own checks: never write a folder it would refuse
+        except CheckpointError as e:
+            raise PolicyImportError(f"the imported policy is not a valid contract-1 policy ({e})") from None
+        what = f"{imp.source['library']} {imp.source['algo']}"
+        try:
+            err = check_parity(torch_forward(ckpt, obs), lib_out, f"the imported policy vs {what}")
+        except ValueError as e:
+            raise PolicyImportError(f"{e}; please report this with the checkpoint") from None
+        equal, ties = compare_greedy(ckpt.action, torch_forward(ckpt, obs), lib_out, lib_greedy, what)
+        greedy = lib_greedy.astype(np.int64 if ckpt.discrete else np.float32)
+        save_file({"out": lib_out, "greedy": greedy}, str(tmp / SOURCE_PARITY_FILE))
+        meta["source"]["parity"] = {
+            "file": SOURCE_PARITY_FILE,
+            "samples": PARITY_SAMPLES,
+            "seed": PARITY_SEED,
+            "max_abs_err": err,
+            "greedy_equal": equal,
+            "greedy_near_ties": ties,
+        }
+        (tmp / "policy.json").write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
+        tmp.chmod(0o755)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log(
+        f"import: {what} {meta['env_id']} -> {out} (obs {meta['obs_dim']}, hidden {meta['hidden']} "
+        f"{meta['activation']}, {ckpt.action['type']} {ckpt.n_act}{', obs_norm' if ckpt.obs_norm else ''})"
+    )
+    log(
+        f"  parity vs {what} on {PARITY_SAMPLES:,} observations: max abs err {err:.2e}; greedy action equal "
+        f"on {equal:,}{f' ({ties} near-ties)' if ties else ''}"
+    )
+    for w in imp.warnings:
+        log(f"  warning: {w}")
+    return out
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    from tiny_infer.compile import _replace_dir as replace
+
+    replace(tmp, out)
+
+
+def check_source_parity(ckpt, forward_batch: Callable[[np.ndarray], np.ndarray]) -> dict | None:
+    """For an imported policy (its folder has SOURCE_PARITY_FILE): FORWARD_BATCH (the compiled kernel) against
+    the library's outputs and greedy actions recorded at import; the manifest's "source" record. None for a
+    policy of our own. Raises ValueError naming the first output over the parity bound."""
+    path = Path(ckpt.model_dir) / SOURCE_PARITY_FILE
+    source = ckpt.meta.get("source")
+    if not path.is_file() or not isinstance(source, dict):
+        return None
+    from safetensors.numpy import load_file
+
+    from tiny_infer.compile import parity_observations
+    from tiny_infer.model import check_parity
+
+    rec = load_file(str(path))
+    parity = source.get("parity") or {}
+    lib_out, lib_greedy = rec["out"], rec["greedy"]
+    obs = parity_observations(ckpt.obs_dim, len(lib_out), int(parity.get("seed", PARITY_SEED)))
+    got = forward_batch(obs)
+    what = f"{source.get('library')} {source.get('algo')}"
+    err = check_parity(got, lib_out, f"the kernel vs {what}")
+    try:
+        equal, ties = compare_greedy(ckpt.action, got, lib_out, lib_greedy, f"the kernel vs {what}")
+    except PolicyImportError as e:
+        raise ValueError(str(e)) from None
+    rest = {k: v for k, v in source.items() if k != "parity"}
+    return {
+        **rest,
+        "parity": {
+            "samples": int(len(lib_out)),
+            "max_abs_err": err,
+            "greedy_equal": equal,
+            "greedy_near_ties": ties,
+        },
+    }
