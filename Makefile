@@ -41,9 +41,11 @@ train: setup ## train PPO on ENV (writes build/models/ENV; PUBLISH=1 also update
 compile-kernel: setup ## compile the newest policy for ENV to wasm + WebGPU kernels in build/kernels/ENV
 	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR)
 
-# an env's kernel is (re)compiled for `make bundle` when missing or older than that env's newest policy
+# an env's kernel is (re)compiled for `make bundle` when missing or older than that env's newest policy or the
+# compiler (the bundler refuses a kernel whose manifest an older compile wrote)
 .SECONDEXPANSION:
-build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) | setup
+build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(wildcard tiny_infer/*.py) \
+                               | setup
 	$(PY) -m tiny_infer compile --env $* --out build/kernels/$*
 
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)

@@ -28,8 +28,6 @@ const ROOT = path.dirname(HERE);
 const STATIC = path.join(ROOT, 'public'); // committed static files (favicon.svg, _headers)
 const ENVS_INDEX = path.join(SRC, 'envs', 'index.js'); // ENVS[envId] = {spec, Env, module} (docs/design.md)
 const BUDGET_GZ = 32 * 1024;
-// compile writes wasm_sha256 into every manifest: one without it is an older compile, refused
-const REQUIRE_WASM_SHA = false;
 const USAGE = 'usage: node bundle/build.mjs --out DIR [--env ID]... [--kernels DIR] [--single]\n' +
   '       node bundle/build.mjs --kernel KERNEL_DIR --out DIR [--single]';
 
@@ -358,7 +356,7 @@ async function main() {
     if (id !== null && !fs.existsSync(path.join(kernel, 'manifest.json'))) {
       fail(`no kernel for ${id} in ${kernel}: run \`make compile-kernel ENV=${id}\``);
     }
-    const k = readKernel(kernel, { requireSha: REQUIRE_WASM_SHA });
+    const k = readKernel(kernel);
     if (id !== null && k.manifest.env_id !== id) {
       fail(`${kernel}/manifest.json is a kernel for ${k.manifest.env_id}, not ${id}: recompile it with ` +
         `\`make compile-kernel ENV=${id}\``);

@@ -62,19 +62,13 @@ function checkManifest(m, mpath) {
  * policy.wasm must be the manifest's: its sha256 equals manifest.wasm_sha256, and it is a WebAssembly module
  * with contract 2's exports. Returns the module's bytes.
  */
-function checkWasm(file, m, mpath, requireSha) {
+function checkWasm(file, m, mpath) {
   const fix = 'recompile the kernel with `make compile-kernel`';
   const bytes = fs.readFileSync(file);
-  if (m.wasm_sha256 !== undefined) {
-    if (sha256(bytes) !== m.wasm_sha256) {
-      fail(`${file} is not the kernel its manifest describes (sha256 ${sha256(bytes).slice(0, 12)}…, manifest ` +
-        `wasm_sha256 ${String(m.wasm_sha256).slice(0, 12)}…): ${fix}`);
-    }
-  } else if (requireSha) {
-    fail(`${mpath} has no wasm_sha256 (an older compile): ${fix}`);
-  } else if (m.files?.['policy.wasm'] !== bytes.length) {
-    // Older manifests: no hash, but the byte count compile recorded.
-    fail(`${file} has ${bytes.length} bytes, manifest.json's files lists ${m.files?.['policy.wasm']}: ${fix}`);
+  if (typeof m.wasm_sha256 !== 'string') fail(`${mpath} has no wasm_sha256 (an older compile): ${fix}`);
+  if (sha256(bytes) !== m.wasm_sha256) {
+    fail(`${file} is not the kernel its manifest describes (sha256 ${sha256(bytes).slice(0, 12)}…, manifest ` +
+      `wasm_sha256 ${m.wasm_sha256.slice(0, 12)}…): ${fix}`);
   }
   let mod;
   try {
@@ -93,7 +87,7 @@ function checkWasm(file, m, mpath, requireSha) {
  * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, gpuJs (path|null),
  * weights (name|null), weightsFile (path|null), weightsJson (path|null)}. Throws BuildError (one line).
  */
-export function readKernel(dir, { requireSha = false } = {}) {
+export function readKernel(dir) {
   const mpath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(mpath)) fail(`no kernel at ${dir} (manifest.json missing): run \`make compile-kernel\``);
   let manifest;
@@ -108,7 +102,7 @@ export function readKernel(dir, { requireSha = false } = {}) {
   }
   checkManifest(manifest, mpath);
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
-  const wasmBytes = checkWasm(wasm, manifest, mpath, requireSha);
+  const wasmBytes = checkWasm(wasm, manifest, mpath);
   const gpu = manifest.webgpu;
   let gpuJs = null, weights = null;
   if (gpu != null || fs.existsSync(path.join(dir, 'policy.webgpu.js'))) {
