@@ -3,7 +3,9 @@
 Writes build/models/<env-id>/policy.{safetensors,json} (and models/<env-id>/ with --publish) only after the
 run finished and was evaluated; runs/<env-id>/<run>/ holds config.json, metrics.csv, curve.png and the
 resumable state.pt (Ctrl-C finishes the current iteration, saves, and tells how to resume).
-Bad input exits with status 2 and a one-line message, before anything is written.
+Bad input exits with status 2 and a one-line message, before anything is written. A run that diverges (NaN
+or infinite loss or weights) stops with status 1 and writes no policy; a new run's folder is removed on any
+error unless the run finished (or, after a second Ctrl-C, stays resumable).
 """
 from __future__ import annotations
 
@@ -179,28 +181,39 @@ def main(argv: list[str] | None = None) -> int:
     created: list[Path] = []
     if run_dir is None:
         created = missing_ancestors(args.runs / cfg.env_id)
-        run_dir = create_run_dir(args.runs, cfg.env_id, cfg.seed)
+        try:
+            run_dir = create_run_dir(args.runs, cfg.env_id, cfg.seed)
+        except OSError as e:
+            print(f"error: cannot create a run folder in {args.runs / cfg.env_id} ({e.strerror or e}): "
+                  f"pick a writable --runs", file=sys.stderr)
+            return 2
+    complete: list[bool] = []  # set once the run's final state is saved: from then on the folder is whole
+
+    def fresh_and_partial() -> bool:
+        return state is None and not complete
     try:
-        return train_and_write(args, cfg, trainer, run_dir, resumed=state is not None)
+        return train_and_write(args, cfg, trainer, run_dir, resumed=state is not None, complete=complete)
     except (DivergedError, MemoryError) as e:
         oom = "out of memory while training: lower --n-envs or --n-steps"
         msg = str(e) if isinstance(e, DivergedError) else oom
         print(f"error: {msg}", file=sys.stderr)
-        if state is None:
+        if fresh_and_partial():
             remove_run(run_dir, created)
         return 1
     except KeyboardInterrupt:  # a second Ctrl-C: keep the run only if it is resumable
-        if state is None and not (run_dir / STATE_FILE).exists():
+        if fresh_and_partial() and not (run_dir / STATE_FILE).exists():
             remove_run(run_dir, created)
         raise
-    except BaseException:
-        if state is None:
+    except BaseException:  # a bug: no half-made run folder, and the traceback
+        if fresh_and_partial():
             remove_run(run_dir, created)
         raise
 
 
-def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resumed: bool) -> int:
-    """Train in run_dir (config.json, metrics.csv, state.pt), then evaluate and write the policy."""
+def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resumed: bool,
+                    complete: list[bool]) -> int:
+    """Train in run_dir (config.json, metrics.csv, state.pt), then evaluate and write the policy; appends to
+    complete once the final state is saved."""
     from tqdm import tqdm
 
     from .logger import MetricsCSV, plot_curve
@@ -246,6 +259,7 @@ def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resum
         return 130
     final = trainer.finalize()
     save_state(run_dir, trainer.state_dict())
+    complete.append(True)
     s = trainer.s
     record = {"seed": cfg.seed, "env_steps": s.global_step, "wall_s": round(s.train_s + s.eval_s, 3),
               "train_s": round(s.train_s, 3),

@@ -126,7 +126,8 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
     try:
         check_env_id(cfg.env_id)
     except EnvIdError as e:
-        raise ConfigError(str(e)) from None
+        why = " (a `module:` prefix makes Gymnasium import that module)" if ":" in str(cfg.env_id) else ""
+        raise ConfigError(f"--env: {e}{why}; pick a registered id such as CartPole-v1") from None
     for f in fields(PPOConfig):
         v = getattr(cfg, f.name)
         want = {"int": int, "float": (int, float), "bool": bool, "str": str}.get(f.type)
