@@ -57,10 +57,24 @@ def kernels(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def site(kernels, tmp_path_factory) -> Path:
-    www = tmp_path_factory.mktemp("www")
-    r = build("--out", www / SUB, "--kernels", kernels, "--env", ENV_ID)
+    """The site of two envs, CartPole (the trained policy) and Pendulum (random weights, compiled here, its
+    python weights exported as the build's error message says), under a subpath of the served folder."""
+    from tests.checkpoints import make_random_checkpoint
+    tmp = tmp_path_factory.mktemp("two")
+    shutil.copytree(kernels, tmp / "kernels", symlinks=True)
+    model = make_random_checkpoint(tmp / "model", obs_dim=3, hidden=(16, 16), env_id="Pendulum-v1",
+                                   action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]})
+    kernel = tmp / "kernels" / "Pendulum-v1"
+    for cmd in (["compile", str(model), "--out", str(kernel)],
+                ["export-json", str(model), "--out", str(kernel / "policy.weights.json")]):
+        r = subprocess.run([sys.executable, "-m", "tiny_infer", *cmd], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, f"tiny_infer {cmd[0]} failed:\n{r.stderr[-2000:]}"
+    www = tmp / "www"
+    r = build("--out", www / SUB, "--kernels", tmp / "kernels")  # every kernel folder there
     assert r.returncode == 0, r.stderr
-    assert f"{ENV_ID}: bytes until the first agent action" in r.stdout, r.stdout
+    for env_id in (ENV_ID, "Pendulum-v1"):
+        assert f"{env_id}: bytes until the first agent action" in r.stdout, r.stdout
     return www
 
 
@@ -212,6 +226,7 @@ def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
 def test_gallery_links_to_each_env_page_from_a_subpath(browser, serve, site):
     base = serve(site)
     record = json.loads((site / SUB / RECORD).read_text())
+    assert sorted(p["env"] for p in record["pages"].values()) == [ENV_ID, "Pendulum-v1"]
     page = browser.new_page(viewport={"width": 900, "height": 800})
     errors: list[str] = []
     urls: list[str] = []
@@ -219,24 +234,27 @@ def test_gallery_links_to_each_env_page_from_a_subpath(browser, serve, site):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: r.status >= 400 and errors.append(f"HTTP {r.status}: {r.url}"))
     page.on("request", lambda r: urls.append(r.url))
-    page.goto(f"{base}/{SUB}/")
-    cards = page.locator(".card")
-    assert cards.count() == len(record["pages"]) == 1
-    card = cards.first
-    assert ENV_ID in card.inner_text() and "solved" in card.inner_text(), card.inner_text()
-    # the preview is drawn by the env's renderer: the canvas is not blank
-    page.wait_for_function("""() => { const c = document.querySelector('canvas[data-env]');
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      for (let i = 0; i < d.length; i += 4) if (d[i] < 128) return true; return false; }""", timeout=10_000)
-    assert errors == [], errors
-    urls.clear()
-    card.locator("a").click()
-    page.wait_for_url(f"{base}/{SUB}/{ENV_ID}/")
-    page.wait_for_function("() => window.app && window.app.status().firstActionMs != null", timeout=30_000)
-    assert page.evaluate("window.app.status().error") is None
-    assert errors == [], errors
-    # the env page fetches only its own files (as recorded by the build) and the site's favicon
-    own = {f"{base}/{SUB}/{f}" for f in record["pages"][f"{ENV_ID}/index.html"]["files"]}
-    own |= {f"{base}/{SUB}/favicon.svg", f"{base}/{SUB}/{ENV_ID}/"}
-    assert urls and set(urls) <= own, set(urls) - own
+    for env_id in (ENV_ID, "Pendulum-v1"):
+        page.goto(f"{base}/{SUB}/")
+        assert page.locator(".card").count() == 2
+        card = page.locator(".card", has=page.locator(f'canvas[data-env="{env_id}"]'))
+        assert env_id in card.inner_text() and "solved" in card.inner_text(), card.inner_text()
+        # the preview is drawn by the env's renderer: the canvas is not blank
+        page.wait_for_function("""id => { const c = document.querySelector(`canvas[data-env="${id}"]`);
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          for (let i = 0; i < d.length; i += 4) if (d[i + 1] < 160) return true; return false; }""",
+                               arg=env_id, timeout=10_000)
+        assert errors == [], errors
+        urls.clear()
+        card.locator("a").click()
+        page.wait_for_url(f"{base}/{SUB}/{env_id}/")
+        page.wait_for_function("() => window.app && window.app.status().firstActionMs != null",
+                               timeout=30_000)
+        assert page.evaluate("window.app.status().error") is None
+        assert errors == [], errors
+        # the env page fetches only its own files (as recorded by the build: its env module and kernel, no
+        # other env's) and the site's favicon
+        own = {f"{base}/{SUB}/{f}" for f in record["pages"][f"{env_id}/index.html"]["files"]}
+        own |= {f"{base}/{SUB}/favicon.svg", f"{base}/{SUB}/{env_id}/"}
+        assert urls and set(urls) <= own, set(urls) - own
     page.close()
