@@ -2,17 +2,17 @@
 // world (y up, flipped on output) and is scaled to fit view = {width, height} (context units), so it is
 // resolution independent: the caller sets the context transform for devicePixelRatio.
 import { LENGTH, X_THRESHOLD } from '../envs/cartpole.js';
+import { arrow, begin, finish, fitWorld, gymFrame, kick, poly, rot, shape } from './common.js';
 
 export const WIDTH = 600, HEIGHT = 400;
 const SCALE = WIDTH / (X_THRESHOLD * 2); // 125 px per metre
 const POLE_W = 10, POLE_LEN = SCALE * 2 * LENGTH, CART_W = 50, CART_H = 30, CART_Y = 100, AXLE = CART_H / 4;
 const POLE_RGB = 'rgb(202,152,101)', AXLE_RGB = 'rgb(129,132,203)';
+// A push: 40 px of horizontal drag per rad/s of pole angular velocity, at most 3; a click shoves by 0.6.
+const KICK = { pxPerUnit: 40, max: 3, click: 0.6 };
 
 /** The world-to-view mapping: scale k and offsets (the 3:2 world is centred in the view). */
-export function fit(view) {
-  const k = Math.min(view.width / WIDTH, view.height / HEIGHT);
-  return { k, ox: (view.width - WIDTH * k) / 2, oy: (view.height - HEIGHT * k) / 2 };
-}
+export function fit(view) { return fitWorld(WIDTH, HEIGHT, view); }
 
 /** Screen position (world pixels, y down) of the cart centre and of the axle. */
 export function cartX(state) { return state[0] * SCALE + WIDTH / 2; }
@@ -20,70 +20,48 @@ export const AXLE_Y = HEIGHT - (CART_Y + AXLE); // y down
 
 /**
  * draw(ctx, state, view): state = [x, x_dot, theta, theta_dot]; view = {width, height, hud?: string[],
- * badge?: string, arrow?: number (push preview, rad/s)}. Without hud/badge/arrow the picture is Gymnasium's.
+ * badge?: string, drag?: {handle, d} (push preview), arrow?: number (push preview in rad/s, the page's older
+ * form)}. Without hud/badge/drag/arrow the picture is Gymnasium's.
  */
 export function draw(ctx, state, view) {
-  const { k, ox, oy } = fit(view);
-  ctx.save();
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, view.width, view.height);
-  ctx.translate(ox, oy);
-  ctx.scale(k, k);
-  ctx.save();
-  // From here on Gymnasium's own coordinates (y up). pygame's integer coordinates are pixel centres and its
-  // polygons include their edges: shift by half a pixel and stroke a 1 px outline around every fill.
-  ctx.translate(0.5, HEIGHT - 0.5);
-  ctx.scale(1, -1);
-  ctx.lineWidth = 1;
-  ctx.fillStyle = '#000';
-  ctx.fillRect(-0.5, CART_Y - 0.5, WIDTH + 1, 1); // track: pygame's hline at y=100
+  const { k } = begin(ctx, WIDTH, HEIGHT, view);
+  gymFrame(ctx, HEIGHT);
   const cx = cartX(state), theta = state[2];
   const finite = Number.isFinite(cx) && Number.isFinite(theta);
   if (finite) {
-    shape(ctx, '#000', () => ctx.rect(cx - CART_W / 2, CART_Y - CART_H / 2, CART_W, CART_H));
-    ctx.save();
-    ctx.translate(cx, CART_Y + AXLE);
-    ctx.rotate(-theta); // as pygame's Vector2.rotate_rad(-theta) in y-up coordinates
-    shape(ctx, POLE_RGB, () => ctx.rect(-POLE_W / 2, -POLE_W / 2, POLE_W, POLE_LEN));
-    ctx.restore();
-    shape(ctx, AXLE_RGB, () => ctx.arc(cx, CART_Y + AXLE, POLE_W / 2, 0, 2 * Math.PI));
+    const l = -CART_W / 2, r = CART_W / 2, t = CART_H / 2, b = -CART_H / 2;
+    shape(ctx, '#000', () => poly(ctx, [[l, b], [l, t], [r, t], [r, b]].map(([x, y]) => [x + cx, y + CART_Y])));
+    const pl = -POLE_W / 2, pr = POLE_W / 2, pt = POLE_LEN - POLE_W / 2, pb = -POLE_W / 2;
+    shape(ctx, POLE_RGB, () => poly(ctx, [[pl, pb], [pl, pt], [pr, pt], [pr, pb]].map(([x, y]) => rot(x, y, -theta, cx, CART_Y + AXLE))));
+    shape(ctx, AXLE_RGB, () => ctx.arc(Math.trunc(cx), Math.trunc(CART_Y + AXLE), Math.trunc(POLE_W / 2), 0, 2 * Math.PI));
   }
+  ctx.fillStyle = '#000';
+  ctx.fillRect(-0.5, CART_Y - 0.5, WIDTH + 1, 1); // the track, last as in render(): gfxdraw.hline at y=100
   ctx.restore();
-  if (finite && view.arrow) drawArrow(ctx, cx, theta, view.arrow);
-  const px = Math.max(15, 11 / k); // at least 11 CSS pixels on small screens
-  ctx.fillStyle = '#333';
-  ctx.font = `${px}px system-ui, sans-serif`;
-  ctx.textBaseline = 'top';
-  (view.hud || []).forEach((line, i) => ctx.fillText(line, 10, 10 + 1.35 * px * i));
-  if (view.badge) {
-    ctx.textAlign = 'right';
-    ctx.fillStyle = '#a33';
-    ctx.fillText(view.badge, WIDTH - 10, 10);
+  const w = view.drag ? kickOf(view.drag.handle, view.drag.d) : view.arrow;
+  if (finite && w) {
+    // At the pole's tip, pointing the way the pole will be shoved.
+    const tipX = cx + Math.sin(theta) * POLE_LEN * 0.8, tipY = AXLE_Y - Math.cos(theta) * POLE_LEN * 0.8;
+    arrow(ctx, tipX, tipY, Math.max(-80, Math.min(80, w * KICK.pxPerUnit)), 0);
   }
-  ctx.restore();
+  finish(ctx, WIDTH, k, view);
 }
 
-function shape(ctx, color, path) {
-  ctx.fillStyle = ctx.strokeStyle = color;
-  ctx.beginPath();
-  path();
-  ctx.fill();
-  ctx.stroke();
+/** hit(state, p): {part: 'pole', side} when p (world pixels, y down) is on the pole (10 px slack), else null. */
+export function hit(state, [x, y]) {
+  const th = state[2], dx = x - cartX(state), dy = y - AXLE_Y;
+  const along = dx * Math.sin(th) - dy * Math.cos(th), across = dx * Math.cos(th) + dy * Math.sin(th);
+  if (!(along > -10 && along < POLE_LEN + 10 && Math.abs(across) < 18)) return null;
+  return { part: 'pole', side: Math.sign(across) || 1 };
 }
 
-function drawArrow(ctx, cx, theta, w) {
-  // A push preview at the pole's tip, pointing the way the pole will be shoved.
-  const tipX = cx + Math.sin(theta) * POLE_LEN * 0.8, tipY = AXLE_Y - Math.cos(theta) * POLE_LEN * 0.8;
-  const len = Math.max(-80, Math.min(80, w * 40)), d = Math.sign(len);
-  ctx.strokeStyle = ctx.fillStyle = '#c33';
-  ctx.lineWidth = 3;
-  ctx.beginPath();
-  ctx.moveTo(tipX, tipY);
-  ctx.lineTo(tipX + len, tipY);
-  ctx.stroke();
-  ctx.beginPath();
-  ctx.moveTo(tipX + len + 8 * d, tipY);
-  ctx.lineTo(tipX + len, tipY - 6);
-  ctx.lineTo(tipX + len, tipY + 6);
-  ctx.fill();
+const kickOf = (handle, d) => kick(d, [1, 0], handle.side, KICK);
+
+/** push(state, handle, d): the state with the pole's angular velocity kicked by the horizontal drag d. */
+export function push(state, handle, d) {
+  const s = Float64Array.from(state);
+  s[3] += kickOf(handle, d);
+  return s;
 }
+
+export const renderer = { WIDTH, HEIGHT, fit, draw, hit, push };

@@ -1,0 +1,85 @@
+// Gymnasium's Acrobot render(), on a Canvas 2D context: the target line, two links and their joints in a
+// 500x500 pixel world (pygame's frame, y up, flipped on output), scaled to fit the view.
+// State: Gymnasium's env.unwrapped.state [theta1, theta2, dtheta1, dtheta2] (theta1 = 0: hanging down).
+import { arrow, begin, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
+
+// Gymnasium's AcrobotEnv class constants (its render reads them; the page's sliders do not change them).
+const LINK_LENGTH = [1.0, 1.0], MAX_VEL = [4 * Math.PI, 9 * Math.PI];
+export const WIDTH = 500, HEIGHT = 500;
+const BOUND = LINK_LENGTH[0] + LINK_LENGTH[1] + 0.2;
+const SCALE = WIDTH / (BOUND * 2), OFFSET = WIDTH / 2;
+const LINK_RGB = 'rgb(0,204,204)', JOINT_RGB = 'rgb(204,204,0)';
+// A push: 20 px of drag across a link per rad/s of that joint's velocity (clamped to Gymnasium's bounds);
+// a click shoves by 2 rad/s.
+const KICK = { pxPerUnit: 20, click: 2 };
+
+/** The world-to-view mapping: scale k and offsets (the square world is centred in the view). */
+export function fit(view) { return fitWorld(WIDTH, HEIGHT, view); }
+
+/** Both links in Gymnasium's frame (y up): [{x, y (pivot), th (direction), len}] as render() computes them. */
+function links(s) {
+  const p1 = [LINK_LENGTH[0] * Math.sin(s[0]) * SCALE, -LINK_LENGTH[0] * Math.cos(s[0]) * SCALE];
+  return [
+    { x: OFFSET, y: OFFSET, th: s[0] - Math.PI / 2, len: LINK_LENGTH[0] * SCALE },
+    { x: p1[0] + OFFSET, y: p1[1] + OFFSET, th: s[0] + s[1] - Math.PI / 2, len: LINK_LENGTH[1] * SCALE },
+  ];
+}
+
+/** draw(ctx, state, view): view = {width, height, hud?, badge?, drag?}; without hud/badge/drag, Gymnasium's. */
+export function draw(ctx, state, view) {
+  const { k } = begin(ctx, WIDTH, HEIGHT, view);
+  gymFrame(ctx, HEIGHT);
+  ctx.fillStyle = '#000';
+  // The target line, pygame.draw.line at y = 1 * scale + offset (pygame truncates to whole pixels).
+  ctx.fillRect(-0.5, Math.trunc(SCALE + OFFSET) - 0.5, WIDTH + 1, 1);
+  const finite = [0, 1].every((i) => Number.isFinite(state[i]));
+  if (finite) {
+    for (const { x, y, th, len } of links(state)) {
+      const t = 0.1 * SCALE;
+      shape(ctx, LINK_RGB, () => poly(ctx, [[0, -t], [0, t], [len, t], [len, -t]].map(([a, b]) => rot(a, b, th, x, y))));
+      shape(ctx, JOINT_RGB, () => ctx.arc(Math.trunc(x), Math.trunc(y), Math.trunc(0.1 * SCALE), 0, 2 * Math.PI));
+    }
+  }
+  ctx.restore();
+  if (finite && view.drag) {
+    const { handle, d } = view.drag, g = grab(state, handle);
+    const w = kick(d, g.tangent, handle.side, { ...KICK, max: MAX_VEL[handle.link] });
+    arrow(ctx, g.p[0], g.p[1], w * KICK.pxPerUnit * g.tangent[0], w * KICK.pxPerUnit * g.tangent[1]);
+  }
+  finish(ctx, WIDTH, k, view);
+}
+
+/** Where a handle grabs (world pixels, y down) and the unit direction that point moves as its joint turns. */
+function grab(state, { link, r }) {
+  const L = links(state)[link], c = Math.cos(L.th), s = Math.sin(L.th);
+  // Gymnasium's frame is y up: the direction (-sin th, cos th) of a growing angle becomes (-sin th, -cos th).
+  return { p: toWorld(HEIGHT, L.x + r * c, L.y + r * s), tangent: [-s, -c] };
+}
+
+/**
+ * hit(state, p): {link: 0|1, r, side} when p (world pixels, y down) is on a link or its joint (8 px slack),
+ * the outer link first; r is the grab's distance from the link's pivot, side the pointer's side of the link.
+ */
+export function hit(state, [px, py]) {
+  if (![0, 1].every((i) => Number.isFinite(state[i]))) return null;
+  const ls = links(state);
+  for (const link of [1, 0]) {
+    const L = ls[link], [x, y] = toWorld(HEIGHT, L.x, L.y), dx = px - x, dy = py - y;
+    const c = Math.cos(L.th), s = Math.sin(L.th);
+    const along = dx * c - dy * s, across = -dx * s - dy * c; // y down: the link points along (c, -s)
+    if (along > -(0.1 * SCALE + 8) && along < L.len + 8 && Math.abs(across) < 0.1 * SCALE + 8) {
+      return { link, r: Math.max(along, 0), side: Math.sign(across) || 1 };
+    }
+  }
+  return null;
+}
+
+/** push(state, handle, d): the state with that joint's angular velocity kicked by the drag d (clamped). */
+export function push(state, handle, d) {
+  const s = Float64Array.from(state), i = 2 + handle.link, max = MAX_VEL[handle.link];
+  const w = kick(d, grab(state, handle).tangent, handle.side, { ...KICK, max });
+  s[i] = Math.max(-max, Math.min(max, s[i] + w));
+  return s;
+}
+
+export const renderer = { WIDTH, HEIGHT, fit, draw, hit, push };

@@ -1,0 +1,99 @@
+// Gymnasium's Pendulum render(), on a Canvas 2D context: the rod with its rounded ends, the torque arrow and
+// the axle, in a 500x500 pixel world (pygame's frame, y up, flipped on output), scaled to fit the view.
+// State: [theta, theta_dot] (theta = 0: upright); view.action: the last action (torque), as env.last_u.
+import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
+
+// Gymnasium's PendulumEnv defaults (its render reads max_torque through last_u, which step() clips).
+const MAX_SPEED = 8, MAX_TORQUE = 2.0;
+export const WIDTH = 500, HEIGHT = 500;
+const SCALE = WIDTH / (2.2 * 2), OFFSET = Math.floor(WIDTH / 2);
+const ROD_LEN = SCALE, ROD_W = 0.2 * SCALE, ROD_RGB = 'rgb(204,77,77)';
+// A push: 20 px of drag across the rod per rad/s, a click shoves by 2 rad/s; clipped to ±max_speed.
+const KICK = { pxPerUnit: 20, max: 2 * MAX_SPEED, click: 2 };
+
+// Gymnasium's assets/clockwise.png (329x312, a black clockwise arrow on transparency), traced as a stroked
+// arc and a barbed head, in the image's pixels (y down), fitted to its alpha (3% of the ink differs).
+const IMG_W = 329, IMG_H = 312;
+const ARC = { x: 173.15, y: 156.0, r: 151.2, width: 10, from: -91.04, to: 190 }; // degrees, clockwise
+const HEAD = [[22, 110.97], [44.5, 169.62], [22, 153.38], [-0.5, 169.62]];
+
+/** The world-to-view mapping: scale k and offsets (the square world is centred in the view). */
+export function fit(view) { return fitWorld(WIDTH, HEIGHT, view); }
+
+/** The last torque as a number (clipped as step() does), or null before the first step. */
+function torque(action) {
+  const u = action === null || action === undefined ? NaN : Number(action.length === undefined ? action : action[0]);
+  return Number.isFinite(u) ? clamp(u, -MAX_TORQUE, MAX_TORQUE) : null;
+}
+
+/**
+ * The torque arrow as Gymnasium blits it: the image smooth-scaled to an s x s square (s = int(scale |u| / 2)),
+ * mirrored when u > 0 (counter-clockwise), centred on the axle; world pixels, y down.
+ */
+function torqueArrow(ctx, u) {
+  const s = Math.trunc((SCALE * Math.abs(u)) / 2);
+  if (s < 1) return;
+  const half = Math.floor(s / 2), x0 = OFFSET - half, y0 = OFFSET + half - s;
+  ctx.save();
+  ctx.translate(u > 0 ? x0 + s : x0, y0);
+  ctx.scale(((u > 0 ? -1 : 1) * s) / IMG_W, s / IMG_H);
+  ctx.fillStyle = ctx.strokeStyle = '#000';
+  ctx.lineWidth = ARC.width;
+  ctx.beginPath();
+  ctx.arc(ARC.x, ARC.y, ARC.r, (ARC.from * Math.PI) / 180, (ARC.to * Math.PI) / 180);
+  ctx.stroke();
+  ctx.beginPath();
+  poly(ctx, HEAD);
+  ctx.fill();
+  ctx.restore();
+}
+
+/** draw(ctx, state, view): view = {width, height, action?, hud?, badge?, drag?}; without hud/badge/drag, Gymnasium's. */
+export function draw(ctx, state, view) {
+  const { k } = begin(ctx, WIDTH, HEIGHT, view);
+  const th = state[0], finite = Number.isFinite(th), a = th + Math.PI / 2;
+  gymFrame(ctx, HEIGHT);
+  if (finite) {
+    const t = ROD_W / 2, r = Math.trunc(ROD_W / 2);
+    shape(ctx, ROD_RGB, () => poly(ctx, [[0, -t], [0, t], [ROD_LEN, t], [ROD_LEN, -t]].map(([x, y]) => rot(x, y, a, OFFSET, OFFSET))));
+    shape(ctx, ROD_RGB, () => ctx.arc(OFFSET, OFFSET, r, 0, 2 * Math.PI));
+    const [ex, ey] = rot(ROD_LEN, 0, a, OFFSET, OFFSET);
+    shape(ctx, ROD_RGB, () => ctx.arc(Math.trunc(ex), Math.trunc(ey), r, 0, 2 * Math.PI));
+  }
+  ctx.restore();
+  const u = torque(view.action);
+  if (u !== null) torqueArrow(ctx, u);
+  gymFrame(ctx, HEIGHT);
+  shape(ctx, '#000', () => ctx.arc(OFFSET, OFFSET, Math.trunc(0.05 * SCALE), 0, 2 * Math.PI)); // the axle
+  ctx.restore();
+  if (finite && view.drag) {
+    const { handle, d } = view.drag, g = grab(th, handle.r), w = kick(d, g.tangent, handle.side, KICK);
+    arrow(ctx, g.p[0], g.p[1], w * KICK.pxPerUnit * g.tangent[0], w * KICK.pxPerUnit * g.tangent[1]);
+  }
+  finish(ctx, WIDTH, k, view);
+}
+
+/** The point r px along the rod (world pixels, y down) and the unit direction it moves as theta grows. */
+function grab(th, r) {
+  // y up the rod points along (-sin th, cos th) and moves along (-cos th, -sin th); y down both flip their y.
+  return { p: toWorld(HEIGHT, OFFSET - r * Math.sin(th), OFFSET + r * Math.cos(th)), tangent: [-Math.cos(th), Math.sin(th)] };
+}
+
+/** hit(state, p): {part: 'rod', r, side} when p (world pixels, y down) is on the rod (8 px slack), else null. */
+export function hit(state, [px, py]) {
+  const th = state[0];
+  if (!Number.isFinite(th)) return null;
+  const [x, y] = toWorld(HEIGHT, OFFSET, OFFSET), dx = px - x, dy = py - y;
+  const along = -dx * Math.sin(th) - dy * Math.cos(th), across = -dx * Math.cos(th) + dy * Math.sin(th);
+  if (along < -(ROD_W / 2 + 8) || along > ROD_LEN + ROD_W / 2 + 8 || Math.abs(across) > ROD_W / 2 + 8) return null;
+  return { part: 'rod', r: clamp(along, 0, ROD_LEN), side: Math.sign(across) || 1 };
+}
+
+/** push(state, handle, d): the state with the angular velocity kicked by the drag d, clipped to ±max_speed. */
+export function push(state, handle, d) {
+  const s = Float64Array.from(state);
+  s[1] = clamp(s[1] + kick(d, grab(s[0], handle.r).tangent, handle.side, KICK), -MAX_SPEED, MAX_SPEED);
+  return s;
+}
+
+export const renderer = { WIDTH, HEIGHT, fit, draw, hit, push };
