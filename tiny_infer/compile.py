@@ -92,11 +92,15 @@ def check_out_dir(out: Path, model_dir: Path) -> None:
     fix = "pass a new folder such as build/kernels/ENV, or a kernel folder compile wrote"
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise CompileError(f"--out {out} exists and is not a folder; {fix}")
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise CompileError(f"--out {out}: {blocker} is a file, not a folder; {fix}")
     dest, cwd, model = out.resolve(), Path.cwd().resolve(), Path(model_dir).resolve()
     if dest == cwd or dest in cwd.parents:
         raise CompileError(f"--out {out} is the current folder or holds it; {fix}")
     if dest == model or dest in model.parents:
-        raise CompileError(f"--out {out} holds the checkpoint {model_dir}; {fix}")
+        what = "is the checkpoint's folder" if dest == model else f"holds the checkpoint {model_dir}"
+        raise CompileError(f"--out {out} {what}; {fix}")
     if out.is_dir() and any(out.iterdir()) and not is_kernel_dir(out):
         foreign = sorted(e.name for e in out.iterdir() if e.name not in KERNEL_FILES)
         what = "no manifest.json of a kernel"
@@ -239,6 +243,10 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             single_n = min(len(obs), 200)
             got1 = np.stack([wasm.forward(o, ckpt.n_out) for o in obs[:single_n]])
             max_err = max(max_err, check_parity(got1, ref[:single_n], "policy.wasm forward"))
+            # an imported policy: the kernel against the library it came from, as recorded at import
+            from tiny_infer.import_common import check_source_parity
+
+            source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
         except ValueError as e:
             raise CompileError(str(e)) from None
         t_parity = time.perf_counter()
@@ -273,6 +281,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             "model": str(ckpt.model_dir),
             "webgpu": {"module": "policy.webgpu.js", "weights": WEIGHTS_FILE},
             "tinygrad_check": {"samples": cfg.tinygrad_check_samples, "max_abs_err": tg_err},
+            **({"source": source} if source else {}),
         }
         manifest["files"] = {f: (tmp / f).stat().st_size for f in FILES if f != "manifest.json"}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
