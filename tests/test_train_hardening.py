@@ -156,6 +156,20 @@ def test_resumed_config_is_validated(tmp_path, capsys):
     assert "--gamma must be" in run_cli(tmp_path, capsys, ["--resume", str(run), "--no-progress"])
 
 
+@pytest.mark.parametrize("tamper", ["obs shape", "rng type"])
+def test_tampered_plain_state_is_refused_in_one_line(tmp_path, capsys, tamper):
+    """A state file that loads (plain data) but does not fit the envs: refused before training, unchanged."""
+    run = tmp_path / "runs" / "CartPole-v1" / "r"
+    cfg = dataclasses.replace(preset("CartPole-v1"), n_envs=4, n_steps=64, minibatches=2)
+    st = Trainer(cfg).state_dict()
+    if tamper == "obs shape":
+        st["env"]["obs"] = np.zeros((3, 4), np.float32)
+    else:
+        st["env"]["venv"]["_np_random"] = 7
+    save_state(run, st)
+    assert "does not match" in run_cli(tmp_path, capsys, ["--resume", str(run), "--no-progress"])
+
+
 def test_diverging_training_stops_without_writing(tmp_path, capsys, good_policy):
     before = tree(good_policy)
     code = main(["--env", "CartPole-v1", *SMALL, "--lr", "1e30", "--total-timesteps", "1024",

@@ -108,7 +108,22 @@ def restore(obj: Any, state: dict) -> None:
     for k, v in state.items():
         if not isinstance(k, str) or k not in vars(obj):
             raise ValueError(f"the saved env state has attribute {k!r}, which {type(obj).__name__} lacks")
+        now = getattr(obj, k)
+        if now is not None and v is not None and (type(v) is not type(now) or _shape(v) != _shape(now)):
+            raise ValueError(f"the saved env attribute {k!r} is a {type(v).__name__} {_shape(v)}, not a "
+                             f"{type(now).__name__} {_shape(now)}")
         setattr(obj, k, v)
+
+
+def _shape(x: Any) -> tuple | None:
+    return x.shape if isinstance(x, np.ndarray) else None
+
+
+def _check_like(name: str, saved: Any, now: Any) -> None:
+    """A saved wrapper field must have the type and the shape (or length) of the fresh one it replaces."""
+    size = (lambda x: _shape(x) or len(x)) if name != "finished" else (lambda x: None)  # finished: any length
+    if type(saved) is not type(now) or size(saved) != size(now):
+        raise ValueError(f"the saved env field {name!r} does not fit the envs of this config")
 
 
 class BatchedEnv:
@@ -170,6 +185,8 @@ class BatchedEnv:
     def set_state(self, st: dict) -> None:
         if len(st["envs"]) != self.n:
             raise ValueError(f"the state has {len(st['envs'])} envs, the config {self.n}")
+        for k in ("obs", "elapsed", "ep_return", "finished"):
+            _check_like(k, st[k], getattr(self, k))
         for env, est in zip(self.envs, st["envs"], strict=True):
             restore(env, est)
         self.obs, self.elapsed, self.ep_return = st["obs"], list(st["elapsed"]), list(st["ep_return"])
@@ -224,8 +241,8 @@ class VecCartPole:
                 "finished": self.finished, "venv": venv}, lost
 
     def set_state(self, st: dict) -> None:
-        if st["obs"].shape[0] != self.n:
-            raise ValueError(f"the state has {st['obs'].shape[0]} envs, the config {self.n}")
+        for k in ("obs", "elapsed", "ep_return", "finished"):
+            _check_like(k, st[k], getattr(self, k))
         restore(self.venv, st["venv"])
         self.obs, self.elapsed, self.ep_return = st["obs"], st["elapsed"], st["ep_return"]
         self.finished = list(st["finished"])
