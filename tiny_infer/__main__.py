@@ -1,5 +1,6 @@
 """CLI: `python -m tiny_infer compile [MODEL_DIR] [--env ID] [--out DIR] [--batch-size 256]`
-and `python -m tiny_infer export-json MODEL_DIR --out FILE`."""
+`python -m tiny_infer export-json MODEL_DIR --out FILE`
+and `python -m tiny_infer import sb3|cleanrl MODEL ... --out DIR`."""
 
 from __future__ import annotations
 
@@ -22,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")
     e.add_argument("model_dir", help="checkpoint folder (policy.json + policy.safetensors)")
     e.add_argument("--out", required=True, help="output JSON file")
+    from tiny_infer.import_common import add_import_parser
+    from tiny_infer.import_common import main as import_main
+
+    add_import_parser(sub)
     args = ap.parse_args(argv)
+    if args.cmd == "import":
+        return import_main(args)
     if args.cmd == "compile":
         if not args.model_dir and not args.env:
             ap.error("compile: pass MODEL_DIR or --env ENV_ID")

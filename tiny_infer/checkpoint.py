@@ -40,6 +40,8 @@ class Checkpoint:
       action:     meta["action"], {"type": "discrete", "n": N} or {"type": "box", "shape": [...], ...}.
       obs_norm:   None or {"clip": float, "eps": float}; the mean/var live in `tensors`.
       n_act:      actor outputs: N for discrete, prod(shape) for box.
+      head:       "policy" (probabilities or action mean) or "q" (q-values of discrete actions, no softmax).
+      value:      whether there is a critic (a value output); imported DQN, SAC and TD3 policies have none.
     """
 
     model_dir: Path
@@ -52,6 +54,8 @@ class Checkpoint:
     activation: str
     obs_norm: dict | None
     n_act: int
+    head: str = "policy"
+    value: bool = True
 
     @property
     def discrete(self) -> bool:
@@ -59,15 +63,23 @@ class Checkpoint:
 
     @property
     def n_out(self) -> int:
-        """Values per observation in the kernel's output: actor outputs then the value estimate."""
-        return self.n_act + 1
+        """Values per observation in the kernel's output: actor outputs then the value estimate (if any)."""
+        return self.n_act + int(self.value)
 
     @property
     def outputs(self) -> list[dict]:
-        return [
-            {"name": "probs" if self.discrete else "mean", "size": self.n_act},
-            {"name": "value", "size": 1},
-        ]
+        name = "q" if self.head == "q" else "probs" if self.discrete else "mean"
+        return [{"name": name, "size": self.n_act}] + ([{"name": "value", "size": 1}] if self.value else [])
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """The networks in policy.safetensors: the actor (or q-network), and the critic when there is one."""
+        return ("actor", "critic") if self.value else ("actor",)
+
+    @property
+    def squash(self) -> bool:
+        """Box actions squashed by tanh and rescaled to [low, high] in the graph (SAC, TD3 actors)."""
+        return self.action.get("squash") == "tanh"
 
     def layers(self, head: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(weight [out, in], bias [out])] of the actor or the critic, input to output."""
@@ -143,10 +155,12 @@ def _check_meta(meta: dict) -> tuple[str, int, dict, tuple[int, ...], str, dict 
     return env_id, obs_dim, action, hidden, activation, obs_norm, n_act
 
 
-def expected_shapes(obs_dim: int, hidden: tuple[int, ...], n_act: int, box: bool, obs_norm: bool) -> dict:
-    """Contract-1 tensor name -> shape for this architecture."""
+def expected_shapes(
+    obs_dim: int, hidden: tuple[int, ...], n_act: int, box: bool, obs_norm: bool, value: bool = True
+) -> dict:
+    """Contract-1 tensor name -> shape for this architecture (box: the log_std of a Gaussian policy)."""
     shapes: dict[str, tuple[int, ...]] = {}
-    for head, last in (("actor", n_act), ("critic", 1)):
+    for head, last in (("actor", n_act), ("critic", 1))[: 2 if value else 1]:
         sizes = [obs_dim, *hidden, last]
         for i in range(len(sizes) - 1):
             shapes[f"{head}.{i}.weight"] = (sizes[i + 1], sizes[i])
@@ -200,10 +214,12 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{jpath}: not valid JSON ({e}); re-export the checkpoint") from None
     env_id, obs_dim, action, hidden, activation, obs_norm, n_act = _check_meta(meta)
+    head, value = _check_head(meta, action)
 
     spath = model_dir / "policy.safetensors"
     raw = _read_safetensors(spath)
-    want = expected_shapes(obs_dim, hidden, n_act, action["type"] == "box", obs_norm is not None)
+    gaussian = action["type"] == "box" and action.get("squash") is None
+    want = expected_shapes(obs_dim, hidden, n_act, gaussian, obs_norm is not None, value)
     arch = f"obs_dim={obs_dim}, hidden={list(hidden)}, {action['type']} actions ({n_act})"
     missing = [k for k in want if k not in raw]
     if missing:
@@ -247,7 +263,34 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
         activation=activation,
         obs_norm=obs_norm,
         n_act=n_act,
+        head=head,
+        value=value,
     )
+
+
+def _check_head(meta: dict, action: dict) -> tuple[str, bool]:
+    """policy.json's optional "head" ("policy" or "q"), "value" (bool) and action "squash" (null, "tanh")."""
+    head, value = meta.get("head", "policy"), meta.get("value", True)
+    if head not in ("policy", "q") or (head == "q" and action["type"] != "discrete"):
+        raise CheckpointError(
+            f"policy.json: head is {head!r}, expected 'policy', or 'q' (q-values) for discrete actions"
+        )
+    if not isinstance(value, bool):
+        raise CheckpointError(f"policy.json: value is {value!r}, expected true or false (has a critic)")
+    squash = action.get("squash")
+    if squash is not None:
+        n = math.prod(action["shape"]) if action["type"] == "box" else 0
+        bounds = [action.get(k) for k in ("low", "high")]
+        ok = action["type"] == "box" and squash == "tanh" and all(
+            isinstance(b, list) and len(b) == n and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in b)
+            for b in bounds
+        )
+        if not ok:
+            raise CheckpointError(
+                f"policy.json: action squash {squash!r} needs 'tanh', box actions and finite low/high lists"
+            )
+    return head, value
 
 
 def resolve_model_dir(env_id: str, root: Path = Path(".")) -> Path:

@@ -268,3 +268,45 @@ def check_source_parity(ckpt, forward_batch: Callable[[np.ndarray], np.ndarray])
             "greedy_near_ties": ties,
         },
     }
+
+
+def add_import_parser(sub) -> None:
+    """The `import` subcommand (tiny_infer/__main__.py): `import sb3 ...` and `import cleanrl ...`."""
+    imp = sub.add_parser("import", help="import a Stable-Baselines3 or CleanRL policy as a contract-1 folder")
+    lib = imp.add_subparsers(dest="library", required=True)
+    s = lib.add_parser("sb3", help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3; MlpPolicy)")
+    s.add_argument("model", help="the .zip that model.save() wrote")
+    s.add_argument("--vecnormalize", help="the VecNormalize statistics (vecnormalize.pkl), if trained with it")
+    s.add_argument("--env", help="Gymnasium id (default: one found in the file name, e.g. ppo-CartPole-v1.zip)")
+    s.add_argument("--out", required=True, help="output folder (contract 1), e.g. build/models/ENV")
+    c = lib.add_parser("cleanrl", help="a CleanRL ppo.py / ppo_continuous_action.py .cleanrl_model")
+    c.add_argument("model", help="the .cleanrl_model (torch.save of the Agent's state_dict)")
+    c.add_argument("--env", required=True, help="Gymnasium id the policy was trained on")
+    c.add_argument("--obs-norm", help="NormalizeObservation statistics: .npz with mean, var [, clip, epsilon]")
+    c.add_argument("--activation", choices=("tanh", "relu"), default="tanh", help="hidden activation (tanh)")
+    c.add_argument("--out", required=True, help="output folder (contract 1), e.g. build/models/ENV")
+
+
+def main(args) -> int:
+    """CLI entry point: import args.model into args.out; one-line error and exit 1 on bad input."""
+    import sys
+
+    try:
+        if args.library == "sb3":
+            from tiny_infer.import_sb3 import import_sb3
+
+            imp = import_sb3(Path(args.model), args.env, Path(args.vecnormalize) if args.vecnormalize else None)
+        else:
+            from tiny_infer.import_cleanrl import import_cleanrl
+
+            imp = import_cleanrl(
+                Path(args.model), args.env, Path(args.obs_norm) if args.obs_norm else None, args.activation
+            )
+        write_imported(imp, Path(args.out))
+    except PolicyImportError as e:
+        print(f"import: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"import: error: {e.filename or args.out}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    return 0

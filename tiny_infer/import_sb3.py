@@ -426,7 +426,7 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
                 return torch.cat([a, policy.predict_values(t)], -1).numpy()
             if kind == "DQN":
                 return policy.q_net(t).numpy()
-            return policy.unscale_action(policy.actor(t, deterministic=True).numpy())
+            return policy.unscale_action(policy._predict(t, deterministic=True).numpy())
 
     def greedy(obs: np.ndarray) -> np.ndarray:
         return policy.predict(normalise(obs), deterministic=True)[0]

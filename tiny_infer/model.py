@@ -104,7 +104,7 @@ class TinyPolicy:
                 )
                 for i, (wt, b) in enumerate(ckpt.layers(head))
             ]
-            for head in ("actor", "critic")
+            for head in ckpt.heads
         }
         self.norm = None
         if ckpt.obs_norm is not None:
@@ -113,6 +113,10 @@ class TinyPolicy:
                 w("obs_norm.std", obs_norm_std(ckpt)),
                 float(ckpt.obs_norm["clip"]),
             )
+        self.squash = None
+        if ckpt.squash:  # low + 0.5 (tanh(a) + 1) (high - low), SB3's unscale_action in float32
+            low, span = action_bounds(ckpt)
+            self.squash = (w("action.low", low), w("action.span", span))
 
     def _mlp(self, head: str, x):
         layers = self.layers[head]
@@ -132,13 +136,18 @@ class TinyPolicy:
             mean, std, clip = self.norm
             x = ((x - mean) / std).clip(-clip, clip)
         a = self._mlp("actor", x)
-        if self.ckpt.discrete:
+        if self.squash is not None:
+            # Tensor.tanh, not rational_tanh: a few outputs per observation, and the error of the rational
+            # (3.4e-7) would be multiplied by the span of the bounds
+            low, span = self.squash
+            a = low + ((a.tanh() + 1.0) * 0.5) * span
+        if self.ckpt.discrete and self.ckpt.head == "policy":
             # softmax as PyTorch computes it, exp(a - max) / sum; with exp in its own kernel, tinygrad's
             # inlined exp2 polynomial appears once in the code instead of in both the sum and the division
             # (the subtraction fused into it: one kernel less, ~300 bytes of policy.wasm)
             e = (a - a.max(-1, keepdim=True)).exp().contiguous()
             a = e / e.sum(-1, keepdim=True)
-        return columns(a, self._mlp("critic", x))
+        return columns(a, self._mlp("critic", x)) if self.ckpt.value else a
 
     def run(self, obs: np.ndarray) -> np.ndarray:
         """Evaluate the graph on tinygrad's PYTHON device (slow: for a few hundred observations at most)."""
@@ -179,7 +188,7 @@ def torch_forward(ckpt: Checkpoint, obs: np.ndarray, check_finite: bool = False)
                 _check_finite(ckpt, x, "the normalised observation", "obs_norm.mean and obs_norm.var are")
             x = torch.clamp(x, -n["clip"], n["clip"])
         outs = []
-        for head in ("actor", "critic"):
+        for head in ckpt.heads:
             h = x
             layers = ckpt.layers(head)
             for i in range(len(layers)):
@@ -190,9 +199,18 @@ def torch_forward(ckpt: Checkpoint, obs: np.ndarray, check_finite: bool = False)
                 if i < len(layers) - 1:
                     h = act(h)
             outs.append(h)
-        if ckpt.discrete:
+        if ckpt.discrete and ckpt.head == "policy":
             outs[0] = torch.softmax(outs[0], dim=-1)
+        if ckpt.squash:
+            low, span = (torch.from_numpy(v) for v in action_bounds(ckpt))
+            outs[0] = low + (0.5 * (torch.tanh(outs[0]) + 1.0)) * span
         return torch.cat(outs, dim=-1).numpy()
+
+
+def action_bounds(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high - low) of a squashed box action, float32 as SB3 computes them from its float32 space."""
+    low = np.asarray(ckpt.action["low"], np.float32).reshape(-1)
+    return low, (np.asarray(ckpt.action["high"], np.float32).reshape(-1) - low).astype(np.float32)
 
 
 def parity_bound(ref: np.ndarray) -> np.ndarray:
