@@ -176,21 +176,46 @@ class Context:
             timeout=120)
         return wasm
 
+    @cached_property
+    def policy_envs(self) -> list[str]:
+        """Every env with a policy (build/models/<env> or models/<env>), as `make bundle` builds them."""
+        bases = (ROOT / "build" / "models", ROOT / "models")
+        return sorted({p.parent.name for base in bases for p in base.glob("*/policy.json")})
+
     @built_once
     def site(self) -> Path:
-        """The CartPole page bundled from this run's kernel into a temporary folder (public/ untouched)."""
+        """The site bundled into a temporary folder (public/ untouched): a page for every env with a policy,
+        CartPole's from this run's kernel, the others' kernels compiled fresh (an env whose compile fails is
+        left out; facts["site_left_out"] says why)."""
         if not (ROOT / "bundle" / "build.mjs").is_file():
             raise RuntimeError("bundle/build.mjs missing")
         if not (ROOT / "node_modules").is_dir():
             raise RuntimeError("node_modules missing: run `make setup`")
+        kernels = self.tmp / "site-kernels"
+        kernels.mkdir(exist_ok=True)
+        (kernels / ENV_ID).symlink_to(self.kernel.resolve(), target_is_directory=True)
+        for env_id in self.policy_envs:
+            if env_id == ENV_ID:
+                continue
+            try:
+                run([sys.executable, "-m", "tiny_infer", "compile", "--env", env_id, "--out",
+                     str(kernels / env_id)], timeout=600)
+            except RuntimeError as e:
+                self.facts.setdefault("site_left_out", {})[env_id] = str(e)
         out = self.tmp / "site"
         t0 = time.perf_counter()
-        run(["node", str(ROOT / "bundle" / "build.mjs"), "--kernel", str(self.kernel), "--out", str(out)],
-            timeout=300)
+        run(["node", str(ROOT / "bundle" / "build.mjs"), "--out", str(out), "--kernels", str(kernels)],
+            timeout=600)
         self.facts["bundle_s"] = time.perf_counter() - t0
         if not (out / "index.html").is_file():
-            raise RuntimeError(f"bundle/build.mjs wrote no index.html in {out}")
+            raise RuntimeError(f"bundle/build.mjs wrote no gallery index.html in {out}")
         return out
+
+    @cached_property
+    def site_pages(self) -> dict[str, str]:
+        """Env id -> its page's folder in the site (e.g. "CartPole-v1/"), from the build's record."""
+        record = json.loads((self.site / ".rl-web-build.json").read_text())
+        return {p["env"]: html.removesuffix("index.html") for html, p in sorted(record["pages"].items())}
 
     def close(self) -> None:
         if not self.keep:
