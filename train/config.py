@@ -111,6 +111,14 @@ def rollout_bytes(cfg: PPOConfig, obs_dim: int, act_dim: int) -> int:
     return cfg.batch_size * (2 * obs_dim + 2 * act_dim + 12) * 4
 
 
+def model_bytes(cfg: PPOConfig, obs_dim: int, act_dim: int) -> int:
+    """Upper estimate of the actor and critic in training: weights, gradients, Adam's two moments, the best
+    snapshot and the numpy copy the rollouts act with, float32."""
+    params = sum((a + 1) * b for out in (act_dim, 1)
+                 for a, b in zip([obs_dim, *cfg.hidden], [*cfg.hidden, out], strict=True))
+    return params * 6 * 4
+
+
 def memory_limit() -> int:
     """Half of this machine's physical memory: the most a rollout may take."""
     import os
@@ -157,11 +165,13 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
         raise ConfigError(f"--minibatches {cfg.minibatches} must divide the batch n_envs * n_steps = "
                           f"{cfg.batch_size}: pick a divisor such as {near}")
     if obs_dim is not None:
-        need, limit = rollout_bytes(cfg, obs_dim, act_dim), memory_limit()
-        if need > limit:
-            raise ConfigError(f"a batch of --n-envs {cfg.n_envs} x --n-steps {cfg.n_steps} needs "
-                              f"~{need / 2**30:.1f} GiB of rollout buffers, more than half this machine's "
-                              f"memory ({limit / 2**30:.1f} GiB): lower --n-envs or --n-steps")
+        batch, model, limit = rollout_bytes(cfg, obs_dim, act_dim), model_bytes(cfg, obs_dim, act_dim), \
+            memory_limit()
+        if batch + model > limit:
+            raise ConfigError(f"--n-envs {cfg.n_envs} x --n-steps {cfg.n_steps} with --hidden "
+                              f"{','.join(map(str, cfg.hidden))} needs ~{batch / 2**30:.1f} GiB of rollout "
+                              f"buffers and ~{model / 2**30:.1f} GiB of model, more than half this machine's "
+                              f"memory ({limit / 2**30:.1f} GiB): lower --n-envs, --n-steps or --hidden")
     return cfg
 
 
@@ -218,5 +228,5 @@ def from_dict(d: dict) -> PPOConfig:
     return PPOConfig(**d)
 
 
-__all__ = ["PPOConfig", "PRESETS", "preset", "ConfigError", "validate", "rollout_bytes", "add_config_args",
-           "overrides", "to_dict", "from_dict"]
+__all__ = ["PPOConfig", "PRESETS", "preset", "ConfigError", "validate", "rollout_bytes", "model_bytes",
+           "add_config_args", "overrides", "to_dict", "from_dict"]
