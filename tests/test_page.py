@@ -1,13 +1,17 @@
-"""The built page in headless Chromium: it loads clean, the agent balances, controls work, failures read well.
+"""The built pages in Chromium: they load clean, the agent plays well, controls work, errors read well.
 
-The site is built once per module from build/kernels/CartPole-v1 (compiled first when missing;
-RL_WEB_KERNEL=/path picks another kernel folder) into a temporary folder, and served from a subpath.
-Test hooks used here (documented in bundle/src/app.js): window.app.status(), push(dThetaDot),
-setState([x, x_dot, theta, theta_dot]), play(), pause(), step(), reset(), setSpeed(v), setMode(m).
+One site is built per module (`build.mjs --out DIR --kernels DIR`, served from a subpath): a page for every
+env that has both a JS port (bundle/src/envs/index.js) and a policy (build/models/<env>, else models/<env>),
+its kernel from build/kernels/<env> (compiled into a temporary folder when missing or older than the policy;
+RL_WEB_KERNEL=/path gives CartPole-v1's). The env-independent core (controls, share, embed, record, errors) is
+tested on CartPole-v1; every env page is tested for a clean load, the agent's returns and human control.
+Test hooks (documented in bundle/src/api.js): window.app.status(), spec, drag(p0, p1), setState(s), play(),
+pause(), step(), reset(), setSpeed(v), setMode(m), setBackend(name), shareLink().
 """
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -18,44 +22,88 @@ import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
 
-SUB = "demo/cartpole"  # served from a subpath: every URL in the site must be relative
+SITE = "demo"  # the site's subpath: every URL in it must be relative
+SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
 BUDGET_GZ = 32 * 1024
 CONTRACT_KEYS = {"backend", "episode", "step", "episodeReturn", "bestReturn", "firstActionMs",
-                 "forwardMicros", "error"}
+                 "forwardMicros", "error", "env", "returns"}
 
 
-def _kernel(tmp: Path) -> Path:
-    if os.environ.get("RL_WEB_KERNEL"):
-        return Path(os.environ["RL_WEB_KERNEL"])
-    kernel = ROOT / "build" / "kernels" / "CartPole-v1"
-    if (kernel / "manifest.json").exists():
-        return kernel
-    out = tmp / "kernel"
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", "--env", "CartPole-v1", "--out", str(out)]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        pytest.fail(f"no kernel in {kernel} and compiling one failed:\n{r.stderr[-2000:]}")
-    return out
-
-
-def build(kernel: Path, out: Path, single: bool = False) -> subprocess.CompletedProcess:
+def _node() -> str:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node not found on PATH: install Node 20")
-    cmd = [node, str(ROOT / "bundle" / "build.mjs"), "--kernel", str(kernel), "--out", str(out)]
-    return subprocess.run(cmd + (["--single"] if single else []), cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return node
+
+
+def _registry() -> dict:
+    """Env id -> spec, from bundle/src/envs/index.js (only CartPole-v1 before the registry existed)."""
+    index = ROOT / "bundle" / "src" / "envs" / "index.js"
+    if not index.exists():
+        return {"CartPole-v1": None}
+    code = ("const {ENVS} = await import(process.argv[1]); console.log(JSON.stringify("
+            "Object.fromEntries(Object.entries(ENVS).map(([id, e]) => [id, e.spec]))))")
+    r = subprocess.run([_node(), "--input-type=module", "-e", code, index.as_uri()], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def _policy(env_id: str) -> Path | None:
+    for d in (ROOT / "build" / "models" / env_id, ROOT / "models" / env_id):
+        if (d / "policy.json").exists():
+            return d
+    return None
+
+
+def _kernel(env_id: str, policy: Path, tmp: Path) -> Path:
+    """build/kernels/<env> if a current compile (wasm_sha256) newer than the policy, else a fresh one."""
+    if env_id == "CartPole-v1" and os.environ.get("RL_WEB_KERNEL"):
+        return Path(os.environ["RL_WEB_KERNEL"])
+    kernel = ROOT / "build" / "kernels" / env_id
+    manifest = kernel / "manifest.json"
+    if manifest.exists() and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime \
+            and "wasm_sha256" in json.loads(manifest.read_text()):
+        return kernel
+    out = tmp / "compiled" / env_id
+    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        pytest.fail(f"compiling {policy} failed:\n{r.stderr[-2000:]}")
+    return out
+
+
+def build(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([_node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _env_ids() -> list[str]:
+    """The env pages this tree makes: a JS port and a policy (collected at import: parametrisation)."""
+    try:
+        registry = _registry()
+    except pytest.skip.Exception:
+        return ["CartPole-v1"]
+    return sorted(e for e in registry if _policy(e)) or ["CartPole-v1"]
+
+
+ENV_IDS = _env_ids()
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> dict:
+    """The multi-env site (every env page, served from SITE/) and CartPole's single-file page."""
     tmp = tmp_path_factory.mktemp("site")
-    kernel = _kernel(tmp)
-    for out, single in ((tmp / "www" / SUB, False), (tmp / "single", True)):
-        r = build(kernel, out, single)
-        assert r.returncode == 0, r.stderr
-    return {"root": tmp / "www", "dir": tmp / "www" / SUB, "single": tmp / "single" / "CartPole-v1.html",
-            "kernel": kernel}
+    kernels = tmp / "kernels"
+    for env_id in ENV_IDS:
+        policy = _policy(env_id) or pytest.fail(f"no policy for {env_id}")
+        shutil.copytree(_kernel(env_id, policy, tmp), kernels / env_id)
+    r = build(["--out", tmp / "www" / SITE, "--kernels", kernels])
+    assert r.returncode == 0, r.stderr
+    r = build(["--kernel", kernels / "CartPole-v1", "--out", tmp / "single", "--single"])
+    assert r.returncode == 0, r.stderr
+    return {"root": tmp / "www", "dir": tmp / "www" / SUB, "assets": tmp / "www" / SITE / "assets",
+            "single": tmp / "single" / "CartPole-v1.html", "kernels": kernels, "tmp": tmp}
 
 
 class Watch:
@@ -102,21 +150,86 @@ def run_full_episode(page) -> dict:
     page.wait_for_function("() => window.app.status().agentReturns.length > 0", timeout=60_000)
     s = status(page)
     assert s["agentReturns"][0] == 500, f"the agent dropped the pole: returns {s['agentReturns']}"
-    assert s["bestReturn"] == 500
+    assert s["bestReturn"] == 500 and s["returns"] == s["agentReturns"]
     return s
 
+
+# ---- every env page ----
+
+EPISODES = 10  # the agent's first episodes, averaged against the env's solved threshold
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_env_page_loads_clean_and_agent_reaches_threshold(browser, serve, site, env_id):
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SITE}/{env_id}/?seed=1&speed=max")
+    s = wait_ready(page, "wasm")
+    spec = page.evaluate("window.app.spec")
+    assert s["env"] == env_id == spec["id"] and CONTRACT_KEYS <= s.keys()
+    assert env_id in page.title() and page.locator("#params").is_hidden()
+    page.wait_for_function(f"() => window.app.status().returns.length >= {EPISODES}", timeout=120_000)
+    returns = status(page)["returns"][:EPISODES]
+    mean = sum(returns) / len(returns)
+    print(f"\n{env_id}: first {EPISODES} agent episodes (seed 1) {returns}, mean {mean:.1f}, "
+          f"solved {spec['solved']}")
+    assert mean >= spec["solved"], f"{env_id}: mean return {mean} below the solved threshold {spec['solved']}"
+    assert str(spec["solved"]) in page.locator("#solved").inner_text()
+    assert watch.errors == []
+    page.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_env_page_human_control_changes_the_action(browser, serve, site, env_id):
+    """Each of spec.human's keys drives its action, released it is idle; the buttons (and box sliders) too."""
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SITE}/{env_id}/?speed=0.5")
+    wait_ready(page, "wasm")
+    spec = page.evaluate("window.app.spec")
+    human = spec["human"]
+    box = spec["action"]["type"] == "box"
+    for key, action in human["keys"].items():
+        page.evaluate("window.app.reset()")
+        page.keyboard.down(key)
+        page.wait_for_function("() => window.app.status().step >= 2")
+        s = status(page)
+        assert s["mode"] == "human" and s["lastAction"] == action, (key, s)
+        page.keyboard.up(key)
+        page.wait_for_function("(n) => window.app.status().step >= n + 2", arg=s["step"])
+        idle = status(page)["lastAction"]
+        if human["idle"] != "alternate":
+            assert idle == human["idle"], f"after releasing {key} the action should be idle: {idle}"
+    key, action = next(iter(human["keys"].items()))
+    button = page.locator(f"#human-controls button[aria-keyshortcuts='{key}']")
+    page.evaluate("window.app.reset()")
+    button.dispatch_event("pointerdown")
+    page.wait_for_function("() => window.app.status().step >= 2")
+    assert status(page)["lastAction"] == action
+    button.dispatch_event("pointerup")
+    if box:  # a slider per dimension: held, it sets the action; released, it springs back to idle
+        slider = page.locator("#human-controls input[type=range]").first
+        lo = spec["action"]["low"][0]
+        slider.evaluate(f"(s) => {{ s.value = '{lo}'; s.dispatchEvent(new Event('input')); }}")
+        page.wait_for_function(f"() => window.app.status().lastAction[0] === {lo}")
+        slider.dispatch_event("pointerup")
+        assert float(slider.input_value()) == human["idle"][0]
+    page.keyboard.press("a")  # back to the agent
+    assert status(page)["mode"] == "agent"
+    assert watch.errors == []
+    page.close()
+
+
+# ---- the core, on CartPole-v1 ----
 
 def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/")
     s = wait_ready(page, "wasm")
-    assert CONTRACT_KEYS <= s.keys()
-    assert s["firstActionMs"] > 0 and s["forwardMicros"] > 0
+    assert s["firstActionMs"] > 0 and s["forwardMicros"] > 0 and s["bestReturn"] is None
     assert page.locator("#backend").input_value() == "wasm"
     assert not any("webgpu" in u for u in watch.urls), "the default page must not fetch the WebGPU chunk"
     # Everything fetched until the first agent action, gzipped, within the budget.
     fetched = [u for u in watch.urls if u.startswith(base)]
-    paths = {u[len(base) + 1:].split("?")[0] or "index.html" for u in fetched}
+    paths = {u[len(base) + 1:].split("?")[0] for u in fetched}
     paths = {p + "index.html" if p.endswith("/") else p for p in paths}
     sizes = {p: len(gzip.compress((site["root"] / p).read_bytes(), 9)) for p in paths}
     print(f"\nfetched until first action (gz): {sizes}, total {sum(sizes.values())} B")
@@ -157,32 +270,43 @@ def test_auto_falls_back_to_wasm_without_webgpu(browser, serve, site):
     page.close()
 
 
-def test_human_control_changes_the_action(browser, serve, site):
+def test_human_best_persists_and_cart_follows_the_keys(browser, serve, site):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/")
     wait_ready(page, "wasm")
-    page.evaluate("window.app.setSpeed(0.5)")
     for key, action in (("ArrowRight", 1), ("ArrowLeft", 0)):
-        page.evaluate("window.app.reset()")
+        page.evaluate("window.app.pause(); window.app.reset(); window.app.play()")
         page.keyboard.down(key)
         page.wait_for_function("() => window.app.status().step >= 3")
         s = status(page)
-        assert s["mode"] == "human" and s["lastAction"] == action, s
-        assert (s["state"][1] > 0) == (action == 1), "the cart should move the way the key pushes it"
+        assert s["lastAction"] == action and (s["state"][1] > 0) == (action == 1), "the cart follows the key"
         page.keyboard.up(key)
-    # The on-screen buttons drive too.
-    page.evaluate("window.app.reset()")
-    page.locator("#left").dispatch_event("pointerdown")
-    page.wait_for_function("() => window.app.status().step >= 3")
-    assert status(page)["lastAction"] == 0
-    page.locator("#left").dispatch_event("pointerup")
-    page.keyboard.press("a")  # back to the agent
-    assert status(page)["mode"] == "agent"
+    # A human episode to its end (the cart driven off the track): its return is the human's best, kept in
+    # localStorage for the next visit to this env's page.
+    page.evaluate("window.app.setSpeed('max'); window.app.reset()")
+    page.keyboard.down("ArrowRight")
+    page.wait_for_function("() => window.app.status().humanBest !== null", timeout=30_000)
+    page.evaluate("window.app.pause()")
+    page.keyboard.up("ArrowRight")
+    best = status(page)["humanBest"]
+    assert best > 0 and status(page)["returns"] == [], "a human episode is not the agent's"
+    page.reload()
+    wait_ready(page, "wasm")
+    assert status(page)["humanBest"] == best and page.locator("#human").inner_text() == str(best)
     assert watch.errors == []
     page.close()
 
 
-def test_pause_step_reset_push(browser, serve, site):
+def _pole_point(page, up: float) -> tuple[float, float]:
+    """Viewport position of the point `up` world pixels up CartPole's (upright) pole, and the world scale."""
+    box = page.locator("#view").bounding_box()
+    k = min(box["width"] / 600, box["height"] / 400)
+    x = box["x"] + (box["width"] - 600 * k) / 2 + (status(page)["state"][0] * 125 + 300) * k
+    y = box["y"] + (box["height"] - 400 * k) / 2 + (400 - 107.5 - up) * k
+    return x, y, k
+
+
+def test_pause_step_reset_and_push(browser, serve, site):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/")
     wait_ready(page, "wasm")
@@ -196,25 +320,21 @@ def test_pause_step_reset_push(browser, serve, site):
     page.keyboard.press("r")
     s = status(page)
     assert s["episode"] == s0["episode"] + 1 and s["step"] == 0 and s["episodeReturn"] == 0
-    assert not s["pushed"]
-    # Push by API, by key, and by dragging the pole with the mouse (paused: the state only moves by pushes).
+    assert not s["pushed"] and s["seed"] == s0["seed"] + 1, "episode k + 1 starts from the next seed"
+    # Drag the pole with the mouse (paused: the state moves only by pushes), then by the API hook.
     before = status(page)["state"][3]
-    page.evaluate("window.app.push(0.5)")
-    s = status(page)
-    assert s["pushed"] and abs(s["state"][3] - before - 0.5) < 1e-12
-    page.keyboard.press("p")
-    assert abs(status(page)["state"][3] - s["state"][3]) > 0.1
-    before = status(page)["state"][3]
-    box = page.locator("#view").bounding_box()
-    k = min(box["width"] / 600, box["height"] / 400)
-    x = box["x"] + (box["width"] - 600 * k) / 2 + (status(page)["state"][0] * 125 + 300) * k
-    y = box["y"] + (box["height"] - 400 * k) / 2 + (400 - 107.5 - 60) * k  # 60 px up the pole
+    x, y, k = _pole_point(page, 60)
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 40 * k, y, steps=4)
     page.mouse.move(x + 80 * k, y, steps=4)
     page.mouse.up()
-    assert status(page)["state"][3] > before + 1.0, "dragging the pole right should shove it right"
+    s = status(page)
+    assert s["pushed"] and s["state"][3] > before + 1.0, "dragging the pole right should shove it right"
+    assert page.evaluate("window.app.drag([5, 5], [50, 5])") is False, "nothing to grab in the corner"
+    before = s["state"][3]
+    assert page.evaluate("(p) => window.app.drag(p, [p[0] - 80, p[1]])", [300 + 125 * s["state"][0], 232])
+    assert status(page)["state"][3] < before - 1.0
     page.locator("#play").click()
     page.wait_for_function("() => window.app.status().running")
     assert watch.errors == []
@@ -254,6 +374,84 @@ def test_nan_state_ends_the_episode_cleanly(browser, serve, site):
     page.close()
 
 
+@pytest.mark.parametrize("query, refused", [
+    ("seed=abc", "seed"), ("seed=1e309", "seed"), ("seed=-1", "seed"), ("seed=4294967296", "seed"),
+    ("speed=3", "speed"), ("backend=cuda", "backend"), ("embed=yes", "embed")])
+def test_bad_query_parameters_are_refused_visibly(browser, serve, site, query, refused):
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SUB}/?{query}")
+    s = wait_ready(page, "wasm")
+    note = page.locator("#params")
+    assert note.is_visible() and f"?{query} ignored" in note.inner_text(), note.inner_text()
+    assert s["paramNotes"] == [note.inner_text()]
+    assert s["speed"] == 1 and not s["embed"]
+    if refused == "seed":  # a random seed, not the refused value mapped to another one
+        page.goto(f"{base}/{SUB}/?{query}")
+        assert wait_ready(page)["seed"] != s["seed"]
+    assert watch.errors == []
+    page.close()
+
+
+def test_seed_and_speed_from_the_url_and_the_share_link(browser, serve, site):
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SUB}/?seed=4294967295&speed=max")
+    s = wait_ready(page, "wasm")
+    assert s["speed"] == "max" and page.locator("#speed").input_value() == "max"
+    assert page.locator("#params").is_hidden()
+    assert s["seed"] == (4294967295 + s["episode"] - 1) % 2**32, "episode k's seed is seed + k - 1, mod 2^32"
+    page.evaluate("window.app.setSpeed(2); window.app.pause(); window.app.reset()")
+    s = status(page)
+    page.locator("#share").click()
+    link = page.locator("#share-link").input_value()
+    assert link == page.evaluate("window.app.shareLink()")
+    assert f"seed={s['seed']}" in link and "speed=2" in link
+    assert "embed" not in link and "embed=1" in page.locator("#share-embed").input_value()
+    shared = browser.new_page()
+    shared.goto(link)
+    t = wait_ready(shared, "wasm")
+    assert t["start"] == s["start"] and t["speed"] == 2, "the link reproduces the episode on screen"
+    shared.close()
+    assert watch.errors == []
+    page.close()
+
+
+def test_embed_shows_the_canvas_and_minimal_controls(browser, serve, site):
+    base = serve(site["root"])
+    page = browser.new_page(viewport={"width": 640, "height": 480})
+    watch = Watch(page)
+    page.goto(f"{base}/{SUB}/?embed=1")
+    s = wait_ready(page, "wasm")
+    assert s["embed"]
+    for hidden in ("header", ".panel", "footer", "#human-controls", "#backend", "#share"):
+        assert page.locator(hidden).is_hidden(), hidden
+    for shown in ("#view", "#play", "#full"):
+        assert page.locator(shown).is_visible(), shown
+    view = page.locator("#view").bounding_box()
+    assert view["width"] >= 600 and view["y"] + view["height"] <= 480, f"the canvas fills the frame: {view}"
+    assert page.evaluate("document.documentElement.scrollHeight") <= 480, "nothing to scroll in an iframe"
+    assert watch.errors == []
+    page.close()
+
+
+def test_record_saves_a_webm_clip(browser, serve, site):
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SUB}/")
+    wait_ready(page, "wasm")
+    page.locator("#record").click()
+    page.wait_for_function("() => window.app.status().recording")
+    page.wait_for_timeout(1200)
+    with page.expect_download() as dl:
+        page.locator("#record").click()
+    clip = Path(dl.value.path()).read_bytes()
+    name = dl.value.suggested_filename
+    assert name.startswith("CartPole-v1-seed") and name.endswith(".webm"), name
+    assert len(clip) > 1000 and clip[:4] == b"\x1a\x45\xdf\xa3" and b"webm" in clip[:64], clip[:64]
+    assert not status(page)["recording"]
+    print(f"\nrecorded {len(clip)} bytes of WebM in ~1.2 s")
+    assert watch.errors == []
+    page.close()
+
+
 def test_wasm_404_shows_a_readable_error(browser, serve, site):
     base = serve(site["root"])
     page = browser.new_page()
@@ -265,6 +463,29 @@ def test_wasm_404_shows_a_readable_error(browser, serve, site):
     text = err.inner_text()
     assert "policy.wasm" in text and "404" in text, text
     assert status(page)["backend"] is None
+    page.close()
+
+
+def test_kernel_of_other_shapes_is_refused(browser, serve, site):
+    """A manifest whose obs_dim is not the env's: the page says so and never runs the kernel (no step)."""
+    kernel = site["tmp"] / "wrong-kernel"
+    shutil.copytree(site["kernels"] / "CartPole-v1", kernel)
+    manifest = json.loads((kernel / "manifest.json").read_text())
+    manifest["obs_dim"] += 1
+    (kernel / "manifest.json").write_text(json.dumps(manifest))
+    r = build(["--kernel", kernel, "--out", site["root"] / "wrong"])
+    assert r.returncode == 0, r.stderr
+    base = serve(site["root"])
+    page = browser.new_page()
+    watch = Watch(page)
+    page.goto(f"{base}/wrong/")
+    page.wait_for_function("() => window.app && window.app.status().error")
+    text = page.locator("#error").inner_text()
+    assert "does not fit CartPole-v1" in text and "5 observation values, the env gives 4" in text, text
+    assert "make compile-kernel ENV=CartPole-v1" in text
+    s = status(page)
+    assert s["backend"] is None and s["step"] == 0 and not s["running"]
+    assert watch.errors == []
     page.close()
 
 
@@ -285,23 +506,61 @@ def test_wrong_wasm_mime_type_still_loads(browser, serve, site):
 
 
 def test_single_file_works_from_disk(browser, site):
-    html = site["single"].read_text()
-    body = html.split("<body", 1)[1]
-    assert 'src="' not in body and 'href="assets' not in html, "the single file must not load other files"
     for backend in ("wasm", "webgpu"):
         page, watch = open_page(browser, f"{site['single'].as_uri()}?backend={backend}")
         wait_ready(page, backend, timeout=30_000)
         assert watch.errors == [], watch.errors
+        others = [u for u in watch.urls if u.split("?")[0] != site["single"].as_uri()
+                  and not u.startswith(("data:", "blob:"))]
+        assert others == [], "the single file must not load other files"
         page.close()
 
 
-def test_build_is_reproducible_and_rejects_bad_input(site, tmp_path):
-    r = build(site["kernel"], tmp_path / "again")
+# ---- the page's pure modules, in Node ----
+
+PURE = """
+import { readParams, parseSeed } from './params.js';
+import { kernelMismatch, agentAction, humanAction } from './actions.js';
+const disc = {id: 'X-v0', action: {type: 'discrete', n: 3}, human: {keys: {a: 0, d: 2}, idle: 1}};
+const box = {id: 'B-v0', action: {type: 'box', shape: [2], low: [-2, 0], high: [2, 1]},
+             human: {keys: {a: [-2, 0]}, idle: [0, 0]}};
+const m = (o) => ({env_id: 'X-v0', obs_dim: 4, action: {type: 'discrete', n: 3},
+                   outputs: [{name: 'probs', size: 3}, {name: 'value', size: 1}], ...o});
+console.log(JSON.stringify({
+  seeds: ['0', '4294967295', '4294967296', '1e3', '-1', '01', '', ' 1', '1.0', 'abc'].map(parseSeed),
+  params: readParams('?seed=7&speed=max&backend=python&embed=1', ['wasm', 'python']),
+  bad: readParams('?seed=x&speed=9&backend=gpu&embed=2', ['wasm']).notes.length,
+  fits: kernelMismatch(disc, 4, m({})),
+  q: kernelMismatch(disc, 4, m({outputs: [{name: 'q', size: 3}]})),
+  env: kernelMismatch(disc, 4, m({env_id: 'Y-v0'})),
+  obs: kernelMismatch(disc, 5, m({})),
+  type: kernelMismatch(disc, 4, m({action: {type: 'box', shape: [3]}})),
+  n: kernelMismatch(disc, 4, m({action: {type: 'discrete', n: 2}})),
+  head: kernelMismatch(disc, 4, m({outputs: [{name: 'probs', size: 2}, {name: 'value', size: 1}]})),
+  shape: kernelMismatch(box, 4, {env_id: 'B-v0', obs_dim: 4, action: {type: 'box', shape: [3]},
+                                  outputs: [{name: 'mean', size: 3}]}),
+  greedyQ: agentAction(disc, {q: [1, 5, 2]}),
+  greedyBox: agentAction(box, {mean: Float32Array.of(-3, 0.5)}),
+  idle: humanAction(disc, [], null, 0), held: humanAction(disc, [0, 2], null, 0),
+  alternate: humanAction({...disc, human: {idle: 'alternate'}}, [], null, 2),
+}));
+"""
+
+
+def test_params_and_kernel_checks_in_node(tmp_path):
+    """params.js refuses any seed but an integer 0..2^32-1; actions.js: the shape checks and the actions."""
+    r = subprocess.run([_node(), "--input-type=module", "-e", PURE], cwd=ROOT / "bundle" / "src",
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "bytes until the first agent action" in r.stdout
-    def files(d: Path) -> dict:
-        return {p.relative_to(d): p.read_bytes() for p in d.rglob("*") if p.is_file()}
-    assert files(site["dir"]) == files(tmp_path / "again"), "two builds of the same inputs must be identical"
-    r = build(tmp_path / "no-such-kernel", tmp_path / "bad")
-    assert r.returncode != 0 and "manifest.json missing" in r.stderr and r.stderr.count("\n") == 1, r.stderr
-    assert not (tmp_path / "bad").exists(), "a failed build must not write anything"
+    out = json.loads(r.stdout)
+    assert out["seeds"] == [0, 4294967295, None, None, None, 1, None, None, None, None]
+    assert out["params"] == {"seed": 7, "speed": "max", "backend": "python", "embed": True, "notes": []}
+    assert out["bad"] == 4
+    assert out["fits"] == "" and out["q"] == ""
+    for key, words in (("env", "compiled for Y-v0"), ("obs", "4 observation values, the env gives 5"),
+                       ("type", "a box action of shape [3], the env takes 3 discrete actions"),
+                       ("n", "2 discrete actions, the env takes 3"), ("head", "no action head of size 3"),
+                       ("shape", "shape [3], the env takes a box action of shape [2]")):
+        assert words in out[key] and "make compile-kernel ENV=" in out[key], (key, out[key])
+    assert out["greedyQ"] == 1 and out["greedyBox"] == [-2, 0.5]
+    assert (out["idle"], out["held"], out["alternate"]) == (1, 2, 0)

@@ -3,7 +3,7 @@
 It loads only when chosen, plays on the wasm kernel while it loads, then balances the pole itself at 1x;
 its outputs match the kernel's and CPython's on the same observations; "View source" shows the module; a
 weights file it rejects leaves the page playing on the kernel with the module's own message on screen.
-The site is tests/test_page.py's (built once per module, served from a subpath).
+The site is tests/test_page.py's (built once per module, served from a subpath); CartPole-v1's page.
 Test hooks (bundle/src/app.js): window.app.status(), pause(), reset(), setState(s), step(), setSpeed(v),
 setBackend(name).
 """
@@ -31,9 +31,11 @@ def _is_python_asset(name: str) -> bool:
                                                             and name.endswith(".json"))
 
 
-def _weights_json(site_dir):
-    found = sorted((site_dir / "assets").glob("policy.weights-*.json"))
-    assert len(found) == 1, f"expected one weights JSON asset, found {found}"
+def _weights_json(assets, env_id: str = "CartPole-v1"):
+    """The python backend's weights asset of env_id's page (the site's pages share one assets folder)."""
+    found = [f for f in sorted(assets.glob("policy.weights-*.json"))
+             if json.loads(f.read_text())["env_id"] == env_id]
+    assert len(found) == 1, f"expected one weights JSON asset for {env_id}, found {found}"
     return found[0]
 
 
@@ -83,7 +85,7 @@ def test_default_page_fetches_no_python(browser, serve, site):  # noqa: F811
     paths = {p + "index.html" if p.endswith("/") else p for p in paths}
     total = sum(len(gzip.compress((site["root"] / p).read_bytes(), 9)) for p in paths)
     assert total <= BUDGET_GZ, total
-    cost = {f.name: len(gzip.compress(f.read_bytes(), 9)) for f in (site["dir"] / "assets").iterdir()
+    cost = {f.name: len(gzip.compress(f.read_bytes(), 9)) for f in site["assets"].iterdir()
             if _is_python_asset(f.name)}
     print(f"\ndefault page until first action: {total} B gz; python backend when chosen: {cost}, "
           f"total {sum(cost.values())} B gz")
@@ -141,7 +143,7 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
     kern = _outputs(page, obs)
     tol = 1e-5 * np.maximum(1, np.abs(kern))
     assert (np.abs(py - kern) <= tol).all(), f"max |python - kernel| = {np.abs(py - kern).max()}"
-    cpython = reference.load(_weights_json(site["dir"]))
+    cpython = reference.load(_weights_json(site["assets"]))
     want = np.array([cpython.forward(o) for o in obs])
     assert np.abs(py - want).max() <= 1e-9 * max(1.0, np.abs(want).max())
     margin = np.abs(kern[:, 0] - kern[:, 1]) > 1e-5
@@ -159,7 +161,7 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
 @pytest.mark.parametrize("kind", ["shapes", "not json"])
 def test_bad_weights_keep_the_kernel_playing(browser, serve, site, kind):  # noqa: F811
     base = serve(site["root"])
-    good = _weights_json(site["dir"]).read_bytes()
+    good = _weights_json(site["assets"]).read_bytes()
     body = _bad_weights(good) if kind == "shapes" else b"<html>not the weights</html>"
     page = browser.new_page()
     watch = Watch(page)

@@ -1,4 +1,4 @@
-// Shared by the backends: every backend turns a kernel's flat output row into {probs | mean, value}.
+// Shared by the backends: every backend turns a kernel's flat output row into {probs | q | mean, value?}.
 
 /** Base64 (inlined kernel files in the single-file build) to bytes. */
 export function fromBase64(s) {
@@ -7,22 +7,32 @@ export function fromBase64(s) {
   return out;
 }
 
-/** Number of floats per observation in the kernel's output (contract 2: actions, then the value). */
+/** Number of floats per observation in the kernel's output (contract 2: the action head, then the value if any). */
 export function outputSize(manifest) {
   return manifest.outputs.reduce((n, o) => n + o.size, 0);
 }
 
-/** One output row -> {probs, value} (discrete) or {mean, value} (box); copies out of kernel memory. */
-export function split(manifest, row) {
-  const n = outputSize(manifest) - 1, head = Float32Array.from(row.subarray(0, n));
-  return manifest.action.type === 'discrete' ? { probs: head, value: row[n] } : { mean: head, value: row[n] };
+/**
+ * One output row -> an object keyed by the manifest's output names: the action head ({probs}, {q} or {mean})
+ * as a copy out of kernel memory (an array of type `Type`), and `value` as a number when the kernel has one
+ * (imported SAC/TD3/DQN policies have none).
+ */
+export function split(manifest, row, Type = Float32Array) {
+  const out = {};
+  let at = 0;
+  for (const { name, size } of manifest.outputs) {
+    out[name] = name === 'value' ? row[at] : Type.from(row.subarray(at, at + size));
+    at += size;
+  }
+  return out;
 }
 
-/** Greedy action: argmax of the probabilities, or the action mean. */
+/** Greedy action: argmax of the probabilities or Q-values, or the (unclipped) action mean. */
 export function greedy(out) {
-  if (!out.probs) return out.mean;
+  const v = out.probs ?? out.q;
+  if (!v) return out.mean;
   let best = 0;
-  for (let i = 1; i < out.probs.length; i++) if (out.probs[i] > out.probs[best]) best = i;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
   return best;
 }
 

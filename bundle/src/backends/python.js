@@ -55,18 +55,16 @@ export async function load(manifest, baseUrl, { lib }) {
     throw new Error(`reference.py rejected the weights: ${pythonMessage(err)}`);
   }
   const into = glue.forward_into, nOut = lib.outputSize(manifest), row = new Float64Array(nOut);
-  const n = nOut - 1, discrete = manifest.action.type === 'discrete';
   const forward = (obs) => {
     try {
       into(obs, row);
     } catch (err) {
       throw new Error(`reference.py: ${pythonMessage(err)}`);
     }
-    const head = row.slice(0, n); // float64: the Python numbers as computed
-    return discrete ? { probs: head, value: row[n] } : { mean: head, value: row[n] };
+    return lib.split(manifest, row, Float64Array); // float64: the Python numbers as computed
   };
-  const probe = forward(new Float32Array(manifest.obs_dim));
-  if (![...(probe.probs ?? probe.mean), probe.value].every(Number.isFinite)) {
+  forward(new Float32Array(manifest.obs_dim));
+  if (!row.every(Number.isFinite)) {
     throw new Error('reference.py returned non-finite outputs for a zero observation');
   }
   return {

@@ -27,8 +27,9 @@ export async function load(manifest, baseUrl, { lib }) {
   device.lost.then((info) => { policy.lost = info.message || 'device lost'; });
   // "Works" means a forward pass gives finite, normalised outputs, not merely that an adapter exists.
   const probe = await policy.forward(new Float32Array(manifest.obs_dim));
-  const head = probe.probs ?? probe.mean, sum = probe.probs ? probe.probs.reduce((a, b) => a + b, 0) : 1;
-  if (![...head, probe.value].every(Number.isFinite) || Math.abs(sum - 1) > 1e-3) {
+  const values = Object.values(probe).flatMap((v) => (typeof v === 'number' ? [v] : Array.from(v)));
+  const sum = probe.probs ? probe.probs.reduce((a, b) => a + b, 0) : 1;
+  if (!values.every(Number.isFinite) || Math.abs(sum - 1) > 1e-3) {
     throw new Error('the WebGPU kernel returned invalid outputs');
   }
   return policy;
