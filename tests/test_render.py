@@ -9,8 +9,11 @@ other's part. Then the perturbation interface: hit() finds the parts, push() kic
 from __future__ import annotations
 
 import base64
+import json
 import math
 import os
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -141,3 +144,152 @@ def test_canvas_matches_gymnasium_render(page, case):
             assert iou > 0.75, f"{label}: {part} IoU {iou:.3f}"
         print(f"{label}: mean |diff| {mad:.3f}; " + "; ".join(report))
         assert mad < case.mad, f"{label}: mean absolute pixel difference {mad:.3f} > {case.mad}"
+
+
+# ---- perturbation: hit() and push() (pure JS, run in Node) ----
+
+PUSH_RUNNER = """
+import { readFileSync } from 'node:fs';
+const queries = JSON.parse(readFileSync(0, 'utf8'));
+const out = [];
+for (const q of queries) {
+  const { renderer } = await import(q.url);
+  const handle = renderer.hit(q.state, q.p);
+  out.push({ handle, pushed: handle ? Array.from(renderer.push(q.state, handle, q.d)) : null });
+}
+console.log(JSON.stringify(out));
+"""
+
+
+@dataclass
+class Grab:
+    """A point on a part (world pixels, y down), the unit way it moves as velocity state[vel] grows, and the
+    bound Gymnasium keeps that velocity in (None: unbounded)."""
+    module: str
+    state: tuple[float, ...]
+    p: tuple[float, float]
+    tangent: tuple[float, float]
+    vel: int
+    bound: float | None
+    far: tuple[float, float]  # a point on no part
+
+
+def grabs() -> list[Grab]:
+    """Points on each perturbable part, from Gymnasium's render() geometry (independent of the JS)."""
+    out = []
+    t = (0.3, -0.1)  # CartPole: the pole's middle (125 px per metre, axle at y = 400 - 107.5)
+    for th in (0.1, -0.6):
+        cx, r = 0.3 * 125 + 300, 62.5
+        out.append(Grab("cartpole", (0.3, 0.0, th, t[1]), (cx + r * math.sin(th), 292.5 - r * math.cos(th)),
+                        (1.0, 0.0), 3, None, (20.0, 20.0)))
+    s = 500 / 4.4  # Acrobot and Pendulum: px per metre; the pivot at (250.5, 249.5)
+    for t1, t2 in ((0.4, 0.9), (-2.0, 1.2)):
+        mid1 = (250.5 + 0.5 * s * math.sin(t1), 249.5 + 0.5 * s * math.cos(t1))
+        tip1 = (250.5 + s * math.sin(t1), 249.5 + s * math.cos(t1))
+        mid2 = (tip1[0] + 0.6 * s * math.sin(t1 + t2), tip1[1] + 0.6 * s * math.cos(t1 + t2))
+        st = (t1, t2, 0.5, -0.5)
+        out.append(Grab("acrobot", st, mid1, (math.cos(t1), -math.sin(t1)), 2, 4 * math.pi, (10.0, 490.0)))
+        out.append(Grab("acrobot", st, mid2, (math.cos(t1 + t2), -math.sin(t1 + t2)), 3, 9 * math.pi,
+                        (10.0, 490.0)))
+    for th in (0.5, 3.0, -1.2):
+        mid = (250.5 - 0.7 * s * math.sin(th), 249.5 - 0.7 * s * math.cos(th))
+        out.append(Grab("pendulum", (th, 1.0), mid, (-math.cos(th), math.sin(th)), 1, 8.0, (480.0, 20.0)))
+    for module in ("mountain_car", "mountain_car_continuous"):
+        for pos in (-0.5, 0.3):
+            k = 600 / 1.8  # px per unit of position; the car's centre 10 + 10 px above the hill
+            x, y = (pos + 1.2) * k + 0.5, 400 - 0.5 - (20 + (math.sin(3 * pos) * 0.45 + 0.55) * k)
+            out.append(Grab(module, (pos, 0.01), (x, y), (1.0, 0.0), 1, 0.07, (300.0, 5.0)))
+    return out
+
+
+def run_pushes(queries: list[dict]) -> list[dict]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not found on PATH: install Node 20")
+    for q in queries:
+        q["url"] = (ROOT / "bundle" / "src" / "render" / f"{q.pop('module')}.js").as_uri()
+    out = subprocess.run([node, "--input-type=module", "-e", PUSH_RUNNER], input=json.dumps(queries),
+                         capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(out.stdout)
+
+
+def test_hit_and_push():
+    """A click or drag on a part kicks that part's velocity the way the pointer goes (a click: away from the
+    pointer), proportionally, within Gymnasium's bounds; a click elsewhere grabs nothing."""
+    gs = grabs()
+    drags = [0.0, 30.0, 60.0, 1e4, -1e4]  # px along the tangent
+    queries = []
+    for g in gs:
+        for a in drags:
+            queries.append({"module": g.module, "state": list(g.state), "p": list(g.p),
+                            "d": [a * g.tangent[0], a * g.tangent[1]]})
+        # A click a few px to the tangent's + side of the part (still on it) shoves it the other way.
+        queries.append({"module": g.module, "state": list(g.state), "p": [g.p[0] + 5 * g.tangent[0],
+                        g.p[1] + 5 * g.tangent[1]], "d": [0.0, 0.0]})
+        queries.append({"module": g.module, "state": list(g.state), "p": list(g.far), "d": [0.0, 0.0]})
+    res = iter(run_pushes(queries))
+    for g in gs:
+        label = f"{g.module} state {g.state} at {tuple(round(v, 1) for v in g.p)}"
+        kicks = []
+        for _ in drags:
+            r = next(res)
+            assert r["handle"] is not None, f"{label}: hit() found nothing on the part"
+            new = np.array(r["pushed"])
+            others = [i for i in range(len(g.state)) if i != g.vel]
+            assert np.array_equal(new[others], np.array(g.state)[others]), f"{label}: push changed {new}"
+            kicks.append(new[g.vel] - g.state[g.vel])
+            if g.bound is not None:
+                assert abs(new[g.vel]) <= g.bound, f"{label}: velocity {new[g.vel]} beyond ±{g.bound}"
+        click, d30, d60, big, neg = kicks
+        assert d30 > 0 and d60 > d30 and math.isclose(d60, 2 * d30, rel_tol=1e-9), f"{label}: kicks {kicks}"
+        assert big > d60 and neg < 0, f"{label}: kicks {kicks}"
+        if g.bound is not None:  # a huge drag saturates at Gymnasium's bound
+            v = g.state[g.vel]
+            assert math.isclose(v + big, g.bound) and math.isclose(v + neg, -g.bound), f"{label}: {kicks}"
+        assert click != 0, f"{label}: a click did nothing"
+        side = next(res)
+        assert side["handle"] is not None, f"{label}: hit() missed a point 5 px off the part's middle"
+        assert side["pushed"][g.vel] < g.state[g.vel], f"{label}: a click shoved towards the pointer"
+        assert next(res)["handle"] is None, f"{label}: a click at {g.far} grabbed something"
+
+
+def test_drag_preview_and_overlay(page):
+    """view.drag draws a red arrow from the grabbed part the way the push goes; hud and badge draw text; the
+    bare picture has neither (checked in Chromium: the page's canvas)."""
+    gs = {g.module: g for g in grabs()}  # one grab per renderer
+    cases = [{"module": g.module, "state": list(g.state), "p": list(g.p),
+              "d": [30 * g.tangent[0], 30 * g.tangent[1]]} for g in gs.values()]
+    res = page.evaluate("""async (cases) => {
+        const c = document.getElementById('c'), ctx = c.getContext('2d');
+        const out = [];
+        for (const q of cases) {
+          const { renderer } = await import(`./render/${q.module}.js`);
+          const w = renderer.WIDTH, h = renderer.HEIGHT;
+          c.width = w; c.height = h;
+          const handle = renderer.hit(q.state, q.p);
+          const measure = (view) => {
+            renderer.draw(ctx, q.state, { width: w, height: h, ...view });
+            const px = ctx.getImageData(0, 0, w, h).data;
+            let n = 0, sx = 0, sy = 0, ink = 0;
+            for (let i = 0; i < px.length; i += 4) {
+              const x = (i / 4) % w, y = Math.floor(i / 4 / w);
+              if (Math.abs(px[i] - 204) + Math.abs(px[i + 1] - 51) + Math.abs(px[i + 2] - 51) < 12) {
+                n++; sx += x + 0.5; sy += y + 0.5;
+              }
+              if (x < 200 && y < 60 && px[i] < 200) ink++;
+            }
+            return { n, cx: sx / n, cy: sy / n, ink };
+          };
+          out.push({ bare: measure({}), drag: measure({ drag: { handle, d: q.d } }),
+                     text: measure({ hud: ['t 1.00 s', 'episode 2'], badge: 'pushed' }) });
+        }
+        return out;
+    }""", cases)
+    for g, r in zip(gs.values(), res, strict=True):
+        label = f"{g.module} state {g.state}"
+        assert r["bare"]["n"] == 0, f"{label}: red pixels without a drag"
+        assert r["drag"]["n"] > 30, f"{label}: no preview arrow ({r['drag']['n']} red pixels)"
+        off = (r["drag"]["cx"] - g.p[0], r["drag"]["cy"] - g.p[1])
+        assert math.hypot(*off) < 120, f"{label}: the arrow is {off} px from the grab"
+        assert off[0] * g.tangent[0] + off[1] * g.tangent[1] > 5, f"{label}: the arrow points back"
+        assert r["text"]["ink"] > r["bare"]["ink"] + 30, f"{label}: no HUD text drawn"

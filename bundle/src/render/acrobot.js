@@ -1,7 +1,7 @@
 // Gymnasium's Acrobot render(), on a Canvas 2D context: the target line, two links and their joints in a
 // 500x500 pixel world (pygame's frame, y up, flipped on output), scaled to fit the view.
 // State: Gymnasium's env.unwrapped.state [theta1, theta2, dtheta1, dtheta2] (theta1 = 0: hanging down).
-import { arrow, begin, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
+import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
 
 // Gymnasium's AcrobotEnv class constants (its render reads them; the page's sliders do not change them).
 const LINK_LENGTH = [1.0, 1.0], MAX_VEL = [4 * Math.PI, 9 * Math.PI];
@@ -43,7 +43,7 @@ export function draw(ctx, state, view) {
   ctx.restore();
   if (finite && view.drag) {
     const { handle, d } = view.drag, g = grab(state, handle);
-    const w = kick(d, g.tangent, handle.side, { ...KICK, max: MAX_VEL[handle.link] });
+    const w = kickOf(g, handle, d);
     arrow(ctx, g.p[0], g.p[1], w * KICK.pxPerUnit * g.tangent[0], w * KICK.pxPerUnit * g.tangent[1]);
   }
   finish(ctx, WIDTH, k, view);
@@ -74,11 +74,13 @@ export function hit(state, [px, py]) {
   return null;
 }
 
+// Up to twice the bound: a drag can swing the velocity from one bound to the other.
+const kickOf = (g, handle, d) => kick(d, g.tangent, handle.side, { ...KICK, max: 2 * MAX_VEL[handle.link] });
+
 /** push(state, handle, d): the state with that joint's angular velocity kicked by the drag d (clamped). */
 export function push(state, handle, d) {
   const s = Float64Array.from(state), i = 2 + handle.link, max = MAX_VEL[handle.link];
-  const w = kick(d, grab(state, handle).tangent, handle.side, { ...KICK, max });
-  s[i] = Math.max(-max, Math.min(max, s[i] + w));
+  s[i] = clamp(s[i] + kickOf(grab(state, handle), handle, d), -max, max);
   return s;
 }
 

@@ -2,7 +2,7 @@
 // world (y up, flipped on output) and is scaled to fit view = {width, height} (context units), so it is
 // resolution independent: the caller sets the context transform for devicePixelRatio.
 import { LENGTH, X_THRESHOLD } from '../envs/cartpole.js';
-import { arrow, begin, finish, fitWorld, gymFrame, kick, poly, rot, shape } from './common.js';
+import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape } from './common.js';
 
 export const WIDTH = 600, HEIGHT = 400;
 const SCALE = WIDTH / (X_THRESHOLD * 2); // 125 px per metre
@@ -38,21 +38,25 @@ export function draw(ctx, state, view) {
   ctx.fillStyle = '#000';
   ctx.fillRect(-0.5, CART_Y - 0.5, WIDTH + 1, 1); // the track, last as in render(): gfxdraw.hline at y=100
   ctx.restore();
-  const w = view.drag ? kickOf(view.drag.handle, view.drag.d) : view.arrow;
-  if (finite && w) {
-    // At the pole's tip, pointing the way the pole will be shoved.
-    const tipX = cx + Math.sin(theta) * POLE_LEN * 0.8, tipY = AXLE_Y - Math.cos(theta) * POLE_LEN * 0.8;
-    arrow(ctx, tipX, tipY, Math.max(-80, Math.min(80, w * KICK.pxPerUnit)), 0);
+  if (finite && view.drag) { // from the grabbed point, the way the pole will be shoved
+    const { handle, d } = view.drag, r = handle.r ?? POLE_LEN * 0.8;
+    arrow(ctx, cx + Math.sin(theta) * r, AXLE_Y - Math.cos(theta) * r, kickOf(handle, d) * KICK.pxPerUnit, 0);
+  } else if (finite && view.arrow) { // the page's older form: a kick in rad/s, drawn at the pole's tip
+    const r = POLE_LEN * 0.8;
+    arrow(ctx, cx + Math.sin(theta) * r, AXLE_Y - Math.cos(theta) * r, clamp(view.arrow * KICK.pxPerUnit, -80, 80), 0);
   }
   finish(ctx, WIDTH, k, view);
 }
 
-/** hit(state, p): {part: 'pole', side} when p (world pixels, y down) is on the pole (10 px slack), else null. */
+/**
+ * hit(state, p): {part: 'pole', r, side} when p (world pixels, y down) is on the pole (10 px slack), else null;
+ * r is the grab's distance from the axle along the pole, side the pointer's side of it.
+ */
 export function hit(state, [x, y]) {
   const th = state[2], dx = x - cartX(state), dy = y - AXLE_Y;
   const along = dx * Math.sin(th) - dy * Math.cos(th), across = dx * Math.cos(th) + dy * Math.sin(th);
   if (!(along > -10 && along < POLE_LEN + 10 && Math.abs(across) < 18)) return null;
-  return { part: 'pole', side: Math.sign(across) || 1 };
+  return { part: 'pole', r: Math.max(0, Math.min(POLE_LEN, along)), side: Math.sign(across) || 1 };
 }
 
 const kickOf = (handle, d) => kick(d, [1, 0], handle.side, KICK);
