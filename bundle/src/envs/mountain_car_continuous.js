@@ -19,7 +19,7 @@ export const spec = {
     max_speed: { value: 0.07, min: 0.02, max: 0.2, label: 'top speed' },
   },
   stateSize: 2, // [position, velocity]
-  render: 'mountain_car',
+  render: 'mountain_car_continuous', // render/mountain_car.js with this env's goal (0.45)
 };
 
 export const MIN_POSITION = -1.2, MAX_POSITION = 0.6, GOAL_POSITION = 0.45, GOAL_VELOCITY = 0;
