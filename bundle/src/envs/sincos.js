@@ -90,15 +90,14 @@ const PIO4 = 0.7853981633974483; // the double below pi/4
 const RED = new Float64Array(2);
 function reduce(x, k) {
   let hi = x, lo = 0;
-  for (const p of [P1, P2, P3]) {
-    mul(k, 0, p, 0);
-    const a = R[0], b = R[1];
-    for (const d of [-a, -b]) {
-      const s = hi + d, v = s - hi;
-      lo += (hi - (s - v)) + (d - v);
-      hi = s;
-    }
-  }
+  const sub = (d) => { // hi + lo -= d
+    const s = hi - d, v = s - hi;
+    lo += (hi - (s - v)) + (-d - v);
+    hi = s;
+  };
+  mul(k, 0, P1, 0); sub(R[0]); sub(R[1]);
+  mul(k, 0, P2, 0); sub(R[0]); sub(R[1]);
+  mul(k, 0, P3, 0); sub(R[0]); sub(R[1]);
   const s = hi + lo;
   RED[0] = s;
   RED[1] = lo - (s - hi);
