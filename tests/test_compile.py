@@ -168,6 +168,7 @@ def test_manifest_and_module(kernels):
         "outputs",
         "batch_size",
         "weights_sha256",
+        "wasm_sha256",
         "tinygrad_version",
         "files",
         "parity",
@@ -188,6 +189,7 @@ def test_manifest_and_module(kernels):
     for f, size in m["files"].items():
         assert (kdir / f).stat().st_size == size, f
     assert m["weights_sha256"] == hashlib.sha256((kdir / "policy.weights.bin").read_bytes()).hexdigest()
+    assert m["wasm_sha256"] == hashlib.sha256((kdir / "policy.wasm").read_bytes()).hexdigest()
     assert m["parity"]["samples"] >= 1000 and m["parity"]["max_abs_err"] < 1e-4
     wasm = WasmPolicy(kdir / "policy.wasm")  # raises if the module imports anything
     assert wasm.exports_names == sorted(["memory", *EXPORTS])

@@ -56,11 +56,19 @@ def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
             seed=5,
             action={"type": "box", "shape": [2], "low": [-2.0] * 2, "high": [2.0] * 2},
         ),
+        # one action output beside the value (Pendulum-v1's shape): the two output columns of equal width
+        "box1": make_random_checkpoint(
+            tmp / "box1",
+            obs_dim=3,
+            hidden=(16,),
+            seed=6,
+            action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]},
+        ),
     }
     return compile_kernels(models, tmp / "kernels", parity_samples=1_000)
 
 
-@pytest.mark.parametrize("name", ["cartpole", "relu-box-norm"])
+@pytest.mark.parametrize("name", ["cartpole", "relu-box-norm", "box1"])
 def test_webgpu_matches_torch(kernels, name, browser, serve, tmp_path):
     model, kdir = kernels[name]
     site = tmp_path / "site"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -112,10 +113,15 @@ def check_out_dir(out: Path, model_dir: Path) -> None:
         )
 
 
-def _bounds(v, shape: tuple[int, ...]) -> np.ndarray:
-    """A box bound of policy.json (list, scalar; null = unbounded) as float64 of the action's shape."""
-    a = np.asarray(v if isinstance(v, list) else [v], dtype=object).ravel()
-    return np.broadcast_to(np.array([np.inf if x is None else x for x in a], dtype=np.float64), shape)
+def _bounds(v, shape: tuple[int, ...], sign: float) -> np.ndarray | None:
+    """A box bound of policy.json (a list or one number; null = unbounded) as float64 of the action's shape;
+    None when it is not one (a wrong count, or not numbers)."""
+    try:
+        values = v if isinstance(v, list) else [v]
+        a = np.array([sign * np.inf if x is None else x for x in values], np.float64)
+        return np.broadcast_to(a, shape) if a.size in (1, math.prod(shape)) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def check_env_spaces(ckpt: Checkpoint) -> None:
@@ -151,11 +157,14 @@ def check_env_spaces(ckpt: Checkpoint) -> None:
         if not (isinstance(act, gym.spaces.Box) and tuple(act.shape) == shape):
             problem = f"its action space is {act}, the policy's box actions have shape {list(shape)}"
         else:
-            for key, env_bound in (("low", act.low), ("high", act.high)):
+            for key, env_bound, sign in (("low", act.low, -1.0), ("high", act.high, 1.0)):
                 if key not in ckpt.action:
                     continue
-                ours = _bounds(ckpt.action[key], shape)
+                ours, ours_n = _bounds(ckpt.action[key], shape, sign), math.prod(shape)
                 theirs = np.asarray(env_bound, dtype=np.float64)
+                if ours is None:
+                    problem = f"policy.json's action.{key} is {ckpt.action[key]!r}, not {ours_n} numbers"
+                    break
                 if not np.allclose(ours, theirs, rtol=1e-6, atol=0):
                     problem = f"its action {key} is {theirs.tolist()}, policy.json says {ours.tolist()}"
                     break
