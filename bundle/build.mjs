@@ -159,7 +159,8 @@ function virtualPlugin(k, manifest, single, env) {
  */
 async function esbuildInto(entryPoints, plugin, single) {
   const result = await esbuild.build({
-    entryPoints, bundle: true, format: 'esm', splitting: !single, minify: true, target: ['es2022'],
+    entryPoints, absWorkingDir: ROOT, bundle: true, format: 'esm', splitting: !single, minify: true,
+    target: ['es2022'],
     outdir: '/virtual/assets', entryNames: '[name]-[hash]', chunkNames: '[name]-[hash]',
     assetNames: '[name]-[hash]', loader: { '.wasm': 'file', '.py': 'text', '.bin': 'file' },
     write: false, metafile: true, legalComments: 'none', charset: 'utf8', logLevel: 'silent',
@@ -175,8 +176,10 @@ async function esbuildInto(entryPoints, plugin, single) {
   }
   const files = new Map(result.outputFiles.map((f) => [path.basename(f.path), Buffer.from(f.contents)]));
   const outputs = new Map(Object.entries(result.metafile.outputs).map(([p, o]) => [path.basename(p), o]));
-  const entry = (name) => [...outputs].find(([, o]) => o.entryPoint && path.basename(o.entryPoint)
-    .replace(/\.[a-z]+$/, '') === name)?.[0] ?? [...files.keys()].find((f) => f.startsWith(`${name}-`));
+  // the output of entryPoints[name] (metafile paths are relative to absWorkingDir)
+  const entry = (name) => [...outputs].find(([, o]) => o.entryPoint &&
+    path.resolve(ROOT, o.entryPoint) === path.resolve(entryPoints[name]))?.[0] ??
+    fail(`internal: esbuild wrote no output for the entry ${name}`);
   const closure = (name) => {
     const seen = new Set([name]);
     for (const f of seen) {
@@ -298,7 +301,7 @@ async function buildGallery(pages, envs) {
   const built = await esbuildInto({ gallery: path.join(GALLERY, 'gallery.js'),
     'gallery-style': path.join(GALLERY, 'gallery.css') }, plugin, false);
   const js = built.entry('gallery'), css = built.entry('gallery-style');
-  const cards = entries.map(([html, p]) => card(html.slice(0, -'index.html'.length), p));
+  const cards = entries.map(([, p]) => card(p));
   const doc = fill(fs.readFileSync(path.join(GALLERY, 'index.html'), 'utf8'), {
     CSP: esc(pageCsp(false)),
     HEAD: [`<link rel="stylesheet" href="assets/${esc(css)}">`,
@@ -312,7 +315,7 @@ async function buildGallery(pages, envs) {
 
 const num = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
 
-function card(dir, p) {
+function card(p) {
   const { info } = p;
   const solved = info.solved;
   const ev = info.eval;
@@ -324,7 +327,8 @@ function card(dir, p) {
       (solved === null ? '' : ` (solved ≥ ${esc(num(solved))}${ok ? ' ✓' : ''})`);
   } else if (solved !== null) evalText = `– (solved ≥ ${esc(num(solved))})`;
   const budget = info.first_action_gz <= BUDGET_GZ ? 'ok' : 'no';
-  return `<li class="card"><a href="${esc(dir)}">` +
+  // './' first: an id with a colon must not read as a URL scheme
+  return `<li class="card"><a href="./${esc(urlPath(p.env))}/">` +
     `<canvas data-env="${esc(p.env)}" width="300" height="200" role="img" ` +
     `aria-label="${esc(info.title)}: the first state, drawn by its renderer"></canvas>` +
     `<h2>${esc(info.title)}<small>${esc(p.env)}</small></h2></a>` +

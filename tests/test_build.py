@@ -31,9 +31,9 @@ def node() -> str:
     return exe
 
 
-def build(*args: str | Path) -> subprocess.CompletedProcess:
+def build(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     cmd = [node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=180)
 
 
 def files(d: Path) -> dict[str, bytes]:
@@ -215,10 +215,10 @@ def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
     assert r.returncode == 0, r.stderr
     assert files(out) == first, "a rebuild of the same inputs must be byte-identical"
     fresh = tmp_path / "fresh"
-    assert build("--out", fresh, "--kernels", kernels, "--env", ENV_ID).returncode == 0
+    assert build("--out", fresh, "--kernels", kernels, "--env", ENV_ID, cwd=tmp_path).returncode == 0
     mine = {"assets/user-notes.txt", "robots.txt"}
     assert files(fresh) == {k: v for k, v in first.items() if k not in mine}, \
-        "the same inputs into another folder must give the same bytes"
+        "the same inputs into another folder, built from another working folder, must give the same bytes"
 
 
 # ---- the site in Chromium ----
