@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument(
         "--env", help="environment id, e.g. CartPole-v1 (picks the checkpoint when MODEL_DIR is omitted)"
     )
-    c.add_argument("--out", help="output folder (default: build/kernels/ENV)")
+    c.add_argument(
+        "--out",
+        help="output folder (default: build/kernels/ENV), replaced whole: a new or empty folder, or a kernel "
+        "folder compile wrote (any other is refused)",
+    )
     c.add_argument("--batch-size", type=int, default=256, help="capacity of forward_batch (default 256)")
     e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")
     e.add_argument("model_dir", help="checkpoint folder (policy.json + policy.safetensors)")
