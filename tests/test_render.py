@@ -175,7 +175,12 @@ class Grab:
 
 
 def grabs() -> list[Grab]:
-    """Points on each perturbable part, from Gymnasium's render() geometry (independent of the JS)."""
+    """Points on each perturbable part, from Gymnasium's render() geometry (independent of the JS), with
+    the velocity bounds Gymnasium's step() keeps."""
+    u = {i: gym.make(i).unwrapped for i in ("Acrobot-v1", "Pendulum-v1", "MountainCar-v0")}
+    vmax1, vmax2 = u["Acrobot-v1"].MAX_VEL_1, u["Acrobot-v1"].MAX_VEL_2
+    wmax, vmax = u["Pendulum-v1"].max_speed, u["MountainCar-v0"].max_speed
+    far = (10.0, 490.0)  # Acrobot's corner
     out = []
     t = (0.3, -0.1)  # CartPole: the pole's middle (125 px per metre, axle at y = 400 - 107.5)
     for th in (0.1, -0.6):
@@ -188,17 +193,16 @@ def grabs() -> list[Grab]:
         tip1 = (250.5 + s * math.sin(t1), 249.5 + s * math.cos(t1))
         mid2 = (tip1[0] + 0.6 * s * math.sin(t1 + t2), tip1[1] + 0.6 * s * math.cos(t1 + t2))
         st = (t1, t2, 0.5, -0.5)
-        out.append(Grab("acrobot", st, mid1, (math.cos(t1), -math.sin(t1)), 2, 4 * math.pi, (10.0, 490.0)))
-        out.append(Grab("acrobot", st, mid2, (math.cos(t1 + t2), -math.sin(t1 + t2)), 3, 9 * math.pi,
-                        (10.0, 490.0)))
+        out.append(Grab("acrobot", st, mid1, (math.cos(t1), -math.sin(t1)), 2, vmax1, far))
+        out.append(Grab("acrobot", st, mid2, (math.cos(t1 + t2), -math.sin(t1 + t2)), 3, vmax2, far))
     for th in (0.5, 3.0, -1.2):
         mid = (250.5 - 0.7 * s * math.sin(th), 249.5 - 0.7 * s * math.cos(th))
-        out.append(Grab("pendulum", (th, 1.0), mid, (-math.cos(th), math.sin(th)), 1, 8.0, (480.0, 20.0)))
+        out.append(Grab("pendulum", (th, 1.0), mid, (-math.cos(th), math.sin(th)), 1, wmax, (480.0, 20.0)))
     for module in ("mountain_car", "mountain_car_continuous"):
         for pos in (-0.5, 0.3):
             k = 600 / 1.8  # px per unit of position; the car's centre 10 + 10 px above the hill
             x, y = (pos + 1.2) * k + 0.5, 400 - 0.5 - (20 + (math.sin(3 * pos) * 0.45 + 0.55) * k)
-            out.append(Grab(module, (pos, 0.01), (x, y), (1.0, 0.0), 1, 0.07, (300.0, 5.0)))
+            out.append(Grab(module, (pos, 0.01), (x, y), (1.0, 0.0), 1, vmax, (300.0, 5.0)))
     return out
 
 

@@ -1,10 +1,11 @@
 // Gymnasium's Acrobot render(), on a Canvas 2D context: the target line, two links and their joints in a
 // 500x500 pixel world (pygame's frame, y up, flipped on output), scaled to fit the view.
 // State: Gymnasium's env.unwrapped.state [theta1, theta2, dtheta1, dtheta2] (theta1 = 0: hanging down).
+import { LINK_LENGTH_2, MAX_VEL_1, MAX_VEL_2, spec } from '../envs/acrobot.js';
 import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
 
-// Gymnasium's AcrobotEnv class constants (its render reads them; the page's sliders do not change them).
-const LINK_LENGTH = [1.0, 1.0], MAX_VEL = [4 * Math.PI, 9 * Math.PI];
+// Gymnasium's defaults: render() draws the links at these lengths (and scales the world to fit them).
+const LINK_LENGTH = [spec.constants.LINK_LENGTH_1.value, LINK_LENGTH_2], MAX_VEL = [MAX_VEL_1, MAX_VEL_2];
 export const WIDTH = 500, HEIGHT = 500;
 const BOUND = LINK_LENGTH[0] + LINK_LENGTH[1] + 0.2;
 const SCALE = WIDTH / (BOUND * 2), OFFSET = WIDTH / 2;

@@ -1,6 +1,7 @@
 // Gymnasium's MountainCar render() (MountainCar-v0 and MountainCarContinuous-v0 draw alike but for the goal),
 // on a Canvas 2D context: the hill, the car with its wheels and the flag, in a 600x400 pixel world (pygame's
 // frame, y up, flipped on output), scaled to fit the view. State: [position, velocity].
+import * as mountainCar from '../envs/mountain_car.js';
 import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
 
 export const WIDTH = 600, HEIGHT = 400;
@@ -12,10 +13,12 @@ const KICK = { pxPerUnit: 1000, click: 0.02 };
 const height = (x) => Math.sin(3 * x) * 0.45 + 0.55; // the env's _height()
 
 /**
- * The renderer for one MountainCar variant: Gymnasium's min_position, max_position, max_speed and
- * goal_position (0.5 for MountainCar-v0, 0.45 for MountainCarContinuous-v0).
+ * The renderer for one MountainCar variant, from its env module (bundle/src/envs/): Gymnasium's min_position,
+ * max_position and goal_position (0.5 for MountainCar-v0, 0.45 for MountainCarContinuous-v0), and max_speed.
  */
-export function makeRenderer({ minPosition = -1.2, maxPosition = 0.6, maxSpeed = 0.07, goalPosition = 0.5 } = {}) {
+export function makeRenderer(env) {
+  const { MIN_POSITION: minPosition, MAX_POSITION: maxPosition, GOAL_POSITION: goalPosition } = env;
+  const maxSpeed = env.spec.constants.max_speed.value;
   const scale = WIDTH / (maxPosition - minPosition);
   const fit = (view) => fitWorld(WIDTH, HEIGHT, view);
   // The car's pose in Gymnasium's frame (y up): the rotation is cos(3 pos) radians, as render() has it.
@@ -80,4 +83,4 @@ export function makeRenderer({ minPosition = -1.2, maxPosition = 0.6, maxSpeed =
 }
 
 /** MountainCar-v0's renderer (goal at 0.5). */
-export const renderer = makeRenderer();
+export const renderer = makeRenderer(mountainCar);

@@ -1,10 +1,11 @@
 // Gymnasium's Pendulum render(), on a Canvas 2D context: the rod with its rounded ends, the torque arrow and
 // the axle, in a 500x500 pixel world (pygame's frame, y up, flipped on output), scaled to fit the view.
 // State: [theta, theta_dot] (theta = 0: upright); view.action: the last action (torque), as env.last_u.
+import { MAX_TORQUE, spec } from '../envs/pendulum.js';
 import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
 
-// Gymnasium's PendulumEnv defaults (its render reads max_torque through last_u, which step() clips).
-const MAX_SPEED = 8, MAX_TORQUE = 2.0;
+// render() draws last_u, which step() clips to ±max_torque; a push keeps step()'s bound on the speed.
+const MAX_SPEED = spec.constants.max_speed.value;
 export const WIDTH = 500, HEIGHT = 500;
 const SCALE = WIDTH / (2.2 * 2), OFFSET = Math.floor(WIDTH / 2);
 const ROD_LEN = SCALE, ROD_W = 0.2 * SCALE, ROD_RGB = 'rgb(204,77,77)';
