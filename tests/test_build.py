@@ -140,6 +140,11 @@ def _no_wasm_sha(k: Path) -> None:
     edit_manifest(k, wasm_sha256=None)
 
 
+def _webgpu_module_imports(k: Path) -> None:  # an import could pull any file outside the folder into the JS
+    js = k / "policy.webgpu.js"
+    js.write_text('import "../../../tests/conftest.py";\n' + js.read_text())
+
+
 def _env_id_path(k: Path) -> None:
     edit_manifest(k, env_id="../../escape")
 
@@ -152,6 +157,7 @@ BAD = {
     "altered wasm": (_altered_wasm, ["is not the kernel its manifest describes", "recompile the kernel"]),
     "garbage wasm, sha edited": (_garbage_wasm_matching_sha, ["not a WebAssembly module", "recompile"]),
     "env id with a path": (_env_id_path, ["is not a Gymnasium id", "recompile"]),
+    "webgpu module importing": (_webgpu_module_imports, ["a kernel module imports nothing", "recompile"]),
     "manifest without wasm_sha256": (_no_wasm_sha, ["no wasm_sha256", "recompile the kernel"]),
 }
 
@@ -214,11 +220,12 @@ def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
     r = build("--out", out, "--kernels", kernels, "--env", ENV_ID)
     assert r.returncode == 0, r.stderr
     assert files(out) == first, "a rebuild of the same inputs must be byte-identical"
-    fresh = tmp_path / "fresh"
-    assert build("--out", fresh, "--kernels", kernels, "--env", ENV_ID, cwd=tmp_path).returncode == 0
+    fresh, moved = tmp_path / "fresh", tmp_path / "elsewhere" / "kernels"
+    shutil.copytree(kernels, moved, symlinks=True)
+    assert build("--out", fresh, "--kernels", moved, "--env", ENV_ID, cwd=tmp_path).returncode == 0
     mine = {"assets/user-notes.txt", "robots.txt"}
     assert files(fresh) == {k: v for k, v in first.items() if k not in mine}, \
-        "the same inputs into another folder, built from another working folder, must give the same bytes"
+        "the same inputs, from another folder, into another folder, must give the same bytes"
 
 
 # ---- the site in Chromium ----
