@@ -77,9 +77,9 @@ def _obs_norm(path: Path, obs_dim: int) -> tuple[np.ndarray, np.ndarray, float, 
     except FileNotFoundError:
         raise _fail(path, "no such file; pass an .npz with the NormalizeObservation mean and var") from None
     except (ValueError, OSError) as e:
-        raise _fail(path, f"not a numeric .npz ({e}); save it with np.savez(path, mean=..., var=...)") from None
+        raise _fail(path, f"not a numeric .npz ({e}); save it with np.savez(path, mean=, var=)") from None
     if "mean" not in stats or "var" not in stats:
-        raise _fail(path, f"has {sorted(stats)}; expected arrays 'mean' and 'var' (and optional clip, epsilon)")
+        raise _fail(path, f"has {sorted(stats)}; expected arrays 'mean' and 'var' (optional: clip, epsilon)")
     mean, var = np.asarray(stats["mean"], np.float64), np.asarray(stats["var"], np.float64)
     if mean.shape != (obs_dim,) or var.shape != (obs_dim,):
         raise _fail(
@@ -117,7 +117,7 @@ def import_cleanrl(
         raise _fail(path, f"unknown keys {extra[:4]}{'...' if len(extra) > 4 else ''}; expected {LAYOUTS}")
     obs_dim, n_act = actor[0][0].shape[1], actor[-1][0].shape[0]
     if critic[0][0].shape[1] != obs_dim or critic[-1][0].shape[0] != 1:
-        raise _fail(path, "the critic does not map the actor's observations to one value; not CleanRL's Agent")
+        raise _fail(path, "the critic does not map the actor's inputs to one value; not CleanRL's Agent")
     if box and sd["actor_logstd"].size != n_act:
         raise _fail(path, f"actor_logstd has {sd['actor_logstd'].size} values for {n_act} actions")
     action = {"type": "box", "shape": [n_act]} if box else {"type": "discrete", "n": n_act}
@@ -175,11 +175,12 @@ def import_cleanrl(
         out = forward(obs)[:, :n_act]
         if not box:
             return out.argmax(-1)
-        return np.clip(out, np.asarray(action["low"], np.float32), np.asarray(action["high"], np.float32))  # CleanRL's ClipAction
+        low, high = np.asarray(action["low"], np.float32), np.asarray(action["high"], np.float32)
+        return np.clip(out, low, high)  # CleanRL's ClipAction wrapper
 
     warnings = [] if norm is not None else [NORM_WARNING]
     source = {"library": "cleanrl", "version": "unknown (state dict)",
               "algo": "ppo_continuous_action" if box else "ppo", "file": path.name}
     if obs_norm is not None:
         source["obs_norm"] = Path(obs_norm).name
-    return Imported(meta=meta, tensors=tensors, source=source, forward=forward, greedy=greedy, warnings=warnings)
+    return Imported(meta, tensors, source, forward, greedy, warnings)

@@ -53,7 +53,7 @@ class Imported:
 
 
 def env_spaces(env_id: str) -> tuple[int, dict]:
-    """(obs_dim, contract-1 action) of a registered Gymnasium env; PolicyImportError if unknown/unsupported."""
+    """(obs_dim, contract-1 action) of a registered Gymnasium env; PolicyImportError if unknown or unfit."""
     from tiny_infer.envid import EnvIdError, check_env_id
     from train.envs import EnvError, check_spaces
 
@@ -128,8 +128,8 @@ def layer_tensors(head: str, layers: list[tuple[np.ndarray, np.ndarray]]) -> dic
 
 
 def greedy_from_outputs(action: dict, out: np.ndarray) -> np.ndarray:
-    """The greedy action from kernel outputs, as tiny_infer/reference.py's act(): argmax (first on ties) of the
-    probabilities or q-values, or the box action clipped to its bounds."""
+    """The greedy action from kernel outputs, as tiny_infer/reference.py's act(): argmax (first on ties) of
+    the probabilities or q-values, or the box action clipped to its bounds."""
     if action["type"] == "discrete":
         return out[:, : action["n"]].argmax(-1)
     n = math.prod(action["shape"])
@@ -276,13 +276,13 @@ def add_import_parser(sub) -> None:
     lib = imp.add_subparsers(dest="library", required=True)
     s = lib.add_parser("sb3", help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3; MlpPolicy)")
     s.add_argument("model", help="the .zip that model.save() wrote")
-    s.add_argument("--vecnormalize", help="the VecNormalize statistics (vecnormalize.pkl), if trained with it")
-    s.add_argument("--env", help="Gymnasium id (default: one found in the file name, e.g. ppo-CartPole-v1.zip)")
+    s.add_argument("--vecnormalize", help="VecNormalize statistics (vecnormalize.pkl), if trained with it")
+    s.add_argument("--env", help="Gymnasium id (default: one in the file name, e.g. ppo-CartPole-v1.zip)")
     s.add_argument("--out", required=True, help="output folder (contract 1), e.g. build/models/ENV")
     c = lib.add_parser("cleanrl", help="a CleanRL ppo.py / ppo_continuous_action.py .cleanrl_model")
     c.add_argument("model", help="the .cleanrl_model (torch.save of the Agent's state_dict)")
     c.add_argument("--env", required=True, help="Gymnasium id the policy was trained on")
-    c.add_argument("--obs-norm", help="NormalizeObservation statistics: .npz with mean, var [, clip, epsilon]")
+    c.add_argument("--obs-norm", help="NormalizeObservation statistics: .npz of mean, var [, clip, epsilon]")
     c.add_argument("--activation", choices=("tanh", "relu"), default="tanh", help="hidden activation (tanh)")
     c.add_argument("--out", required=True, help="output folder (contract 1), e.g. build/models/ENV")
 
@@ -295,7 +295,8 @@ def main(args) -> int:
         if args.library == "sb3":
             from tiny_infer.import_sb3 import import_sb3
 
-            imp = import_sb3(Path(args.model), args.env, Path(args.vecnormalize) if args.vecnormalize else None)
+            vn = Path(args.vecnormalize) if args.vecnormalize else None
+            imp = import_sb3(Path(args.model), args.env, vn)
         else:
             from tiny_infer.import_cleanrl import import_cleanrl
 

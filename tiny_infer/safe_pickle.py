@@ -170,6 +170,6 @@ def load_vecnormalize(path: Path) -> Inert:
     obj = restricted_load(data, VECNORMALIZE_STANDINS, "VecNormalize file")
     if type(obj).__name__ != "VecNormalize":
         raise UnsafePickleError(
-            f"{path}: holds a {type(obj).__name__}, not SB3's VecNormalize; pass the file VecNormalize.save wrote"
+            f"{path}: holds a {type(obj).__name__}, not SB3's VecNormalize; pass what VecNormalize.save wrote"
         )
     return obj
