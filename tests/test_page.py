@@ -466,19 +466,40 @@ def test_wasm_404_shows_a_readable_error(browser, serve, site):
     page.close()
 
 
-def test_kernel_of_other_shapes_is_refused(browser, serve, site):
-    """A manifest whose obs_dim is not the env's: the page says so and never runs the kernel (no step)."""
-    kernel = site["tmp"] / "wrong-kernel"
+def _doctored(site, name: str, changes, single: bool = False) -> str:
+    """CartPole's kernel with manifest fields changed, built as the page <root>/<name>/ (or the single file
+    <root>/<name>/CartPole-v1.html: no python backend there to check the outputs against); returns name."""
+    kernel = site["tmp"] / f"kernel-{name}"
     shutil.copytree(site["kernels"] / "CartPole-v1", kernel)
     manifest = json.loads((kernel / "manifest.json").read_text())
-    manifest["obs_dim"] += 1
-    (kernel / "manifest.json").write_text(json.dumps(manifest))
-    r = build(["--kernel", kernel, "--out", site["root"] / "wrong"])
+    (kernel / "manifest.json").write_text(json.dumps({**manifest, **changes(manifest)}))
+    r = build(["--kernel", kernel, "--out", site["root"] / name, *(["--single"] if single else [])])
     assert r.returncode == 0, r.stderr
+    return name
+
+
+def test_q_outputs_without_value(browser, site):
+    """Outputs [{q}] with no value (imported DQN-style): Q-values shown, argmax acts, the value hidden."""
+    # CartPole's probabilities read as Q-values: the argmax, hence every action, is the same
+    name = _doctored(site, "q", lambda m: {"outputs": [{"name": "q", "size": 2}]}, single=True)
+    page, watch = open_page(browser, (site["root"] / name / "CartPole-v1.html").as_uri())
+    wait_ready(page, "wasm")
+    text = page.locator(".panel").inner_text()
+    assert "Q(push left)" in text and "P(push left)" not in text, text
+    assert page.locator("#spark").is_hidden() and page.locator("#vlabel").is_hidden()
+    s = run_full_episode(page)
+    assert s["q"] is not None and s["probs"] is None and s["value"] is None
+    assert watch.errors == []
+    page.close()
+
+
+def test_kernel_of_other_shapes_is_refused(browser, serve, site):
+    """A manifest whose obs_dim is not the env's: the page says so and never runs the kernel (no step)."""
+    name = _doctored(site, "wrong", lambda m: {"obs_dim": m["obs_dim"] + 1})
     base = serve(site["root"])
     page = browser.new_page()
     watch = Watch(page)
-    page.goto(f"{base}/wrong/")
+    page.goto(f"{base}/{name}/")
     page.wait_for_function("() => window.app && window.app.status().error")
     text = page.locator("#error").inner_text()
     assert "does not fit CartPole-v1" in text and "5 observation values, the env gives 4" in text, text

@@ -11,8 +11,10 @@ import { canvas, toWorld } from './stage.js';
 const keys = spec.human?.keys ?? {};
 const GLYPH = { ArrowLeft: '←', ArrowRight: '→', ArrowUp: '↑', ArrowDown: '↓', ' ': 'Space' };
 const glyph = (k) => GLYPH[k] ?? (k.length === 1 ? k.toUpperCase() : k);
-const num = (x) => String(Math.round(x * 100) / 100).replace('-', '−');
-const label = (a) => (box ? `[${a.map(num).join(', ')}]` : spec.actionNames?.[a] ?? `action ${a}`);
+const num = (x) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(Math.round(x * 100) / 100)}`;
+/** A key's action in words: the discrete action's name, or each box dimension's name and value. */
+const label = (a) => (!box ? spec.actionNames?.[a] ?? `action ${a}`
+  : a.map((x, i) => `${spec.actionNames?.[i] ?? `a[${i}]`} ${num(x)}`).join(', '));
 
 export function setMode(mode) {
   S.mode = mode;
