@@ -109,6 +109,15 @@ function pageManifest(k, single) {
     hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpuWeights: k.gpuJs ? k.weights : null,
   };
   if (m.saliency !== undefined) out.saliency = m.saliency;
+  // The page's script carries this text; in the single file that script is inline, where '<!--' or '<script'
+  // would change how the HTML parser ends it (esbuild escapes only '</script').
+  JSON.stringify(out, (key, v) => {
+    if (typeof v === 'string' && v.includes('<')) {
+      fail(`${k.dir}/manifest.json: '${key}' holds markup (${JSON.stringify(v.slice(0, 40))}): recompile the ` +
+        'kernel with `make compile-kernel`');
+    }
+    return v;
+  });
   const assets = new Map(); // asset name -> bytes
   const files = [['policy.wasm', k.wasmBytes],
     ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : [])];

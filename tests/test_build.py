@@ -120,6 +120,10 @@ def _html_in_hidden(k: Path) -> None:
     edit_manifest(k, hidden=["<img src=x onerror=alert(1)>", 32])
 
 
+def _markup_in_text(k: Path) -> None:  # would end the single file's inline script early
+    edit_manifest(k, tinygrad_version="</script><!--<script>")
+
+
 def _garbage_wasm(k: Path) -> None:
     (k / "policy.wasm").write_bytes(b"\0asm garbage" * 100)
 
@@ -153,6 +157,7 @@ BAD = {
     "weights outside the folder": (_weights_outside, ["outside the kernel folder", "recompile"]),
     "weights symlinked out": (_weights_symlink_out, ["leads outside the kernel folder", "refusing"]),
     "html in hidden": (_html_in_hidden, ["hidden must be a list of layer widths", "recompile"]),
+    "markup in manifest text": (_markup_in_text, ["'tinygrad_version' holds markup", "recompile"]),
     "garbage wasm": (_garbage_wasm, ["policy.wasm", "recompile the kernel"]),
     "altered wasm": (_altered_wasm, ["is not the kernel its manifest describes", "recompile the kernel"]),
     "garbage wasm, sha edited": (_garbage_wasm_matching_sha, ["not a WebAssembly module", "recompile"]),
