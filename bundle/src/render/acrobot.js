@@ -2,22 +2,21 @@
 // 500x500 pixel world (pygame's frame, y up, flipped on output), scaled to fit the view.
 // State: Gymnasium's env.unwrapped.state [theta1, theta2, dtheta1, dtheta2] (theta1 = 0: hanging down).
 import { LINK_LENGTH_2, MAX_VEL_1, MAX_VEL_2, spec } from '../envs/acrobot.js';
-import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
+import {
+  begin, clamp, corners, disc, finish, fitWorld, gymFrame, kick, kickArrow, polygon, rot, toWorld,
+} from './common.js';
 
 // Gymnasium's defaults: render() draws the links at these lengths (and scales the world to fit them).
 const LINK_LENGTH = [spec.constants.LINK_LENGTH_1.value, LINK_LENGTH_2], MAX_VEL = [MAX_VEL_1, MAX_VEL_2];
-export const WIDTH = 500, HEIGHT = 500;
-const BOUND = LINK_LENGTH[0] + LINK_LENGTH[1] + 0.2;
-const SCALE = WIDTH / (BOUND * 2), OFFSET = WIDTH / 2;
+const WIDTH = 500, HEIGHT = 500;
+const SCALE = WIDTH / ((LINK_LENGTH[0] + LINK_LENGTH[1] + 0.2) * 2), OFFSET = WIDTH / 2, HALF_W = 0.1 * SCALE;
 const LINK_RGB = 'rgb(0,204,204)', JOINT_RGB = 'rgb(204,204,0)';
-// A push: 20 px of drag across a link per rad/s of that joint's velocity (clamped to Gymnasium's bounds);
-// a click shoves by 2 rad/s.
+// A push: 20 px of drag across a link per rad/s of its joint's velocity, a click shoves by 2 rad/s; up to
+// twice Gymnasium's bound (a drag may swing the velocity from one bound to the other), then clipped to it.
 const KICK = { pxPerUnit: 20, click: 2 };
+const kickOf = (tangent, { link, side }, d) => kick(d, tangent, side, { ...KICK, max: 2 * MAX_VEL[link] });
 
-/** The world-to-view mapping: scale k and offsets (the square world is centred in the view). */
-export function fit(view) { return fitWorld(WIDTH, HEIGHT, view); }
-
-/** Both links in Gymnasium's frame (y up): [{x, y (pivot), th (direction), len}] as render() computes them. */
+/** Both links in Gymnasium's frame (y up), as render() computes them: pivot (x, y), direction th, length. */
 function links(s) {
   const p1 = [LINK_LENGTH[0] * Math.sin(s[0]) * SCALE, -LINK_LENGTH[0] * Math.cos(s[0]) * SCALE];
   return [
@@ -26,26 +25,26 @@ function links(s) {
   ];
 }
 
+const finiteAngles = (state) => Number.isFinite(state[0]) && Number.isFinite(state[1]);
+
 /** draw(ctx, state, view): view = {width, height, hud?, badge?, drag?}; without hud/badge/drag, Gymnasium's. */
-export function draw(ctx, state, view) {
+function draw(ctx, state, view) {
   const { k } = begin(ctx, WIDTH, HEIGHT, view);
   gymFrame(ctx, HEIGHT);
   ctx.fillStyle = '#000';
-  // The target line, pygame.draw.line at y = 1 * scale + offset (pygame truncates to whole pixels).
+  // The target line: pygame.draw.line at y = 1 * scale + offset, across the screen (pygame truncates).
   ctx.fillRect(-0.5, Math.trunc(SCALE + OFFSET) - 0.5, WIDTH + 1, 1);
-  const finite = [0, 1].every((i) => Number.isFinite(state[i]));
+  const finite = finiteAngles(state);
   if (finite) {
     for (const { x, y, th, len } of links(state)) {
-      const t = 0.1 * SCALE;
-      shape(ctx, LINK_RGB, () => poly(ctx, [[0, -t], [0, t], [len, t], [len, -t]].map(([a, b]) => rot(a, b, th, x, y))));
-      shape(ctx, JOINT_RGB, () => ctx.arc(Math.trunc(x), Math.trunc(y), Math.trunc(0.1 * SCALE), 0, 2 * Math.PI));
+      polygon(ctx, LINK_RGB, corners(0, len, -HALF_W, HALF_W).map(([u, v]) => rot(u, v, th, x, y)));
+      disc(ctx, JOINT_RGB, x, y, HALF_W);
     }
   }
   ctx.restore();
   if (finite && view.drag) {
     const { handle, d } = view.drag, g = grab(state, handle);
-    const w = kickOf(g, handle, d);
-    arrow(ctx, g.p[0], g.p[1], w * KICK.pxPerUnit * g.tangent[0], w * KICK.pxPerUnit * g.tangent[1]);
+    kickArrow(ctx, g.p, g.tangent, kickOf(g.tangent, handle, d), KICK.pxPerUnit);
   }
   finish(ctx, WIDTH, k, view);
 }
@@ -58,31 +57,28 @@ function grab(state, { link, r }) {
 }
 
 /**
- * hit(state, p): {link: 0|1, r, side} when p (world pixels, y down) is on a link or its joint (8 px slack),
- * the outer link first; r is the grab's distance from the link's pivot, side the pointer's side of the link.
+ * hit(state, p): {part: 'link', link: 0|1, r, side} when p (world pixels, y down) is on a link or its joint
+ * (8 px slack), the outer link first; r: the grab's distance from the link's pivot; side: the pointer's side.
  */
-export function hit(state, [px, py]) {
-  if (![0, 1].every((i) => Number.isFinite(state[i]))) return null;
+function hit(state, [px, py]) {
+  if (!finiteAngles(state)) return null;
   const ls = links(state);
   for (const link of [1, 0]) {
     const L = ls[link], [x, y] = toWorld(HEIGHT, L.x, L.y), dx = px - x, dy = py - y;
     const c = Math.cos(L.th), s = Math.sin(L.th);
     const along = dx * c - dy * s, across = -dx * s - dy * c; // y down: the link points along (c, -s)
-    if (along > -(0.1 * SCALE + 8) && along < L.len + 8 && Math.abs(across) < 0.1 * SCALE + 8) {
-      return { link, r: Math.max(along, 0), side: Math.sign(across) || 1 };
+    if (along > -(HALF_W + 8) && along < L.len + 8 && Math.abs(across) < HALF_W + 8) {
+      return { part: 'link', link, r: clamp(along, 0, L.len), side: Math.sign(across) || 1 };
     }
   }
   return null;
 }
 
-// Up to twice the bound: a drag can swing the velocity from one bound to the other.
-const kickOf = (g, handle, d) => kick(d, g.tangent, handle.side, { ...KICK, max: 2 * MAX_VEL[handle.link] });
-
-/** push(state, handle, d): the state with that joint's angular velocity kicked by the drag d (clamped). */
-export function push(state, handle, d) {
+/** push(state, handle, d): the state with that joint's angular velocity kicked by the drag d, clipped. */
+function push(state, handle, d) {
   const s = Float64Array.from(state), i = 2 + handle.link, max = MAX_VEL[handle.link];
-  s[i] = clamp(s[i] + kickOf(grab(state, handle), handle, d), -max, max);
+  s[i] = clamp(s[i] + kickOf(grab(state, handle).tangent, handle, d), -max, max);
   return s;
 }
 
-export const renderer = { WIDTH, HEIGHT, fit, draw, hit, push };
+export const renderer = { WIDTH, HEIGHT, fit: (view) => fitWorld(WIDTH, HEIGHT, view), draw, hit, push };

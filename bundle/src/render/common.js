@@ -1,5 +1,5 @@
-// What every classic-control renderer shares: the world-to-view fit, Gymnasium's pygame coordinate frame,
-// pygame-like filled shapes, the HUD and badge, and the red preview arrow of a drag.
+// What every classic-control renderer shares: the world-to-view fit, Gymnasium's pygame drawing frame and
+// primitives, the HUD and badge, and the push (a velocity kick) with its red preview arrow.
 
 export const clamp = (x, lo, hi) => Math.max(lo, Math.min(hi, x));
 
@@ -24,9 +24,8 @@ export function begin(ctx, width, height, view) {
 }
 
 /**
- * Enters Gymnasium's own drawing frame: pygame surface coordinates before render()'s final vertical flip
- * (y up). pygame's integer coordinates are pixel centres and its polygons include their edges: shift by half
- * a pixel, and stroke a 1 px outline around every fill (shape()). Pair with ctx.restore().
+ * Enters Gymnasium's drawing frame: the pygame surface before render()'s final vertical flip (y up).
+ * pygame's integer coordinates are pixel centres, hence the half-pixel shift. Pair with ctx.restore().
  */
 export function gymFrame(ctx, height) {
   ctx.save();
@@ -38,8 +37,16 @@ export function gymFrame(ctx, height) {
 /** A point of Gymnasium's frame (y up, pixel centres) in world pixels (y down, pixel edges). */
 export const toWorld = (height, x, y) => [x + 0.5, height - 0.5 - y];
 
-/** gfxdraw's aapolygon + filled_polygon (or aacircle + filled_circle): a fill with a 1 px outline. */
-export function shape(ctx, color, path) {
+/** pygame.math.Vector2(x, y).rotate_rad(a) + (tx, ty): a corner of a rotated, moved shape. */
+export const rot = (x, y, a, tx, ty) => [
+  x * Math.cos(a) - y * Math.sin(a) + tx, x * Math.sin(a) + y * Math.cos(a) + ty];
+
+/** Gymnasium's box corners [(l, b), (l, t), (r, t), (r, b)]. */
+export const corners = (l, r, b, t) => [[l, b], [l, t], [r, t], [r, b]];
+
+function paint(ctx, color, path) {
+  // A fill with a 1 px outline: pygame's filled shapes include their edges and gfxdraw's anti-aliased
+  // outline (aapolygon, aacircle) adds half a pixel around them.
   ctx.fillStyle = ctx.strokeStyle = color;
   ctx.beginPath();
   path();
@@ -47,15 +54,21 @@ export function shape(ctx, color, path) {
   ctx.stroke();
 }
 
-/** A polygon path through points [[x, y], ...]. */
-export function poly(ctx, pts) {
-  ctx.moveTo(Math.trunc(pts[0][0]), Math.trunc(pts[0][1]));
-  for (let i = 1; i < pts.length; i++) ctx.lineTo(Math.trunc(pts[i][0]), Math.trunc(pts[i][1]));
-  ctx.closePath();
+/**
+ * gfxdraw.aapolygon + filled_polygon in Gymnasium's frame. gfxdraw truncates the vertices to whole pixels;
+ * so does this (a smooth sub-pixel polygon would differ from Gymnasium's picture by up to a pixel).
+ */
+export function polygon(ctx, color, pts) {
+  paint(ctx, color, () => {
+    pts.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, Math.trunc(x), Math.trunc(y)));
+    ctx.closePath();
+  });
 }
 
-/** pygame.math.Vector2(x, y).rotate_rad(a) then + (tx, ty): a point of a rotated, translated shape. */
-export const rot = (x, y, a, tx, ty) => [x * Math.cos(a) - y * Math.sin(a) + tx, x * Math.sin(a) + y * Math.cos(a) + ty];
+/** gfxdraw.aacircle + filled_circle in Gymnasium's frame (integer centre and radius, as gfxdraw takes). */
+export function disc(ctx, color, x, y, r) {
+  paint(ctx, color, () => ctx.arc(Math.trunc(x), Math.trunc(y), Math.trunc(r), 0, 2 * Math.PI));
+}
 
 /** The HUD lines (top left) and the badge (top right), in world pixels, then restores the context. */
 export function finish(ctx, width, k, view) {
@@ -94,11 +107,16 @@ export function arrow(ctx, x, y, dx, dy) {
 
 /**
  * The velocity kick of a drag d (world pixels, y down) on a part: the drag's component along tangent (unit: the
- * way the part moves when the pushed velocity grows), at pxPerUnit pixels per unit, clamped to ±max. A click
- * (under 4 px along the tangent: a hand's jitter) shoves the part away from the pointer's side (side ±1, in
- * tangent terms) by click.
+ * way the grabbed point moves when the pushed velocity grows), at pxPerUnit pixels per unit, clamped to ±max.
+ * A click (under 4 px along the tangent: a hand's jitter) shoves the part away from the pointer's side (side
+ * ±1, in tangent terms) by click.
  */
 export function kick(d, tangent, side, { pxPerUnit, max, click }) {
   const along = d[0] * tangent[0] + d[1] * tangent[1];
   return Math.abs(along) < 4 ? -side * click : clamp(along / pxPerUnit, -max, max);
+}
+
+/** The preview of a kick w at world point p along tangent, drawn at the kick's pxPerUnit scale. */
+export function kickArrow(ctx, p, tangent, w, pxPerUnit) {
+  arrow(ctx, p[0], p[1], w * pxPerUnit * tangent[0], w * pxPerUnit * tangent[1]);
 }

@@ -2,11 +2,13 @@
 // the axle, in a 500x500 pixel world (pygame's frame, y up, flipped on output), scaled to fit the view.
 // State: [theta, theta_dot] (theta = 0: upright); view.action: the last action (torque), as env.last_u.
 import { MAX_TORQUE, spec } from '../envs/pendulum.js';
-import { arrow, begin, clamp, finish, fitWorld, gymFrame, kick, poly, rot, shape, toWorld } from './common.js';
+import {
+  begin, clamp, corners, disc, finish, fitWorld, gymFrame, kick, kickArrow, polygon, rot, toWorld,
+} from './common.js';
 
 // render() draws last_u, which step() clips to ±max_torque; a push keeps step()'s bound on the speed.
 const MAX_SPEED = spec.constants.max_speed.value;
-export const WIDTH = 500, HEIGHT = 500;
+const WIDTH = 500, HEIGHT = 500;
 const SCALE = WIDTH / (2.2 * 2), OFFSET = Math.floor(WIDTH / 2);
 const ROD_LEN = SCALE, ROD_W = 0.2 * SCALE, ROD_RGB = 'rgb(204,77,77)';
 // A push: 20 px of drag across the rod per rad/s, a click shoves by 2 rad/s; clipped to ±max_speed.
@@ -17,9 +19,6 @@ const KICK = { pxPerUnit: 20, max: 2 * MAX_SPEED, click: 2 };
 const IMG_W = 329, IMG_H = 312;
 const ARC = { x: 173.15, y: 156.0, r: 151.2, width: 10, from: -91.04, to: 190 }; // degrees, clockwise
 const HEAD = [[22, 110.97], [44.5, 169.62], [22, 153.38], [-0.5, 169.62]];
-
-/** The world-to-view mapping: scale k and offsets (the square world is centred in the view). */
-export function fit(view) { return fitWorld(WIDTH, HEIGHT, view); }
 
 /** The last torque as a number (clipped as step() does), or null before the first step. */
 function torque(action) {
@@ -32,7 +31,8 @@ function torque(action) {
  * mirrored when u > 0 (counter-clockwise), centred on the axle; world pixels, y down.
  */
 function torqueArrow(ctx, u) {
-  const s = Math.trunc((SCALE * Math.abs(u)) / 2);
+  // last_u is float32 (the action's dtype), so NumPy computes scale * |u| / 2 in float32 (NEP 50).
+  const s = Math.trunc(Math.fround(Math.fround(SCALE) * Math.fround(Math.abs(u))) / 2);
   if (s < 1) return;
   const half = Math.floor(s / 2), x0 = OFFSET - half, y0 = OFFSET + half - s;
   ctx.save();
@@ -44,32 +44,30 @@ function torqueArrow(ctx, u) {
   ctx.arc(ARC.x, ARC.y, ARC.r, (ARC.from * Math.PI) / 180, (ARC.to * Math.PI) / 180);
   ctx.stroke();
   ctx.beginPath();
-  poly(ctx, HEAD);
+  HEAD.forEach(([x, y]) => ctx.lineTo(x, y));
   ctx.fill();
   ctx.restore();
 }
 
-/** draw(ctx, state, view): view = {width, height, action?, hud?, badge?, drag?}; without hud/badge/drag, Gymnasium's. */
-export function draw(ctx, state, view) {
+/** draw(ctx, state, view): view = {width, height, action?, hud?, badge?, drag?}; bare, Gymnasium's picture. */
+function draw(ctx, state, view) {
   const { k } = begin(ctx, WIDTH, HEIGHT, view);
   const th = state[0], finite = Number.isFinite(th), a = th + Math.PI / 2;
   gymFrame(ctx, HEIGHT);
   if (finite) {
-    const t = ROD_W / 2, r = Math.trunc(ROD_W / 2);
-    shape(ctx, ROD_RGB, () => poly(ctx, [[0, -t], [0, t], [ROD_LEN, t], [ROD_LEN, -t]].map(([x, y]) => rot(x, y, a, OFFSET, OFFSET))));
-    shape(ctx, ROD_RGB, () => ctx.arc(OFFSET, OFFSET, r, 0, 2 * Math.PI));
-    const [ex, ey] = rot(ROD_LEN, 0, a, OFFSET, OFFSET);
-    shape(ctx, ROD_RGB, () => ctx.arc(Math.trunc(ex), Math.trunc(ey), r, 0, 2 * Math.PI));
+    polygon(ctx, ROD_RGB, corners(0, ROD_LEN, -ROD_W / 2, ROD_W / 2).map(([x, y]) => rot(x, y, a, OFFSET, OFFSET)));
+    disc(ctx, ROD_RGB, OFFSET, OFFSET, ROD_W / 2);
+    disc(ctx, ROD_RGB, ...rot(ROD_LEN, 0, a, OFFSET, OFFSET), ROD_W / 2);
   }
   ctx.restore();
   const u = torque(view.action);
   if (u !== null) torqueArrow(ctx, u);
   gymFrame(ctx, HEIGHT);
-  shape(ctx, '#000', () => ctx.arc(OFFSET, OFFSET, Math.trunc(0.05 * SCALE), 0, 2 * Math.PI)); // the axle
+  disc(ctx, '#000', OFFSET, OFFSET, 0.05 * SCALE); // the axle, over the arrow
   ctx.restore();
   if (finite && view.drag) {
-    const { handle, d } = view.drag, g = grab(th, handle.r), w = kick(d, g.tangent, handle.side, KICK);
-    arrow(ctx, g.p[0], g.p[1], w * KICK.pxPerUnit * g.tangent[0], w * KICK.pxPerUnit * g.tangent[1]);
+    const { handle, d } = view.drag, g = grab(th, handle.r);
+    kickArrow(ctx, g.p, g.tangent, kick(d, g.tangent, handle.side, KICK), KICK.pxPerUnit);
   }
   finish(ctx, WIDTH, k, view);
 }
@@ -77,11 +75,12 @@ export function draw(ctx, state, view) {
 /** The point r px along the rod (world pixels, y down) and the unit direction it moves as theta grows. */
 function grab(th, r) {
   // y up the rod points along (-sin th, cos th) and moves along (-cos th, -sin th); y down both flip their y.
-  return { p: toWorld(HEIGHT, OFFSET - r * Math.sin(th), OFFSET + r * Math.cos(th)), tangent: [-Math.cos(th), Math.sin(th)] };
+  const p = toWorld(HEIGHT, OFFSET - r * Math.sin(th), OFFSET + r * Math.cos(th));
+  return { p, tangent: [-Math.cos(th), Math.sin(th)] };
 }
 
 /** hit(state, p): {part: 'rod', r, side} when p (world pixels, y down) is on the rod (8 px slack), else null. */
-export function hit(state, [px, py]) {
+function hit(state, [px, py]) {
   const th = state[0];
   if (!Number.isFinite(th)) return null;
   const [x, y] = toWorld(HEIGHT, OFFSET, OFFSET), dx = px - x, dy = py - y;
@@ -91,10 +90,10 @@ export function hit(state, [px, py]) {
 }
 
 /** push(state, handle, d): the state with the angular velocity kicked by the drag d, clipped to ±max_speed. */
-export function push(state, handle, d) {
+function push(state, handle, d) {
   const s = Float64Array.from(state);
   s[1] = clamp(s[1] + kick(d, grab(s[0], handle.r).tangent, handle.side, KICK), -MAX_SPEED, MAX_SPEED);
   return s;
 }
 
-export const renderer = { WIDTH, HEIGHT, fit, draw, hit, push };
+export const renderer = { WIDTH, HEIGHT, fit: (view) => fitWorld(WIDTH, HEIGHT, view), draw, hit, push };
