@@ -404,13 +404,15 @@ async function main() {
   } else if (site) record.extra.push(...old.extra); // --single leaves the gallery as it is
   if (!args.single && path.resolve(args.out) !== STATIC) {
     for (const f of fs.readdirSync(STATIC).sort()) {
-      if (!/\.html$/.test(f) && fs.statSync(path.join(STATIC, f)).isFile()) {
+      // the committed static files: not built pages, not dotfiles (a build record when public/ was built)
+      if (!/\.html$/.test(f) && !f.startsWith('.') && fs.statSync(path.join(STATIC, f)).isFile()) {
         out.set(f, fs.readFileSync(path.join(STATIC, f)));
         record.extra.push(f);
       }
     }
   }
   record.extra = [...new Set(record.extra)].sort();
+  record.pages = Object.fromEntries(Object.entries(record.pages).sort(([a], [b]) => a.localeCompare(b)));
   // The record lists every file the builds it describes wrote; a kept page keeps its shared assets.
   const recorded = new Set(recordFiles(record));
   for (const rel of out.keys()) {

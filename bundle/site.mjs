@@ -77,7 +77,7 @@ export function writeSite(outDir, files, record, oldRecord) {
   const keep = new Set(recordFiles(record));
   const root = path.resolve(outDir);
   for (const rel of recordFiles(oldRecord)) {
-    if (keep.has(rel) || !safeRel(rel)) continue;
+    if (keep.has(rel) || rel === RECORD || !safeRel(rel)) continue;
     const file = path.join(root, rel);
     if (fs.lstatSync(file, { throwIfNoEntry: false })?.isFile()) fs.rmSync(file);
     // drop the folders this empties (an env's page folder), up to the out folder itself
