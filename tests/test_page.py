@@ -56,8 +56,9 @@ def _policy(env_id: str) -> Path | None:
     return None
 
 
-def _kernel(env_id: str, policy: Path, tmp: Path) -> Path:
-    """build/kernels/<env> if a current compile (wasm_sha256) newer than the policy, else a fresh one."""
+def _kernel(env_id: str, policy: Path, tmp: Path) -> Path | str:
+    """build/kernels/<env> if a current compile (wasm_sha256) newer than the policy, else a fresh one; or why
+    compiling failed."""
     if env_id == "CartPole-v1" and os.environ.get("RL_WEB_KERNEL"):
         return Path(os.environ["RL_WEB_KERNEL"])
     kernel = ROOT / "build" / "kernels" / env_id
@@ -68,9 +69,7 @@ def _kernel(env_id: str, policy: Path, tmp: Path) -> Path:
     out = tmp / "compiled" / env_id
     cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        pytest.fail(f"compiling {policy} failed:\n{r.stderr[-2000:]}")
-    return out
+    return out if r.returncode == 0 else f"compiling {policy} failed:\n{r.stderr[-2000:]}"
 
 
 def build(args: list[str]) -> subprocess.CompletedProcess:
@@ -92,18 +91,24 @@ ENV_IDS = _env_ids()
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> dict:
-    """The multi-env site (every env page, served from SITE/) and CartPole's single-file page."""
+    """The multi-env site (every env page whose kernel compiles, served from SITE/; `failed`: env id -> why
+    not) and CartPole's single-file page."""
     tmp = tmp_path_factory.mktemp("site")
-    kernels = tmp / "kernels"
+    kernels, failed = tmp / "kernels", {}
     for env_id in ENV_IDS:
-        policy = _policy(env_id) or pytest.fail(f"no policy for {env_id}")
-        shutil.copytree(_kernel(env_id, policy, tmp), kernels / env_id)
+        kernel = _kernel(env_id, _policy(env_id), tmp)
+        if isinstance(kernel, str):
+            failed[env_id] = kernel
+        else:
+            shutil.copytree(kernel, kernels / env_id)
+    if "CartPole-v1" in failed:
+        pytest.fail(failed["CartPole-v1"])
     r = build(["--out", tmp / "www" / SITE, "--kernels", kernels])
     assert r.returncode == 0, r.stderr
     r = build(["--kernel", kernels / "CartPole-v1", "--out", tmp / "single", "--single"])
     assert r.returncode == 0, r.stderr
     return {"root": tmp / "www", "dir": tmp / "www" / SUB, "assets": tmp / "www" / SITE / "assets",
-            "single": tmp / "single" / "CartPole-v1.html", "kernels": kernels, "tmp": tmp}
+            "single": tmp / "single" / "CartPole-v1.html", "kernels": kernels, "tmp": tmp, "failed": failed}
 
 
 class Watch:
@@ -156,11 +161,13 @@ def run_full_episode(page) -> dict:
 
 # ---- every env page ----
 
-EPISODES = 10  # the agent's first episodes, averaged against the env's solved threshold
+EPISODES = 20  # the agent's first episodes (seed 1), averaged against the env's solved threshold
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_env_page_loads_clean_and_agent_reaches_threshold(browser, serve, site, env_id):
+    if env_id in site["failed"]:
+        pytest.fail(site["failed"][env_id])
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SITE}/{env_id}/?seed=1&speed=max")
     s = wait_ready(page, "wasm")
@@ -181,6 +188,8 @@ def test_env_page_loads_clean_and_agent_reaches_threshold(browser, serve, site, 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_env_page_human_control_changes_the_action(browser, serve, site, env_id):
     """Each of spec.human's keys drives its action, released it is idle; the buttons (and box sliders) too."""
+    if env_id in site["failed"]:
+        pytest.fail(site["failed"][env_id])
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SITE}/{env_id}/?speed=0.5")
     wait_ready(page, "wasm")
@@ -190,7 +199,7 @@ def test_env_page_human_control_changes_the_action(browser, serve, site, env_id)
     for key, action in human["keys"].items():
         page.evaluate("window.app.reset()")
         page.keyboard.down(key)
-        page.wait_for_function("() => window.app.status().step >= 2")
+        page.wait_for_function("(n) => window.app.status().step >= n + 2", arg=status(page)["step"])
         s = status(page)
         assert s["mode"] == "human" and s["lastAction"] == action, (key, s)
         page.keyboard.up(key)
@@ -202,7 +211,7 @@ def test_env_page_human_control_changes_the_action(browser, serve, site, env_id)
     button = page.locator(f"#human-controls button[aria-keyshortcuts='{key}']")
     page.evaluate("window.app.reset()")
     button.dispatch_event("pointerdown")
-    page.wait_for_function("() => window.app.status().step >= 2")
+    page.wait_for_function("(n) => window.app.status().step >= n + 2", arg=status(page)["step"])
     assert status(page)["lastAction"] == action
     button.dispatch_event("pointerup")
     if box:  # a slider per dimension: held, it sets the action; released, it springs back to idle
