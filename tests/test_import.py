@@ -153,6 +153,16 @@ def test_sb3_kernel_matches_sb3(sb3, tmp_path, capsys, name, algo, extra, output
     lib_out, lib_greedy = library_outputs(model, obs, vn)
     check_kernel_against(wasm, manifest, lib_out, lib_greedy, obs)
 
+    # the page's python backend (export-json + tiny_infer/reference.py, float64) on the same policy
+    from tiny_infer.export_json import export_json
+    from tiny_infer.reference import load
+
+    py = load(export_json(tmp_path / "model", tmp_path / "weights.json"))
+    got = np.array([py.forward(o) for o in obs[:200]])
+    np.testing.assert_allclose(got, lib_out[:200], rtol=1e-5, atol=1e-5)
+    acts = np.array([py.act(o) for o in obs[:200]])
+    np.testing.assert_allclose(acts, np.asarray(lib_greedy[:200]).reshape(acts.shape), rtol=1e-5, atol=1e-5)
+
 
 @pytest.mark.parametrize(
     "name, env", [("a2c_acrobot", "Acrobot-v1"), ("td3_mountaincar", "MountainCarContinuous-v0")]

@@ -8,6 +8,7 @@ The format a hand-written runtime reads (tiny_infer/reference.py is one, in plai
      "obs_norm": null | {"mean": [obs_dim], "var": [obs_dim], "clip": 10.0, "eps": 1e-08},
      "actor":  [{"weight": [[in] * out], "bias": [out]}, ...],   # len(hidden) + 1 layers
      "critic": [{"weight": [[in] * out], "bias": [out]}, ...],   # same, last layer has 1 output
+     "value": true | false,  "head": "policy" | "q",             # false: no "critic"; q: q-values
      "outputs": [{"name": "probs" | "mean", "size": n}, {"name": "value", "size": 1}]}
 
 Layers follow torch.nn.Linear: `weight` is [out][in] and a layer computes y = weight @ x + bias.
@@ -59,14 +60,14 @@ def to_json_dict(ckpt: Checkpoint) -> dict:
                                       "action dimensions; fix the checkpoint's policy.json")
             action[key] = [_bound(x) for x in v]
     heads = {head: [{"weight": _floats(w), "bias": _floats(b)} for w, b in ckpt.layers(head)]
-             for head in ("actor", "critic")}
+             for head in ckpt.heads}
     obs_norm = None
     if ckpt.obs_norm is not None:
         t = ckpt.tensors
         obs_norm = {"mean": _floats(t["obs_norm.mean"]), "var": _floats(t["obs_norm.var"]), **ckpt.obs_norm}
     return {"format": FORMAT, "env_id": ckpt.env_id, "obs_dim": ckpt.obs_dim, "action": action,
             "hidden": list(ckpt.hidden), "activation": ckpt.activation, "obs_norm": obs_norm, **heads,
-            "outputs": ckpt.outputs}
+            "value": ckpt.value, "head": ckpt.head, "outputs": ckpt.outputs}
 
 
 def export_json(model_dir: str | Path, out: str | Path) -> Path:

@@ -49,12 +49,14 @@ class Policy:
         self.obs_dim = w.obs_dim
         self.discrete = w.discrete
         self.activation = {"tanh": tanh, "relu": relu}[w.activation]
-        self.actor, self.critic = w.actor, w.critic
+        self.actor, self.critic = w.actor, w.critic  # critic: None for a policy without a value head
         self.norm = w.norm  # None or (mean, std, clip)
         self.low, self.high = w.low, w.high  # box bounds, +-inf where unbounded
+        self.q, self.squash, self.n_act = w.q, w.squash, w.n_act  # q-values; tanh-squashed box actions
 
     def forward(self, obs):
-        """Action probabilities (discrete) or action mean (box), then the value estimate."""
+        """Action probabilities (discrete), q-values or action mean (box; the final action when squashed),
+        then the value estimate when the policy has one."""
         x = [float(v) for v in obs]  # also copies a JS array passed in from the page
         if len(x) != self.obs_dim:
             raise ValueError(f"observation has {len(x)} values, the policy expects {self.obs_dim}")
@@ -62,9 +64,11 @@ class Policy:
             mean, std, clip = self.norm
             x = [min(max((v - m) / s, -clip), clip) for v, m, s in zip(x, mean, std)]
         out = self.mlp(self.actor, x)
-        if self.discrete:
+        if self.discrete and not self.q:
             out = softmax(out)
-        return out + self.mlp(self.critic, x)
+        if self.squash:  # low + 0.5 (tanh(a) + 1) (high - low), as SB3 rescales SAC and TD3 actions
+            out = [lo + 0.5 * (math.tanh(a) + 1.0) * (hi - lo) for a, lo, hi in zip(out, self.low, self.high)]
+        return out if self.critic is None else out + self.mlp(self.critic, x)
 
     def mlp(self, layers, x):
         for i, (weight, bias) in enumerate(layers):
@@ -75,7 +79,7 @@ class Policy:
 
     def act(self, obs):
         """Greedy action: the most probable index (the first on ties), or the mean clipped to the bounds."""
-        out = self.forward(obs)[:-1]
+        out = self.forward(obs)[: self.n_act]
         if self.discrete:
             best = 0
             for i in range(1, len(out)):
@@ -124,7 +128,9 @@ class _Checked:
             self.high = _bounds(action.get("high"), n_out, "high", math.inf)
         sizes = [self.obs_dim] + hidden
         self.actor = _layers(w.get("actor"), "actor", sizes + [n_out])
-        self.critic = _layers(w.get("critic"), "critic", sizes + [1])
+        self.critic = _layers(w.get("critic"), "critic", sizes + [1]) if w.get("value", True) else None
+        self.q, self.n_act = w.get("head") == "q", n_out
+        self.squash = not self.discrete and action.get("squash") == "tanh"
         self.norm = None
         norm = w.get("obs_norm")
         if norm is not None:
