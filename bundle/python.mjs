@@ -21,8 +21,9 @@ export const PY_NAMES = { 'python:runtime': 'micropython.js', 'python:runtime-wa
 function pythonWeights(k) {
   if (k.weightsJson) return checkWeights(k, fs.readFileSync(k.weightsJson), k.weightsJson);
   const model = k.manifest.model;
-  const fix = 'recompile the kernel with `make compile-kernel` (it writes policy.weights.json)';
-  if (typeof model !== 'string') fail(`${k.dir}/manifest.json names no 'model' for the python backend's weights: ${fix}`);
+  const fix = `export them into the kernel folder: \`python -m tiny_infer export-json MODEL_DIR --out ` +
+    `${path.join(k.dir, 'policy.weights.json')}\``;
+  if (typeof model !== 'string') fail(`${k.dir}/manifest.json names no 'model' for the python backend's weights; ${fix}`);
   // Only a checkpoint folder of this project (models/ or build/models/), never an arbitrary path.
   const modelDir = path.resolve(ROOT, model);
   const inside = ['models', path.join('build', 'models')].some((d) => {
@@ -30,7 +31,8 @@ function pythonWeights(k) {
     return rel && !rel.startsWith('..') && !path.isAbsolute(rel);
   });
   if (!inside || !fs.existsSync(path.join(modelDir, 'policy.safetensors'))) {
-    fail(`the kernel's model ${model} is no checkpoint under models/ or build/models/: ${fix}`);
+    fail(`the python backend's weights: the kernel's model ${model} is no checkpoint under models/ or ` +
+      `build/models/; ${fix}`);
   }
   const venv = path.join(ROOT, '.venv', 'bin', 'python');
   const python = process.env.PYTHON || (fs.existsSync(venv) ? venv : 'python3');
