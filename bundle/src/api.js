@@ -18,9 +18,10 @@ export function installApi(params) {
       env: spec.id, returns: S.agentReturns.slice(),
       kernelMicros: S.kernelMicros, mode: S.mode, running: S.running, speed: S.speed,
       lastAction: copy(S.lastAction), lastEnd: S.lastEnd, pushed: S.pushed, note: S.note, frames: S.frames,
-      state: Array.from(env.state), seed: episodeSeed(), start: S.start.slice(), probs: copy(S.out?.probs), q: copy(S.out?.q),
-      mean: copy(S.out?.mean), value: S.out?.value ?? null, agentReturns: S.agentReturns.slice(),
-      humanBest: S.humanBest, embed: params.embed, paramNotes: params.notes.slice(), recording: recording(),
+      state: Array.from(env.state), seed: episodeSeed(), start: S.start.slice(),
+      probs: copy(S.out?.probs), q: copy(S.out?.q), mean: copy(S.out?.mean), value: S.out?.value ?? null,
+      agentReturns: S.agentReturns.slice(), humanBest: S.humanBest, embed: params.embed,
+      paramNotes: params.notes.slice(), recording: recording(),
     }),
     // Hooks (all outside Gymnasium's dynamics except play/pause/step/reset/speed/mode/backend):
     /** Grab what is at world pixel p0 (y down) and drag it to p1, as the mouse does; false if nothing is there. */

@@ -1,10 +1,20 @@
 // Stepping: the env, advanced at spec.renderFps steps/s times the speed (or as fast as the backend allows at
 // "max"), one policy forward pass per step; episodes, returns and bests. The page's other modules read S.
-import { spec, Env } from 'virtual:env';
+import kernel from 'virtual:kernel';
+import { spec, Env, load } from 'virtual:env';
+import { kernelFile } from './backends/common.js';
 import { agentAction, humanAction, idleBox } from './actions.js';
 import { SEED_MAX } from './params.js';
 
+// An env with an engine (MuJoCo) loads it before the first env is made: the build ships it as the page's
+// 'engine.wasm' (a URL, compiled while it downloads, or inline bytes in the single-file build).
+if (load) {
+  const file = kernelFile(kernel, 'engine.wasm', new URL('.', import.meta.url));
+  await load(typeof file === 'string' ? { url: file } : { bytes: file });
+}
 export const env = new Env();
+// An engine env holds engine memory (MuJoCo's MjData): freed when the page goes (not when it is only cached)
+if (env.close) addEventListener('pagehide', (e) => { if (!e.persisted) env.close(); });
 export const box = spec.action.type === 'box';
 
 const HUMAN_BEST_KEY = `rl-web-agent:human-best:${spec.id}`; // one best per env, kept across visits
@@ -20,7 +30,8 @@ function storedBest() {
 export const S = {
   policy: null, backend: null, sync: true, error: null, note: '', warn: false,
   mode: 'agent', running: true, speed: 1,
-  seed0: 0, start: null, episode: 1, episodeReturn: 0, pushed: false, human: false, out: null, values: [], lastAction: null,
+  seed0: 0, start: null, episode: 1, episodeReturn: 0, pushed: false, human: false, out: null, values: [],
+  lastAction: null,
   lastEnd: null, pendingReset: false, holdUntil: 0,
   firstActionMs: null, forwardMicros: null, kernelMicros: null, frames: 0,
   agentReturns: [], agentBest: null, agentSum: 0, humanBest: storedBest(),

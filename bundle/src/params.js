@@ -22,7 +22,9 @@ export function readParams(search, backends) {
   let seed = null, speed = '1', backend = 'wasm', embed = false;
   if (q.has('seed')) {
     seed = parseSeed(q.get('seed'));
-    if (seed === null) refuse('seed', q.get('seed'), `a seed is an integer from 0 to ${SEED_MAX}`, 'a random seed');
+    if (seed === null) {
+      refuse('seed', q.get('seed'), `a seed is an integer from 0 to ${SEED_MAX}`, 'a random seed');
+    }
   }
   if (q.has('speed')) {
     const v = q.get('speed');

@@ -137,6 +137,6 @@ export async function switchBackend(name, note = '') {
 
 // A GPU that fails mid-run: carry on with wasm, and say so.
 S.failover = (err) => {
-  if (S.backend && S.backend !== 'wasm') switchBackend('wasm', `${S.backend} failed (${err.message || err}): using wasm`);
-  else fail(err);
+  if (!S.backend || S.backend === 'wasm') fail(err);
+  else switchBackend('wasm', `${S.backend} failed (${err.message || err}): using wasm`);
 };

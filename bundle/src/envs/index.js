@@ -5,8 +5,12 @@ import * as cartpole from './cartpole.js';
 import * as mountainCar from './mountain_car.js';
 import * as mountainCarContinuous from './mountain_car_continuous.js';
 import * as pendulum from './pendulum.js';
+import * as halfCheetah from './mujoco/half_cheetah.js';
+import * as hopper from './mujoco/hopper.js';
+import * as walker2d from './mujoco/walker2d.js';
 
-const entry = (mod, module) => [mod.spec.id, { spec: mod.spec, Env: mod.Env, module }];
+// load: an engine env's async load(source), awaited before its Env is constructed (docs/design.md)
+const entry = (mod, module) => [mod.spec.id, { spec: mod.spec, Env: mod.Env, module, ...(mod.load ? { load: mod.load } : {}) }];
 
 export const ENVS = Object.fromEntries([
   entry(cartpole, 'cartpole'),
@@ -14,4 +18,7 @@ export const ENVS = Object.fromEntries([
   entry(mountainCar, 'mountain_car'),
   entry(mountainCarContinuous, 'mountain_car_continuous'),
   entry(pendulum, 'pendulum'),
+  entry(hopper, 'mujoco/hopper'),
+  entry(halfCheetah, 'mujoco/half_cheetah'),
+  entry(walker2d, 'mujoco/walker2d'),
 ]);

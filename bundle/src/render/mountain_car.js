@@ -30,15 +30,24 @@ export function makeRenderer(env) {
   function draw(ctx, state, view) {
     const { k } = begin(ctx, WIDTH, HEIGHT, view);
     gymFrame(ctx, HEIGHT);
-    // The hill: pygame.draw.aalines through np.linspace(min_position, max_position, 100).
+    // The hill: pygame.draw.aalines through np.linspace(min_position, max_position, 100). pygame draws each
+    // segment on its own, blending the shared end pixels twice: separate strokes with square caps do alike.
     const step = (maxPosition - minPosition) / 99;
-    ctx.strokeStyle = '#000';
-    ctx.beginPath();
-    for (let i = 0; i < 100; i++) {
+    const hill = (i) => {
       const x = i < 99 ? i * step + minPosition : maxPosition; // as numpy computes it
-      ctx.lineTo((x - minPosition) * scale, height(x) * scale);
+      return [(x - minPosition) * scale, height(x) * scale];
+    };
+    ctx.strokeStyle = '#000';
+    ctx.lineCap = 'square';
+    for (let i = 1, a = hill(0); i < 100; i++) {
+      const b = hill(i);
+      ctx.beginPath();
+      ctx.moveTo(a[0], a[1]);
+      ctx.lineTo(b[0], b[1]);
+      ctx.stroke();
+      a = b;
     }
-    ctx.stroke();
+    ctx.lineCap = 'butt';
     const pos = state[0], finite = Number.isFinite(pos);
     if (finite) {
       const { a, x, y } = pose(pos);
