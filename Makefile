@@ -17,7 +17,7 @@ POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/m
 BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
 
 .DEFAULT_GOAL := all
-.PHONY: all help setup train compile-kernel bundle serve test lint bench bench-train clean
+.PHONY: all help setup train compile-kernel bundle serve test lint bench bench-train clean page
 
 all: train compile-kernel bundle ## setup + train + compile-kernel + bundle for ENV (default CartPole-v1)
 
@@ -49,7 +49,8 @@ build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/
 	$(PY) -m tiny_infer compile --env $* --out build/kernels/$*
 
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
-	node bundle/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,)
+	node bundle/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
+	  $(if $(ENV_GIVEN),,--ported-only)
 
 serve: ## serve public/ on http://localhost:$(PORT)/
 	@test -f public/index.html || $(MAKE) --no-print-directory bundle
@@ -67,6 +68,14 @@ bench: setup ## measure sizes, kernel latency, page load and training speed agai
 
 bench-train: setup ## the training race alone: time to solve CartPole-v1, ours vs Stable-Baselines3
 	$(PY) -m bench --only train
+
+# MODEL: an SB3 model zip (VECNORMALIZE=vecnormalize.pkl if trained with VecNormalize) or a CleanRL
+# .cleanrl_model (ENV required; OBS_NORM=stats.npz if trained with observation normalisation)
+page: setup ## import MODEL=path (SB3 .zip or CleanRL; ENV=id) into build/models/ENV, compile, bundle the pages
+	@test -n "$(MODEL)" || { echo "make page: pass MODEL=path/to/model.zip (SB3) or MODEL=x.cleanrl_model ENV=id" >&2; exit 2; }
+	$(PY) -m tiny_infer import $(if $(filter %.zip,$(MODEL)),sb3,cleanrl) "$(MODEL)" $(if $(ENV_GIVEN),--env $(ENV)) \
+	  $(if $(VECNORMALIZE),--vecnormalize "$(VECNORMALIZE)") $(if $(OBS_NORM),--obs-norm "$(OBS_NORM)")
+	$(MAKE) --no-print-directory bundle
 
 clean: ## remove what the build made (build/, public/ assets, runs/, caches); keeps .venv and node_modules
 	rm -rf build runs public/index.html public/*.html public/assets public/.rl-web-build.json tests/artifacts \

@@ -278,13 +278,13 @@ def add_import_parser(sub) -> None:
     s.add_argument("model", help="the .zip that model.save() wrote")
     s.add_argument("--vecnormalize", help="VecNormalize statistics (vecnormalize.pkl), if trained with it")
     s.add_argument("--env", help="Gymnasium id (default: one in the file name, e.g. ppo-CartPole-v1.zip)")
-    s.add_argument("--out", required=True, help="output folder (contract 1), e.g. build/models/ENV")
+    s.add_argument("--out", help="output folder (contract 1; default build/models/ENV, where make finds it)")
     c = lib.add_parser("cleanrl", help="a CleanRL ppo.py / ppo_continuous_action.py .cleanrl_model")
     c.add_argument("model", help="the .cleanrl_model (torch.save of the Agent's state_dict)")
     c.add_argument("--env", required=True, help="Gymnasium id the policy was trained on")
     c.add_argument("--obs-norm", help="NormalizeObservation statistics: .npz of mean, var [, clip, epsilon]")
     c.add_argument("--activation", choices=("tanh", "relu"), default="tanh", help="hidden activation (tanh)")
-    c.add_argument("--out", required=True, help="output folder (contract 1), e.g. build/models/ENV")
+    c.add_argument("--out", help="output folder (contract 1; default build/models/ENV, where make finds it)")
 
 
 def main(args) -> int:
@@ -303,11 +303,15 @@ def main(args) -> int:
             imp = import_cleanrl(
                 Path(args.model), args.env, Path(args.obs_norm) if args.obs_norm else None, args.activation
             )
-        write_imported(imp, Path(args.out))
+        out = Path(args.out) if args.out else Path("build") / "models" / imp.meta["env_id"]
+        if not args.out and (out / "policy.json").is_file():
+            print(f"import: replacing the policy in {out} (pass --out DIR to keep it)")
+        write_imported(imp, out)
     except PolicyImportError as e:
         print(f"import: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"import: error: {e.filename or args.out}: {e.strerror or e}", file=sys.stderr)
+        where = e.filename or args.out or "the output folder"
+        print(f"import: error: {where}: {e.strerror or e}", file=sys.stderr)
         return 1
     return 0
