@@ -5,6 +5,7 @@
 //     kernel there), shared content-hashed assets in <out>/assets/, and the gallery <out>/index.html (every env
 //     page built so far into <out>). --single: one self-contained <out>/<env-id>.html per env (works from
 //     file://), no gallery.
+//     --ported-only: leave out, with a note, the envs with no JS port yet (`make bundle`: every env with a policy).
 //   node bundle/build.mjs --kernel build/kernels/CartPole-v1 --out DIR [--single]
 //     one env's page alone at DIR/index.html (--single: DIR/<env-id>.html), e.g. to embed it elsewhere.
 // Relative URLs only. Same inputs give byte-identical outputs. Every input is checked before anything is
@@ -28,14 +29,16 @@ const ROOT = path.dirname(HERE);
 const STATIC = path.join(ROOT, 'public'); // committed static files (favicon.svg, _headers)
 const ENVS_INDEX = path.join(SRC, 'envs', 'index.js'); // ENVS[envId] = {spec, Env, module} (docs/design.md)
 const BUDGET_GZ = 32 * 1024;
-const USAGE = 'usage: node bundle/build.mjs --out DIR [--env ID]... [--kernels DIR] [--single]\n' +
+const USAGE = 'usage: node bundle/build.mjs --out DIR [--env ID]... [--kernels DIR] [--single] [--ported-only]\n' +
   '       node bundle/build.mjs --kernel KERNEL_DIR --out DIR [--single]';
 
 function parseArgs(argv) {
-  const args = { kernel: null, kernels: path.join(ROOT, 'build', 'kernels'), envs: [], out: null, single: false };
+  const args = { kernel: null, kernels: path.join(ROOT, 'build', 'kernels'), envs: [], out: null, single: false,
+    portedOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--single') args.single = true;
+    else if (a === '--ported-only') args.portedOnly = true;
     else if (['--kernel', '--kernels', '--out', '--env'].includes(a)) {
       if (!argv[i + 1]) fail(`${a} needs a value (${USAGE.split('\n')[0]})`);
       if (a === '--env') args.envs.push(argv[++i]);
@@ -47,6 +50,7 @@ function parseArgs(argv) {
   }
   if (!args.out) fail('--out DIR is required (the site folder, e.g. public)');
   if (args.kernel && args.envs.length) fail('--kernel builds one page: give either --kernel or --env, not both');
+  args.envs = [...new Set(args.envs)];
   return args;
 }
 
@@ -367,8 +371,14 @@ async function main() {
   checkOut(args.out);
   const envs = await loadEnvs();
   const site = !args.kernel;
-  const jobs = site ? siteEnvs(args).map((id) => ({ id, kernel: path.join(args.kernels, id) }))
-    : [{ id: null, kernel: args.kernel }];
+  let ids = site ? siteEnvs(args) : [null];
+  if (site && args.portedOnly) {
+    const unported = ids.filter((id) => !Object.hasOwn(envs, id));
+    if (unported.length) console.log(`left out (no JS port in bundle/src/envs yet): ${unported.join(', ')}`);
+    ids = ids.filter((id) => Object.hasOwn(envs, id));
+    if (!ids.length) fail(`none of the envs has a JS port: the page supports ${Object.keys(envs).join(', ')}`);
+  }
+  const jobs = ids.map((id) => ({ id, kernel: id === null ? args.kernel : path.join(args.kernels, id) }));
   // Check every kernel first: a bad one fails the build before anything is bundled or written.
   const checked = jobs.map(({ id, kernel }) => {
     if (id !== null && !fs.existsSync(path.join(kernel, 'manifest.json'))) {
