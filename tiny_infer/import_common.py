@@ -247,9 +247,12 @@ def check_source_parity(ckpt, forward_batch: Callable[[np.ndarray], np.ndarray])
     from tiny_infer.compile import parity_observations
     from tiny_infer.model import check_parity
 
-    rec = load_file(str(path))
+    try:
+        rec = load_file(str(path))
+        lib_out, lib_greedy = rec["out"], rec["greedy"]
+    except Exception as e:  # safetensors' own error types, or a missing tensor
+        raise ValueError(f"{path}: unreadable ({type(e).__name__}: {e}); re-run the import") from None
     parity = source.get("parity") or {}
-    lib_out, lib_greedy = rec["out"], rec["greedy"]
     obs = parity_observations(ckpt.obs_dim, len(lib_out), int(parity.get("seed", PARITY_SEED)))
     got = forward_batch(obs)
     what = f"{source.get('library')} {source.get('algo')}"

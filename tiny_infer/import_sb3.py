@@ -265,11 +265,9 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
     _check_kwargs(path, data)
     obs_sp, act_sp = _space(path, data, "observation_space"), _space(path, data, "action_space")
     if obs_sp["kind"] != "box" or len(obs_sp["shape"]) != 1:
-        what = "image" if obs_sp["kind"] == "box" and len(obs_sp["shape"]) == 3 else f"{obs_sp['kind']}"
-        raise _fail(
-            path,
-            f"{what} observations of shape {obs_sp.get('shape')} are not supported; supported: {SUPPORTED}",
-        )
+        what = (f"{obs_sp['kind']} observations" if obs_sp["kind"] != "box" else
+                f"{'image' if len(obs_sp['shape']) == 3 else 'box'} observations of shape {obs_sp['shape']}")
+        raise _fail(path, f"{what} are not supported; supported: {SUPPORTED}")
     obs_dim = obs_sp["shape"][0]
     if act_sp["kind"] == "box" and len(act_sp["shape"]) != 1:
         raise _fail(path, f"box actions of shape {act_sp['shape']} are not supported (1-D only)")
