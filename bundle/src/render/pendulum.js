@@ -36,7 +36,7 @@ function torqueArrow(ctx, u) {
   if (s < 1) return;
   const half = Math.floor(s / 2), x0 = OFFSET - half, y0 = OFFSET + half - s;
   ctx.save();
-  ctx.translate((u > 0 ? x0 + s : x0) + 0, y0 + 0);
+  ctx.translate(u > 0 ? x0 + s : x0, y0);
   ctx.scale(((u > 0 ? -1 : 1) * s) / IMG_W, s / IMG_H);
   ctx.fillStyle = ctx.strokeStyle = '#000';
   ctx.lineWidth = ARC.width;
