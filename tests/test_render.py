@@ -1,10 +1,11 @@
 """bundle/src/render/*.js against Gymnasium's own render(): the same state draws the same picture.
 
 Gymnasium draws with pygame (rgb_array); the page draws on a Canvas 2D context in headless Chromium at the
-same size. pygame truncates vertices to whole pixels where the canvas anti-aliases, so edges may differ by a
-pixel: the test checks the images' mean absolute difference and, per part (the pixels near that part's own
-colour), the IoU, the centroid distance and how many pixels of each picture lie within one pixel of the
-other's part. Then the perturbation interface: hit() finds the parts, push() kicks the right velocity.
+same size. Both put vertices on whole pixels, but SDL_gfx's anti-aliased outlines are not Skia's, so edges
+differ by a fraction of a pixel: the test checks the images' mean absolute difference and, per part (the
+pixels near that part's own colour), the IoU, the centroid distance and how many pixels of each picture lie
+within one pixel of the other's part. Then the perturbation interface: hit() finds the parts, push() kicks
+the right velocity within Gymnasium's bounds, and draw() previews a drag.
 """
 from __future__ import annotations
 
@@ -72,8 +73,8 @@ def gym_frames(case: Case) -> list[np.ndarray]:
     for i, s in enumerate(case.states):
         env.unwrapped.state = np.array(s, dtype=np.float64)
         if case.actions:  # what step() stores: the torque clipped to the action bounds
-            u = case.actions[i]
-            env.unwrapped.last_u = None if u is None else np.clip(np.float32(u), -2.0, 2.0)
+            u, top = case.actions[i], env.unwrapped.max_torque
+            env.unwrapped.last_u = None if u is None else np.clip(np.float32(u), -top, top)
         frames.append(env.render().copy())
     env.close()
     return frames
@@ -128,6 +129,8 @@ def page(browser, serve):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.env_id for c in CASES])
 def test_canvas_matches_gymnasium_render(page, case):
+    """Each state (and Pendulum's last torque, passed as the page does: an action array) draws Gymnasium's
+    picture: per-part shape and position, and the whole image within the case's mean difference."""
     ref, ours = gym_frames(case), canvas_frames(page, case)
     for i, (s, a, b) in enumerate(zip(case.states, ref, ours, strict=True)):
         label = f"{case.env_id} state {s}" + (f" torque {case.actions[i]}" if case.actions else "")
