@@ -303,7 +303,8 @@ def test_human_best_persists_and_cart_follows_the_keys(browser, serve, site):
     assert best > 0 and status(page)["returns"] == [], "a human episode is not the agent's"
     page.reload()
     wait_ready(page, "wasm")
-    assert status(page)["humanBest"] == best and page.locator("#human").inner_text() == str(best)
+    assert status(page)["humanBest"] == best
+    page.wait_for_function("(b) => document.getElementById('human').textContent === b", arg=str(best))
     assert watch.errors == []
     page.close()
 
