@@ -32,6 +32,7 @@ class PPOConfig:
     init_log_std: float = 0.0       # Box actions: initial log std of the Gaussian
     obs_norm: bool = False          # running mean/std observation normaliser (exported into contract 1)
     obs_clip: float = 10.0
+    norm_reward: bool = False       # divide rewards by the running std of the discounted return (training)
     eval_every: int = 0             # env steps between greedy evals that may stop training; 0 = at the end
     eval_episodes: int = 100
     stop_return: float = 0.0        # stop once a greedy eval mean reaches this; 0 = train the full budget
@@ -70,6 +71,15 @@ PRESETS: dict[str, PPOConfig] = {
         env_id="MountainCarContinuous-v0", total_timesteps=100_000, n_envs=8, n_steps=256, epochs=10,
         minibatches=8, lr=5e-4, gamma=0.999, gae_lambda=0.9, ent_coef=0.0, init_log_std=0.0,
         obs_norm=True),
+    # MuJoCo locomotion: CleanRL's ppo_continuous_action recipe (1 env x 2048 steps, 10 epochs of 32
+    # minibatches, lr 3e-4 annealed, gamma 0.99, lambda 0.95, observation and reward normalisation), 64x64
+    # tanh (the page's kernel stays small), 1M env steps at most. Greedy 10-episode evals every 100k steps
+    # keep the best snapshot (PPO's MuJoCo curves dip) and stop a run early once it walks well.
+    **{env_id: PPOConfig(
+        env_id=env_id, total_timesteps=1_000_000, n_envs=1, n_steps=2048, epochs=10, minibatches=32,
+        lr=3e-4, gamma=0.99, gae_lambda=0.95, clip_coef=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
+        obs_norm=True, norm_reward=True, eval_every=100_000, eval_episodes=10, stop_return=stop)
+       for env_id, stop in (("Hopper-v5", 3000.0), ("HalfCheetah-v5", 4000.0), ("Walker2d-v5", 4000.0))},
 }
 
 

@@ -142,6 +142,10 @@ class Trainer:
         self.rms = RunningMeanStd(self.obs_dim) if cfg.obs_norm else None
         if self.rms is not None:
             self.rms.update(self.env.obs)
+        # reward scaling (Gymnasium's NormalizeReward, as in CleanRL's MuJoCo PPO): rewards are divided by the
+        # running std of each env's discounted return and clipped to +-10; the logged returns stay raw
+        self.ret_rms = RunningMeanStd(1) if cfg.norm_reward else None
+        self.disc_ret = np.zeros(cfg.n_envs)
         self.s = TrainerState()
         self.recent: deque[tuple[float, int]] = deque(maxlen=32)
         self.best: tuple[float, dict] | None = None  # (eval mean, model state) of the best greedy eval
@@ -158,6 +162,8 @@ class Trainer:
                 "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(),
                 "rng": self.rng.bit_generator.state, "env": env, "env_lost": lost,
                 "rms": None if self.rms is None else self.rms.state_dict(),
+                "ret_rms": None if self.ret_rms is None else self.ret_rms.state_dict(),
+                "disc_ret": self.disc_ret,
                 "trainer": dataclasses.asdict(self.s), "recent": list(self.recent), "best": self.best}
 
     def load_state_dict(self, st: dict) -> None:
@@ -170,6 +176,11 @@ class Trainer:
             raise ValueError("the state's observation normaliser does not match the config's obs_norm")
         if self.rms is not None:
             self.rms.load_state_dict(st["rms"])
+        if (self.ret_rms is None) != (st.get("ret_rms") is None):
+            raise ValueError("the state's reward normaliser does not match the config's norm_reward")
+        if self.ret_rms is not None:
+            self.ret_rms.load_state_dict(st["ret_rms"])
+            self.disc_ret = np.asarray(st["disc_ret"], dtype=np.float64).reshape(self.cfg.n_envs)
         tr = dict(st["trainer"])
         tr["evals"] = [EvalRecord(**e) for e in tr["evals"]]
         self.s = TrainerState(**tr)
@@ -247,6 +258,11 @@ class Trainer:
                 a = out + std * self.rng.standard_normal(out.shape, dtype=np.float32)
             act_buf[t] = a
             obs, rew, term, trunc, final = self.env.step(a)
+            if self.ret_rms is not None:
+                self.disc_ret = self.disc_ret * cfg.gamma * (1.0 - term) + rew
+                self.ret_rms.update(self.disc_ret[:, None])
+                rew = np.clip(rew / np.sqrt(self.ret_rms.var[0] + 1e-8), -10.0, 10.0)
+                self.disc_ret[term | trunc] = 0.0  # a new episode starts its own discounted return
             rew_buf[t], done_buf[t] = rew, term | trunc
             finals.extend((t, i, o) for i, o in final.items())
             if self.rms is not None:
