@@ -61,7 +61,8 @@ def node_exe() -> str:
 
 @cache
 def js_specs() -> dict[str, dict]:
-    """ENVS' specs (bundle/src/envs/index.js), by Gymnasium id."""
+    """ENVS' specs (bundle/src/envs/index.js), by Gymnasium id: the envs whose physics is plain JS (the
+    classic-control ports; an env with an engine, MuJoCo, has its own tests)."""
     out = subprocess.run([node_exe(), str(RUNNER), "--specs"], capture_output=True, text=True, check=True,
                          timeout=60)
     return json.loads(out.stdout)
@@ -398,7 +399,8 @@ def explain(js: JsEnvs, env_id: str, ref: Episodes, rows: np.ndarray) -> Explain
     same = ~got.differs(ref.rows.take(np.asarray(rows)))
     swapped, ok = [], same.copy()
     for i, used in enumerate(d["used"]):
-        s = [(fn, x, own, lib, correctly_rounded(fn, x)) for fn, x, own, lib in used]
+        distinct = dict.fromkeys(map(tuple, used))  # a call repeated (obs after reset and setState) once
+        s = [(fn, x, own, lib, correctly_rounded(fn, x)) for fn, x, own, lib in distinct]
         swapped.append(s)
         ok[i] &= bool(s) and all(own == cr and lib != cr for _, _, own, lib, cr in s)
     return Explained(ok, swapped, got)

@@ -17,14 +17,15 @@
 // {cmd: 'libm', fn, x}                     LIBM[fn] (bundle/src/envs/sincos.js) of each x; fn 'native_sin'
 //                                          and 'native_cos' are Math.sin and Math.cos
 // {cmd: 'seeds', seeds}                    reset({seed}) -> rows
-// `node lockstep_runner.mjs --specs` prints every spec (JSON) instead.
+// `node lockstep_runner.mjs --specs` prints the specs (JSON) of the envs without an engine instead.
 import { createInterface } from 'node:readline';
 import { ENVS } from '../bundle/src/envs/index.js';
 import { LIBM } from '../bundle/src/envs/sincos.js';
 
 const [id, constantsJson] = process.argv.slice(2);
-if (id === '--specs') {
-  process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(ENVS).map(([k, v]) => [k, v.spec]))));
+if (id === '--specs') { // the envs whose physics is plain JS (an engine env has an async load())
+  const plain = Object.entries(ENVS).filter(([, v]) => !v.load);
+  process.stdout.write(JSON.stringify(Object.fromEntries(plain.map(([k, v]) => [k, v.spec]))));
   process.exit(0);
 }
 if (!ENVS[id]) throw new Error(`no env ${id} in bundle/src/envs/index.js`);

@@ -1,21 +1,21 @@
-"""The JS envs of bundle/src/envs/ (ENVS) against Gymnasium's, every one, stepped from pytest through Node.
+"""The JS envs of bundle/src/envs/ (ENVS) against Gymnasium's, stepped from pytest through Node.
 
-For each env id in ENVS, from Gymnasium's own initial states (reset(seed=...), then the JS env's
-reset({state})), 1,000 episodes under random actions and 1,000 under the shipped trained policy in closed
-loop, and 100 under random actions with every physical constant changed (Gymnasium's env patched to
-match). Every row is compared bit for bit (float32 obs, float64 state and reward, terminated, truncated;
-the actions in closed loop), in lockstep (every step from Gymnasium's state), in replay (each episode on
-its own) and in closed loop. The JS envs compute sin, cos and squares correctly rounded; Gymnasium's libm
-does not quite, so a step may differ: then tests/lockstep.py's explain() must show that the JS env, given
-Gymnasium's libm values, makes Gymnasium's row exactly, and that each of those values is a libm
-misrounding (mpmath). Acrobot is chaotic: one such bit separates most of its free-running episodes.
+For each env in ENVS whose physics is plain JS (the classic-control ports; MuJoCo's have their own tests),
+from Gymnasium's own initial states (reset(seed=...), then the JS env's reset({state})): 1,000 episodes
+under random actions, 1,000 under the shipped trained policy in closed loop, and 100 under random actions
+with every physical constant changed (Gymnasium's env patched to match). Every row is compared bit for
+bit (float32 obs, float64 state and reward, terminated, truncated; the actions in closed loop), in
+lockstep (every step from Gymnasium's state), in replay (each episode on its own) and in closed loop. The
+JS envs compute sin, cos and squares correctly rounded; Gymnasium's libm does not quite, so a step may
+differ: then tests/lockstep.py's explain() must show that the JS env, given Gymnasium's libm values, makes
+Gymnasium's row exactly, and that each of those values is a libm misrounding (mpmath). Acrobot is
+chaotic: one such bit separates most of its free-running episodes.
 
 Gymnasium's episodes are cached under build/test-cache/ (they depend on Gymnasium, NumPy and libm, not on
 the JS envs); the first run steps them all.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -69,8 +69,8 @@ def check_explained(js: JsEnvs, env_id: str, ref: Episodes, rows, label: str) ->
         i = bad[0]
         k = rows[i]
         pytest.fail(f"{label}: {len(bad)} of {len(rows)} differing rows are not explained by libm, e.g. "
-                    f"episode {eps[k]} step {steps[k]}: Gymnasium {ref.rows.take([k])}; JS given libm's values "
-                    f"{ex.rows.take([i])}; values swapped in (fn, x, JS, libm, exact): {ex.swapped[i]}")
+                    f"episode {eps[k]} step {steps[k]}: Gymnasium {ref.rows.take([k])}; JS given libm's "
+                    f"values {ex.rows.take([i])}; swapped in (fn, x, JS, libm, exact): {ex.swapped[i]}")
     return fns
 
 
@@ -193,7 +193,8 @@ def trained(request):
     what = {"kind": "closed_loop", "env": env_id, "n": EPISODES, "seed": 3, "policy": digest.hexdigest()}
     ref = cached(what,
                  lambda: gym_closed_loop(env_id, policy, EPISODES, seed=3))
-    return env_id, f"{env_id}, trained policy ({model.relative_to(ROOT)})", policy, ref
+    where = model.relative_to(ROOT) if model.is_relative_to(ROOT) else model
+    return env_id, f"{env_id}, trained policy ({where})", policy, ref
 
 
 def test_trained_policy_closed_loop(trained):
