@@ -10,7 +10,15 @@ import { SEED_MAX } from './params.js';
 // 'engine.wasm' (a URL, compiled while it downloads, or inline bytes in the single-file build).
 if (load) {
   const file = kernelFile(kernel, 'engine.wasm', new URL('.', import.meta.url));
-  await load(typeof file === 'string' ? { url: file } : { bytes: file });
+  try {
+    await load(typeof file === 'string' ? { url: file } : { bytes: file });
+  } catch (err) { // nothing of the page runs without its engine: say why where the picture would be
+    const e = document.getElementById('error');
+    e.textContent = `Something went wrong: the physics engine did not load (${err?.message || err}). ` +
+      'Rebuild with `make bundle`, or check that every file was uploaded.';
+    e.hidden = false;
+    throw err;
+  }
 }
 export const env = new Env();
 // An engine env holds engine memory (MuJoCo's MjData): freed when the page goes (not when it is only cached)
