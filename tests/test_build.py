@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,21 @@ def node() -> str:
 def build(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     cmd = [node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=180)
+
+
+def loads(html: str) -> list[str]:
+    """The URLs an HTML document's elements load (src, stylesheet and icon links), data: URLs aside."""
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            url = a.get("src") or (a.get("href") if tag == "link" else None)
+            if url and not url.startswith("data:"):
+                found.append(url)
+
+    Parser().feed(html)
+    return found
 
 
 def files(d: Path) -> dict[str, bytes]:
@@ -231,6 +247,14 @@ def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
     mine = {"assets/user-notes.txt", "robots.txt"}
     assert files(fresh) == {k: v for k, v in first.items() if k not in mine}, \
         "the same inputs, from another folder, into another folder, must give the same bytes"
+    # --single adds <env-id>.html next to the site and leaves the site's files as they are
+    r = build("--out", out, "--kernels", kernels, "--env", ENV_ID, "--single")
+    assert r.returncode == 0, r.stderr
+    now = files(out)
+    single = now.pop(f"{ENV_ID}.html")
+    assert loads(single.decode()) == [], "the single file must load nothing else"
+    assert {k: v for k, v in now.items() if k != RECORD} == {k: v for k, v in first.items() if k != RECORD}
+    assert f"{ENV_ID}.html" in json.loads(now[RECORD])["pages"]
 
 
 # ---- the site in Chromium ----
