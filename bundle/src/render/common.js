@@ -10,8 +10,8 @@ export function fitWorld(width, height, view) {
 }
 
 /**
- * Clears the view and sets the context to world pixels (y down). Returns the fit; the caller pairs it
- * with finish(), which draws the HUD/badge and restores the context.
+ * Clears the view and sets the context to world pixels (y down), clipped to the world as pygame's surface
+ * is. Returns the fit; the caller pairs it with finish(), which draws the HUD/badge and restores the context.
  */
 export function begin(ctx, width, height, view) {
   const f = fitWorld(width, height, view);
@@ -20,6 +20,9 @@ export function begin(ctx, width, height, view) {
   ctx.fillRect(0, 0, view.width, view.height);
   ctx.translate(f.ox, f.oy);
   ctx.scale(f.k, f.k);
+  ctx.beginPath();
+  ctx.rect(0, 0, width, height);
+  ctx.clip();
   return f;
 }
 
