@@ -50,6 +50,12 @@ export function model(xml) {
   return m;
 }
 
+/** Bytes of the engine's WebAssembly memory now (grows only when MuJoCo allocates: a leak shows here). */
+export function engineBytes() {
+  const m = models.values().next().value;
+  return m ? m.geom_size.buffer.byteLength : 0; // any live view's buffer is the whole memory
+}
+
 /** Free every model (page exit); envs free their own data (env.close()). */
 export function freeModels() {
   for (const m of models.values()) m.delete();

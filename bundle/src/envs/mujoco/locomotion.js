@@ -5,7 +5,7 @@
 // version as the Python side; state = [qpos, qvel], so reset({state}) replays a Gymnasium episode from
 // env.unwrapped.state_vector(). Runs in Node and the browser: no DOM.
 import { rng } from '../base.js';
-import { loadEngine, mj, model } from './engine.js';
+import { engineBytes, loadEngine, mj, model } from './engine.js';
 
 /** Await before constructing any MuJoCo env: source as loadEngine's (the page passes the build's). */
 export const load = (source) => loadEngine(source);
@@ -135,6 +135,9 @@ export class LocomotionEnv {
     const terminated = c.healthy !== null && !healthy;
     return { obs: this.obs, reward, terminated, truncated: this.steps >= this.spec.maxSteps };
   }
+
+  /** Bytes of the engine's memory (window.app.status().engineBytes: constant over a run, or something leaks). */
+  get engineBytes() { return engineBytes(); }
 
   /** Free the engine memory of this env (its MjData); the env is unusable after. */
   close() {

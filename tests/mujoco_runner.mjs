@@ -1,0 +1,91 @@
+// The MuJoCo JS envs (bundle/src/envs/mujoco/) driven from tests/test_mujoco.py: one JSON request on stdin,
+// one JSON answer on stdout; float64 arrays travel as base64 of their little-endian bytes (exact).
+//   {cmd: 'models'}: per env id, the XML text the env module ships and the compiled model's sizes
+//   {cmd: 'step', env, states, actions}: per row, reset({state}) then one step(action)
+//   {cmd: 'open', env, state, actions}: one reset({state}) then every action, terminations ignored
+//   {cmd: 'closed', env, starts, policy}: greedy episodes of an MLP (float64) from each start state
+import { ENVS } from '../bundle/src/envs/index.js';
+import { loadEngine, model } from '../bundle/src/envs/mujoco/engine.js';
+
+const f64 = (s) => new Float64Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
+const b64 = (a) => Buffer.from(Float64Array.from(a).buffer).toString('base64');
+
+function chunks(flat, n) {
+  const out = [];
+  for (let i = 0; i < flat.length; i += n) out.push(flat.subarray(i, i + n));
+  return out;
+}
+
+/** Contract 1's MLP (tanh hidden layers, then the action mean), clipped to the action bounds. */
+function mlp(p, spec) {
+  const layers = p.layers.map(({ w, b, rows, cols }) => ({ w: f64(w), b: f64(b), rows, cols }));
+  const mean = p.obs_mean ? f64(p.obs_mean) : null, std = p.obs_std ? f64(p.obs_std) : null;
+  return (obs) => {
+    let x = Float64Array.from(obs, (v, i) => (mean ? Math.min(Math.max((v - mean[i]) / std[i], -p.clip), p.clip) : v));
+    layers.forEach(({ w, b, rows, cols }, k) => {
+      const y = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        let s = b[r];
+        for (let c = 0; c < cols; c++) s += w[r * cols + c] * x[c];
+        y[r] = k < layers.length - 1 ? Math.tanh(s) : s;
+      }
+      x = y;
+    });
+    const { low, high } = spec.action;
+    return Array.from(x, (v, i) => Math.min(Math.max(v, low[i]), high[i]));
+  };
+}
+
+const req = JSON.parse(await new Promise((resolve) => {
+  let s = '';
+  process.stdin.on('data', (d) => { s += d; }).on('end', () => resolve(s));
+}));
+await loadEngine();
+const out = {};
+if (req.cmd === 'models') {
+  for (const [id, e] of Object.entries(ENVS)) {
+    if (!e.spec.mujoco) continue;
+    const m = model(e.spec.mujoco.xml);
+    out[id] = { xml: e.spec.mujoco.xml, nq: m.nq, nv: m.nv, nu: m.nu, ngeom: m.ngeom, timestep: m.opt.timestep };
+  }
+} else {
+  const { spec, Env } = ENVS[req.env];
+  const env = new Env(), S = env.nq + env.nv;
+  if (req.cmd === 'step') {
+    const obs = [], rew = [], term = [];
+    const acts = chunks(f64(req.actions), env.nu);
+    chunks(f64(req.states), S).forEach((s, i) => {
+      env.reset({ state: s });
+      const r = env.step(acts[i]);
+      obs.push(...r.obs);
+      rew.push(r.reward);
+      term.push(r.terminated);
+    });
+    Object.assign(out, { obs: b64(obs), reward: b64(rew), terminated: term });
+  } else if (req.cmd === 'open') {
+    env.reset({ state: f64(req.state) });
+    const states = [];
+    for (const a of chunks(f64(req.actions), env.nu)) {
+      env.step(a);
+      states.push(...env.state);
+    }
+    out.states = b64(states);
+  } else if (req.cmd === 'closed') {
+    const act = mlp(req.policy, spec), returns = [], lengths = [];
+    for (const s of chunks(f64(req.starts), S)) {
+      let R = 0, r;
+      const obs = env.reset({ state: s });
+      let o = obs;
+      do {
+        r = env.step(act(o));
+        R += r.reward;
+        o = r.obs;
+      } while (!r.terminated && !r.truncated);
+      returns.push(R);
+      lengths.push(env.steps);
+    }
+    Object.assign(out, { returns, lengths });
+  }
+  env.close();
+}
+process.stdout.write(JSON.stringify(out));

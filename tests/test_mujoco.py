@@ -1,0 +1,318 @@
+"""The MuJoCo envs of the page (bundle/src/envs/mujoco/: Hopper-v5, HalfCheetah-v5, Walker2d-v5 on the
+official MuJoCo WebAssembly build, @mujoco/mujoco) against Gymnasium's on native MuJoCo of the same version.
+
+- the XML the page ships is Gymnasium's file, byte for byte, and compiles in the wasm engine to the same
+  sizes;
+- one step from the same qpos/qvel and action: every observation value and the reward within 1e-9, the same
+  termination (states visited by random-action Gymnasium episodes, terminal ones included);
+- 1,000 open-loop steps from the same start: the drift between wasm and native is printed. Same engine and
+  version, not bit-exact: the two builds round differently in the last bits now and then, and contact-rich
+  dynamics under random actions amplify such a bit chaotically (HalfCheetah: 1e-15 to 1e+0 in 300 steps), so
+  the test asserts where the drift starts (one rounding) and that the first 50 steps agree to 1e-9;
+- closed loop: the shipped policy's mean return over the same 20 start states, Node vs Python, within 5%;
+- each env page in Chromium runs 2,000 agent steps at max speed with no console error, no NaN, no growth of
+  the engine's memory or of the JS heap; it fetches the stripped engine, which a classic-control page never
+  does.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, _Handler  # noqa: F401  (_Handler: the server's MIME types, via `serve`)
+
+RUNNER = ROOT / "tests" / "mujoco_runner.mjs"
+ENV_IDS = ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
+XML = {"Hopper-v5": "hopper.xml", "HalfCheetah-v5": "half_cheetah.xml", "Walker2d-v5": "walker2d_v5.xml"}
+mujoco = pytest.importorskip("mujoco", reason="pip install mujoco==3.14.0 (pyproject.toml)")
+
+
+def node_exe() -> str:
+    exe = shutil.which("node")
+    if exe is None:
+        pytest.skip("node not found on PATH: install Node 20")
+    return exe
+
+
+def b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype=np.float64).tobytes()).decode()
+
+
+def unb64(s: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(s), np.float64).copy()
+
+
+def js(req: dict) -> dict:
+    r = subprocess.run([node_exe(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True,
+                       timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def unwrapped(env_id: str):
+    return gym.make(env_id, disable_env_checker=True).unwrapped
+
+
+def state_of(env) -> np.ndarray:
+    return np.concatenate([env.data.qpos, env.data.qvel]).copy()
+
+
+def test_engine_versions_match():
+    pkg = json.loads((ROOT / "node_modules" / "@mujoco" / "mujoco" / "package.json").read_text())
+    assert pkg["version"] == mujoco.__version__ == "3.14.0", "the page and Python must run the same MuJoCo"
+
+
+def test_xml_is_gymnasiums_and_compiles_in_wasm():
+    models = js({"cmd": "models"})
+    assert sorted(models) == sorted(ENV_IDS)
+    assets = Path(gym.__file__).parent / "envs" / "mujoco" / "assets"
+    for env_id, m in models.items():
+        gym_xml = (assets / XML[env_id]).read_text(encoding="utf-8")
+        assert m["xml"] == gym_xml, f"{env_id}: the XML differs from Gymnasium's: run bundle/mujoco_xml.py"
+        native = unwrapped(env_id).model
+        assert (m["nq"], m["nv"], m["nu"], m["ngeom"], m["timestep"]) == \
+            (native.nq, native.nv, native.nu, native.ngeom, native.opt.timestep), env_id
+
+
+def visited(env_id: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n (state, action) rows: states of random-action Gymnasium episodes (terminal ones too), float32 actions
+    (a tenth of them outside the box: MuJoCo clamps ctrl, the control cost takes them as given)."""
+    env, rng = unwrapped(env_id), np.random.default_rng(seed)
+    states, actions = [], []
+    env.reset(seed=seed)
+    while len(states) < n:
+        a = rng.uniform(-1, 1, env.model.nu).astype(np.float32)
+        if rng.random() < 0.1:
+            a = (a * 1.6).astype(np.float32)
+        states.append(state_of(env))
+        actions.append(a)
+        _, _, term, _, _ = env.step(a)
+        if term or rng.random() < 0.01:
+            states.append(state_of(env))  # the terminal state itself
+            actions.append(rng.uniform(-1, 1, env.model.nu).astype(np.float32))
+            env.reset(seed=int(rng.integers(2**31)))
+    return np.array(states[:n]), np.array(actions[:n])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_one_step_equals_gymnasium(env_id):
+    states, actions = visited(env_id, 300, seed=7)
+    env = unwrapped(env_id)
+    nq = env.model.nq
+    ref_obs, ref_rew, ref_term = [], [], []
+    for s, a in zip(states, actions, strict=True):
+        env.reset(seed=0)  # mj_resetData (a cold solver warm start), then the state: what reset({state}) does
+        env.set_state(s[:nq], s[nq:])
+        o, r, term, _, _ = env.step(a)
+        ref_obs.append(o)
+        ref_rew.append(r)
+        ref_term.append(term)
+    out = js({"cmd": "step", "env": env_id, "states": b64(states), "actions": b64(actions)})
+    obs = unb64(out["obs"]).reshape(len(states), -1)
+    d_obs = np.abs(obs - np.array(ref_obs)).max()
+    d_rew = np.abs(unb64(out["reward"]) - np.array(ref_rew)).max()
+    print(f"{env_id}: one step from {len(states)} states: max |obs diff| {d_obs:.2e}, |reward diff| "
+          f"{d_rew:.2e}")
+    assert d_obs <= 1e-9 and d_rew <= 1e-9
+    assert out["terminated"] == ref_term
+    if env_id != "HalfCheetah-v5":  # (it never terminates)
+        assert 0 < sum(ref_term) < len(ref_term), "the rows must include healthy and unhealthy states"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_open_loop_drift(env_id):
+    env, rng = unwrapped(env_id), np.random.default_rng(3)
+    env.reset(seed=3)
+    start = state_of(env)
+    actions = rng.uniform(-1, 1, (1000, env.model.nu)).astype(np.float32)
+    ref = []
+    for a in actions:  # the unwrapped env steps on whatever its health: terminations are ignored here
+        env.step(a)
+        ref.append(state_of(env))
+    out = js({"cmd": "open", "env": env_id, "state": b64(start), "actions": b64(actions)})
+    drift = np.abs(unb64(out["states"]).reshape(1000, -1) - np.array(ref)).max(axis=1)
+    first = int(np.argmax(drift > 0)) if (drift > 0).any() else None
+    at = "none" if first is None else f"step {first + 1} ({drift[first]:.1e})"
+    after = ", ".join(f"{n:,} {drift[n - 1]:.1e}" for n in (10, 100, 300, 1000))
+    print(f"{env_id}: 1,000 open-loop random-action steps, wasm vs native: first difference {at}; max |state "
+          f"diff| after steps {after}")
+    assert first is None or drift[first] <= 1e-12, "the first difference must be a rounding, not physics"
+    assert drift[:50].max() <= 1e-9, "wasm and native MuJoCo parted within 50 steps: not the same engine?"
+
+
+def policy_of(env_id: str) -> tuple[dict, callable] | None:
+    """The shipped policy as plain float64 layers for Node, and the same MLP in NumPy."""
+    from safetensors.numpy import load_file
+    d = ROOT / "models" / env_id
+    if not (d / "policy.json").exists():
+        return None
+    meta, t = json.loads((d / "policy.json").read_text()), load_file(str(d / "policy.safetensors"))
+    assert meta["activation"] == "tanh" and meta["action"]["type"] == "box"
+    layers, i = [], 0
+    while f"actor.{i}.weight" in t:
+        w, b = t[f"actor.{i}.weight"].astype(np.float64), t[f"actor.{i}.bias"].astype(np.float64)
+        layers.append((w, b))
+        i += 1
+    norm = meta["obs_norm"]
+    mean = t["obs_norm.mean"].astype(np.float64) if norm else None
+    std = np.sqrt(t["obs_norm.var"].astype(np.float64) + norm["eps"]) if norm else None
+    low, high = np.array(meta["action"]["low"]), np.array(meta["action"]["high"])
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        x = np.clip((obs - mean) / std, -norm["clip"], norm["clip"]) if norm else obs
+        for k, (w, b) in enumerate(layers):
+            x = w @ x + b
+            x = np.tanh(x) if k < len(layers) - 1 else x
+        return np.clip(x, low, high)
+
+    plain = {"layers": [{"w": b64(w), "b": b64(b), "rows": w.shape[0], "cols": w.shape[1]}
+                        for w, b in layers],
+             "obs_mean": b64(mean) if norm else None, "obs_std": b64(std) if norm else None,
+             "clip": norm["clip"] if norm else None}
+    return plain, act
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_closed_loop_returns_match(env_id):
+    p = policy_of(env_id)
+    if p is None:
+        pytest.skip(f"no shipped policy models/{env_id}: `python -m train --env {env_id} --publish`")
+    plain, act = p
+    env = gym.make(env_id, disable_env_checker=True)  # with its 1,000-step time limit
+    starts, returns = [], []
+    for i in range(20):
+        obs, _ = env.reset(seed=20_000 + i)
+        starts.append(state_of(env.unwrapped))
+        ret, done = 0.0, False
+        while not done:
+            obs, r, term, trunc, _ = env.step(act(obs).astype(np.float32))
+            ret += r
+            done = term or trunc
+        returns.append(ret)
+    out = js({"cmd": "closed", "env": env_id, "starts": b64(np.array(starts)), "policy": plain})
+    py, node = float(np.mean(returns)), float(np.mean(out["returns"]))
+    print(f"{env_id}: mean return over 20 start states: Python {py:.1f}, Node {node:.1f} "
+          f"({100 * (node - py) / abs(py):+.2f}%); episode lengths in Node {sorted(out['lengths'])}")
+    assert abs(node - py) <= 0.05 * abs(py)
+
+
+# ---- the pages ----
+
+def _kernel(env_id: str, tmp: Path) -> Path:
+    """build/kernels/<env> when compiled (wasm_sha256) from the shipped weights, else a fresh compile."""
+    policy = ROOT / "models" / env_id
+    kernel = ROOT / "build" / "kernels" / env_id
+    if (kernel / "manifest.json").exists():
+        m = json.loads((kernel / "manifest.json").read_text())
+        source = ROOT / str(m.get("model", "")) / "policy.safetensors"
+        if "wasm_sha256" in m and source.is_file() and kernel.stat().st_mtime >= source.stat().st_mtime \
+                and source.read_bytes() == (policy / "policy.safetensors").read_bytes():
+            return kernel
+    out = tmp / "kernels" / env_id
+    r = subprocess.run([sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out
+
+
+PAGE_IDS = [e for e in ENV_IDS if (ROOT / "models" / e / "policy.json").exists()]
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> Path:
+    """A site with every MuJoCo env page that has a shipped policy, and CartPole's page (no engine)."""
+    tmp = tmp_path_factory.mktemp("mujoco_site")
+    kernels = tmp / "all"
+    for env_id in PAGE_IDS:
+        shutil.copytree(_kernel(env_id, tmp), kernels / env_id)
+    cart = ROOT / "build" / "kernels" / "CartPole-v1"
+    if (cart / "manifest.json").exists():
+        shutil.copytree(cart, kernels / "CartPole-v1")
+    cmd = [node_exe(), str(ROOT / "bundle" / "build.mjs"), "--out", str(tmp / "www"),
+           "--kernels", str(kernels)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return tmp / "www"
+
+
+def test_engine_is_stripped_and_only_engine_pages_ship_it(pages):
+    record = json.loads((pages / ".rl-web-build.json").read_text())
+    for html, p in record["pages"].items():
+        engine = [f for f in p["files"] if f.startswith("assets/engine-") and f.endswith(".wasm")]
+        assert len(engine) == (1 if p["env"] in ENV_IDS else 0), (html, engine)
+        if p["env"] in ENV_IDS:
+            assert p["info"]["first_action_gz"] <= p["info"]["budget_gz"] == 1536 * 1024, p["info"]
+            assert f'href="../{engine[0]}"' in (pages / html).read_text(), "the engine is preloaded"
+    if not PAGE_IDS:
+        pytest.skip("no shipped MuJoCo policy: no engine page to inspect")
+    wasm = next(pages.glob("assets/engine-*.wasm")).read_bytes()
+    raw = (ROOT / "node_modules" / "@mujoco" / "mujoco" / "mujoco.wasm").read_bytes()
+    names, at = [], 8
+    while at < len(wasm):  # the sections: id, LEB128 size; custom sections (id 0) start with their name
+        sid, at = wasm[at], at + 1
+        size = shift = 0
+        while True:
+            b, at = wasm[at], at + 1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        if sid == 0:
+            n = wasm[at]  # (names here are shorter than 128 bytes)
+            names.append(wasm[at + 1:at + 1 + n].decode())
+        at += size
+    assert not [n for n in names if n == "name" or n.startswith(".debug")], names
+    assert len(wasm) < 0.5 * len(raw), (len(wasm), len(raw))
+
+
+def _heap(page) -> int:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("HeapProfiler.collectGarbage")
+    used = cdp.send("Runtime.getHeapUsage")["usedSize"]
+    cdp.detach()
+    return used
+
+
+@pytest.mark.parametrize("env_id", PAGE_IDS)
+def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
+    base = serve(pages)
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    errors, urls = [], []
+    page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("request", lambda r: urls.append(r.url))
+    page.goto(f"{base}/{env_id}/")
+    page.wait_for_function("() => window.app && window.app.status().backend && window.app.status().step > 0",
+                           timeout=60_000)
+    assert any("/assets/engine-" in u for u in urls), "the page fetched no engine"
+    page.evaluate("window.app.setSpeed('max')")
+    seen: dict[int, int] = {}  # episode -> most steps seen (a lower bound of the steps run)
+    heap0 = bytes0 = None
+    deadline = time.monotonic() + 90
+    while sum(seen.values()) < 2000:
+        assert time.monotonic() < deadline, f"only {sum(seen.values())} steps in 90 s"
+        s = page.evaluate("window.app.status()")
+        assert s["error"] is None and not errors, (s["error"], errors)
+        assert all(np.isfinite(s["state"])), s["state"]
+        assert s["lastEnd"] != "non-finite state"
+        seen[s["episode"]] = max(seen.get(s["episode"], 0), s["step"])
+        if heap0 is None and sum(seen.values()) >= 300:  # past the first allocations (JIT, caches)
+            heap0, bytes0 = _heap(page), s["engineBytes"]
+        time.sleep(0.1)
+    s = page.evaluate("window.app.status()")
+    heap1 = _heap(page)
+    print(f"{env_id}: {sum(seen.values())}+ steps in {len(seen)} episodes, returns {s['agentReturns'][:5]}; "
+          f"engine memory {bytes0} -> {s['engineBytes']} bytes, JS heap {heap0} -> {heap1} bytes")
+    assert s["engineBytes"] == bytes0 > 0, "the engine's memory grew"
+    assert heap1 - heap0 < 2 * 2**20, "the JS heap grew by 2 MB or more"
+    assert not errors, errors
+    page.close()
