@@ -22,6 +22,7 @@ export function installApi(params) {
       probs: copy(S.out?.probs), q: copy(S.out?.q), mean: copy(S.out?.mean), value: S.out?.value ?? null,
       agentReturns: S.agentReturns.slice(), humanBest: S.humanBest, embed: params.embed,
       paramNotes: params.notes.slice(), recording: recording(),
+      engineBytes: env.engineBytes ?? null, // an engine env's memory (MuJoCo), null for the others
     }),
     // Hooks (all outside Gymnasium's dynamics except play/pause/step/reset/speed/mode/backend):
     /** Grab what is at world pixel p0 (y down) and drag it to p1, as the mouse does; false if nothing is there. */
