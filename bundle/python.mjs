@@ -89,9 +89,13 @@ function compareWithKernel(k, w) {
       x = x.map((o, j) => Math.min(Math.max((o - mean[j]) / Math.sqrt(v[j] + eps), -clip), clip));
     }
     let head = mlp(w.actor, x);
-    if (w.action.type === 'discrete') {
+    if (w.action.type === 'discrete' && w.head !== 'q') { // q-values (DQN) have no softmax
       const m = Math.max(...head), ex = head.map((z) => Math.exp(z - m)), sum = ex.reduce((a, b) => a + b);
       head = ex.map((z) => z / sum);
+    }
+    if (w.action.squash === 'tanh') { // SAC/TD3 actors output the final action (docs/design.md, contract 1)
+      const { low, high } = w.action;
+      head = head.map((a, j) => low[j] + 0.5 * (Math.tanh(a) + 1) * (high[j] - low[j]));
     }
     const want = w.critic ? [...head, mlp(w.critic, x)[0]] : head;
     new Float32Array(e.memory.buffer).set(obs, e.input_ptr() >> 2);
