@@ -10,8 +10,8 @@ export function fitWorld(width, height, view) {
 }
 
 /**
- * Clears the view and sets the context to world pixels (y down), clipped to the world as pygame's surface
- * is. Returns the fit; the caller pairs it with finish(), which draws the HUD/badge and restores the context.
+ * Clears the view and sets the context to world pixels (y down), the scene clipped to the world as pygame's
+ * surface is. Returns the fit; the caller pairs it with finish(), which draws the HUD/badge and restores.
  */
 export function begin(ctx, width, height, view) {
   const f = fitWorld(width, height, view);
@@ -20,6 +20,7 @@ export function begin(ctx, width, height, view) {
   ctx.fillRect(0, 0, view.width, view.height);
   ctx.translate(f.ox, f.oy);
   ctx.scale(f.k, f.k);
+  ctx.save();
   ctx.beginPath();
   ctx.rect(0, 0, width, height);
   ctx.clip();
@@ -73,17 +74,23 @@ export function disc(ctx, color, x, y, r) {
   paint(ctx, color, () => ctx.arc(Math.trunc(x), Math.trunc(y), Math.trunc(r), 0, 2 * Math.PI));
 }
 
-/** The HUD lines (top left) and the badge (top right), in world pixels, then restores the context. */
+/**
+ * The HUD lines (top left) and the badge (top right; under the HUD where the two would overlap), in world
+ * pixels and unclipped, then restores the context begin() saved.
+ */
 export function finish(ctx, width, k, view) {
+  ctx.restore(); // the world clip
   const px = Math.max(15, 11 / k); // at least 11 CSS pixels on small screens
+  const hud = view.hud || [];
   ctx.fillStyle = '#333';
   ctx.font = `${px}px system-ui, sans-serif`;
   ctx.textBaseline = 'top';
-  (view.hud || []).forEach((line, i) => ctx.fillText(line, 10, 10 + 1.35 * px * i));
+  hud.forEach((line, i) => ctx.fillText(line, 10, 10 + 1.35 * px * i));
   if (view.badge) {
-    ctx.textAlign = 'right';
+    const beside = !hud.length || ctx.measureText(hud[0]).width + ctx.measureText(view.badge).width + 30 < width;
+    ctx.textAlign = beside ? 'right' : 'left';
     ctx.fillStyle = '#a33';
-    ctx.fillText(view.badge, width - 10, 10);
+    ctx.fillText(view.badge, beside ? width - 10 : 10, 10 + (beside ? 0 : 1.35 * px * hud.length));
   }
   ctx.restore();
 }
