@@ -322,15 +322,26 @@ def closed_loop_differences(ref: Episodes, got: Episodes) -> dict[int, int]:
 CACHE = ROOT / "build" / "test-cache" / "lockstep"
 
 
+def _gym_side_digest() -> str:
+    """A digest of the code that makes Gymnasium's episodes (a change to it invalidates the cache)."""
+    import hashlib
+    import inspect
+
+    code = [gym_env, gym_action, gym_state, random_actions, rollout_random, Greedy, gym_closed_loop,
+            _episodes]
+    return hashlib.sha256("".join(inspect.getsource(f) for f in code).encode()).hexdigest()
+
+
 def cached(what: dict, make) -> Episodes:
-    """make(), or its result as stored under build/test-cache/ for the same `what`, Gymnasium, NumPy,
-    libc and this module (Gymnasium's side of a comparison does not depend on the JS envs)."""
+    """make(), or its result as stored under build/test-cache/ for the same `what`, Gymnasium, NumPy, libc
+    and Gymnasium-side code (_gym_side_digest): Gymnasium's side of a comparison does not depend on the JS
+    envs, and stepping it is most of this module's time."""
     import hashlib
     import platform
 
     key = json.dumps({**what, "gymnasium": gym.__version__, "numpy": np.__version__,
                       "libc": platform.libc_ver(), "machine": platform.machine(),
-                      "lockstep": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}, sort_keys=True)
+                      "code": _gym_side_digest()}, sort_keys=True)
     path = CACHE / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npz")
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
