@@ -328,7 +328,7 @@ def _gym_side_digest() -> str:
     import inspect
 
     code = [gym_env, gym_action, gym_state, random_actions, rollout_random, Greedy, gym_closed_loop,
-            _episodes]
+            _episodes, *DERIVED.values()]
     return hashlib.sha256("".join(inspect.getsource(f) for f in code).encode()).hexdigest()
 
 
