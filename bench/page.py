@@ -18,6 +18,7 @@ import time
 
 from bench.common import CHROMIUM_ARGS, Row, chromium_path, median, skipped
 from bench.context import Context
+from bench.mujoco import ENV_IDS as MUJOCO_IDS
 from bench.serve import serve
 
 S = "page"
@@ -39,7 +40,7 @@ BYTES_JS = """fa => {
 }"""
 
 
-def load_once(browser, url: str, throttle: bool) -> dict:
+def load_once(browser, url: str, throttle: bool | dict) -> dict:
     ctx = browser.new_context()
     try:
         page = ctx.new_page()
@@ -49,8 +50,9 @@ def load_once(browser, url: str, throttle: bool) -> dict:
         cdp = ctx.new_cdp_session(page)
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        if throttle:
-            cdp.send("Network.emulateNetworkConditions", REGULAR_3G)
+        if throttle:  # True: Regular 3G; a dict: those conditions (bench/mujoco.py's 10 Mbit/s link)
+            cdp.send("Network.emulateNetworkConditions",
+                     throttle if isinstance(throttle, dict) else REGULAR_3G)
         page.goto(url, wait_until="commit")
         page.wait_for_function(FIRST_ACTION, timeout=60_000, polling=20)
         status = page.evaluate("() => window.app.status()")
@@ -142,6 +144,8 @@ def measure(ctx: Context) -> list[Row]:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
             for env_id, folder in pages.items():
+                if env_id in MUJOCO_IDS:
+                    continue  # engine pages: section mujoco, against their own targets
                 rows += measure_page(browser, f"{base}/{folder}", env_id, runs, 2.0 if ctx.quick else 5.0)
         finally:
             browser.close()

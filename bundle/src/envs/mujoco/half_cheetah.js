@@ -19,6 +19,7 @@ export const spec = {
   constants: {},
   render: 'mujoco/half_cheetah',
   engine: 'mujoco', // needs the engine: await load() first; envs without one have no such field
+  stateSize: 18, // [qpos, qvel], as Gymnasium's state_vector()
   mujoco: {
     xml, frameSkip: 5, forwardWeight: 1, ctrlCostWeight: 0.1, healthyReward: 0, noise: 0.1, qvelNoise: 'normal',
     obsClip: null, camera: { follow: 'torso' }, healthy: null,

@@ -18,6 +18,7 @@ export const spec = {
   constants: {},
   render: 'mujoco/hopper',
   engine: 'mujoco', // needs the engine: await load() first; envs without one have no such field
+  stateSize: 12, // [qpos, qvel], as Gymnasium's state_vector()
   mujoco: {
     xml, frameSkip: 4, forwardWeight: 1, ctrlCostWeight: 1e-3, healthyReward: 1, noise: 5e-3, qvelNoise: 'uniform',
     obsClip: 10, camera: { follow: 'torso' },

@@ -104,10 +104,9 @@ export class LocomotionEnv {
   /**
    * One step: ctrl = action (float32, as the action space; MuJoCo clamps it to ctrlrange), frame_skip
    * mj_step, mj_rnePostConstraint; reward = forward_weight * x velocity + healthy_reward - ctrl_cost.
-   * `force`: optional {body, f: [fx, fy, fz, tx, ty, tz]} applied during this step (a push, outside
-   * Gymnasium's dynamics). Returns {obs, reward, terminated, truncated}.
+   * Returns {obs, reward, terminated, truncated}.
    */
-  step(action, force = null) {
+  step(action) {
     const M = mj(), m = this.model, d = this.data, v = this.#views(), c = this.cfg;
     // ctrl_cost = w * np.sum(np.square(action)): float32 squares and sum, the Python float weight in float32
     let sq = 0;
@@ -119,13 +118,7 @@ export class LocomotionEnv {
     const ctrlCost = f32(f32(c.ctrlCostWeight) * sq);
     v.ctrl.set(this.ctrl);
     const x0 = v.qpos[0];
-    let xfrc = null;
-    if (force) {
-      xfrc = d.xfrc_applied;
-      xfrc.set(force.f, 6 * force.body);
-    }
     for (let i = 0; i < c.frameSkip; i++) M.mj_step(m, d);
-    if (xfrc) xfrc.fill(0, 6 * force.body, 6 * force.body + 6);
     M.mj_rnePostConstraint(m, d);
     this.steps++;
     this.#read();
