@@ -18,7 +18,6 @@ import time
 
 from bench.common import CHROMIUM_ARGS, Row, chromium_path, median, skipped
 from bench.context import Context
-from bench.mujoco import ENV_IDS as MUJOCO_IDS
 from bench.serve import serve
 
 S = "page"
@@ -143,6 +142,7 @@ def measure(ctx: Context) -> list[Row]:
     with serve({"/": site}, use_gzip=True) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
+            from bench.mujoco import ENV_IDS as MUJOCO_IDS  # (bench.mujoco imports this module)
             for env_id, folder in pages.items():
                 if env_id in MUJOCO_IDS:
                     continue  # engine pages: section mujoco, against their own targets
