@@ -375,6 +375,11 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
             "was trained with VecNormalize: pass its statistics with --vecnormalize "
             "vecnormalize.pkl (without them the policy sees raw observations and acts wrongly)",
         )
+    elif algo not in ("PPO", "A2C"):  # off-policy zips keep the unnormalised observation either way
+        warnings.append(
+            f"SB3 {algo} zips do not record whether VecNormalize was used: if it was, the policy acts "
+            "wrongly without --vecnormalize vecnormalize.pkl"
+        )
     if norm is not None:
         mean, var, clip, eps = norm
         tensors["obs_norm.mean"] = mean.astype(np.float32)
