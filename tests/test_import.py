@@ -54,10 +54,10 @@ def sb3(tmp_path_factory) -> dict[str, Path]:
             policy_kwargs=dict(net_arch=[16, 16]), **FAST)
     m.learn(128)
     m.save(out.setdefault("ppo_cartpole", d / "ppo-CartPole-v1.zip"))
-    # separate pi/vf widths (dict net_arch), ReLU, VecNormalize, Box actions
+    # actor and critic of different depths and widths (dict net_arch), ReLU, VecNormalize, Box actions
     venv = VecNormalize(make_vec_env("Pendulum-v1", n_envs=1, seed=0))
     m = PPO("MlpPolicy", venv, n_steps=64, batch_size=64, n_epochs=1,
-            policy_kwargs=dict(net_arch=dict(pi=[24, 16], vf=[8, 32]), activation_fn=torch.nn.ReLU), **FAST)
+            policy_kwargs=dict(net_arch=dict(pi=[24, 16], vf=[8]), activation_fn=torch.nn.ReLU), **FAST)
     m.learn(128)
     m.save(out.setdefault("ppo_pendulum", d / "ppo_pendulum.zip"))
     venv.save(out.setdefault("vecnormalize", d / "vecnormalize.pkl"))
@@ -149,6 +149,7 @@ def test_sb3_kernel_matches_sb3(sb3, tmp_path, capsys, name, algo, extra, output
         vn = VecNormalize.load(str(sb3["vecnormalize"]), make_vec_env("Pendulum-v1", n_envs=1))
         vn.training = False
         assert meta["obs_norm"] == {"clip": vn.clip_obs, "eps": vn.epsilon}
+        assert meta["hidden"] == [24, 16] and meta["critic_hidden"] == [8]
     obs = parity_observations(meta["obs_dim"], N_OBS, seed=7)
     lib_out, lib_greedy = library_outputs(model, obs, vn)
     check_kernel_against(wasm, manifest, lib_out, lib_greedy, obs)

@@ -42,6 +42,8 @@ class Checkpoint:
       n_act:      actor outputs: N for discrete, prod(shape) for box.
       head:       "policy" (probabilities or action mean) or "q" (q-values of discrete actions, no softmax).
       value:      whether there is a critic (a value output); imported DQN, SAC and TD3 policies have none.
+      critic_hidden: the critic's hidden sizes when they differ from the actor's (policy.json
+                  "critic_hidden", e.g. SB3's net_arch=dict(pi=[64], vf=[64, 64])), else None.
     """
 
     model_dir: Path
@@ -56,6 +58,7 @@ class Checkpoint:
     n_act: int
     head: str = "policy"
     value: bool = True
+    critic_hidden: tuple[int, ...] | None = None
 
     @property
     def discrete(self) -> bool:
@@ -83,10 +86,9 @@ class Checkpoint:
 
     def layers(self, head: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(weight [out, in], bias [out])] of the actor or the critic, input to output."""
-        return [
-            (self.tensors[f"{head}.{i}.weight"], self.tensors[f"{head}.{i}.bias"])
-            for i in range(len(self.hidden) + 1)
-        ]
+        sizes = self.critic_hidden if head == "critic" and self.critic_hidden is not None else self.hidden
+        t = self.tensors
+        return [(t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"]) for i in range(len(sizes) + 1)]
 
 
 def _int(v, what: str, lo: int, hi: int) -> int:
@@ -156,12 +158,19 @@ def _check_meta(meta: dict) -> tuple[str, int, dict, tuple[int, ...], str, dict 
 
 
 def expected_shapes(
-    obs_dim: int, hidden: tuple[int, ...], n_act: int, box: bool, obs_norm: bool, value: bool = True
+    obs_dim: int,
+    hidden: tuple[int, ...],
+    n_act: int,
+    box: bool,
+    obs_norm: bool,
+    value: bool = True,
+    critic_hidden: tuple[int, ...] | None = None,
 ) -> dict:
     """Contract-1 tensor name -> shape for this architecture (box: the log_std of a Gaussian policy)."""
     shapes: dict[str, tuple[int, ...]] = {}
     for head, last in (("actor", n_act), ("critic", 1))[: 2 if value else 1]:
-        sizes = [obs_dim, *hidden, last]
+        own = critic_hidden if head == "critic" and critic_hidden is not None else hidden
+        sizes = [obs_dim, *own, last]
         for i in range(len(sizes) - 1):
             shapes[f"{head}.{i}.weight"] = (sizes[i + 1], sizes[i])
             shapes[f"{head}.{i}.bias"] = (sizes[i + 1],)
@@ -215,11 +224,21 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
         raise CheckpointError(f"{jpath}: not valid JSON ({e}); re-export the checkpoint") from None
     env_id, obs_dim, action, hidden, activation, obs_norm, n_act = _check_meta(meta)
     head, value = _check_head(meta, action)
+    critic_hidden = meta.get("critic_hidden")
+    if critic_hidden is not None:
+        if not value or not isinstance(critic_hidden, list) or len(critic_hidden) > MAX_HIDDEN_LAYERS:
+            raise CheckpointError(
+                f"policy.json: critic_hidden is {critic_hidden!r}; expected 0 to {MAX_HIDDEN_LAYERS} layer "
+                "sizes, for a policy with a critic"
+            )
+        critic_hidden = tuple(
+            _int(h, f"critic_hidden[{i}]", 1, MAX_UNITS) for i, h in enumerate(critic_hidden)
+        )
 
     spath = model_dir / "policy.safetensors"
     raw = _read_safetensors(spath)
     gaussian = action["type"] == "box" and action.get("squash") is None
-    want = expected_shapes(obs_dim, hidden, n_act, gaussian, obs_norm is not None, value)
+    want = expected_shapes(obs_dim, hidden, n_act, gaussian, obs_norm is not None, value, critic_hidden)
     arch = f"obs_dim={obs_dim}, hidden={list(hidden)}, {action['type']} actions ({n_act})"
     missing = [k for k in want if k not in raw]
     if missing:
@@ -265,6 +284,7 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
         n_act=n_act,
         head=head,
         value=value,
+        critic_hidden=critic_hidden,
     )
 
 

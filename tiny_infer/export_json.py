@@ -9,6 +9,7 @@ The format a hand-written runtime reads (tiny_infer/reference.py is one, in plai
      "actor":  [{"weight": [[in] * out], "bias": [out]}, ...],   # len(hidden) + 1 layers
      "critic": [{"weight": [[in] * out], "bias": [out]}, ...],   # same, last layer has 1 output
      "value": true | false,  "head": "policy" | "q",             # false: no "critic"; q: q-values
+     "critic_hidden": [64, 64],                                  # only when the critic's sizes differ
      "outputs": [{"name": "probs" | "mean", "size": n}, {"name": "value", "size": 1}]}
 
 Layers follow torch.nn.Linear: `weight` is [out][in] and a layer computes y = weight @ x + bias.
@@ -67,7 +68,8 @@ def to_json_dict(ckpt: Checkpoint) -> dict:
         obs_norm = {"mean": _floats(t["obs_norm.mean"]), "var": _floats(t["obs_norm.var"]), **ckpt.obs_norm}
     return {"format": FORMAT, "env_id": ckpt.env_id, "obs_dim": ckpt.obs_dim, "action": action,
             "hidden": list(ckpt.hidden), "activation": ckpt.activation, "obs_norm": obs_norm, **heads,
-            "value": ckpt.value, "head": ckpt.head, "outputs": ckpt.outputs}
+            "value": ckpt.value, "head": ckpt.head, "outputs": ckpt.outputs,
+            **({"critic_hidden": list(ckpt.critic_hidden)} if ckpt.critic_hidden is not None else {})}
 
 
 def export_json(model_dir: str | Path, out: str | Path) -> Path:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, layer_tensors, pad_heads
+from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes, layer_tensors
 
 LAYOUTS = "ppo.py (actor.*, critic.*) or ppo_continuous_action.py (actor_mean.*, actor_logstd, critic.*)"
 NORM_WARNING = (
@@ -123,8 +123,8 @@ def import_cleanrl(
     action = {"type": "box", "shape": [n_act]} if box else {"type": "discrete", "n": n_act}
     action = check_env_matches(env, obs_dim, action, path.name)
 
-    hidden, actor_p, critic_p = pad_heads(actor, critic, str(path))
-    tensors = layer_tensors("actor", actor_p) | layer_tensors("critic", critic_p)
+    hidden, critic_hidden = head_sizes(actor, critic)
+    tensors = layer_tensors("actor", actor) | layer_tensors("critic", critic)
     if box:
         tensors["actor.log_std"] = sd["actor_logstd"].reshape(-1).astype(np.float32)
     norm = _obs_norm(Path(obs_norm), obs_dim) if obs_norm is not None else None
@@ -134,6 +134,8 @@ def import_cleanrl(
     meta = {"format": 1, "env_id": env, "obs_dim": obs_dim, "action": action, "hidden": hidden,
             "activation": activation,
             "obs_norm": None if norm is None else {"clip": norm[2], "eps": norm[3]}}
+    if critic_hidden is not None:
+        meta["critic_hidden"] = critic_hidden
 
     # CleanRL's Agent: nn.Sequential(Linear, Tanh, Linear, Tanh, Linear) per head, the state dict loaded
     act = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[activation]

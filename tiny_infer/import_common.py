@@ -89,33 +89,16 @@ def check_env_matches(env_id: str, obs_dim: int, action: dict, what: str) -> dic
     return env_action
 
 
-def pad_heads(
-    actor: list[tuple[np.ndarray, np.ndarray]], critic: list[tuple[np.ndarray, np.ndarray]] | None, what: str
-) -> tuple[list[int], list, list | None]:
-    """Contract 1 has one `hidden` list for both networks: give hidden layers of different widths the larger
-    width, the extra units with zero weights in and out. Exact: such a unit computes act(0) = 0 (tanh and
-    relu) and contributes 0 to the next layer. Networks of different depths cannot be merged."""
-    if critic is not None and len(critic) != len(actor):
-        raise PolicyImportError(
-            f"{what}: the actor has {len(actor) - 1} hidden layers and the critic {len(critic) - 1}; "
-            "the compiler takes networks of equal depth (the same net_arch length for pi and vf)"
-        )
-    heads = [actor] + ([critic] if critic is not None else [])
-    hidden = [max(h[i][0].shape[0] for h in heads) for i in range(len(actor) - 1)]
-    out = []
-    for layers in heads:
-        padded, prev = [], None
-        for i, (w, b) in enumerate(layers):
-            n_out = hidden[i] if i < len(hidden) else w.shape[0]
-            n_in = prev if prev is not None else w.shape[1]
-            w2 = np.zeros((n_out, n_in), np.float32)
-            w2[: w.shape[0], : w.shape[1]] = w
-            b2 = np.zeros(n_out, np.float32)
-            b2[: b.shape[0]] = b
-            padded.append((w2, b2))
-            prev = n_out
-        out.append(padded)
-    return hidden, out[0], out[1] if critic is not None else None
+def head_sizes(
+    actor: list[tuple[np.ndarray, np.ndarray]], critic: list[tuple[np.ndarray, np.ndarray]] | None
+) -> tuple[list[int], list[int] | None]:
+    """policy.json's "hidden" (the actor's hidden sizes) and "critic_hidden" (the critic's, only when they
+    differ: SB3's net_arch=dict(pi=..., vf=...))."""
+    hidden = [w.shape[0] for w, _ in actor[:-1]]
+    if critic is None:
+        return hidden, None
+    critic_hidden = [w.shape[0] for w, _ in critic[:-1]]
+    return hidden, (None if critic_hidden == hidden else critic_hidden)
 
 
 def layer_tensors(head: str, layers: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, layer_tensors, pad_heads
+from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes, layer_tensors
 from tiny_infer.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize
 
 SUPPORTED = "PPO, A2C, DQN, SAC, TD3 and DDPG with MlpPolicy on a flat Box observation space"
@@ -299,8 +299,8 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
             used.add("log_std")
         _chain(path, pi, obs_dim, "the actor")
         _chain(path, vf, obs_dim, "the critic")
-        hidden, pi_p, vf_p = pad_heads(pi, vf, str(path))
-        tensors.update(layer_tensors("actor", pi_p) | layer_tensors("critic", vf_p))
+        hidden, critic_hidden = head_sizes(pi, vf)
+        tensors.update(layer_tensors("actor", pi) | layer_tensors("critic", vf))
         if action["type"] == "box":
             tensors["actor.log_std"] = sd["log_std"].reshape(-1).astype(np.float32)
         net_arch = {"pi": [w.shape[0] for w, _ in pi[:-1]], "vf": [w.shape[0] for w, _ in vf[:-1]]}
@@ -311,8 +311,8 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
         if action["type"] != "discrete" or not q:
             raise _fail(path, "a DQN policy without a discrete q-network; not an SB3 DQN model")
         _chain(path, q, obs_dim, "the q-network")
-        hidden, q_p, _ = pad_heads(q, None, str(path))
-        tensors.update(layer_tensors("actor", q_p))
+        hidden, critic_hidden = head_sizes(q, None)
+        tensors.update(layer_tensors("actor", q))
         meta.update(head="q", value=False)
         net_arch = [w.shape[0] for w, _ in q[:-1]]
     else:  # SAC, TD3 (DDPG is TD3 with policy_delay 1 and no target noise)
@@ -337,8 +337,8 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
         _chain(path, mu, obs_dim, "the actor")
         if not np.isfinite(action["low"]).all() or not np.isfinite(action["high"]).all():
             raise _fail(path, f"{kind} rescales its action to the bounds, which are infinite here")
-        hidden, mu_p, _ = pad_heads(mu, None, str(path))
-        tensors.update(layer_tensors("actor", mu_p))
+        hidden, critic_hidden = head_sizes(mu, None)
+        tensors.update(layer_tensors("actor", mu))
         meta.update(value=False)
         action["squash"] = "tanh"
         net_arch = {
@@ -389,6 +389,8 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
         activation=activation,
         obs_norm=None if norm is None else {"clip": norm[2], "eps": norm[3]},
     )
+    if critic_hidden is not None:
+        meta["critic_hidden"] = critic_hidden
 
     # the library's own forward pass: SB3's policy class with these weights
     act_cls = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[activation]

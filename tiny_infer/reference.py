@@ -128,7 +128,12 @@ class _Checked:
             self.high = _bounds(action.get("high"), n_out, "high", math.inf)
         sizes = [self.obs_dim] + hidden
         self.actor = _layers(w.get("actor"), "actor", sizes + [n_out])
-        self.critic = _layers(w.get("critic"), "critic", sizes + [1]) if w.get("value", True) else None
+        critic_hidden = w.get("critic_hidden")  # the critic's own sizes, when they differ from the actor's
+        if critic_hidden is not None and not isinstance(critic_hidden, list):
+            raise ValueError("weights JSON: 'critic_hidden' must be a list of layer sizes; " + FIX)
+        critic_sizes = sizes if critic_hidden is None else [self.obs_dim] + [
+            _count(h, "a critic hidden size") for h in critic_hidden]
+        self.critic = _layers(w.get("critic"), "critic", critic_sizes + [1]) if w.get("value", True) else None
         self.q, self.n_act = w.get("head") == "q", n_out
         self.squash = not self.discrete and action.get("squash") == "tanh"
         self.norm = None
