@@ -315,4 +315,15 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
     assert s["engineBytes"] == bytes0 > 0, "the engine's memory grew"
     assert heap1 - heap0 < 2 * 2**20, "the JS heap grew by 2 MB or more"
     assert not errors, errors
+    # a push: the torso (under the camera's focus, x = 240 world px) dragged 80 px forward is 2 m/s more at
+    # the grabbed point; the torso's x velocity (qvel[0]) grows and the episode is marked as pushed
+    page.evaluate("window.app.pause()")
+    before = page.evaluate("window.app.status()")
+    assert not page.evaluate("window.app.drag([5, 5], [50, 5])"), "the sky is not a body"
+    drag = "([y]) => window.app.drag([240, y], [320, y])"
+    grabbed = next((y for y in range(60, 330, 6) if page.evaluate(drag, [y])), None)  # the first body, once
+    after = page.evaluate("window.app.status()")
+    nq = len(before["state"]) // 2
+    assert grabbed is not None and after["pushed"], "nothing to grab on the vertical through the torso"
+    assert after["state"][:nq] == before["state"][:nq] and after["state"][nq] > before["state"][nq] + 0.5
     page.close()
