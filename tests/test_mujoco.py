@@ -327,3 +327,31 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
     assert grabbed is not None and after["pushed"], "nothing to grab on the vertical through the torso"
     assert after["state"][:nq] == before["state"][:nq] and after["state"][nq] > before["state"][nq] + 0.5
     page.close()
+
+
+# ---- the trainer's reward scaling (norm_reward: CleanRL's MuJoCo recipe) ----
+
+def test_reward_scaling_divides_by_the_return_std_and_resumes(tmp_path):
+    import dataclasses
+
+    from train.checkpoint import load_state, save_state
+    from train.config import preset
+    from train.ppo import Trainer
+    cfg = dataclasses.replace(preset("Hopper-v5"), n_steps=64, minibatches=4, epochs=1, total_timesteps=256)
+    assert cfg.norm_reward and cfg.obs_norm
+    t = Trainer(cfg, device="cpu")
+    t.run(should_stop=lambda: t.s.iteration >= 2)
+    assert t.ret_rms.count > 64, "every step updates the running std of the discounted return"
+    var, disc = t.ret_rms.var.copy(), t.disc_ret.copy()
+    save_state(tmp_path, t.state_dict())
+    again = Trainer(None, device="cpu", state=load_state(tmp_path))
+    assert np.array_equal(again.ret_rms.var, var) and np.array_equal(again.disc_ret, disc)
+    off = dataclasses.replace(cfg, norm_reward=False)
+    with pytest.raises(ValueError, match="reward normaliser"):
+        Trainer(off, device="cpu", state=load_state(tmp_path))
+    # same seed, same first rollout: scaled, the value targets are the unscaled ones over the return's std
+    ref = Trainer(off, device="cpu")
+    scaled, raw = Trainer(cfg, device="cpu")._rollout(), ref._rollout()
+    assert np.array_equal(scaled[1].numpy(), raw[1].numpy()), "the same actions"
+    ratio = float(raw[4].abs().mean() / scaled[4].abs().mean())
+    assert ratio > 1.5, f"Hopper's returns are several times their std: scaled by {ratio:.2f} only"
