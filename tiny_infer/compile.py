@@ -1,9 +1,11 @@
 """`python -m tiny_infer compile`: a contract-1 checkpoint -> build/kernels/<env-id>/ (contract 2).
 
-Steps: load and validate the checkpoint; rebuild it as a tinygrad graph and check it against PyTorch;
-render the kernels with tinygrad's C and WGSL renderers; link policy.c and compile it to policy.wasm
-(zig cc); measure the wasm against PyTorch (wasmtime); write policy.webgpu.js + policy.weights.bin and
-manifest.json. Everything goes to a temp folder beside --out, renamed into place only at the end.
+Steps: load and validate the checkpoint, and check it against its environment's spaces when Gymnasium
+registers it; check that --out may be replaced; rebuild the policy as a tinygrad graph; render the kernels
+with tinygrad's C and WGSL renderers; link policy.c and compile it to policy.wasm (zig cc), meanwhile
+check PyTorch's reference for overflow and tinygrad's pass against it; measure the wasm against PyTorch
+(wasmtime); write policy.webgpu.js + policy.weights.bin and manifest.json. Everything goes to a temp
+folder beside --out, renamed into place only at the end.
 """
 
 from __future__ import annotations
@@ -203,11 +205,6 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     check_env_spaces(ckpt)
     out = Path(cfg.out) if cfg.out else Path("build") / "kernels" / ckpt.env_id
     check_out_dir(out, ckpt.model_dir)
-    obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
-
-    from tiny_infer.model import torch_forward
-
-    ref = torch_forward(ckpt, obs, check_finite=True)  # a checkpoint that overflows float32 stops here
     log(
         f"compile: model {ckpt.model_dir} ({ckpt.env_id}, obs {ckpt.obs_dim}, hidden {list(ckpt.hidden)} "
         f"{ckpt.activation}, {ckpt.action['type']} {ckpt.n_act}{', obs_norm' if ckpt.obs_norm else ''})"
@@ -216,7 +213,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     from importlib.metadata import version
 
     from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
-    from tiny_infer.model import TinyPolicy, check_parity
+    from tiny_infer.model import TinyPolicy, check_parity, torch_forward
     from tiny_infer.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
     from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
 
@@ -241,6 +238,10 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
         (tmp / "policy.c").write_text(emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c))
         zig = start_compile_wasm(tmp / "policy.c", tmp / "policy.wasm")
         try:
+            # PyTorch's reference, while zig runs (importing torch takes seconds): first of all, a checkpoint
+            # whose values overflow float32 is named here, before tinygrad's pass could be blamed for it
+            obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
+            ref = torch_forward(ckpt, obs, check_finite=True)
             tg_err = _tinygrad_check(policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)
         finally:
             wait_wasm(zig)
