@@ -72,6 +72,28 @@ def test_every_output_width(kind, width, batch, norm, obs_dim, tmp_path):
         assert_parity(wasm.forward_batch(obs, width + 1), ref, m)
 
 
+def test_squashed_single_action_beside_a_value(tmp_path):
+    """A tanh-squashed box action of width 1 joined with a value (SB3's PPO with squash_output): every kernel
+    within WebGPU's 8 storage buffers, and policy.wasm agrees with PyTorch."""
+    from safetensors.numpy import load_file, save_file
+
+    from tiny_infer.checkpoint import load_checkpoint
+    from tiny_infer.model import torch_forward as reference
+
+    act = {**action("box", 1), "squash": "tanh"}
+    model = make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), action=act, seed=4)
+    t = load_file(str(model / "policy.safetensors"))
+    del t["actor.log_std"]  # a squashed actor is deterministic
+    save_file(t, str(model / "policy.safetensors"))
+    kdir = tmp_path / "k"
+    compile_policy(CompileConfig(model_dir=model, out=kdir, parity_samples=300), log=lambda *a: None)
+    m = json.loads((kdir / "manifest.json").read_text())
+    assert [o["size"] for o in m["outputs"]] == [1, 1]
+    obs = np.random.default_rng(0).normal(0, 3, (600, 3)).astype(np.float32)
+    ref = reference(load_checkpoint(model), obs)  # the loader's PyTorch pass: tests/checkpoints has no squash
+    assert_parity(WasmPolicy(kdir / "policy.wasm").forward_batch(obs, 2), ref, m)
+
+
 def test_codegen_refuses_a_transposed_output(tmp_path, monkeypatch):
     """The codegen reads the output buffer as [rows, outputs]: a policy whose output is a permuted view of
     its buffer (what Tensor.cat of two one-column parts gives) is refused, not linked wrong."""

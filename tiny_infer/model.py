@@ -141,6 +141,8 @@ class TinyPolicy:
             # (3.4e-7) would be multiplied by the span of the bounds
             low, span = self.squash
             a = low + ((a.tanh() + 1.0) * 0.5) * span
+            if self.ckpt.value:  # fused into the join with the value's last layer, its kernel would bind 9
+                a = a.contiguous()  # storage buffers (WebGPU allows 8): the squash gets a kernel of its own
         if self.ckpt.discrete and self.ckpt.head == "policy":
             # softmax as PyTorch computes it, exp(a - max) / sum; with exp in its own kernel, tinygrad's
             # inlined exp2 polynomial appears once in the code instead of in both the sum and the division

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.codegen import Graph, comment_safe
+from tiny_infer.codegen import CodegenError, Graph, comment_safe
 
 WEIGHTS_FILE = "policy.weights.bin"
 MAX_STORAGE_BUFFERS = 8  # WebGPU's default maxStorageBuffersPerShaderStage
@@ -45,17 +45,17 @@ def emit_js(
     graphs = {}
     for key, g in (("single", single), ("batch", batch)):
         if g.symbolic:
-            raise ValueError("the WebGPU graphs are rendered for a fixed batch")
+            raise CodegenError("the WebGPU graphs are rendered for a fixed batch")
         calls = []
         for c in g.calls:
             k = g.kernels[c.kernel]
             if k.n_bufs > MAX_STORAGE_BUFFERS:
-                raise ValueError(
+                raise CodegenError(
                     f"kernel {k.name} binds {k.n_bufs} storage buffers, WebGPU allows "
                     f"{MAX_STORAGE_BUFFERS} by default"
                 )
             if any(c in k.src for c in ("`", "\\", "${")):  # it goes into a JS template literal verbatim
-                raise ValueError(f"kernel {k.name}: its WGSL holds a character special in a JS template")
+                raise CodegenError(f"kernel {k.name}: its WGSL holds a character special in a JS template")
             if k.src not in index:
                 index[k.src] = len(kernels)
                 kernels.append({"name": k.name, "nBufs": k.n_bufs, "code": k.src})
