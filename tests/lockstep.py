@@ -302,21 +302,6 @@ def _episodes(rows: list[list[tuple]], actions: list) -> Episodes:
                          np.array(col[3], np.uint8)))
 
 
-def closed_loop_differences(ref: Episodes, got: Episodes) -> dict[int, int]:
-    """Closed-loop episodes of both sides: episode -> the row (in ref) where it first differs (a row in any
-    bit, or its length), for the episodes that differ."""
-    out: dict[int, int] = {}
-    g0, j0 = ref.first_rows, got.first_rows
-    for e in range(len(ref.lengths)):
-        n = min(ref.lengths[e], got.lengths[e]) + 1
-        d = got.rows.take(slice(j0[e], j0[e] + n)).differs(ref.rows.take(slice(g0[e], g0[e] + n)))
-        if d.any():
-            out[e] = int(g0[e] + np.argmax(d))
-        elif ref.lengths[e] != got.lengths[e]:
-            out[e] = int(g0[e] + n)
-    return out
-
-
 # ---- a cache of Gymnasium's episodes ----
 
 CACHE = ROOT / "build" / "test-cache" / "lockstep"
@@ -417,11 +402,35 @@ def explain(js: JsEnvs, env_id: str, ref: Episodes, rows: np.ndarray) -> Explain
     return Explained(ok, swapped, got)
 
 
-def first_differences(ref: Episodes, got: Rows) -> dict[int, int]:
-    """Same-layout rows: episode -> its first row that differs in any bit, for episodes that differ."""
-    diff = got.differs(ref.rows)
-    ep = ref.episode_of_row()
-    out: dict[int, int] = {}
-    for k in np.flatnonzero(diff):
-        out.setdefault(int(ep[k]), int(k))
-    return out
+@dataclass
+class Separations:
+    """Free-running episodes against Gymnasium's: `first` maps each episode that separates to its first
+    row (in Gymnasium's rows) whose obs, state or flags differ; `reward_only` lists the rows before that
+    (or in episodes that never separate) where only the reward differs (Pendulum's cost: it does not feed
+    back into the state)."""
+    first: dict[int, int]
+    reward_only: list[int]
+
+
+def separations(ref: Episodes, got: Rows | Episodes) -> Separations:
+    """Compare free-running episodes: got's rows in ref's layout (replay), or got's own episodes (closed
+    loop, where lengths may differ)."""
+    g0 = ref.first_rows
+    if isinstance(got, Rows):
+        got = Episodes(ref.lengths, ref.actions, got)
+    j0 = got.first_rows
+    first: dict[int, int] = {}
+    reward_only: list[int] = []
+    for e in range(len(ref.lengths)):
+        n = min(ref.lengths[e], got.lengths[e]) + 1
+        a, b = got.rows.take(slice(j0[e], j0[e] + n)), ref.rows.take(slice(g0[e], g0[e] + n))
+        traj = ((a.obs.view(np.uint32) != b.obs.view(np.uint32)).any(1)
+                | (a.state.view(np.uint64) != b.state.view(np.uint64)).any(1) | (a.flags != b.flags))
+        stop = int(np.argmax(traj)) if traj.any() else n
+        if stop < n:
+            first[e] = int(g0[e] + stop)
+        else:  # equal rows, flags included, end both episodes at the same step
+            assert ref.lengths[e] == got.lengths[e], f"episode {e}: equal rows, yet different lengths"
+        reward = np.flatnonzero(a.differs(b)[:stop])
+        reward_only += (g0[e] + reward).tolist()
+    return Separations(first, reward_only)

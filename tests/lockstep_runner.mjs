@@ -11,7 +11,7 @@
 //                                          row), lockstep: before every step but the first, setState(gym row)
 // {cmd: 'explain', items, table}           one step per item ({start, steps, action|null}: from reset({state:
 //                                          start}) when steps is 0, else from setState(start) after steps
-//                                          steps) with env.libm answering from table ({fn: pairs [x, y, ...]})
+//                                          steps) with env.libm answering from table ({fn: pairs x, y, ...})
 //                                          -> rows, missing ({fn: arguments not in table}), used (per item:
 //                                          [fn, x, own, table] where the table's value differs from LIBM's)
 // {cmd: 'libm', fn, x}                     LIBM[fn] (bundle/src/envs/sincos.js) of each x; fn 'native_sin'
@@ -36,7 +36,8 @@ const S = spec.stateSize, O = spec.obsNames.length;
 
 const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 const f64 = (s) => new Float64Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
-const actionOf = (acts, j) => (A === 1 && spec.action.type === 'discrete' ? acts[j] : acts.subarray(j * A, (j + 1) * A));
+const discrete = spec.action.type === 'discrete';
+const actionOf = (acts, j) => (discrete ? acts[j] : acts.subarray(j * A, (j + 1) * A));
 
 class Rows {
   constructor(n) {
@@ -121,11 +122,12 @@ const handlers = {
       const env = new Env(constants), u = [];
       env.libm = lookup(table, missing, u);
       start(env, Float64Array.from(it.start), it.steps);
-      rows.push(env, it.action === null ? null : env.step(it.action.length === 1 && A === 1 &&
-        spec.action.type === 'discrete' ? it.action[0] : Float64Array.from(it.action)));
+      const action = it.action === null ? null : actionOf(Float64Array.from(it.action), 0);
+      rows.push(env, action === null ? null : env.step(action));
       used.push(u);
     }
-    const miss = Object.fromEntries(Object.entries(missing).map(([fn, s]) => [fn, b64(Float64Array.from(s))]));
+    const miss = {};
+    for (const [fn, s] of Object.entries(missing)) miss[fn] = b64(Float64Array.from(s));
     return { ...rows.out(), missing: miss, used };
   },
   libm(m) {

@@ -32,15 +32,14 @@ from tests.lockstep import (
     Rows,
     b64,
     cached,
-    closed_loop_differences,
     correctly_rounded,
     explain,
-    first_differences,
     gym_closed_loop,
     gym_env,
     js_closed_loop,
     js_specs,
     rollout_random,
+    separations,
 )
 
 try:
@@ -84,13 +83,18 @@ def compare_lockstep(js: JsEnvs, env_id: str, ref: Episodes, label: str) -> None
           f"{int(diff.sum())} rows differ, each explained by a libm misrounding ({dict(fns)})")
 
 
-def compare_free(js: JsEnvs, env_id: str, ref: Episodes, first: dict[int, int], label: str) -> None:
-    """Free-running episodes: where each separating episode first differs, explained; the rest equal."""
-    fns = check_explained(js, env_id, ref, list(first.values()), label)
+def compare_free(js: JsEnvs, env_id: str, ref: Episodes, got, label: str) -> None:
+    """Free-running episodes (got: Rows in ref's layout, or Episodes): where each separating episode first
+    differs, and every reward-only difference before that, explained; all else equal."""
+    sep = separations(ref, got)
+    fns = check_explained(js, env_id, ref, list(sep.first.values()), label)
+    fns_r = check_explained(js, env_id, ref, sep.reward_only, f"{label}, reward only")
     steps = ref.step_of_row()
-    at = sorted(int(steps[k]) for k in first.values())
-    print(f"{label}: {len(first)} of {len(ref.lengths)} episodes separate from Gymnasium's, each first at a "
-          f"libm misrounding ({dict(fns)}); at steps {at[:20]}{' ...' if len(at) > 20 else ''}")
+    at = sorted(int(steps[k]) for k in sep.first.values())
+    more = " ..." if len(at) > 20 else ""
+    print(f"{label}: {len(sep.first)} of {len(ref.lengths)} episodes separate from Gymnasium's, each first "
+          f"at a libm misrounding ({dict(fns)}), at steps {at[:20]}{more}; before that, "
+          f"{len(sep.reward_only)} rewards differ, each at a misrounding ({dict(fns_r)})")
 
 
 # ---- the specs ----
@@ -166,7 +170,7 @@ def test_random_actions_replay(random_episodes):
     env_id, ref = random_episodes
     with JsEnvs(env_id) as js:
         got = js.replay(ref, lockstep=False)
-        compare_free(js, env_id, ref, first_differences(ref, got), f"{env_id}, random actions (replay)")
+        compare_free(js, env_id, ref, got, f"{env_id}, random actions (replay)")
 
 
 # ---- the trained policy, closed loop ----
@@ -203,8 +207,7 @@ def test_trained_policy_closed_loop(trained):
     env_id, label, policy, ref = trained
     with JsEnvs(env_id) as js:
         got = js_closed_loop(js, policy, ref.starts)
-        first = closed_loop_differences(ref, got)
-        compare_free(js, env_id, ref, first, f"{label}, closed loop")
+        compare_free(js, env_id, ref, got, f"{label}, closed loop")
     ret = np.add.reduceat(ref.rows.reward, ref.first_rows)
     print(f"{label}: Gymnasium's mean return {ret.mean():.2f} over {len(ret)} episodes "
           f"(solved at {SPECS[env_id]['solved']})")
@@ -236,8 +239,7 @@ def test_changed_constants(env_id):
     label = f"{env_id}, constants {constants}"
     with JsEnvs(env_id, constants) as js:
         compare_lockstep(js, env_id, ref, label)
-        first = first_differences(ref, js.replay(ref, lockstep=False))
-        compare_free(js, env_id, ref, first, f"{label} (replay)")
+        compare_free(js, env_id, ref, js.replay(ref, lockstep=False), f"{label} (replay)")
     with JsEnvs(env_id) as js:  # the defaults do not make these episodes: the constants reach the physics
         assert js.replay(ref, lockstep=True).differs(ref.rows).mean() > 0.5
 

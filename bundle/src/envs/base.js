@@ -20,7 +20,8 @@ export function physicalConstants(spec, given = {}) {
   for (const [name, c] of Object.entries(spec.constants)) out[name] = c.value;
   for (const [name, v] of Object.entries(given)) {
     if (!(name in out)) {
-      throw new Error(`${spec.id} has no physical constant '${name}': use one of ${Object.keys(out).join(', ')}`);
+      const names = Object.keys(out).join(', ');
+      throw new Error(`${spec.id} has no physical constant '${name}': use one of ${names}`);
     }
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new Error(`${spec.id}: constant '${name}' must be a finite number, got ${v}`);
@@ -69,7 +70,7 @@ export class ClassicEnv {
     return { obs: this.obs, reward, terminated, truncated: this.steps >= this.spec.maxSteps };
   }
 
-  /** Overwrite the state (a perturbation: as Gymnasium's step leaves it) and recompute obs; steps unchanged. */
+  /** Overwrite the state (a perturbation: as Gymnasium's step leaves it), recompute obs; steps unchanged. */
   setState(state) {
     this.state.set(state);
     this.afterSetState();

@@ -49,7 +49,8 @@ export class CartPole extends ClassicEnv {
     let x = s[0], xDot = s[1], theta = s[2], thetaDot = s[3];
     const force = action === 1 ? c.force_mag : -c.force_mag;
     const costheta = cos(theta), sintheta = sin(theta);
-    const temp = (force + this.polemassLength * (thetaDot * thetaDot) * sintheta) / this.totalMass; // np.square
+    // np.square(theta_dot) is theta_dot * theta_dot
+    const temp = (force + this.polemassLength * (thetaDot * thetaDot) * sintheta) / this.totalMass;
     const thetaacc = (c.gravity * sintheta - costheta * temp) /
       (c.length * (4.0 / 3.0 - c.masspole * (costheta * costheta) / this.totalMass));
     const xacc = temp - this.polemassLength * thetaacc * costheta / this.totalMass;
@@ -58,7 +59,8 @@ export class CartPole extends ClassicEnv {
     theta = theta + TAU * thetaDot;
     thetaDot = thetaDot + TAU * thetaacc;
     s[0] = x; s[1] = xDot; s[2] = theta; s[3] = thetaDot;
-    const terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
+    const terminated = x < -X_THRESHOLD || x > X_THRESHOLD ||
+      theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
     const reward = this.done ? 0.0 : 1.0;
     this.done ||= terminated;
     return { reward, terminated };

@@ -10,7 +10,8 @@ import * as hopper from './mujoco/hopper.js';
 import * as walker2d from './mujoco/walker2d.js';
 
 // load: an engine env's async load(source), awaited before its Env is constructed (docs/design.md)
-const entry = (mod, module) => [mod.spec.id, { spec: mod.spec, Env: mod.Env, module, ...(mod.load ? { load: mod.load } : {}) }];
+const entry = (mod, module) =>
+  [mod.spec.id, { spec: mod.spec, Env: mod.Env, module, ...(mod.load ? { load: mod.load } : {}) }];
 
 export const ENVS = Object.fromEntries([
   entry(cartpole, 'cartpole'),

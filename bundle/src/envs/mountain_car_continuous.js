@@ -51,7 +51,8 @@ export class MountainCarContinuous extends ClassicEnv {
     // force = min(max(action[0], min_action), max_action): Python returns the float32 action or the bound;
     // a float32 compared with a Python float compares in float32
     let force = a, fF = true;
-    if (a < f32(MIN_ACTION)) { force = MIN_ACTION; fF = false; } else if (a > f32(MAX_ACTION)) { force = MAX_ACTION; fF = false; }
+    if (a < f32(MIN_ACTION)) { force = MIN_ACTION; fF = false; }
+    else if (a > f32(MAX_ACTION)) { force = MAX_ACTION; fF = false; }
     const g = 0.0025 * this.libm.cos(pF ? f32(3 * position) : 3 * position); // math.cos, a Python float
     const dv = fF ? f32(f32(force * f32(c.power)) - f32(g)) : force * c.power - g;
     velocity = vF ? f32(velocity + f32(dv)) : velocity + dv;
@@ -60,7 +61,10 @@ export class MountainCarContinuous extends ClassicEnv {
     position = pF ? f32(position + f32(velocity)) : position + velocity;
     if (pF ? position > f32(MAX_POSITION) : position > MAX_POSITION) { position = MAX_POSITION; pF = false; }
     if (pF ? position < f32(MIN_POSITION) : position < MIN_POSITION) { position = MIN_POSITION; pF = false; }
-    if ((pF ? position === f32(MIN_POSITION) : position === MIN_POSITION) && velocity < 0) { velocity = 0; vF = false; }
+    if ((pF ? position === f32(MIN_POSITION) : position === MIN_POSITION) && velocity < 0) {
+      velocity = 0; // Python's int 0
+      vF = false;
+    }
     const terminated = (pF ? position >= f32(GOAL_POSITION) : position >= GOAL_POSITION) &&
       (vF ? velocity >= f32(GOAL_VELOCITY) : velocity >= GOAL_VELOCITY);
     const reward = (terminated ? 100.0 : 0) - a * a * 0.1; // math.pow(action[0], 2): exact for a float32

@@ -19,7 +19,8 @@ export const REDUCE_LIMIT = 2 ** 20;
 // Double-double products and sums, normalised, left in R = [hi, lo]: nothing is allocated per call (and a
 // typed array, unlike module-level lets, needs no hole checks).
 const R = new Float64Array(2);
-function mul(ah, al, bh, bl) { // (ah + al) * (bh + bl); ah * bh exactly by Dekker (JS has no fused multiply-add)
+// (ah + al) * (bh + bl); ah * bh exactly by Dekker (JS has no fused multiply-add)
+function mul(ah, al, bh, bl) {
   const p = ah * bh;
   let t = SPLIT * ah;
   const ahh = t - (t - ah), ahl = ah - ahh;
