@@ -21,7 +21,7 @@ import * as esbuild from 'esbuild';
 import { BuildError, fail, readKernel } from './kernel.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
-import { engineWasm } from './mujoco_engine.mjs';
+import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SRC = path.join(HERE, 'src');
@@ -171,7 +171,10 @@ function virtualPlugin(k, manifest, single, env) {
       b.onResolve({ filter: /^python:/ }, (a) => (py[a.path] ? { path: `/${PY_NAMES[a.path]}`, namespace: 'python',
         pluginData: a.path } : { errors: [{ text: `${a.path}: no such python backend file in this build` }] }));
       b.onLoad({ filter: /.*/, namespace: 'python' }, (a) => py[a.pluginData]);
-      // @mujoco/mujoco's loader imports Node built-ins on its Node-only path: left as imports, never run in a page
+      // @mujoco/mujoco's loader: its Embind stubs built without new Function (the CSP keeps 'unsafe-eval' out),
+      // and the Node built-ins it imports on its Node-only path left as imports, never run in a page
+      b.onLoad({ filter: /[\\/]@mujoco[\\/]mujoco[\\/]mujoco\.js$/ }, (a) =>
+        (isLoader(a.path) ? { ...loaderWithoutEval(), loader: 'js' } : undefined));
       b.onResolve({ filter: /^(node:)?(module|fs|path|url|crypto)$/ }, (a) =>
         (a.importer.includes(`${path.sep}node_modules${path.sep}@mujoco${path.sep}`) ? { path: a.path, external: true }
           : undefined));
@@ -218,15 +221,12 @@ async function esbuildInto(entryPoints, plugin, single) {
   return { files, entry, closure };
 }
 
-// engine: MuJoCo's official bindings (Embind) build their JS-to-wasm call stubs with new Function at load time,
-// which needs 'unsafe-eval' on engine pages (only there)
-function pageCsp(single, scriptHash, styleHash, engine = false) {
-  const evals = engine ? ` 'unsafe-eval'` : '';
+function pageCsp(single, scriptHash, styleHash) {
   if (single) {
-    return [`default-src 'none'`, `script-src '${scriptHash}' 'wasm-unsafe-eval'${evals}`, `style-src '${styleHash}'`,
+    return [`default-src 'none'`, `script-src '${scriptHash}' 'wasm-unsafe-eval'`, `style-src '${styleHash}'`,
       `img-src data:`, `base-uri 'none'`, `form-action 'none'`].join('; ');
   }
-  return [`default-src 'self'`, `script-src 'self' 'wasm-unsafe-eval'${evals}`, `style-src 'self'`, `img-src 'self' data:`,
+  return [`default-src 'self'`, `script-src 'self' 'wasm-unsafe-eval'`, `style-src 'self'`, `img-src 'self' data:`,
     `connect-src 'self'`, `object-src 'none'`, `base-uri 'none'`, `form-action 'none'`].join('; ');
 }
 
@@ -273,7 +273,7 @@ async function buildPage(k, env, { single, dir }) {
     const script = built.files.get(js).toString('utf8').replace(/<\/script/gi, '<\\/script');
     const style = built.files.get(css).toString('utf8');
     const doc = pageHtml(k, env, {
-      csp: pageCsp(true, sha256b64(script), sha256b64(style), env.engine), python,
+      csp: pageCsp(true, sha256b64(script), sha256b64(style)), python,
       favicon: `data:image/svg+xml;base64,${favicon.toString('base64')}`,
       head: `<style>${style}</style>`, body: `<script type="module">${script}</script>`,
     });
@@ -284,7 +284,7 @@ async function buildPage(k, env, { single, dir }) {
     for (const [name, bytes] of [...built.files, ...assets]) files.set(`assets/${name}`, bytes);
     const wasmUrl = `${up}assets/${pm.urls['policy.wasm']}`;
     const doc = pageHtml(k, env, {
-      csp: pageCsp(false, null, null, env.engine), python, favicon: `${up}favicon.svg`,
+      csp: pageCsp(false), python, favicon: `${up}favicon.svg`,
       head: [`<link rel="stylesheet" href="${up}assets/${esc(css)}">`,
         `<link rel="preload" href="${esc(wasmUrl)}" as="fetch" type="application/wasm" crossorigin>`,
         ...(pm.urls['engine.wasm'] ? [`<link rel="preload" href="${esc(`${up}assets/${pm.urls['engine.wasm']}`)}" ` +

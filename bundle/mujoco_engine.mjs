@@ -3,8 +3,34 @@
 // Build time only (bundle/build.mjs); the page's loader is bundle/src/envs/mujoco/engine.js.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+const NO_EVAL = path.join(path.dirname(fileURLToPath(import.meta.url)), 'src', 'envs', 'mujoco', 'no_eval.js');
+// The two lines of the loader's craftInvokerFunction that build a function from source text (see no_eval.js)
+const EVAL_LINES = `      let [args, invokerFnBody] = createJsInvoker(argTypes, isClassMethodFunc, returns, isAsync);
+      var invokerFn = new Function(...args, invokerFnBody)(...closureArgs);`;
+const NO_EVAL_LINE = '      var invokerFn = invokerWithoutEval({ argTypes, isClassMethodFunc, returns, cppInvokerFunc, ' +
+  'cppTargetFunc, humanName, minArgs, expectedArgCount, needsDestructorStack, checkArgCount, throwBindingError, ' +
+  'runDestructors });';
+
+/** Does this resolved path name the single-threaded loader the page bundles? */
+export const isLoader = (file) => file === require.resolve('@mujoco/mujoco');
+
+/**
+ * The loader (@mujoco/mujoco's mujoco.js) with Embind's `new Function` invokers swapped for no_eval.js's
+ * closure, so that MuJoCo pages keep a CSP without 'unsafe-eval'. Fails loudly if another version of the
+ * loader no longer has those exact lines. Returns esbuild onLoad's {contents, resolveDir} (no_eval.js's folder).
+ */
+export function loaderWithoutEval() {
+  const src = fs.readFileSync(require.resolve('@mujoco/mujoco'), 'utf8');
+  if (src.split(EVAL_LINES).length !== 2) {
+    throw new Error('@mujoco/mujoco: craftInvokerFunction changed; update bundle/mujoco_engine.mjs (EVAL_LINES)');
+  }
+  return { contents: `import { invokerWithoutEval } from './no_eval.js';\n${src.replace(EVAL_LINES, () => NO_EVAL_LINE)}`,
+    resolveDir: path.dirname(NO_EVAL) };
+}
 
 /** Custom sections dropped: DWARF (.debug_*), the name section, and pointers to external debug files. */
 const dropped = (name) => name === 'name' || name.startsWith('.debug') || name === 'sourceMappingURL' ||

@@ -10,9 +10,10 @@ official MuJoCo WebAssembly build, @mujoco/mujoco) against Gymnasium's on native
   dynamics under random actions amplify such a bit chaotically (HalfCheetah: 1e-15 to 1e+0 in 300 steps), so
   the test asserts where the drift starts (one rounding) and that the first 50 steps agree to 1e-9;
 - closed loop: the shipped policy's mean return over the same 20 start states, Node vs Python, within 5%;
-- each env page in Chromium runs 2,000 agent steps at max speed with no console error, no NaN, no growth of
-  the engine's memory or of the JS heap; it fetches the stripped engine, which a classic-control page never
-  does.
+- each env page in Chromium runs 2,000 agent steps at max speed with no console error (CSP violations
+  included: the page's CSP has no 'unsafe-eval', bundle/src/envs/mujoco/no_eval.js), no NaN, no growth of the
+  engine's memory or of the JS heap, and finished episodes reach spec.solved; a drag pushes the torso; the
+  page fetches the stripped engine, which a classic-control page never does.
 """
 from __future__ import annotations
 
@@ -290,6 +291,8 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
     page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("request", lambda r: urls.append(r.url))
+    page.add_init_script("addEventListener('securitypolicyviolation', e => "
+                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
     page.goto(f"{base}/{env_id}/")
     page.wait_for_function("() => window.app && window.app.status().backend && window.app.status().step > 0",
                            timeout=60_000)
@@ -313,6 +316,9 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
     print(f"{env_id}: {sum(seen.values())}+ steps in {len(seen)} episodes, returns {s['agentReturns'][:5]}; "
           f"engine memory {bytes0} -> {s['engineBytes']} bytes, JS heap {heap0} -> {heap1} bytes")
     assert s["engineBytes"] == bytes0 > 0, "the engine's memory grew"
+    spec = page.evaluate("window.app.spec")
+    if s["agentReturns"]:  # the shipped policy walks as well in the page (the closed-loop test: in Node)
+        assert np.mean(s["agentReturns"]) >= spec["solved"], s["agentReturns"]
     assert heap1 - heap0 < 2 * 2**20, "the JS heap grew by 2 MB or more"
     assert not errors, errors
     # a push: the torso (under the camera's focus, x = 240 world px) dragged 80 px forward is 2 m/s more at
