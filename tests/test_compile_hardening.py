@@ -168,11 +168,14 @@ def test_out_is_the_current_folder(tmp_path, model):
     assert snapshot(tmp_path) == before
 
 
-def test_out_is_a_file_or_under_one(tmp_path, model):
+def test_out_is_a_file_or_under_one_or_a_link(tmp_path, model):
     (tmp_path / "f").write_text("a file")
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "target", target_is_directory=True)
     before = snapshot(tmp_path)
     assert_refused(cli(str(model), "--out", str(tmp_path / "f")), "exists and is not a folder")
     assert_refused(cli(str(model), "--out", str(tmp_path / "f" / "k")), f"{tmp_path / 'f'} is a file")
+    assert_refused(cli(str(model), "--out", str(tmp_path / "link")), "is a symbolic link")
     assert snapshot(tmp_path) == before
 
 

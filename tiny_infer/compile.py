@@ -94,7 +94,8 @@ def check_out_dir(out: Path, model_dir: Path) -> None:
     only a new or empty folder, or a kernel folder it wrote before, may be named."""
     fix = "pass a new folder such as build/kernels/ENV, or a kernel folder compile wrote"
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise CompileError(f"--out {out} exists and is not a folder; {fix}")
+        what = "is a symbolic link" if out.is_symlink() else "exists and is not a folder"
+        raise CompileError(f"--out {out} {what}; {fix}")
     blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise CompileError(f"--out {out}: {blocker} is a file, not a folder; {fix}")
