@@ -38,7 +38,8 @@ export class ClassicEnv {
 
   constructor(spec, constants) {
     this.spec = spec;
-    this.constants = physicalConstants(spec, constants);
+    // frozen: derived constants are computed once, here (as Gymnasium's __init__); new physics, new Env
+    this.constants = Object.freeze(physicalConstants(spec, constants));
     this.obsDim = spec.obsNames.length;
     this.state = new Float64Array(spec.stateSize);
     this.obs = new Float32Array(this.obsDim);
