@@ -140,7 +140,9 @@ def test_reset_seed_draws_gymnasiums_distribution(env_id):
     g = np.array(g)
     with JsEnvs(env_id) as js:
         mine = js.rows("seeds", seeds=list(range(n)))
+        same_seeds = js.rows("seeds", seeds=list(range(n)))
         again = js.rows("reset", states=b64(mine.state))
+    np.testing.assert_array_equal(same_seeds.state, mine.state, err_msg="a seed must give one state")
     span = np.maximum(g.max(0) - g.min(0), 1e-12)
     assert (np.abs(mine.state.min(0) - g.min(0)) <= 0.01 * span).all()
     assert (np.abs(mine.state.max(0) - g.max(0)) <= 0.01 * span).all()
