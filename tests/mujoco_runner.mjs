@@ -3,6 +3,7 @@
 //   {cmd: 'models'}: per env id, the XML text the env module ships and the compiled model's sizes
 //   {cmd: 'step', env, states, actions}: per row, reset({state}) then one step(action)
 //   {cmd: 'open', env, state, actions}: one reset({state}) then every action, terminations ignored
+//   {cmd: 'resets', env, n}: the states of reset({seed}) for seeds 0 to n - 1
 //   {cmd: 'closed', env, starts, policy}: greedy episodes of an MLP (float64) from each start state
 import { ENVS } from '../bundle/src/envs/index.js';
 import { loadEngine, model } from '../bundle/src/envs/mujoco/engine.js';
@@ -46,7 +47,10 @@ if (req.cmd === 'models') {
   for (const [id, e] of Object.entries(ENVS)) {
     if (!e.spec.mujoco) continue;
     const m = model(e.spec.mujoco.xml);
-    out[id] = { xml: e.spec.mujoco.xml, nq: m.nq, nv: m.nv, nu: m.nu, ngeom: m.ngeom, timestep: m.opt.timestep };
+    const env = new e.Env();
+    out[id] = { xml: e.spec.mujoco.xml, nq: m.nq, nv: m.nv, nu: m.nu, ngeom: m.ngeom, timestep: m.opt.timestep,
+      spec: e.spec, obsDim: env.obsDim, dt: env.dt, initQpos: Array.from(env.initQpos), initQvel: Array.from(env.initQvel) };
+    env.close();
   }
 } else {
   const { spec, Env } = ENVS[req.env];
@@ -67,6 +71,13 @@ if (req.cmd === 'models') {
     const states = [];
     for (const a of chunks(f64(req.actions), env.nu)) {
       env.step(a);
+      states.push(...env.state);
+    }
+    out.states = b64(states);
+  } else if (req.cmd === 'resets') {
+    const states = [];
+    for (let seed = 0; seed < req.n; seed++) {
+      env.reset({ seed });
       states.push(...env.state);
     }
     out.states = b64(states);

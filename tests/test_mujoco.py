@@ -84,6 +84,43 @@ def test_xml_is_gymnasiums_and_compiles_in_wasm():
             (native.nq, native.nv, native.nu, native.ngeom, native.opt.timestep), env_id
 
 
+def test_spec_matches_gymnasium():
+    for env_id, m in js({"cmd": "models"}).items():
+        env, spec = gym.make(env_id, disable_env_checker=True), m["spec"]
+        u = env.unwrapped
+        assert spec["id"] == env_id and spec["maxSteps"] == env.spec.max_episode_steps
+        assert spec["renderFps"] == u.metadata["render_fps"] and m["dt"] == u.dt
+        assert spec["mujoco"]["frameSkip"] == u.frame_skip
+        assert spec["action"] == {"type": "box", "shape": list(u.action_space.shape),
+                                  "low": u.action_space.low.tolist(), "high": u.action_space.high.tolist()}
+        assert m["obsDim"] == len(spec["obsNames"]) == u.observation_space.shape[0]
+        assert spec["stateSize"] == u.model.nq + u.model.nv and len(spec["actionNames"]) == u.model.nu
+        assert m["initQpos"] == u.init_qpos.tolist() and m["initQvel"] == u.init_qvel.tolist()
+        assert spec["mujoco"]["noise"] == u._reset_noise_scale
+        assert spec["mujoco"]["ctrlCostWeight"] == u._ctrl_cost_weight
+        assert spec["mujoco"]["forwardWeight"] == u._forward_reward_weight
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_reset_draws_gymnasiums_distribution(env_id):
+    """reset({seed}) uses the page's PRNG, not NumPy's: the same distribution (init_qpos/qvel plus uniform
+    noise, HalfCheetah's qvel normal): bounds and moments over 2,000 seeds against Gymnasium's."""
+    n, env = 2000, gym.make(env_id, disable_env_checker=True)
+    ref = []
+    for i in range(n):
+        env.reset(seed=i)
+        ref.append(state_of(env.unwrapped))
+    ref = np.array(ref)
+    got = unb64(js({"cmd": "resets", "env": env_id, "n": n})["states"]).reshape(n, -1)
+    u, scale = env.unwrapped, ref.std(0)
+    init = np.concatenate([u.init_qpos, u.init_qvel])
+    uniform = slice(None) if env_id != "HalfCheetah-v5" else slice(0, u.model.nq)
+    assert np.all(np.abs(got - init)[:, uniform] <= u._reset_noise_scale), "outside Gymnasium's noise bounds"
+    assert np.all(np.abs(got.mean(0) - ref.mean(0)) < 5 * scale / np.sqrt(n)), "means differ"
+    assert np.all(np.abs(got.std(0) / scale - 1) < 0.1), "spreads differ"
+    assert len({tuple(r) for r in got}) == n, "every seed its own start"
+
+
 def visited(env_id: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """n (state, action) rows: states of random-action Gymnasium episodes (terminal ones too), float32 actions
     (a tenth of them outside the box: MuJoCo clamps ctrl, the control cost takes them as given)."""
