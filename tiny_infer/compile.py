@@ -244,8 +244,10 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
             ref = torch_forward(ckpt, obs, check_finite=True)
             tg_err = _tinygrad_check(policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)
-        finally:
-            wait_wasm(zig)
+        except BaseException:
+            zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
+            raise
+        wait_wasm(zig)
         t_zig = time.perf_counter()
 
         wasm = WasmPolicy(tmp / "policy.wasm")
