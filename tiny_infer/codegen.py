@@ -211,8 +211,12 @@ def render_graphs(
     renderers: dict[str, object],
     prefix: str,
     block: int = 1,
+    target=None,
 ) -> dict[str, Graph]:
     """Schedule policy(obs[batch, obs_dim]) and render every kernel with each renderer (key -> Graph).
+
+    target: another graph of the same observation instead of the policy's forward pass (saliency.py):
+    target(obs) -> (out [rows, width], {extra input Buffer: name}).
 
     symbolic: the batch dimension is `n * block` rows, n a variable (1..rows // block), so one set of kernels
     serves any batch up to `batch`; the batch axis of every kernel is then a multiple of `block`, which
@@ -230,12 +234,13 @@ def render_graphs(
         xin = x[: n * block] if block > 1 else x[:n]
     else:
         xin = x
-    out = policy(xin)
+    out, extra = target(xin) if target else (policy(xin), {})
     linear, _ = out.linear_with_vars()
 
     roles = {t.uop.buffer: ("weight", name) for name, t in policy.weights.items()}
     roles[x.uop.buffer] = ("input", "input")
-    roles[_output_buffer(out.uop, policy.ckpt.n_out)] = ("output", "output")
+    roles.update({b: ("input", name) for b, name in extra.items()})
+    roles[_output_buffer(out.uop, out.shape[-1] if target else policy.ckpt.n_out)] = ("output", "output")
 
     names: dict[tuple, Buf] = {}
 

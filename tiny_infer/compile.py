@@ -41,6 +41,7 @@ class CompileConfig:
     batch_size: int = 256
     parity_samples: int = 20_000
     tinygrad_check_samples: int = 3
+    saliency_samples: int = 10_000
     seed: int = 0
 
 
@@ -215,6 +216,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
 
     from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
     from tiny_infer.model import TinyPolicy, check_parity, torch_forward
+    from tiny_infer.saliency import check_saliency, render_saliency, saliency_actions, torch_saliency
     from tiny_infer.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
     from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
 
@@ -228,6 +230,9 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             "c"
         ]
     batch_wgsl = render_graphs(policy, cfg.batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
+    # the gradient of the decision with respect to the observation (saliency.py), derived by tinygrad
+    saliency_c = render_saliency(policy, {"c": c_renderer()}, "g")["c"]
+    saliency_wgsl = render_saliency(policy, {"wgsl": wgsl_renderer()}, "g")["wgsl"]
     t_render = time.perf_counter()
 
     dest = out.resolve()  # `--out .` and the like have no name of their own
@@ -236,7 +241,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     try:
         weights = weight_arrays(policy)
         # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
-        (tmp / "policy.c").write_text(emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c))
+        (tmp / "policy.c").write_text(emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency_c))
         zig = start_compile_wasm(tmp / "policy.c", tmp / "policy.wasm")
         try:
             # PyTorch's reference, while zig runs (importing torch takes seconds): first of all, a checkpoint
@@ -244,6 +249,9 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
             ref = torch_forward(ckpt, obs, check_finite=True)
             tg_err = _tinygrad_check(policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)
+            sal_obs = obs[: cfg.saliency_samples]
+            sal_k = saliency_actions(ckpt, len(sal_obs))
+            sal_ref = torch_saliency(ckpt, sal_obs, sal_k)
         except BaseException:
             zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
             raise
@@ -260,6 +268,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             from tiny_infer.import_common import check_source_parity
 
             source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
+            sal_err = check_saliency(wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency")
         except ValueError as e:
             raise CompileError(str(e)) from None
         t_parity = time.perf_counter()
@@ -294,6 +303,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             "model": str(ckpt.model_dir),
             "webgpu": {"module": "policy.webgpu.js", "weights": WEIGHTS_FILE},
             "tinygrad_check": {"samples": cfg.tinygrad_check_samples, "max_abs_err": tg_err},
+            "saliency": {"samples": int(len(sal_obs)), "max_rel_err": sal_err},
             **({"source": source} if source else {}),
         }
         manifest["files"] = {f: (tmp / f).stat().st_size for f in FILES if f != "manifest.json"}
@@ -311,7 +321,8 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
         log(f"  wrote {out / f} ({n:,} bytes)")
     log(
         f"  parity: policy.wasm vs PyTorch on {len(obs):,} observations, max abs err {max_err:.2e}; "
-        f"tinygrad vs PyTorch {tg_err:.2e}"
+        f"tinygrad vs PyTorch {tg_err:.2e}; saliency vs PyTorch autograd on {len(sal_obs):,}, max rel err "
+        f"{sal_err:.2e}"
     )
     log(
         f"  policy.wasm {manifest['files']['policy.wasm']:,} bytes = float32 weights {len(blob):,} "

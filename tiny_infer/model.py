@@ -130,11 +130,15 @@ class TinyPolicy:
                 x = (rational_tanh(x) if self.ckpt.activation == "tanh" else x.relu()).contiguous()
         return x
 
-    def __call__(self, obs):
-        x = obs
-        if self.norm is not None:
-            mean, std, clip = self.norm
-            x = ((x - mean) / std).clip(-clip, clip)
+    def normalise(self, obs):
+        """The observation as the networks read it: normalised and clipped when the checkpoint has obs_norm."""
+        if self.norm is None:
+            return obs
+        mean, std, clip = self.norm
+        return ((obs - mean) / std).clip(-clip, clip)
+
+    def actor(self, x):
+        """The actor's output for the normalised X: logits, q-values, the action mean or the squashed action."""
         a = self._mlp("actor", x)
         if self.squash is not None:
             # Tensor.tanh, not rational_tanh: a few outputs per observation, and the error of the rational
@@ -143,6 +147,11 @@ class TinyPolicy:
             a = low + ((a.tanh() + 1.0) * 0.5) * span
             if self.ckpt.value:  # fused into the join with the value's last layer, its kernel would bind 9
                 a = a.contiguous()  # storage buffers (WebGPU allows 8): the squash gets a kernel of its own
+        return a
+
+    def __call__(self, obs):
+        x = self.normalise(obs)
+        a = self.actor(x)
         if self.ckpt.discrete and self.ckpt.head == "policy":
             # softmax as PyTorch computes it, exp(a - max) / sum; with exp in its own kernel, tinygrad's
             # inlined exp2 polynomial appears once in the code instead of in both the sum and the division

@@ -4,7 +4,7 @@ The kernel bodies are tinygrad's ClangRenderer output, untouched apart from thei
 `static`) and their vector typedefs (hoisted into a prelude that also builds with GCC). The glue here
 declares the buffers tinygrad's scheduler asked for, calls the kernels in schedule order, and exports the
 contract-2 entry points: memory, input_ptr, output_ptr, forward, batch_size, batch_input_ptr,
-batch_output_ptr, forward_batch(n).
+batch_output_ptr, forward_batch(n), and the saliency's (saliency.py): saliency(k), saliency_ptr.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tiny_infer.codegen import BATCH_VAR, Graph, Kernel, comment_safe
+from tiny_infer.saliency import SELECT
 
 # forward() runs a matmul's blocked kernel (4 rows, 3 of them zeros) when its weight has fewer floats than
 # this: 4 rows of a small layer cost no more than one (the blocked kernel's independent accumulators hide the
@@ -32,6 +33,8 @@ EXPORTS = (
     "batch_input_ptr",
     "batch_output_ptr",
     "forward_batch",
+    "saliency",
+    "saliency_ptr",
 )
 # -fno-unroll-loops: clang's unrolling of the kernels' loops (on top of tinygrad's upcasts) cost ~1.2 KB of
 # code for no measurable speed (Node 20, CartPole 32x32: forward() was as fast or faster without it)
@@ -140,7 +143,36 @@ def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]
     return single, many
 
 
-def emit_c(batch: Graph, weights: dict[str, np.ndarray], header: str, blocked: Graph | None = None) -> str:
+def _saliency_c(g: Graph, weight_names: dict[str, str]) -> tuple[list[Kernel], list[str]]:
+    """The saliency graph's kernels, buffers and entry points (saliency.py). It reads forward()'s input."""
+    calls = []
+    for c in g.calls:
+        args = ["s_input" if b == "input" else _arg(g, b, "g", weight_names) for b in c.bufs]
+        calls.append(f"  {g.kernels[c.kernel].name}({', '.join(args)});")
+    lines = [
+        f"static ALIGN16 float g_{c_ident(b.name)}[{b.size // g.rows}];"
+        for b in g.buffers.values()
+        if b.kind != "weight" and b.name != "input"
+    ]
+    n_act = g.buffers[SELECT].size // g.rows
+    lines += [
+        "/* the gradient of the decision for action k (saliency.py) with respect to the observation */",
+        "EXPORT(saliency_ptr) float *saliency_ptr(void) { return g_output; }",
+        "EXPORT(saliency) void saliency(int k) {",
+        f"  for (int i = 0; i < {n_act}; i++) g_{SELECT}[i] = i == k ? 1.0f : 0.0f;",
+        *calls,
+        "}",
+    ]
+    return g.kernels, lines
+
+
+def emit_c(
+    batch: Graph,
+    weights: dict[str, np.ndarray],
+    header: str,
+    blocked: Graph | None = None,
+    saliency: Graph | None = None,
+) -> str:
     """The whole policy.c: prelude, weights, buffers, tinygrad's kernels, then the exported entry points.
 
     batch: kernels over n rows (n symbolic). forward() runs them with n = 1 on buffers of its own;
@@ -164,6 +196,10 @@ def emit_c(batch: Graph, weights: dict[str, np.ndarray], header: str, blocked: G
             args = [_arg(g, b, prefix, weight_names) for b in c.bufs] + [n] * len(c.vars)
             calls[prefix].append(f"  {kern.name}({', '.join(args)});")
     kernels_used = [kn for kn in batch.kernels + (blocked.kernels if blocked else []) if kn.name in used]
+    sal_lines: list[str] = []
+    if saliency is not None:
+        sal_kernels, sal_lines = _saliency_c(saliency, weight_names)
+        kernels_used += sal_kernels
     typedefs, kernels = _kernel_sources(kernels_used)
     rows = batch.rows if blocked is None else blocked.rows
     out = [f"/* {comment_safe(line)} */" if line else "" for line in header.splitlines()]
@@ -211,6 +247,7 @@ def emit_c(batch: Graph, weights: dict[str, np.ndarray], header: str, blocked: G
         *pad,
         *calls["b"],
         "}",
+        *sal_lines,
         "",
     ]
     return "\n".join(out)
@@ -260,7 +297,7 @@ class WasmPolicy:
         self.exports_names = sorted(e.name for e in module.exports)
         self.inst = wasmtime.Instance(self.store, module, [])
         ex = self.inst.exports(self.store)
-        self.fn = {n: ex[n] for n in EXPORTS}
+        self.fn = {n: ex[n] for n in EXPORTS if n in ex}  # kernels compiled before saliency lack its two
         self.memory = ex["memory"]
         self.batch = self.fn["batch_size"](self.store)
 
@@ -278,6 +315,18 @@ class WasmPolicy:
         self._view(self.fn["input_ptr"](s), obs.size)[:] = np.asarray(obs, dtype=np.float32).ravel()
         self.fn["forward"](s)
         return self._view(self.fn["output_ptr"](s), n_out).copy()
+
+    def saliency(self, obs: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """[N, obs_dim] observations, one k each -> [N, obs_dim]: saliency(k_i) on observation i."""
+        s, obs = self.store, np.ascontiguousarray(obs, dtype=np.float32)
+        out = np.empty_like(obs)
+        ip, sp, run = self.fn["input_ptr"](s), self.fn["saliency_ptr"](s), self.fn["saliency"]
+        x, g = self._view(ip, obs.shape[1]), self._view(sp, obs.shape[1])
+        for i, (o, ki) in enumerate(zip(obs, np.asarray(k).tolist(), strict=True)):
+            x[:] = o
+            run(s, ki)
+            out[i] = g
+        return out
 
     def forward_batch(self, obs: np.ndarray, n_out: int) -> np.ndarray:
         """[N, obs_dim] through forward_batch, B rows at a time."""
