@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         "folder compile wrote (any other is refused)",
     )
     c.add_argument("--batch-size", type=int, default=256, help="capacity of forward_batch (default 256)")
+    c.add_argument("--snapshots", action="store_true",
+                   help="also compile the policy's training snapshots (MODEL_DIR/snapshots/) into "
+                   "OUT/snapshots/")
     e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")
     e.add_argument("model_dir", help="checkpoint folder (policy.json + policy.safetensors)")
     e.add_argument("--out", required=True, help="output JSON file")

@@ -77,7 +77,8 @@ def _tinygrad_check(policy, ckpt: Checkpoint, n: int, seed: int) -> float:
 
 
 def is_kernel_dir(d: Path) -> bool:
-    """Whether folder D is a kernel folder compile wrote: a manifest.json of ours and only KERNEL_FILES."""
+    """Whether folder D is a kernel folder compile wrote: a manifest.json of ours and only KERNEL_FILES (and
+    the snapshots/ folder that --snapshots writes, tiny_infer/snapshots.py)."""
     try:
         entries = list(d.iterdir())
         manifest = json.loads((d / "manifest.json").read_text())
@@ -86,7 +87,8 @@ def is_kernel_dir(d: Path) -> bool:
     return (
         isinstance(manifest, dict)
         and {"env_id", "files", "weights_sha256"} <= manifest.keys()
-        and all(e.name in KERNEL_FILES and e.is_file() and not e.is_symlink() for e in entries)
+        and all((e.is_file() if e.name in KERNEL_FILES else e.name == "snapshots" and e.is_dir())
+                and not e.is_symlink() for e in entries)
     )
 
 
@@ -368,7 +370,11 @@ def main(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
     )
     try:
-        compile_policy(cfg)
+        out = compile_policy(cfg)
+        if getattr(args, "snapshots", False):  # the policy's training snapshots too (the page's timeline)
+            from tiny_infer.snapshots import compile_snapshots
+
+            compile_snapshots(out, cfg.model_dir, cfg.batch_size)
     except (CheckpointError, CompileError) as e:
         print(f"compile: error: {e}", file=sys.stderr)
         return 1

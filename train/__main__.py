@@ -33,6 +33,8 @@ from .checkpoint import (
 )
 from .config import ConfigError, add_config_args, from_dict, overrides, preset, to_dict, validate
 from .envs import EnvError, check_spaces
+from .snapshots import collect as collect_snapshots
+from .snapshots import write_snapshots
 
 
 class UsageError(Exception):
@@ -267,9 +269,13 @@ def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resum
                        "seed": cfg.eval_seed, "step": final.step},
               "config": to_dict(cfg), "device": str(trainer.device), "run": str(run_dir),
               "versions": versions()}
+    t_snap = time.perf_counter()
+    snaps = collect_snapshots(trainer, final, record)  # the page's timeline: untrained ... final
+    t_snap = time.perf_counter() - t_snap
     written: list[Path] = []
     try:
         for folder in [args.out / cfg.env_id] + ([args.models / cfg.env_id] if args.publish else []):
+            written.append(write_snapshots(folder, trainer.model, cfg, trainer.obs_dim, snaps))
             written += write_policy(folder, trainer.model, cfg, trainer.obs_dim, record)
     except (OSError, ValueError) as e:  # the run itself is complete and kept: its policy can be re-written
         why = f"{e.strerror} at {e.filename}" if isinstance(e, OSError) and e.strerror else str(e)
@@ -280,9 +286,13 @@ def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resum
         plot_curve(run_dir / "metrics.csv", run_dir / "curve.png", f"PPO {cfg.env_id} seed {cfg.seed}")
     print(f"done: {s.global_step:,} env steps in {s.train_s:.1f} s training + {s.eval_s:.1f} s eval; "
           f"greedy eval over {cfg.eval_episodes} episodes: {final.mean:.1f} +- {final.std:.1f}")
+    steps = ", ".join(f"{st:,}" for st, _, _ in snaps)
+    evals = ", ".join(f"{rec['eval']['mean']:.1f}" for _, _, rec in snaps)
+    print(f"snapshots at env steps {steps}: greedy eval {evals} ({t_snap:.1f} s)")
     records = [run_dir / n for n in (STATE_FILE, "metrics.csv", "curve.png") if (run_dir / n).exists()]
     for p in written + records:
-        print(f"wrote {p} ({human(p.stat().st_size)})")
+        size = f"{len(list(p.iterdir()))} policies" if p.is_dir() else human(p.stat().st_size)
+        print(f"wrote {p} ({size})")
     return 0
 
 

@@ -99,11 +99,15 @@ def write_policy(folder: Path, model, cfg: PPOConfig, obs_dim: int, train_record
 
 
 def check_policy_target(folder: Path) -> None:
-    """Raise OSError now if folder's policy files could not be replaced (e.g. policy.json is a folder)."""
+    """Raise OSError now if folder's policy files or its snapshots/ folder (train/snapshots.py) could not be
+    replaced (e.g. policy.json is a folder, snapshots is a file or a symbolic link)."""
     for name in ("policy.safetensors", "policy.json"):
         p = Path(folder) / name
         if p.exists() and not p.is_file():
             raise IsADirectoryError(21, "not a regular file", str(p))
+    snaps = Path(folder) / "snapshots"
+    if snaps.is_symlink() or (snaps.exists() and not snaps.is_dir()):
+        raise NotADirectoryError(20, "not a folder of policy snapshots", str(snaps))
 
 
 class NotPlainData(TypeError):

@@ -34,6 +34,7 @@ from .config import PPOConfig, from_dict, to_dict, validate
 from .envs import RunningMeanStd, check_spaces, make_batched
 from .evaluate import greedy_eval
 from .model import ActorCritic
+from .snapshots import SnapshotLog
 
 Act = Callable[[np.ndarray], np.ndarray]
 
@@ -150,8 +151,11 @@ class Trainer:
         self.recent: deque[tuple[float, int]] = deque(maxlen=32)
         self.best: tuple[float, dict] | None = None  # (eval mean, model state) of the best greedy eval
         self.env_lost: list[str] = []  # env attributes a resume could not restore (see envs.snapshot)
+        self.snapshots = SnapshotLog()  # the policy along the run, for the page's timeline
         if state is not None:
             self.load_state_dict(state)
+        else:
+            self._snapshot()  # the untrained policy
 
     # ---- state for --resume --------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -164,7 +168,8 @@ class Trainer:
                 "rms": None if self.rms is None else self.rms.state_dict(),
                 "ret_rms": None if self.ret_rms is None else self.ret_rms.state_dict(),
                 "disc_ret": self.disc_ret,
-                "trainer": dataclasses.asdict(self.s), "recent": list(self.recent), "best": self.best}
+                "trainer": dataclasses.asdict(self.s), "recent": list(self.recent), "best": self.best,
+                "snapshots": self.snapshots.state_dict()}
 
     def load_state_dict(self, st: dict) -> None:
         self.model.load_state_dict(st["model"])
@@ -190,6 +195,7 @@ class Trainer:
             raise ValueError("the state's best snapshot is malformed")
         self.best = best
         self.env_lost = [str(k) for k in st["env_lost"]]
+        self.snapshots.load_state_dict(st.get("snapshots"))
 
     # ---- helpers ---------------------------------------------------------------------------------------
     def _norm(self, obs: np.ndarray) -> np.ndarray:
@@ -202,6 +208,11 @@ class Trainer:
         if self.rms is not None:
             self.model.obs_mean.copy_(torch.as_tensor(self.rms.mean, dtype=torch.float32))
             self.model.obs_var.copy_(torch.as_tensor(self.rms.var, dtype=torch.float32))
+
+    def _snapshot(self) -> None:
+        self._sync_obs_norm()  # (the model's normaliser buffers serve only export and eval, never training)
+        s = self.s
+        self.snapshots.record(s.iteration, s.global_step, s.train_s + s.eval_s, self.model)
 
     def greedy_policy(self) -> Act:
         """Greedy actions of the current policy for raw observations, as exported (contract 1): argmax of
@@ -384,6 +395,7 @@ class Trainer:
                 row.eval_mean, row.eval_std = rec.mean, rec.std
                 if cfg.stop_return and rec.mean >= cfg.stop_return:
                     s.finished = True
+            self._snapshot()
             if on_iteration is not None:
                 on_iteration(row)
         s.finished = True

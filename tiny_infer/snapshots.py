@@ -1,0 +1,91 @@
+"""Compile a policy's training snapshots (issue 14: the page's timeline) into its kernel folder.
+
+`python -m tiny_infer compile ... --snapshots` compiles the policy, then every snapshot of its checkpoint
+(<model>/snapshots/<env-steps>/, contract-1 folders that train/ writes) into <kernel>/snapshots/<env-steps>/,
+each a full contract-2 kernel folder, and lists them in <kernel>/snapshots/snapshots.json:
+[{"steps": N, "dir": "N", "eval": mean | null}, ..., {"steps": M, "final": true, "eval": mean | null}],
+in order of steps. A snapshot whose weights are the policy's own (the final one) is not compiled again: the
+page plays the policy's kernel for it. The snapshots go to a temp folder first, swapped in whole.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from tiny_infer.checkpoint import CheckpointError, load_checkpoint
+
+SNAPSHOTS = "snapshots"
+INDEX = "snapshots.json"
+STEPS = re.compile(r"^(0|[1-9][0-9]{0,14})$")  # a folder named by its env steps
+
+
+def snapshot_dirs(model_dir: Path) -> list[tuple[int, Path]]:
+    """(env steps, folder) of each snapshot of the checkpoint at model_dir, by steps; [] when it has none.
+    A CheckpointError names anything else found there (hidden entries, such as temp folders, are skipped)."""
+    root = Path(model_dir) / SNAPSHOTS
+    if not root.exists():
+        return []
+    if root.is_symlink() or not root.is_dir():
+        raise CheckpointError(f"{root} is not a folder of snapshots: remove it or retrain the policy")
+    out = []
+    for d in root.iterdir():
+        if d.name.startswith("."):
+            continue
+        if not (STEPS.match(d.name) and d.is_dir() and not d.is_symlink()):
+            raise CheckpointError(f"{d} is not a snapshot (a folder named by its env steps, e.g. "
+                                  f"{SNAPSHOTS}/4096/): remove it or retrain the policy")
+        out.append((int(d.name), d))
+    return sorted(out)
+
+
+def _eval_mean(meta: dict) -> float | None:
+    ev = (meta.get("train") or {}).get("eval") or {}
+    mean = ev.get("mean") if isinstance(ev, dict) else None
+    return float(mean) if isinstance(mean, (int, float)) and mean == mean else None
+
+
+def compile_snapshots(kernel_dir: Path, model_dir: Path, batch_size: int, log=print) -> list[dict]:
+    """Compile each snapshot of the checkpoint at model_dir into kernel_dir/snapshots/ (see the module
+    docstring); returns the index written. With no snapshots, kernel_dir/snapshots/ is removed."""
+    from tiny_infer.compile import CompileConfig, compile_policy
+
+    kernel_dir, main = Path(kernel_dir), load_checkpoint(model_dir)
+    snaps = snapshot_dirs(model_dir)
+    dest = kernel_dir / SNAPSHOTS
+    if not snaps:
+        shutil.rmtree(dest, ignore_errors=True)
+        return []
+    own = (Path(model_dir) / "policy.safetensors").read_bytes()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{SNAPSHOTS}.", suffix=".tmp", dir=kernel_dir))
+    index: list[dict] = []
+    try:
+        for steps, d in snaps:
+            ck = load_checkpoint(d)
+            if ck.env_id != main.env_id or ck.obs_dim != main.obs_dim or ck.action != main.action:
+                raise CheckpointError(f"{d} is a policy for {ck.env_id} (obs {ck.obs_dim}, {ck.action}), not "
+                                      f"a snapshot of {model_dir}: remove it or retrain the policy")
+            entry = {"steps": steps, "eval": _eval_mean(ck.meta)}
+            if (d / "policy.safetensors").read_bytes() == own:
+                entry["final"] = True
+            else:
+                compile_policy(CompileConfig(model_dir=d, out=tmp / str(steps), batch_size=batch_size),
+                               log=lambda *a: None)
+                entry["dir"] = str(steps)
+            index.append(entry)
+            log(f"  snapshot at {steps:,} env steps: "
+                f"{'the policy itself' if entry.get('final') else f'{dest / str(steps)}'}")
+        (tmp / INDEX).write_text(json.dumps(index, indent=1) + "\n")
+        tmp.chmod(0o755)
+        old = kernel_dir / f".{SNAPSHOTS}.old-{os.getpid()}"
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return index
