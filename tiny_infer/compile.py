@@ -285,6 +285,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             ckpt.n_out,
             ckpt.outputs,
             _header(ckpt, "policy.webgpu.js"),
+            saliency_wgsl,
         )
         (tmp / "policy.webgpu.js").write_text(js)
 

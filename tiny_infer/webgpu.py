@@ -2,7 +2,8 @@
 
 The weights go to `policy.weights.bin` (float32, little-endian) beside it; the module's
 `createPolicy(device, weightsUrlOrBytes)` uploads them once, builds one compute pipeline per kernel and
-one bind group per launch, and returns {forward(obs), forwardBatch(obs, n), batchSize, obsDim, nOut}.
+one bind group per launch, and returns {forward(obs), forwardBatch(obs, n), saliency(obs, k), batchSize,
+obsDim, nOut}; saliency (saliency.py) is there when compile rendered its graph.
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def emit_js(
     n_out: int,
     outputs: list[dict],
     header: str,
+    saliency: Graph | None = None,
 ) -> str:
     """The ES module: constants, the WGSL of every kernel, each graph's launches, then the loader."""
     kernels, index = [], {}
     graphs = {}
-    for key, g in (("single", single), ("batch", batch)):
+    named = [("single", single), ("batch", batch)] + ([("saliency", saliency)] if saliency else [])
+    for key, g in named:
         if g.symbolic:
             raise CodegenError("the WebGPU graphs are rendered for a fixed batch")
         calls = []
@@ -62,6 +65,7 @@ def emit_js(
             calls.append([index[k.src], c.bufs, list(k.global_size)])
         graphs[key] = {
             "batch": g.batch,
+            "width": g.buffers["output"].size // g.rows,  # output floats per row
             "calls": calls,
             "buffers": {b.name: b.size for b in g.buffers.values() if b.kind != "weight"},
         }

@@ -15,7 +15,7 @@ async function weightBytes(src) {
   return bytes;
 }
 
-/** createPolicy(device, weightsUrlOrBytes) -> {forward(obs), forwardBatch(obs, n), batchSize, obsDim, nOut, destroy()} */
+/** createPolicy(device, weightsUrlOrBytes) -> {forward(obs), forwardBatch(obs, n), saliency(obs, k)?, batchSize, obsDim, nOut, destroy()} */
 export async function createPolicy(device, weightsUrlOrBytes) {
   const bytes = await weightBytes(weightsUrlOrBytes);
   const made = [];
@@ -42,31 +42,33 @@ export async function createPolicy(device, weightsUrlOrBytes) {
   for (const [key, g] of Object.entries(GRAPHS)) {
     const bufs = { ...weights };
     for (const [name, n] of Object.entries(g.buffers)) bufs[name] = buffer(n * 4, STORAGE | COPY_SRC | COPY_DST);
-    const staging = buffer(g.batch * N_OUT * 4, MAP_READ | COPY_DST);
+    const staging = buffer(g.batch * g.width * 4, MAP_READ | COPY_DST);
     const launches = g.calls.map(([k, names, grid]) => ({
       pipeline: pipelines[k].pipeline, grid,
       bindGroup: device.createBindGroup({ layout: pipelines[k].layout, entries: [{ binding: 0, resource: { buffer: inf } },
         ...names.map((n, i) => ({ binding: i + 1, resource: { buffer: bufs[n] } }))] }),
     }));
-    graphs[key] = { batch: g.batch, input: bufs.input, output: bufs.output, staging, launches };
+    graphs[key] = { batch: g.batch, width: g.width, input: bufs.input, output: bufs.output, select: bufs.select, staging, launches };
   }
   const err = await device.popErrorScope();
   if (err) throw new Error(`policy.webgpu.js: WebGPU rejected the kernels: ${err.message}`);
 
   let queue = Promise.resolve();  // one run at a time: they share buffers
-  const run = (g, obs, n) => {
+  const run = (g, obs, n, select) => {
     const job = queue.then(async () => {
       if (obs.length < n * OBS_DIM) throw new Error(`expected ${n * OBS_DIM} observation values, got ${obs.length}`);
       const x = obs instanceof Float32Array ? obs : Float32Array.from(obs);
       device.queue.writeBuffer(g.input, 0, x.buffer, x.byteOffset, n * OBS_DIM * 4);
+      if (select) device.queue.writeBuffer(g.select, 0, select);
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
       for (const l of g.launches) { pass.setPipeline(l.pipeline); pass.setBindGroup(0, l.bindGroup); pass.dispatchWorkgroups(...l.grid); }
       pass.end();
-      enc.copyBufferToBuffer(g.output, 0, g.staging, 0, n * N_OUT * 4);
+      const bytes = n * g.width * 4;
+      enc.copyBufferToBuffer(g.output, 0, g.staging, 0, bytes);
       device.queue.submit([enc.finish()]);
-      await g.staging.mapAsync(MAP_READ, 0, n * N_OUT * 4);
-      const out = new Float32Array(g.staging.getMappedRange(0, n * N_OUT * 4).slice(0));
+      await g.staging.mapAsync(MAP_READ, 0, bytes);
+      const out = new Float32Array(g.staging.getMappedRange(0, bytes).slice(0));
       g.staging.unmap();
       return out;
     });
@@ -82,6 +84,13 @@ export async function createPolicy(device, weightsUrlOrBytes) {
       if (!(n >= 1 && n <= BATCH)) return Promise.reject(new Error(`forwardBatch: n must be in [1, ${BATCH}], got ${n}`));
       return run(graphs.batch, obs, n);
     },
+    /** saliency(Float32Array obs[obsDim], k) -> Float32Array [obsDim]: d decision_k / d obs (tiny_infer/saliency.py) */
+    saliency: graphs.saliency && ((obs, k) => {
+      const select = new Float32Array(GRAPHS.saliency.buffers.select);  // one-hot of k, one row
+      if (!(k >= 0 && k < select.length)) return Promise.reject(new Error(`saliency: k must be in [0, ${select.length}), got ${k}`));
+      select[k] = 1;
+      return run(graphs.saliency, obs, 1, select);
+    }),
     destroy: () => { for (const b of made) b.destroy(); },
   };
 }

@@ -5,6 +5,7 @@ import { drag, setMode, setRunning, setSpeed } from './input.js';
 import { switchBackend } from './switcher.js';
 import { recording, shareLink } from './share.js';
 import { BACKENDS } from './policy.js';
+import { setPhysics, sweep } from './whatif.js';
 
 const copy = (v) => (v === null || v === undefined ? null : typeof v === 'number' ? v : Array.from(v));
 
@@ -23,6 +24,8 @@ export function installApi(params) {
       agentReturns: S.agentReturns.slice(), humanBest: S.humanBest, embed: params.embed,
       paramNotes: params.notes.slice(), recording: recording(),
       engineBytes: env.engineBytes ?? null, // an engine env's memory (MuJoCo), null for the others
+      saliency: copy(S.saliency), // d decision / d obs for the action taken (saliency.js), obs_dim numbers
+      physics: { ...env.constants }, whatIf: S.whatIf, // constants in force; this episode ran with changed ones
     }),
     // Hooks (all outside Gymnasium's dynamics except play/pause/step/reset/speed/mode/backend):
     /** Grab what is at world pixel p0 (y down) and drag it to p1, as the mouse does; false if nothing is there. */
@@ -37,6 +40,10 @@ export function installApi(params) {
     setMode,
     setBackend: (name) => switchBackend(name),
     shareLink: () => shareLink(),
+    /** New physical constants by name (a new Env from the current state) -> Promise of the constants in force. */
+    setPhysics,
+    /** Mean return of `episodes` greedy episodes at each value of `param` -> Promise of [{value, meanReturn}]. */
+    sweep,
     backends: BACKENDS,
     /** The env's spec (docs/design.md), as plain data. */
     spec: JSON.parse(JSON.stringify(spec)),

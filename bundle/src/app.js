@@ -4,7 +4,7 @@
 // perturbation), switcher (backends), share (link, embed, record), api (window.app).
 import kernel from 'virtual:kernel';
 import { spec } from 'virtual:env';
-import { $ } from './dom.js';
+import { $, el } from './dom.js';
 import { readParams } from './params.js';
 import { kernelMismatch } from './actions.js';
 import { S, env, newEpisode, tick } from './loop.js';
@@ -14,7 +14,9 @@ import { setRunning, setSpeed, wireInput } from './input.js';
 import { fail, maybeCalibrate, prefetch, switchBackend } from './switcher.js';
 import { wireShare } from './share.js';
 import { installApi } from './api.js';
+import { wirePhysics } from './whatif.js';
 import { BACKENDS } from './policy.js';
+import { greedy } from './backends/common.js';
 
 const mismatch = kernelMismatch(spec, env.obsDim, kernel);
 if (!mismatch) prefetch();
@@ -27,6 +29,7 @@ newEpisode(true);
 buildPanel(kernel.outputs);
 wireInput(switchBackend);
 wireShare(params.embed);
+wirePhysics();
 setSpeed(params.speed);
 installApi(params);
 addEventListener('error', (e) => fail(e.error || e.message));
@@ -37,11 +40,19 @@ if (mismatch) { // a kernel for another env (or another build of it): never feed
   setRunning(false);
 } else switchBackend(params.backend);
 
+let saliency = null; // saliency.js (bars of the policy's gradient): loaded after the first action, off budget
 function frame(t) {
   requestAnimationFrame(frame);
   tick(t);
   maybeCalibrate(t);
   paint();
-  if (S.frames % 3 === 0 || !S.running) updatePanel(pixelRatio()); // numbers at 20 Hz: a third of the DOM work
+  if (S.frames % 3 === 0 || !S.running) { // numbers at 20 Hz: a third of the DOM work
+    updatePanel(pixelRatio());
+    saliency?.then((update) => update());
+  }
+  if (!saliency && S.firstActionMs !== null) {
+    saliency = import('./saliency.js').then((m) => m.saliencyPanel({ S, env, spec, greedy, el }))
+      .catch((err) => { console.warn(`saliency: ${err?.message || err}`); return () => {}; }); // optional
+  }
 }
 requestAnimationFrame(frame);

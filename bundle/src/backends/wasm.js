@@ -28,5 +28,24 @@ export async function load(manifest, baseUrl, { response } = {}) {
     e.forward();
     return split(manifest, f32.subarray(outPtr, outPtr + nOut));
   };
-  return { backend: 'wasm', forward, act: (obs) => greedy(forward(obs)) };
+  // d decision_k / d obs, f32[obs_dim] (contract 2's saliency(k); tiny_infer/saliency.py), a copy
+  const salPtr = e.saliency_ptr ? e.saliency_ptr() >> 2 : 0;
+  const saliency = e.saliency ? (obs, k) => {
+    if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer);
+    f32.set(obs, inPtr);
+    e.saliency(k);
+    return f32.slice(salPtr, salPtr + manifest.obs_dim);
+  } : null;
+  // Many observations at once (contract 2's forward_batch; the what-if sweep): rows of nOut, a view into
+  // kernel memory that the next call overwrites
+  const batchSize = e.forward_batch ? e.batch_size() : 0;
+  const forwardBatch = (obs, n) => {
+    if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer);
+    f32.set(obs.subarray(0, n * manifest.obs_dim), e.batch_input_ptr() >> 2);
+    e.forward_batch(n);
+    const at = e.batch_output_ptr() >> 2;
+    return f32.subarray(at, at + n * nOut);
+  };
+  return { backend: 'wasm', forward, saliency, act: (obs) => greedy(forward(obs)), batchSize,
+    forwardBatch: batchSize ? forwardBatch : null };
 }

@@ -23,6 +23,10 @@ export async function load(manifest, baseUrl, { lib }) {
     async act(obs) {
       return greedy(await policy.forward(obs));
     },
+    // d decision_k / d obs (contract 2), from the WGSL of tinygrad's backward pass (tiny_infer/saliency.py)
+    saliency: kernel.saliency ? (obs, k) => kernel.saliency(Float32Array.from(obs), k) : null,
+    batchSize: kernel.forwardBatch ? kernel.batchSize : 0, // the batched pipeline (the what-if sweep)
+    forwardBatch: kernel.forwardBatch ? (obs, n) => kernel.forwardBatch(obs, n) : null,
   };
   device.lost.then((info) => { policy.lost = info.message || 'device lost'; });
   // "Works" means a forward pass gives finite, normalised outputs, not merely that an adapter exists.
