@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { BuildError, fail, readKernel } from './kernel.mjs';
+import { BuildError, fail, readKernel, readSnapshots } from './kernel.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
@@ -136,6 +136,18 @@ function pageManifest(k, single, env) {
       out.urls[name] = hashed;
       assets.set(hashed, bytes);
     }
+  }
+  // The training timeline (issue 14): each snapshot's kernel a hashed asset the page fetches only when chosen
+  // (the final one is the policy's own kernel). The single file leaves them out (they would all be inlined).
+  const snaps = single ? [] : readSnapshots(k);
+  if (snaps.length > 1) {
+    out.snapshots = snaps.map((s) => {
+      const entry = { id: String(s.steps), steps: s.steps, eval: s.eval };
+      if (s.final) return { ...entry, final: true };
+      entry.url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
+      assets.set(entry.url, s.k.wasmBytes);
+      return entry;
+    });
   }
   return { manifest: out, assets };
 }

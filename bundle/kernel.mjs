@@ -115,3 +115,38 @@ export function readKernel(dir) {
   const weightsJson = fs.existsSync(own) ? kernelFile(dir, 'policy.weights.json', 'the python weights') : null;
   return { dir, manifest, wasm, wasmBytes, gpuJs, weights, weightsFile, weightsJson };
 }
+
+/**
+ * The kernel's training snapshots (issue 14; tiny_infer/snapshots.py writes <dir>/snapshots/snapshots.json and a
+ * kernel folder per snapshot): [{steps, eval, final, k}] by steps, k the snapshot's checked kernel (readKernel),
+ * null for the final one (the page plays the policy's own kernel for it). [] when the kernel has none.
+ */
+export function readSnapshots(k) {
+  const index = path.join(k.dir, 'snapshots', 'snapshots.json');
+  if (!fs.existsSync(index)) return [];
+  const fix = 'recompile with `make compile-kernel` (it compiles the snapshots with --snapshots)';
+  let list;
+  try {
+    list = JSON.parse(fs.readFileSync(kernelFile(k.dir, 'snapshots/snapshots.json', 'the snapshot list'), 'utf8'));
+  } catch (e) {
+    if (e instanceof BuildError) throw e;
+    fail(`${index} is not valid JSON (${e.message}): ${fix}`);
+  }
+  if (!Array.isArray(list)) fail(`${index} is not a list of snapshots: ${fix}`);
+  let prev = -1;
+  return list.map((s) => {
+    if (!s || !Number.isSafeInteger(s.steps) || s.steps <= prev) {
+      fail(`${index}: each snapshot needs env steps, in increasing order: ${fix}`);
+    }
+    prev = s.steps;
+    const ev = Number.isFinite(s.eval) ? s.eval : null;
+    if (s.final === true) return { steps: s.steps, eval: ev, final: true, k: null };
+    if (typeof s.dir !== 'string' || !/^\d+$/.test(s.dir)) fail(`${index}: snapshot ${s.steps} names no folder: ${fix}`);
+    const dir = path.dirname(kernelFile(k.dir, `snapshots/${s.dir}/manifest.json`, `snapshot ${s.steps}`));
+    const sk = readKernel(dir);
+    const same = ['env_id', 'obs_dim', 'action', 'outputs'].every((f) =>
+      JSON.stringify(sk.manifest[f]) === JSON.stringify(k.manifest[f]));
+    if (!same) fail(`${dir} is not a snapshot of the kernel in ${k.dir} (another env, action or outputs): ${fix}`);
+    return { steps: s.steps, eval: ev, final: false, k: sk };
+  });
+}

@@ -6,6 +6,7 @@ import { switchBackend } from './switcher.js';
 import { recording, shareLink } from './share.js';
 import { BACKENDS } from './policy.js';
 import { setPhysics, sweep } from './whatif.js';
+import { compareStatus, currentSnapshot, snapshotList, timeline } from './timeline_api.js';
 
 const copy = (v) => (v === null || v === undefined ? null : typeof v === 'number' ? v : Array.from(v));
 
@@ -26,6 +27,7 @@ export function installApi(params) {
       engineBytes: env.engineBytes ?? null, // an engine env's memory (MuJoCo), null for the others
       saliency: copy(S.saliency), // d decision / d obs for the action taken (saliency.js), obs_dim numbers
       physics: { ...env.constants }, whatIf: S.whatIf, // constants in force; this episode ran with changed ones
+      snapshot: currentSnapshot(), compare: compareStatus(), // training timeline: snapshot playing, side by side
     }),
     // Hooks (all outside Gymnasium's dynamics except play/pause/step/reset/speed/mode/backend):
     /** Grab what is at world pixel p0 (y down) and drag it to p1, as the mouse does; false if nothing is there. */
@@ -44,6 +46,12 @@ export function installApi(params) {
     setPhysics,
     /** Mean return of `episodes` greedy episodes at each value of `param` -> Promise of [{value, meanReturn}]. */
     sweep,
+    /** Training snapshots [{id, steps}]; useSnapshot(id) plays one; compare(a, b) plays two side by side from the
+     * same state (Promises; timeline.js); compareDrag(i, p0, p1) pushes both as a drag on side i's canvas would. */
+    snapshots: snapshotList,
+    useSnapshot: (id) => timeline().then((t) => t.useSnapshot(id)),
+    compare: (a, b) => timeline().then((t) => t.compare(a, b)),
+    compareDrag: (i, p0, p1) => timeline().then((t) => t.pushBoth(i, p0.map(Number), p1.map(Number))),
     backends: BACKENDS,
     /** The env's spec (docs/design.md), as plain data. */
     spec: JSON.parse(JSON.stringify(spec)),

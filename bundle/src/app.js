@@ -14,6 +14,7 @@ import { setRunning, setSpeed, wireInput } from './input.js';
 import { fail, maybeCalibrate, prefetch, switchBackend } from './switcher.js';
 import { wireShare } from './share.js';
 import { installApi } from './api.js';
+import { mountAfterFirstAction } from './timeline_api.js';
 import { wirePhysics } from './whatif.js';
 import { BACKENDS } from './policy.js';
 import { greedy } from './backends/common.js';
@@ -56,3 +57,4 @@ function frame(t) {
   }
 }
 requestAnimationFrame(frame);
+mountAfterFirstAction(); // the training timeline (timeline.js), when the policy has snapshots
