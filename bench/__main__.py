@@ -20,13 +20,14 @@ from pathlib import Path
 from bench.common import BENCH, Row, chromium_path, machine, node_version, skipped, write_json_atomic
 from bench.context import Context
 
-SECTIONS = ["bundle", "kernel", "page", "mujoco", "runtimes", "train"]
+SECTIONS = ["bundle", "kernel", "page", "sweep", "mujoco", "runtimes", "train"]
 
 
 def section_fn(name: str) -> Callable[[Context], list[Row]]:
     # imported lazily: a section whose module fails to import becomes a skip row, not a crash
     import importlib
-    mod = {"bundle": "bench.bundle", "kernel": "bench.kernel", "page": "bench.page", "mujoco": "bench.mujoco",
+    mod = {"bundle": "bench.bundle", "kernel": "bench.kernel", "page": "bench.page", "sweep": "bench.sweep",
+           "mujoco": "bench.mujoco",
            "runtimes": "bench.runtimes", "train": "bench.training"}[name]
     return importlib.import_module(mod).measure
 

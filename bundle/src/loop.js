@@ -20,7 +20,12 @@ if (load) {
     throw err;
   }
 }
-export const env = new Env();
+export let env = new Env();
+/** New physics is a new Env (docs/design.md): the what-if panel swaps it in; every module sees the new one. */
+export const swapEnv = (next) => { env = next; };
+/** Whether the env's physical constants differ from Gymnasium's (spec.constants): such episodes are marked. */
+export const whatIf = () => Object.entries(spec.constants ?? {})
+  .some(([k, c]) => env.constants?.[k] !== c.value);
 // An engine env holds engine memory (MuJoCo's MjData): freed when the page goes (not when it is only cached)
 if (env.close) addEventListener('pagehide', (e) => { if (!e.persisted) env.close(); });
 export const box = spec.action.type === 'box';
@@ -39,6 +44,7 @@ export const S = {
   policy: null, backend: null, sync: true, error: null, note: '', warn: false,
   mode: 'agent', running: true, speed: 1,
   seed0: 0, start: null, episode: 1, episodeReturn: 0, pushed: false, human: false, out: null, values: [],
+  whatIf: false, // this episode ran (at least partly) with changed physics (whatif.js)
   lastAction: null,
   lastEnd: null, pendingReset: false, holdUntil: 0,
   firstActionMs: null, forwardMicros: null, kernelMicros: null, frames: 0,
@@ -55,7 +61,7 @@ export const episodeSeed = (k = S.episode) => (S.seed0 + k - 1) % (SEED_MAX + 1)
 function finishEpisode(reason) {
   const ret = S.episodeReturn;
   if (S.human) {
-    if (!S.pushed && (S.humanBest === null || ret > S.humanBest)) {
+    if (!S.pushed && !S.whatIf && (S.humanBest === null || ret > S.humanBest)) {
       S.humanBest = ret;
       try { localStorage.setItem(HUMAN_BEST_KEY, String(ret)); } catch { /* storage disabled */ }
     }
@@ -77,6 +83,7 @@ export function newEpisode(first = false) {
   S.episodeReturn = 0;
   S.values = [];
   S.pushed = false;
+  S.whatIf = whatIf();
   S.human = S.mode === 'human';
   S.pendingReset = false;
   S.out = null;

@@ -32,7 +32,8 @@ export function paint() {
   const hud = [`t ${(env.steps / spec.renderFps).toFixed(2)} s   return ${fmt(S.episodeReturn)}`,
     `episode ${S.episode} · ${S.mode === 'agent' ? 'agent' : 'human'} driving${S.running ? '' : ' · paused'}`];
   if (S.pendingReset) hud.push(ENDS[S.lastEnd]);
-  const view = { width: cssW, height: cssH, hud, badge: S.pushed ? 'pushed: outside Gymnasium dynamics' : '' };
+  const view = { width: cssW, height: cssH, hud, badge: [S.pushed && 'pushed: outside Gymnasium dynamics',
+    S.whatIf && 'what-if physics'].filter(Boolean).join(' · ') };
   if (S.lastAction !== null) view.action = S.lastAction;
   if (S.drag) view.drag = S.drag;
   renderer.draw(ctx, env.state, view);

@@ -1,0 +1,186 @@
+"""What-if physics and the robustness sweep, in the built pages in Chromium (bundle/src/physics.js, sweep.js).
+
+A discrete env (CartPole-v1, its shipped policy) and a box env (Pendulum-v1, a random-weight policy compiled
+here: the physics and the sweep's shape do not need a good one). Checked: window.app.setPhysics changes
+status().physics and the dynamics, which then equal Gymnasium's env with that constant (patched as
+tests/lockstep.py does, derived constants recomputed) from the state where the change happened; the reset to
+Gymnasium's values; sweep's shape, reproducibility, errors, and a return curve that falls off when the pole
+is far longer than trained. Lockstep with every constant changed, per env, is tests/test_env.py's.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.checkpoints import make_random_checkpoint
+from tests.conftest import ROOT
+from tests.lockstep import gym_action, gym_env
+from tests.test_page import _kernel, _policy, build, open_page, status, wait_ready
+
+SITE = "demo"
+STEPS = 40  # steps compared with Gymnasium after a change of physics
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> dict:
+    """A site with CartPole-v1 (its shipped policy) and Pendulum-v1 (random weights) pages."""
+    tmp = tmp_path_factory.mktemp("physics")
+    kernels = tmp / "kernels"
+    cart = _kernel("CartPole-v1", _policy("CartPole-v1"), tmp)
+    assert not isinstance(cart, str), cart
+    shutil.copytree(cart, kernels / "CartPole-v1")
+    box = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
+    pend = make_random_checkpoint(tmp / "models" / "Pendulum-v1", obs_dim=3, hidden=(16, 16), action=box,
+                                  env_id="Pendulum-v1", seed=3)
+    kp = _kernel("Pendulum-v1", pend, tmp)
+    assert not isinstance(kp, str), kp
+    shutil.copytree(kp, kernels / "Pendulum-v1")
+    if not (kernels / "Pendulum-v1" / "policy.weights.json").exists():  # the python backend's weights
+        out = kernels / "Pendulum-v1" / "policy.weights.json"
+        r = subprocess.run([sys.executable, "-m", "tiny_infer", "export-json", str(pend), "--out", str(out)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    r = build(["--out", tmp / "www" / SITE, "--kernels", kernels, "--env", "CartPole-v1",
+               "--env", "Pendulum-v1"])
+    assert r.returncode == 0, r.stderr
+    return {"root": tmp / "www"}
+
+
+def page_for(browser, serve, site, env_id: str):
+    page, watch = open_page(browser, f"{serve(site['root'])}/{SITE}/{env_id}/?seed=11")
+    wait_ready(page, "wasm")
+    page.evaluate("window.app.pause()")
+    return page, watch
+
+
+def steps(page, n: int) -> tuple[list, list]:
+    """n single steps of the paused page: the states after each and the actions taken."""
+    states, actions = [], []
+    for _ in range(n):
+        page.evaluate("window.app.step()")
+        s = status(page)
+        states.append(s["state"])
+        actions.append(s["lastAction"])
+    return states, actions
+
+
+def gym_states(env_id: str, constants: dict, state: list, actions: list) -> np.ndarray:
+    """Gymnasium's env with these constants, from `state` (as a step leaves it), stepped with `actions`."""
+    spec = {"action": {"type": "box" if isinstance(actions[0], list) else "discrete"}}
+    env = gym_env(env_id, constants)
+    env.reset(seed=0)
+    env.unwrapped.state = np.array(state, np.float64)
+    out = []
+    for a in actions:
+        env.step(gym_action(spec, np.atleast_1d(np.asarray(a, np.float64))))
+        out.append(np.array(env.unwrapped.state, np.float64))
+    return np.array(out)
+
+
+CHANGES = [("CartPole-v1", {"length": 0.9}), ("CartPole-v1", {"masspole": 0.37, "gravity": 13.1}),
+           ("Pendulum-v1", {"g": 14.3}), ("Pendulum-v1", {"l": 1.7, "m": 0.6})]
+
+
+@pytest.mark.parametrize(("env_id", "change"), CHANGES)
+@pytest.mark.filterwarnings("ignore:.*already returned terminated")  # the reference at Gymnasium's defaults
+def test_set_physics_mid_episode_is_gymnasiums_env_with_that_constant(browser, serve, site, env_id, change):
+    page, watch = page_for(browser, serve, site, env_id)
+    defaults = {k: c["value"] for k, c in page.evaluate("window.app.spec.constants").items()}
+    assert status(page)["physics"] == defaults and not status(page)["whatIf"]
+    steps(page, 3)  # mid-episode, under Gymnasium's physics
+    before = status(page)
+    got = page.evaluate("c => window.app.setPhysics(c)", change)
+    s = status(page)
+    assert got == s["physics"] == {**defaults, **change}
+    # the episode goes on from where it was, marked
+    assert s["whatIf"] and s["state"] == before["state"] and s["step"] == before["step"]
+    states, actions = steps(page, STEPS)
+    ref = gym_states(env_id, change, before["state"], actions)
+    np.testing.assert_allclose(np.array(states), ref, rtol=1e-12, atol=1e-12, err_msg=f"{env_id} {change}")
+    # the constants reach the dynamics: Gymnasium's defaults give other states for the same actions
+    assert np.abs(gym_states(env_id, {}, before["state"], actions) - ref).max() > 1e-6
+    # back to Gymnasium's values: the episode stays marked, the next one is not
+    assert page.evaluate("c => window.app.setPhysics(c)", defaults) == defaults
+    assert status(page)["whatIf"]
+    page.evaluate("window.app.reset()")
+    s = status(page)
+    assert s["physics"] == defaults and not s["whatIf"]
+    assert not watch.errors, watch.errors
+
+
+def test_physics_panel_and_bad_input(browser, serve, site):
+    page, watch = page_for(browser, serve, site, "CartPole-v1")
+    names = list(page.evaluate("window.app.spec.constants"))
+    page.click("#physics summary")
+    page.wait_for_selector("#physics-body input[type=range]")
+    sliders = page.locator("#physics-body input[type=range]")
+    assert sliders.count() == len(names)
+    # a slider is setPhysics: moving the pole-length slider changes status().physics
+    i = names.index("length")
+    sliders.nth(i).evaluate("e => { e.value = '1.25'; e.dispatchEvent(new Event('input')); }")
+    assert status(page)["physics"]["length"] == 1.25 and status(page)["whatIf"]
+    page.click("text=Gymnasium's values")
+    assert status(page)["physics"]["length"] == 0.5
+    for call, words in [("window.app.setPhysics({lenght: 1})", "no physical constant 'lenght'"),
+                        ("window.app.setPhysics({length: 'long'})", "must be a finite number"),
+                        ("window.app.setPhysics(3)", "takes an object"),
+                        ("window.app.sweep({param: 'mass'})", "param must be one of gravity"),
+                        ("window.app.sweep({param: 'length', values: []})", "values must be"),
+                        ("window.app.sweep({param: 'length', episodes: 0})", "episodes must be")]:
+        with pytest.raises(Exception, match=words):
+            page.evaluate(call)
+    assert status(page)["physics"]["length"] == 0.5  # a refused change changes nothing
+    assert not watch.errors, watch.errors
+
+
+def test_sweep_shape_reproducible_and_falls_off_for_a_long_pole(browser, serve, site):
+    page, watch = page_for(browser, serve, site, "CartPole-v1")
+    values = [0.5, 5.0, 10.0]  # trained at 0.5 (half-length, m)
+    rows = page.evaluate("v => window.app.sweep({param: 'length', values: v, episodes: 64})", values)
+    assert [r["value"] for r in rows] == values and all(set(r) == {"value", "meanReturn"} for r in rows)
+    trained, long = rows[0]["meanReturn"], rows[2]["meanReturn"]
+    assert trained >= 475, rows  # the shipped policy solves CartPole at its trained physics
+    assert long < 0.5 * trained, rows  # and drops the pole far longer than trained
+    assert status(page)["physics"]["length"] == 0.5  # the sweep leaves the page's physics alone
+    again = page.evaluate("v => window.app.sweep({param: 'length', values: v, episodes: 64})", values)
+    assert again == rows  # the page's seeded start states: reproducible
+    # the default: 20 values across the slider's range, drawn in the panel
+    rows = page.evaluate("window.app.sweep({param: 'gravity', episodes: 4})")
+    c = page.evaluate("window.app.spec.constants.gravity")
+    np.testing.assert_allclose([r["value"] for r in rows], np.linspace(c["min"], c["max"], 20))
+    page.click("#physics summary")
+    assert "20 values × 4 episodes" in page.inner_text("#physics-body")
+    assert not watch.errors, watch.errors
+
+
+def test_sweep_box_env(browser, serve, site):
+    page, watch = page_for(browser, serve, site, "Pendulum-v1")
+    rows = page.evaluate("window.app.sweep({param: 'm', values: [0.5, 1, 3], episodes: 16})")
+    assert [r["value"] for r in rows] == [0.5, 1, 3]
+    means = [r["meanReturn"] for r in rows]
+    # Pendulum's reward is minus a cost, and an episode is its 200-step time limit
+    assert all(np.isfinite(means)) and all(-200 * 17 < m < 0 for m in means), means
+    assert len(set(means)) == 3, means  # the mass reaches the physics
+    assert not watch.errors, watch.errors
+
+
+def test_engine_env_has_no_constants_to_change(browser, serve, tmp_path):
+    """An engine env (MuJoCo) has no spec.constants: the panel stays hidden and the calls say why."""
+    kernel = ROOT / "build" / "kernels" / "Hopper-v5"
+    if not (kernel / "manifest.json").exists():
+        pytest.skip("no Hopper-v5 kernel in build/kernels (tests/test_mujoco.py compiles and tests it)")
+    shutil.copytree(kernel, tmp_path / "kernels" / "Hopper-v5")
+    r = build(["--out", tmp_path / "www" / SITE, "--kernels", tmp_path / "kernels", "--env", "Hopper-v5"])
+    assert r.returncode == 0, r.stderr
+    page, watch = open_page(browser, f"{serve(tmp_path / 'www')}/{SITE}/Hopper-v5/")
+    wait_ready(page, timeout=60_000)
+    assert status(page)["physics"] == {} and page.locator("#physics").is_hidden()
+    with pytest.raises(Exception, match="no physical constants to change"):
+        page.evaluate("window.app.setPhysics({gravity: 1})")
+    with pytest.raises(Exception, match="no physical constants to sweep"):
+        page.evaluate("window.app.sweep({param: 'gravity'})")
+    assert not watch.errors, watch.errors
