@@ -38,15 +38,15 @@ $(NODE_STAMP): package-lock.json
 train: setup ## train PPO on ENV (writes build/models/ENV; PUBLISH=1 also updates models/ENV)
 	$(PY) -m train --env $(ENV) --seed $(SEED) $(if $(PUBLISH),--publish,)
 
-compile-kernel: setup ## compile the newest policy for ENV to wasm + WebGPU kernels in build/kernels/ENV
-	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR)
+compile-kernel: setup ## compile the newest policy for ENV (and its training snapshots) to wasm + WebGPU kernels in build/kernels/ENV
+	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR) --snapshots
 
 # an env's kernel is (re)compiled for `make bundle` when missing or older than that env's newest policy or the
 # compiler (the bundler refuses a kernel whose manifest an older compile wrote)
 .SECONDEXPANSION:
 build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(wildcard tiny_infer/*.py) \
                                | setup
-	$(PY) -m tiny_infer compile --env $* --out build/kernels/$*
+	$(PY) -m tiny_infer compile --env $* --out build/kernels/$* --snapshots
 
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
 	node bundle/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
