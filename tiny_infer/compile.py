@@ -243,7 +243,8 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     try:
         weights = weight_arrays(policy)
         # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
-        (tmp / "policy.c").write_text(emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency_c))
+        c_src = emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency_c)
+        (tmp / "policy.c").write_text(c_src)
         zig = start_compile_wasm(tmp / "policy.c", tmp / "policy.wasm")
         try:
             # PyTorch's reference, while zig runs (importing torch takes seconds): first of all, a checkpoint

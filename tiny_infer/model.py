@@ -131,14 +131,14 @@ class TinyPolicy:
         return x
 
     def normalise(self, obs):
-        """The observation as the networks read it: normalised and clipped when the checkpoint has obs_norm."""
+        """The observation as the networks read it: normalised and clipped when there is obs_norm."""
         if self.norm is None:
             return obs
         mean, std, clip = self.norm
         return ((obs - mean) / std).clip(-clip, clip)
 
     def actor(self, x):
-        """The actor's output for the normalised X: logits, q-values, the action mean or the squashed action."""
+        """The actor's output for the normalised X: logits, q-values, the action mean or the final action."""
         a = self._mlp("actor", x)
         if self.squash is not None:
             # Tensor.tanh, not rational_tanh: a few outputs per observation, and the error of the rational
