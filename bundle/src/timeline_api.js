@@ -33,11 +33,14 @@ export function timeline() {
 /** status().compare: the side-by-side run (timeline.js compareStatus), null when none was started. */
 export const compareStatus = () => ready?.compareStatus() ?? null;
 
-/** Mount the timeline once the agent has acted: its chunk never delays the first action. */
+const SETTLE_MS = 1500; // after the first action, the page's own lazy parts (saliency) load first
+
+/** Mount the timeline a moment after the agent's first action: its chunk never competes with the page's start. */
 export function mountAfterFirstAction() {
   if (!list.length) return;
-  const wait = () => (S.firstActionMs === null ? setTimeout(wait, 100) : timeline().catch((err) => {
+  const mount = () => timeline().catch((err) => {
     console.warn(`timeline: ${err?.message || err}`); // optional: the page plays on without it
-  }));
+  });
+  const wait = () => setTimeout(S.firstActionMs === null ? wait : mount, S.firstActionMs === null ? 100 : SETTLE_MS);
   wait();
 }
