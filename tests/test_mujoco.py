@@ -398,3 +398,21 @@ def test_reward_scaling_divides_by_the_return_std_and_resumes(tmp_path):
     assert np.array_equal(scaled[1].numpy(), raw[1].numpy()), "the same actions"
     ratio = float(raw[4].abs().mean() / scaled[4].abs().mean())
     assert ratio > 1.5, f"Hopper's returns are several times their std: scaled by {ratio:.2f} only"
+
+
+def test_single_file_page_runs_from_disk(browser, tmp_path):
+    """--single inlines the engine (base64): the page compiles it from bytes, opened from file://."""
+    if not PAGE_IDS:
+        pytest.skip("no shipped MuJoCo policy")
+    env_id = PAGE_IDS[0]
+    cmd = [node_exe(), str(ROOT / "bundle" / "build.mjs"), "--kernel", str(_kernel(env_id, tmp_path)),
+           "--out", str(tmp_path / "single"), "--single"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    page, errors = browser.new_page(), []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto((tmp_path / "single" / f"{env_id}.html").as_uri())
+    page.wait_for_function("() => window.app && window.app.status().step > 20", timeout=60_000)
+    assert page.evaluate("window.app.status().error") is None and not errors, errors
+    page.close()
