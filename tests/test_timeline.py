@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import ARTIFACTS
 from tests.test_page import Watch, build
 from tiny_infer.checkpoint import CheckpointError, load_checkpoint
 from tiny_infer.snapshots import snapshot_dirs
@@ -215,6 +216,8 @@ def test_side_by_side_starts_both_from_the_same_state_and_pushes_both(browser, s
     assert a["start"] == b["start"]  # every round: the same start for both
     n = min(len(a["returns"]), len(b["returns"]))
     assert n >= 3 and sum(a["returns"][1:n]) < 0.3 * sum(b["returns"][1:n]), s
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the picture of the timeline and side by side (README)
+    page.locator("section.timeline").screenshot(path=str(ARTIFACTS / "timeline.png"))
     assert watch.errors == [], watch.errors
     page.close()
 
