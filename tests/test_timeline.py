@@ -61,6 +61,14 @@ def test_trainer_snapshots_survive_a_resume(tmp_path):
     resumed.run()
     first = resumed.snapshots.items[0][3]
     assert first.keys() == untrained.keys() and all(torch.equal(first[k], v) for k, v in untrained.items())
+    # a state written before snapshots existed resumes with none before it; a malformed list is refused
+    old = load_state(tmp_path)
+    del old["snapshots"]
+    assert Trainer(cfg, state=old).snapshots.items == []
+    bad = load_state(tmp_path)
+    bad["snapshots"]["items"][0][0] = "zero"
+    with pytest.raises(ValueError, match="snapshots are malformed"):
+        Trainer(cfg, state=bad)
 
 
 def test_train_writes_snapshots_as_contract_1_folders(tmp_path, capsys):
