@@ -90,12 +90,15 @@ export function init(ctx) {
         batch: { size: policy.batchSize, forward: policy.forwardBatch }, outputs: ctx.outputs,
         onValue: (row) => { rows.push(row); ui?.plot(param, values, rows); },
       });
+    } catch (err) { // e.g. the WebGPU device lost: said in the panel too
+      ui?.done(`the sweep stopped: ${err?.message || err}`);
+      throw err;
     } finally {
       running = false;
-      const s = ((performance.now() - t0) / 1000).toFixed(1), slice = Math.round(longest);
-      ui?.done(rows.length === values.length ? `${values.length} values × ${episodes} episodes in ${s} s ` +
-        `(${policy.backend}; the page's longest wait: ${slice} ms)` : 'the sweep stopped: see the error above');
     }
+    const s = ((performance.now() - t0) / 1000).toFixed(1), slice = Math.round(longest);
+    ui?.done(`${values.length} values × ${episodes} episodes in ${s} s (${policy.backend}; it held the page ` +
+      `at most ${slice} ms at a time)`);
     return rows;
   }
   const api = { setPhysics, sweep };
