@@ -1,7 +1,8 @@
-"""Our PPO (train/) in the training race: the CartPole-v1 preset that `make train` uses, evaluated greedily
-every 2,048 env steps by bench/race_eval.py through the trainer's callback hook (train/ppo.py's docstring).
+"""Our PPO (train/) in the training race: the env's preset, the one `python -m train --env ID` uses, evaluated
+greedily on the env's grid (bench/race_eval.py's RACES) through the trainer's callback hook (train/ppo.py's
+docstring), so the preset's own eval_every and stop_return are replaced by the race's.
 
-Runs in the project's venv:  .venv/bin/python bench/race_ours.py SEED
+Runs in the project's venv:  .venv/bin/python bench/race_ours.py SEED [--env ID]
 Prints one JSON line with the same fields as bench/race_sb3.py.
 """
 from __future__ import annotations
@@ -16,12 +17,13 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
-from race_eval import EVAL_EVERY, SOLVED, RaceClock  # noqa: E402
+from race_eval import RACES, RaceClock  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("seed", type=int)
+    ap.add_argument("--env", default="CartPole-v1", choices=sorted(RACES))
     ap.add_argument("--full", action="store_true", help="train the whole budget, not stop when solved")
     args = ap.parse_args()
     torch.set_num_threads(1)  # as `python -m train` does
@@ -29,12 +31,13 @@ def main() -> None:
     from train.config import preset, to_dict
     from train.ppo import Trainer
 
-    cfg = dataclasses.replace(preset("CartPole-v1"), seed=args.seed, eval_every=EVAL_EVERY)
+    eval_every = RACES[args.env][1]
+    cfg = dataclasses.replace(preset(args.env), seed=args.seed, eval_every=eval_every, stop_return=0.0)
     trainer = Trainer(cfg, device="cpu")
-    clock = RaceClock()
+    clock = RaceClock(args.env)  # (as for SB3: building the model and envs is not training time)
 
     def judge(steps: int, act) -> bool:
-        return clock.evaluate(steps, act) >= SOLVED and not args.full
+        return clock.evaluate(steps, act) >= clock.threshold and not args.full
 
     trainer.run(callback=judge)
     out = clock.result(args.seed, trainer="ours", env_steps=int(trainer.s.global_step),

@@ -1,14 +1,20 @@
-"""Section `train`: the training race on CartPole-v1, ours against Stable-Baselines3 PPO with the RL Zoo's
-tuned hyperparameters, same protocol, same machine, same run; and `make train` itself per seed.
+"""Section `train`: the training race on every env of bench/race_eval.py's RACES (the five classic-control
+envs), ours against Stable-Baselines3 PPO with the RL Zoo's tuned hyperparameters, same protocol, same
+machine, same run; and `make train` itself per seed on CartPole-v1.
 
-Protocol (bench/race_eval.py): greedy evaluation over 100 episodes with fixed seeds every 2,048 env steps; a
-seed's time to solve is its training seconds (evaluation time excluded) up to the first evaluation scoring
-500.0; the median over seeds is compared. Seeds of the two trainers are interleaved so that load from other
-processes hits both alike. Each trainer runs in its own process with one torch thread.
+Protocol (bench/race_eval.py): greedy evaluation over 100 episodes with fixed seeds on the env's grid of
+env steps (2,048 for CartPole); a seed's time to solve is its training seconds (evaluation time excluded) up
+to the first evaluation reaching the env's threshold (CartPole 500, Acrobot -100, Pendulum -200,
+MountainCar -110, MountainCarContinuous 90); the median over seeds is compared, an unsolved seed counting
+as infinitely slow. Each trainer gets its own budget (ours: its preset's; SB3: the Zoo's n_timesteps). Seeds
+of the two trainers are interleaved so that load from other processes hits both alike. Each trainer runs in
+its own process with one torch thread. BENCH_TRAIN_ENVS=Acrobot-v1,Pendulum-v1 races only those envs.
 """
 from __future__ import annotations
 
 import json
+import math
+import os
 import shutil
 import sys
 import time
@@ -16,8 +22,20 @@ import time
 from bench.common import BENCH, ENV_ID, ROOT, Row, median, run, skipped
 from bench.context import Context
 from bench.deps import ensure_sb3
+from bench.race_eval import RACES
 
 S = "train"
+# seconds one seed may take: SB3's MountainCar-v0 budget is 1M env steps (16 x 16-step rollouts)
+TIMEOUT_S = {"MountainCar-v0": 2400, "Acrobot-v1": 1800}
+
+
+def race_envs() -> list[str]:
+    """The envs to race: BENCH_TRAIN_ENVS (comma-separated ids) or all of RACES."""
+    want = [e.strip() for e in os.environ.get("BENCH_TRAIN_ENVS", "").split(",") if e.strip()]
+    unknown = [e for e in want if e not in RACES]
+    if unknown:
+        raise SystemExit(f"BENCH_TRAIN_ENVS names {unknown}, not raced; pick from {', '.join(RACES)}")
+    return want or list(RACES)
 
 
 def race(cmd: list[str], timeout: float) -> dict:
@@ -50,10 +68,34 @@ def summarize(results: list[dict]) -> dict:
             "median_steps": median(steps), "per_seed_s": times, "per_seed_steps": steps}
 
 
+def race_rows(env_id: str, seeds: list[int], ours: list[dict], sb3: list[dict]) -> list[Row]:
+    """Median time and env steps to solve of each trainer on env_id; ours carries the ratio to SB3."""
+    rows: list[Row] = []
+    o, b = (summarize(ours) if ours else None), (summarize(sb3) if sb3 else None)
+    fmt_seeds = lambda s, f="{:.1f}": ", ".join("unsolved" if v == math.inf else f.format(v) for v in s)
+    for who, s, res in (("ours", o, ours), ("SB3 PPO (RL Zoo)", b, sb3)):
+        if not s:
+            continue
+        t = Row(S, f"{env_id} {who}: time to solve, median of {s['n']}", s["median_s"], "s",
+                extra={"env": env_id, "per_seed_s": s["per_seed_s"], "runs": res},
+                note=f"training s, evals excluded; seeds {seeds[:s['n']]}: {fmt_seeds(s['per_seed_s'])} s; "
+                     f"solved {s['solved']}/{s['n']}")
+        st = Row(S, f"{env_id} {who}: env steps to solve, median of {s['n']}", s["median_steps"], "steps",
+                 extra={"env": env_id, "per_seed_steps": s["per_seed_steps"]},
+                 note=f"per seed: {fmt_seeds(s['per_seed_steps'], '{:,.0f}')}")
+        if who == "ours" and b:
+            # an unsolved median on SB3's side makes any solved median of ours a ratio of 0
+            ratio = lambda x, y: x / y if math.isfinite(y) else (0.0 if math.isfinite(x) else math.inf)
+            t.ratio, t.ratio_to, t.target = ratio(s["median_s"], b["median_s"]), "SB3", "<= 0.5x SB3"
+            t.ok = t.ratio <= 0.5
+            st.ratio, st.ratio_to = ratio(s["median_steps"], b["median_steps"]), "SB3"
+        rows += [t, st]
+    return rows
+
+
 def measure(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     seeds = list(range(1, ctx.seeds + 1))
-    ours_cmd = [sys.executable, str(BENCH / "race_ours.py")]
     have_ours = (ROOT / "train" / "__main__.py").is_file()
     try:
         sb3_py = ensure_sb3()
@@ -63,41 +105,29 @@ def measure(ctx: Context) -> list[Row]:
     if not have_ours:
         rows.append(skipped(S, "ours", "train/ has no CLI yet (train/__main__.py missing)"))
 
-    ours, sb3, errors = [], [], []
-    for seed in seeds:
-        if have_ours:
-            try:
-                ours.append(race([*ours_cmd, str(seed)], timeout=900))
-            except Exception as e:  # noqa: BLE001
-                errors.append(f"ours seed {seed}: {e}")
-        if sb3_py:
-            try:
-                sb3.append(race([str(sb3_py), str(BENCH / "race_sb3.py"), str(seed)], timeout=900))
-                ctx.facts["sb3_version"] = sb3[-1].get("version")
-            except Exception as e:  # noqa: BLE001
-                errors.append(f"sb3 seed {seed}: {e}")
-    for err in errors:
-        rows.append(skipped(S, err.split(":")[0], err.split(":", 1)[1].strip()[:300]))
+    envs = race_envs()
+    for env_id in envs:
+        timeout = TIMEOUT_S.get(env_id, 900)
+        ours_cmd = [sys.executable, str(BENCH / "race_ours.py")]
+        ours, sb3, errors = [], [], []
+        for seed in seeds:
+            if have_ours:
+                try:
+                    ours.append(race([*ours_cmd, str(seed), "--env", env_id], timeout=timeout))
+                except Exception as e:  # noqa: BLE001
+                    errors.append(f"{env_id} ours seed {seed}: {e}")
+            if sb3_py:
+                try:
+                    sb3.append(race([str(sb3_py), str(BENCH / "race_sb3.py"), str(seed), "--env", env_id],
+                                    timeout=timeout))
+                    ctx.facts["sb3_version"] = sb3[-1].get("version")
+                except Exception as e:  # noqa: BLE001
+                    errors.append(f"{env_id} sb3 seed {seed}: {e}")
+        for err in errors:
+            rows.append(skipped(S, err.split(":")[0], err.split(":", 1)[1].strip()[:300]))
+        rows += race_rows(env_id, seeds, ours, sb3)
 
-    o, b = (summarize(ours) if ours else None), (summarize(sb3) if sb3 else None)
-    fmt_seeds = lambda s, f="{:.1f}": ", ".join("unsolved" if v == float("inf") else f.format(v) for v in s)
-    for who, s, res in (("ours", o, ours), ("SB3 PPO (RL Zoo)", b, sb3)):
-        if not s:
-            continue
-        t = Row(S, f"{who}: time to solve, median of {s['n']}", s["median_s"], "s",
-                extra={"per_seed_s": s["per_seed_s"], "runs": res},
-                note=f"training s, evals excluded; seeds {seeds[:s['n']]}: {fmt_seeds(s['per_seed_s'])} s; "
-                     f"solved {s['solved']}/{s['n']}")
-        st = Row(S, f"{who}: env steps to solve, median of {s['n']}", s["median_steps"], "steps",
-                 extra={"per_seed_steps": s["per_seed_steps"]},
-                 note=f"per seed: {fmt_seeds(s['per_seed_steps'], '{:,.0f}')}")
-        if who == "ours" and b:
-            t.ratio, t.ratio_to, t.target = s["median_s"] / b["median_s"], "SB3", "<= 0.5x SB3"
-            t.ok = t.ratio <= 0.5
-            st.ratio, st.ratio_to = s["median_steps"] / b["median_steps"], "SB3"
-        rows += [t, st]
-
-    if have_ours:
+    if have_ours and ENV_ID in envs:
         mt = []
         for seed in seeds:
             try:
