@@ -137,6 +137,18 @@ def test_physics_panel_and_bad_input(browser, serve, site):
     assert not watch.errors, watch.errors
 
 
+def test_cartpole_pole_drawn_and_grabbed_at_its_what_if_length(browser, serve, site):
+    """Gymnasium's render() draws the pole 2 * length long: so does the page, and a click finds it there."""
+    page, watch = page_for(browser, serve, site, "CartPole-v1")
+    page.evaluate("window.app.setState([0, 0, 0, 0])")  # upright, centred: the axle at world (300, 292.5)
+    beyond = "window.app.drag([300, 292.5 - 200], [330, 292.5 - 200])"  # 200 px up: past the 125 px pole
+    assert page.evaluate(beyond) is False
+    page.evaluate("window.app.setPhysics({length: 1.0})")  # a 250 px pole
+    page.evaluate("window.app.setState([0, 0, 0, 0])")
+    assert page.evaluate(beyond) is True
+    assert not watch.errors, watch.errors
+
+
 def test_sweep_shape_reproducible_and_falls_off_for_a_long_pole(browser, serve, site):
     page, watch = page_for(browser, serve, site, "CartPole-v1")
     values = [0.5, 5.0, 10.0]  # trained at 0.5 (half-length, m)

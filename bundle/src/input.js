@@ -105,7 +105,7 @@ export function perturb(handle, d) {
 
 /** Grab what is at p0 (world pixels) and drag it to p1, as a pointer would; false when nothing is there. */
 export function drag(p0, p1) {
-  const handle = renderer.hit?.(env.state, p0) ?? null;
+  const handle = renderer.hit?.(env.state, p0, env.constants) ?? null;
   if (!pushable || handle === null) return false;
   perturb(handle, click(p0, p1));
   return true;
@@ -117,7 +117,7 @@ const click = (p0, p1) => (Math.hypot(p1[0] - p0[0], p1[1] - p0[1]) < 4 ? [0, 0]
 function pointerPush() {
   let grab = null;
   canvas.onpointerdown = (e) => {
-    const p = toWorld(e), handle = renderer.hit(env.state, p);
+    const p = toWorld(e), handle = renderer.hit(env.state, p, env.constants);
     if (handle === null || handle === undefined) return;
     grab = { handle, p0: p };
     canvas.setPointerCapture(e.pointerId);
@@ -125,7 +125,7 @@ function pointerPush() {
   canvas.onpointermove = (e) => {
     const p = toWorld(e);
     if (grab) S.drag = { handle: grab.handle, d: [p[0] - grab.p0[0], p[1] - grab.p0[1]] };
-    else canvas.style.cursor = renderer.hit(env.state, p) === null ? '' : 'grab';
+    else canvas.style.cursor = renderer.hit(env.state, p, env.constants) === null ? '' : 'grab';
   };
   canvas.onpointerup = (e) => {
     if (!grab) return;

@@ -33,7 +33,7 @@ export function paint() {
     `episode ${S.episode} · ${S.mode === 'agent' ? 'agent' : 'human'} driving${S.running ? '' : ' · paused'}`];
   if (S.pendingReset) hud.push(ENDS[S.lastEnd]);
   const view = { width: cssW, height: cssH, hud, badge: [S.pushed && 'pushed: outside Gymnasium dynamics',
-    S.whatIf && 'what-if physics'].filter(Boolean).join(' · ') };
+    S.whatIf && 'what-if physics'].filter(Boolean).join(' · '), constants: env.constants };
   if (S.lastAction !== null) view.action = S.lastAction;
   if (S.drag) view.drag = S.drag;
   renderer.draw(ctx, env.state, view);
