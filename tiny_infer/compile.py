@@ -233,8 +233,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
         ]
     batch_wgsl = render_graphs(policy, cfg.batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
     # the gradient of the decision with respect to the observation (saliency.py), derived by tinygrad
-    saliency_c = render_saliency(policy, {"c": c_renderer()}, "g")["c"]
-    saliency_wgsl = render_saliency(policy, {"wgsl": wgsl_renderer()}, "g")["wgsl"]
+    saliency = render_saliency(policy, {"c": c_renderer(), "wgsl": wgsl_renderer()}, "g")
     t_render = time.perf_counter()
 
     dest = out.resolve()  # `--out .` and the like have no name of their own
@@ -243,7 +242,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     try:
         weights = weight_arrays(policy)
         # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
-        c_src = emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency_c)
+        c_src = emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency["c"])
         (tmp / "policy.c").write_text(c_src)
         zig = start_compile_wasm(tmp / "policy.c", tmp / "policy.wasm")
         try:
@@ -286,7 +285,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             ckpt.n_out,
             ckpt.outputs,
             _header(ckpt, "policy.webgpu.js"),
-            saliency_wgsl,
+            saliency["wgsl"],
         )
         (tmp / "policy.webgpu.js").write_text(js)
 

@@ -8,7 +8,8 @@ n_act] as the cotangent, so one backward pass gives d decision_k / d obs. Its ke
 renderers (codegen.render_graphs with a target) and linked into policy.wasm (`saliency(k)`) and
 policy.webgpu.js (`saliency(obs, k)`) by wasm.py and webgpu.py.
 
-The reference is PyTorch's autograd on the checkpoint; compile checks the wasm against it (check_saliency).
+The reference is PyTorch's autograd on the checkpoint (float64); compile checks the wasm against it
+(check_saliency).
 """
 
 from __future__ import annotations
@@ -55,14 +56,18 @@ def render_saliency(policy: TinyPolicy, renderers: dict, prefix: str):
 
 
 def torch_saliency(ckpt: Checkpoint, obs: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """PyTorch autograd's d decision_{k_i} / d obs_i for each row i of OBS [N, obs_dim] (float32)."""
+    """PyTorch autograd's d decision_{k_i} / d obs_i for each row i of OBS [N, obs_dim], in float64.
+
+    float64, not float32 as the forward pass's reference: where the policy saturates, the gradient is a small
+    difference of large terms, and float32 autograd is itself off by up to half the bound there (a random
+    8-unit net: 4.6e-5 of max(|grad|, 1e-3), the kernel 6.7e-5 from float64, the two 1.1e-4 apart)."""
     import torch
 
-    t = {name: torch.from_numpy(v) for name, v in ckpt.tensors.items()}
-    x0 = torch.tensor(np.ascontiguousarray(obs, dtype=np.float32), requires_grad=True)
+    t = {name: torch.from_numpy(v).double() for name, v in ckpt.tensors.items()}
+    x0 = torch.tensor(np.ascontiguousarray(obs, dtype=np.float64), requires_grad=True)
     x = x0
     if ckpt.obs_norm is not None:
-        std = torch.from_numpy(obs_norm_std(ckpt))
+        std = torch.from_numpy(obs_norm_std(ckpt)).double()  # the float32 std the kernel divides by
         x = torch.clamp((x - t["obs_norm.mean"]) / std, -ckpt.obs_norm["clip"], ckpt.obs_norm["clip"])
     act = torch.tanh if ckpt.activation == "tanh" else torch.relu
     layers = ckpt.layers("actor")
@@ -73,7 +78,7 @@ def torch_saliency(ckpt: Checkpoint, obs: np.ndarray, k: np.ndarray) -> np.ndarr
     if ckpt.discrete and ckpt.head == "policy":
         x = torch.log_softmax(x, dim=-1)
     if ckpt.squash:
-        low, span = (torch.from_numpy(v) for v in action_bounds(ckpt))
+        low, span = (torch.from_numpy(v).double() for v in action_bounds(ckpt))
         x = low + (0.5 * (torch.tanh(x) + 1.0)) * span
     x.gather(1, torch.as_tensor(np.asarray(k, dtype=np.int64))[:, None]).sum().backward()
     return x0.grad.numpy()

@@ -154,12 +154,16 @@ def _saliency_c(g: Graph, weight_names: dict[str, str]) -> tuple[list[Kernel], l
         for b in g.buffers.values()
         if b.kind != "weight" and b.name != "input"
     ]
-    n_act = g.buffers[SELECT].size // g.rows
+    # a one-action discrete policy's log pi is 0 whatever the observation: tinygrad's graph then never reads k
+    select = g.buffers.get(SELECT)
+    fill = "  (void)k;"
+    if select:
+        fill = f"  for (int i = 0; i < {select.size // g.rows}; i++) g_{SELECT}[i] = i == k ? 1.0f : 0.0f;"
     lines += [
         "/* the gradient of the decision for action k (saliency.py) with respect to the observation */",
         "EXPORT(saliency_ptr) float *saliency_ptr(void) { return g_output; }",
         "EXPORT(saliency) void saliency(int k) {",
-        f"  for (int i = 0; i < {n_act}; i++) g_{SELECT}[i] = i == k ? 1.0f : 0.0f;",
+        fill,
         *calls,
         "}",
     ]

@@ -59,7 +59,7 @@ export async function createPolicy(device, weightsUrlOrBytes) {
       if (obs.length < n * OBS_DIM) throw new Error(`expected ${n * OBS_DIM} observation values, got ${obs.length}`);
       const x = obs instanceof Float32Array ? obs : Float32Array.from(obs);
       device.queue.writeBuffer(g.input, 0, x.buffer, x.byteOffset, n * OBS_DIM * 4);
-      if (select) device.queue.writeBuffer(g.select, 0, select);
+      if (select && g.select) device.queue.writeBuffer(g.select, 0, select);  // no select: a constant decision
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
       for (const l of g.launches) { pass.setPipeline(l.pipeline); pass.setBindGroup(0, l.bindGroup); pass.dispatchWorkgroups(...l.grid); }
@@ -86,7 +86,7 @@ export async function createPolicy(device, weightsUrlOrBytes) {
     },
     /** saliency(Float32Array obs[obsDim], k) -> Float32Array [obsDim]: d decision_k / d obs (tiny_infer/saliency.py) */
     saliency: graphs.saliency && ((obs, k) => {
-      const select = new Float32Array(GRAPHS.saliency.buffers.select);  // one-hot of k, one row
+      const select = new Float32Array(OUTPUTS[0].size);  // one-hot of k (the action head's width)
       if (!(k >= 0 && k < select.length)) return Promise.reject(new Error(`saliency: k must be in [0, ${select.length}), got ${k}`));
       select[k] = 1;
       return run(graphs.saliency, obs, 1, select);

@@ -17,6 +17,7 @@ export function saliencyPanel({ S, env, spec, greedy, el: make }) {
   const box = spec.action.type === 'box';
   const title = make('span');
   const head = make('h3', { id: 'saliency-title' }, title);
+  Object.assign(head.style, { fontSize: '1em', margin: '14px 0 6px' }); // a sub-heading of the panel's h2
   let dim = 0; // box: the action dimension shown
   const n = box ? spec.action.shape.reduce((a, b) => a * b, 1) : 0;
   if (n > 1) { // the viewer picks the dimension
@@ -42,7 +43,7 @@ export function saliencyPanel({ S, env, spec, greedy, el: make }) {
   document.getElementById('heads').after(section);
 
   const names = spec.actionNames ?? [];
-  const label = (k) => (box ? `the action ${names[k] ?? k}` : `${S.out?.q ? 'Q' : 'log P'}(${names[k] ?? k})`);
+  const label = (k) => (box ? `action “${names[k] ?? k}”` : `${S.out?.q ? 'Q' : 'log P'}(${names[k] ?? k})`);
   let busy = false, key = '', last = null; // what the bars show: observation and action, and whose
   const show = (g, k) => {
     title.textContent = `Why: how each feature moves ${label(k)} (gradient)`;
