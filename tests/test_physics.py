@@ -9,10 +9,13 @@ is far longer than trained. Lockstep with every constant changed, per env, is te
 """
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import subprocess
 import sys
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -20,6 +23,7 @@ from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
 from tests.lockstep import gym_action, gym_env
 from tests.test_page import _kernel, _policy, build, open_page, status, wait_ready
+from tests.test_render import PAGE, dilate, mask
 
 SITE = "demo"
 STEPS = 40  # steps compared with Gymnasium after a change of physics
@@ -211,3 +215,73 @@ def test_engine_env_has_no_constants_to_change(browser, serve, tmp_path):
     with pytest.raises(Exception, match="no physical constants to sweep"):
         page.evaluate("window.app.sweep({param: 'gravity'})")
     assert not watch.errors, watch.errors
+
+
+# ---- the renderers draw what Gymnasium's render() draws with the changed constants ----
+
+# env, renderer, world size, a changed constant that render() draws with, states, parts (colour), the part
+# that it moves
+RENDERS = [
+    ("CartPole-v1", "cartpole", (600, 400), {"length": 1.05}, [(0.3, 0.0, 0.2, 0.0), (-1.0, 0.0, -0.5, 0.0)],
+     {"pole": (202, 152, 101), "cart": (0, 0, 0)}, "pole"),
+    ("Acrobot-v1", "acrobot", (500, 500), {"LINK_LENGTH_1": 1.6},
+     [(0.3, -0.2, 0.0, 0.0), (2.5, 1.3, 0.0, 0.0)], {"links": (0, 204, 204), "joints": (204, 204, 0)},
+     "links"),
+]
+
+
+@pytest.fixture
+def render_page(browser, serve):
+    """A Chromium page with bundle/src served, as tests/test_render.py's."""
+    base = serve(ROOT / "bundle" / "src")
+    p = browser.new_page(device_scale_factor=1)
+    p.route(f"{base}/render-test.html", lambda r: r.fulfill(body=PAGE, content_type="text/html"))
+    p.goto(f"{base}/render-test.html")
+    yield p
+    p.close()
+
+
+def js_frames(page, module: str, size, states, constants) -> list[np.ndarray]:
+    w, h = size
+    b64 = page.evaluate("""async ([mod, w, h, states, constants]) => {
+        const { renderer } = await import(`./render/${mod}.js`);
+        const c = document.getElementById('c');
+        c.width = w; c.height = h;
+        const ctx = c.getContext('2d');
+        return states.map((s) => {
+          renderer.draw(ctx, s, constants ? { width: w, height: h, constants } : { width: w, height: h });
+          const px = ctx.getImageData(0, 0, w, h).data;
+          let bin = '';
+          for (let j = 0; j < px.length; j += 4) bin += String.fromCharCode(px[j], px[j + 1], px[j + 2]);
+          return btoa(bin);
+        });
+    }""", [module, w, h, [list(x) for x in states], constants])
+    return [np.frombuffer(base64.b64decode(b), np.uint8).reshape(h, w, 3) for b in b64]
+
+
+@pytest.mark.parametrize(("env_id", "module", "size", "change", "states", "parts", "moved"), RENDERS,
+                         ids=[r[0] for r in RENDERS])
+def test_renderer_draws_the_changed_constant_as_gymnasium(render_page, env_id, module, size, change, states,
+                                                          parts, moved):
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    pytest.importorskip("pygame", reason="pygame renders Gymnasium's reference: pip install pygame")
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    for k, v in change.items():
+        setattr(env.unwrapped, k, v)
+    ref = []
+    for s in states:
+        env.unwrapped.state = np.array(s, np.float64)
+        ref.append(env.render().copy())
+    env.close()
+    ours, default = js_frames(render_page, module, size, states, change), js_frames(render_page, module, size,
+                                                                                     states, None)
+    for s, a, b, d in zip(states, ref, ours, default, strict=True):
+        for part, rgb in parts.items():
+            ma, mb, md = mask(a, rgb), mask(b, rgb), mask(d, rgb)
+            near = min((ma & dilate(mb)).sum() / ma.sum(), (mb & dilate(ma)).sum() / max(mb.sum(), 1))
+            shift = np.hypot(*(np.argwhere(ma).mean(0) - np.argwhere(mb).mean(0)))
+            label = f"{env_id} {change} state {s}: {part}"
+            assert near > 0.97 and shift < 1.5, f"{label}: {near:.1%} within 1 px, {shift:.2f} px off"
+            if part == moved:  # at Gymnasium's defaults it is elsewhere: the constant is what moved it
+                assert (ma & md).sum() / (ma | md).sum() < 0.8, f"{label}: the same at the default"
