@@ -177,12 +177,12 @@ def test_sweep_on_webgpu_matches_wasm(browser, serve, site):
     """With WebGPU active the sweep runs on its batched pipeline: the same returns as wasm's forward_batch."""
     page, watch = open_page(browser, f"{serve(site['root'])}/{SITE}/CartPole-v1/?seed=11&backend=webgpu")
     wait_ready(page, "webgpu", timeout=30_000)
-    call = "window.app.sweep({param: 'length', values: [5, 10], episodes: 16})"  # short episodes: ~40 steps
+    call = "window.app.sweep({param: 'length', values: [10], episodes: 16})"  # short episodes: ~40 steps
     gpu = page.evaluate(call)
     page.evaluate("window.app.setBackend('wasm')")
     page.wait_for_function("() => window.app.status().backend === 'wasm'")
     cpu = page.evaluate(call)
-    assert [r["value"] for r in gpu] == [5, 10]
+    assert [r["value"] for r in gpu] == [10]
     # the two kernels' floats differ in the last bits: an action could flip where the policy is undecided
     np.testing.assert_allclose([r["meanReturn"] for r in gpu], [r["meanReturn"] for r in cpu], atol=2)
     assert not watch.errors, watch.errors
