@@ -119,7 +119,7 @@ function buildPanel(ctx, names, api) {
   for (const name of names) {
     const c = spec.constants[name];
     const input = el('input', { type: 'range', min: String(c.min), max: String(c.max), step: 'any',
-      value: String(c.value), title: `${c.label}: Gymnasium's value is ${c.value}` });
+      value: String(c.value), title: `${c.label}: Gymnasium's value is ${c.value}`, ariaLabel: c.label ?? name });
     const out = el('output', { textContent: num(c.value) });
     input.oninput = () => apply({ [name]: Number(input.value) });
     grid.append(el('span', { textContent: c.label ?? name }), input, out);
@@ -139,10 +139,10 @@ function buildPanel(ctx, names, api) {
   }
 
   // the sweep's controls: which constant, over which range
-  const pick = el('select', { title: 'The constant to sweep' },
+  const pick = el('select', { title: 'The constant to sweep', ariaLabel: 'the constant to sweep' },
     ...names.map((n) => el('option', { value: n, textContent: spec.constants[n].label ?? n })));
-  const lo = el('input', { type: 'number', step: 'any', title: 'From' });
-  const hi = el('input', { type: 'number', step: 'any', title: 'To' });
+  const lo = el('input', { type: 'number', step: 'any', title: 'From', ariaLabel: 'sweep from' });
+  const hi = el('input', { type: 'number', step: 'any', title: 'To', ariaLabel: 'sweep to' });
   lo.style.width = hi.style.width = '6em';
   const range = () => {
     const c = spec.constants[pick.value];
