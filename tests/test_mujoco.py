@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, _Handler  # noqa: F401  (_Handler: the server's MIME types, via `serve`)
+from tests.conftest import ROOT
 
 RUNNER = ROOT / "tests" / "mujoco_runner.mjs"
 ENV_IDS = ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
