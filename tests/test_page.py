@@ -91,11 +91,19 @@ def _env_ids() -> list[str]:
 ENV_IDS = _env_ids()
 
 
+_SITE: dict = {}  # built once per session: tests/test_python_page.py imports this module's fixture
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> dict:
     """The multi-env site (every env page whose kernel compiles, served from SITE/; `failed`: env id -> why
     not) and CartPole's single-file page."""
-    tmp = tmp_path_factory.mktemp("site")
+    if not _SITE:
+        _SITE.update(_build_site(tmp_path_factory.mktemp("site")))
+    return _SITE
+
+
+def _build_site(tmp: Path) -> dict:
     kernels, failed = tmp / "kernels", {}
     for env_id in ENV_IDS:
         kernel = _kernel(env_id, _policy(env_id), tmp)
@@ -436,7 +444,7 @@ def test_embed_shows_the_canvas_and_minimal_controls(browser, serve, site):
     page.goto(f"{base}/{SUB}/?embed=1")
     s = wait_ready(page, "wasm")
     assert s["embed"]
-    for hidden in ("header", ".panel", "footer", "#human-controls", "#backend", "#share"):
+    for hidden in ("header", "section.panel", "footer", "#human-controls", "#backend", "#share"):
         assert page.locator(hidden).is_hidden(), hidden
     for shown in ("#view", "#play", "#full"):
         assert page.locator(shown).is_visible(), shown
@@ -484,7 +492,8 @@ def _doctored(site, name: str, changes, single: bool = False) -> str:
     """CartPole's kernel with manifest fields changed, built as the page <root>/<name>/ (or the single file
     <root>/<name>/CartPole-v1.html: no python backend there to check the outputs against); returns name."""
     kernel = site["tmp"] / f"kernel-{name}"
-    shutil.copytree(site["kernels"] / "CartPole-v1", kernel)
+    # the snapshots (training timeline) are kernels of the original manifest's shapes: left out
+    shutil.copytree(site["kernels"] / "CartPole-v1", kernel, ignore=shutil.ignore_patterns("snapshots"))
     manifest = json.loads((kernel / "manifest.json").read_text())
     (kernel / "manifest.json").write_text(json.dumps({**manifest, **changes(manifest)}))
     r = build(["--kernel", kernel, "--out", site["root"] / name, *(["--single"] if single else [])])
@@ -498,7 +507,7 @@ def test_q_outputs_without_value(browser, site):
     name = _doctored(site, "q", lambda m: {"outputs": [{"name": "q", "size": 2}]}, single=True)
     page, watch = open_page(browser, (site["root"] / name / "CartPole-v1.html").as_uri())
     wait_ready(page, "wasm")
-    text = page.locator(".panel").inner_text()
+    text = page.locator("section.panel").inner_text()
     assert "Q(push left)" in text and "P(push left)" not in text, text
     assert page.locator("#spark").is_hidden() and page.locator("#vlabel").is_hidden()
     s = run_full_episode(page)
