@@ -1,0 +1,52 @@
+"""models/<env-id>/: the shipped classic-control policies reach the issue's thresholds from their own weights,
+were trained with the preset as committed, and stay small enough for the page."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bench.race_eval import RACES
+from tests.checkpoints import torch_forward
+from train.config import PRESETS, to_dict
+from train.evaluate import greedy_eval
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVS = ["Acrobot-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)  # 100-row forward passes: with the second core busy, 2 threads cost 50x more
+
+
+@pytest.mark.parametrize("env_id", ENVS)
+def test_shipped_policy_reaches_the_threshold(env_id):
+    """The 100-episode greedy eval (seeds 10000+, never trained on) replayed from policy.safetensors through
+    a plain PyTorch forward pass scores what policy.json records, and that is at least the threshold."""
+    model_dir = ROOT / "models" / env_id
+    meta = json.loads((model_dir / "policy.json").read_text())
+    ev = meta["train"]["eval"]
+    n_act = meta["action"]["n"] if meta["action"]["type"] == "discrete" else meta["action"]["shape"][0]
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        out = torch_forward(model_dir, obs)[:, :n_act]
+        return out.argmax(1) if meta["action"]["type"] == "discrete" else out
+
+    mean, _ = greedy_eval(act, env_id, ev["episodes"], ev["seed"])
+    assert ev["episodes"] == 100 and ev["seed"] >= 10_000
+    assert mean == pytest.approx(ev["mean"], abs=1e-6)
+    assert mean >= PRESETS[env_id].stop_return == RACES[env_id][0]
+
+
+@pytest.mark.parametrize("env_id", ENVS)
+def test_shipped_policy_matches_its_preset_and_page_budget(env_id):
+    """Trained with the committed preset (seed aside), hidden layers at most 32 wide (the 32 KB page)."""
+    meta = json.loads((ROOT / "models" / env_id / "policy.json").read_text())
+    config = {k: v for k, v in meta["train"]["config"].items() if k != "seed"}
+    want = {k: v for k, v in to_dict(PRESETS[env_id]).items() if k != "seed"}
+    assert config == want
+    assert max(meta["hidden"]) <= 32
