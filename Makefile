@@ -66,7 +66,7 @@ lint: setup ## ruff on Python
 bench: setup ## measure sizes, kernel latency, page load and training speed against peers (bench/results.json)
 	$(PY) -m bench
 
-bench-train: setup ## the training race alone: time to solve CartPole-v1, ours vs Stable-Baselines3
+bench-train: setup ## the training race alone: time to solve each classic-control env, ours vs Stable-Baselines3
 	$(PY) -m bench --only train
 
 # MODEL: an SB3 model zip (VECNORMALIZE=vecnormalize.pkl if trained with VecNormalize) or a CleanRL
