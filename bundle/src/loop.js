@@ -52,6 +52,7 @@ export const S = {
   held: [], // discrete actions of the keys and buttons held now, oldest first
   boxAction: box ? idleBox(spec) : null, // the human's box action (sliders, keys)
   drag: null, // {handle, d}: a perturbation being dragged (the renderer previews it)
+  recording: false, // a clip of the canvas is being recorded (share_ui.js)
   failover: null, // set by the backend switcher: what to do when a backend fails mid-run
 };
 
