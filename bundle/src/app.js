@@ -1,7 +1,8 @@
 // The page: one env (from 'virtual:env', chosen by the build; the page names none), stepped at its
 // render_fps times the speed, drawn on every animation frame, driven by the compiled policy or by a human.
 // Modules: loop (stepping), panel (what the policy thinks), stage (the canvas), input (controls, human,
-// perturbation), switcher (backends), share (link, embed, record), api (window.app).
+// perturbation), switcher (backends), share (link, embed; share_ui: the share box and the recorder, loaded
+// at the first click), api (window.app).
 import kernel from 'virtual:kernel';
 import { spec } from 'virtual:env';
 import { $, el } from './dom.js';
