@@ -10,6 +10,7 @@ is far longer than trained. Lockstep with every constant changed, per env, is te
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 
 from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
-from tests.lockstep import gym_action, gym_env
+from tests.lockstep import gym_action, gym_env, js_specs
 from tests.test_page import _kernel, _policy, build, open_page, status, wait_ready
 from tests.test_render import PAGE, dilate, mask
 
@@ -87,6 +88,30 @@ def gym_states(env_id: str, constants: dict, state: list, actions: list) -> np.n
 
 CHANGES = [("CartPole-v1", {"length": 0.9}), ("CartPole-v1", {"masspole": 0.37, "gravity": 13.1}),
            ("Pendulum-v1", {"g": 14.3}), ("Pendulum-v1", {"l": 1.7, "m": 0.6})]
+
+
+def classic_ids() -> list[str]:
+    return [k for k, s in js_specs().items() if not s.get("engine") and s["constants"]]
+
+
+@pytest.mark.parametrize("env_id", classic_ids())
+@pytest.mark.filterwarnings("ignore:.*already returned terminated")  # CartPole under random actions
+def test_set_physics_swap_continues_as_gymnasium_for_every_env(env_id):
+    """physics.js's setPhysics (the page's code, in Node) five steps into an episode, every constant changed:
+    the 40 steps after it are Gymnasium's env with those attributes from that state (the float32/float64
+    bookkeeping of a state after a step carried over), and the step count goes on."""
+    spec = js_specs()[env_id]
+    change = {k: c["value"] + 0.3719 * (c["max"] - c["value"]) for k, c in spec["constants"].items()}
+    r = subprocess.run([shutil.which("node") or "node", str(ROOT / "tests" / "physics_runner.mjs"), env_id,
+                        json.dumps(change), "7", "5", str(STEPS)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    defaults = {k: c["value"] for k, c in spec["constants"].items()}
+    assert got["physics"] == {**defaults, **change} and got["whatIf"]
+    assert got["steps"] == 5 and got["stepsAfterSwap"] == 5 + STEPS
+    ref = gym_states(env_id, change, got["at"], got["actions"])
+    np.testing.assert_allclose(np.array(got["states"]), ref, rtol=1e-12, atol=1e-12, err_msg=env_id)
+    assert np.abs(gym_states(env_id, {}, got["at"], got["actions"]) - ref).max() > 1e-6
 
 
 @pytest.mark.parametrize(("env_id", "change"), CHANGES)
