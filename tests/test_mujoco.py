@@ -337,15 +337,15 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
     page.evaluate("window.app.setSpeed('max')")
     seen: dict[int, int] = {}  # episode -> most steps seen (a lower bound of the steps run)
     heap0 = bytes0 = None
-    deadline = time.monotonic() + 90
-    while sum(seen.values()) < 2000:
-        assert time.monotonic() < deadline, f"only {sum(seen.values())} steps in 90 s"
+    deadline = time.monotonic() + 120
+    while sum(seen.values()) < 2500:  # 2,000 steps measured after 500 of warm-up
+        assert time.monotonic() < deadline, f"only {sum(seen.values())} steps in 120 s"
         s = page.evaluate("window.app.status()")
         assert s["error"] is None and not errors, (s["error"], errors)
         assert all(np.isfinite(s["state"])), s["state"]
         assert s["lastEnd"] != "non-finite state"
         seen[s["episode"]] = max(seen.get(s["episode"], 0), s["step"])
-        if heap0 is None and sum(seen.values()) >= 300:  # past the first allocations (JIT, caches)
+        if heap0 is None and sum(seen.values()) >= 500:  # past the first allocations (JIT, caches)
             heap0, bytes0 = _heap(page), s["engineBytes"]
         time.sleep(0.1)
     s = page.evaluate("window.app.status()")
@@ -356,7 +356,7 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
     spec = page.evaluate("window.app.spec")
     if s["agentReturns"]:  # the shipped policy walks as well in the page (the closed-loop test: in Node)
         assert np.mean(s["agentReturns"]) >= spec["solved"], s["agentReturns"]
-    assert heap1 - heap0 < 2 * 2**20, "the JS heap grew by 2 MB or more"
+    assert heap1 - heap0 < 2 * 2**20, f"the JS heap grew by 2 MB or more: {heap0} -> {heap1} bytes"
     assert not errors, errors
     # a push: the torso (under the camera's focus, x = 240 world px) dragged 80 px forward is 2 m/s more at
     # the grabbed point; the torso's x velocity (qvel[0]) grows and the episode is marked as pushed
