@@ -118,7 +118,7 @@ class TinyPolicy:
             low, span = action_bounds(ckpt)
             self.squash = (w("action.low", low), w("action.span", span))
 
-    def _mlp(self, head: str, x):
+    def _mlp(self, head: str, x, tanh=rational_tanh):
         layers = self.layers[head]
         for i, (wt, b) in enumerate(layers):
             x = x.linear(wt, b)
@@ -127,7 +127,7 @@ class TinyPolicy:
                 # the activation in a kernel of its own: tinygrad inlines tanh's exp2 polynomial into every
                 # upcast lane of a fused matmul kernel, which made policy.wasm several KB larger
                 x = x.contiguous()
-                x = (rational_tanh(x) if self.ckpt.activation == "tanh" else x.relu()).contiguous()
+                x = (tanh(x) if self.ckpt.activation == "tanh" else x.relu()).contiguous()
         return x
 
     def normalise(self, obs):
@@ -137,14 +137,15 @@ class TinyPolicy:
         mean, std, clip = self.norm
         return ((obs - mean) / std).clip(-clip, clip)
 
-    def actor(self, x):
-        """The actor's output for the normalised X: logits, q-values, the action mean or the final action."""
-        a = self._mlp("actor", x)
+    def actor(self, x, tanh=None):
+        """The actor's output for the normalised X: logits, q-values, the action mean or the final action.
+        tanh: one tanh for the activations and the squash (saliency.py differentiates another one)."""
+        a = self._mlp("actor", x, tanh or rational_tanh)
         if self.squash is not None:
             # Tensor.tanh, not rational_tanh: a few outputs per observation, and the error of the rational
             # (3.4e-7) would be multiplied by the span of the bounds
             low, span = self.squash
-            a = low + ((a.tanh() + 1.0) * 0.5) * span
+            a = low + (((tanh(a) if tanh else a.tanh()) + 1.0) * 0.5) * span
             if self.ckpt.value:  # fused into the join with the value's last layer, its kernel would bind 9
                 a = a.contiguous()  # storage buffers (WebGPU allows 8): the squash gets a kernel of its own
         return a
