@@ -102,7 +102,7 @@ PRESETS: dict[str, PPOConfig] = {
     # keep the best snapshot (PPO's MuJoCo curves dip) and stop a run early once it walks well. Seed 1 on
     # this 2-core CPU: Hopper greedy 2165 at 100k, 3584 at 200k (stopped, 9 min); Walker2d 357, 681, 757, then
     # 4191 at 400k (stopped, 11 min); HalfCheetah -391, 1331, 1550, 1727 ... 1862 at 900k, 1868 at 1M
-    # (23 min).
+    # (23 min); HalfCheetah seed 2 (shipped): 1134, 31, 1526, 1609, 1674, 1728, 1793, 1831, 1874, 1892 at 1M.
     **{env_id: PPOConfig(
         env_id=env_id, total_timesteps=1_000_000, n_envs=1, n_steps=2048, epochs=10, minibatches=32,
         lr=3e-4, gamma=0.99, gae_lambda=0.95, clip_coef=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
