@@ -273,3 +273,21 @@ def test_page_budget_with_saliency(site):
     chunk = next(p.name for p in (site / "assets").glob("saliency-*.js"))
     entry = next(p for p in (site / "assets").glob("app-*.js") if chunk in p.read_text())
     assert f'import("./{chunk}")' in entry.read_text()
+
+
+def test_page_without_saliency_says_so(browser, serve, site):
+    """The python backend (reference.py) has no saliency: status().saliency is null, the bars are hidden and a
+    note says why; back on wasm, the bars return."""
+    page = browser.new_page()
+    page.goto(f"{serve(site)}/CartPole-v1/?backend=python")
+    page.wait_for_function("() => window.app && window.app.status().backend === 'python' && "
+                           "document.getElementById('saliency-note')?.textContent", timeout=60_000)
+    assert page.evaluate("window.app.status().saliency") is None
+    assert not page.locator("#saliency").is_visible()
+    assert "No saliency on the python backend" in page.locator("#saliency-note").inner_text()
+    page.evaluate("window.app.setBackend('wasm')")
+    page.wait_for_function("() => window.app.status().backend === 'wasm' && window.app.status().saliency",
+                           timeout=30_000)
+    assert page.locator("#saliency").is_visible() and page.locator("#saliency-note").inner_text() == ""
+    assert page.evaluate("window.app.status().error") is None
+    page.close()

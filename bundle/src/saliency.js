@@ -62,6 +62,7 @@ export function saliencyPanel({ S, env, spec, greedy, el: make }) {
     if (busy || !policy) return;
     if (!policy.saliency) { // the python backend, or a kernel compiled before saliency
       S.saliency = null;
+      grid.style.display = 'none'; // no stale bars (.probs's display: grid would override `hidden`)
       note.textContent = `No saliency on the ${S.backend} backend (wasm and WebGPU have it, from a kernel ` +
         'compiled with saliency: recompile an older one).';
       return;
@@ -79,6 +80,7 @@ export function saliencyPanel({ S, env, spec, greedy, el: make }) {
       S.saliency = g;
       last = policy;
       note.textContent = '';
+      grid.style.display = '';
       show(g, k);
     } catch (err) {
       S.saliency = null;
