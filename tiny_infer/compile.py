@@ -218,7 +218,13 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
 
     from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
     from tiny_infer.model import TinyPolicy, check_parity, torch_forward
-    from tiny_infer.saliency import check_saliency, render_saliency, saliency_actions, torch_saliency
+    from tiny_infer.saliency import (
+        check_saliency,
+        render_saliency,
+        saliency_actions,
+        torch_saliency,
+        torch_saliency_float32,
+    )
     from tiny_infer.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
     from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
 
@@ -254,6 +260,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             sal_obs = obs[: cfg.saliency_samples]
             sal_k = saliency_actions(ckpt, len(sal_obs))
             sal_ref = torch_saliency(ckpt, sal_obs, sal_k)
+            sal_ref32 = torch_saliency_float32(ckpt, sal_obs, sal_k)
         except BaseException:
             zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
             raise
@@ -270,7 +277,9 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             from tiny_infer.import_common import check_source_parity
 
             source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
-            sal_err = check_saliency(wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency")
+            sal_err = check_saliency(
+                wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32
+            )
         except ValueError as e:
             raise CompileError(str(e)) from None
         t_parity = time.perf_counter()
