@@ -90,7 +90,7 @@ function humanControls() {
       return s;
     });
   }
-  $('human-keys').textContent = hints.length ? `${hints.join(' · ')} (hold: takes over)` : '';
+  $('human-keys').textContent = hints.length ? ` · ${hints.join(' · ')} (hold: takes over)` : '';
 }
 
 // ---- perturbation ----
