@@ -27,10 +27,17 @@ import numpy as np
 from tiny_infer.checkpoint import Checkpoint, CheckpointError, load_checkpoint, resolve_model_dir
 from tiny_infer.envid import EnvIdError, check_env_id, is_registered
 
-FILES = ("policy.c", "policy.wasm", "policy.webgpu.js", "policy.weights.bin", "manifest.json")
-# what a kernel folder may hold besides FILES (the bundler reads a policy.weights.json there when it has one):
-# a folder with anything else is not ours, and compile never replaces it
-KERNEL_FILES = (*FILES, "policy.weights.json")
+# policy.weights.json: the python backend's weights (contract 2), so the bundler needs only this folder
+FILES = (
+    "policy.c",
+    "policy.wasm",
+    "policy.webgpu.js",
+    "policy.weights.bin",
+    "policy.weights.json",
+    "manifest.json",
+)
+# what a kernel folder may hold: a folder with anything else is not ours, and compile never replaces it
+KERNEL_FILES = FILES
 
 
 @dataclass
@@ -217,6 +224,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     from importlib.metadata import version
 
     from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
+    from tiny_infer.export_json import export_json
     from tiny_infer.model import TinyPolicy, check_parity, torch_forward
     from tiny_infer.saliency import (
         check_saliency,
@@ -297,6 +305,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             saliency["wgsl"],
         )
         (tmp / "policy.webgpu.js").write_text(js)
+        export_json(ckpt.model_dir, tmp / "policy.weights.json")
 
         manifest = {
             "env_id": ckpt.env_id,
