@@ -185,7 +185,11 @@ def test_manifest_and_module(kernels):
         "policy.wasm",
         "policy.webgpu.js",
         "policy.weights.bin",
+        "policy.weights.json",
     }
+    # the python backend's weights: the same checkpoint, as the reference forward pass reads it
+    py = json.loads((kdir / "policy.weights.json").read_text())
+    assert py["env_id"] == meta["env_id"] and py["hidden"] == m["hidden"]
     for f, size in m["files"].items():
         assert (kdir / f).stat().st_size == size, f
     assert m["weights_sha256"] == hashlib.sha256((kdir / "policy.weights.bin").read_bytes()).hexdigest()
