@@ -1,7 +1,7 @@
 """`python -m bench` (`make bench`): sizes, kernel latency, page load, Python runtimes and training speed,
 each against its peers, measured in one run on this machine. Prints a table; writes bench/results.json.
 
-    python -m bench                      # bundle, kernel, page, sweep, runtimes (training race skipped: --train)
+    python -m bench                      # every section but the training race (--train adds it)
     python -m bench --train              # everything
     python -m bench --only train         # the training race alone (`make bench-train`)
     python -m bench --only kernel,page --quick
