@@ -39,7 +39,8 @@ def test_shipped_policy_reaches_the_threshold(env_id):
     mean, _ = greedy_eval(act, env_id, ev["episodes"], ev["seed"])
     assert ev["episodes"] == 100 and ev["seed"] >= 10_000
     assert mean == pytest.approx(ev["mean"], abs=1e-6)
-    assert mean >= PRESETS[env_id].stop_return == RACES[env_id][0]
+    # a preset may stop past the threshold (Pendulum: a margin over a noisy 100-episode eval), never before it
+    assert mean >= RACES[env_id][0] and PRESETS[env_id].stop_return >= RACES[env_id][0]
 
 
 @pytest.mark.parametrize("env_id", ENVS)

@@ -82,11 +82,14 @@ PRESETS: dict[str, PPOConfig] = {
     # reward normalisation, gamma 0.95 instead of 0.9 (0.9 plateaued at a greedy -210..-230: the policy
     # looks ahead too little to balance precisely), 2x the lr, and 8 x 128-step batches in 4 minibatches (4x
     # the updates per env step of 8 x 512: greedy -200 after 115k steps instead of 150k-165k). Seeds 1-5:
-    # greedy -200 after 49k-131k env steps. [32, 32] keeps the page's weights small.
+    # greedy -200 after 49k-131k env steps. [32, 32] keeps the page's weights small. Training stops at -150,
+    # not at the -200 threshold: an eval of 100 episodes (std ~140) that first crosses -200 is a lucky one
+    # (stopped there, seed 1 scored -179.5 on its 100 eval episodes but -201.6 on 1,000 others); seed 1 then
+    # trains its whole budget, greedy -149.9 after 197k env steps (18 s).
     "Pendulum-v1": PPOConfig(
         env_id="Pendulum-v1", total_timesteps=200_000, n_envs=8, n_steps=128, epochs=10, minibatches=4,
         lr=2e-3, gamma=0.95, gae_lambda=0.95, clip_coef=0.2, ent_coef=0.0, init_log_std=-0.5,
-        hidden=(32, 32), obs_norm=True, norm_reward=True, eval_every=16_384, stop_return=-200.0),
+        hidden=(32, 32), obs_norm=True, norm_reward=True, eval_every=16_384, stop_return=-150.0),
     # PPO here often settles on "don't move" (each step costs 0.1 a^2, the goal pays 100 once); RL Zoo avoids
     # it with gSDE, which train/ lacks. What works without it: a wide initial Gaussian (std 1 on [-1, 1]),
     # and gamma 0.999 so the goal's reward reaches back over a whole ~100-step swing. Reward normalisation as
