@@ -171,7 +171,10 @@ def run_full_episode(page) -> dict:
 
 # ---- every env page ----
 
-EPISODES = 20  # the agent's first episodes (seed 1), averaged against the env's solved threshold
+# the agent's first episodes (seed 1), averaged against the env's solved threshold: 100, as the evaluation
+# behind the threshold (models/<env>/policy.json); 20 episodes of MountainCar-v0 (std ~9) averaged -111.4
+# for a policy whose 1,000-episode mean in Gymnasium is -107.8
+EPISODES = 100
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
