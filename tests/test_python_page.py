@@ -168,7 +168,9 @@ def test_bad_weights_keep_the_kernel_playing(browser, serve, site, kind):  # noq
     page.route("**/policy.weights-*.json",
                lambda route: route.fulfill(status=200, body=body, content_type="application/json"))
     page.goto(f"{base}/{SUB}/?backend=python")
-    page.wait_for_function("() => window.app && window.app.status().note.includes('python failed')",
+    # the panel shows status().note at its own refresh rate: wait for the text on the page, not the state
+    page.wait_for_function("() => window.app && window.app.status().note.includes('python failed') "
+                           "&& document.getElementById('note').textContent.includes('python failed')",
                            timeout=30_000)
     note = page.locator("#note")
     assert note.is_visible()
