@@ -71,3 +71,18 @@ def serve():
     for srv in servers:
         srv.shutdown()
         srv.server_close()
+
+
+RENDER_PAGE = "<!doctype html><html><body style='margin:0'><canvas id=c></canvas></body></html>"
+
+
+@pytest.fixture
+def render_page(browser, serve):
+    """A Chromium page with bundle/src served (its modules import as the page's would) and a blank canvas:
+    the renderer tests draw on it."""
+    base = serve(ROOT / "bundle" / "src")
+    p = browser.new_page(device_scale_factor=1)
+    p.route(f"{base}/render-test.html", lambda r: r.fulfill(body=RENDER_PAGE, content_type="text/html"))
+    p.goto(f"{base}/render-test.html")
+    yield p
+    p.close()

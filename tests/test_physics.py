@@ -24,7 +24,7 @@ from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
 from tests.lockstep import gym_action, gym_env, js_specs
 from tests.test_page import _kernel, _policy, build, open_page, status, wait_ready
-from tests.test_render import PAGE, dilate, mask
+from tests.test_render import dilate, mask
 
 SITE = "demo"
 STEPS = 40  # steps compared with Gymnasium after a change of physics
@@ -253,17 +253,6 @@ RENDERS = [
      [(0.3, -0.2, 0.0, 0.0), (2.5, 1.3, 0.0, 0.0)], {"links": (0, 204, 204), "joints": (204, 204, 0)},
      "links"),
 ]
-
-
-@pytest.fixture
-def render_page(browser, serve):
-    """A Chromium page with bundle/src served, as tests/test_render.py's."""
-    base = serve(ROOT / "bundle" / "src")
-    p = browser.new_page(device_scale_factor=1)
-    p.route(f"{base}/render-test.html", lambda r: r.fulfill(body=PAGE, content_type="text/html"))
-    p.goto(f"{base}/render-test.html")
-    yield p
-    p.close()
 
 
 def js_frames(page, module: str, size, states, constants) -> list[np.ndarray]:

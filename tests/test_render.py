@@ -61,7 +61,6 @@ CASES = [
         actions=[None, None, 2.0, -2.0, 0.5, -1.3, 0.05, 3.0],
         mad=0.10),  # the arrow: a vector trace of clockwise.png, where pygame smooth-scales the bitmap
 ]
-PAGE = "<!doctype html><html><body style='margin:0'><canvas id=c></canvas></body></html>"
 
 
 def gym_frames(case: Case) -> list[np.ndarray]:
@@ -122,14 +121,8 @@ def dilate(m: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture
-def page(browser, serve):
-    """A Chromium page with bundle/src served (its modules import as the page's would)."""
-    base = serve(ROOT / "bundle" / "src")
-    p = browser.new_page(device_scale_factor=1)
-    p.route(f"{base}/render-test.html", lambda r: r.fulfill(body=PAGE, content_type="text/html"))
-    p.goto(f"{base}/render-test.html")
-    yield p
-    p.close()
+def page(render_page):
+    return render_page  # tests/conftest.py: bundle/src served, a blank canvas
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.env_id for c in CASES])

@@ -15,6 +15,7 @@ import torch
 
 from tests.conftest import ARTIFACTS
 from tests.test_page import Watch, build
+from tests.test_train import SMALL  # a short run: the trainer's own tests' flags
 from tiny_infer.checkpoint import CheckpointError, load_checkpoint
 from tiny_infer.snapshots import snapshot_dirs
 from train.__main__ import main as train_main
@@ -24,8 +25,6 @@ from train.ppo import Trainer
 from train.snapshots import KEEP, SnapshotLog, pick
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--n-envs", "4", "--n-steps", "64", "--epochs", "2", "--minibatches", "2", "--eval-every", "0",
-         "--stop-return", "0", "--eval-episodes", "5", "--no-plot", "--no-progress"]
 
 
 @pytest.fixture(autouse=True)

@@ -17,14 +17,13 @@ import numpy as np
 import pytest
 import torch
 
+from tests.test_train import SMALL  # a short run: the trainer's own tests' flags
 from train.__main__ import create_run_dir, main
 from train.checkpoint import from_plain, load_state, save_state, to_plain
 from train.config import preset, to_dict
 from train.ppo import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--n-envs", "4", "--n-steps", "64", "--epochs", "2", "--minibatches", "2", "--eval-every", "0",
-         "--stop-return", "0", "--eval-episodes", "5", "--no-plot", "--no-progress"]
 
 
 @pytest.fixture(autouse=True)
