@@ -224,7 +224,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     from importlib.metadata import version
 
     from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
-    from tiny_infer.export_json import export_json
+    from tiny_infer.export_json import to_json
     from tiny_infer.model import TinyPolicy, check_parity, torch_forward
     from tiny_infer.saliency import (
         check_saliency,
@@ -305,7 +305,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             saliency["wgsl"],
         )
         (tmp / "policy.webgpu.js").write_text(js)
-        export_json(ckpt.model_dir, tmp / "policy.weights.json")
+        (tmp / "policy.weights.json").write_text(to_json(ckpt))  # the checkpoint already loaded
 
         manifest = {
             "env_id": ckpt.env_id,

@@ -72,18 +72,23 @@ def to_json_dict(ckpt: Checkpoint) -> dict:
             **({"critic_hidden": list(ckpt.critic_hidden)} if ckpt.critic_hidden is not None else {})}
 
 
+def to_json(ckpt: Checkpoint) -> str:
+    """The export of a validated checkpoint as JSON text, checked by the reader (reference.Policy) first."""
+    data = to_json_dict(ckpt)
+    Policy(data)  # the reader's own shape checks: never write a file it would reject
+    return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
+
+
 def export_json(model_dir: str | Path, out: str | Path) -> Path:
     """Write MODEL_DIR's weights as JSON to OUT atomically (a temp file, then a rename); returns OUT."""
-    data = to_json_dict(load_checkpoint(Path(model_dir)))
-    Policy(data)  # the reader's own shape checks: never write a file it would reject
+    text = to_json(load_checkpoint(Path(model_dir)))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the export is meant to be served
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, separators=(",", ":"), allow_nan=False)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)
