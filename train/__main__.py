@@ -31,7 +31,7 @@ from .checkpoint import (
     versions,
     write_policy,
 )
-from .config import ConfigError, add_config_args, from_dict, overrides, preset, to_dict, validate
+from .config import ConfigError, PPOConfig, add_config_args, from_dict, overrides, preset, to_dict, validate
 from .envs import EnvError, check_spaces
 from .snapshots import collect as collect_snapshots
 from .snapshots import write_snapshots
@@ -41,25 +41,40 @@ class UsageError(Exception):
     pass
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m train", description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--env", default=None, help="Gymnasium env id (default CartPole-v1)")
-    ap.add_argument("--seed", type=int, default=None, help="seed of envs, init and sampling (default 1)")
+def build_parser(env_id: str = PPOConfig.env_id) -> argparse.ArgumentParser:
+    """The CLI's parser; the hyperparameters' help shows env_id's preset values as their defaults."""
+    ap = argparse.ArgumentParser(prog="python -m train", description=__doc__.split("\n")[0])
+    add_config_args(ap, env_id)
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                    help="auto = CUDA when present (for these small nets the CPU is as fast or faster)")
+                    help="auto = CUDA when present (for these small nets the CPU is as fast or faster) "
+                    "(default: %(default)s)")
     ap.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
-                    help="continue runs/<env-id>/<run>/")
+                    help="continue runs/<env-id>/<run>/ (its env, seed and hyperparameters; only "
+                    "--total-timesteps may change)")
     ap.add_argument("--publish", action="store_true", help="also write the shipped policy models/<env-id>/")
-    ap.add_argument("--out", type=Path, default=Path("build/models"), help="policy output root")
-    ap.add_argument("--models", type=Path, default=Path("models"), help="shipped policies root (--publish)")
-    ap.add_argument("--runs", type=Path, default=Path("runs"), help="run folders root")
+    ap.add_argument("--out", type=Path, default=Path("build/models"),
+                    help="policy output root (default: %(default)s)")
+    ap.add_argument("--models", type=Path, default=Path("models"),
+                    help="shipped policies root, with --publish (default: %(default)s)")
+    ap.add_argument("--runs", type=Path, default=Path("runs"), help="run folders root (default: %(default)s)")
     ap.add_argument("--no-plot", action="store_true", help="skip curve.png")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--save-every", type=float, default=10.0, metavar="SECONDS",
-                    help="write the resumable state at most this often (0: every iteration)")
-    add_config_args(ap)
-    return ap.parse_args(argv)
+                    help="write the resumable state at most this often, 0 = every iteration "
+                    "(default: %(default)s)")
+    return ap
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line (argv, else sys.argv[1:]); unset hyperparameters are None."""
+    # --env first: --help shows that env's preset as the hyperparameters' defaults
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    pre.add_argument("--env", default=PPOConfig.env_id)
+    try:
+        env_id = pre.parse_known_args(argv)[0].env
+    except argparse.ArgumentError:  # (--env without a value: the full parser says so)
+        env_id = PPOConfig.env_id
+    return build_parser(env_id).parse_args(argv)
 
 
 def human(n: int) -> str:
@@ -130,8 +145,8 @@ def setup(args: argparse.Namespace):
             cfg = validate(dataclasses.replace(cfg, total_timesteps=given["total_timesteps"]))
         run_dir = args.resume
     else:
-        env_id = args.env or "CartPole-v1"
-        seed = 1 if args.seed is None else args.seed
+        env_id = args.env or PPOConfig.env_id
+        seed = PPOConfig.seed if args.seed is None else args.seed
         cfg = validate(dataclasses.replace(preset(env_id), seed=seed, **given))
         run_dir = None  # made exclusively once training starts (create_run_dir)
     obs_dim, action = check_spaces(cfg.env_id)

@@ -4,39 +4,46 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+
+
+def _arg(default, help: str):
+    """A PPOConfig field and its meaning in one line: the --help text of its flag (add_config_args)."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class PPOConfig:
-    env_id: str = "CartPole-v1"
-    seed: int = 1
-    total_timesteps: int = 100_000  # budget; training may stop earlier once solved (see stop_return)
-    n_envs: int = 8                 # parallel environments
-    n_steps: int = 128              # steps per env per rollout; batch = n_envs * n_steps
-    epochs: int = 4                 # passes over each batch
-    minibatches: int = 4            # minibatches per epoch
-    lr: float = 3e-4
-    anneal_lr: bool = True          # linear decay to 0 over total_timesteps
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_coef: float = 0.2
-    clip_vloss: bool = True
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    norm_adv: bool = True
-    target_kl: float = 0.0          # stop an update's epochs early above this approx KL; 0 = never
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = "tanh"        # tanh | relu
-    init_log_std: float = 0.0       # Box actions: initial log std of the Gaussian
-    obs_norm: bool = False          # running mean/std observation normaliser (exported into contract 1)
-    obs_clip: float = 10.0
-    norm_reward: bool = False       # divide rewards by the running std of the discounted return (training)
-    eval_every: int = 0             # env steps between greedy evals that may stop training; 0 = at the end
-    eval_episodes: int = 100
-    stop_return: float = 0.0        # stop once a greedy eval mean reaches this; 0 = train the full budget
-    eval_seed: int = 10_000         # greedy eval episode i starts from reset(seed=eval_seed + i)
+    """PPO's hyperparameters; these defaults are the generic ones, PRESETS the tuned ones per env."""
+    env_id: str = _arg("CartPole-v1", "Gymnasium env id; the hyperparameters' defaults are its preset")
+    seed: int = _arg(1, "seed of the envs, the initial weights and the action sampling")
+    total_timesteps: int = _arg(100_000, "env-step budget; training may stop earlier once solved "
+                                         "(see --stop-return)")
+    n_envs: int = _arg(8, "parallel environments")
+    n_steps: int = _arg(128, "steps per env per rollout; batch = n_envs * n_steps")
+    epochs: int = _arg(4, "passes over each batch")
+    minibatches: int = _arg(4, "minibatches per epoch (must divide the batch)")
+    lr: float = _arg(3e-4, "Adam's learning rate")
+    anneal_lr: bool = _arg(True, "decay the learning rate linearly to 0 over total_timesteps")
+    gamma: float = _arg(0.99, "discount factor")
+    gae_lambda: float = _arg(0.95, "lambda of generalised advantage estimation")
+    clip_coef: float = _arg(0.2, "surrogate clipping: the new/old policy ratio is clipped to 1 +- this")
+    clip_vloss: bool = _arg(True, "clip the value update to +- clip_coef around the rollout's values")
+    ent_coef: float = _arg(0.0, "coefficient of the entropy bonus")
+    vf_coef: float = _arg(0.5, "coefficient of the value loss")
+    max_grad_norm: float = _arg(0.5, "clip the global gradient norm to this")
+    norm_adv: bool = _arg(True, "normalise advantages to mean 0, std 1 per minibatch")
+    target_kl: float = _arg(0.0, "stop an update's epochs early above this approx KL; 0 = never")
+    hidden: tuple[int, ...] = _arg((64, 64), "hidden layer sizes of the actor and of the critic")
+    activation: str = _arg("tanh", "activation of the hidden layers")
+    init_log_std: float = _arg(0.0, "Box actions: initial log std of the Gaussian")
+    obs_norm: bool = _arg(False, "running mean/std observation normaliser (exported into contract 1)")
+    obs_clip: float = _arg(10.0, "clip normalised observations to +- this (with --obs-norm)")
+    norm_reward: bool = _arg(False, "divide rewards by the running std of the discounted return (training)")
+    eval_every: int = _arg(0, "env steps between greedy evals that may stop training; 0 = at the end")
+    eval_episodes: int = _arg(100, "episodes per greedy eval")
+    stop_return: float = _arg(0.0, "stop once a greedy eval mean reaches this; 0 = train the full budget")
+    eval_seed: int = _arg(10_000, "greedy eval episode i starts from reset(seed=eval_seed + i)")
 
     @property
     def batch_size(self) -> int:
@@ -232,21 +239,28 @@ def _parse_hidden(s: str) -> tuple[int, ...]:
     return sizes
 
 
-def add_config_args(ap: argparse.ArgumentParser) -> None:
-    """One flag per PPOConfig field (default None = take the env's preset)."""
-    g = ap.add_argument_group("hyperparameters (default: the env's preset, see train/config.py)")
+def _shown(v: object) -> str:
+    """A value as its flag takes it (hidden sizes as 32,32)."""
+    return ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+
+
+def add_config_args(ap: argparse.ArgumentParser, env_id: str = PPOConfig.env_id) -> None:
+    """One flag per PPOConfig field, its help the field's; --env and --seed among ap's main options, the rest
+    in a group whose defaults are env_id's preset. Every flag's default is None: unset = take the preset."""
+    p = preset(env_id)
+    g = ap.add_argument_group(f"hyperparameters (defaults: the {env_id} preset, see train/config.py)")
     for f in fields(PPOConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name in ("env_id", "seed"):
-            continue  # --env and --seed are the main arguments
+        shown = PPOConfig.env_id if f.name == "env_id" else _shown(getattr(p, f.name))
+        kw = {"default": None, "help": f"{f.metadata['help']} (default: {shown})".replace("%", "%%")}
         if f.type == "bool":
-            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
+            kw["action"] = argparse.BooleanOptionalAction
         elif f.name == "hidden":
-            g.add_argument(flag, dest=f.name, type=_parse_hidden, default=None, metavar="H1,H2")
+            kw.update(type=_parse_hidden, metavar="H1,H2")
         elif f.name == "activation":
-            g.add_argument(flag, dest=f.name, choices=["tanh", "relu"], default=None)
-        else:
-            g.add_argument(flag, dest=f.name, type={"int": int, "float": float}[f.type], default=None)
+            kw["choices"] = ["tanh", "relu"]
+        elif f.type != "str":
+            kw.update(type={"int": int, "float": float}[f.type], metavar=f.type.upper())
+        (ap if f.name in ("env_id", "seed") else g).add_argument(_flag(f.name), **kw)
 
 
 def overrides(args: argparse.Namespace) -> dict:
