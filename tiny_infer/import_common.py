@@ -259,18 +259,22 @@ def check_source_parity(ckpt, forward_batch: Callable[[np.ndarray], np.ndarray])
 def add_import_parser(sub) -> None:
     """The `import` subcommand (tiny_infer/__main__.py): `import sb3 ...` and `import cleanrl ...`."""
     imp = sub.add_parser("import", help="import a Stable-Baselines3 or CleanRL policy as a contract-1 folder")
-    lib = imp.add_subparsers(dest="library", required=True)
+    lib = imp.add_subparsers(dest="library", required=True, metavar="LIBRARY", help="the policy's trainer")
+    out = "output folder (contract 1; default build/models/ENV, where make finds it)"
     s = lib.add_parser("sb3", help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3; MlpPolicy)")
-    s.add_argument("model", help="the .zip that model.save() wrote")
-    s.add_argument("--vecnormalize", help="VecNormalize statistics (vecnormalize.pkl), if trained with it")
+    s.add_argument("model", metavar="MODEL", help="the .zip that model.save() wrote")
+    s.add_argument("--vecnormalize", metavar="PKL",
+                   help="VecNormalize statistics (vecnormalize.pkl), if trained with it")
     s.add_argument("--env", help="Gymnasium id (default: one in the file name, e.g. ppo-CartPole-v1.zip)")
-    s.add_argument("--out", help="output folder (contract 1; default build/models/ENV, where make finds it)")
+    s.add_argument("--out", metavar="DIR", help=out)
     c = lib.add_parser("cleanrl", help="a CleanRL ppo.py / ppo_continuous_action.py .cleanrl_model")
-    c.add_argument("model", help="the .cleanrl_model (torch.save of the Agent's state_dict)")
+    c.add_argument("model", metavar="MODEL", help="the .cleanrl_model (torch.save of the Agent's state_dict)")
     c.add_argument("--env", required=True, help="Gymnasium id the policy was trained on")
-    c.add_argument("--obs-norm", help="NormalizeObservation statistics: .npz of mean, var [, clip, epsilon]")
-    c.add_argument("--activation", choices=("tanh", "relu"), default="tanh", help="hidden activation (tanh)")
-    c.add_argument("--out", help="output folder (contract 1; default build/models/ENV, where make finds it)")
+    c.add_argument("--obs-norm", metavar="NPZ",
+                   help="NormalizeObservation statistics: .npz of mean, var [, clip, epsilon]")
+    c.add_argument("--activation", choices=("tanh", "relu"), default="tanh",
+                   help="hidden activation (default: %(default)s)")
+    c.add_argument("--out", metavar="DIR", help=out)
 
 
 def main(args) -> int:
