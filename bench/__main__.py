@@ -90,7 +90,8 @@ def print_table(rows: list[Row]) -> None:
             print(f"  {name}: {note}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's parser."""
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default="", help=f"comma-separated sections out of {','.join(SECTIONS)}")
     ap.add_argument("--train", action="store_true", help="include the (slow) training race in a full run")
@@ -101,7 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kernel", type=Path, default=None, metavar="DIR",
                     help="measure this compiled kernel instead of compiling the policy afresh")
     ap.add_argument("--keep", action="store_true", help="keep the temporary build folder (printed)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the wanted sections, print the table and write --out; the exit status."""
+    args = build_parser().parse_args(argv)
 
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     bad = [s for s in only if s not in SECTIONS]
