@@ -1,13 +1,6 @@
 #!/usr/bin/env node
-// Bundle the site (contract 3):
-//   node bundle/build.mjs --out public [--env ID]... [--kernels build/kernels] [--single]
-//     one page per env at <out>/<env-id>/index.html (its kernel from <kernels>/<env-id>/; without --env every
-//     kernel there), shared content-hashed assets in <out>/assets/, and the gallery <out>/index.html (every env
-//     page built so far into <out>). --single: one self-contained <out>/<env-id>.html per env (works from
-//     file://), no gallery.
-//     --ported-only: leave out, with a note, the envs with no JS port yet (`make bundle`: every env with a policy).
-//   node bundle/build.mjs --kernel build/kernels/CartPole-v1 --out DIR [--single]
-//     one env's page alone at DIR/index.html (--single: DIR/<env-id>.html), e.g. to embed it elsewhere.
+// Bundle the site (contract 3) from compiled kernel folders (contract 2); what each flag does: USAGE below
+// (`--help` prints it).
 // Relative URLs only. Same inputs give byte-identical outputs. Every input is checked before anything is
 // written; files go to a temporary folder first and are renamed into place, so a failed build leaves the
 // previous site intact. <out>/.rl-web-build.json records what the builds wrote: a rebuild removes only those
@@ -31,8 +24,20 @@ const STATIC = path.join(ROOT, 'public'); // committed static files (favicon.svg
 const ENVS_INDEX = path.join(SRC, 'envs', 'index.js'); // ENVS[envId] = {spec, Env, module} (docs/design.md)
 const BUDGET_GZ = 32 * 1024;
 const ENGINE_BUDGET_GZ = 1536 * 1024; // a page with a physics engine (MuJoCo: ~1.27 MB of it, issue 15)
-const USAGE = 'usage: node bundle/build.mjs --out DIR [--env ID]... [--kernels DIR] [--single] [--ported-only]\n' +
-  '       node bundle/build.mjs --kernel KERNEL_DIR --out DIR [--single]';
+const USAGE = `usage: node bundle/build.mjs --out DIR [--env ID]... [--kernels DIR] [--single] [--ported-only]
+       node bundle/build.mjs --kernel KERNEL_DIR --out DIR [--single]
+
+  --out DIR          the site folder <out> (required): one page per env at <out>/<env-id>/index.html, shared
+                     content-hashed assets in <out>/assets/, and the gallery <out>/index.html (every env page
+                     built so far into <out>)
+  --env ID           build this env's page, its kernel from <kernels>/ID/ (repeatable; default: every kernel
+                     folder under <kernels>)
+  --kernels DIR      <kernels>: the compiled kernel folders, one per env id (default: build/kernels)
+  --kernel DIR       one kernel folder: its env's page alone at <out>/index.html, e.g. to embed it elsewhere
+  --single           one self-contained page per env, <out>/<env-id>.html (works from file://), no gallery
+  --ported-only      leave out, with a note, the envs with no JS port yet (\`make bundle\`: every env with a
+                     policy)
+  -h, --help         this text`;
 
 function parseArgs(argv) {
   const args = { kernel: null, kernels: path.join(ROOT, 'build', 'kernels'), envs: [], out: null, single: false,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Static server for the built site: node bundle/serve.mjs [DIR=public] [PORT=8000]
+// Static server for the built site (`node bundle/serve.mjs --help`: USAGE below).
 // Correct MIME types (application/wasm for streaming compilation), gzip like a CDN, no caching, loopback.
 // Any request gets an answer and none can stop the server: a path that does not decode, holds NUL or leaves
 // the served folder (after resolving '..' and symlinks) is refused, and a redirect only ever names a path of
@@ -18,7 +18,17 @@ const TYPES = {
 };
 const COMMON = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
 
-const [dir = 'public', portArg = '8000'] = process.argv.slice(2);
+const USAGE = `usage: node bundle/serve.mjs [DIR] [PORT]
+
+  DIR                the built site to serve (default: public)
+  PORT               port on 127.0.0.1; 0 = any free one (default: 8000)
+  -h, --help         this text`;
+const argv = process.argv.slice(2);
+if (argv.includes('-h') || argv.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const [dir = 'public', portArg = '8000'] = argv;
 const root = path.resolve(dir);
 const port = Number(portArg);
 if (!existsSync(path.join(root, 'index.html'))) {
