@@ -22,8 +22,9 @@ from race_eval import RACES, RaceClock  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("seed", type=int)
-    ap.add_argument("--env", default="CartPole-v1", choices=sorted(RACES))
+    ap.add_argument("seed", type=int, help="training seed (one race entry per seed)")
+    ap.add_argument("--env", default="CartPole-v1", choices=sorted(RACES),
+                    help="env to race on (default %(default)s)")
     ap.add_argument("--full", action="store_true", help="train the whole budget, not stop when solved")
     args = ap.parse_args()
     torch.set_num_threads(1)  # as `python -m train` does

@@ -48,8 +48,9 @@ def schedule(v):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("seed", type=int)
-    ap.add_argument("--env", default="CartPole-v1", choices=sorted(ZOO))
+    ap.add_argument("seed", type=int, help="training seed (one race entry per seed)")
+    ap.add_argument("--env", default="CartPole-v1", choices=sorted(ZOO),
+                    help="env to race on, with the RL Zoo's settings (default %(default)s)")
     ap.add_argument("--max-steps", type=int, default=None, help="default: the Zoo's n_timesteps")
     ap.add_argument("--full", action="store_true", help="train the whole budget, not stop when solved")
     args = ap.parse_args()

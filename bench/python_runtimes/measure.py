@@ -35,7 +35,7 @@ def sizes(paths: list[Path]) -> dict[str, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model_dir", nargs="?")
+    ap.add_argument("model_dir", nargs="?", help="checkpoint folder (default: the newest CartPole-v1 policy)")
     ap.add_argument("--calls", type=int, default=1000, help="forward passes to time per runtime")
     args = ap.parse_args()
     import numpy as np
