@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.common import BENCH, CHROMIUM_ARGS, Row, chromium_path, gz_size, run, skipped
+from bench.browser import NO_CHROMIUM, chromium
+from bench.common import BENCH, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node, ensure_sb3
-from bench.serve import serve
 
 S = "kernel"
 NM = BENCH / "node_modules"
@@ -80,8 +80,6 @@ def run_node(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
 
 
 def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
-    from playwright.sync_api import sync_playwright
-
     kdir = ctx.kernel if wasm.get("ours") else ctx.tmp
 
     def url(p: Path) -> str:
@@ -98,21 +96,17 @@ def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
         cfg["webgpu"] = url(js) if js.exists() else None
         cfg["webgpuWeights"] = url(w) if w.is_file() else None
     mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp, "/k/": kdir}
-    with serve(mounts) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(base + "/js/harness.html")
-            page.wait_for_function("window.benchReady === true", timeout=60_000)
-            out = page.evaluate("cfg => window.runBench(cfg)", cfg)
-            out["version"] = browser.version
-            if errors:
-                out["page_errors"] = errors[:3]
-            return out
-        finally:
-            browser.close()
+    with chromium(mounts) as (browser, base):
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/js/harness.html")
+        page.wait_for_function("window.benchReady === true", timeout=60_000)
+        out = page.evaluate("cfg => window.runBench(cfg)", cfg)
+        out["version"] = browser.version
+        if errors:
+            out["page_errors"] = errors[:3]
+        return out
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -146,7 +140,7 @@ def measure(ctx: Context) -> list[Row]:
     except Exception as e:  # noqa: BLE001
         rows.append(skipped(S, "node", str(e)))
     if chromium_path() is None:
-        rows.append(skipped(S, "chromium", "no Chromium: apt-get install chromium (or set CHROME=/path)"))
+        rows.append(skipped(S, "chromium", NO_CHROMIUM))
     else:
         try:
             results["chromium"] = run_chromium(ctx, wasm, peers + (["webgpu"] if "ours" in wasm else []))
