@@ -6,11 +6,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.common import CHROMIUM_ARGS, Row, chromium_path, skipped
+from bench.common import CHROMIUM_ARGS, NO_CHROMIUM, Row, chromium_path, skipped
 from bench.context import Context
 from bench.serve import serve
-
-NO_CHROMIUM = "no Chromium found: apt-get install chromium (or set CHROME=/path)"
 
 
 @contextmanager

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.browser import NO_CHROMIUM, chromium
-from bench.common import BENCH, Row, chromium_path, gz_size, run, skipped
+from bench.browser import chromium
+from bench.common import BENCH, NO_CHROMIUM, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node, ensure_sb3
 

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from bench.browser import NO_CHROMIUM, chromium
-from bench.common import BENCH, ROOT, Row, chromium_path, gz_size, run, skipped
+from bench.browser import chromium
+from bench.common import BENCH, NO_CHROMIUM, ROOT, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node
 
