@@ -26,12 +26,20 @@ PEER_FILES = {
 }
 
 
-def peer_files(ctx: Context, name: str, have_kernel: bool) -> list[Path]:
+def webgpu_files(ctx: Context) -> dict[str, Path]:
+    """The WebGPU kernel's files by role (module, its data module, weights) as the kernel's manifest.json
+    names them (contract 2); empty when it has none."""
+    wg = ctx.manifest.get("webgpu") or {}
+    return {role: ctx.kernel / name for role, name in wg.items() if isinstance(name, str)}
+
+
+def peer_files(ctx: Context, name: str) -> list[Path]:
     if name == "ours":
         return [ctx.kernel / "policy.wasm"]
     if name == "webgpu":
-        wg = ctx.manifest.get("webgpu") or {"module": "policy.webgpu.js", "weights": "policy.weights.bin"}
-        return [ctx.kernel / wg["module"]] + ([ctx.kernel / wg["weights"]] if wg.get("weights") else [])
+        if not webgpu_files(ctx):
+            raise RuntimeError("the kernel's manifest.json lists no WebGPU files")
+        return list(webgpu_files(ctx).values())
     if name == "baseline":
         return [ctx.baseline]
     model = ctx.tmp / "policy.onnx" if name == "ort" else ctx.weights_json
@@ -91,10 +99,9 @@ def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
            "wasm": {k: url(v) for k, v in wasm.items()}, "peers": peers, "quick": ctx.quick,
            "webgpu": None, "webgpuWeights": None}
     if "webgpu" in peers:
-        wg = ctx.manifest.get("webgpu") or {"module": "policy.webgpu.js", "weights": "policy.weights.bin"}
-        js, w = ctx.kernel / wg["module"], ctx.kernel / (wg.get("weights") or "-")
-        cfg["webgpu"] = url(js) if js.exists() else None
-        cfg["webgpuWeights"] = url(w) if w.is_file() else None
+        wg = webgpu_files(ctx)
+        cfg["webgpu"] = url(wg["module"]) if "module" in wg and wg["module"].is_file() else None
+        cfg["webgpuWeights"] = url(wg["weights"]) if "weights" in wg and wg["weights"].is_file() else None
     mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp, "/k/": kdir}
     with chromium(mounts) as (browser, base):
         page = browser.new_page()
@@ -195,7 +202,7 @@ def measure(ctx: Context) -> list[Row]:
         if key == "ort" and "ort" not in peers:
             continue
         try:
-            files = peer_files(ctx, key, "ours" in wasm)
+            files = peer_files(ctx, key)
             raw, gz = fetch_bytes(files)
         except Exception as e:  # noqa: BLE001
             rows.append(skipped(S, f"size: {LABEL[key]}", str(e)))
