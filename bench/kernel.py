@@ -34,6 +34,7 @@ def webgpu_files(ctx: Context) -> dict[str, Path]:
 
 
 def peer_files(ctx: Context, name: str) -> list[Path]:
+    """What a browser fetches to run peer `name`: its runtime's files and the model (weights included)."""
     if name == "ours":
         return [ctx.kernel / "policy.wasm"]
     if name == "webgpu":

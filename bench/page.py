@@ -129,10 +129,10 @@ def script_per_frame(browser, url: str, seconds: float) -> dict:
 
 
 def measure(ctx: Context) -> list[Row]:
+    """Section page: every classic-control env page of the site (MuJoCo's are section mujoco's)."""
     from bench.mujoco import ENV_IDS as MUJOCO_IDS  # (bench.mujoco imports this module)
 
     runs, trace_s = (2, 2.0) if ctx.quick else (5, 5.0)
-    # engine pages: section mujoco, against their own targets
     rows = for_each_page(ctx, S, partial(measure_page, runs=runs, trace_s=trace_s),
                          keep=lambda env_id: env_id not in MUJOCO_IDS)
     left_out = ctx.facts.get("site_left_out", {})

@@ -47,6 +47,7 @@ RUN = """async () => {
 
 
 def measure(ctx: Context) -> list[Row]:
+    """Section sweep: on CartPole-v1's page of the site."""
     return for_each_page(ctx, S, partial(measure_page, ctx=ctx), keep=lambda env_id: env_id == ENV_ID,
                          none=f"the site has no {ENV_ID} page")
 
