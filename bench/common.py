@@ -18,6 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 ENV_ID = "CartPole-v1"
+# Chromium as the bench and the tests launch it: no GPU, no background traffic, WebGPU on SwiftShader
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--enable-unsafe-webgpu"]
 
@@ -53,8 +54,12 @@ def median(xs: list[float]) -> float:
     return float(statistics.median(xs))
 
 
+NO_CHROMIUM = "no Chromium found: apt-get install chromium (or set CHROME=/path/to/chrome)"
+
+
 def chromium_path() -> str | None:
-    """Same rule as tests/conftest.py: $CHROME, else a Chromium on PATH."""
+    """The Chromium to drive, for the bench and the tests (tests/conftest.py): $CHROME, else Debian's or
+    Google's binary on PATH; None when there is none (say NO_CHROMIUM)."""
     if os.environ.get("CHROME"):
         return os.environ["CHROME"]
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):

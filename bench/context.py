@@ -25,6 +25,23 @@ def c_array(name: str, a: np.ndarray) -> str:
     return f"static const float {name}{dims} = {{{vals}}};\n"
 
 
+def random_policy(out: Path) -> Path:
+    """A contract-1 CartPole policy with train/'s initial (random) 32x32 weights, written as train/ does."""
+    import torch
+
+    from train.checkpoint import write_policy
+    from train.config import PPOConfig
+    from train.envs import check_spaces
+    from train.model import ActorCritic
+
+    cfg = PPOConfig(env_id=ENV_ID, hidden=(32, 32))
+    obs_dim, action = check_spaces(ENV_ID)
+    torch.manual_seed(cfg.seed)
+    model = ActorCritic(obs_dim, action, cfg.hidden, cfg.activation)
+    write_policy(out, model, cfg, obs_dim, {"seed": cfg.seed, "env_steps": 0})
+    return out
+
+
 def built_once(fn: Callable) -> cached_property:
     """cached_property that also remembers a failure: a broken build is tried once a run, not per section."""
     @wraps(fn)
@@ -65,9 +82,7 @@ class Context:
                 return ROOT / src
         if d is None:
             # No trained or shipped policy yet: a random 32x32 policy still measures speed and size.
-            sys.path.insert(0, str(ROOT))
-            from tests.checkpoints import make_random_checkpoint
-            d = make_random_checkpoint(self.tmp / "model", obs_dim=4, hidden=(32, 32), env_id=ENV_ID)
+            d = random_policy(self.tmp / "model")
             self.facts["model"] = "random 32x32 tanh (no models/CartPole-v1 found)"
         else:
             self.facts["model"] = str(d.relative_to(ROOT))
@@ -91,9 +106,12 @@ class Context:
 
     @cached_property
     def reference(self) -> np.ndarray:
-        sys.path.insert(0, str(ROOT))
-        from tests.checkpoints import torch_forward
-        return torch_forward(self.model, self.obs)
+        """PyTorch's outputs for obs: the project's model (train.model.ActorCritic), the policy's weights."""
+        import torch
+
+        from train.model import ActorCritic
+        model = ActorCritic.from_contract(self.meta, self.tensors)
+        return model(torch.from_numpy(self.obs)).numpy()
 
     @cached_property
     def weights_json(self) -> Path:

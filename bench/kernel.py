@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.common import BENCH, CHROMIUM_ARGS, Row, chromium_path, gz_size, run, skipped
+from bench.browser import chromium
+from bench.common import BENCH, NO_CHROMIUM, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node, ensure_sb3
-from bench.serve import serve
 
 S = "kernel"
 NM = BENCH / "node_modules"
@@ -26,12 +26,21 @@ PEER_FILES = {
 }
 
 
-def peer_files(ctx: Context, name: str, have_kernel: bool) -> list[Path]:
+def webgpu_files(ctx: Context) -> dict[str, Path]:
+    """The WebGPU kernel's files by role (module, its data module, weights) as the kernel's manifest.json
+    names them (contract 2); empty when it has none."""
+    wg = ctx.manifest.get("webgpu") or {}
+    return {role: ctx.kernel / name for role, name in wg.items() if isinstance(name, str)}
+
+
+def peer_files(ctx: Context, name: str) -> list[Path]:
+    """What a browser fetches to run peer `name`: its runtime's files and the model (weights included)."""
     if name == "ours":
         return [ctx.kernel / "policy.wasm"]
     if name == "webgpu":
-        wg = ctx.manifest.get("webgpu") or {"module": "policy.webgpu.js", "weights": "policy.weights.bin"}
-        return [ctx.kernel / wg["module"]] + ([ctx.kernel / wg["weights"]] if wg.get("weights") else [])
+        if not webgpu_files(ctx):
+            raise RuntimeError("the kernel's manifest.json lists no WebGPU files")
+        return list(webgpu_files(ctx).values())
     if name == "baseline":
         return [ctx.baseline]
     model = ctx.tmp / "policy.onnx" if name == "ort" else ctx.weights_json
@@ -80,8 +89,6 @@ def run_node(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
 
 
 def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
-    from playwright.sync_api import sync_playwright
-
     kdir = ctx.kernel if wasm.get("ours") else ctx.tmp
 
     def url(p: Path) -> str:
@@ -93,26 +100,21 @@ def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
            "wasm": {k: url(v) for k, v in wasm.items()}, "peers": peers, "quick": ctx.quick,
            "webgpu": None, "webgpuWeights": None}
     if "webgpu" in peers:
-        wg = ctx.manifest.get("webgpu") or {"module": "policy.webgpu.js", "weights": "policy.weights.bin"}
-        js, w = ctx.kernel / wg["module"], ctx.kernel / (wg.get("weights") or "-")
-        cfg["webgpu"] = url(js) if js.exists() else None
-        cfg["webgpuWeights"] = url(w) if w.is_file() else None
+        wg = webgpu_files(ctx)
+        cfg["webgpu"] = url(wg["module"]) if "module" in wg and wg["module"].is_file() else None
+        cfg["webgpuWeights"] = url(wg["weights"]) if "weights" in wg and wg["weights"].is_file() else None
     mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp, "/k/": kdir}
-    with serve(mounts) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(base + "/js/harness.html")
-            page.wait_for_function("window.benchReady === true", timeout=60_000)
-            out = page.evaluate("cfg => window.runBench(cfg)", cfg)
-            out["version"] = browser.version
-            if errors:
-                out["page_errors"] = errors[:3]
-            return out
-        finally:
-            browser.close()
+    with chromium(mounts) as (browser, base):
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/js/harness.html")
+        page.wait_for_function("window.benchReady === true", timeout=60_000)
+        out = page.evaluate("cfg => window.runBench(cfg)", cfg)
+        out["version"] = browser.version
+        if errors:
+            out["page_errors"] = errors[:3]
+        return out
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -146,7 +148,7 @@ def measure(ctx: Context) -> list[Row]:
     except Exception as e:  # noqa: BLE001
         rows.append(skipped(S, "node", str(e)))
     if chromium_path() is None:
-        rows.append(skipped(S, "chromium", "no Chromium: apt-get install chromium (or set CHROME=/path)"))
+        rows.append(skipped(S, "chromium", NO_CHROMIUM))
     else:
         try:
             results["chromium"] = run_chromium(ctx, wasm, peers + (["webgpu"] if "ours" in wasm else []))
@@ -201,7 +203,7 @@ def measure(ctx: Context) -> list[Row]:
         if key == "ort" and "ort" not in peers:
             continue
         try:
-            files = peer_files(ctx, key, "ours" in wasm)
+            files = peer_files(ctx, key)
             raw, gz = fetch_bytes(files)
         except Exception as e:  # noqa: BLE001
             rows.append(skipped(S, f"size: {LABEL[key]}", str(e)))

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
+from functools import partial
 
-from bench.common import CHROMIUM_ARGS, Row, chromium_path, median, skipped
+from bench.browser import for_each_page
+from bench.common import Row, median, skipped
 from bench.context import Context
-from bench.serve import serve
 
 S = "page"
 REGULAR_3G = {"offline": False, "latency": 100, "downloadThroughput": 750 * 1024 / 8,
@@ -39,7 +41,7 @@ BYTES_JS = """fa => {
 }"""
 
 
-def load_once(browser, url: str, throttle: bool | dict) -> dict:
+def load_once(browser, url: str, throttle: dict | None) -> dict:
     ctx = browser.new_context()
     try:
         page = ctx.new_page()
@@ -49,9 +51,8 @@ def load_once(browser, url: str, throttle: bool | dict) -> dict:
         cdp = ctx.new_cdp_session(page)
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        if throttle:  # True: Regular 3G; a dict: those conditions (bench/mujoco.py's 10 Mbit/s link)
-            cdp.send("Network.emulateNetworkConditions",
-                     throttle if isinstance(throttle, dict) else REGULAR_3G)
+        if throttle:  # CDP network conditions (Regular 3G, bench/mujoco.py's 10 Mbit/s link)
+            cdp.send("Network.emulateNetworkConditions", throttle)
         page.goto(url, wait_until="commit")
         page.wait_for_function(FIRST_ACTION, timeout=60_000, polling=20)
         status = page.evaluate("() => window.app.status()")
@@ -128,67 +129,77 @@ def script_per_frame(browser, url: str, seconds: float) -> dict:
 
 
 def measure(ctx: Context) -> list[Row]:
-    if chromium_path() is None:
-        return [skipped(S, "all", "no Chromium found: apt-get install chromium (or set CHROME=/path)")]
-    try:
-        site, pages = ctx.site, ctx.site_pages
-    except Exception as e:  # noqa: BLE001
-        return [skipped(S, "all", f"no page: {e}")]
-    from playwright.sync_api import sync_playwright
+    """Section page: every classic-control env page of the site (MuJoCo's are section mujoco's)."""
+    from bench.mujoco import ENV_IDS as MUJOCO_IDS  # (bench.mujoco imports this module)
 
-    rows: list[Row] = [skipped(S, env_id, f"not built: {why}")
-                       for env_id, why in ctx.facts.get("site_left_out", {}).items()]
-    runs = 2 if ctx.quick else 5
-    with serve({"/": site}, use_gzip=True) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            from bench.mujoco import ENV_IDS as MUJOCO_IDS  # (bench.mujoco imports this module)
-            for env_id, folder in pages.items():
-                if env_id in MUJOCO_IDS:
-                    continue  # engine pages: section mujoco, against their own targets
-                rows += measure_page(browser, f"{base}/{folder}", env_id, runs, 2.0 if ctx.quick else 5.0)
-        finally:
-            browser.close()
+    runs, trace_s = (2, 2.0) if ctx.quick else (5, 5.0)
+    rows = for_each_page(ctx, S, partial(measure_page, runs=runs, trace_s=trace_s),
+                         keep=lambda env_id: env_id not in MUJOCO_IDS)
+    left_out = ctx.facts.get("site_left_out", {})
+    return [skipped(S, env_id, f"not built: {why}") for env_id, why in left_out.items()] + rows
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What one kind of page is held to: bytes until the first action, the link it loads over (CDP
+    Network.emulateNetworkConditions) and the time to the first action on it, script time per frame."""
+    bytes: float
+    bytes_label: str
+    link: dict
+    link_label: str
+    first_ms: float
+    frame_ms: float
+
+
+CLASSIC = Targets(32768, "32 KB", REGULAR_3G, "Regular 3G", 1000, 1.0)
+
+
+def load_rows(section: str, env_id: str, slow: list[dict], errors: list[str], spf: dict,
+              t: Targets) -> list[Row]:
+    """The rows of one env page against t: bytes and time until the first action (load_once on t.link,
+    empty cache), console errors during load, script time per frame (script_per_frame)."""
+    b = slow[0]["bytes"]
+    files = ", ".join(f"{n} {s}" for n, s in b["files"])
+    fa = median([r["first_action_ms"] for r in slow])
+    rows = [
+        Row(section, f"{env_id}: bytes fetched until first action (gzip bodies)", b["body"], "B",
+            ratio=b["body"] / t.bytes, ratio_to=t.bytes_label, target=f"<= {t.bytes_label}",
+            ok=b["body"] <= t.bytes,
+            extra={"transfer": b["transfer"], "decoded": b["decoded"], "files": b["files"],
+                   "all_fetched_body": b["all_body"]},
+            note=f"{b['n']} requests: {files}; {b['transfer']} B with headers, {b['decoded']} B decoded"),
+        Row(section, f"{env_id}: first agent action, {t.link_label}, empty cache", fa, "ms",
+            ratio=fa / t.first_ms, ratio_to=f"{t.first_ms / 1000:g} s", target=f"<= {t.first_ms:g} ms",
+            ok=fa <= t.first_ms,
+            extra={"runs_ms": [r["first_action_ms"] for r in slow], "backend": slow[0]["backend"]},
+            note=f"median of {len(slow)}; backend {slow[0]['backend']}"),
+    ]
+    if errors:
+        rows.append(Row(section, f"{env_id}: console errors during load", len(errors), "", ok=False,
+                        note=" | ".join(errors)[:300]))
+    if spf["median_ms"] is None:
+        rows.append(skipped(section, f"{env_id}: script time per frame",
+                            "no FireAnimationFrame events in the trace"))
+    else:
+        ms = spf["median_ms"]
+        rows.append(Row(section, f"{env_id}: script time per frame at 1x (median, trace)", ms, "ms",
+                        ratio=ms / t.frame_ms, ratio_to=f"{t.frame_ms:g} ms", target=f"<= {t.frame_ms:g} ms",
+                        ok=ms <= t.frame_ms, extra=spf,
+                        note=f"{spf['frames']} frames, p90 {spf['p90_ms']:.3f} ms, {spf['fps']:.0f} fps, "
+                             f"{spf['steps_per_s'] or 0:.0f} env steps/s at 1x; CDP ScriptDuration mean "
+                             f"{spf['mean_metrics_ms']:.3f} ms/frame"))
     return rows
 
 
 def measure_page(browser, url: str, env_id: str, runs: int, trace_s: float) -> list[Row]:
     """The three page numbers of one env's page against their targets (32 KB, 1 s, 1 ms)."""
-    load_once(browser, url, throttle=False)  # discarded: first start of a renderer, server caches
-    fast = [load_once(browser, url, throttle=False) for _ in range(runs)]
-    slow = [load_once(browser, url, throttle=True) for _ in range(runs)]
+    load_once(browser, url, throttle=None)  # discarded: first start of a renderer, server caches
+    fast = [load_once(browser, url, throttle=None) for _ in range(runs)]
+    slow = [load_once(browser, url, throttle=CLASSIC.link) for _ in range(runs)]
     spf = script_per_frame(browser, url, trace_s)
-
-    rows: list[Row] = []
-    b = slow[0]["bytes"]
-    files = ", ".join(f"{n} {s}" for n, s in b["files"])
-    rows.append(Row(S, f"{env_id}: bytes fetched until first action (gzip bodies)", b["body"], "B",
-                    ratio=b["body"] / 32768,
-                    ratio_to="32 KB", target="<= 32768 B", ok=b["body"] <= 32768,
-                    extra={"transfer": b["transfer"], "decoded": b["decoded"], "files": b["files"],
-                           "all_fetched_body": b["all_body"]},
-                    note=f"{b['n']} requests: {files}; {b['transfer']} B with headers, "
-                         f"{b['decoded']} B decoded"))
-    fa = median([r["first_action_ms"] for r in slow])
-    fa0 = median([r["first_action_ms"] for r in fast])
-    rows.append(Row(S, f"{env_id}: first agent action, Regular 3G, empty cache", fa, "ms", ratio=fa / 1000,
-                    ratio_to="1 s", target="<= 1000 ms", ok=fa <= 1000,
-                    extra={"runs_ms": [r["first_action_ms"] for r in slow], "backend": slow[0]["backend"]},
-                    note=f"median of {runs}; backend {slow[0]['backend']}"))
-    rows.append(Row(S, f"{env_id}: first agent action, loopback unthrottled", fa0, "ms",
-                    ratio=fa0 / fa if fa else None, ratio_to="Regular 3G",
-                    extra={"runs_ms": [r["first_action_ms"] for r in fast]}))
-    errs = slow[0]["errors"] or fast[0]["errors"]
-    if errs:
-        rows.append(Row(S, f"{env_id}: console errors during load", len(errs), "", ok=False,
-                        note=" | ".join(errs)[:300]))
-    if spf["median_ms"] is None:
-        rows.append(skipped(S, f"{env_id}: script time per frame",
-                            "no FireAnimationFrame events in the trace"))
-    else:
-        rows.append(Row(S, f"{env_id}: script time per frame at 1x (median, trace)", spf["median_ms"], "ms",
-                        ratio=spf["median_ms"] / (1000 / 60), ratio_to="16.7 ms frame", target="<= 1 ms",
-                        ok=spf["median_ms"] <= 1.0, extra=spf,
-                        note=f"{spf['frames']} frames, p90 {spf['p90_ms']:.3f} ms, {spf['fps']:.0f} fps; "
-                             f"CDP ScriptDuration mean {spf['mean_metrics_ms']:.3f} ms/frame"))
+    rows = load_rows(S, env_id, slow, slow[0]["errors"] or fast[0]["errors"], spf, CLASSIC)
+    fa, fa0 = rows[1].value, median([r["first_action_ms"] for r in fast])
+    rows.insert(2, Row(S, f"{env_id}: first agent action, loopback unthrottled", fa0, "ms",
+                       ratio=fa0 / fa if fa else None, ratio_to=CLASSIC.link_label,
+                       extra={"runs_ms": [r["first_action_ms"] for r in fast]}))
     return rows

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # race_eval, and train.evaluate which it uses
 from race_eval import RACES, RaceClock  # noqa: E402
 
 # hyperparams/ppo.yml of rl-baselines3-zoo; "lin_X" is the Zoo's linear schedule X * progress_remaining.

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from bench.common import BENCH, CHROMIUM_ARGS, ROOT, Row, chromium_path, gz_size, run, skipped
+from bench.browser import chromium
+from bench.common import BENCH, NO_CHROMIUM, ROOT, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node
-from bench.serve import serve
 
 S = "runtimes"
 NM = BENCH / "node_modules"
@@ -31,28 +31,22 @@ def weights_export(ctx: Context) -> Path:
 
 
 def run_chromium(ctx: Context, src: Path, weights: Path) -> dict:
-    from playwright.sync_api import sync_playwright
-
     res: dict = {}
     mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp, "/src/": src.parent}
     cfg = {"io": "/t/" + ctx.io_json.name, "src": "/src/" + src.name, "weights": "/t/" + weights.name,
            "quick": ctx.quick}
-    with serve(mounts, use_gzip=True) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            res["version"] = browser.version
-            for name in ("micropython", "pyodide"):
-                page = browser.new_context().new_page()
-                try:
-                    page.goto(base + "/js/pyrt.html")
-                    page.wait_for_function("window.benchReady === true", timeout=60_000)
-                    res[name] = page.evaluate("cfg => window.runPy(cfg)", {**cfg, "runtime": name})
-                except Exception as e:  # noqa: BLE001
-                    res[name] = {"error": str(e).splitlines()[0][:300]}
-                finally:
-                    page.context.close()
-        finally:
-            browser.close()
+    with chromium(mounts, use_gzip=True) as (browser, base):
+        res["version"] = browser.version
+        for name in ("micropython", "pyodide"):
+            page = browser.new_context().new_page()
+            try:
+                page.goto(base + "/js/pyrt.html")
+                page.wait_for_function("window.benchReady === true", timeout=60_000)
+                res[name] = page.evaluate("cfg => window.runPy(cfg)", {**cfg, "runtime": name})
+            except Exception as e:  # noqa: BLE001
+                res[name] = {"error": str(e).splitlines()[0][:300]}
+            finally:
+                page.context.close()
     return res
 
 
@@ -87,7 +81,7 @@ def measure(ctx: Context) -> list[Row]:
     except Exception as e:  # noqa: BLE001
         rows.append(skipped(S, "node", str(e)))
     if chromium_path() is None:
-        rows.append(skipped(S, "chromium", "no Chromium found"))
+        rows.append(skipped(S, "chromium", NO_CHROMIUM))
     else:
         try:
             results["chromium"] = run_chromium(ctx, src, weights)

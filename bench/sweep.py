@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from functools import partial
 
-from bench.common import BENCH, CHROMIUM_ARGS, Row, chromium_path, run, skipped
+from bench.browser import for_each_page
+from bench.common import BENCH, Row, run
 from bench.context import Context
-from bench.serve import serve
 
 S = "sweep"
 ENV_ID = "CartPole-v1"
@@ -46,32 +47,24 @@ RUN = """async () => {
 
 
 def measure(ctx: Context) -> list[Row]:
-    if chromium_path() is None:
-        return [skipped(S, "all", "no Chromium found: apt-get install chromium (or set CHROME=/path)")]
-    try:
-        site, pages = ctx.site, ctx.site_pages
-    except Exception as e:  # noqa: BLE001
-        return [skipped(S, "all", f"no page: {e}")]
-    if ENV_ID not in pages:
-        return [skipped(S, "all", f"the site has no {ENV_ID} page")]
-    from playwright.sync_api import sync_playwright
+    """Section sweep: on CartPole-v1's page of the site."""
+    return for_each_page(ctx, S, partial(measure_page, ctx=ctx), keep=lambda env_id: env_id == ENV_ID,
+                         none=f"the site has no {ENV_ID} page")
 
+
+def measure_page(browser, url: str, env_id: str, ctx: Context) -> list[Row]:
+    """The sweep in the page (wasm backend, the agent playing) and the same sweep in Node on ctx's kernel."""
     runs = 1 if ctx.quick else 3
-    with serve({"/": site}, use_gzip=True) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{base}/{pages[ENV_ID]}?seed=1&backend=wasm")
-            page.wait_for_function("() => window.app && window.app.status().firstActionMs != null",
-                                   timeout=60_000)
-            load0 = os.getloadavg()[0]
-            t0 = time.perf_counter()
-            got = [page.evaluate(RUN) for _ in range(runs)]
-            wall = time.perf_counter() - t0
-            load1 = os.getloadavg()[0]
-        finally:
-            browser.close()
-    node = json.loads(run(["node", str(BENCH / "js" / "sweep_node.mjs"), str(ctx.kernel), ENV_ID, "length"],
+    page = browser.new_page()
+    page.goto(f"{url}?seed=1&backend=wasm")
+    page.wait_for_function("() => window.app && window.app.status().firstActionMs != null", timeout=60_000)
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    got = [page.evaluate(RUN) for _ in range(runs)]
+    wall = time.perf_counter() - t0
+    load1 = os.getloadavg()[0]
+    page.close()  # the agent stops playing: Node's sweep runs alone
+    node = json.loads(run(["node", str(BENCH / "js" / "sweep_node.mjs"), str(ctx.kernel), env_id, "length"],
                           timeout=600).stdout)
     best = min(got, key=lambda g: g["ms"])
     n, eps = len(best["rows"]), 256

@@ -117,6 +117,11 @@ def remove_run(run_dir: Path, created: list[Path]) -> None:
             break
 
 
+def policy_folders(args: argparse.Namespace, env_id: str) -> list[Path]:
+    """Where the policy is written: --out/<env-id>, and --models/<env-id> with --publish."""
+    return [args.out / env_id] + ([args.models / env_id] if args.publish else [])
+
+
 def setup(args: argparse.Namespace):
     """Validate everything that can be validated before training: config, env, resume file, output dirs.
     Creates nothing."""
@@ -151,7 +156,7 @@ def setup(args: argparse.Namespace):
         run_dir = None  # made exclusively once training starts (create_run_dir)
     obs_dim, action = check_spaces(cfg.env_id)
     validate(cfg, obs_dim, action["n"] if action["type"] == "discrete" else math.prod(action["shape"]))
-    policies = [args.out / cfg.env_id] + ([args.models / cfg.env_id] if args.publish else [])
+    policies = policy_folders(args, cfg.env_id)
     for d in [*policies, run_dir or args.runs / cfg.env_id]:
         try:
             check_writable(d)
@@ -289,7 +294,7 @@ def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resum
     t_snap = time.perf_counter() - t_snap
     written: list[Path] = []
     try:
-        for folder in [args.out / cfg.env_id] + ([args.models / cfg.env_id] if args.publish else []):
+        for folder in policy_folders(args, cfg.env_id):
             written.append(write_snapshots(folder, trainer.model, cfg, trainer.obs_dim, snaps))
             written += write_policy(folder, trainer.model, cfg, trainer.obs_dim, record)
     except (OSError, ValueError) as e:  # the run itself is complete and kept: its policy can be re-written

@@ -205,7 +205,6 @@ class VecCartPole:
 
     def __init__(self, env_id: str, n: int, seed: int):
         self.venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point").unwrapped
-        self.n, self.discrete = n, True
         self.obs = self.venv.reset(seed=seed)[0]
         self.elapsed = np.zeros(n, dtype=np.int64)
         self.ep_return = np.zeros(n)

@@ -39,6 +39,31 @@ class ActorCritic(nn.Module):
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_var", torch.ones(obs_dim))
 
+    @classmethod
+    def from_contract(cls, meta: dict, tensors: dict[str, np.ndarray]) -> ActorCritic:
+        """The model of a contract-1 policy as train/ writes it (policy.json fields, tensors by name): the
+        inverse of `contract_tensors`, for tools that run a checkpoint in PyTorch (bench/make_onnx.py)."""
+        odd = [k for k in ("head", "value", "critic_hidden") if meta.get(k) not in (None, "policy", True)]
+        odd += ["action.squash"] if meta["action"].get("squash") else []
+        if odd:
+            raise ValueError(f"policy.json has {', '.join(odd)}: ActorCritic runs only the policies train/ "
+                             f"writes; run this one with tiny_infer.model.torch_forward")
+        norm = meta.get("obs_norm")
+        model = cls(meta["obs_dim"], meta["action"], tuple(meta["hidden"]), meta["activation"],
+                    obs_norm=norm is not None, obs_clip=norm["clip"] if norm else 10.0)
+        if norm:
+            model.eps = norm["eps"]
+        want, got = set(model.contract_tensors()), set(tensors)
+        if want != got:
+            raise ValueError(f"the checkpoint's tensors do not fit its policy.json: missing "
+                             f"{sorted(want - got)}, unexpected {sorted(got - want)}")
+        own = {"obs_norm.mean": "obs_mean", "obs_norm.var": "obs_var", "actor.log_std": "log_std"}
+        state = model.state_dict()
+        state.update({own.get(k, k): torch.as_tensor(np.asarray(v, dtype=np.float32))
+                      for k, v in tensors.items()})
+        model.load_state_dict(state)
+        return model
+
     def _run(self, layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
         last = len(layers) - 1  # (slicing a ModuleList builds a new Module: measurable at these sizes)
         for i, layer in enumerate(layers):
@@ -69,13 +94,6 @@ class ActorCritic(nn.Module):
         return lp, (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1)
 
     @torch.no_grad()
-    def sample(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        out = self.actor_out(x)
-        if self.discrete:
-            return torch.multinomial(torch.softmax(out, -1), 1, generator=gen).squeeze(-1)
-        return out + self.log_std.exp() * torch.randn(out.shape, generator=gen, device=out.device)
-
-    @torch.no_grad()
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Contract-1 inference on raw observations: probabilities or action mean, then the value."""
         x = self.normalize(obs)
@@ -83,14 +101,6 @@ class ActorCritic(nn.Module):
         if self.discrete:
             out = torch.softmax(out, -1)
         return torch.cat([out, self.value(x).unsqueeze(-1)], -1)
-
-    @torch.no_grad()
-    def greedy(self, obs: np.ndarray) -> np.ndarray:
-        """Greedy actions for raw observations [n, obs_dim] (argmax / the Gaussian mean)."""
-        p = next(self.parameters())
-        x = self.normalize(torch.as_tensor(np.asarray(obs, dtype=np.float32), device=p.device))
-        out = self.actor_out(x)
-        return (out.argmax(-1) if self.discrete else out).cpu().numpy()
 
     def actor_numpy(self) -> Callable[[np.ndarray], np.ndarray]:
         """actor_out as a float32 numpy function of normalised observations, on a snapshot of the weights.
@@ -108,6 +118,23 @@ class ActorCritic(nn.Module):
                     x = act_fn(x)
             return x
         return actor_out
+
+    def greedy_policy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Greedy actions for raw observations [n, obs_dim], as exported (contract 1): the observation
+        normaliser in float32, then the argmax of the logits or the Gaussian mean; a numpy function on a
+        snapshot of the weights and normaliser buffers (see actor_numpy)."""
+        actor = self.actor_numpy()
+        mean = self.obs_mean.cpu().numpy().copy()
+        std = torch.sqrt(self.obs_var + self.eps).cpu().numpy()
+        norm, clip, discrete = self.obs_norm, self.obs_clip, self.discrete
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            x = np.asarray(obs, dtype=np.float32)
+            if norm:
+                x = np.clip((x - mean) / std, -clip, clip)
+            out = actor(x)
+            return out.argmax(-1) if discrete else out
+        return act
 
     def contract_tensors(self) -> dict[str, torch.Tensor]:
         """The float32 tensors of contract 1 (nn.Linear convention, weight [out, in])."""

@@ -214,26 +214,11 @@ class Trainer:
         s = self.s
         self.snapshots.record(s.iteration, s.global_step, s.train_s + s.eval_s, self.model)
 
-    def greedy_policy(self) -> Act:
-        """Greedy actions of the current policy for raw observations, as exported (contract 1): argmax of
-        the logits or the Gaussian mean, after the observation normaliser in float32."""
-        self._sync_obs_norm()
-        m = self.model
-        actor = m.actor_numpy()
-        mean, std = m.obs_mean.cpu().numpy().copy(), torch.sqrt(m.obs_var + m.eps).cpu().numpy()
-
-        def act(obs: np.ndarray) -> np.ndarray:
-            x = np.asarray(obs, dtype=np.float32)
-            if m.obs_norm:
-                x = np.clip((x - mean) / std, -m.obs_clip, m.obs_clip)
-            out = actor(x)
-            return out.argmax(-1) if m.discrete else out
-        return act
-
     def evaluate(self, episodes: int | None = None) -> EvalRecord:
         t = time.perf_counter()
         cfg = self.cfg
-        act = self.greedy_policy()
+        self._sync_obs_norm()
+        act = self.model.greedy_policy()
         mean, std = greedy_eval(act, cfg.env_id, episodes or cfg.eval_episodes, cfg.eval_seed)
         self.s.eval_s += time.perf_counter() - t
         rec = EvalRecord(self.s.global_step, mean, std)
@@ -386,7 +371,8 @@ class Trainer:
                                               > (s.global_step - cfg.batch_size) // cfg.eval_every)
             if crossed and callback is not None:
                 t = time.perf_counter()
-                stop = callback(s.global_step, self.greedy_policy())
+                self._sync_obs_norm()
+                stop = callback(s.global_step, self.model.greedy_policy())
                 s.eval_s += time.perf_counter() - t
                 if stop:
                     s.finished = True

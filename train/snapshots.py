@@ -80,7 +80,7 @@ def evaluate_state(model: torch.nn.Module, state: dict, env_id: str, episodes: i
     """Greedy (mean, std) return of the model with `state` loaded, on Gymnasium's env (the trainer's eval)."""
     m = copy.deepcopy(model)
     m.load_state_dict(state)
-    return greedy_eval(m.greedy, env_id, episodes, seed)
+    return greedy_eval(m.greedy_policy(), env_id, episodes, seed)
 
 
 def collect(trainer, final, record: dict) -> list[tuple[int, dict, dict]]:
