@@ -11,7 +11,8 @@ SINGLE ?=
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 KERNEL_DIR := build/kernels/$(ENV)
-# every env with a policy: one the user trained (build/models/<env>) or a shipped one (models/<env>)
+# every env with a policy: one the user trained (build/models/<env>) or a shipped one (models/<env>); which of the
+# two compile reads is the newest-model rule (tiny_infer/checkpoint.resolve_model_dir, docs/design.md)
 POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/models/*/policy.json)) \
                       $(patsubst models/%/policy.json,%,$(wildcard models/*/policy.json)))
 BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
@@ -41,8 +42,9 @@ train: setup ## train PPO on ENV (writes build/models/ENV; PUBLISH=1 also update
 compile-kernel: setup ## compile the newest policy for ENV (and its training snapshots) to wasm + WebGPU kernels in build/kernels/ENV
 	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR) --snapshots
 
-# an env's kernel is (re)compiled for `make bundle` when missing or older than that env's newest policy or the
-# compiler (the bundler refuses a kernel whose manifest an older compile wrote)
+# an env's kernel is (re)compiled for `make bundle` when missing or older than either of that env's policies
+# (dependency tracking only: compile picks one by the newest-model rule) or the compiler (the bundler refuses a
+# kernel whose manifest an older compile wrote)
 .SECONDEXPANSION:
 build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(wildcard tiny_infer/*.py) \
                                | setup

@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
+from tiny_infer.files import atomic_write
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 ENV_ID = "CartPole-v1"
@@ -123,17 +126,14 @@ def finite(obj: Any) -> Any:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    obj = finite(obj)
-    tmp = path.with_name(path.name + ".tmp")  # git-ignored, in case a crash leaves it behind
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, allow_nan=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    """OBJ as indented JSON (inf/nan as null), written atomically (tiny_infer/files.py)."""
+    atomic_write(path, (json.dumps(finite(obj), indent=1, allow_nan=False) + "\n").encode())
 
 
 def model_dir(env_id: str = ENV_ID) -> Path | None:
-    """The policy the pipeline would use: the user's newest (build/models) before the shipped one (models)."""
-    for d in (ROOT / "build" / "models" / env_id, ROOT / "models" / env_id):
-        if (d / "policy.safetensors").is_file() and (d / "policy.json").is_file():
-            return d
-    return None
+    """The policy the pipeline would use (the newest-model rule, tiny_infer/checkpoint.resolve_model_dir), or
+    None when there is none."""
+    try:
+        return resolve_model_dir(env_id, ROOT)
+    except CheckpointError:
+        return None

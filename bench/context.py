@@ -196,9 +196,9 @@ class Context:
 
     @cached_property
     def policy_envs(self) -> list[str]:
-        """Every env with a policy (build/models/<env> or models/<env>), as `make bundle` builds them."""
-        bases = (ROOT / "build" / "models", ROOT / "models")
-        return sorted({p.parent.name for base in bases for p in base.glob("*/policy.json")})
+        """Every env with a policy (the newest-model rule finds one), as `make bundle` builds them."""
+        from tiny_infer.checkpoint import policy_envs
+        return policy_envs(ROOT)
 
     @built_once
     def site(self) -> Path:

@@ -1,7 +1,14 @@
-"""Load and validate a contract-1 checkpoint (policy.safetensors + policy.json, see DESIGN.md).
+"""Contract 1, the checkpoint (policy.safetensors + policy.json; contract 1 in docs/design.md): defined here.
+
+The tensor names and shapes (`expected_shapes`), the policy.json fields and their rules (`check_checkpoint`)
+are written once, here; `load_checkpoint` reads a folder through them and `write_checkpoint` (train/ and the
+importers) writes one through them, so nothing is written that compile would refuse. The newest-model rule
+(`resolve_model_dir`) says which folder a stage reads for an env.
 
 Every problem becomes a `CheckpointError` with a one-line message that names the problem and the fix,
-so the CLI can print it and exit non-zero before anything is written.
+so the CLI can print it and exit non-zero before anything is written. NumPy only: train/ imports this
+without tinygrad, and reference.py keeps its own MicroPython-safe reader (tests/test_contract.py checks
+that the two agree).
 """
 
 from __future__ import annotations
@@ -14,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from tiny_infer.envid import EnvIdError, check_env_id
+from tiny_infer.files import atomic_write
 
+FORMAT = 1
+META_FILE = "policy.json"
+TENSORS_FILE = "policy.safetensors"
+CONTRACT = "contract 1 in docs/design.md"
+MODEL_ROOTS = ("build/models", "models")  # the newest-model rule's order: the user's policies first
 MAX_HIDDEN_LAYERS = 3
 MAX_UNITS = 256
 MAX_DISCRETE = 18
@@ -97,14 +110,17 @@ def _int(v, what: str, lo: int, hi: int) -> int:
     return v
 
 
-def _check_meta(meta: dict) -> tuple[str, int, dict, tuple[int, ...], str, dict | None, int]:
+def _check_meta(meta: dict) -> dict:
+    """policy.json's fields, validated: the Checkpoint fields they give (env_id ... critic_hidden)."""
     if not isinstance(meta, dict):
-        raise CheckpointError("policy.json: expected a JSON object (contract 1 in DESIGN.md)")
-    if meta.get("format") != 1:
-        raise CheckpointError(f"policy.json: format is {meta.get('format')!r}, this compiler reads format 1")
+        raise CheckpointError(f"policy.json: expected a JSON object ({CONTRACT})")
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(
+            f"policy.json: format is {meta.get('format')!r}, this compiler reads format {FORMAT} ({CONTRACT})"
+        )
     for key in ("env_id", "obs_dim", "action", "hidden", "activation"):
         if key not in meta:
-            raise CheckpointError(f"policy.json: missing key {key!r} (contract 1 in DESIGN.md)")
+            raise CheckpointError(f"policy.json: missing key {key!r} ({CONTRACT})")
     try:  # the id names folders and appears in generated code: only Gymnasium's id grammar gets through
         env_id = check_env_id(meta["env_id"])
     except EnvIdError as e:
@@ -154,7 +170,29 @@ def _check_meta(meta: dict) -> tuple[str, int, dict, tuple[int, ...], str, dict 
                 "{'clip': positive number, 'eps': number >= 0}"
             )
         obs_norm = {"clip": float(obs_norm["clip"]), "eps": float(obs_norm["eps"])}
-    return env_id, obs_dim, action, hidden, activation, obs_norm, n_act
+    head, value = _check_head(meta, action)
+    critic_hidden = meta.get("critic_hidden")
+    if critic_hidden is not None:
+        if not value or not isinstance(critic_hidden, list) or len(critic_hidden) > MAX_HIDDEN_LAYERS:
+            raise CheckpointError(
+                f"policy.json: critic_hidden is {critic_hidden!r}; expected 0 to {MAX_HIDDEN_LAYERS} layer "
+                "sizes, for a policy with a critic"
+            )
+        critic_hidden = tuple(
+            _int(h, f"critic_hidden[{i}]", 1, MAX_UNITS) for i, h in enumerate(critic_hidden)
+        )
+    return {
+        "env_id": env_id,
+        "obs_dim": obs_dim,
+        "action": action,
+        "hidden": hidden,
+        "activation": activation,
+        "obs_norm": obs_norm,
+        "n_act": n_act,
+        "head": head,
+        "value": value,
+        "critic_hidden": critic_hidden,
+    }
 
 
 def expected_shapes(
@@ -180,6 +218,15 @@ def expected_shapes(
         shapes["obs_norm.mean"] = (obs_dim,)
         shapes["obs_norm.var"] = (obs_dim,)
     return shapes
+
+
+def layer_tensors(head: str, layers: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Contract-1 names of a network's layers: HEAD.i.weight [out, in], HEAD.i.bias."""
+    out = {}
+    for i, (w, b) in enumerate(layers):
+        out[f"{head}.{i}.weight"] = np.ascontiguousarray(w, dtype=np.float32)
+        out[f"{head}.{i}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
+    return out
 
 
 def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
@@ -212,7 +259,7 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
     if not model_dir.is_dir():
         what = "is a file, not a folder" if model_dir.exists() else "no such folder"
         raise CheckpointError(f"{model_dir}: {what}; pass a folder with policy.json and policy.safetensors")
-    jpath = model_dir / "policy.json"
+    jpath = model_dir / META_FILE
     if not jpath.is_file():
         what = "is not a file" if jpath.exists() else "missing"
         raise CheckpointError(
@@ -222,23 +269,42 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
         meta = json.loads(jpath.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{jpath}: not valid JSON ({e}); re-export the checkpoint") from None
-    env_id, obs_dim, action, hidden, activation, obs_norm, n_act = _check_meta(meta)
-    head, value = _check_head(meta, action)
-    critic_hidden = meta.get("critic_hidden")
-    if critic_hidden is not None:
-        if not value or not isinstance(critic_hidden, list) or len(critic_hidden) > MAX_HIDDEN_LAYERS:
-            raise CheckpointError(
-                f"policy.json: critic_hidden is {critic_hidden!r}; expected 0 to {MAX_HIDDEN_LAYERS} layer "
-                "sizes, for a policy with a critic"
-            )
-        critic_hidden = tuple(
-            _int(h, f"critic_hidden[{i}]", 1, MAX_UNITS) for i, h in enumerate(critic_hidden)
-        )
+    fields = _check_meta(meta)  # before reading the weights: a bad policy.json is named first
+    return _checked(model_dir, meta, fields, _read_safetensors(model_dir / TENSORS_FILE))
 
-    spath = model_dir / "policy.safetensors"
-    raw = _read_safetensors(spath)
+
+def check_checkpoint(model_dir: Path, meta: dict, tensors: dict[str, np.ndarray]) -> Checkpoint:
+    """The Checkpoint that MODEL_DIR would hold with this policy.json and these tensors, by the rules
+    load_checkpoint applies (nothing is read or written); raises CheckpointError on any problem."""
+    return _checked(Path(model_dir), meta, _check_meta(meta), tensors)
+
+
+def write_checkpoint(folder: Path, tensors: dict[str, np.ndarray], meta: dict) -> list[Path]:
+    """Validate META and TENSORS as load_checkpoint would read them back, then write FOLDER/policy.safetensors
+    and FOLDER/policy.json, each atomically, json last (its presence marks a complete pair); returns both
+    paths. Raises CheckpointError, before writing anything, for a pair that compile would refuse."""
+    folder = Path(folder)
+    ckpt = check_checkpoint(folder, meta, tensors)
+    try:
+        text = json.dumps(meta, indent=1, allow_nan=False) + "\n"
+    except ValueError as e:  # NaN or Inf somewhere in the record (e.g. a diverged eval): JSON has neither
+        raise CheckpointError(f"policy.json: {e}; {CONTRACT} stores finite numbers only") from None
+    from safetensors.numpy import save
+
+    st, js = folder / TENSORS_FILE, folder / META_FILE
+    atomic_write(st, save(ckpt.tensors))  # no metadata: its key order varies, the bytes must not
+    atomic_write(js, text.encode())
+    return [st, js]
+
+
+def _checked(model_dir: Path, meta: dict, fields: dict, raw: dict[str, np.ndarray]) -> Checkpoint:
+    """The Checkpoint of validated policy.json FIELDS and the tensors RAW, once they agree (names, shapes,
+    float32, finite)."""
+    spath = model_dir / TENSORS_FILE
+    obs_dim, action, hidden, n_act = fields["obs_dim"], fields["action"], fields["hidden"], fields["n_act"]
     gaussian = action["type"] == "box" and action.get("squash") is None
-    want = expected_shapes(obs_dim, hidden, n_act, gaussian, obs_norm is not None, value, critic_hidden)
+    norm, value, critic_hidden = fields["obs_norm"] is not None, fields["value"], fields["critic_hidden"]
+    want = expected_shapes(obs_dim, hidden, n_act, gaussian, norm, value, critic_hidden)
     arch = f"obs_dim={obs_dim}, hidden={list(hidden)}, {action['type']} actions ({n_act})"
     missing = [k for k in want if k not in raw]
     if missing:
@@ -269,23 +335,9 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
                 "retrain or use an earlier checkpoint"
             )
         tensors[k] = np.ascontiguousarray(t, dtype=np.float32)
-    if obs_norm is not None and (tensors["obs_norm.var"] < 0).any():
+    if fields["obs_norm"] is not None and (tensors["obs_norm.var"] < 0).any():
         raise CheckpointError(f"{spath}: obs_norm.var has negative values; the normaliser state is corrupt")
-    return Checkpoint(
-        model_dir=model_dir,
-        meta=meta,
-        tensors=tensors,
-        env_id=env_id,
-        obs_dim=obs_dim,
-        action=action,
-        hidden=hidden,
-        activation=activation,
-        obs_norm=obs_norm,
-        n_act=n_act,
-        head=head,
-        value=value,
-        critic_hidden=critic_hidden,
-    )
+    return Checkpoint(model_dir=model_dir, meta=meta, tensors=tensors, **fields)
 
 
 def _check_head(meta: dict, action: dict) -> tuple[str, bool]:
@@ -314,12 +366,18 @@ def _check_head(meta: dict, action: dict) -> tuple[str, bool]:
 
 
 def resolve_model_dir(env_id: str, root: Path = Path(".")) -> Path:
-    """The checkpoint folder for ENV: build/models/ENV (a policy the user trained) if it has policy.json,
-    else the shipped models/ENV."""
-    for cand in (root / "build" / "models" / env_id, root / "models" / env_id):
-        if (cand / "policy.json").is_file():
-            return cand
+    """The newest-model rule: the checkpoint folder for ENV is build/models/ENV (a policy the user trained or
+    imported) if it has policy.json, else the shipped models/ENV. Every stage that picks a policy by env id
+    asks this."""
+    for base in MODEL_ROOTS:
+        if (root / base / env_id / META_FILE).is_file():
+            return root / base / env_id
     raise CheckpointError(
         f"no policy for {env_id} in build/models/{env_id} or models/{env_id}; "
         f"run `make train ENV={env_id}` or pass a checkpoint folder"
     )
+
+
+def policy_envs(root: Path = Path(".")) -> list[str]:
+    """The env ids resolve_model_dir finds a policy for, sorted."""
+    return sorted({p.parent.name for base in MODEL_ROOTS for p in (root / base).glob(f"*/{META_FILE}")})

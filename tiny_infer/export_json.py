@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from tiny_infer.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from tiny_infer.files import atomic_write
 from tiny_infer.reference import FORMAT, Policy
 
 
@@ -83,16 +82,7 @@ def export_json(model_dir: str | Path, out: str | Path) -> Path:
     """Write MODEL_DIR's weights as JSON to OUT atomically (a temp file, then a rename); returns OUT."""
     text = to_json(load_checkpoint(Path(model_dir)))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the export is meant to be served
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    atomic_write(out, text.encode())
     return out
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes, layer_tensors
+from tiny_infer.checkpoint import FORMAT, layer_tensors
+from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes
 
 LAYOUTS = "ppo.py (actor.*, critic.*) or ppo_continuous_action.py (actor_mean.*, actor_logstd, critic.*)"
 NORM_WARNING = (
@@ -131,7 +132,7 @@ def import_cleanrl(
     if norm is not None:
         tensors["obs_norm.mean"] = norm[0].astype(np.float32)
         tensors["obs_norm.var"] = norm[1].astype(np.float32)
-    meta = {"format": 1, "env_id": env, "obs_dim": obs_dim, "action": action, "hidden": hidden,
+    meta = {"format": FORMAT, "env_id": env, "obs_dim": obs_dim, "action": action, "hidden": hidden,
             "activation": activation,
             "obs_norm": None if norm is None else {"clip": norm[2], "eps": norm[3]}}
     if critic_hidden is not None:

@@ -4,17 +4,15 @@ contract-1 folder it becomes.
 An importer (tiny_infer/import_sb3.py, tiny_infer/import_cleanrl.py) reads a checkpoint without running
 code from it and returns an `Imported`: contract-1 metadata and tensors, plus the library's own forward pass
 rebuilt from the weights. `write_imported` checks the contract-1 policy against that forward pass on
-PARITY_SAMPLES observations, then writes the folder atomically: policy.json, policy.safetensors and
-source_parity.safetensors (the library's outputs and greedy actions, which `compile` checks the kernel
-against, see `check_source_parity`). Nothing is written when any check fails.
+PARITY_SAMPLES observations, then writes the folder atomically: policy.json and policy.safetensors (through
+tiny_infer/checkpoint.py, which defines contract 1), and source_parity.safetensors (the library's outputs and
+greedy actions, which `compile` checks the kernel against, see `check_source_parity`). Nothing is written when
+any check fails.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,15 +99,6 @@ def head_sizes(
     return hidden, (None if critic_hidden == hidden else critic_hidden)
 
 
-def layer_tensors(head: str, layers: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Contract-1 names of a network's layers: HEAD.i.weight [out, in], HEAD.i.bias."""
-    out = {}
-    for i, (w, b) in enumerate(layers):
-        out[f"{head}.{i}.weight"] = np.ascontiguousarray(w, dtype=np.float32)
-        out[f"{head}.{i}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
-    return out
-
-
 def greedy_from_outputs(action: dict, out: np.ndarray) -> np.ndarray:
     """The greedy action from kernel outputs, as tiny_infer/reference.py's act(): argmax (first on ties) of
     the probabilities or q-values, or the box action clipped to its bounds."""
@@ -155,49 +144,40 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
     """Check IMP against its library and write it to OUT (a contract-1 folder) atomically; returns OUT."""
     from safetensors.numpy import save_file
 
-    from tiny_infer.checkpoint import CheckpointError, load_checkpoint
+    from tiny_infer.checkpoint import META_FILE, CheckpointError, check_checkpoint, write_checkpoint
     from tiny_infer.compile import parity_observations
+    from tiny_infer.files import staged_dir
     from tiny_infer.model import check_parity, torch_forward
 
     out = Path(out)
-    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / "policy.json").is_file())):
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / META_FILE).is_file())):
         raise PolicyImportError(f"--out {out} exists and is not a policy folder; pick a new or empty folder")
     meta = {**imp.meta, "source": imp.source}
+    try:
+        ckpt = check_checkpoint(out, meta, imp.tensors)  # compile's own rules: never write what it refuses
+    except CheckpointError as e:
+        raise PolicyImportError(f"the imported policy is not a valid contract-1 policy ({e})") from None
     obs = parity_observations(meta["obs_dim"], PARITY_SAMPLES, PARITY_SEED)
     lib_out = np.asarray(imp.forward(obs), dtype=np.float32)
     lib_greedy = np.asarray(imp.greedy(obs))
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    what = f"{imp.source['library']} {imp.source['algo']}"
     try:
-        save_file(imp.tensors, str(tmp / "policy.safetensors"))
-        (tmp / "policy.json").write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
-        try:
-            ckpt = load_checkpoint(tmp)  # the compiler's own checks: never write a folder it would refuse
-        except CheckpointError as e:
-            raise PolicyImportError(f"the imported policy is not a valid contract-1 policy ({e})") from None
-        what = f"{imp.source['library']} {imp.source['algo']}"
-        try:
-            err = check_parity(torch_forward(ckpt, obs), lib_out, f"the imported policy vs {what}")
-        except ValueError as e:
-            raise PolicyImportError(f"{e}; please report this with the checkpoint") from None
-        equal, ties = compare_greedy(ckpt.action, torch_forward(ckpt, obs), lib_out, lib_greedy, what)
+        err = check_parity(torch_forward(ckpt, obs), lib_out, f"the imported policy vs {what}")
+    except ValueError as e:
+        raise PolicyImportError(f"{e}; please report this with the checkpoint") from None
+    equal, ties = compare_greedy(ckpt.action, torch_forward(ckpt, obs), lib_out, lib_greedy, what)
+    meta["source"]["parity"] = {
+        "file": SOURCE_PARITY_FILE,
+        "samples": PARITY_SAMPLES,
+        "seed": PARITY_SEED,
+        "max_abs_err": err,
+        "greedy_equal": equal,
+        "greedy_near_ties": ties,
+    }
+    with staged_dir(out) as tmp:
         greedy = lib_greedy.astype(np.int64 if ckpt.discrete else np.float32)
         save_file({"out": lib_out, "greedy": greedy}, str(tmp / SOURCE_PARITY_FILE))
-        meta["source"]["parity"] = {
-            "file": SOURCE_PARITY_FILE,
-            "samples": PARITY_SAMPLES,
-            "seed": PARITY_SEED,
-            "max_abs_err": err,
-            "greedy_equal": equal,
-            "greedy_near_ties": ties,
-        }
-        (tmp / "policy.json").write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
-        tmp.chmod(0o755)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_checkpoint(tmp, imp.tensors, meta)
     log(
         f"import: {what} {meta['env_id']} -> {out} (obs {meta['obs_dim']}, hidden {meta['hidden']} "
         f"{meta['activation']}, {ckpt.action['type']} {ckpt.n_act}{', obs_norm' if ckpt.obs_norm else ''})"
@@ -209,12 +189,6 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
     for w in imp.warnings:
         log(f"  warning: {w}")
     return out
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    from tiny_infer.compile import _replace_dir as replace
-
-    replace(tmp, out)
 
 
 def check_source_parity(ckpt, forward_batch: Callable[[np.ndarray], np.ndarray]) -> dict | None:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes, layer_tensors
+from tiny_infer.checkpoint import FORMAT, layer_tensors
+from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes
 from tiny_infer.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize
 
 SUPPORTED = "PPO, A2C, DQN, SAC, TD3 and DDPG with MlpPolicy on a flat Box observation space"
@@ -285,7 +286,7 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
     action = check_env_matches(env_id, obs_dim, action, f"{path.name}")
 
     used: set[str] = set()
-    meta: dict = {"format": 1, "env_id": env_id, "obs_dim": obs_dim, "action": action}
+    meta: dict = {"format": FORMAT, "env_id": env_id, "obs_dim": obs_dim, "action": action}
     tensors: dict[str, np.ndarray] = {}
     algo = kind
     if kind == "actor-critic":

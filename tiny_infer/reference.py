@@ -121,21 +121,36 @@ class _Checked:
         if self.discrete:
             n_out = _count(action.get("n"), "action n")
         else:
+            shape = action.get("shape")
+            if not isinstance(shape, list) or not shape:
+                raise ValueError("weights JSON: box action 'shape' must be a non-empty list of sizes; " + FIX)
             n_out = 1
-            for d in action.get("shape") or []:
+            for d in shape:
                 n_out *= _count(d, "an action shape entry")
             self.low = _bounds(action.get("low"), n_out, "low", -math.inf)
             self.high = _bounds(action.get("high"), n_out, "high", math.inf)
+        squash = action.get("squash")
+        if squash is not None and (squash != "tanh" or self.discrete
+                                   or not all(-math.inf < b < math.inf for b in self.low + self.high)):
+            raise ValueError(f"weights JSON: action squash {squash!r} needs 'tanh', box actions and finite "
+                             f"low/high; {FIX}")
+        head, value = w.get("head", "policy"), w.get("value", True)
+        if head not in ("policy", "q") or (head == "q" and not self.discrete):
+            raise ValueError(f"weights JSON: head {head!r}, expected 'policy', or 'q' for discrete actions; "
+                             + FIX)
+        if not isinstance(value, bool):
+            raise ValueError(f"weights JSON: value {value!r}, expected true or false (has a critic); {FIX}")
         sizes = [self.obs_dim] + hidden
         self.actor = _layers(w.get("actor"), "actor", sizes + [n_out])
         critic_hidden = w.get("critic_hidden")  # the critic's own sizes, when they differ from the actor's
-        if critic_hidden is not None and not isinstance(critic_hidden, list):
-            raise ValueError("weights JSON: 'critic_hidden' must be a list of layer sizes; " + FIX)
+        if critic_hidden is not None and not (isinstance(critic_hidden, list) and value):
+            raise ValueError("weights JSON: 'critic_hidden' must be a list of layer sizes, for a policy with "
+                             "a critic; " + FIX)
         critic_sizes = sizes if critic_hidden is None else [self.obs_dim] + [
             _count(h, "a critic hidden size") for h in critic_hidden]
-        self.critic = _layers(w.get("critic"), "critic", critic_sizes + [1]) if w.get("value", True) else None
-        self.q, self.n_act = w.get("head") == "q", n_out
-        self.squash = not self.discrete and action.get("squash") == "tanh"
+        self.critic = _layers(w.get("critic"), "critic", critic_sizes + [1]) if value else None
+        self.q, self.n_act = head == "q", n_out
+        self.squash = squash is not None
         self.norm = None
         norm = w.get("obs_norm")
         if norm is not None:
@@ -144,6 +159,8 @@ class _Checked:
             mean = _vector(norm.get("mean"), self.obs_dim, "obs_norm mean")
             var = _vector(norm.get("var"), self.obs_dim, "obs_norm var")
             eps, clip = _number(norm.get("eps"), "obs_norm eps"), _number(norm.get("clip"), "obs_norm clip")
+            if clip <= 0.0 or eps < 0.0:
+                raise ValueError("weights JSON: obs_norm clip must be positive and eps >= 0; " + FIX)
             if min(var) + eps <= 0.0:
                 raise ValueError("weights JSON: obs_norm var + eps must be positive; " + FIX)
             self.norm = (mean, [math.sqrt(v + eps) for v in var], clip)

@@ -10,13 +10,12 @@ page plays the policy's kernel for it. The snapshots go to a temp folder first, 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
-from tiny_infer.checkpoint import CheckpointError, load_checkpoint
+from tiny_infer.checkpoint import TENSORS_FILE, CheckpointError, load_checkpoint
+from tiny_infer.files import staged_dir
 
 SNAPSHOTS = "snapshots"
 INDEX = "snapshots.json"
@@ -59,17 +58,16 @@ def compile_snapshots(kernel_dir: Path, model_dir: Path, batch_size: int, log=pr
     if not snaps:
         shutil.rmtree(dest, ignore_errors=True)
         return []
-    own = (Path(model_dir) / "policy.safetensors").read_bytes()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{SNAPSHOTS}.", suffix=".tmp", dir=kernel_dir))
+    own = (Path(model_dir) / TENSORS_FILE).read_bytes()
     index: list[dict] = []
-    try:
+    with staged_dir(dest) as tmp:
         for steps, d in snaps:
             ck = load_checkpoint(d)
             if ck.env_id != main.env_id or ck.obs_dim != main.obs_dim or ck.action != main.action:
                 raise CheckpointError(f"{d} is a policy for {ck.env_id} (obs {ck.obs_dim}, {ck.action}), not "
                                       f"a snapshot of {model_dir}: remove it or retrain the policy")
             entry = {"steps": steps, "eval": _eval_mean(ck.meta)}
-            if (d / "policy.safetensors").read_bytes() == own:
+            if (d / TENSORS_FILE).read_bytes() == own:
                 entry["final"] = True
             else:
                 compile_policy(CompileConfig(model_dir=d, out=tmp / str(steps), batch_size=batch_size),
@@ -79,13 +77,4 @@ def compile_snapshots(kernel_dir: Path, model_dir: Path, batch_size: int, log=pr
             log(f"  snapshot at {steps:,} env steps: "
                 f"{'the policy itself' if entry.get('final') else f'{dest / str(steps)}'}")
         (tmp / INDEX).write_text(json.dumps(index, indent=1) + "\n")
-        tmp.chmod(0o755)
-        old = kernel_dir / f".{SNAPSHOTS}.old-{os.getpid()}"
-        if dest.exists():
-            os.replace(dest, old)
-        os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return index

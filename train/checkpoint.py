@@ -1,4 +1,5 @@
-"""Atomic files: the contract-1 policy (safetensors + json) and the resumable run state.
+"""What train/ writes: the contract-1 policy (through tiny_infer/checkpoint.py, which defines it) and the
+resumable run state, both atomically.
 
 The run state (state.pt) is stored as plain data only: tensors, numbers, strings and containers, which
 torch.load(weights_only=True) reads back without running any code. NumPy arrays, NumPy scalars and NumPy
@@ -8,7 +9,6 @@ random generators are encoded as tagged tuples of tensors and plain data (`to_pl
 from __future__ import annotations
 
 import io
-import json
 import os
 import pickle
 import platform
@@ -20,7 +20,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from safetensors.torch import save
+
+from tiny_infer.checkpoint import FORMAT, META_FILE, TENSORS_FILE, write_checkpoint
+from tiny_infer.files import atomic_write
 
 from .config import PPOConfig
 
@@ -34,25 +36,6 @@ BIT_GENERATORS = {c.__name__: c for c in (np.random.PCG64, np.random.PCG64DXSM, 
 
 class CheckpointError(ValueError):
     """A resume file that is missing, corrupt, or does not match the requested run."""
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write a temp file in the same folder, fsync, rename it over path: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600 files; a policy must stay readable by a web server
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def check_writable(folder: Path) -> None:
@@ -77,31 +60,24 @@ def versions() -> dict[str, str]:
 
 
 def policy_json(model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> dict:
-    return {"format": 1, "env_id": cfg.env_id, "obs_dim": obs_dim, "action": model.action,
+    """The policy.json (contract 1) of MODEL trained with CFG; train_record goes under "train"."""
+    return {"format": FORMAT, "env_id": cfg.env_id, "obs_dim": obs_dim, "action": model.action,
             "hidden": list(cfg.hidden), "activation": cfg.activation,
             "obs_norm": {"clip": float(cfg.obs_clip), "eps": model.eps} if cfg.obs_norm else None,
             "train": train_record}
 
 
 def write_policy(folder: Path, model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> list[Path]:
-    """Write policy.safetensors then policy.json (json last: its presence marks a complete pair)."""
-    folder = Path(folder)
-    st, js = folder / "policy.safetensors", folder / "policy.json"
-    tensors = model.contract_tensors()
-    bad = [k for k, t in tensors.items() if not torch.isfinite(t).all()]
-    if bad:
-        raise ValueError(f"refusing to write a policy with non-finite weights ({', '.join(bad)})")
-    meta = policy_json(model, cfg, obs_dim, train_record)
-    text = json.dumps(meta, indent=1, allow_nan=False) + "\n"  # NaN is not JSON: fail before writing anything
-    atomic_write(st, save(tensors))  # no metadata: its key order varies, the bytes must not
-    atomic_write(js, text.encode())
-    return [st, js]
+    """Write MODEL as a contract-1 folder (write_checkpoint: validated, atomic, json last); returns the paths.
+    A ValueError (CheckpointError), before anything is written, for non-finite weights or record values."""
+    tensors = {k: t.numpy() for k, t in model.contract_tensors().items()}
+    return write_checkpoint(Path(folder), tensors, policy_json(model, cfg, obs_dim, train_record))
 
 
 def check_policy_target(folder: Path) -> None:
     """Raise OSError now if folder's policy files or its snapshots/ folder (train/snapshots.py) could not be
     replaced (e.g. policy.json is a folder, snapshots is a file or a symbolic link)."""
-    for name in ("policy.safetensors", "policy.json"):
+    for name in (TENSORS_FILE, META_FILE):
         p = Path(folder) / name
         if p.exists() and not p.is_file():
             raise IsADirectoryError(21, "not a regular file", str(p))

@@ -6,7 +6,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-from .checkpoint import atomic_write
+from tiny_infer.files import atomic_write
+
 from .ppo import Progress
 
 COLUMNS = [f.name for f in dataclasses.fields(Progress)]

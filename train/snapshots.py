@@ -10,12 +10,11 @@ end, `pick` chooses the untrained policy, SHIPPED - 2 points evenly spread in be
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
+
+from tiny_infer.files import staged_dir
 
 from .checkpoint import check_policy_target, write_policy
 from .evaluate import greedy_eval
@@ -102,25 +101,11 @@ def write_snapshots(folder: Path, model: torch.nn.Module, cfg, obs_dim: int,
                     snaps: list[tuple[int, dict, dict]]) -> Path:
     """Write snaps [(env steps, model state, train record)] as folder/snapshots/<env-steps>/ contract-1
     folders: built in a temp folder beside it, then swapped in whole (readers see the old or the new set)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{SNAPSHOTS}.", suffix=".tmp", dir=folder))
-    dest = folder / SNAPSHOTS
-    old = folder / f".{SNAPSHOTS}.old-{os.getpid()}"
-    try:
+    dest = Path(folder) / SNAPSHOTS
+    with staged_dir(dest) as tmp:
         m = copy.deepcopy(model)
         for step, state, record in snaps:
             m.load_state_dict(state)
             write_policy(tmp / str(step), m, cfg, obs_dim, record)
-        tmp.chmod(0o755)  # mkdtemp makes it private; the policies are served and compiled as they are
         check_policy_target(folder)
-        if dest.exists():
-            os.replace(dest, old)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not dest.exists():
-            os.replace(old, dest)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
     return dest
