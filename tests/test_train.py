@@ -201,3 +201,34 @@ def test_shipped_cartpole_policy_plays_perfectly():
             returns[i] += r
             alive[i] = not (term or trunc)
     assert returns.tolist() == [500.0] * 5
+
+
+@pytest.mark.parametrize("action,obs_norm,activation", [
+    ({"type": "discrete", "n": 3}, False, "tanh"),
+    ({"type": "discrete", "n": 2}, True, "relu"),
+    ({"type": "box", "shape": [2], "low": [-1.0, -1.0], "high": [1.0, 1.0]}, True, "tanh"),
+])
+def test_numpy_fast_path_is_the_torch_model(action, obs_norm, activation):
+    """Rollouts and evals act through ActorCritic.greedy_policy (numpy on a snapshot of the weights, for
+    speed):
+    it must be the PyTorch model's own forward pass, normaliser included."""
+    from train.model import ActorCritic
+
+    torch.manual_seed(0)
+    m = ActorCritic(5, action, (16, 16), activation, obs_norm=obs_norm)
+    with torch.no_grad():
+        for layer in (*m.actor, *m.critic):  # larger than the init's 0.01 output gain: a real argmax test
+            layer.weight.normal_(0, 1.0)
+            layer.bias.normal_(0, 0.5)
+        m.obs_mean.normal_(0, 2.0)
+        m.obs_var.uniform_(0.1, 9.0)
+    obs = np.random.default_rng(0).normal(0, 3, (4096, 5)).astype(np.float32)
+    out = m(torch.from_numpy(obs)).numpy()
+    got = m.greedy_policy()(obs)
+    if action["type"] == "discrete":
+        top2 = np.sort(out[:, :-1], axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 1e-5  # ties within float32 noise may go either way
+        assert clear.mean() > 0.95
+        np.testing.assert_array_equal(got[clear], out[clear, :-1].argmax(1))
+    else:
+        np.testing.assert_allclose(got, out[:, :-1], rtol=1e-5, atol=1e-5)
