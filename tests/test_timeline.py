@@ -18,7 +18,7 @@ from tests.test_page import Watch, build
 from tests.test_train import SMALL  # a short run: the trainer's own tests' flags
 from tiny_infer.checkpoint import CheckpointError, load_checkpoint
 from tiny_infer.export_json import to_json
-from tiny_infer.snapshots import snapshot_dirs
+from tiny_infer.snapshots import INDEX, snapshot_dirs
 from train.__main__ import main as train_main
 from train.checkpoint import load_state, save_state
 from train.config import preset
@@ -183,6 +183,7 @@ def test_compiled_snapshots_are_listed_in_order_and_lazy(site):
         snap = load_checkpoint(_model("CartPole-v1") / "snapshots" / str(s["steps"]))
         assert (kernel / "snapshots" / s["dir"] / "policy.weights.json").read_text() == to_json(snap)
         assert (m["eval"] or {}).get("mean") == s["eval"] and m["parity"]["max_abs_err"] < 1e-4
+        assert str(ROOT) not in json.dumps(m) and str(ROOT) not in (kernel / "snapshots" / INDEX).read_text()
     budget = [ln for ln in site["report"].splitlines() if "CartPole-v1: bytes until the first agent" in ln]
     assert budget and "OVER BUDGET" not in budget[0], site["report"]
 
