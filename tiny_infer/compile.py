@@ -272,10 +272,20 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    t_end = time.perf_counter()
+    times = {"render": t_render - t0, "zig+check": t_check - t_render, "write": time.perf_counter() - t_check}
+    _report(log, job.out, manifest, times)
+    if cfg.snapshots:  # the policy's training snapshots too (the page's timeline)
+        from tiny_infer.snapshots import compile_snapshots
+
+        compile_snapshots(job.out, ckpt.model_dir, cfg.batch_size, log)
+    return job.out
+
+
+def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
+    """What compile wrote and measured (the manifest's numbers), and where its time went."""
     for f, n in manifest["files"].items():
-        log(f"  wrote {job.out / f} ({n:,} bytes)")
-    par, tg, sal = checks.parity, checks.tinygrad_check, checks.saliency
+        log(f"  wrote {out / f} ({n:,} bytes)")
+    par, tg, sal = manifest["parity"], manifest["tinygrad_check"], manifest["saliency"]
     log(
         f"  parity: policy.wasm vs PyTorch on {par['samples']:,} observations, max abs err "
         f"{par['max_abs_err']:.2e}; tinygrad vs PyTorch {tg['max_abs_err']:.2e}; saliency vs PyTorch "
@@ -283,15 +293,8 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     )
     wasm, weights = manifest["files"]["policy.wasm"], manifest["files"]["policy.weights.bin"]
     log(f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}")
-    log(
-        f"  time {t_end - t0:.1f} s (render {t_render - t0:.1f}, zig+check {t_check - t_render:.1f}, "
-        f"write {t_end - t_check:.1f})"
-    )
-    if cfg.snapshots:  # the policy's training snapshots too (the page's timeline)
-        from tiny_infer.snapshots import compile_snapshots
-
-        compile_snapshots(job.out, ckpt.model_dir, cfg.batch_size, log)
-    return job.out
+    steps = ", ".join(f"{step} {s:.1f}" for step, s in times.items())
+    log(f"  time {sum(times.values()):.1f} s ({steps})")
 
 
 def resolve(cfg: CompileConfig) -> Resolved:
