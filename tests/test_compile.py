@@ -174,7 +174,7 @@ def test_manifest_and_module(kernels):
         "parity",
         "hidden",
         "activation",
-        "model",
+        "eval",
     ):
         assert key in m, key
     assert m["env_id"] == meta["env_id"] and m["obs_dim"] == meta["obs_dim"] and m["action"] == meta["action"]
@@ -198,6 +198,65 @@ def test_manifest_and_module(kernels):
     wasm = WasmPolicy(kdir / "policy.wasm")  # raises if the module imports anything
     assert wasm.exports_names == sorted(["memory", *EXPORTS])
     assert wasm.batch == 256
+
+
+def _strings(x) -> list[str]:
+    """Every string in a parsed JSON value, keys included."""
+    if isinstance(x, dict):
+        return [s for k, v in x.items() for s in (k, *_strings(v))]
+    if isinstance(x, list):
+        return [s for v in x for s in _strings(v)]
+    return [x] if isinstance(x, str) else []
+
+
+@pytest.mark.parametrize("name", ["cartpole", "linear-3act"])
+def test_manifest_names_only_the_kernel_folder(kernels, name):
+    """manifest.json (contract 2) holds no path of the machine that compiled it: the folder bundles anywhere.
+    Its `eval` is the checkpoint's policy.json train.eval, copied (the bundler has no checkpoint to read)."""
+    model, kdir = kernels[name]
+    m = json.loads((kdir / "manifest.json").read_text())
+    for s in _strings(m):
+        assert not Path(s).is_absolute() and ".." not in Path(s).parts, s
+        for where in (model, model.resolve(), kdir.parent, kdir.resolve().parent):
+            assert str(where) not in s, s
+    named = [*m["files"], *m["webgpu"].values()]
+    assert all((kdir / f).is_file() and (kdir / f).resolve().parent == kdir.resolve() for f in named), named
+    ev = json.loads((model / "policy.json").read_text()).get("train", {}).get("eval")
+    assert ev is not None  # the shipped policy and make_random_checkpoint both record one
+    assert m["eval"] == {"mean": ev["mean"], "episodes": ev["episodes"]}
+
+
+def test_manifest_eval_is_null_without_one(tmp_path):
+    """A checkpoint whose policy.json records no evaluation (an imported policy, say): `eval` is null."""
+    model = make_random_checkpoint(tmp_path / "m", obs_dim=2, hidden=(), seed=5)
+    meta = json.loads((model / "policy.json").read_text())
+    del meta["train"]["eval"]
+    (model / "policy.json").write_text(json.dumps(meta))
+    compile_policy(CompileConfig(model_dir=model, out=tmp_path / "k", parity_samples=50, saliency_samples=50),
+                   log=lambda *a: None)
+    assert json.loads((tmp_path / "k" / "manifest.json").read_text())["eval"] is None
+
+
+def test_building_a_policy_leaves_tinygrads_default_device(tmp_path):
+    """TinyPolicy keeps its graph on its own device (PYTHON) whatever tinygrad's default is, and changes no
+    process-wide state: the default device after building, running and rendering it is the one before."""
+    from tinygrad import Device
+    from tinygrad.helpers import Context
+
+    from tiny_infer.checkpoint import load_checkpoint
+    from tiny_infer.codegen import c_renderer, render_graphs
+    from tiny_infer.model import TinyPolicy
+    from tiny_infer.saliency import render_saliency
+
+    model = make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), obs_norm=True, seed=6)
+    with Context(DEV="CPU"):  # a default the policy must not use (nor open: it needs a C compiler)
+        policy = TinyPolicy(load_checkpoint(model))
+        assert Device.DEFAULT == "CPU"
+        obs = np.zeros((2, 3), np.float32)
+        np.testing.assert_allclose(policy.run(obs), torch_forward(model, obs), rtol=1e-5, atol=1e-6)
+        render_graphs(policy, 4, True, {"c": c_renderer()}, "k")
+        render_saliency(policy, {"c": c_renderer()}, "g")
+        assert Device.DEFAULT == "CPU" and "CPU" not in Device._opened_devices
 
 
 def test_wasm_size_budget(kernels):

@@ -17,7 +17,7 @@ import pytest
 from tests.checkpoints import make_random_checkpoint, torch_forward
 from tests.test_compile import assert_parity
 from tiny_infer.checkpoint import CheckpointError
-from tiny_infer.compile import CompileConfig, compile_policy
+from tiny_infer.compile import CompileConfig, CompileError, compile_policy
 from tiny_infer.wasm import WasmPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,6 +200,28 @@ def test_env_id_that_would_inject_code(tmp_path):
     assert_refused(cli(str(model), "--out", str(tmp_path / "k")), "invalid environment id", "policy.json")
     assert_refused(cli("--env", "../../etc", "--out", str(tmp_path / "k")), "--env: invalid environment id")
     assert snapshot(tmp_path) == before
+
+
+def test_bad_flags_are_compile_errors(tmp_path, model):
+    """A flag compile cannot use is a CompileError naming the flag (the checkpoint is fine), nothing is
+    written, and the config is never changed: compile_policy resolves what it leaves open on its own."""
+    before = snapshot(tmp_path)
+    out = tmp_path / "k"
+    cases = [
+        (CompileConfig(model_dir=model, out=out, batch_size=0), "--batch-size 0: pass a number from 1 to"),
+        (CompileConfig(model_dir=model, out=out, batch_size=4097), "--batch-size 4097"),
+        (CompileConfig(out=out), "pass a checkpoint folder or --env ENV_ID"),
+        (CompileConfig(env="../../etc", out=out), "--env: invalid environment id"),
+        (CompileConfig(model_dir=model, env="CartPole-v1", out=out), "Random-v0, not --env CartPole-v1"),
+    ]
+    for cfg, needle in cases:
+        with pytest.raises(CompileError) as e:
+            compile_policy(cfg, log=lambda *a: None)
+        assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
+    assert_refused(cli(str(model), "--batch-size", "0", "--out", str(out)), "--batch-size 0")
+    assert snapshot(tmp_path) == before
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
+        cases[2][0].model_dir = model
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("node") is None, reason="needs gcc and node")

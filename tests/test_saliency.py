@@ -20,7 +20,6 @@ from tests.conftest import ROOT
 from tests.test_compile import cartpole_model
 from tiny_infer import saliency as sal
 from tiny_infer.compile import CompileConfig, CompileError, compile_policy, parity_observations
-from tiny_infer.export_json import export_json
 from tiny_infer.wasm import WasmPolicy
 
 N_OBS = 2_000
@@ -222,9 +221,7 @@ def site(kernels, tmp_path_factory) -> Path:
     """CartPole-v1 (the shipped policy: discrete) and Pendulum-v1 (random weights, obs_norm: box) pages."""
     tmp = tmp_path_factory.mktemp("saliency-site")
     for env_id, name in (("CartPole-v1", "cartpole"), ("Pendulum-v1", "box-norm-relu")):
-        shutil.copytree(kernels[name][1], tmp / "kernels" / env_id)
-        # the python backend's weights (the build finds them itself only for models/ and build/models/)
-        export_json(kernels[name][0], tmp / "kernels" / env_id / "policy.weights.json")
+        shutil.copytree(kernels[name][1], tmp / "kernels" / env_id)  # policy.weights.json too (compile's)
     r = subprocess.run(["node", str(ROOT / "bundle" / "build.mjs"), "--out", str(tmp / "www"), "--kernels",
                         str(tmp / "kernels")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

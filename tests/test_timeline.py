@@ -17,7 +17,8 @@ from tests.conftest import ARTIFACTS
 from tests.test_page import Watch, build
 from tests.test_train import SMALL  # a short run: the trainer's own tests' flags
 from tiny_infer.checkpoint import CheckpointError, load_checkpoint
-from tiny_infer.snapshots import snapshot_dirs
+from tiny_infer.export_json import to_json
+from tiny_infer.snapshots import INDEX, snapshot_dirs
 from train.__main__ import main as train_main
 from train.checkpoint import load_state, save_state
 from train.config import preset
@@ -117,11 +118,16 @@ def test_a_stray_entry_in_snapshots_is_named(tmp_path):
 
 # ---- compile and bundle ---------------------------------------------------------------------------------
 
+def _model(env_id: str) -> Path:
+    """The checkpoint `make compile-kernel` compiles: build/models/<env> if trained here, else models/."""
+    if (ROOT / "build" / "models" / env_id / "policy.json").exists():
+        return ROOT / "build" / "models" / env_id
+    return ROOT / "models" / env_id
+
+
 def _kernel(env_id: str, tmp: Path) -> Path:
     """build/kernels/<env> when it holds a current compile of the policy's snapshots, else a fresh one."""
-    model = ROOT / "models" / env_id
-    if (ROOT / "build" / "models" / env_id / "policy.json").exists():
-        model = ROOT / "build" / "models" / env_id
+    model = _model(env_id)
     want = [s for s, _ in snapshot_dirs(model)]
     kernel = ROOT / "build" / "kernels" / env_id
     index = kernel / "snapshots" / "snapshots.json"
@@ -173,7 +179,11 @@ def test_compiled_snapshots_are_listed_in_order_and_lazy(site):
     assert [s["steps"] for s in index] == model_steps and index[-1].get("final") is True
     for s in index[:-1]:  # the others each a full kernel of their own snapshot, with its parity
         m = json.loads((kernel / "snapshots" / s["dir"] / "manifest.json").read_text())
-        assert m["model"].endswith(f"snapshots/{s['steps']}") and m["parity"]["max_abs_err"] < 1e-4
+        # the kernel of that snapshot: its weights (policy.weights.json, from the checkpoint) and its eval
+        snap = load_checkpoint(_model("CartPole-v1") / "snapshots" / str(s["steps"]))
+        assert (kernel / "snapshots" / s["dir"] / "policy.weights.json").read_text() == to_json(snap)
+        assert (m["eval"] or {}).get("mean") == s["eval"] and m["parity"]["max_abs_err"] < 1e-4
+        assert str(ROOT) not in json.dumps(m) and str(ROOT) not in (kernel / "snapshots" / INDEX).read_text()
     budget = [ln for ln in site["report"].splitlines() if "CartPole-v1: bytes until the first agent" in ln]
     assert budget and "OVER BUDGET" not in budget[0], site["report"]
 

@@ -49,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.cmd == "import":
         return import_main(args)
-    if args.cmd == "compile":
-        if not args.model_dir and not args.env:
-            ap.error("compile: pass MODEL_DIR or --env ENV_ID")
+    if args.cmd == "compile":  # compile.resolve checks the flags (MODEL_DIR or --env, --batch-size)
         from tiny_infer.compile import main as compile_main
 
         return compile_main(args)

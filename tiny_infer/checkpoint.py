@@ -365,6 +365,18 @@ def _check_head(meta: dict, action: dict) -> tuple[str, bool]:
     return head, value
 
 
+def train_eval(meta: dict) -> dict | None:
+    """policy.json's train.eval as the manifest carries it: {"mean": float, "episodes": int | None}, or None
+    when the checkpoint records no finite mean."""
+    ev = (meta.get("train") or {}).get("eval")
+    mean = ev.get("mean") if isinstance(ev, dict) else None
+    if isinstance(mean, bool) or not isinstance(mean, (int, float)) or not math.isfinite(mean):
+        return None
+    episodes = ev.get("episodes")
+    counted = isinstance(episodes, int) and not isinstance(episodes, bool)
+    return {"mean": float(mean), "episodes": episodes if counted else None}
+
+
 def resolve_model_dir(env_id: str, root: Path = Path(".")) -> Path:
     """The newest-model rule: the checkpoint folder for ENV is build/models/ENV (a policy the user trained or
     imported) if it has policy.json, else the shipped models/ENV. Every stage that picks a policy by env id

@@ -1,11 +1,19 @@
 """`python -m tiny_infer compile`: a contract-1 checkpoint -> build/kernels/<env-id>/ (contract 2).
 
-Steps: load and validate the checkpoint, and check it against its environment's spaces when Gymnasium
-registers it; check that --out may be replaced; rebuild the policy as a tinygrad graph; render the kernels
-with tinygrad's C and WGSL renderers; link policy.c and compile it to policy.wasm (zig cc), meanwhile
-check PyTorch's reference for overflow and tinygrad's pass against it; measure the wasm against PyTorch
-(wasmtime); write policy.webgpu.js + policy.weights.bin and manifest.json. Everything goes to a temp
-folder beside --out, renamed into place only at the end.
+compile_policy runs five steps, each a function of this module that reads what the one before returned:
+
+1. resolve: the checkpoint (MODEL_DIR, or the newest for --env) loaded and validated, and checked against its
+   environment's spaces when Gymnasium registers it; the --out folder, checked that compile may replace it.
+2. render: the policy as a tinygrad graph, its kernels rendered by tinygrad's C and WGSL renderers; the C
+   kernels and the weights linked into the text of policy.c.
+3. link: policy.c written to a temp folder beside --out, and zig cc started on it (policy.wasm) in the
+   background.
+4. check: while zig runs, PyTorch's reference (a float32 overflow named first) and tinygrad's own pass against
+   it; then policy.wasm against PyTorch (wasmtime): forward pass, saliency, and an imported policy against the
+   library it came from.
+5. write: the rest of the kernel folder (policy.webgpu.js, policy.weights.bin, policy.weights.json,
+   manifest.json) into the temp folder, which then replaces --out whole: --out is always either the old kernel
+   or the new one.
 """
 
 from __future__ import annotations
@@ -14,20 +22,21 @@ import argparse
 import hashlib
 import json
 import math
-import os
-import shutil
+import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.checkpoint import Checkpoint, CheckpointError, load_checkpoint, resolve_model_dir
+from tiny_infer.checkpoint import Checkpoint, CheckpointError, load_checkpoint, resolve_model_dir, train_eval
 from tiny_infer.envid import EnvIdError, check_env_id, is_registered
+from tiny_infer.files import staged_dir
 
-# policy.weights.json: the python backend's weights (contract 2), so the bundler needs only this folder
+# a kernel folder's files (contract 2): compile never replaces a folder holding anything else (but the
+# snapshots/ folder, is_kernel_dir). policy.weights.json: the python backend's weights, so that the bundler
+# needs nothing but this folder
 FILES = (
     "policy.c",
     "policy.wasm",
@@ -36,24 +45,53 @@ FILES = (
     "policy.weights.json",
     "manifest.json",
 )
-# what a kernel folder may hold: a folder with anything else is not ours, and compile never replaces it
-KERNEL_FILES = FILES
 
 
-@dataclass
+@dataclass(frozen=True)
 class CompileConfig:
-    model_dir: Path | None = None
+    """What to compile, as the CLI's flags say it; resolve() settles what they leave open."""
+
+    model_dir: Path | None = None  # None: the newest checkpoint for `env` (checkpoint.resolve_model_dir)
     env: str | None = None
-    out: Path | None = None
-    batch_size: int = 256
+    out: Path | None = None  # None: build/kernels/<env-id>
+    batch_size: int = 256  # capacity of forward_batch
     parity_samples: int = 20_000
     tinygrad_check_samples: int = 3
     saliency_samples: int = 10_000
     seed: int = 0
+    snapshots: bool = False  # also the checkpoint's training snapshots, into <out>/snapshots/ (snapshots.py)
 
 
 class CompileError(RuntimeError):
-    pass
+    """Bad input to compile (a flag, an --out it must not replace) or a kernel that fails its checks."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """resolve()'s answer: the loaded checkpoint and the folder to write."""
+
+    ckpt: Checkpoint
+    out: Path
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """render()'s answer: the tinygrad graph and everything rendered from it."""
+
+    policy: object  # model.TinyPolicy (imported when compiling: it imports tinygrad)
+    weights: dict[str, np.ndarray]  # the realized weight buffers, flat, as the kernels index them
+    c_src: str  # policy.c
+    wgsl: dict  # codegen.Graph of each WebGPU entry point: "single", "batch", "saliency"
+
+
+@dataclass(frozen=True)
+class Checks:
+    """check()'s answer: what it measured, as the manifest records it."""
+
+    parity: dict  # policy.wasm vs PyTorch: {"samples", "max_abs_err"}
+    tinygrad_check: dict  # tinygrad's own pass vs PyTorch: {"samples", "max_abs_err"}
+    saliency: dict  # policy.wasm's saliency vs PyTorch autograd: {"samples", "max_rel_err"}
+    source: dict | None  # an imported policy: the kernel vs the library it came from (import_common)
 
 
 def parity_observations(obs_dim: int, n: int, seed: int) -> np.ndarray:
@@ -84,7 +122,7 @@ def _tinygrad_check(policy, ckpt: Checkpoint, n: int, seed: int) -> float:
 
 
 def is_kernel_dir(d: Path) -> bool:
-    """Whether folder D is a kernel folder compile wrote: a manifest.json of ours and only KERNEL_FILES (and
+    """Whether folder D is a kernel folder compile wrote: a manifest.json of ours and only FILES (and
     the snapshots/ folder that --snapshots writes, tiny_infer/snapshots.py)."""
     try:
         entries = list(d.iterdir())
@@ -94,7 +132,7 @@ def is_kernel_dir(d: Path) -> bool:
     return (
         isinstance(manifest, dict)
         and {"env_id", "files", "weights_sha256"} <= manifest.keys()
-        and all((e.is_file() if e.name in KERNEL_FILES else e.name == "snapshots" and e.is_dir())
+        and all((e.is_file() if e.name in FILES else e.name == "snapshots" and e.is_dir())
                 and not e.is_symlink() for e in entries)
     )
 
@@ -116,7 +154,7 @@ def check_out_dir(out: Path, model_dir: Path) -> None:
         what = "is the checkpoint's folder" if dest == model else f"holds the checkpoint {model_dir}"
         raise CompileError(f"--out {out} {what}; {fix}")
     if out.is_dir() and any(out.iterdir()) and not is_kernel_dir(out):
-        foreign = sorted(e.name for e in out.iterdir() if e.name not in KERNEL_FILES)
+        foreign = sorted(e.name for e in out.iterdir() if e.name not in FILES)
         what = "no manifest.json of a kernel"
         if foreign:
             what = f"it holds {', '.join(map(repr, foreign[:3]))}{', ...' if len(foreign) > 3 else ''}"
@@ -191,8 +229,6 @@ def check_env_spaces(ckpt: Checkpoint) -> None:
 def _header(ckpt: Checkpoint, what: str) -> str:
     from importlib.metadata import version
 
-    import tinygrad  # noqa: F401
-
     return (
         f"{what}: generated by tiny_infer from {ckpt.model_dir} ({ckpt.env_id}) with tinygrad "
         f"{version('tinygrad')}. Do not edit.\n"
@@ -202,183 +238,205 @@ def _header(ckpt: Checkpoint, what: str) -> str:
 
 
 def compile_policy(cfg: CompileConfig, log=print) -> Path:
-    """Compile cfg.model_dir (or the newest policy for cfg.env) into cfg.out; returns the output folder."""
+    """Compile cfg.model_dir (or the newest policy for cfg.env) into cfg.out; returns the output folder.
+    The steps, in order: resolve, render, link, check, write (see the module docstring)."""
     t0 = time.perf_counter()
-    if cfg.model_dir is None:
-        if not cfg.env:
-            raise CheckpointError("pass a checkpoint folder or --env ENV_ID")
-        cfg.model_dir = resolve_model_dir(_env_arg(cfg.env))
-    ckpt = load_checkpoint(cfg.model_dir)
-    if cfg.env and cfg.env != ckpt.env_id:
-        raise CheckpointError(f"{cfg.model_dir}/policy.json is for {ckpt.env_id}, not --env {cfg.env}")
-    if not 1 <= cfg.batch_size <= 4096:
-        raise CheckpointError(f"--batch-size {cfg.batch_size}: expected 1..4096")
-    check_env_spaces(ckpt)
-    out = Path(cfg.out) if cfg.out else Path("build") / "kernels" / ckpt.env_id
-    check_out_dir(out, ckpt.model_dir)
+    job = resolve(cfg)
+    ckpt = job.ckpt
     log(
         f"compile: model {ckpt.model_dir} ({ckpt.env_id}, obs {ckpt.obs_dim}, hidden {list(ckpt.hidden)} "
         f"{ckpt.activation}, {ckpt.action['type']} {ckpt.n_act}{', obs_norm' if ckpt.obs_norm else ''})"
     )
-
-    from importlib.metadata import version
-
-    from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
-    from tiny_infer.export_json import to_json
-    from tiny_infer.model import TinyPolicy, check_parity, torch_forward
-    from tiny_infer.saliency import (
-        check_saliency,
-        render_saliency,
-        saliency_actions,
-        torch_saliency,
-        torch_saliency_float32,
-    )
-    from tiny_infer.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
-    from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
-
-    policy = TinyPolicy(ckpt)
-    single = render_graphs(policy, 1, False, {"wgsl": wgsl_renderer()}, "s")
-    batch_c = render_graphs(policy, cfg.batch_size, True, {"c": c_renderer()}, "k")["c"]
-    # the same schedule in blocks of BLOCK rows, for forward_batch's big matmuls (wasm.blocked_calls)
-    blocked_c = None
-    if cfg.batch_size % BLOCK == 0:
-        blocked_c = render_graphs(policy, cfg.batch_size, True, {"c": c_renderer(BLOCK)}, "q", block=BLOCK)[
-            "c"
-        ]
-    batch_wgsl = render_graphs(policy, cfg.batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
-    # the gradient of the decision with respect to the observation (saliency.py), derived by tinygrad
-    saliency = render_saliency(policy, {"c": c_renderer(), "wgsl": wgsl_renderer()}, "g")
+    rendered = render(ckpt, cfg.batch_size)
     t_render = time.perf_counter()
+    with staged_dir(job.out.resolve()) as folder:  # `--out .` and the like have no name of their own
+        zig = link(rendered, folder)
+        checks = check(ckpt, rendered, zig, folder, cfg)
+        t_check = time.perf_counter()
+        manifest = write(folder, job, rendered, checks, cfg.batch_size)
+    times = {"render": t_render - t0, "zig+check": t_check - t_render, "write": time.perf_counter() - t_check}
+    _report(log, job.out, manifest, times)
+    if cfg.snapshots:  # the policy's training snapshots too (the page's timeline)
+        from tiny_infer.snapshots import compile_snapshots
 
-    dest = out.resolve()  # `--out .` and the like have no name of their own
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
-        weights = weight_arrays(policy)
-        # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
-        c_src = emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency["c"])
-        (tmp / "policy.c").write_text(c_src)
-        zig = start_compile_wasm(tmp / "policy.c", tmp / "policy.wasm")
-        try:
-            # PyTorch's reference, while zig runs (importing torch takes seconds): first of all, a checkpoint
-            # whose values overflow float32 is named here, before tinygrad's pass could be blamed for it
-            obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
-            ref = torch_forward(ckpt, obs, check_finite=True)
-            tg_err = _tinygrad_check(policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)
-            sal_obs = obs[: cfg.saliency_samples]
-            sal_k = saliency_actions(ckpt, len(sal_obs))
-            sal_ref = torch_saliency(ckpt, sal_obs, sal_k)
-            sal_ref32 = torch_saliency_float32(ckpt, sal_obs, sal_k)
-        except BaseException:
-            zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
-            raise
-        wait_wasm(zig)
-        t_zig = time.perf_counter()
+        compile_snapshots(job.out, ckpt.model_dir, cfg.batch_size, log)
+    return job.out
 
-        wasm = WasmPolicy(tmp / "policy.wasm")
-        try:
-            max_err = check_parity(wasm.forward_batch(obs, ckpt.n_out), ref, "policy.wasm forward_batch")
-            single_n = min(len(obs), 200)
-            got1 = np.stack([wasm.forward(o, ckpt.n_out) for o in obs[:single_n]])
-            max_err = max(max_err, check_parity(got1, ref[:single_n], "policy.wasm forward"))
-            # an imported policy: the kernel against the library it came from, as recorded at import
-            from tiny_infer.import_common import check_source_parity
 
-            source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
-            sal_err = check_saliency(
-                wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32
-            )
-        except ValueError as e:
-            raise CompileError(str(e)) from None
-        t_parity = time.perf_counter()
-
-        blob, layout = weights_blob(weights)
-        (tmp / WEIGHTS_FILE).write_bytes(blob)
-        js = emit_js(
-            single["wgsl"],
-            batch_wgsl,
-            layout,
-            ckpt.obs_dim,
-            ckpt.n_out,
-            ckpt.outputs,
-            _header(ckpt, "policy.webgpu.js"),
-            saliency["wgsl"],
-        )
-        (tmp / "policy.webgpu.js").write_text(js)
-        (tmp / "policy.weights.json").write_text(to_json(ckpt))  # the checkpoint already loaded
-
-        manifest = {
-            "env_id": ckpt.env_id,
-            "obs_dim": ckpt.obs_dim,
-            "action": ckpt.action,
-            "outputs": ckpt.outputs,
-            "batch_size": cfg.batch_size,
-            "weights_sha256": hashlib.sha256(blob).hexdigest(),
-            "wasm_sha256": hashlib.sha256((tmp / "policy.wasm").read_bytes()).hexdigest(),
-            "tinygrad_version": version("tinygrad"),
-            "files": {},
-            "parity": {"samples": int(len(obs)), "max_abs_err": max_err},
-            "hidden": list(ckpt.hidden),
-            "activation": ckpt.activation,
-            "obs_norm": ckpt.obs_norm,
-            "model": str(ckpt.model_dir),
-            "webgpu": {"module": "policy.webgpu.js", "weights": WEIGHTS_FILE},
-            "tinygrad_check": {"samples": cfg.tinygrad_check_samples, "max_abs_err": tg_err},
-            "saliency": {"samples": int(len(sal_obs)), "max_rel_err": sal_err},
-            **({"source": source} if source else {}),
-        }
-        manifest["files"] = {f: (tmp / f).stat().st_size for f in FILES if f != "manifest.json"}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        manifest["files"]["manifest.json"] = (tmp / "manifest.json").stat().st_size
-
-        tmp.chmod(0o755)  # mkdtemp makes it private; the kernel folder is served as is
-        check_out_dir(out, ckpt.model_dir)  # again: the folder may have changed while we compiled
-        _replace_dir(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    t_end = time.perf_counter()
+def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
+    """What compile wrote and measured (the manifest's numbers), and where its time went."""
     for f, n in manifest["files"].items():
         log(f"  wrote {out / f} ({n:,} bytes)")
+    par, tg, sal = manifest["parity"], manifest["tinygrad_check"], manifest["saliency"]
     log(
-        f"  parity: policy.wasm vs PyTorch on {len(obs):,} observations, max abs err {max_err:.2e}; "
-        f"tinygrad vs PyTorch {tg_err:.2e}; saliency vs PyTorch autograd on {len(sal_obs):,}, max rel err "
-        f"{sal_err:.2e}"
+        f"  parity: policy.wasm vs PyTorch on {par['samples']:,} observations, max abs err "
+        f"{par['max_abs_err']:.2e}; tinygrad vs PyTorch {tg['max_abs_err']:.2e}; saliency vs PyTorch "
+        f"autograd on {sal['samples']:,}, max rel err {sal['max_rel_err']:.2e}"
     )
-    log(
-        f"  policy.wasm {manifest['files']['policy.wasm']:,} bytes = float32 weights {len(blob):,} "
-        f"+ {manifest['files']['policy.wasm'] - len(blob):,}"
-    )
-    log(
-        f"  time {t_end - t0:.1f} s (render {t_render - t0:.1f}, check+zig {t_zig - t_render:.1f}, "
-        f"parity {t_parity - t_zig:.1f})"
-    )
-    return out
+    wasm, weights = manifest["files"]["policy.wasm"], manifest["files"]["policy.weights.bin"]
+    log(f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}")
+    steps = ", ".join(f"{step} {s:.1f}" for step, s in times.items())
+    log(f"  time {sum(times.values()):.1f} s ({steps})")
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Swap TMP into OUT's place: two renames, so OUT is always either the old or the new kernel."""
-    if out.exists() and not out.is_dir():
-        raise CompileError(f"--out {out} exists and is not a folder")
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
+def resolve(cfg: CompileConfig) -> Resolved:
+    """Step 1: the checkpoint and the output folder CFG names, checked. CompileError for a bad flag or an
+    --out compile must not replace; CheckpointError for a checkpoint that is none, or not for its env."""
+    if not 1 <= cfg.batch_size <= 4096:
+        raise CompileError(f"--batch-size {cfg.batch_size}: pass a number from 1 to 4096")
+    model_dir = cfg.model_dir
+    if model_dir is None:
+        if not cfg.env:
+            raise CompileError("no checkpoint named: pass a checkpoint folder or --env ENV_ID")
+        model_dir = resolve_model_dir(_env_arg(cfg.env))
+    ckpt = load_checkpoint(model_dir)
+    if cfg.env and cfg.env != ckpt.env_id:
+        raise CompileError(
+            f"{model_dir}/policy.json is for {ckpt.env_id}, not --env {cfg.env}; pass {cfg.env}'s checkpoint "
+            f"or --env {ckpt.env_id}"
+        )
+    check_env_spaces(ckpt)
+    out = Path(cfg.out) if cfg.out else Path("build") / "kernels" / ckpt.env_id
+    check_out_dir(out, ckpt.model_dir)
+    return Resolved(ckpt, out)
+
+
+def render(ckpt: Checkpoint, batch_size: int) -> Rendered:
+    """Step 2: the policy as a tinygrad graph (model.TinyPolicy), its kernels rendered by tinygrad's C and
+    WGSL renderers (codegen.render_graphs), and the text of policy.c (wasm.emit_c)."""
+    from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
+    from tiny_infer.model import TinyPolicy
+    from tiny_infer.saliency import render_saliency
+    from tiny_infer.wasm import emit_c
+
+    policy = TinyPolicy(ckpt)
+    single = render_graphs(policy, 1, False, {"wgsl": wgsl_renderer()}, "s")["wgsl"]
+    batch_c = render_graphs(policy, batch_size, True, {"c": c_renderer()}, "k")["c"]
+    # the same schedule in blocks of BLOCK rows, for forward_batch's big matmuls (wasm.blocked_calls)
+    blocked_c = None
+    if batch_size % BLOCK == 0:
+        blocked_c = render_graphs(policy, batch_size, True, {"c": c_renderer(BLOCK)}, "q", block=BLOCK)["c"]
+    batch_wgsl = render_graphs(policy, batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
+    # the gradient of the decision with respect to the observation (saliency.py), derived by tinygrad
+    saliency = render_saliency(policy, {"c": c_renderer(), "wgsl": wgsl_renderer()}, "g")
+    weights = weight_arrays(policy)
+    # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
+    c_src = emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency["c"])
+    wgsl = {"single": single, "batch": batch_wgsl, "saliency": saliency["wgsl"]}
+    return Rendered(policy, weights, c_src, wgsl)
+
+
+def link(rendered: Rendered, folder: Path) -> subprocess.Popen:
+    """Step 3: policy.c into FOLDER, and zig cc started on it for FOLDER/policy.wasm; check() waits for it."""
+    from tiny_infer.wasm import start_compile_wasm
+
+    (folder / "policy.c").write_text(rendered.c_src)
+    return start_compile_wasm(folder / "policy.c", folder / "policy.wasm")
+
+
+def check(
+    ckpt: Checkpoint, rendered: Rendered, zig: subprocess.Popen, folder: Path, cfg: CompileConfig
+) -> Checks:
+    """Step 4: PyTorch's reference and tinygrad's pass while zig runs, then FOLDER/policy.wasm against
+    PyTorch. CheckpointError for a checkpoint that overflows float32, CompileError for a kernel off bound."""
+    from tiny_infer.import_common import check_source_parity
+    from tiny_infer.model import check_parity, torch_forward
+    from tiny_infer.saliency import check_saliency, saliency_actions, torch_saliency, torch_saliency_float32
+    from tiny_infer.wasm import WasmPolicy, wait_wasm
+
     try:
-        os.replace(tmp, out)
+        # PyTorch's reference, while zig runs (importing torch takes seconds): first of all, a checkpoint
+        # whose values overflow float32 is named here, before tinygrad's pass could be blamed for it
+        obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
+        ref = torch_forward(ckpt, obs, check_finite=True)
+        tg_err = _tinygrad_check(rendered.policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)
+        sal_obs = obs[: cfg.saliency_samples]
+        sal_k = saliency_actions(ckpt, len(sal_obs))
+        sal_ref = torch_saliency(ckpt, sal_obs, sal_k)
+        sal_ref32 = torch_saliency_float32(ckpt, sal_obs, sal_k)
     except BaseException:
-        if old is not None:
-            os.replace(old, out)
+        zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    wait_wasm(zig)
+
+    wasm = WasmPolicy(folder / "policy.wasm")
+    try:
+        max_err = check_parity(wasm.forward_batch(obs, ckpt.n_out), ref, "policy.wasm forward_batch")
+        single_n = min(len(obs), 200)
+        got1 = np.stack([wasm.forward(o, ckpt.n_out) for o in obs[:single_n]])
+        max_err = max(max_err, check_parity(got1, ref[:single_n], "policy.wasm forward"))
+        # an imported policy: the kernel against the library it came from, as recorded at import
+        source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
+        sal_err = check_saliency(wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32)
+    except ValueError as e:
+        raise CompileError(str(e)) from None
+    return Checks(
+        parity={"samples": int(len(obs)), "max_abs_err": max_err},
+        tinygrad_check={"samples": cfg.tinygrad_check_samples, "max_abs_err": tg_err},
+        saliency={"samples": int(len(sal_obs)), "max_rel_err": sal_err},
+        source=source,
+    )
+
+
+def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch_size: int) -> dict:
+    """Step 5: the rest of the kernel folder and its manifest.json into FOLDER, staged beside job.out,
+    which it replaces whole once this returns; returns the manifest. The manifest names no path of this
+    machine: the folder moves as it is."""
+    from importlib.metadata import version
+
+    from tiny_infer.export_json import to_json
+
+    ckpt = job.ckpt
+    webgpu = write_webgpu(folder, ckpt, rendered)
+    (folder / "policy.weights.json").write_text(to_json(ckpt))  # the python backend's weights
+    manifest = {
+        "env_id": ckpt.env_id,
+        "obs_dim": ckpt.obs_dim,
+        "action": ckpt.action,
+        "outputs": ckpt.outputs,
+        "batch_size": batch_size,
+        "weights_sha256": hashlib.sha256((folder / webgpu["weights"]).read_bytes()).hexdigest(),
+        "wasm_sha256": hashlib.sha256((folder / "policy.wasm").read_bytes()).hexdigest(),
+        "tinygrad_version": version("tinygrad"),
+        "files": {},
+        "parity": checks.parity,
+        "hidden": list(ckpt.hidden),
+        "activation": ckpt.activation,
+        "obs_norm": ckpt.obs_norm,
+        "eval": train_eval(ckpt.meta),
+        "webgpu": webgpu,
+        "tinygrad_check": checks.tinygrad_check,
+        "saliency": checks.saliency,
+        **({"source": checks.source} if checks.source else {}),
+    }
+    manifest["files"] = {f: (folder / f).stat().st_size for f in FILES if f != "manifest.json"}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    manifest["files"]["manifest.json"] = (folder / "manifest.json").stat().st_size
+    check_out_dir(job.out, ckpt.model_dir)  # again: the folder may have changed while we compiled
+    return manifest
+
+
+def write_webgpu(folder: Path, ckpt: Checkpoint, rendered: Rendered) -> dict:
+    """policy.webgpu.js and the weights it loads (policy.weights.bin) into FOLDER; returns the manifest's
+    `webgpu` entry, which names them."""
+    from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
+
+    blob, layout = weights_blob(rendered.weights)
+    (folder / WEIGHTS_FILE).write_bytes(blob)
+    g = rendered.wgsl
+    header = _header(ckpt, "policy.webgpu.js")
+    js = emit_js(
+        g["single"], g["batch"], layout, ckpt.obs_dim, ckpt.n_out, ckpt.outputs, header, g["saliency"]
+    )
+    (folder / "policy.webgpu.js").write_text(js)
+    return {"module": "policy.webgpu.js", "weights": WEIGHTS_FILE}
 
 
 def _env_arg(env: str) -> str:
     try:
         return check_env_id(env)
     except EnvIdError as e:
-        raise CheckpointError(f"--env: {e}") from None
+        raise CompileError(f"--env: {e}") from None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -387,13 +445,10 @@ def main(args: argparse.Namespace) -> int:
         env=args.env,
         out=Path(args.out) if args.out else None,
         batch_size=args.batch_size,
+        snapshots=getattr(args, "snapshots", False),
     )
     try:
-        out = compile_policy(cfg)
-        if getattr(args, "snapshots", False):  # the policy's training snapshots too (the page's timeline)
-            from tiny_infer.snapshots import compile_snapshots
-
-            compile_snapshots(out, cfg.model_dir, cfg.batch_size)
+        compile_policy(cfg)
     except (CheckpointError, CompileError) as e:
         print(f"compile: error: {e}", file=sys.stderr)
         return 1

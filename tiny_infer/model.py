@@ -6,11 +6,29 @@ the parity check before codegen (the kernels we ship are rendered for wasm and W
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tiny_infer.checkpoint import Checkpoint, CheckpointError
 
 DEVICE = "PYTHON"
+
+
+def on_policy_device(fn):
+    """FN (a TinyPolicy method, or a function whose first argument is a TinyPolicy) run with tinygrad's
+    default device set to the policy's, and restored when it returns: tinygrad 0.14 puts a constant operand
+    (x * 2, x < c) on the default device, not on x's, so a graph built without it would mix devices. Scoped,
+    never left set: the process's default device is not ours to change."""
+
+    @functools.wraps(fn)
+    def on_device(policy, *args, **kwargs):
+        from tinygrad.helpers import Context
+
+        with Context(DEV=policy.device):
+            return fn(policy, *args, **kwargs)
+
+    return on_device
 
 
 def obs_norm_std(ckpt: Checkpoint) -> np.ndarray:
@@ -78,13 +96,9 @@ class TinyPolicy:
     codegen bakes them into the kernel file) instead of folding them into the graph.
     """
 
-    def __init__(self, ckpt: Checkpoint, device: str = DEVICE, transposed: bool = True):
+    def __init__(self, ckpt: Checkpoint, device: str = DEVICE):
         from tinygrad import Tensor
-        from tinygrad.helpers import DEV
 
-        DEV.value = (
-            device  # constants follow the default device: keep all of the graph on one (compiler-free) device
-        )
         self.ckpt, self.device = ckpt, device
         self.weights: dict[str, Tensor] = {}
 
@@ -93,15 +107,11 @@ class TinyPolicy:
             self.weights[name] = t
             return t
 
-        # transposed: weights stored [in, out], so a kernel's output axis is contiguous in memory and
-        # upcasting it gives vector loads and independent accumulators (what SIMD wants)
-        self.transposed = transposed
+        # weights stored [in, out] (transposed from torch.nn.Linear's [out, in]), so a kernel's output axis
+        # is contiguous in memory and upcasting it gives vector loads and independent accumulators (SIMD)
         self.layers = {
             head: [
-                (
-                    w(f"{head}.{i}.weight.T", wt.T) if transposed else w(f"{head}.{i}.weight", wt).T,
-                    w(f"{head}.{i}.bias", b),
-                )
+                (w(f"{head}.{i}.weight.T", wt.T), w(f"{head}.{i}.bias", b))
                 for i, (wt, b) in enumerate(ckpt.layers(head))
             ]
             for head in ckpt.heads
@@ -150,6 +160,7 @@ class TinyPolicy:
                 a = a.contiguous()  # storage buffers (WebGPU allows 8): the squash gets a kernel of its own
         return a
 
+    @on_policy_device
     def __call__(self, obs):
         x = self.normalise(obs)
         a = self.actor(x)
@@ -161,6 +172,7 @@ class TinyPolicy:
             a = e / e.sum(-1, keepdim=True)
         return columns(a, self._mlp("critic", x)) if self.ckpt.value else a
 
+    @on_policy_device
     def run(self, obs: np.ndarray) -> np.ndarray:
         """Evaluate the graph on tinygrad's PYTHON device (slow: for a few hundred observations at most)."""
         from tinygrad import Tensor

@@ -14,12 +14,13 @@ The reference is PyTorch's autograd on the checkpoint (float64); compile checks 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from tiny_infer.checkpoint import Checkpoint
-from tiny_infer.model import TinyPolicy, action_bounds, obs_norm_std
+from tiny_infer.model import TinyPolicy, action_bounds, obs_norm_std, on_policy_device
 
 SELECT = "select"  # the one-hot of k: the saliency graph's second input buffer
 REL_TOL = 1e-4  # allowed error: REL_TOL * max(max_j |reference_j|, FLOOR), per observation
@@ -61,14 +62,16 @@ def decision(policy: TinyPolicy, obs, select):
 
 def saliency_target(policy: TinyPolicy, rows: int):
     """The target for codegen.render_graphs: obs -> (d decision(select) / d obs, {select buffer: SELECT})."""
+    return functools.partial(_saliency_graph, policy, rows)
+
+
+@on_policy_device
+def _saliency_graph(policy: TinyPolicy, rows: int, xin):
     from tinygrad import Tensor, dtypes
 
-    def target(xin):
-        sel = Tensor.empty(rows, policy.ckpt.n_act, dtype=dtypes.float32, device=policy.device)
-        (grad,) = decision(policy, xin, sel[: xin.shape[0]]).sum().gradient(xin)
-        return grad.contiguous(), {sel.uop.buffer: SELECT}
-
-    return target
+    sel = Tensor.empty(rows, policy.ckpt.n_act, dtype=dtypes.float32, device=policy.device)
+    (grad,) = decision(policy, xin, sel[: xin.shape[0]]).sum().gradient(xin)
+    return grad.contiguous(), {sel.uop.buffer: SELECT}
 
 
 def render_saliency(policy: TinyPolicy, renderers: dict, prefix: str):

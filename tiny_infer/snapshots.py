@@ -14,7 +14,8 @@ import re
 import shutil
 from pathlib import Path
 
-from tiny_infer.checkpoint import TENSORS_FILE, CheckpointError, load_checkpoint
+from tiny_infer.checkpoint import TENSORS_FILE, CheckpointError, load_checkpoint, train_eval
+from tiny_infer.compile import CompileConfig, compile_policy
 from tiny_infer.files import staged_dir
 
 SNAPSHOTS = "snapshots"
@@ -41,17 +42,9 @@ def snapshot_dirs(model_dir: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
-def _eval_mean(meta: dict) -> float | None:
-    ev = (meta.get("train") or {}).get("eval") or {}
-    mean = ev.get("mean") if isinstance(ev, dict) else None
-    return float(mean) if isinstance(mean, (int, float)) and mean == mean else None
-
-
 def compile_snapshots(kernel_dir: Path, model_dir: Path, batch_size: int, log=print) -> list[dict]:
     """Compile each snapshot of the checkpoint at model_dir into kernel_dir/snapshots/ (see the module
     docstring); returns the index written. With no snapshots, kernel_dir/snapshots/ is removed."""
-    from tiny_infer.compile import CompileConfig, compile_policy
-
     kernel_dir, main = Path(kernel_dir), load_checkpoint(model_dir)
     snaps = snapshot_dirs(model_dir)
     dest = kernel_dir / SNAPSHOTS
@@ -66,7 +59,7 @@ def compile_snapshots(kernel_dir: Path, model_dir: Path, batch_size: int, log=pr
             if ck.env_id != main.env_id or ck.obs_dim != main.obs_dim or ck.action != main.action:
                 raise CheckpointError(f"{d} is a policy for {ck.env_id} (obs {ck.obs_dim}, {ck.action}), not "
                                       f"a snapshot of {model_dir}: remove it or retrain the policy")
-            entry = {"steps": steps, "eval": _eval_mean(ck.meta)}
+            entry = {"steps": steps, "eval": (train_eval(ck.meta) or {}).get("mean")}
             if (d / TENSORS_FILE).read_bytes() == own:
                 entry["final"] = True
             else:
