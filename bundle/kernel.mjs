@@ -56,6 +56,10 @@ function checkManifest(m, mpath) {
   if (m.hidden != null && !(Array.isArray(m.hidden) && m.hidden.every(posInt))) {
     fail(`${mpath}: hidden must be a list of layer widths, e.g. [64, 64]: ${fix}`);
   }
+  const ev = m.eval;
+  if (ev != null && !(Number.isFinite(ev.mean) && posInt(ev.episodes))) {
+    fail(`${mpath}: eval must be null or {mean, episodes} (the checkpoint's evaluation at training time): ${fix}`);
+  }
 }
 
 /**
