@@ -88,6 +88,25 @@ function checkWasm(file, m, mpath) {
 }
 
 /**
+ * policy.weights.json (the python backend's weights, contract 2) must be a JSON export of this kernel's policy:
+ * one from another kernel has another env, observation size or outputs. Returns `file`.
+ */
+function checkWeightsJson(file, m) {
+  const fix = 'recompile the kernel with `make compile-kernel`';
+  let w;
+  try {
+    w = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    fail(`${file} is not valid JSON (${e.message}): ${fix}`);
+  }
+  const same = ['env_id', 'obs_dim', 'outputs'].every((f) => JSON.stringify(w?.[f]) === JSON.stringify(m[f]));
+  if (!same) {
+    fail(`${file} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ${fix}`);
+  }
+  return file;
+}
+
+/**
  * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, gpuJs (path|null),
  * weights (name|null), weightsFile (path|null), weightsJson (path|null)}. Throws BuildError (one line).
  */
@@ -115,8 +134,8 @@ export function readKernel(dir) {
     weights = gpu?.weights ?? Object.keys(manifest.files ?? {}).find((f) => /\.(bin|safetensors)$/.test(f)) ?? null;
   }
   const weightsFile = weights === null ? null : kernelFile(dir, weights, 'the WebGPU weights');
-  const own = path.join(dir, 'policy.weights.json');
-  const weightsJson = fs.existsSync(own) ? kernelFile(dir, 'policy.weights.json', 'the python weights') : null;
+  const weightsJson = fs.existsSync(path.join(dir, 'policy.weights.json'))
+    ? checkWeightsJson(kernelFile(dir, 'policy.weights.json', 'the python weights'), manifest) : null;
   return { dir, manifest, wasm, wasmBytes, gpuJs, weights, weightsFile, weightsJson };
 }
 

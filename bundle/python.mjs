@@ -1,6 +1,6 @@
 // The lazy `python` backend's files (multi-file pages only): MicroPython's runtime and wasm from node_modules,
 // tiny_infer/reference.py, and the kernel's policy.weights.json (contract 2: compile writes it from the
-// checkpoint it compiled, and measures its parity; the bundler reads only the kernel folder).
+// checkpoint it compiled; readKernel checks it is this kernel's).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,24 +14,6 @@ const MICROPYTHON = path.join(ROOT, 'node_modules', '@micropython', 'micropython
 export const PY_NAMES = { 'python:runtime': 'micropython.js', 'python:runtime-wasm': 'micropython.wasm',
   'python:reference': 'reference.py', 'python:weights': 'policy.weights.json' };
 
-/**
- * The bytes of the kernel's policy.weights.json, which must be a weights JSON for the kernel's policy (a file
- * from another kernel would have another env, observation size or outputs).
- */
-function pythonWeights(k) {
-  const bytes = fs.readFileSync(k.weightsJson);
-  const fix = 'recompile the kernel with `make compile-kernel`';
-  let w;
-  try {
-    w = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    fail(`${k.weightsJson} is not valid JSON (${e.message}): ${fix}`);
-  }
-  const same = ['env_id', 'obs_dim', 'outputs'].every((f) => JSON.stringify(w?.[f]) === JSON.stringify(k.manifest[f]));
-  if (!same) fail(`${k.weightsJson} holds another policy's weights (env_id, obs_dim or outputs differ): ${fix}`);
-  return bytes;
-}
-
 /** The python backend's files for kernel `k` (one with weightsJson): {'python:<part>': {contents, loader}}. */
 export function pythonFiles(k) {
   const files = {
@@ -44,6 +26,6 @@ export function pythonFiles(k) {
   }
   const loaded = Object.fromEntries(Object.entries(files).map(([spec, [file, loader]]) =>
     [spec, { contents: fs.readFileSync(file), loader }]));
-  loaded['python:weights'] = { contents: pythonWeights(k), loader: 'file' };
+  loaded['python:weights'] = { contents: fs.readFileSync(k.weightsJson), loader: 'file' };
   return loaded;
 }
