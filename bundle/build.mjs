@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { BuildError, fail, readKernel, readSnapshots } from './kernel.mjs';
+import { BuildError, RECOMPILE, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
@@ -56,7 +56,7 @@ function parseArgs(argv) {
   return args;
 }
 
-const hash = (buf) => createHash('sha256').update(buf).digest('hex').slice(0, 10);
+const hash = (buf) => sha256(buf).slice(0, 10);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const gz = (b) => gzipSync(b, { level: 9 }).length;
 /** HTML-escape text placed in a page (element content and double-quoted attributes). */
@@ -92,8 +92,7 @@ function pageManifest(k, single, env) {
   // would change how the HTML parser ends it (esbuild escapes only '</script').
   JSON.stringify(out, (key, v) => {
     if (typeof v === 'string' && v.includes('<')) {
-      fail(`${k.dir}/manifest.json: '${key}' holds markup (${JSON.stringify(v.slice(0, 40))}): recompile the ` +
-        'kernel with `make compile-kernel`');
+      fail(`${k.dir}/manifest.json: '${key}' holds markup (${JSON.stringify(v.slice(0, 40))}): ${RECOMPILE}`);
     }
     return v;
   });
@@ -157,7 +156,7 @@ function virtualPlugin(k, manifest, python, env) {
       b.onLoad({ filter: /.*/, namespace: 'kernel' }, () => ({ contents: fs.readFileSync(k.gpuJs), loader: 'js' }));
       // the kernel's module is self-contained: an import in it could pull in any file outside the kernel folder
       b.onResolve({ filter: /.*/, namespace: 'kernel' }, (a) => ({ errors: [{ text: `policy.webgpu.js imports ` +
-        `${JSON.stringify(a.path)}: a kernel module imports nothing; recompile the kernel with \`make compile-kernel\`` }] }));
+        `${JSON.stringify(a.path)}: a kernel module imports nothing; ${RECOMPILE}` }] }));
       b.onResolve({ filter: /^python:/ }, (a) => (py[a.path] ? { path: `/${PY_NAMES[a.path]}`, namespace: 'python',
         pluginData: a.path } : { errors: [{ text: `${a.path}: no such python backend file in this build` }] }));
       b.onLoad({ filter: /.*/, namespace: 'python' }, (a) => py[a.pluginData]);
@@ -400,7 +399,7 @@ async function main() {
   for (const { k } of checked) {
     if (!args.single && !hasPython(k, args.single)) {
       console.log(`${k.manifest.env_id}: no python backend on its page (${k.dir} has no policy.weights.json: ` +
-        'recompile the kernel with `make compile-kernel` to add it)');
+        `${RECOMPILE} to add it)`);
     }
   }
 
