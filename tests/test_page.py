@@ -492,10 +492,12 @@ def test_wasm_404_shows_a_readable_error(browser, serve, site):
 
 def _doctored(site, name: str, changes, single: bool = False) -> str:
     """CartPole's kernel with manifest fields changed, built as the page <root>/<name>/ (or the single file
-    <root>/<name>/CartPole-v1.html: no python backend there to check the outputs against); returns name."""
+    <root>/<name>/CartPole-v1.html); returns name."""
     kernel = site["tmp"] / f"kernel-{name}"
-    # the snapshots (training timeline) are kernels of the original manifest's shapes: left out
-    shutil.copytree(site["kernels"] / "CartPole-v1", kernel, ignore=shutil.ignore_patterns("snapshots"))
+    # the snapshots (training timeline) and the python backend's weights are the original manifest's
+    # policy's (the bundler refuses them for another one): left out
+    shutil.copytree(site["kernels"] / "CartPole-v1", kernel,
+                    ignore=shutil.ignore_patterns("snapshots", "policy.weights.json"))
     manifest = json.loads((kernel / "manifest.json").read_text())
     (kernel / "manifest.json").write_text(json.dumps({**manifest, **changes(manifest)}))
     r = build(["--kernel", kernel, "--out", site["root"] / name, *(["--single"] if single else [])])
