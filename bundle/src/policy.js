@@ -1,11 +1,11 @@
 // loadPolicy (contract 3): one interface over the backends. The wasm backend is bundled; the others are
 // lazy modules (code-split) listed by the build in 'virtual:backends'.
 import { load as loadWasm } from './backends/wasm.js';
-import { greedy, kernelFile, outputSize, split } from './backends/common.js';
+import { kernelFile, outputSize, split } from './backends/common.js';
 import lazy from 'virtual:backends';
 
 // Plain object, not `import * as`: a namespace object would make esbuild emit a shared helper chunk.
-const lib = { greedy, kernelFile, outputSize, split };
+const lib = { kernelFile, outputSize, split };
 
 export const BACKENDS = ['wasm', ...Object.keys(lazy), 'auto'];
 
