@@ -158,7 +158,7 @@ function virtualPlugin(k, manifest, python, env) {
       b.onLoad({ filter: /.*/, namespace: 'kernel' }, () => ({ contents: fs.readFileSync(k.gpuJs), loader: 'js' }));
       // the kernel's module is self-contained: an import in it could pull in any file outside the kernel folder
       b.onResolve({ filter: /.*/, namespace: 'kernel' }, (a) => ({ errors: [{ text: `policy.webgpu.js imports ` +
-        `${JSON.stringify(a.path)}: a kernel module imports nothing; ${RECOMPILE}` }] }));
+        `${JSON.stringify(a.path)}: a kernel module imports nothing; recompile the kernel with \`make compile-kernel\`` }] }));
       b.onResolve({ filter: /^python:/ }, (a) => (py[a.path] ? { path: `/${PY_NAMES[a.path]}`, namespace: 'python',
         pluginData: a.path } : { errors: [{ text: `${a.path}: no such python backend file in this build` }] }));
       b.onLoad({ filter: /.*/, namespace: 'python' }, (a) => py[a.pluginData]);
