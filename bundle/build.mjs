@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { BuildError, RECOMPILE, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
+import { BuildError, RECOMPILE, checkWeightsJson, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
@@ -392,6 +392,7 @@ async function main() {
       fail(`no kernel for ${id} in ${kernel}: run \`make compile-kernel ENV=${id}\``);
     }
     const k = readKernel(kernel);
+    checkWeightsJson(k);
     if (id !== null && k.manifest.env_id !== id) {
       fail(`${kernel}/manifest.json is a kernel for ${k.manifest.env_id}, not ${id}: recompile it with ` +
         `\`make compile-kernel ENV=${id}\``);

@@ -65,6 +65,26 @@ function checkManifest(m, mpath) {
 }
 
 /**
+ * Kernel k's policy.weights.json (the python backend's weights, contract 2), when it has one, must be a JSON
+ * export of this kernel's policy: one from another kernel has another env, observation size or outputs.
+ */
+export function checkWeightsJson(k) {
+  if (k.weightsJson === null) return;
+  let w;
+  try {
+    w = JSON.parse(fs.readFileSync(k.weightsJson, 'utf8'));
+  } catch (e) {
+    fail(`${k.weightsJson} is not valid JSON (${e.message}): ${RECOMPILE}`);
+  }
+  const m = k.manifest;
+  const same = ['env_id', 'obs_dim', 'outputs'].every((f) => JSON.stringify(w?.[f]) === JSON.stringify(m[f]));
+  if (!same) {
+    fail(`${k.weightsJson} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ` +
+      RECOMPILE);
+  }
+}
+
+/**
  * policy.wasm must be the manifest's: its sha256 equals manifest.wasm_sha256, and it is a WebAssembly module
  * with contract 2's exports. Returns the module's bytes.
  */
@@ -86,25 +106,6 @@ function checkWasm(file, m, mpath) {
   if (missing.length) fail(`${file} lacks the exports ${missing.join(', ')} (contract 2): ${RECOMPILE}`);
   if (WebAssembly.Module.imports(mod).length) fail(`${file} has imports (contract 2 allows none): ${RECOMPILE}`);
   return bytes;
-}
-
-/**
- * policy.weights.json (the python backend's weights, contract 2) must be a JSON export of this kernel's policy:
- * one from another kernel has another env, observation size or outputs. Returns `file`.
- */
-function checkWeightsJson(file, m) {
-  let w;
-  try {
-    w = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    fail(`${file} is not valid JSON (${e.message}): ${RECOMPILE}`);
-  }
-  const same = ['env_id', 'obs_dim', 'outputs'].every((f) => JSON.stringify(w?.[f]) === JSON.stringify(m[f]));
-  if (!same) {
-    fail(`${file} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ` +
-      RECOMPILE);
-  }
-  return file;
 }
 
 /**
@@ -135,8 +136,8 @@ export function readKernel(dir) {
     weights = gpu?.weights ?? Object.keys(manifest.files ?? {}).find((f) => /\.(bin|safetensors)$/.test(f)) ?? null;
   }
   const weightsFile = weights === null ? null : kernelFile(dir, weights, 'the WebGPU weights');
-  const weightsJson = fs.existsSync(path.join(dir, 'policy.weights.json'))
-    ? checkWeightsJson(kernelFile(dir, 'policy.weights.json', 'the python weights'), manifest) : null;
+  const own = path.join(dir, 'policy.weights.json');
+  const weightsJson = fs.existsSync(own) ? kernelFile(dir, 'policy.weights.json', 'the python weights') : null;
   return { dir, manifest, wasm, wasmBytes, gpuJs, weights, weightsFile, weightsJson };
 }
 
