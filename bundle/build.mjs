@@ -8,8 +8,6 @@
 //     --ported-only: leave out, with a note, the envs with no JS port yet (`make bundle`: every env with a policy).
 //   node bundle/build.mjs --kernel build/kernels/CartPole-v1 --out DIR [--single]
 //     one env's page alone at DIR/index.html (--single: DIR/<env-id>.html), e.g. to embed it elsewhere.
-// The inputs: the kernel folders (contract 2) and this repository's bundle/, public/'s static files,
-// tiny_infer/reference.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds a page).
 // Relative URLs only. Same inputs give byte-identical outputs. Every input is checked before anything is
 // written; files go to a temporary folder first and are renamed into place, so a failed build leaves the
 // previous site intact. <out>/.rl-web-build.json records what the builds wrote: a rebuild removes only those
@@ -373,6 +371,10 @@ function siteEnvs(args) {
   return ids;
 }
 
+/**
+ * The build. Its inputs: the kernel folders (contract 2) and this repository's bundle/, public/'s static
+ * files, tiny_infer/reference.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds).
+ */
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   checkOut(args.out);
