@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { BuildError, fail, readKernel, readSnapshots } from './kernel.mjs';
+import { BuildError, RECOMPILE, checkWeightsJson, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
@@ -61,7 +61,7 @@ function parseArgs(argv) {
   return args;
 }
 
-const hash = (buf) => createHash('sha256').update(buf).digest('hex').slice(0, 10);
+const hash = (buf) => sha256(buf).slice(0, 10);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const gz = (b) => gzipSync(b, { level: 9 }).length;
 /** HTML-escape text placed in a page (element content and double-quoted attributes). */
@@ -70,16 +70,9 @@ const sha256b64 = (s) => `sha256-${createHash('sha256').update(s).digest('base64
 /** An env id as a relative URL path (ids like ALE/Pong-v5 keep their slash as a folder). */
 const urlPath = (id) => id.split('/').map(encodeURIComponent).join('/');
 
-/**
- * The env registry (bundle/src/envs/index.js, contract 3): env id -> {spec, module, load?}. Before the
- * registry existed only CartPole had a JS port; that fallback keeps older trees building.
- */
+/** The env registry (bundle/src/envs/index.js, contract 3): env id -> {spec, Env, module}. */
 async function loadEnvs() {
-  if (fs.existsSync(ENVS_INDEX)) {
-    const { ENVS } = await import(pathToFileURL(ENVS_INDEX).href);
-    return ENVS;
-  }
-  return { 'CartPole-v1': { spec: { id: 'CartPole-v1', title: 'CartPole', render: 'cartpole' }, module: 'cartpole' } };
+  return (await import(pathToFileURL(ENVS_INDEX).href)).ENVS;
 }
 
 /** The env's page modules: bundle/src/envs/<module>.js and bundle/src/render/<spec.render>.js. */
@@ -87,29 +80,9 @@ function envFiles(envs, envId) {
   const entry = Object.hasOwn(envs, envId) ? envs[envId] : null;
   if (!entry) fail(`no JS env for ${envId}: the page supports ${Object.keys(envs).join(', ')}`);
   const envJs = path.join(SRC, 'envs', `${entry.module}.js`);
-  const renderJs = path.join(SRC, 'render', `${entry.spec.render ?? entry.module}.js`);
+  const renderJs = path.join(SRC, 'render', `${entry.spec.render}.js`);
   for (const f of [envJs, renderJs]) if (!fs.existsSync(f)) fail(`${f} missing (env ${envId})`);
-  return { id: envId, spec: entry.spec, envJs, renderJs, engine: typeof entry.load === 'function' };
-}
-
-/**
- * The policy's evaluation at training time, from the policy.json of the checkpoint the kernel was compiled
- * from (a folder under models/ or build/models/; anything else is ignored): {mean, episodes} or null.
- */
-function evalOf(k) {
-  const model = k.manifest.model;
-  if (typeof model !== 'string') return null;
-  const dir = path.resolve(ROOT, model);
-  const inside = ['models', path.join('build', 'models')].some((d) => {
-    const rel = path.relative(path.join(ROOT, d), dir);
-    return rel && !rel.startsWith('..') && !path.isAbsolute(rel);
-  });
-  try {
-    const ev = inside && JSON.parse(fs.readFileSync(path.join(dir, 'policy.json'), 'utf8')).train?.eval;
-    return ev && Number.isFinite(ev.mean) ? { mean: ev.mean, episodes: ev.episodes ?? null } : null;
-  } catch {
-    return null;
-  }
+  return { id: envId, spec: entry.spec, envJs, renderJs, engine: Boolean(entry.spec.engine) };
 }
 
 /** The build-time manifest the page inlines: contract 2's fields plus hashed URLs or inlined bytes. */
@@ -117,15 +90,14 @@ function pageManifest(k, single, env) {
   const m = k.manifest;
   const out = {
     env_id: m.env_id, obs_dim: m.obs_dim, action: m.action, outputs: m.outputs, batch_size: m.batch_size,
-    hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpuWeights: k.gpuJs ? k.weights : null,
+    hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpu: k.gpuJs ? { weights: k.weights } : null,
   };
   if (m.saliency !== undefined) out.saliency = m.saliency;
   // The page's script carries this text; in the single file that script is inline, where '<!--' or '<script'
   // would change how the HTML parser ends it (esbuild escapes only '</script').
   JSON.stringify(out, (key, v) => {
     if (typeof v === 'string' && v.includes('<')) {
-      fail(`${k.dir}/manifest.json: '${key}' holds markup (${JSON.stringify(v.slice(0, 40))}): recompile the ` +
-        'kernel with `make compile-kernel`');
+      fail(`${k.dir}/manifest.json: '${key}' holds markup (${JSON.stringify(v.slice(0, 40))}): ${RECOMPILE}`);
     }
     return v;
   });
@@ -157,12 +129,17 @@ function pageManifest(k, single, env) {
   return { manifest: out, assets };
 }
 
-function virtualPlugin(k, manifest, single, env) {
-  const hasPython = !single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
-  const py = hasPython ? pythonFiles(k) : {};
+/**
+ * Whether the page gets the lazy python backend: multi-file pages (the single file would inline MicroPython)
+ * of a kernel with policy.weights.json (a kernel compiled before compile wrote it has none).
+ */
+const hasPython = (k, single) => !single && k.weightsJson !== null;
+
+function virtualPlugin(k, manifest, python, env) {
+  const py = python ? pythonFiles(k) : {};
   const lazy = [];
   if (k.gpuJs) lazy.push(`webgpu: () => import('./backends/webgpu.js')`);
-  if (hasPython) lazy.push(`python: () => import('./backends/python.js')`);
+  if (python) lazy.push(`python: () => import('./backends/python.js')`);
   const modules = {
     'virtual:kernel': `export default ${JSON.stringify(manifest)};`,
     'virtual:backends': `export default {${lazy.join(', ')}};`,
@@ -277,11 +254,11 @@ function pageHtml(k, env, parts) {
  */
 async function buildPage(k, env, { single, dir }) {
   const { manifest: pm, assets } = pageManifest(k, single, env);
-  const plugin = virtualPlugin(k, pm, single, env);
+  const python = hasPython(k, single);
+  const plugin = virtualPlugin(k, pm, python, env);
   const built = await esbuildInto({ app: path.join(SRC, 'app.js'), style: path.join(SRC, 'style.css') }, plugin,
     single);
   const js = built.entry('app'), css = built.entry('style');
-  const python = !single && fs.existsSync(path.join(SRC, 'backends', 'python.js'));
   const files = new Map();
   const up = dir ? '../'.repeat(dir.split('/').length - 1) : '';
   let html, firstAction;
@@ -321,8 +298,9 @@ async function buildPage(k, env, { single, dir }) {
   }
   const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
   const firstGz = firstAction.reduce((a, rel) => a + gz(files.get(rel) ?? favicon), 0);
-  const ev = evalOf(k);
-  const info = { title: env.spec.title ?? env.id, solved: env.spec.solved ?? null, eval: ev,
+  const ev = k.manifest.eval; // contract 2: the checkpoint's evaluation at training time, or null
+  const info = { title: env.spec.title ?? env.id, solved: env.spec.solved ?? null,
+    eval: ev ? { mean: ev.mean, episodes: ev.episodes } : null,
     wasm_bytes: k.wasmBytes.length, first_action_gz: firstGz, budget_gz: env.engine ? ENGINE_BUDGET_GZ : BUDGET_GZ,
     single };
   return { html, files, firstAction, info };
@@ -398,6 +376,10 @@ function siteEnvs(args) {
   return ids;
 }
 
+/**
+ * The build. Its inputs: the kernel folders (contract 2) and this repository's bundle/, public/'s static
+ * files, tiny_infer/reference.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds).
+ */
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   checkOut(args.out);
@@ -417,12 +399,19 @@ async function main() {
       fail(`no kernel for ${id} in ${kernel}: run \`make compile-kernel ENV=${id}\``);
     }
     const k = readKernel(kernel);
+    checkWeightsJson(k);
     if (id !== null && k.manifest.env_id !== id) {
       fail(`${kernel}/manifest.json is a kernel for ${k.manifest.env_id}, not ${id}: recompile it with ` +
         `\`make compile-kernel ENV=${id}\``);
     }
     return { k, env: envFiles(envs, k.manifest.env_id) };
   });
+  for (const { k } of checked) {
+    if (!args.single && !hasPython(k, args.single)) {
+      console.log(`${k.manifest.env_id}: no python backend on its page (${k.dir} has no policy.weights.json: ` +
+        `${RECOMPILE} to add it)`);
+    }
+  }
 
   const old = readRecord(args.out);
   const record = { format: 1, pages: {}, extra: [] };

@@ -15,6 +15,8 @@ const ENV_ID = /^(?:[\w:.-]+\/)?[\w:.-]+?(?:-v\d+)?$/;
 export class BuildError extends Error {}
 
 export const fail = (msg) => { throw new BuildError(msg); };
+/** The fix for a kernel folder the bundler refuses. */
+export const RECOMPILE = 'recompile the kernel with `make compile-kernel`';
 export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 /**
@@ -22,39 +24,63 @@ export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
  * whose real location (symlinks followed) is a regular file inside the folder's real location.
  */
 export function kernelFile(dir, name, what = name) {
-  const fix = 'recompile the kernel with `make compile-kernel`';
   if (typeof name !== 'string' || !name || name.includes('\0') || path.isAbsolute(name) ||
       name.split(/[\\/]/).includes('..')) {
     fail(`${dir}/manifest.json names ${JSON.stringify(name)} for ${what}: a path outside the kernel folder ` +
-      `(refusing to publish it); ${fix}`);
+      `(refusing to publish it); ${RECOMPILE}`);
   }
   const real = fs.realpathSync(dir);
   const file = path.join(dir, name);
-  if (!fs.existsSync(file)) fail(`${file} missing (${what}): ${fix}`);
+  if (!fs.existsSync(file)) fail(`${file} missing (${what}): ${RECOMPILE}`);
   const target = fs.realpathSync(file);
   const rel = path.relative(real, target);
   if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) {
-    fail(`${file} (${what}) leads outside the kernel folder (to ${target}): refusing to publish it; ${fix}`);
+    fail(`${file} (${what}) leads outside the kernel folder (to ${target}): refusing to publish it; ` +
+      RECOMPILE);
   }
-  if (!fs.statSync(target).isFile()) fail(`${file} (${what}) is not a regular file: ${fix}`);
+  if (!fs.statSync(target).isFile()) fail(`${file} (${what}) is not a regular file: ${RECOMPILE}`);
   return target;
 }
 
 function checkManifest(m, mpath) {
-  const fix = 'recompile with `make compile-kernel`';
   for (const key of ['env_id', 'obs_dim', 'action', 'outputs']) {
-    if (!(key in m)) fail(`${mpath} lacks '${key}' (contract 2): ${fix}`);
+    if (!(key in m)) fail(`${mpath} lacks '${key}' (contract 2): ${RECOMPILE}`);
   }
   if (typeof m.env_id !== 'string' || !ENV_ID.test(m.env_id)) {
-    fail(`${mpath}: env_id ${JSON.stringify(m.env_id)} is not a Gymnasium id: ${fix}`);
+    fail(`${mpath}: env_id ${JSON.stringify(m.env_id)} is not a Gymnasium id: ${RECOMPILE}`);
   }
   const posInt = (v) => Number.isInteger(v) && v > 0;
-  if (!posInt(m.obs_dim)) fail(`${mpath}: obs_dim must be a positive integer: ${fix}`);
+  if (!posInt(m.obs_dim)) fail(`${mpath}: obs_dim must be a positive integer: ${RECOMPILE}`);
   if (!Array.isArray(m.outputs) || !m.outputs.every((o) => o && typeof o.name === 'string' && posInt(o.size))) {
-    fail(`${mpath}: outputs must be [{name, size}, ...] (contract 2): ${fix}`);
+    fail(`${mpath}: outputs must be [{name, size}, ...] (contract 2): ${RECOMPILE}`);
   }
   if (m.hidden != null && !(Array.isArray(m.hidden) && m.hidden.every(posInt))) {
-    fail(`${mpath}: hidden must be a list of layer widths, e.g. [64, 64]: ${fix}`);
+    fail(`${mpath}: hidden must be a list of layer widths, e.g. [64, 64]: ${RECOMPILE}`);
+  }
+  const ev = m.eval;
+  if (ev != null && !(Number.isFinite(ev.mean) && posInt(ev.episodes))) {
+    fail(`${mpath}: eval must be null or {mean, episodes} (the checkpoint's evaluation at training time): ` +
+      RECOMPILE);
+  }
+}
+
+/**
+ * Kernel k's policy.weights.json (the python backend's weights, contract 2), when it has one, must be a JSON
+ * export of this kernel's policy: one from another kernel has another env, observation size or outputs.
+ */
+export function checkWeightsJson(k) {
+  if (k.weightsJson === null) return;
+  let w;
+  try {
+    w = JSON.parse(fs.readFileSync(k.weightsJson, 'utf8'));
+  } catch (e) {
+    fail(`${k.weightsJson} is not valid JSON (${e.message}): ${RECOMPILE}`);
+  }
+  const m = k.manifest;
+  const same = ['env_id', 'obs_dim', 'outputs'].every((f) => JSON.stringify(w?.[f]) === JSON.stringify(m[f]));
+  if (!same) {
+    fail(`${k.weightsJson} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ` +
+      RECOMPILE);
   }
 }
 
@@ -63,23 +89,22 @@ function checkManifest(m, mpath) {
  * with contract 2's exports. Returns the module's bytes.
  */
 function checkWasm(file, m, mpath) {
-  const fix = 'recompile the kernel with `make compile-kernel`';
   const bytes = fs.readFileSync(file);
-  if (typeof m.wasm_sha256 !== 'string') fail(`${mpath} has no wasm_sha256 (an older compile): ${fix}`);
+  if (typeof m.wasm_sha256 !== 'string') fail(`${mpath} has no wasm_sha256 (an older compile): ${RECOMPILE}`);
   if (sha256(bytes) !== m.wasm_sha256) {
     fail(`${file} is not the kernel its manifest describes (sha256 ${sha256(bytes).slice(0, 12)}…, manifest ` +
-      `wasm_sha256 ${m.wasm_sha256.slice(0, 12)}…): ${fix}`);
+      `wasm_sha256 ${m.wasm_sha256.slice(0, 12)}…): ${RECOMPILE}`);
   }
   let mod;
   try {
     mod = new WebAssembly.Module(bytes);
   } catch (e) {
-    fail(`${file} is not a WebAssembly module (${e.message}): ${fix}`);
+    fail(`${file} is not a WebAssembly module (${e.message}): ${RECOMPILE}`);
   }
   const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
   const missing = WASM_EXPORTS.filter((e) => !exported.has(e));
-  if (missing.length) fail(`${file} lacks the exports ${missing.join(', ')} (contract 2): ${fix}`);
-  if (WebAssembly.Module.imports(mod).length) fail(`${file} has imports (contract 2 allows none): ${fix}`);
+  if (missing.length) fail(`${file} lacks the exports ${missing.join(', ')} (contract 2): ${RECOMPILE}`);
+  if (WebAssembly.Module.imports(mod).length) fail(`${file} has imports (contract 2 allows none): ${RECOMPILE}`);
   return bytes;
 }
 
@@ -95,10 +120,10 @@ export function readKernel(dir) {
     manifest = JSON.parse(fs.readFileSync(kernelFile(dir, 'manifest.json'), 'utf8'));
   } catch (e) {
     if (e instanceof BuildError) throw e;
-    fail(`${mpath} is not valid JSON (${e.message}): recompile with \`make compile-kernel\``);
+    fail(`${mpath} is not valid JSON (${e.message}): ${RECOMPILE}`);
   }
   if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) {
-    fail(`${mpath} is not a JSON object: recompile with \`make compile-kernel\``);
+    fail(`${mpath} is not a JSON object: ${RECOMPILE}`);
   }
   checkManifest(manifest, mpath);
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
@@ -124,7 +149,7 @@ export function readKernel(dir) {
 export function readSnapshots(k) {
   const index = path.join(k.dir, 'snapshots', 'snapshots.json');
   if (!fs.existsSync(index)) return [];
-  const fix = 'recompile with `make compile-kernel` (it compiles the snapshots with --snapshots)';
+  const fix = `${RECOMPILE} (it compiles the snapshots with --snapshots)`;
   let list;
   try {
     list = JSON.parse(fs.readFileSync(kernelFile(k.dir, 'snapshots/snapshots.json', 'the snapshot list'), 'utf8'));

@@ -23,8 +23,8 @@ import { ENVS } from '../bundle/src/envs/index.js';
 import { LIBM } from '../bundle/src/envs/sincos.js';
 
 const [id, constantsJson] = process.argv.slice(2);
-if (id === '--specs') { // the envs whose physics is plain JS (an engine env has an async load())
-  const plain = Object.entries(ENVS).filter(([, v]) => !v.load);
+if (id === '--specs') { // the envs whose physics is plain JS (not an engine's: no spec.engine)
+  const plain = Object.entries(ENVS).filter(([, v]) => !v.spec.engine);
   process.stdout.write(JSON.stringify(Object.fromEntries(plain.map(([k, v]) => [k, v.spec]))));
   process.exit(0);
 }

@@ -1,9 +1,10 @@
 """bundle/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that are
 byte-identical and keep a user's files, and the bundler's refusals of a kernel folder it must not trust.
 
-The kernel is build/kernels/CartPole-v1 when its manifest has wasm_sha256 (RL_WEB_KERNEL=/path picks another),
-else compiled fresh into a temporary folder. Every bad input must give a one-line error naming the problem and
-the fix, exit 1, and write nothing.
+The kernel is build/kernels/CartPole-v1 when it is a current compile (wasm_sha256 in its manifest, and
+policy.weights.json beside it; RL_WEB_KERNEL=/path picks another), else compiled fresh into a temporary
+folder. The bundler reads only that folder: a copy of it bundles with nothing but `node` on PATH. Every bad
+input must give a one-line error naming the problem and the fix, exit 1, and write nothing.
 """
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def kernels(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("kernels")
     src = Path(os.environ.get("RL_WEB_KERNEL", ROOT / "build" / "kernels" / ENV_ID))
     mf = src / "manifest.json"
-    if not (mf.is_file() and "wasm_sha256" in json.loads(mf.read_text())):
+    if not (mf.is_file() and "wasm_sha256" in json.loads(mf.read_text())
+            and (src / "policy.weights.json").is_file()):
         src = tmp / "compiled"
         cmd = [sys.executable, "-m", "tiny_infer", "compile", "--env", ENV_ID, "--out", str(src)]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -73,19 +75,17 @@ def kernels(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def site(kernels, tmp_path_factory) -> Path:
-    """The site of two envs, CartPole (the trained policy) and Pendulum (random weights, compiled here, its
-    python weights exported as the build's error message says), under a subpath of the served folder."""
+    """The site of two envs, CartPole (the trained policy) and Pendulum (random weights, compiled here),
+    under a subpath of the served folder."""
     from tests.checkpoints import make_random_checkpoint
     tmp = tmp_path_factory.mktemp("two")
     shutil.copytree(kernels, tmp / "kernels", symlinks=True)
     model = make_random_checkpoint(tmp / "model", obs_dim=3, hidden=(16, 16), env_id="Pendulum-v1",
                                    action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]})
     kernel = tmp / "kernels" / "Pendulum-v1"
-    for cmd in (["compile", str(model), "--out", str(kernel)],
-                ["export-json", str(model), "--out", str(kernel / "policy.weights.json")]):
-        r = subprocess.run([sys.executable, "-m", "tiny_infer", *cmd], cwd=ROOT, capture_output=True,
-                           text=True, timeout=600)
-        assert r.returncode == 0, f"tiny_infer {cmd[0]} failed:\n{r.stderr[-2000:]}"
+    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(kernel)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"tiny_infer compile failed:\n{r.stderr[-2000:]}"
     www = tmp / "www"
     r = build("--out", www / SUB, "--kernels", tmp / "kernels")  # every kernel folder there
     assert r.returncode == 0, r.stderr
@@ -169,6 +169,19 @@ def _env_id_path(k: Path) -> None:
     edit_manifest(k, env_id="../../escape")
 
 
+def _bad_eval(k: Path) -> None:
+    edit_manifest(k, eval={"mean": "500", "episodes": 100})
+
+
+def _other_python_weights(k: Path) -> None:  # another kernel's policy.weights.json copied in
+    w = k / "policy.weights.json"
+    w.write_text(json.dumps({**json.loads(w.read_text()), "env_id": "Acrobot-v1", "obs_dim": 6}))
+
+
+def _python_weights_garbage(k: Path) -> None:
+    (k / "policy.weights.json").write_text("<html>not the weights</html>")
+
+
 BAD = {
     "weights outside the folder": (_weights_outside, ["outside the kernel folder", "recompile"]),
     "weights symlinked out": (_weights_symlink_out, ["leads outside the kernel folder", "refusing"]),
@@ -180,6 +193,9 @@ BAD = {
     "env id with a path": (_env_id_path, ["is not a Gymnasium id", "recompile"]),
     "webgpu module importing": (_webgpu_module_imports, ["a kernel module imports nothing", "recompile"]),
     "manifest without wasm_sha256": (_no_wasm_sha, ["no wasm_sha256", "recompile the kernel"]),
+    "eval not a number": (_bad_eval, ["eval must be null or {mean, episodes}", "recompile"]),
+    "other python weights": (_other_python_weights, ["holds another policy's weights", "recompile"]),
+    "python weights not JSON": (_python_weights_garbage, ["weights.json is not valid JSON", "recompile"]),
 }
 
 
@@ -215,6 +231,50 @@ def test_unknown_env_and_missing_kernel_are_one_line_errors(kernels, tmp_path):
     shutil.copytree(k / ENV_ID, k / "Pendulum-v1")
     assert_refused(build("--out", out, "--kernels", k, "--env", "Pendulum-v1"), out,
                    "is a kernel for CartPole-v1, not Pendulum-v1")
+
+
+# ---- the bundler reads the kernel folder and nothing else (contract 2) ----
+
+def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
+    """A kernel folder away from the project (no models/ beside it) bundles with only `node` on PATH: every
+    backend on the page, the python one's weights and the gallery's eval read from the folder. Without
+    policy.weights.json the page is built without the python backend, and the build says so in one line."""
+    kernel = tmp_path / "elsewhere" / ENV_ID
+    shutil.copytree(kernels / ENV_ID, kernel, symlinks=True)
+    # contract 2: eval copied from the checkpoint by compile (a value no policy.json holds: read from here),
+    # no `model` path back to the checkpoint
+    edit_manifest(kernel, model=None, eval={"mean": 499.5, "episodes": 7})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "node").symlink_to(node())
+
+    def build_alone(out: Path) -> subprocess.CompletedProcess:
+        cmd = ["node", str(ROOT / "bundle" / "build.mjs"), "--kernel", str(kernel), "--out", str(out)]
+        return subprocess.run(cmd, cwd=tmp_path, env={"PATH": str(bin_dir)}, capture_output=True, text=True,
+                              timeout=180)
+
+    r = build_alone(tmp_path / "out")
+    assert r.returncode == 0 and r.stderr == "", (r.stdout, r.stderr)
+    for word in (".venv", "export-json", "python3", "tiny_infer"):
+        assert word not in r.stdout, f"{word!r} in the build's output:\n{r.stdout}"
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert all(f'<option value="{b}">' in html for b in ("wasm", "webgpu", "python")), html
+    [weights] = (tmp_path / "out" / "assets").glob("policy.weights-*.json")
+    assert weights.read_bytes() == (kernel / "policy.weights.json").read_bytes()
+    record = json.loads((tmp_path / "out" / RECORD).read_text())
+    assert record["pages"]["index.html"]["info"]["eval"] == {"mean": 499.5, "episodes": 7}
+    # the bundler starts no other program (esbuild's own binary aside, from node_modules)
+    spawns = [p.name for p in (ROOT / "bundle").rglob("*.mjs") if "child_process" in p.read_text()]
+    assert spawns == [], f"bundle/{spawns} can run programs: the bundler needs only node"
+
+    (kernel / "policy.weights.json").unlink()
+    r = build_alone(tmp_path / "out2")
+    assert r.returncode == 0 and r.stderr == "", (r.stdout, r.stderr)
+    notes = [line for line in r.stdout.splitlines() if "no python backend" in line]
+    assert len(notes) == 1, r.stdout
+    assert "has no policy.weights.json" in notes[0] and "make compile-kernel" in notes[0], notes
+    html = (tmp_path / "out2" / "index.html").read_text()
+    assert '<option value="python">' not in html and '<option value="wasm">' in html
 
 
 # ---- rebuilds ----

@@ -37,10 +37,8 @@ def _node() -> str:
 
 
 def _registry() -> dict:
-    """Env id -> spec, from bundle/src/envs/index.js (only CartPole-v1 before the registry existed)."""
+    """Env id -> spec, from bundle/src/envs/index.js."""
     index = ROOT / "bundle" / "src" / "envs" / "index.js"
-    if not index.exists():
-        return {"CartPole-v1": None}
     code = ("const {ENVS} = await import(process.argv[1]); console.log(JSON.stringify("
             "Object.fromEntries(Object.entries(ENVS).map(([id, e]) => [id, e.spec]))))")
     r = subprocess.run([_node(), "--input-type=module", "-e", code, index.as_uri()], capture_output=True,
@@ -57,14 +55,15 @@ def _policy(env_id: str) -> Path | None:
 
 
 def _kernel(env_id: str, policy: Path, tmp: Path) -> Path | str:
-    """build/kernels/<env> if a current compile (wasm_sha256) newer than the policy, else a fresh one; or why
-    compiling failed."""
+    """build/kernels/<env> if a current compile (wasm_sha256, policy.weights.json) newer than the policy,
+    else a fresh one; or why compiling failed."""
     if env_id == "CartPole-v1" and os.environ.get("RL_WEB_KERNEL"):
         return Path(os.environ["RL_WEB_KERNEL"])
     kernel = ROOT / "build" / "kernels" / env_id
     manifest = kernel / "manifest.json"
     if manifest.exists() and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime \
-            and "wasm_sha256" in json.loads(manifest.read_text()):
+            and "wasm_sha256" in json.loads(manifest.read_text()) \
+            and (kernel / "policy.weights.json").exists():
         return kernel
     out = tmp / "compiled" / env_id
     cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)]
@@ -84,7 +83,7 @@ def _env_ids() -> list[str]:
     except pytest.skip.Exception:
         return ["CartPole-v1"]
     # engine envs (MuJoCo) have their own page tests: tests/test_mujoco.py
-    ids = [e for e in registry if _policy(e) and not (registry[e] or {}).get("engine")]
+    ids = [e for e in registry if _policy(e) and not registry[e].get("engine")]
     return sorted(ids) or ["CartPole-v1"]
 
 
@@ -493,10 +492,12 @@ def test_wasm_404_shows_a_readable_error(browser, serve, site):
 
 def _doctored(site, name: str, changes, single: bool = False) -> str:
     """CartPole's kernel with manifest fields changed, built as the page <root>/<name>/ (or the single file
-    <root>/<name>/CartPole-v1.html: no python backend there to check the outputs against); returns name."""
+    <root>/<name>/CartPole-v1.html); returns name."""
     kernel = site["tmp"] / f"kernel-{name}"
-    # the snapshots (training timeline) are kernels of the original manifest's shapes: left out
-    shutil.copytree(site["kernels"] / "CartPole-v1", kernel, ignore=shutil.ignore_patterns("snapshots"))
+    # the snapshots (training timeline) and the python backend's weights are the original manifest's
+    # policy's (the bundler refuses them for another one): left out
+    shutil.copytree(site["kernels"] / "CartPole-v1", kernel,
+                    ignore=shutil.ignore_patterns("snapshots", "policy.weights.json"))
     manifest = json.loads((kernel / "manifest.json").read_text())
     (kernel / "manifest.json").write_text(json.dumps({**manifest, **changes(manifest)}))
     r = build(["--kernel", kernel, "--out", site["root"] / name, *(["--single"] if single else [])])

@@ -7,7 +7,7 @@ import kernel from 'virtual:kernel';
 import { spec } from 'virtual:env';
 import { $, el } from './dom.js';
 import { readParams } from './params.js';
-import { kernelMismatch } from './actions.js';
+import { agentAction, kernelMismatch } from './actions.js';
 import { S, env, newEpisode, tick } from './loop.js';
 import { buildPanel, updatePanel } from './panel.js';
 import { paint, pixelRatio } from './stage.js';
@@ -18,7 +18,6 @@ import { installApi } from './api.js';
 import { mountAfterFirstAction } from './timeline_api.js';
 import { wirePhysics } from './whatif.js';
 import { BACKENDS } from './policy.js';
-import { greedy } from './backends/common.js';
 
 const mismatch = kernelMismatch(spec, env.obsDim, kernel);
 if (!mismatch) prefetch();
@@ -53,7 +52,7 @@ function frame(t) {
     saliency?.then((update) => update());
   }
   if (!saliency && S.firstActionMs !== null) {
-    saliency = import('./saliency.js').then((m) => m.saliencyPanel({ S, env, spec, greedy, el }))
+    saliency = import('./saliency.js').then((m) => m.saliencyPanel({ S, env, spec, agentAction, el }))
       .catch((err) => { console.warn(`saliency: ${err?.message || err}`); return () => {}; }); // optional
   }
 }

@@ -1,17 +1,17 @@
 // loadPolicy (contract 3): one interface over the backends. The wasm backend is bundled; the others are
 // lazy modules (code-split) listed by the build in 'virtual:backends'.
 import { load as loadWasm } from './backends/wasm.js';
-import { fromBase64, greedy, kernelFile, outputSize, split } from './backends/common.js';
+import { kernelFile, outputSize, split } from './backends/common.js';
 import lazy from 'virtual:backends';
 
 // Plain object, not `import * as`: a namespace object would make esbuild emit a shared helper chunk.
-const lib = { fromBase64, greedy, kernelFile, outputSize, split };
+const lib = { kernelFile, outputSize, split };
 
 export const BACKENDS = ['wasm', ...Object.keys(lazy), 'auto'];
 
 /**
  * loadPolicy(manifestUrl | manifest, {backend, baseUrl, wasmResponse}) -> policy
- * {backend, forward(obs) -> {probs | mean, value} (a Promise on async backends), act(obs), note?, source?}.
+ * {backend, forward(obs) -> {probs | mean, value} (a Promise on async backends), note?, source?}.
  * Backend modules: `async load(manifest, baseUrl, {lib}) -> policy`, lib = backends/common.js (passed in, so
  * lazy backends share no chunk with the page's entry).
  * 'auto' uses WebGPU only where it loads and passes a probe, else wasm; any failing non-wasm backend falls

@@ -13,7 +13,7 @@ const fmt = (x) => (!Number.isFinite(x) ? '–' : x === 0 ? '0' : Math.abs(x) >=
  * observation, the policy or the chosen action changed (app.js calls it at the panel's refresh rate).
  * The result is S.saliency (window.app.status().saliency): a Float32Array[obs_dim], or null.
  */
-export function saliencyPanel({ S, env, spec, greedy, el: make }) {
+export function saliencyPanel({ S, env, spec, agentAction, el: make }) {
   const box = spec.action.type === 'box';
   const title = make('span');
   const head = make('h3', { id: 'saliency-title' }, title);
@@ -73,7 +73,7 @@ export function saliencyPanel({ S, env, spec, greedy, el: make }) {
     busy = true;
     try {
       let k = dim;
-      if (!box) k = greedy(await policy.forward(obs)); // the action the agent takes on this observation
+      if (!box) k = agentAction(spec, await policy.forward(obs)); // the action the agent takes on this observation
       const g = await policy.saliency(obs, k);
       if (policy !== S.policy) return; // the backend changed meanwhile
       key = now;

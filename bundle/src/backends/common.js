@@ -27,15 +27,6 @@ export function split(manifest, row, Type = Float32Array) {
   return out;
 }
 
-/** Greedy action: argmax of the probabilities or Q-values, or the (unclipped) action mean. */
-export function greedy(out) {
-  const v = out.probs ?? out.q;
-  if (!v) return out.mean;
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
-}
-
 /** A file of the kernel: its inline bytes (single-file build) or its URL next to the manifest. */
 export function kernelFile(manifest, name, baseUrl) {
   const inline = manifest.inline?.[name];

@@ -4,7 +4,7 @@
 import runtimeUrl from 'python:runtime'; // micropython.mjs as a hashed asset, imported as is (not bundled)
 import runtimeWasmUrl from 'python:runtime-wasm';
 import reference from 'python:reference'; // the source text
-import weightsUrl from 'python:weights'; // tiny_infer export-json of the kernel's checkpoint
+import weightsUrl from 'python:weights'; // the kernel's policy.weights.json (contract 2)
 
 // How the page calls reference.py. Results go into a JS array, not back as a Python list: a returned list
 // becomes a proxy that pins it in MicroPython's heap until JavaScript's GC finalises the proxy, and the heap
@@ -72,6 +72,5 @@ export async function load(manifest, baseUrl, { lib }) {
     slow: true, // milliseconds per call: the page times each step's call instead of bursts of calls
     source: `${reference}\n# ---- glue.py: how the page calls the module above ----\n${GLUE}`,
     forward,
-    act: (obs) => lib.greedy(forward(obs)),
   };
 }

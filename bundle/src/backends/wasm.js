@@ -1,5 +1,5 @@
 // The WebAssembly backend: contract 2's policy.wasm (no imports, weights in its data segment).
-import { kernelFile, outputSize, split, greedy } from './common.js';
+import { kernelFile, outputSize, split } from './common.js';
 
 async function instantiate(manifest, baseUrl, response) {
   const file = kernelFile(manifest, 'policy.wasm', baseUrl);
@@ -46,6 +46,5 @@ export async function load(manifest, baseUrl, { response } = {}) {
     const at = e.batch_output_ptr() >> 2;
     return f32.subarray(at, at + n * nOut);
   };
-  return { backend: 'wasm', forward, saliency, act: (obs) => greedy(forward(obs)), batchSize,
-    forwardBatch: batchSize ? forwardBatch : null };
+  return { backend: 'wasm', forward, saliency, batchSize, forwardBatch: batchSize ? forwardBatch : null };
 }

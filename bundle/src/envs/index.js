@@ -9,9 +9,9 @@ import * as halfCheetah from './mujoco/half_cheetah.js';
 import * as hopper from './mujoco/hopper.js';
 import * as walker2d from './mujoco/walker2d.js';
 
-// load: an engine env's async load(source), awaited before its Env is constructed (docs/design.md)
-const entry = (mod, module) =>
-  [mod.spec.id, { spec: mod.spec, Env: mod.Env, module, ...(mod.load ? { load: mod.load } : {}) }];
+// module: the file's name under envs/ (the bundler builds a page from it). An engine env (spec.engine) also
+// exports load(), which its page imports from the module itself (docs/design.md).
+const entry = (mod, module) => [mod.spec.id, { spec: mod.spec, Env: mod.Env, module }];
 
 export const ENVS = Object.fromEntries([
   entry(cartpole, 'cartpole'),

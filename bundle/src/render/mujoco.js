@@ -5,7 +5,7 @@
 // push: an impulse at the grabbed point (a brief external force on the clicked body), outside Gymnasium's
 // dynamics; the page marks the episode as pushed.
 import { mj, model as compiled } from '../envs/mujoco/engine.js';
-import { arrow, fitWorld, finish } from './common.js';
+import { arrow, begin, fitWorld, finish } from './common.js';
 
 const WIDTH = 600, HEIGHT = 400; // world pixels (y down)
 const PX = 160; // pixels per metre
@@ -122,15 +122,7 @@ export function mujocoRenderer(spec) {
 
   /** draw(ctx, state, view): state = [qpos, qvel]; view as contract 3's (hud, badge, drag). */
   function draw(ctx, state, view) {
-    const f = fitWorld(WIDTH, HEIGHT, view);
-    ctx.save();
-    ctx.fillStyle = '#fff';
-    ctx.fillRect(0, 0, view.width, view.height);
-    ctx.translate(f.ox, f.oy);
-    ctx.scale(f.k, f.k);
-    ctx.beginPath();
-    ctx.rect(0, 0, WIDTH, HEIGHT);
-    ctx.clip();
+    const f = begin(ctx, WIDTH, HEIGHT, view);
     const finite = state.every(Number.isFinite);
     const { m, v } = finite ? pose(state) : { m: compiled(spec.mujoco.xml), v: null };
     const cx = v ? camera(v) : 0;

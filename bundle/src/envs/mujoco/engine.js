@@ -55,9 +55,3 @@ export function engineBytes() {
   const m = models.values().next().value;
   return m ? m.geom_size.buffer.byteLength : 0; // any live view's buffer is the whole memory
 }
-
-/** Free every model (page exit); envs free their own data (env.close()). */
-export function freeModels() {
-  for (const m of models.values()) m.delete();
-  models.clear();
-}
