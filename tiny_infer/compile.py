@@ -32,6 +32,7 @@ FILES = (
     "policy.c",
     "policy.wasm",
     "policy.webgpu.js",
+    "policy.webgpu.data.js",
     "policy.weights.bin",
     "policy.weights.json",
     "manifest.json",
@@ -234,7 +235,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
         torch_saliency_float32,
     )
     from tiny_infer.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
-    from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
+    from tiny_infer.webgpu import DATA_FILE, LOADER, MODULE_FILE, WEIGHTS_FILE, emit_data, weights_blob
 
     policy = TinyPolicy(ckpt)
     single = render_graphs(policy, 1, False, {"wgsl": wgsl_renderer()}, "s")
@@ -294,17 +295,18 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
 
         blob, layout = weights_blob(weights)
         (tmp / WEIGHTS_FILE).write_bytes(blob)
-        js = emit_js(
+        data = emit_data(
             single["wgsl"],
             batch_wgsl,
             layout,
             ckpt.obs_dim,
             ckpt.n_out,
             ckpt.outputs,
-            _header(ckpt, "policy.webgpu.js"),
+            _header(ckpt, DATA_FILE),
             saliency["wgsl"],
         )
-        (tmp / "policy.webgpu.js").write_text(js)
+        (tmp / DATA_FILE).write_text(data)
+        shutil.copyfile(LOADER, tmp / MODULE_FILE)
         (tmp / "policy.weights.json").write_text(to_json(ckpt))  # the checkpoint already loaded
 
         manifest = {
@@ -322,7 +324,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
             "activation": ckpt.activation,
             "obs_norm": ckpt.obs_norm,
             "model": str(ckpt.model_dir),
-            "webgpu": {"module": "policy.webgpu.js", "weights": WEIGHTS_FILE},
+            "webgpu": {"module": MODULE_FILE, "data": DATA_FILE, "weights": WEIGHTS_FILE},
             "tinygrad_check": {"samples": cfg.tinygrad_check_samples, "max_abs_err": tg_err},
             "saliency": {"samples": int(len(sal_obs)), "max_rel_err": sal_err},
             **({"source": source} if source else {}),
