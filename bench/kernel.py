@@ -31,7 +31,7 @@ def peer_files(ctx: Context, name: str, have_kernel: bool) -> list[Path]:
         return [ctx.kernel / "policy.wasm"]
     if name == "webgpu":
         wg = ctx.manifest.get("webgpu") or {"module": "policy.webgpu.js", "weights": "policy.weights.bin"}
-        return [ctx.kernel / wg["module"]] + ([ctx.kernel / wg["weights"]] if wg.get("weights") else [])
+        return [ctx.kernel / wg[f] for f in ("module", "data", "weights") if wg.get(f)]
     if name == "baseline":
         return [ctx.baseline]
     model = ctx.tmp / "policy.onnx" if name == "ort" else ctx.weights_json
