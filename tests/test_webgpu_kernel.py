@@ -107,7 +107,7 @@ def test_webgpu_matches_torch(kernels, name, browser, serve, tmp_path):
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 def test_data_module_holds_any_text_as_data(tmp_path):
     """policy.webgpu.data.js is JSON after `export default`: WGSL and a header holding characters special to
-    JS (template literals, line separators, `*/`, markup) come back from the module exactly as they went in."""
+    JS (template literals, line separators, `*/`, markup) come back from the module exactly."""
     src = "fn k() {} // ` \\ ${x} </script> \u2028 */ \" '\n@compute fn k0() {}"
     g = Graph(batch=1, symbolic=False)
     g.buffers = {"input": Buf("input", "input", 4), "output": Buf("output", "output", 3)}
