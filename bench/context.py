@@ -13,8 +13,6 @@ import numpy as np
 
 from bench.common import BENCH, ENV_ID, ROOT, run
 
-WASM_FLAGS = ["--target=wasm32-freestanding", "-O3", "-msimd128", "-nostdlib", "-Wl,--no-entry",
-              "-Wl,--export-memory", "-Wl,--strip-all"]
 BATCH = 256
 
 
@@ -170,6 +168,8 @@ class Context:
     @built_once
     def baseline(self) -> Path:
         """bench/baseline/forward.c with this policy's weights, compiled the way policy.wasm is."""
+        from tiny_infer.wasm import zig_cc
+
         m, t = self.meta, self.tensors
         if len(m["hidden"]) != 2 or m["activation"] != "tanh" or m["action"]["type"] != "discrete":
             raise RuntimeError(f"the hand-written baseline covers 2 tanh hidden layers, discrete actions; "
@@ -190,8 +190,7 @@ class Context:
         (d / "weights.h").write_text("".join(h))
         wasm = d / "forward.wasm"
         src = BENCH / "baseline" / "forward.c"
-        run([sys.executable, "-m", "ziglang", "cc", *WASM_FLAGS, f"-I{d}", str(src), "-o", str(wasm)],
-            timeout=120)
+        run(zig_cc([src], wasm, f"-I{d}"), timeout=120)
         return wasm
 
     @cached_property

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { BuildError, RECOMPILE, checkWeightsJson, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
+import { BuildError, RECOMPILE, bundleWebgpu, checkWeightsJson, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
@@ -155,13 +155,7 @@ function virtualPlugin(k, manifest, python, env) {
         : { errors: [{ text: `${a.path}: no such virtual module in a page build` }] }));
       b.onLoad({ filter: /.*/, namespace: 'virtual' }, (a) => ({ contents: modules[a.path], resolveDir: SRC,
         loader: 'js' }));
-      // a stable virtual path, not the kernel folder's: where the kernel lies must not change the hashes
-      b.onResolve({ filter: /^kernel:webgpu$/ }, () => (k.gpuJs ? { path: '/policy.webgpu.js', namespace: 'kernel' }
-        : { errors: [{ text: 'the kernel has no policy.webgpu.js' }] }));
-      b.onLoad({ filter: /.*/, namespace: 'kernel' }, () => ({ contents: fs.readFileSync(k.gpuJs), loader: 'js' }));
-      // the kernel's module is self-contained: an import in it could pull in any file outside the kernel folder
-      b.onResolve({ filter: /.*/, namespace: 'kernel' }, (a) => ({ errors: [{ text: `policy.webgpu.js imports ` +
-        `${JSON.stringify(a.path)}: a kernel module imports nothing; recompile the kernel with \`make compile-kernel\`` }] }));
+      bundleWebgpu(b, k);
       b.onResolve({ filter: /^python:/ }, (a) => (py[a.path] ? { path: `/${PY_NAMES[a.path]}`, namespace: 'python',
         pluginData: a.path } : { errors: [{ text: `${a.path}: no such python backend file in this build` }] }));
       b.onLoad({ filter: /.*/, namespace: 'python' }, (a) => py[a.pluginData]);

@@ -109,8 +109,38 @@ function checkWasm(file, m, mpath) {
 }
 
 /**
+ * policy.webgpu.data.js must be what compile writes (tiny_infer/webgpu.py): `//` comment lines, then
+ * `export default {...};` holding JSON and nothing else, fitting the manifest and the weights file. Returns
+ * the data; the bundle re-serialises it (bundleWebgpu), so the module the page gets is data whatever the file
+ * held.
+ */
+function checkWebgpuData(file, m, weightsFile) {
+  const fix = 'recompile the kernel with `make compile-kernel`';
+  const text = fs.readFileSync(file, 'utf8').replace(/^(\/\/[^\n]*\n)*/, '');
+  const body = /^export default (\{[^]*\});\n?$/.exec(text)?.[1];
+  let data;
+  try {
+    data = body && JSON.parse(body);
+  } catch {
+    data = null;
+  }
+  if (!data) fail(`${file} is not a WebGPU data module (comment lines, then export default {JSON};): ${fix}`);
+  const posInt = (v) => Number.isInteger(v) && v > 0;
+  if (data.obs_dim !== m.obs_dim || data.batch !== m.batch_size || !posInt(data.weights_floats) ||
+      data.n_out !== m.outputs.reduce((n, o) => n + o.size, 0)) {
+    fail(`${file} does not fit its manifest (obs_dim, outputs or batch_size): ${fix}`);
+  }
+  if (weightsFile !== null && fs.statSync(weightsFile).size !== data.weights_floats * 4) {
+    fail(`${weightsFile} is ${fs.statSync(weightsFile).size} bytes, ${file} expects ` +
+      `${data.weights_floats * 4} (weights_floats): ${fix}`);
+  }
+  return data;
+}
+
+/**
  * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, gpuJs (path|null),
- * weights (name|null), weightsFile (path|null), weightsJson (path|null)}. Throws BuildError (one line).
+ * gpuData (the WebGPU data module's data|null), weights (name|null), weightsFile (path|null),
+ * weightsJson (path|null)}. Throws BuildError (one line).
  */
 export function readKernel(dir) {
   const mpath = path.join(dir, 'manifest.json');
@@ -129,16 +159,42 @@ export function readKernel(dir) {
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
   const wasmBytes = checkWasm(wasm, manifest, mpath);
   const gpu = manifest.webgpu;
-  let gpuJs = null, weights = null;
+  let gpuJs = null, gpuData = null, weights = null, weightsFile = null;
   if (gpu != null || fs.existsSync(path.join(dir, 'policy.webgpu.js'))) {
     gpuJs = kernelFile(dir, gpu?.module ?? 'policy.webgpu.js', 'the WebGPU module');
+    const dataFile = kernelFile(dir, gpu?.data ?? 'policy.webgpu.data.js', 'the WebGPU data module');
     // The WebGPU weights: the manifest's name, else the one .bin/.safetensors file it lists.
     weights = gpu?.weights ?? Object.keys(manifest.files ?? {}).find((f) => /\.(bin|safetensors)$/.test(f)) ?? null;
+    weightsFile = weights === null ? null : kernelFile(dir, weights, 'the WebGPU weights');
+    gpuData = checkWebgpuData(dataFile, manifest, weightsFile);
   }
-  const weightsFile = weights === null ? null : kernelFile(dir, weights, 'the WebGPU weights');
   const own = path.join(dir, 'policy.weights.json');
   const weightsJson = fs.existsSync(own) ? kernelFile(dir, 'policy.weights.json', 'the python weights') : null;
-  return { dir, manifest, wasm, wasmBytes, gpuJs, weights, weightsFile, weightsJson };
+  return { dir, manifest, wasm, wasmBytes, gpuJs, gpuData, weights, weightsFile, weightsJson };
+}
+
+/** The specifier of the loader's one import (tiny_infer/webgpu_loader.js): its data module. */
+const WEBGPU_DATA_IMPORT = './policy.webgpu.data.js';
+
+/**
+ * esbuild hooks that bundle kernel k's WebGPU module as `kernel:webgpu`: the loader from the kernel folder and
+ * the data module it imports, rebuilt from the checked data (checkWebgpuData), under stable virtual paths
+ * (where the kernel lies must not change the hashes). Any other import is refused: it could pull any file
+ * outside the kernel folder into the page.
+ */
+export function bundleWebgpu(b, k) {
+  const modules = k.gpuJs && {
+    '/policy.webgpu.js': () => fs.readFileSync(k.gpuJs),
+    '/policy.webgpu.data.js': () => `export default ${JSON.stringify(k.gpuData)};\n`,
+  };
+  b.onResolve({ filter: /^kernel:webgpu$/ }, () => (k.gpuJs ? { path: '/policy.webgpu.js', namespace: 'kernel' }
+    : { errors: [{ text: 'the kernel has no policy.webgpu.js' }] }));
+  b.onResolve({ filter: /.*/, namespace: 'kernel' }, (a) => (
+    a.importer === '/policy.webgpu.js' && a.path === WEBGPU_DATA_IMPORT
+      ? { path: '/policy.webgpu.data.js', namespace: 'kernel' }
+      : { errors: [{ text: `${a.importer.slice(1)} imports ${JSON.stringify(a.path)}: a kernel module imports ` +
+        `nothing but ${WEBGPU_DATA_IMPORT}; recompile the kernel with \`make compile-kernel\`` }] }));
+  b.onLoad({ filter: /.*/, namespace: 'kernel' }, (a) => ({ contents: modules[a.path](), loader: 'js' }));
 }
 
 /**

@@ -165,6 +165,16 @@ def _webgpu_module_imports(k: Path) -> None:  # an import could pull any file ou
     js.write_text('import "../../../tests/conftest.py";\n' + js.read_text())
 
 
+def _webgpu_data_imports(k: Path) -> None:  # the data module is data only: JSON after `export default`
+    data = k / "policy.webgpu.data.js"
+    data.write_text('import "../../../tests/conftest.py";\n' + data.read_text())
+
+
+def _webgpu_weights_short(k: Path) -> None:  # the weights of another compile: the loader would refuse them
+    w = k / "policy.weights.bin"
+    w.write_bytes(w.read_bytes()[:-4])
+
+
 def _env_id_path(k: Path) -> None:
     edit_manifest(k, env_id="../../escape")
 
@@ -192,6 +202,8 @@ BAD = {
     "garbage wasm, sha edited": (_garbage_wasm_matching_sha, ["not a WebAssembly module", "recompile"]),
     "env id with a path": (_env_id_path, ["is not a Gymnasium id", "recompile"]),
     "webgpu module importing": (_webgpu_module_imports, ["a kernel module imports nothing", "recompile"]),
+    "webgpu data module importing": (_webgpu_data_imports, ["is not a WebGPU data module", "recompile"]),
+    "webgpu weights of another size": (_webgpu_weights_short, ["weights.bin is", "expects", "recompile"]),
     "manifest without wasm_sha256": (_no_wasm_sha, ["no wasm_sha256", "recompile the kernel"]),
     "eval not a number": (_bad_eval, ["eval must be null or {mean, episodes}", "recompile"]),
     "other python weights": (_other_python_weights, ["holds another policy's weights", "recompile"]),

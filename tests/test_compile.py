@@ -184,9 +184,14 @@ def test_manifest_and_module(kernels):
         "policy.c",
         "policy.wasm",
         "policy.webgpu.js",
+        "policy.webgpu.data.js",
         "policy.weights.bin",
         "policy.weights.json",
     }
+    # the WebGPU loader is static: the kernel's own data comes in as a generated data module
+    gpu = {"module": "policy.webgpu.js", "data": "policy.webgpu.data.js", "weights": "policy.weights.bin"}
+    assert m["webgpu"] == gpu
+    assert (kdir / "policy.webgpu.js").read_bytes() == (ROOT / "tiny_infer" / "webgpu_loader.js").read_bytes()
     # the python backend's weights: the same checkpoint, as the reference forward pass reads it
     py = json.loads((kdir / "policy.weights.json").read_text())
     assert py["env_id"] == meta["env_id"] and py["hidden"] == m["hidden"]

@@ -226,8 +226,8 @@ def test_bad_flags_are_compile_errors(tmp_path, model):
 
 @pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("node") is None, reason="needs gcc and node")
 def test_metadata_in_generated_code_is_escaped(tmp_path):
-    """The model folder's path is user text in policy.c's and policy.webgpu.js's headers: with `*/`, `/*` and
-    a JS line separator in it, policy.c still builds with -Wall -Werror and the JS module still parses."""
+    """The model folder's path is user text in policy.c's and policy.webgpu.data.js's headers: with `*/`, `/*`
+    and a JS line separator in it, policy.c still builds with -Wall -Werror and the JS module still parses."""
     model = make_random_checkpoint(tmp_path / "a*" / "*b\u2028c", hidden=(8,))  # the path has */ and /*
     kdir = tmp_path / "k"
     compile_policy(CompileConfig(model_dir=model, out=kdir, parity_samples=100), log=lambda *a: None)
@@ -236,8 +236,8 @@ def test_metadata_in_generated_code_is_escaped(tmp_path):
     assert header.count("*/") == header.count("/*") == len(header.strip().splitlines())  # one pair a line
     gcc = ["gcc", "-std=c11", "-fsyntax-only", "-Wall", "-Werror"]
     subprocess.run([*gcc, str(kdir / "policy.c")], check=True)
-    js = kdir / "policy.webgpu.mjs"
-    js.write_text((kdir / "policy.webgpu.js").read_text())
+    js = kdir / "policy.webgpu.data.mjs"
+    js.write_text((kdir / "policy.webgpu.data.js").read_text())
     assert "\u2028" not in js.read_text()
     subprocess.run(["node", "--check", str(js)], check=True)
 

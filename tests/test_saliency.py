@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -161,12 +160,11 @@ def test_wasm_grows_within_budget(kernels):
     # without the entry points, the linker drops the saliency's kernels and buffers: wasm-ld --gc-sections
     plain = kdir.parent / "plain.c"
     plain.write_text(c[:cut])
-    from tiny_infer.wasm import EXPORTS, ZIG_FLAGS
+    from tiny_infer.wasm import EXPORTS, zig_cc
 
     exports = [f"-Wl,--export={e}" for e in EXPORTS if not e.startswith("saliency")]
     wasm = plain.with_suffix(".wasm")
-    cmd = [sys.executable, "-m", "ziglang", "cc", *ZIG_FLAGS, *exports, "-o", str(wasm), str(plain)]
-    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(zig_cc([plain], wasm, *exports), check=True, capture_output=True)
     with_saliency, without = (kdir / "policy.wasm").stat().st_size, wasm.stat().st_size
     print(f"\npolicy.wasm {without:,} B without saliency, {with_saliency:,} B with it")
     assert 0 < with_saliency - without <= SALIENCY_KB_BUDGET

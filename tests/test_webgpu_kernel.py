@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 
 from tests.checkpoints import make_random_checkpoint, torch_forward
 from tests.test_compile import assert_parity, cartpole_model, compile_kernels
+from tiny_infer.codegen import Buf, Call, Graph, Kernel
+from tiny_infer.webgpu import emit_data
 
 N_OBS = 10_000
 HARNESS = """<!doctype html><meta charset="utf-8"><title>policy.webgpu.js harness</title>
@@ -99,3 +102,26 @@ def test_webgpu_matches_torch(kernels, name, browser, serve, tmp_path):
     single = np.asarray(r["single"], np.float32).reshape(-1, n_out)
     assert_parity(single, ref[: len(single)], manifest)
     assert r["bad"] and "forwardBatch" in r["bad"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_data_module_holds_any_text_as_data(tmp_path):
+    """policy.webgpu.data.js is JSON after `export default`: WGSL and a header holding characters special to
+    JS (template literals, line separators, `*/`, markup) come back from the module exactly."""
+    src = "fn k() {} // ` \\ ${x} </script> \u2028 */ \" '\n@compute fn k0() {}"
+    g = Graph(batch=1, symbolic=False)
+    g.buffers = {"input": Buf("input", "input", 4), "output": Buf("output", "output", 3)}
+    g.kernels = [Kernel("k0", src, (1, 1, 1), 2, False)]
+    g.calls = [Call(0, ["output", "input"], [])]
+    header = "policy.webgpu.data.js: from /m/*x*/\u2028`${evil}`"
+    (tmp_path / "policy.webgpu.data.mjs").write_text(
+        emit_data(g, g, {"w": [0, 4]}, 4, 3, [{"name": "probs", "size": 3}], header)
+    )
+    script = "import D from './policy.webgpu.data.mjs'; console.log(JSON.stringify(D));"
+    node = ["node", "--input-type=module", "-e", script]
+    r = subprocess.run(node, cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["kernels"] == [{"name": "k0", "n_bufs": 2, "code": src}]
+    assert data["graphs"]["single"]["calls"] == [[0, ["output", "input"], [1, 1, 1]]]
+    assert (data["obs_dim"], data["n_out"], data["batch"], data["weights_floats"]) == (4, 3, 1, 4)

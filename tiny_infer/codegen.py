@@ -42,9 +42,8 @@ def c_renderer(block: int = 1):
         def __init__(self):
             self.block = block
             Renderer.__init__(self, Target(device="CPU", renderer="CLANG", arch="wasm32,generic"))
-            self.compiler = (
-                Compiler()
-            )  # never asked to compile: to_program stops at the SOURCE when it is unused
+            # never asked to compile: to_program stops at the SOURCE when it is unused
+            self.compiler = Compiler()
 
         def choose_opts(self, ast):
             return with_opts(ast, self)
@@ -92,6 +91,7 @@ def with_opts(ast, ren) -> list:
 
 
 def wgsl_renderer():
+    """tinygrad's WGSLRenderer, for the WebGPU kernels (webgpu.py)."""
     from tinygrad.helpers import Target
     from tinygrad.renderer.wgsl import WGSLRenderer
 
@@ -118,15 +118,13 @@ class Call:
 
 @dataclass
 class Kernel:
+    """One rendered kernel; its launches (Call) name its buffers and variables."""
+
     name: str  # unique within the graph's target
     src: str  # tinygrad's rendered source, function renamed to `name`
-    global_size: tuple[int, ...]
-    local_size: tuple[int, ...]
+    global_size: tuple[int, ...]  # workgroups to dispatch (WGSL; its workgroup size is in the source)
     n_bufs: int
-    vars: list[str]
-    reduce: bool = (
-        False  # has a reduction (a matmul, max or sum): what blocking of the batch axis can speed up
-    )
+    reduce: bool  # has a reduction (a matmul, max or sum): what blocking of the batch axis can speed up
 
 
 @dataclass
@@ -164,13 +162,8 @@ def _arg_key(u) -> tuple:
         if off.op is Ops.CONST and base.op is Ops.BUFFER:
             return ("view", base, int(off.arg), int(size.vmax), u.dtype)
     if u.op is Ops.BITCAST and u.src[0].op is Ops.BUFFER and u.src[0].src and u.src[0].src[0].op is Ops.CONST:
-        return (
-            "view",
-            u.src[0],
-            0,
-            int(u.src[0].src[0].arg) * u.src[0].dtype.itemsize,
-            u.dtype,
-        )  # the whole arena
+        arena = u.src[0]  # the whole arena
+        return ("view", arena, 0, int(arena.src[0].arg) * arena.dtype.itemsize, u.dtype)
     raise CodegenError(
         f"unexpected kernel argument {u.op} from tinygrad's scheduler; is tinygrad 0.14.0 installed?"
     )
@@ -265,9 +258,8 @@ def render_graphs(
         names[key] = b
         return b
 
-    seen: dict[str, dict[str, int]] = {
-        k: {} for k in renderers
-    }  # source -> kernel index (identical ASTs dedup)
+    # per renderer: source -> kernel index (identical kernels render once)
+    seen: dict[str, dict[str, int]] = {k: {} for k in renderers}
     programs: dict = {}
     for call in linear.src:
         if call.op is not Ops.CALL or call.src[0].op is not Ops.SINK:
@@ -297,9 +289,7 @@ def render_graphs(
                         name,
                         re.sub(rf"\b{re.escape(fname)}\b", name, src),
                         tuple(int(s) for s in info.global_size),
-                        tuple(int(s) for s in info.local_size) if info.local_size else (1, 1, 1),
                         len(bufs),
-                        var_names,
                         any(u.op is Ops.REDUCE for u in call.src[0].toposort()),
                     )
                 )

@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -41,6 +42,7 @@ FILES = (
     "policy.c",
     "policy.wasm",
     "policy.webgpu.js",
+    "policy.webgpu.data.js",
     "policy.weights.bin",
     "policy.weights.json",
     "manifest.json",
@@ -417,19 +419,21 @@ def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch
 
 
 def write_webgpu(folder: Path, ckpt: Checkpoint, rendered: Rendered) -> dict:
-    """policy.webgpu.js and the weights it loads (policy.weights.bin) into FOLDER; returns the manifest's
-    `webgpu` entry, which names them."""
-    from tiny_infer.webgpu import WEIGHTS_FILE, emit_js, weights_blob
+    """The WebGPU kernel into FOLDER: the static loader (policy.webgpu.js), the data module it imports
+    (policy.webgpu.data.js: WGSL, dispatch plan, layouts) and the weights it uploads (policy.weights.bin);
+    returns the manifest's `webgpu` entry, which names them."""
+    from tiny_infer.webgpu import DATA_FILE, LOADER, MODULE_FILE, WEIGHTS_FILE, emit_data, weights_blob
 
     blob, layout = weights_blob(rendered.weights)
     (folder / WEIGHTS_FILE).write_bytes(blob)
     g = rendered.wgsl
-    header = _header(ckpt, "policy.webgpu.js")
-    js = emit_js(
+    header = _header(ckpt, DATA_FILE)
+    data = emit_data(
         g["single"], g["batch"], layout, ckpt.obs_dim, ckpt.n_out, ckpt.outputs, header, g["saliency"]
     )
-    (folder / "policy.webgpu.js").write_text(js)
-    return {"module": "policy.webgpu.js", "weights": WEIGHTS_FILE}
+    (folder / DATA_FILE).write_text(data)
+    shutil.copyfile(LOADER, folder / MODULE_FILE)
+    return {"module": MODULE_FILE, "data": DATA_FILE, "weights": WEIGHTS_FILE}
 
 
 def _env_arg(env: str) -> str:

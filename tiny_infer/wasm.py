@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from string import Template
 
 import numpy as np
 
@@ -49,7 +50,10 @@ ZIG_FLAGS = [
     "-Wl,--strip-all",
 ]
 
-PRELUDE = r"""
+# policy.c, top to bottom: emit_c fills each $hole (string.Template: C has no `$`). forward() runs the
+# kernels on the s_ buffers (one block of rows), forward_batch on the b_ buffers (n rows of at most $batch).
+POLICY_C = Template("""\
+$header
 #if defined(__wasm__)
 #define EXPORT(name) __attribute__((export_name(#name)))
 #else
@@ -62,7 +66,46 @@ PRELUDE = r"""
 #if !defined(__clang__)
 #define __builtin_bit_cast(T, x) (((union { __typeof__(x) from; T to; }){ .from = (x) }).to)
 #endif
-"""
+#define ALIGN16 _Alignas(16)
+$typedefs
+
+/* ---- weights (float32, as the kernels index them) ---- */
+$weights
+/* ---- buffers planned by tinygrad's scheduler: a block of rows for forward(), all for batches */
+$buffers
+
+/* ---- kernels rendered by tinygrad's ClangRenderer ---- */
+$kernels
+
+/* ---- entry points (contract 2) ---- */
+EXPORT(input_ptr) float *input_ptr(void) { return s_input; }
+EXPORT(output_ptr) float *output_ptr(void) { return s_output; }
+EXPORT(batch_size) int batch_size(void) { return $batch; }
+EXPORT(batch_input_ptr) float *batch_input_ptr(void) { return b_input; }
+EXPORT(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }
+EXPORT(forward) void forward(void) {
+$forward
+}
+EXPORT(forward_batch) void forward_batch(int $n) {
+  if ($n < 1) return;
+  if ($n > $batch) $n = $batch;
+$forward_batch
+}
+$saliency""")
+# with blocked kernels, forward_batch computes whole blocks of $k rows
+ROUND_TO_BLOCKS = Template("""\
+  int blocks = ($n + $k_1) / $k;
+  $n = blocks * $k;  /* whole blocks: rows past n are computed, and never read */""")
+# the saliency graph (saliency.py) reads forward()'s input, s_input; $select fills its one-hot of k
+SALIENCY_C = Template("""\
+$buffers
+/* the gradient of the decision for action k (saliency.py) with respect to the observation */
+EXPORT(saliency_ptr) float *saliency_ptr(void) { return g_output; }
+EXPORT(saliency) void saliency(int k) {
+$select
+$calls
+}
+""")
 
 _TYPEDEF = re.compile(
     r"^typedef (\w+) (\w+) __attribute__\(\(aligned\((\d+)\),ext_vector_type\((\d+)\)\)\);$", re.M
@@ -77,12 +120,14 @@ def c_float(v: np.float32) -> str:
 
 
 def c_array(name: str, a: np.ndarray, per_line: int = 8) -> str:
+    """A as a static const float array NAME, exact to the bit (c_float), PER_LINE values a line."""
     vals = [c_float(v) for v in np.asarray(a, dtype=np.float32).ravel()]
     rows = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     return f"static const ALIGN16 float {name}[{len(vals)}] = {{\n  " + ",\n  ".join(rows) + "\n};\n"
 
 
 def c_ident(name: str) -> str:
+    """NAME (a tensor or buffer name) as a C identifier."""
     return re.sub(r"\W", "_", name)
 
 
@@ -143,31 +188,32 @@ def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]
     return single, many
 
 
-def _saliency_c(g: Graph, weight_names: dict[str, str]) -> tuple[list[Kernel], list[str]]:
-    """The saliency graph's kernels, buffers and entry points (saliency.py). It reads forward()'s input."""
+def _buffers_c(g: Graph, prefix: str, n_rows: int, skip: tuple[str, ...] = ()) -> list[str]:
+    """PREFIX_<name>: G's input, output and scratch buffers, for N_ROWS rows."""
+    out = []
+    for b in g.buffers.values():
+        if b.kind == "weight" or b.name in skip:
+            continue
+        if b.size % g.rows:  # every non-weight buffer is [rows, ...]
+            raise RuntimeError(f"buffer {b.name} ({b.size} floats) is not batch-major")
+        out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{b.size // g.rows * n_rows}];")
+    return out
+
+
+def _saliency_c(g: Graph, weight_names: dict[str, str]) -> str:
+    """SALIENCY_C filled: the saliency graph's buffers and its entry points saliency(k), saliency_ptr."""
     calls = []
     for c in g.calls:
         args = ["s_input" if b == "input" else _arg(g, b, "g", weight_names) for b in c.bufs]
         calls.append(f"  {g.kernels[c.kernel].name}({', '.join(args)});")
-    lines = [
-        f"static ALIGN16 float g_{c_ident(b.name)}[{b.size // g.rows}];"
-        for b in g.buffers.values()
-        if b.kind != "weight" and b.name != "input"
-    ]
     # a one-action discrete policy's log pi is 0 whatever the observation: tinygrad's graph then never reads k
     select = g.buffers.get(SELECT)
     fill = "  (void)k;"
     if select:
         fill = f"  for (int i = 0; i < {select.size // g.rows}; i++) g_{SELECT}[i] = i == k ? 1.0f : 0.0f;"
-    lines += [
-        "/* the gradient of the decision for action k (saliency.py) with respect to the observation */",
-        "EXPORT(saliency_ptr) float *saliency_ptr(void) { return g_output; }",
-        "EXPORT(saliency) void saliency(int k) {",
-        fill,
-        *calls,
-        "}",
-    ]
-    return g.kernels, lines
+    return SALIENCY_C.substitute(
+        buffers="\n".join(_buffers_c(g, "g", 1, skip=("input",))), select=fill, calls="\n".join(calls)
+    )
 
 
 def emit_c(
@@ -177,7 +223,7 @@ def emit_c(
     blocked: Graph | None = None,
     saliency: Graph | None = None,
 ) -> str:
-    """The whole policy.c: prelude, weights, buffers, tinygrad's kernels, then the exported entry points.
+    """policy.c: POLICY_C filled with the weights, buffers, tinygrad's kernels and each entry point's calls.
 
     batch: kernels over n rows (n symbolic). forward() runs them with n = 1 on buffers of its own;
     forward_batch over n rows. With BLOCKED (the same schedule in blocks of rows), matmuls run its
@@ -200,85 +246,41 @@ def emit_c(
             args = [_arg(g, b, prefix, weight_names) for b in c.bufs] + [n] * len(c.vars)
             calls[prefix].append(f"  {kern.name}({', '.join(args)});")
     kernels_used = [kn for kn in batch.kernels + (blocked.kernels if blocked else []) if kn.name in used]
-    sal_lines: list[str] = []
-    if saliency is not None:
-        sal_kernels, sal_lines = _saliency_c(saliency, weight_names)
-        kernels_used += sal_kernels
+    kernels_used += saliency.kernels if saliency is not None else []
     typedefs, kernels = _kernel_sources(kernels_used)
     rows = batch.rows if blocked is None else blocked.rows
-    out = [f"/* {comment_safe(line)} */" if line else "" for line in header.splitlines()]
-    out += [
-        PRELUDE.strip(),
-        "#define ALIGN16 _Alignas(16)",
-        *typedefs,
-        "",
-        "/* ---- weights (float32, as the kernels index them) ---- */",
-    ]
-    out += [c_array(weight_names[n], a) for n, a in weights.items()]
-    out.append(
-        "/* ---- buffers planned by tinygrad's scheduler: a block of rows for forward(), all for batches */"
-    )
-    for prefix, n_rows in (("s", k), ("b", rows)):
-        for b in batch.buffers.values():
-            if b.kind == "weight":
-                continue
-            if b.size % batch.rows:  # every non-weight buffer is [rows, ...]
-                raise RuntimeError(f"buffer {b.name} ({b.size} floats) is not batch-major")
-            out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{b.size // batch.rows * n_rows}];")
-    pad = []
     if blocked is not None:
-        pad = [
-            f"  int blocks = ({BATCH_VAR} + {k - 1}) / {k};",
-            f"  {BATCH_VAR} = blocks * {k};  /* whole blocks: rows past n are computed, and never read */",
-        ]
-    out += [
-        "",
-        "/* ---- kernels rendered by tinygrad's ClangRenderer ---- */",
-        *kernels,
-        "",
-        "/* ---- entry points (contract 2) ---- */",
-        "EXPORT(input_ptr) float *input_ptr(void) { return s_input; }",
-        "EXPORT(output_ptr) float *output_ptr(void) { return s_output; }",
-        f"EXPORT(batch_size) int batch_size(void) {{ return {batch.batch}; }}",
-        "EXPORT(batch_input_ptr) float *batch_input_ptr(void) { return b_input; }",
-        "EXPORT(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }",
-        "EXPORT(forward) void forward(void) {",
-        *calls["s"],
-        "}",
-        f"EXPORT(forward_batch) void forward_batch(int {BATCH_VAR}) {{",
-        f"  if ({BATCH_VAR} < 1) return;",
-        f"  if ({BATCH_VAR} > {batch.batch}) {BATCH_VAR} = {batch.batch};",
-        *pad,
-        *calls["b"],
-        "}",
-        *sal_lines,
-        "",
-    ]
-    return "\n".join(out)
+        round_up = ROUND_TO_BLOCKS.substitute(n=BATCH_VAR, k=k, k_1=k - 1)
+        calls["b"].insert(0, round_up)
+    return POLICY_C.substitute(
+        header="\n".join(f"/* {comment_safe(line)} */" if line else "" for line in header.splitlines()),
+        typedefs="\n".join(typedefs),
+        weights="\n".join(c_array(weight_names[n], a) for n, a in weights.items()),
+        buffers="\n".join(_buffers_c(batch, "s", k) + _buffers_c(batch, "b", rows)),
+        kernels="\n".join(kernels),
+        batch=batch.batch,
+        n=BATCH_VAR,
+        forward="\n".join(calls["s"]),
+        forward_batch="\n".join(calls["b"]),
+        saliency=_saliency_c(saliency, weight_names) if saliency is not None else "",
+    )
 
 
-def compile_wasm(c_path: Path, wasm_path: Path) -> None:
-    """zig cc (PyPI ziglang) -> a freestanding wasm32 module with no imports."""
-    wait_wasm(start_compile_wasm(c_path, wasm_path))
+def zig_cc(sources: list[Path], out: Path, *flags: str) -> list[str]:
+    """The zig cc command (PyPI ziglang) that builds SOURCES into OUT, a freestanding wasm32 module with no
+    imports, with policy.wasm's flags (ZIG_FLAGS) and FLAGS (exports, include paths)."""
+    return [sys.executable, "-m", "ziglang", "cc", *ZIG_FLAGS, *flags, "-o", str(out), *map(str, sources)]
 
 
 def start_compile_wasm(c_path: Path, wasm_path: Path) -> subprocess.Popen:
-    """Like compile_wasm, in the background (the caller checks tinygrad meanwhile); finish with wait_wasm."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "ziglang",
-        "cc",
-        *ZIG_FLAGS,
-        *[f"-Wl,--export={e}" for e in EXPORTS],
-        "-o",
-        str(wasm_path),
-        str(c_path),
-    ]
+    """zig cc of policy.c into policy.wasm with contract 2's exports, in the background (the caller checks
+    tinygrad meanwhile); finish with wait_wasm."""
+    cmd = zig_cc([c_path], wasm_path, *[f"-Wl,--export={e}" for e in EXPORTS])
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_wasm(proc: subprocess.Popen) -> None:
+    """Wait for start_compile_wasm's zig; its error output, if it failed, in a RuntimeError."""
     _, err = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"zig cc failed ({' '.join(proc.args)}):\n{err.strip()}")

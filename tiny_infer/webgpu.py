@@ -1,9 +1,11 @@
-"""Emit `policy.webgpu.js`: tinygrad's WGSL kernels, their dispatch plan and a small WebGPU loader.
+"""Emit the WebGPU kernel's data: `policy.webgpu.data.js` holds tinygrad's WGSL kernels and their dispatch
+plan; `policy.webgpu.js`, the static loader beside it (webgpu_loader.js, copied verbatim), imports it.
 
-The weights go to `policy.weights.bin` (float32, little-endian) beside it; the module's
-`createPolicy(device, weightsUrlOrBytes)` uploads them once, builds one compute pipeline per kernel and
-one bind group per launch, and returns {forward(obs), forwardBatch(obs, n), saliency(obs, k), batchSize,
-obsDim, nOut}; saliency (saliency.py) is there when compile rendered its graph.
+The data module is `export default {...}` written by json.dumps alone, so no WGSL or metadata can change how
+JavaScript reads it. The weights go to `policy.weights.bin` (float32, little-endian); the loader's
+`createPolicy(device, weightsUrlOrBytes)` uploads them once, builds one compute pipeline per kernel and one
+bind group per launch, and returns {forward(obs), forwardBatch(obs, n), saliency(obs, k), batchSize, obsDim,
+nOut}; saliency (saliency.py) is there when compile rendered its graph.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import numpy as np
 
 from tiny_infer.codegen import CodegenError, Graph, comment_safe
 
+MODULE_FILE = "policy.webgpu.js"
+DATA_FILE = "policy.webgpu.data.js"
 WEIGHTS_FILE = "policy.weights.bin"
 MAX_STORAGE_BUFFERS = 8  # WebGPU's default maxStorageBuffersPerShaderStage
 
-LOADER = Path(__file__).with_name("webgpu_loader.js")  # appended verbatim to every policy.webgpu.js
+LOADER = Path(__file__).with_name("webgpu_loader.js")  # copied verbatim as every kernel's MODULE_FILE
 
 
 def weights_blob(weights: dict[str, np.ndarray]) -> tuple[bytes, dict[str, list[int]]]:
@@ -32,21 +36,12 @@ def weights_blob(weights: dict[str, np.ndarray]) -> tuple[bytes, dict[str, list[
     return b"".join(parts), layout
 
 
-def emit_js(
-    single: Graph,
-    batch: Graph,
-    weight_layout: dict[str, list[int]],
-    obs_dim: int,
-    n_out: int,
-    outputs: list[dict],
-    header: str,
-    saliency: Graph | None = None,
-) -> str:
-    """The ES module: constants, the WGSL of every kernel, each graph's launches, then the loader."""
-    kernels, index = [], {}
-    graphs = {}
-    named = [("single", single), ("batch", batch)] + ([("saliency", saliency)] if saliency else [])
-    for key, g in named:
+def _plan(graphs: dict[str, Graph]) -> tuple[list[dict], dict[str, dict]]:
+    """Every distinct kernel once, and each graph's launches: [kernel index, buffers (bindings 1..), grid]."""
+    kernels: list[dict] = []
+    index: dict[str, int] = {}
+    plans = {}
+    for key, g in graphs.items():
         if g.symbolic:
             raise CodegenError("the WebGPU graphs are rendered for a fixed batch")
         calls = []
@@ -57,35 +52,43 @@ def emit_js(
                     f"kernel {k.name} binds {k.n_bufs} storage buffers, WebGPU allows "
                     f"{MAX_STORAGE_BUFFERS} by default"
                 )
-            if any(c in k.src for c in ("`", "\\", "${")):  # it goes into a JS template literal verbatim
-                raise CodegenError(f"kernel {k.name}: its WGSL holds a character special in a JS template")
             if k.src not in index:
                 index[k.src] = len(kernels)
-                kernels.append({"name": k.name, "nBufs": k.n_bufs, "code": k.src})
+                kernels.append({"name": k.name, "n_bufs": k.n_bufs, "code": k.src})
             calls.append([index[k.src], c.bufs, list(k.global_size)])
-        graphs[key] = {
+        plans[key] = {
             "batch": g.batch,
             "width": g.buffers["output"].size // g.rows,  # output floats per row
             "calls": calls,
             "buffers": {b.name: b.size for b in g.buffers.values() if b.kind != "weight"},
         }
-    weights_floats = sum(n for _, n in weight_layout.values())
+    return kernels, plans
+
+
+def emit_data(
+    single: Graph,
+    batch: Graph,
+    weight_layout: dict[str, list[int]],
+    obs_dim: int,
+    n_out: int,
+    outputs: list[dict],
+    header: str,
+    saliency: Graph | None = None,
+) -> str:
+    """The data module (DATA_FILE): the header as comments, then `export default {...}`, a key a line."""
+    named = {"single": single, "batch": batch, **({"saliency": saliency} if saliency else {})}
+    kernels, graphs = _plan(named)
+    data = {
+        "obs_dim": obs_dim,
+        "n_out": n_out,
+        "batch": batch.batch,
+        "outputs": outputs,
+        "weights_file": WEIGHTS_FILE,
+        "weights_floats": sum(n for _, n in weight_layout.values()),
+        "weights": weight_layout,  # name -> [offset, size] in floats of weights_file
+        "kernels": kernels,  # rendered by tinygrad's WGSLRenderer
+        "graphs": graphs,  # launches in schedule order
+    }
     lines = [f"// {comment_safe(line)}" for line in header.splitlines()]
-    lines += [
-        f"const OBS_DIM = {obs_dim}, N_OUT = {n_out}, BATCH = {batch.batch};",
-        f"const WEIGHTS_FLOATS = {weights_floats};",
-        f"const OUTPUTS = {json.dumps(outputs)};",
-        f"const WEIGHTS = {json.dumps(weight_layout)};  // name -> [offset, size] in floats, {WEIGHTS_FILE}",
-        "// kernels rendered by tinygrad's WGSLRenderer",
-        "const KERNELS = [",
-    ]
-    for k in kernels:
-        lines.append(f"  {{ name: {json.dumps(k['name'])}, nBufs: {k['nBufs']}, code: `{k['code']}` }},")
-    lines += [
-        "];",
-        "// launches in schedule order: [kernel, buffers (bindings 1..), workgroups]",
-        f"const GRAPHS = {json.dumps(graphs)};",
-        LOADER.read_text().strip(),
-        "",
-    ]
-    return "\n".join(lines)
+    body = ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in data.items())
+    return "\n".join([*lines, "export default {", body, "};", ""])

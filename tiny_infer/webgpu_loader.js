@@ -1,8 +1,13 @@
-// The loader half of policy.webgpu.js (tiny_infer/webgpu.py prepends the constants, kernels and graphs).
+// policy.webgpu.js: the WebGPU loader, copied verbatim into every kernel folder (tiny_infer/webgpu.py). What
+// differs per policy (tinygrad's WGSL kernels, their dispatch plan, the buffer and weight layout) is data, in
+// the module that compile generates beside it.
+import DATA from './policy.webgpu.data.js';
+
+const { obs_dim: OBS_DIM, n_out: N_OUT, batch: BATCH, outputs: OUTPUTS, weights_floats: WEIGHTS_FLOATS } = DATA;
 const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01, UNIFORM = 0x40, COMPUTE = 0x4;
 
 async function weightBytes(src) {
-  if (src === undefined || src === null) src = new URL('./policy.weights.bin', import.meta.url);
+  if (src === undefined || src === null) src = new URL(`./${DATA.weights_file}`, import.meta.url);
   if (typeof src === 'string' || src instanceof URL) {
     const r = await fetch(src);
     if (!r.ok) throw new Error(`policy.webgpu.js: fetching ${src} failed (${r.status})`);
@@ -10,7 +15,7 @@ async function weightBytes(src) {
   }
   const bytes = ArrayBuffer.isView(src) ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : new Uint8Array(src);
   if (bytes.byteLength !== WEIGHTS_FLOATS * 4) {
-    throw new Error(`policy.webgpu.js: weights are ${bytes.byteLength} bytes, expected ${WEIGHTS_FLOATS * 4} (policy.weights.bin of the same compile)`);
+    throw new Error(`policy.webgpu.js: weights are ${bytes.byteLength} bytes, expected ${WEIGHTS_FLOATS * 4} (${DATA.weights_file} of the same compile)`);
   }
   return bytes;
 }
@@ -21,16 +26,16 @@ export async function createPolicy(device, weightsUrlOrBytes) {
   const made = [];
   const buffer = (size, usage) => { const b = device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage }); made.push(b); return b; };
   const weights = {};
-  for (const [name, [off, n]] of Object.entries(WEIGHTS)) {
+  for (const [name, [off, n]] of Object.entries(DATA.weights)) {
     weights[name] = buffer(n * 4, STORAGE | COPY_DST);
     device.queue.writeBuffer(weights[name], 0, bytes, off * 4, n * 4);
   }
   const inf = buffer(16, UNIFORM | COPY_DST);
   device.queue.writeBuffer(inf, 0, new Float32Array([Infinity, 0, 0, 0]));
   device.pushErrorScope('validation');
-  const pipelines = await Promise.all(KERNELS.map(async (k) => {
+  const pipelines = await Promise.all(DATA.kernels.map(async (k) => {
     const entries = [{ binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } }];
-    for (let i = 1; i <= k.nBufs; i++) entries.push({ binding: i, visibility: COMPUTE, buffer: { type: 'storage' } });
+    for (let i = 1; i <= k.n_bufs; i++) entries.push({ binding: i, visibility: COMPUTE, buffer: { type: 'storage' } });
     const layout = device.createBindGroupLayout({ entries });
     const pipeline = await device.createComputePipelineAsync({
       layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
@@ -39,7 +44,7 @@ export async function createPolicy(device, weightsUrlOrBytes) {
     return { pipeline, layout };
   }));
   const graphs = {};
-  for (const [key, g] of Object.entries(GRAPHS)) {
+  for (const [key, g] of Object.entries(DATA.graphs)) {
     const bufs = { ...weights };
     for (const [name, n] of Object.entries(g.buffers)) bufs[name] = buffer(n * 4, STORAGE | COPY_SRC | COPY_DST);
     const staging = buffer(g.batch * g.width * 4, MAP_READ | COPY_DST);

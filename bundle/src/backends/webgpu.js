@@ -1,4 +1,5 @@
-// The WebGPU backend: tinygrad's WGSL kernels with their dispatch plan (contract 2's policy.webgpu.js).
+// The WebGPU backend: tinygrad's WGSL kernels with their dispatch plan (contract 2's policy.webgpu.js, which
+// imports them from policy.webgpu.data.js).
 // Code-split: the default page never downloads this module.
 // Helpers come in through `lib` (backends/common.js): importing them would split them into a shared chunk
 // that the default page would then have to fetch before its first action.
@@ -6,22 +7,19 @@ import { createPolicy } from 'kernel:webgpu';
 
 /** load(manifest, baseUrl, {lib}) -> policy whose forward() is async; throws when WebGPU does not work. */
 export async function load(manifest, baseUrl, { lib }) {
-  const { kernelFile, split, greedy } = lib;
+  const { kernelFile, split } = lib;
   const gpu = globalThis.navigator?.gpu;
   if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter is available');
   const device = await adapter.requestDevice();
-  const weights = manifest.webgpuWeights ?? manifest.webgpu?.weights;
+  const { weights } = manifest.webgpu; // the weights file's name among the page's kernel files
   const kernel = await createPolicy(device, weights ? kernelFile(manifest, weights, baseUrl) : undefined);
   const policy = {
     backend: 'webgpu',
     lost: null,
     async forward(obs) {
       return split(manifest, await kernel.forward(Float32Array.from(obs)));
-    },
-    async act(obs) {
-      return greedy(await policy.forward(obs));
     },
     // d decision_k / d obs (contract 2), from the WGSL of tinygrad's backward pass (tiny_infer/saliency.py)
     saliency: kernel.saliency ? (obs, k) => kernel.saliency(Float32Array.from(obs), k) : null,
