@@ -40,6 +40,16 @@ def random_policy(out: Path) -> Path:
     return out
 
 
+def compiled_from(kernel: Path, model: Path) -> bool:
+    """Whether the kernel folder was compiled from the checkpoint MODEL: its policy.weights.json (contract 2)
+    is that checkpoint's export, byte for byte."""
+    from tiny_infer.checkpoint import load_checkpoint
+    from tiny_infer.export_json import to_json
+
+    weights = kernel / "policy.weights.json"
+    return weights.is_file() and weights.read_text() == to_json(load_checkpoint(model))
+
+
 def built_once(fn: Callable) -> cached_property:
     """cached_property that also remembers a failure: a broken build is tried once a run, not per section."""
     @wraps(fn)
@@ -73,11 +83,11 @@ class Context:
         from bench.common import model_dir
         d = model_dir(ENV_ID)
         if self.kernel_dir is not None:
-            # the peers must run the weights the given kernel was compiled from
-            src = json.loads((self.kernel_dir / "manifest.json").read_text()).get("model")
-            if src and (ROOT / src / "policy.safetensors").is_file():
-                self.facts["model"] = src
-                return ROOT / src
+            # the peers must run the weights the given kernel was compiled from: contract 2 names no
+            # checkpoint, but its policy.weights.json is the checkpoint's export
+            if d is None or not compiled_from(self.kernel_dir, d):
+                raise RuntimeError(f"--kernel {self.kernel_dir} was not compiled from the newest CartPole-v1 "
+                                   f"policy ({d}); compile that one, or bench without --kernel")
         if d is None:
             # No trained or shipped policy yet: a random 32x32 policy still measures speed and size.
             d = random_policy(self.tmp / "model")
@@ -150,9 +160,7 @@ class Context:
         except RuntimeError as e:
             # fall back on the pipeline's last build of this policy, and say so
             built = ROOT / "build" / "kernels" / ENV_ID
-            mf = built / "manifest.json"
-            src = json.loads(mf.read_text()).get("model") if mf.is_file() else None
-            if src and (ROOT / src).resolve() == self.model.resolve():
+            if compiled_from(built, self.model):
                 self.facts["kernel"] = f"build/kernels/{ENV_ID} (fresh compile failed: {e})"
                 return built
             raise
