@@ -27,13 +27,13 @@ def random_policy(out: Path) -> Path:
     """A contract-1 CartPole policy with train/'s initial (random) 32x32 weights, written as train/ does."""
     import torch
 
+    from tiny_infer.env_spaces import env_spaces
     from train.checkpoint import write_policy
     from train.config import PPOConfig
-    from train.envs import check_spaces
     from train.model import ActorCritic
 
     cfg = PPOConfig(env_id=ENV_ID, hidden=(32, 32))
-    obs_dim, action = check_spaces(ENV_ID)
+    obs_dim, action = env_spaces(ENV_ID)
     torch.manual_seed(cfg.seed)
     model = ActorCritic(obs_dim, action, cfg.hidden, cfg.activation)
     write_policy(out, model, cfg, obs_dim, {"seed": cfg.seed, "env_steps": 0})

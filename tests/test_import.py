@@ -312,11 +312,12 @@ def test_bad_input_one_line_error_nothing_written(sb3, tmp_path, capsys):
         (["sb3", bad["multi"], "--env", "CartPole-v1"],
          "MultiInputPolicy (dict observations) is not supported"),
         (["sb3", sb3["ppo_cartpole"], "--env", "Acrobot-v1"],
-         "takes 4 observation values, Acrobot-v1 gives 6"),
+         ("does not fit Acrobot-v1: its observation space is Box(", "(6,)", "obs_dim=4")),
         (["sb3", sb3["ppo_cartpole"], "--env", "CartPole-v1", "--vecnormalize", sb3["vecnormalize"]],
          "normalises observations of shape [3], the policy takes [4]"),
         (["sb3", sb3["ppo_pendulum"], "--env", "Pendulum-v1"], "was trained with VecNormalize: pass"),
-        (["sb3", sb3["sac_pendulum"], "--env", "MountainCarContinuous-v0"], "takes 3 observation values"),
+        (["sb3", sb3["sac_pendulum"], "--env", "MountainCarContinuous-v0"],
+         ("does not fit MountainCarContinuous-v0: its observation space is Box(", "obs_dim=3")),
         (["sb3", sb3["dqn_cartpole"]], "pass --env ID"),
         (["cleanrl", tmp_path / "extra.cleanrl_model", "--env", "CartPole-v1"],
          "unknown keys ['rnd.weight']"),
@@ -325,7 +326,8 @@ def test_bad_input_one_line_error_nothing_written(sb3, tmp_path, capsys):
         out = tmp_path / "out"
         rc, _, err = run_import(capsys, *argv, "--out", out)
         assert rc == 1, (argv, err)
-        assert want in err and err.count("\n") == 1, (argv, err)
+        wants = want if isinstance(want, tuple) else (want,)
+        assert all(w in err for w in wants) and err.count("\n") == 1, (argv, err)
         assert not out.exists(), argv
     # an env id in Gymnasium's module:Name form would import a module: refused by the id grammar
     rc, _, err = run_import(capsys, "sb3", sb3["ppo_cartpole"], "--env", "os:Evil-v0",

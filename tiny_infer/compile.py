@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import shutil
 import subprocess
 import sys
@@ -166,61 +165,26 @@ def check_out_dir(out: Path, model_dir: Path) -> None:
         )
 
 
-def _bounds(v, shape: tuple[int, ...], sign: float) -> np.ndarray | None:
-    """A box bound of policy.json (a list or one number; null = unbounded) as float64 of the action's shape;
-    None when it is not one (a wrong count, or not numbers)."""
-    try:
-        values = v if isinstance(v, list) else [v]
-        a = np.array([sign * np.inf if x is None else x for x in values], np.float64)
-        return np.broadcast_to(a, shape) if a.size in (1, math.prod(shape)) else None
-    except (TypeError, ValueError):
-        return None
-
-
 def check_env_spaces(ckpt: Checkpoint) -> None:
-    """When Gymnasium registers ckpt.env_id, the policy must fit its spaces: obs_dim, and the action space
-    (discrete n, or box shape and bounds). A mismatch (weights labelled with another env) is refused."""
+    """When Gymnasium registers ckpt.env_id, the policy must fit its spaces (env_spaces.misfit): obs_dim, and
+    the action space (discrete n, or box shape and bounds). A mismatch (weights labelled with another env) is
+    refused."""
     if not is_registered(ckpt.env_id):
         return  # not one of Gymnasium's: nothing to check against
     import warnings
 
-    import gymnasium as gym
+    from tiny_infer.env_spaces import EnvError, misfit, spaces
 
     try:
         with warnings.catch_warnings():  # an old version's deprecation notice is not ours to print
             warnings.simplefilter("ignore")
-            env = gym.make(ckpt.env_id, disable_env_checker=True)
-    except Exception as e:  # noqa: BLE001 (an env's own code: DependencyNotInstalled, ImportError, ...)
-        first = (str(e).splitlines() or [type(e).__name__])[0]
+            obs, act = spaces(ckpt.env_id)
+    except EnvError as e:
         raise CheckpointError(
-            f"{ckpt.env_id}: Gymnasium cannot make this environment ({type(e).__name__}: {first}), so the "
-            "policy cannot be checked against it; install what it needs, then compile again"
+            f"{ckpt.env_id}: Gymnasium cannot make this environment ({e}), so the policy cannot be checked "
+            "against it; install what it needs, then compile again"
         ) from None
-    obs, act = env.observation_space, env.action_space
-    env.close()
-    problem = None
-    if not (isinstance(obs, gym.spaces.Box) and tuple(obs.shape) == (ckpt.obs_dim,)):
-        problem = f"its observation space is {obs}, the policy reads obs_dim={ckpt.obs_dim}"
-    elif ckpt.discrete and not (isinstance(act, gym.spaces.Discrete) and int(act.start) == 0):
-        problem = f"its action space is {act}, the policy has discrete actions ({ckpt.n_act})"
-    elif ckpt.discrete and int(act.n) != ckpt.n_act:
-        problem = f"it has {int(act.n)} actions, the policy {ckpt.n_act}"
-    elif not ckpt.discrete:
-        shape = tuple(ckpt.action["shape"])
-        if not (isinstance(act, gym.spaces.Box) and tuple(act.shape) == shape):
-            problem = f"its action space is {act}, the policy's box actions have shape {list(shape)}"
-        else:
-            for key, env_bound, sign in (("low", act.low, -1.0), ("high", act.high, 1.0)):
-                if key not in ckpt.action:
-                    continue
-                ours, ours_n = _bounds(ckpt.action[key], shape, sign), math.prod(shape)
-                theirs = np.asarray(env_bound, dtype=np.float64)
-                if ours is None:
-                    problem = f"policy.json's action.{key} is {ckpt.action[key]!r}, not {ours_n} numbers"
-                    break
-                if not np.allclose(ours, theirs, rtol=1e-6, atol=0):
-                    problem = f"its action {key} is {theirs.tolist()}, policy.json says {ours.tolist()}"
-                    break
+    problem = misfit(ckpt.obs_dim, ckpt.action, obs, act)
     if problem:
         raise CheckpointError(
             f"{ckpt.model_dir}/policy.json: the policy does not fit {ckpt.env_id}: {problem}; compile the "

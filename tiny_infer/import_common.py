@@ -50,39 +50,23 @@ class Imported:
     warnings: list[str] = field(default_factory=list)
 
 
-def env_spaces(env_id: str) -> tuple[int, dict]:
-    """(obs_dim, contract-1 action) of a registered Gymnasium env; PolicyImportError if unknown or unfit."""
-    from tiny_infer.envid import EnvIdError, check_env_id
-    from train.envs import EnvError, check_spaces
+def check_env_matches(env_id: str, obs_dim: int, action: dict, what: str) -> dict:
+    """The env's contract-1 action (exact bounds) if its spaces are those of the checkpoint WHAT
+    (env_spaces.misfit, the rule compile applies too); PolicyImportError if unknown or unfit."""
+    from tiny_infer.env_spaces import EnvError, action_spec, misfit, spaces
 
     try:
-        return check_spaces(check_env_id(env_id))
-    except (EnvIdError, EnvError) as e:
+        obs_space, act_space = spaces(env_id)
+    except EnvError as e:
         raise PolicyImportError(str(e)) from None
-
-
-def check_env_matches(env_id: str, obs_dim: int, action: dict, what: str) -> dict:
-    """The env's contract-1 action (exact bounds) if its spaces are those of the checkpoint WHAT."""
-    env_obs, env_action = env_spaces(env_id)
-    fix = "pass the id of the environment the policy was trained on with --env"
-    if env_obs != obs_dim:
-        raise PolicyImportError(f"{what} takes {obs_dim} observation values, {env_id} gives {env_obs}; {fix}")
-    if action["type"] != env_action["type"]:
+    problem = misfit(obs_dim, action, obs_space, act_space)
+    if problem:
         raise PolicyImportError(
-            f"{what} has {action['type']} actions, {env_id} has {env_action['type']}; {fix}"
+            f"{what} does not fit {env_id}: {problem}; pass the id of the environment the policy was trained "
+            "on with --env"
         )
-    if action["type"] == "discrete" and action["n"] != env_action["n"]:
-        raise PolicyImportError(f"{what} has {action['n']} actions, {env_id} has {env_action['n']}; {fix}")
+    env_action = action_spec(act_space)
     if action["type"] == "box":
-        if list(action["shape"]) != env_action["shape"]:
-            raise PolicyImportError(
-                f"{what} has box actions of shape {action['shape']}, {env_id} {env_action['shape']}; {fix}"
-            )
-        for key in ("low", "high"):
-            if key in action and not np.allclose(action[key], env_action[key], rtol=1e-6, atol=0):
-                raise PolicyImportError(
-                    f"{what} has action {key} {action[key]}, {env_id} has {env_action[key]}; {fix}"
-                )
         env_action = {**env_action, **{k: v for k, v in action.items() if k not in env_action}}
     return env_action
 

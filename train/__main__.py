@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from tiny_infer.env_spaces import EnvError, env_spaces
+
 from .checkpoint import (
     STATE_FILE,
     CheckpointError,
@@ -32,7 +34,6 @@ from .checkpoint import (
     write_policy,
 )
 from .config import ConfigError, PPOConfig, add_config_args, from_dict, overrides, preset, to_dict, validate
-from .envs import EnvError, check_spaces
 from .snapshots import collect as collect_snapshots
 from .snapshots import write_snapshots
 
@@ -154,7 +155,7 @@ def setup(args: argparse.Namespace):
         seed = PPOConfig.seed if args.seed is None else args.seed
         cfg = validate(dataclasses.replace(preset(env_id), seed=seed, **given))
         run_dir = None  # made exclusively once training starts (create_run_dir)
-    obs_dim, action = check_spaces(cfg.env_id)
+    obs_dim, action = env_spaces(cfg.env_id)
     validate(cfg, obs_dim, action["n"] if action["type"] == "discrete" else math.prod(action["shape"]))
     policies = policy_folders(args, cfg.env_id)
     for d in [*policies, run_dir or args.runs / cfg.env_id]:

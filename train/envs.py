@@ -1,4 +1,4 @@
-"""Environments: validation of an env id, and batched envs with same-step autoreset.
+"""Batched envs with same-step autoreset (an env id is checked and made by tiny_infer.env_spaces).
 
 Why not gymnasium.vector.SyncVectorEnv as is: Gymnasium 1.x autoresets on the NEXT step (the step after an
 episode ends returns the reset observation and must be masked out of the rollout), and it no longer
@@ -19,67 +19,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from tiny_infer.envid import EnvIdError, check_env_id
+from tiny_infer.env_spaces import make_env
 
 from .checkpoint import is_plain
-
-
-class EnvError(ValueError):
-    """An env id that cannot be trained: unknown, missing dependency, or unsupported spaces."""
-
-
-def make_env(env_id: str, **kwargs) -> gym.Env:
-    """gym.make(env_id), or EnvError with a one-line reason: a malformed id (a `module:` prefix, which would
-    make Gymnasium import that module, is refused unread), an unknown id, or an env that fails to build."""
-    try:
-        check_env_id(env_id)
-    except EnvIdError as e:
-        raise EnvError(f"{e}; `module:` ids are refused (they import code named by the id)") from None
-    try:
-        return gym.make(env_id, disable_env_checker=True, **kwargs)
-    except gym.error.DependencyNotInstalled as e:
-        raise EnvError(f"env {env_id!r} needs a missing dependency ({_first_line(e)}); install it or pick "
-                       f"another env") from e
-    except gym.error.Error as e:
-        raise EnvError(f"unknown env id {env_id!r}: use a registered Gymnasium id such as CartPole-v1 "
-                       f"(list them with `python -c 'import gymnasium; gymnasium.pprint_registry()'`)") from e
-    except ImportError as e:  # e.g. phys2d/CartPole-v1 needs jax
-        raise EnvError(f"env {env_id!r} needs the Python module {e.name or '?'!r}, which is not installed "
-                       f"({_first_line(e)}); install it or pick another env") from e
-    except Exception as e:  # an env's own constructor failing is the env's problem: say so in one line
-        raise EnvError(f"env {env_id!r} failed to build ({type(e).__name__}: {_first_line(e)}); pick "
-                       f"another env") from e
-
-
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0][:160] if lines else type(e).__name__
-
-
-def action_spec(space: gym.Space) -> dict:
-    """Contract-1 `action` record of an action space."""
-    if isinstance(space, gym.spaces.Discrete) and space.start == 0:
-        return {"type": "discrete", "n": int(space.n)}
-    return {"type": "box", "shape": list(space.shape), "low": [float(x) for x in space.low.ravel()],
-            "high": [float(x) for x in space.high.ravel()]}
-
-
-def check_spaces(env_id: str) -> tuple[int, dict]:
-    """(obs_dim, action spec) of env_id, or EnvError naming what is unsupported."""
-    env = make_env(env_id)
-    obs, act = env.observation_space, env.action_space
-    env.close()
-    if not (isinstance(obs, gym.spaces.Box) and len(obs.shape) == 1):
-        raise EnvError(f"env {env_id!r} has observation space {obs}; only flat Box observations are "
-                       f"supported (flatten it with a wrapper, or pick an env like CartPole-v1)")
-    ok_disc = isinstance(act, gym.spaces.Discrete) and act.start == 0
-    ok_box = (isinstance(act, gym.spaces.Box) and len(act.shape) == 1
-              and np.all(np.isfinite(act.low)) and np.all(np.isfinite(act.high)))
-    if not (ok_disc or ok_box):
-        raise EnvError(f"env {env_id!r} has action space {act}; only Discrete(n) and bounded 1-D Box actions "
-                       f"are supported (pick an env like CartPole-v1 or Pendulum-v1)")
-    return int(obs.shape[0]), action_spec(act)
-
 
 # Attributes a fresh copy of an env rebuilds identically, so their absence from a snapshot loses nothing
 # (spaces carry their own RNG, used only by sample(), which training never calls).

@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from tiny_infer.env_spaces import env_spaces
+
 from .config import PPOConfig, from_dict, to_dict, validate
-from .envs import RunningMeanStd, check_spaces, make_batched
+from .envs import RunningMeanStd, make_batched
 from .evaluate import greedy_eval
 from .model import ActorCritic
 from .snapshots import SnapshotLog
@@ -132,7 +134,7 @@ class Trainer:
             cfg = from_dict(state["config"]) if cfg is None else cfg
         self.cfg = validate(cfg)
         self.device = resolve_device(device)
-        self.obs_dim, self.action = check_spaces(cfg.env_id)
+        self.obs_dim, self.action = env_spaces(cfg.env_id)
         torch.manual_seed(cfg.seed)
         self.model = ActorCritic(self.obs_dim, self.action, cfg.hidden, cfg.activation, cfg.init_log_std,
                                  cfg.obs_norm, cfg.obs_clip).to(self.device)
