@@ -366,15 +366,18 @@ def _check_head(meta: dict, action: dict) -> tuple[str, bool]:
 
 
 def train_eval(meta: dict) -> dict | None:
-    """policy.json's train.eval as the manifest carries it: {"mean": float, "episodes": int | None}, or None
-    when the checkpoint records no finite mean."""
+    """policy.json's train.eval as the manifest carries it, {"mean": float, "episodes": int >= 1}; None when
+    the checkpoint records no evaluation (no finite mean, or no episode counted: a random or imported
+    policy)."""
     ev = (meta.get("train") or {}).get("eval")
-    mean = ev.get("mean") if isinstance(ev, dict) else None
+    if not isinstance(ev, dict):
+        return None
+    mean, episodes = ev.get("mean"), ev.get("episodes")
     if isinstance(mean, bool) or not isinstance(mean, (int, float)) or not math.isfinite(mean):
         return None
-    episodes = ev.get("episodes")
-    counted = isinstance(episodes, int) and not isinstance(episodes, bool)
-    return {"mean": float(mean), "episodes": episodes if counted else None}
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        return None
+    return {"mean": float(mean), "episodes": episodes}
 
 
 def resolve_model_dir(env_id: str, root: Path = Path(".")) -> Path:
