@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,31 +39,42 @@ def make_random_checkpoint(out: Path, obs_dim: int = 4, hidden=(64, 64), activat
     return out
 
 
-def oracle_forward(model_dir: Path, obs: np.ndarray) -> np.ndarray:
+def load_oracle(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
     """Contract 1's forward pass in float64 numpy, written from docs/design.md alone (independent of train/'s
-    PyTorch model, tiny_infer's graph and their float32 summation order): [N, obs_dim] -> [N, outputs], the
-    kernel's layout (probabilities, q-values or the action mean/squashed action; then the value, if any)."""
+    PyTorch model, tiny_infer's graph and their float32 summation order), for the policy in MODEL_DIR (read
+    once): [N, obs_dim] -> [N, outputs], the kernel's layout (probabilities, q-values or the action
+    mean/squashed action; then the value, if any)."""
     meta = json.loads((Path(model_dir) / "policy.json").read_text())
     t = {k: v.astype(np.float64) for k, v in load_numpy(str(Path(model_dir) / "policy.safetensors")).items()}
-    x = np.asarray(obs, dtype=np.float64)
-    if norm := meta.get("obs_norm"):
-        x = (x - t["obs_norm.mean"]) / np.sqrt(t["obs_norm.var"] + norm["eps"])
-        x = np.clip(x, -norm["clip"], norm["clip"])
     critic_hidden = meta.get("critic_hidden")
     hidden = {"actor": meta["hidden"], "critic": meta["hidden"] if critic_hidden is None else critic_hidden}
-    outs = []
-    for head in ("actor", "critic") if meta.get("value", True) else ("actor",):
-        h = x
-        for i in range(len(hidden[head]) + 1):
-            if i:
-                h = np.tanh(h) if meta["activation"] == "tanh" else np.maximum(h, 0.0)
-            h = h @ t[f"{head}.{i}.weight"].T + t[f"{head}.{i}.bias"]
-        outs.append(h)
-    action = meta["action"]
-    if action["type"] == "discrete" and meta.get("head", "policy") == "policy":
-        e = np.exp(outs[0] - outs[0].max(axis=-1, keepdims=True))
-        outs[0] = e / e.sum(axis=-1, keepdims=True)
-    if action.get("squash") == "tanh":
-        low, high = np.asarray(action["low"], np.float64), np.asarray(action["high"], np.float64)
-        outs[0] = low + 0.5 * (np.tanh(outs[0]) + 1.0) * (high - low)
-    return np.concatenate(outs, axis=-1)
+    heads = ("actor", "critic") if meta.get("value", True) else ("actor",)
+    action, norm = meta["action"], meta.get("obs_norm")
+
+    def forward(obs: np.ndarray) -> np.ndarray:
+        x = np.asarray(obs, dtype=np.float64)
+        if norm:
+            x = (x - t["obs_norm.mean"]) / np.sqrt(t["obs_norm.var"] + norm["eps"])
+            x = np.clip(x, -norm["clip"], norm["clip"])
+        outs = []
+        for head in heads:
+            h = x
+            for i in range(len(hidden[head]) + 1):
+                if i:
+                    h = np.tanh(h) if meta["activation"] == "tanh" else np.maximum(h, 0.0)
+                h = h @ t[f"{head}.{i}.weight"].T + t[f"{head}.{i}.bias"]
+            outs.append(h)
+        if action["type"] == "discrete" and meta.get("head", "policy") == "policy":
+            e = np.exp(outs[0] - outs[0].max(axis=-1, keepdims=True))
+            outs[0] = e / e.sum(axis=-1, keepdims=True)
+        if action.get("squash") == "tanh":
+            low, high = np.asarray(action["low"], np.float64), np.asarray(action["high"], np.float64)
+            outs[0] = low + 0.5 * (np.tanh(outs[0]) + 1.0) * (high - low)
+        return np.concatenate(outs, axis=-1)
+
+    return forward
+
+
+def oracle_forward(model_dir: Path, obs: np.ndarray) -> np.ndarray:
+    """The oracle's outputs for OBS [N, obs_dim] (load_oracle, reading MODEL_DIR on every call)."""
+    return load_oracle(model_dir)(obs)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.checkpoints import make_random_checkpoint, oracle_forward
+from tests.checkpoints import load_oracle, make_random_checkpoint, oracle_forward
 from tests.kernels import assert_parity, cartpole_model, compile_kernels
 from tiny_infer.compile import CompileConfig, compile_policy
 from tiny_infer.wasm import EXPORTS, WasmPolicy
@@ -51,14 +51,14 @@ def cartpole_states(model_dir: Path, n: int = 5_000) -> np.ndarray:
     """Observations the policy visits in Gymnasium's CartPole-v1 (greedy actions, via the oracle)."""
     import gymnasium as gym
 
-    env, states, ep = gym.make("CartPole-v1"), [], 0
+    env, states, ep, oracle = gym.make("CartPole-v1"), [], 0, load_oracle(model_dir)
     while len(states) < n:
         obs, _ = env.reset(seed=ep)
         ep += 1
         done = False
         while not done and len(states) < n:
             states.append(obs)
-            a = int(np.argmax(oracle_forward(model_dir, obs[None])[0, :2]))
+            a = int(np.argmax(oracle(obs[None])[0, :2]))
             obs, _, term, trunc, _ = env.step(a)
             done = term or trunc
     return np.asarray(states, dtype=np.float32)

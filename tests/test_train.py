@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.checkpoints import oracle_forward
+from tests.checkpoints import load_oracle, oracle_forward
 from tests.training import SMALL, small
 from train.__main__ import main
 from train.checkpoint import load_state, save_state, write_policy
@@ -187,9 +187,9 @@ def test_shipped_cartpole_policy_plays_perfectly():
     assert meta["hidden"] == [32, 32] and meta["train"]["eval"]["mean"] == 500.0
     envs = [gym.make("CartPole-v1") for _ in range(5)]
     obs = np.stack([e.reset(seed=100 + i)[0] for i, e in enumerate(envs)])
-    returns, alive = np.zeros(5), np.ones(5, bool)
+    returns, alive, oracle = np.zeros(5), np.ones(5, bool), load_oracle(model_dir)
     while alive.any():
-        actions = oracle_forward(model_dir, obs)[:, :2].argmax(1)
+        actions = oracle(obs)[:, :2].argmax(1)
         for i in np.flatnonzero(alive):
             obs[i], r, term, trunc, _ = envs[i].step(int(actions[i]))
             returns[i] += r
