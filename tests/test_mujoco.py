@@ -32,18 +32,12 @@ import pytest
 
 from tests.checkpoints import load_oracle
 from tests.conftest import ROOT
+from tests.pages import build, node
 
 RUNNER = ROOT / "tests" / "mujoco_runner.mjs"
 ENV_IDS = ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
 XML = {"Hopper-v5": "hopper.xml", "HalfCheetah-v5": "half_cheetah.xml", "Walker2d-v5": "walker2d_v5.xml"}
 mujoco = pytest.importorskip("mujoco", reason="pip install mujoco==3.14.0 (pyproject.toml)")
-
-
-def node_exe() -> str:
-    exe = shutil.which("node")
-    if exe is None:
-        pytest.skip("node not found on PATH: install Node 20")
-    return exe
 
 
 def b64(a: np.ndarray) -> str:
@@ -55,7 +49,7 @@ def unb64(s: str) -> np.ndarray:
 
 
 def js(req: dict) -> dict:
-    r = subprocess.run([node_exe(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True,
+    r = subprocess.run([node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True,
                        timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout)
@@ -253,9 +247,7 @@ def pages(tmp_path_factory) -> Path:
     cart = ROOT / "build" / "kernels" / "CartPole-v1"
     if (cart / "manifest.json").exists():
         shutil.copytree(cart, kernels / "CartPole-v1")
-    cmd = [node_exe(), str(ROOT / "bundle" / "build.mjs"), "--out", str(tmp / "www"),
-           "--kernels", str(kernels)]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = build(["--out", tmp / "www", "--kernels", kernels])
     assert r.returncode == 0, r.stderr
     return tmp / "www"
 
@@ -383,9 +375,7 @@ def test_single_file_page_runs_from_disk(browser, tmp_path):
     if not PAGE_IDS:
         pytest.skip("no shipped MuJoCo policy")
     env_id = PAGE_IDS[0]
-    cmd = [node_exe(), str(ROOT / "bundle" / "build.mjs"), "--kernel", str(_kernel(env_id, tmp_path)),
-           "--out", str(tmp_path / "single"), "--single"]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = build(["--kernel", _kernel(env_id, tmp_path), "--out", tmp_path / "single", "--single"])
     assert r.returncode == 0, r.stderr
     page, errors = browser.new_page(), []
     page.on("pageerror", lambda e: errors.append(str(e)))

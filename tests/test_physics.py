@@ -24,7 +24,7 @@ from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
 from tests.images import dilate, mask
 from tests.lockstep import gym_action, gym_env, js_specs
-from tests.pages import SITE, build, kernel_dir, open_page, policy_dir, status, wait_ready
+from tests.pages import SITE, build, kernel_dir, node, open_page, policy_dir, status, wait_ready
 
 STEPS = 40  # steps compared with Gymnasium after a change of physics
 
@@ -101,7 +101,7 @@ def test_set_physics_swap_continues_as_gymnasium_for_every_env(env_id):
     bookkeeping of a state after a step carried over), and the step count goes on."""
     spec = js_specs()[env_id]
     change = {k: c["value"] + 0.3719 * (c["max"] - c["value"]) for k, c in spec["constants"].items()}
-    r = subprocess.run([shutil.which("node") or "node", str(ROOT / "tests" / "physics_runner.mjs"), env_id,
+    r = subprocess.run([node(), str(ROOT / "tests" / "physics_runner.mjs"), env_id,
                         json.dumps(change), "7", "5", str(STEPS)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)

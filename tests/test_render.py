@@ -13,7 +13,6 @@ import base64
 import json
 import math
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.images import dilate, mask
+from tests.pages import node
 
 
 @dataclass
@@ -192,12 +192,9 @@ def grabs() -> list[Grab]:
 
 
 def run_pushes(queries: list[dict]) -> list[dict]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node not found on PATH: install Node 20")
     for q in queries:
         q["url"] = (ROOT / "bundle" / "src" / "render" / f"{q.pop('module')}.js").as_uri()
-    out = subprocess.run([node, "--input-type=module", "-e", PUSH_RUNNER], input=json.dumps(queries),
+    out = subprocess.run([node(), "--input-type=module", "-e", PUSH_RUNNER], input=json.dumps(queries),
                          capture_output=True, text=True, check=True, timeout=60)
     return json.loads(out.stdout)
 
