@@ -7,6 +7,7 @@ when missing or older than the policy; RL_WEB_KERNEL=/path gives CartPole-v1's),
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
 
 SITE = "demo"  # the site's subpath: every URL in it must be relative
 SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
+BUDGET_GZ = 32 * 1024  # what a page may fetch until its first agent action, gzipped
 
 
 def node() -> str:
@@ -122,6 +124,13 @@ class Watch:
         page.on("request", lambda r: self.urls.append(r.url))
         page.add_init_script("addEventListener('securitypolicyviolation', e => "
                              "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+
+
+def fetched_gz(urls: list[str], base: str, root: Path) -> dict[str, int]:
+    """Each file of the site in ROOT (served at BASE) that the page requested (URLS): its gzip -9 size."""
+    paths = {u[len(base) + 1:].split("?")[0] for u in urls if u.startswith(base)}
+    paths = {p + "index.html" if p.endswith("/") else p for p in paths}
+    return {p: len(gzip.compress((root / p).read_bytes(), 9)) for p in paths}
 
 
 def open_page(browser, url: str, **ctx) -> tuple:

@@ -9,7 +9,6 @@ pause(), step(), reset(), setSpeed(v), setMode(m), setBackend(name), shareLink()
 """
 from __future__ import annotations
 
-import gzip
 import json
 import shutil
 import subprocess
@@ -18,9 +17,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
-from tests.pages import SITE, SUB, Watch, build, env_ids, node, open_page, status, wait_ready
+from tests.pages import (
+    BUDGET_GZ,
+    SITE,
+    SUB,
+    Watch,
+    build,
+    env_ids,
+    fetched_gz,
+    node,
+    open_page,
+    status,
+    wait_ready,
+)
 
-BUDGET_GZ = 32 * 1024
 CONTRACT_KEYS = {"backend", "episode", "step", "episodeReturn", "bestReturn", "firstActionMs",
                  "forwardMicros", "error", "env", "returns"}
 ENV_IDS = env_ids()
@@ -117,10 +127,7 @@ def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
     assert page.locator("#backend").input_value() == "wasm"
     assert not any("webgpu" in u for u in watch.urls), "the default page must not fetch the WebGPU chunk"
     # Everything fetched until the first agent action, gzipped, within the budget.
-    fetched = [u for u in watch.urls if u.startswith(base)]
-    paths = {u[len(base) + 1:].split("?")[0] for u in fetched}
-    paths = {p + "index.html" if p.endswith("/") else p for p in paths}
-    sizes = {p: len(gzip.compress((site["root"] / p).read_bytes(), 9)) for p in paths}
+    sizes = fetched_gz(watch.urls, base, site["root"])
     print(f"\nfetched until first action (gz): {sizes}, total {sum(sizes.values())} B")
     assert sum(sizes.values()) <= BUDGET_GZ, sizes
     page.wait_for_timeout(1500)  # a second of play at 1x for the screenshot

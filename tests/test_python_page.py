@@ -18,10 +18,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from tests.pages import SUB, Watch, open_page, status, wait_ready
+from tests.pages import BUDGET_GZ, SUB, Watch, fetched_gz, open_page, status, wait_ready
 from tiny_infer import reference
-
-BUDGET_GZ = 32 * 1024
 
 
 def _is_python_asset(name: str) -> bool:
@@ -81,9 +79,7 @@ def test_default_page_fetches_no_python(browser, serve, site):
     assert "python" in page.locator("#backend option").all_inner_texts()
     fetched = [u for u in watch.urls if u.startswith(base)]
     assert not [u for u in fetched if _is_python_asset(u)], fetched
-    paths = {u[len(base) + 1:].split("?")[0] for u in fetched}
-    paths = {p + "index.html" if p.endswith("/") else p for p in paths}
-    total = sum(len(gzip.compress((site["root"] / p).read_bytes(), 9)) for p in paths)
+    total = sum(fetched_gz(fetched, base, site["root"]).values())
     assert total <= BUDGET_GZ, total
     cost = {f.name: len(gzip.compress(f.read_bytes(), 9)) for f in site["assets"].iterdir()
             if _is_python_asset(f.name)}
