@@ -158,14 +158,16 @@ export function readKernel(dir) {
   checkManifest(manifest, mpath);
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
   const wasmBytes = checkWasm(wasm, manifest, mpath);
-  const gpu = manifest.webgpu;
+  const gpu = manifest.webgpu ?? null; // contract 2: {module, data, weights}, or null for a wasm-only kernel
   let gpuJs = null, gpuData = null, weights = null, weightsFile = null;
-  if (gpu != null || fs.existsSync(path.join(dir, 'policy.webgpu.js'))) {
-    gpuJs = kernelFile(dir, gpu?.module ?? 'policy.webgpu.js', 'the WebGPU module');
-    const dataFile = kernelFile(dir, gpu?.data ?? 'policy.webgpu.data.js', 'the WebGPU data module');
-    // The WebGPU weights: the manifest's name, else the one .bin/.safetensors file it lists.
-    weights = gpu?.weights ?? Object.keys(manifest.files ?? {}).find((f) => /\.(bin|safetensors)$/.test(f)) ?? null;
-    weightsFile = weights === null ? null : kernelFile(dir, weights, 'the WebGPU weights');
+  if (gpu !== null) {
+    for (const key of ['module', 'data', 'weights']) {
+      if (typeof gpu[key] !== 'string') fail(`${mpath}: webgpu.${key} must name a file of the kernel: ${RECOMPILE}`);
+    }
+    gpuJs = kernelFile(dir, gpu.module, 'the WebGPU module');
+    const dataFile = kernelFile(dir, gpu.data, 'the WebGPU data module');
+    weights = gpu.weights;
+    weightsFile = kernelFile(dir, weights, 'the WebGPU weights');
     gpuData = checkWebgpuData(dataFile, manifest, weightsFile);
   }
   const own = path.join(dir, 'policy.weights.json');

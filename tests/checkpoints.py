@@ -1,14 +1,14 @@
-"""Contract-1 checkpoints for tests: random-weight policies, and PyTorch's forward pass as the reference."""
+"""Contract-1 checkpoints for tests: random-weight policies, and the numpy forward pass that is the oracle."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
-
-ACT = {"tanh": torch.tanh, "relu": torch.relu}
+from safetensors.numpy import load_file as load_numpy
+from safetensors.torch import save_file
 
 
 def make_random_checkpoint(out: Path, obs_dim: int = 4, hidden=(64, 64), activation: str = "tanh",
@@ -39,26 +39,42 @@ def make_random_checkpoint(out: Path, obs_dim: int = 4, hidden=(64, 64), activat
     return out
 
 
-@torch.no_grad()
-def torch_forward(model_dir: Path, obs: np.ndarray) -> np.ndarray:
-    """PyTorch float32 forward pass of a contract-1 policy: [N, obs_dim] -> [N, action outputs + 1 value]."""
+def load_oracle(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Contract 1's forward pass in float64 numpy, written from docs/design.md alone (independent of train/'s
+    PyTorch model, tiny_infer's graph and their float32 summation order), for the policy in MODEL_DIR (read
+    once): [N, obs_dim] -> [N, outputs], the kernel's layout (probabilities, q-values or the action
+    mean/squashed action; then the value, if any)."""
     meta = json.loads((Path(model_dir) / "policy.json").read_text())
-    t = load_file(str(Path(model_dir) / "policy.safetensors"))
-    act = ACT[meta["activation"]]
-    x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
-    if meta.get("obs_norm"):
-        n = meta["obs_norm"]
-        x = (x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"])
-        x = torch.clamp(x, -n["clip"], n["clip"])
-    outs = []
-    for head in ("actor", "critic"):
-        h, i = x, 0
-        while f"{head}.{i}.weight" in t:
-            h = torch.nn.functional.linear(h, t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"])
-            if f"{head}.{i + 1}.weight" in t:
-                h = act(h)
-            i += 1
-        outs.append(h)
-    if meta["action"]["type"] == "discrete":
-        outs[0] = torch.softmax(outs[0], dim=-1)
-    return torch.cat(outs, dim=-1).numpy()
+    t = {k: v.astype(np.float64) for k, v in load_numpy(str(Path(model_dir) / "policy.safetensors")).items()}
+    critic_hidden = meta.get("critic_hidden")
+    hidden = {"actor": meta["hidden"], "critic": meta["hidden"] if critic_hidden is None else critic_hidden}
+    heads = ("actor", "critic") if meta.get("value", True) else ("actor",)
+    action, norm = meta["action"], meta.get("obs_norm")
+
+    def forward(obs: np.ndarray) -> np.ndarray:
+        x = np.asarray(obs, dtype=np.float64)
+        if norm:
+            x = (x - t["obs_norm.mean"]) / np.sqrt(t["obs_norm.var"] + norm["eps"])
+            x = np.clip(x, -norm["clip"], norm["clip"])
+        outs = []
+        for head in heads:
+            h = x
+            for i in range(len(hidden[head]) + 1):
+                if i:
+                    h = np.tanh(h) if meta["activation"] == "tanh" else np.maximum(h, 0.0)
+                h = h @ t[f"{head}.{i}.weight"].T + t[f"{head}.{i}.bias"]
+            outs.append(h)
+        if action["type"] == "discrete" and meta.get("head", "policy") == "policy":
+            e = np.exp(outs[0] - outs[0].max(axis=-1, keepdims=True))
+            outs[0] = e / e.sum(axis=-1, keepdims=True)
+        if action.get("squash") == "tanh":
+            low, high = np.asarray(action["low"], np.float64), np.asarray(action["high"], np.float64)
+            outs[0] = low + 0.5 * (np.tanh(outs[0]) + 1.0) * (high - low)
+        return np.concatenate(outs, axis=-1)
+
+    return forward
+
+
+def oracle_forward(model_dir: Path, obs: np.ndarray) -> np.ndarray:
+    """The oracle's outputs for OBS [N, obs_dim] (load_oracle, reading MODEL_DIR on every call)."""
+    return load_oracle(model_dir)(obs)

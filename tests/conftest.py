@@ -1,29 +1,19 @@
-"""Shared fixtures: a headless Chromium (mandatory when RL_WEB_REQUIRE_BROWSER=1) and a static file server."""
+"""Shared fixtures: a headless Chromium (mandatory when RL_WEB_REQUIRE_BROWSER=1), a static file server, a
+renderer page and the built site."""
 from __future__ import annotations
 
 import functools
 import http.server
 import os
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
+from bench.common import CHROMIUM_ARGS, chromium_path
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--enable-unsafe-webgpu"]
-
-
-def chromium_path() -> str | None:
-    """The Chromium to drive: $CHROME, else Debian's or Google's binary on PATH."""
-    if os.environ.get("CHROME"):
-        return os.environ["CHROME"]
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if p := shutil.which(name):
-            return p
-    return None
 
 
 def browser_required() -> bool:
@@ -86,3 +76,12 @@ def render_page(browser, serve):
     p.goto(f"{base}/render-test.html")
     yield p
     p.close()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> dict:
+    """The multi-env site (every env page whose kernel compiles, served from pages.SITE/; `failed`: env id ->
+    why not) and CartPole's single-file page, built once (tests/test_page.py, tests/test_python_page.py)."""
+    from tests.pages import build_site  # imports this module: at use, not at collection
+
+    return build_site(tmp_path_factory.mktemp("site"))

@@ -1,10 +1,15 @@
-// The MuJoCo JS envs (bundle/src/envs/mujoco/) driven from tests/test_mujoco.py: one JSON request on stdin,
+// The MuJoCo JS envs (bundle/src/envs/mujoco/), driven by tests/test_mujoco.py: one JSON request on stdin,
 // one JSON answer on stdout; float64 arrays travel as base64 of their little-endian bytes (exact).
 //   {cmd: 'models'}: per env id, the XML text the env module ships and the compiled model's sizes
 //   {cmd: 'step', env, states, actions}: per row, reset({state}) then one step(action)
 //   {cmd: 'open', env, state, actions}: one reset({state}) then every action, terminations ignored
 //   {cmd: 'resets', env, n}: the states of reset({seed}) for seeds 0 to n - 1
-//   {cmd: 'closed', env, starts, policy}: greedy episodes of an MLP (float64) from each start state
+//   {cmd: 'closed', env, starts, kernel}: greedy episodes from each start state of the compiled policy in the
+//     kernel folder (contract 2), run as the page runs it: its wasm backend, then the agent's action
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { agentAction } from '../bundle/src/actions.js';
+import { load } from '../bundle/src/backends/wasm.js';
 import { ENVS } from '../bundle/src/envs/index.js';
 import { loadEngine, model } from '../bundle/src/envs/mujoco/engine.js';
 
@@ -15,26 +20,6 @@ function chunks(flat, n) {
   const out = [];
   for (let i = 0; i < flat.length; i += n) out.push(flat.subarray(i, i + n));
   return out;
-}
-
-/** Contract 1's MLP (tanh hidden layers, then the action mean), clipped to the action bounds. */
-function mlp(p, spec) {
-  const layers = p.layers.map(({ w, b, rows, cols }) => ({ w: f64(w), b: f64(b), rows, cols }));
-  const mean = p.obs_mean ? f64(p.obs_mean) : null, std = p.obs_std ? f64(p.obs_std) : null;
-  return (obs) => {
-    let x = Float64Array.from(obs, (v, i) => (mean ? Math.min(Math.max((v - mean[i]) / std[i], -p.clip), p.clip) : v));
-    layers.forEach(({ w, b, rows, cols }, k) => {
-      const y = new Float64Array(rows);
-      for (let r = 0; r < rows; r++) {
-        let s = b[r];
-        for (let c = 0; c < cols; c++) s += w[r * cols + c] * x[c];
-        y[r] = k < layers.length - 1 ? Math.tanh(s) : s;
-      }
-      x = y;
-    });
-    const { low, high } = spec.action;
-    return Array.from(x, (v, i) => Math.min(Math.max(v, low[i]), high[i]));
-  };
 }
 
 const req = JSON.parse(await new Promise((resolve) => {
@@ -82,7 +67,12 @@ if (req.cmd === 'models') {
     }
     out.states = b64(states);
   } else if (req.cmd === 'closed') {
-    const act = mlp(req.policy, spec), returns = [], lengths = [];
+    const dir = pathToFileURL(`${req.kernel}/`);
+    const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8'));
+    // the bytes handed over as the fetch's response: Node's fetch reads no file: URLs
+    const response = new Response(readFileSync(new URL('policy.wasm', dir)));
+    const policy = await load(manifest, dir.href, { response });
+    const act = (obs) => agentAction(spec, policy.forward(obs)), returns = [], lengths = [];
     for (const s of chunks(f64(req.starts), S)) {
       let R = 0, r;
       const obs = env.reset({ state: s });

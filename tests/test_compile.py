@@ -1,4 +1,4 @@
-"""tiny_infer compile: policy.wasm (wasmtime) and policy.c (gcc) vs PyTorch, the manifest, bad input."""
+"""tiny_infer compile: policy.wasm (wasmtime) and policy.c (gcc) vs the oracle, the manifest, bad input."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.checkpoints import make_random_checkpoint, torch_forward
-from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
+from tests.checkpoints import load_oracle, make_random_checkpoint, oracle_forward
+from tests.kernels import assert_parity, cartpole_model, compile_kernels
 from tiny_infer.compile import CompileConfig, compile_policy
 from tiny_infer.wasm import EXPORTS, WasmPolicy
 
@@ -35,15 +35,6 @@ ARCHS = {
 }
 
 
-def cartpole_model(tmp: Path) -> Path:
-    """The CartPole-v1 policy `make compile-kernel` would use (copied: training may rewrite it meanwhile)."""
-    try:
-        src = resolve_model_dir("CartPole-v1", ROOT)
-    except CheckpointError:  # not trained yet: a random policy of the shipped architecture
-        return make_random_checkpoint(tmp / "CartPole-v1", hidden=(32, 32), env_id="CartPole-v1", seed=3)
-    return Path(shutil.copytree(src, tmp / "CartPole-v1"))
-
-
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     """Compile every architecture once: name -> (model_dir, kernel_dir)."""
@@ -56,26 +47,18 @@ def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     return compile_kernels(models, tmp / "kernels", parity_samples=2_000)
 
 
-def compile_kernels(models: dict[str, Path], out: Path, parity_samples: int) -> dict[str, tuple[Path, Path]]:
-    """Compile each model into out/<name>: name -> (model_dir, kernel_dir)."""
-    for name, model in models.items():
-        compile_policy(CompileConfig(model_dir=model, out=out / name, parity_samples=parity_samples),
-                       log=lambda *a: None)
-    return {name: (model, out / name) for name, model in models.items()}
-
-
 def cartpole_states(model_dir: Path, n: int = 5_000) -> np.ndarray:
-    """Observations the policy visits in Gymnasium's CartPole-v1 (greedy actions, via PyTorch)."""
+    """Observations the policy visits in Gymnasium's CartPole-v1 (greedy actions, via the oracle)."""
     import gymnasium as gym
 
-    env, states, ep = gym.make("CartPole-v1"), [], 0
+    env, states, ep, oracle = gym.make("CartPole-v1"), [], 0, load_oracle(model_dir)
     while len(states) < n:
         obs, _ = env.reset(seed=ep)
         ep += 1
         done = False
         while not done and len(states) < n:
             states.append(obs)
-            a = int(np.argmax(torch_forward(model_dir, obs[None])[0, :2]))
+            a = int(np.argmax(oracle(obs[None])[0, :2]))
             obs, _, term, trunc, _ = env.step(a)
             done = term or trunc
     return np.asarray(states, dtype=np.float32)
@@ -89,21 +72,8 @@ def observations(obs_dim: int, seed: int = 0) -> np.ndarray:
     ).astype(np.float32)
 
 
-def assert_parity(got: np.ndarray, ref: np.ndarray, manifest: dict) -> None:
-    assert got.shape == ref.shape
-    err = np.abs(got.astype(np.float64) - ref)
-    bound = 1e-5 * np.maximum(1.0, np.abs(ref))
-    assert (err <= bound).all(), f"max err {err.max()} (worst relative to bound {(err / bound).max():.2f})"
-    if manifest["action"]["type"] == "discrete":
-        n = manifest["action"]["n"]
-        probs, ref_p = got[:, :n], ref[:, :n]
-        top2 = np.sort(ref_p, axis=1)[:, -2:] if n > 1 else None
-        clear = (top2[:, 1] - top2[:, 0] > 1e-5) if n > 1 else np.ones(len(ref), bool)
-        assert (probs.argmax(1)[clear] == ref_p.argmax(1)[clear]).all()
-
-
 @pytest.mark.parametrize("name", ["cartpole", *ARCHS])
-def test_wasm_matches_torch(kernels, name):
+def test_wasm_matches_the_oracle(kernels, name):
     model, kdir = kernels[name]
     manifest = json.loads((kdir / "manifest.json").read_text())
     obs = observations(manifest["obs_dim"])
@@ -111,7 +81,7 @@ def test_wasm_matches_torch(kernels, name):
         obs = np.concatenate([obs, cartpole_states(model)])
     wasm = WasmPolicy(kdir / "policy.wasm")
     n_out = sum(o["size"] for o in manifest["outputs"])
-    ref = torch_forward(model, obs).astype(np.float64)
+    ref = oracle_forward(model, obs)
     assert_parity(wasm.forward_batch(obs, n_out), ref, manifest)
     # the single-observation entry point, and forward_batch with every n in a short range
     single = np.stack([wasm.forward(o, n_out) for o in obs[:1000]])
@@ -259,7 +229,7 @@ def test_building_a_policy_leaves_tinygrads_default_device(tmp_path):
         policy = TinyPolicy(load_checkpoint(model))
         assert Device.DEFAULT == "CPU"
         obs = np.zeros((2, 3), np.float32)
-        np.testing.assert_allclose(policy.run(obs), torch_forward(model, obs), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(policy.run(obs), oracle_forward(model, obs), rtol=1e-5, atol=1e-6)
         render_graphs(policy, 4, True, {"c": c_renderer()}, "k")
         render_saliency(policy, {"c": c_renderer()}, "g")
         assert Device.DEFAULT == "CPU" and "CPU" not in Device._opened_devices
@@ -306,7 +276,7 @@ def test_policy_c_builds_natively_with_gcc(kernels, name, tmp_path):
         np.ctypeslib.as_array(bi, (b * d,))[: chunk.size] = chunk.ravel()
         so.forward_batch(len(chunk))
         got[i : i + len(chunk)] = np.ctypeslib.as_array(bo, (len(chunk) * n_out,)).reshape(-1, n_out)
-    ref = torch_forward(model, obs).astype(np.float64)
+    ref = oracle_forward(model, obs)
     assert_parity(got, ref, m)
     np.ctypeslib.as_array(so.input_ptr(), (d,))[:] = obs[5]
     so.forward()

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.checkpoints import make_random_checkpoint, torch_forward
-from tests.test_compile import assert_parity
+from tests.checkpoints import make_random_checkpoint, oracle_forward
+from tests.kernels import assert_parity
 from tiny_infer.checkpoint import CheckpointError
 from tiny_infer.compile import CompileConfig, CompileError, compile_policy
 from tiny_infer.wasm import WasmPolicy
@@ -50,7 +50,7 @@ CASES = [
     f"{k}{w}-b{b}{'-norm' if n else ''}" for k, w, b, n, _ in CASES
 ])
 def test_every_output_width(kind, width, batch, norm, obs_dim, tmp_path):
-    """policy.wasm's forward() and forward_batch(n) for n = 1, 2, 3 and the capacity agree with PyTorch."""
+    """policy.wasm's forward() and forward_batch(n) for n = 1, 2, 3 and the capacity agree with the oracle."""
     env_id = ENV_OF.get((kind, width, obs_dim), f"Width{width}-v0")
     model = make_random_checkpoint(tmp_path / "m", obs_dim=obs_dim, hidden=(8,), obs_norm=norm,
                                    action=action(kind, width, BOUND.get(env_id, 2.0)), seed=width + batch,
@@ -63,7 +63,7 @@ def test_every_output_width(kind, width, batch, norm, obs_dim, tmp_path):
     assert m["wasm_sha256"] == hashlib.sha256((kdir / "policy.wasm").read_bytes()).hexdigest()
     rng = np.random.default_rng(width)
     obs = rng.normal(0, 3, (2 * batch + 7, obs_dim)).astype(np.float32)
-    ref = torch_forward(model, obs).astype(np.float64)
+    ref = oracle_forward(model, obs)
     wasm = WasmPolicy(kdir / "policy.wasm")
     assert wasm.batch == batch
     single = np.stack([wasm.forward(o, width + 1) for o in obs[:20]])
@@ -75,11 +75,8 @@ def test_every_output_width(kind, width, batch, norm, obs_dim, tmp_path):
 
 def test_squashed_single_action_beside_a_value(tmp_path):
     """A tanh-squashed box action of width 1 joined with a value (SB3's PPO with squash_output): every kernel
-    within WebGPU's 8 storage buffers, and policy.wasm agrees with PyTorch."""
+    within WebGPU's 8 storage buffers, and policy.wasm agrees with the oracle."""
     from safetensors.numpy import load_file, save_file
-
-    from tiny_infer.checkpoint import load_checkpoint
-    from tiny_infer.model import torch_forward as reference
 
     act = {**action("box", 1), "squash": "tanh"}
     model = make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), action=act, seed=4)
@@ -91,7 +88,7 @@ def test_squashed_single_action_beside_a_value(tmp_path):
     m = json.loads((kdir / "manifest.json").read_text())
     assert [o["size"] for o in m["outputs"]] == [1, 1]
     obs = np.random.default_rng(0).normal(0, 3, (600, 3)).astype(np.float32)
-    ref = reference(load_checkpoint(model), obs)  # the loader's PyTorch pass: tests/checkpoints has no squash
+    ref = oracle_forward(model, obs)
     assert_parity(WasmPolicy(kdir / "policy.wasm").forward_batch(obs, 2), ref, m)
 
 

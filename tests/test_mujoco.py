@@ -9,7 +9,8 @@ official MuJoCo WebAssembly build, @mujoco/mujoco) against Gymnasium's on native
   version, not bit-exact: the two builds round differently in the last bits now and then, and contact-rich
   dynamics under random actions amplify such a bit chaotically (HalfCheetah: 1e-15 to 1e+0 in 300 steps), so
   the test asserts where the drift starts (one rounding) and that the first 50 steps agree to 1e-9;
-- closed loop: the shipped policy's mean return over the same 20 start states, Node vs Python, within 5%;
+- closed loop: the shipped policy's mean return over the same 20 start states, Node (its compiled kernel, as
+  the page runs it) vs Python (the numpy oracle), within 5%;
 - each env page in Chromium runs 2,000 agent steps at max speed with no console error (CSP violations
   included: the page's CSP has no 'unsafe-eval', bundle/src/envs/mujoco/no_eval.js), no NaN, no growth of the
   engine's memory or of the JS heap, and finished episodes reach spec.solved; a drag pushes the torso; the
@@ -29,19 +30,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from tests.checkpoints import load_oracle
 from tests.conftest import ROOT
+from tests.pages import build, node
 
 RUNNER = ROOT / "tests" / "mujoco_runner.mjs"
 ENV_IDS = ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
 XML = {"Hopper-v5": "hopper.xml", "HalfCheetah-v5": "half_cheetah.xml", "Walker2d-v5": "walker2d_v5.xml"}
 mujoco = pytest.importorskip("mujoco", reason="pip install mujoco==3.14.0 (pyproject.toml)")
-
-
-def node_exe() -> str:
-    exe = shutil.which("node")
-    if exe is None:
-        pytest.skip("node not found on PATH: install Node 20")
-    return exe
 
 
 def b64(a: np.ndarray) -> str:
@@ -53,7 +49,7 @@ def unb64(s: str) -> np.ndarray:
 
 
 def js(req: dict) -> dict:
-    r = subprocess.run([node_exe(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True,
+    r = subprocess.run([node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True,
                        timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout)
@@ -187,44 +183,19 @@ def test_open_loop_drift(env_id):
     assert drift[:50].max() <= 1e-9, "wasm and native MuJoCo parted within 50 steps: not the same engine?"
 
 
-def policy_of(env_id: str) -> tuple[dict, callable] | None:
-    """The shipped policy as plain float64 layers for Node, and the same MLP in NumPy."""
-    from safetensors.numpy import load_file
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_closed_loop_returns_match(env_id, tmp_path):
+    """The shipped policy's greedy action (its mean, clipped to the bounds): in Python the oracle, in Node its
+    compiled policy.wasm through the page's wasm backend."""
     d = ROOT / "models" / env_id
     if not (d / "policy.json").exists():
-        return None
-    meta, t = json.loads((d / "policy.json").read_text()), load_file(str(d / "policy.safetensors"))
-    assert meta["activation"] == "tanh" and meta["action"]["type"] == "box"
-    layers, i = [], 0
-    while f"actor.{i}.weight" in t:
-        w, b = t[f"actor.{i}.weight"].astype(np.float64), t[f"actor.{i}.bias"].astype(np.float64)
-        layers.append((w, b))
-        i += 1
-    norm = meta["obs_norm"]
-    mean = t["obs_norm.mean"].astype(np.float64) if norm else None
-    std = np.sqrt(t["obs_norm.var"].astype(np.float64) + norm["eps"]) if norm else None
-    low, high = np.array(meta["action"]["low"]), np.array(meta["action"]["high"])
+        pytest.skip(f"no shipped policy models/{env_id}: `python -m train --env {env_id} --publish`")
+    action = json.loads((d / "policy.json").read_text())["action"]
+    oracle, low, high = load_oracle(d), np.array(action["low"]), np.array(action["high"])
 
     def act(obs: np.ndarray) -> np.ndarray:
-        x = np.clip((obs - mean) / std, -norm["clip"], norm["clip"]) if norm else obs
-        for k, (w, b) in enumerate(layers):
-            x = w @ x + b
-            x = np.tanh(x) if k < len(layers) - 1 else x
-        return np.clip(x, low, high)
+        return np.clip(oracle(obs[None])[0, : len(low)], low, high)
 
-    plain = {"layers": [{"w": b64(w), "b": b64(b), "rows": w.shape[0], "cols": w.shape[1]}
-                        for w, b in layers],
-             "obs_mean": b64(mean) if norm else None, "obs_std": b64(std) if norm else None,
-             "clip": norm["clip"] if norm else None}
-    return plain, act
-
-
-@pytest.mark.parametrize("env_id", ENV_IDS)
-def test_closed_loop_returns_match(env_id):
-    p = policy_of(env_id)
-    if p is None:
-        pytest.skip(f"no shipped policy models/{env_id}: `python -m train --env {env_id} --publish`")
-    plain, act = p
     env = gym.make(env_id, disable_env_checker=True)  # with its 1,000-step time limit
     starts, returns = [], []
     for i in range(20):
@@ -236,7 +207,8 @@ def test_closed_loop_returns_match(env_id):
             ret += r
             done = term or trunc
         returns.append(ret)
-    out = js({"cmd": "closed", "env": env_id, "starts": b64(np.array(starts)), "policy": plain})
+    kernel = _kernel(env_id, tmp_path)
+    out = js({"cmd": "closed", "env": env_id, "starts": b64(np.array(starts)), "kernel": str(kernel)})
     py, node = float(np.mean(returns)), float(np.mean(out["returns"]))
     print(f"{env_id}: mean return over 20 start states: Python {py:.1f}, Node {node:.1f} "
           f"({100 * (node - py) / abs(py):+.2f}%); episode lengths in Node {sorted(out['lengths'])}")
@@ -275,9 +247,7 @@ def pages(tmp_path_factory) -> Path:
     cart = ROOT / "build" / "kernels" / "CartPole-v1"
     if (cart / "manifest.json").exists():
         shutil.copytree(cart, kernels / "CartPole-v1")
-    cmd = [node_exe(), str(ROOT / "bundle" / "build.mjs"), "--out", str(tmp / "www"),
-           "--kernels", str(kernels)]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = build(["--out", tmp / "www", "--kernels", kernels])
     assert r.returncode == 0, r.stderr
     return tmp / "www"
 
@@ -405,9 +375,7 @@ def test_single_file_page_runs_from_disk(browser, tmp_path):
     if not PAGE_IDS:
         pytest.skip("no shipped MuJoCo policy")
     env_id = PAGE_IDS[0]
-    cmd = [node_exe(), str(ROOT / "bundle" / "build.mjs"), "--kernel", str(_kernel(env_id, tmp_path)),
-           "--out", str(tmp_path / "single"), "--single"]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = build(["--kernel", _kernel(env_id, tmp_path), "--out", tmp_path / "single", "--single"])
     assert r.returncode == 0, r.stderr
     page, errors = browser.new_page(), []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -1,161 +1,39 @@
 """The built pages in Chromium: they load clean, the agent plays well, controls work, errors read well.
 
-One site is built per module (`build.mjs --out DIR --kernels DIR`, served from a subpath): a page for every
-env that has both a JS port (bundle/src/envs/index.js) and a policy (build/models/<env>, else models/<env>),
-its kernel from build/kernels/<env> (compiled into a temporary folder when missing or older than the policy;
-RL_WEB_KERNEL=/path gives CartPole-v1's). The env-independent core (controls, share, embed, record, errors) is
-tested on CartPole-v1; every env page is tested for a clean load, the agent's returns and human control.
+One site is built per session (the `site` fixture, tests/pages.py: `build.mjs --out DIR --kernels DIR`, served
+from a subpath), a page for every env that has a JS port and a policy. The env-independent core (controls,
+share, embed, record, errors) is tested on CartPole-v1; every env page is tested for a clean load, the agent's
+returns and human control.
 Test hooks (documented in bundle/src/api.js): window.app.status(), spec, drag(p0, p1), setState(s), play(),
 pause(), step(), reset(), setSpeed(v), setMode(m), setBackend(name), shareLink().
 """
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
+from tests.pages import (
+    BUDGET_GZ,
+    SITE,
+    SUB,
+    Watch,
+    build,
+    env_ids,
+    fetched_gz,
+    node,
+    open_page,
+    status,
+    wait_ready,
+)
 
-SITE = "demo"  # the site's subpath: every URL in it must be relative
-SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
-BUDGET_GZ = 32 * 1024
 CONTRACT_KEYS = {"backend", "episode", "step", "episodeReturn", "bestReturn", "firstActionMs",
                  "forwardMicros", "error", "env", "returns"}
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node not found on PATH: install Node 20")
-    return node
-
-
-def _registry() -> dict:
-    """Env id -> spec, from bundle/src/envs/index.js."""
-    index = ROOT / "bundle" / "src" / "envs" / "index.js"
-    code = ("const {ENVS} = await import(process.argv[1]); console.log(JSON.stringify("
-            "Object.fromEntries(Object.entries(ENVS).map(([id, e]) => [id, e.spec]))))")
-    r = subprocess.run([_node(), "--input-type=module", "-e", code, index.as_uri()], capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
-
-
-def _policy(env_id: str) -> Path | None:
-    for d in (ROOT / "build" / "models" / env_id, ROOT / "models" / env_id):
-        if (d / "policy.json").exists():
-            return d
-    return None
-
-
-def _kernel(env_id: str, policy: Path, tmp: Path) -> Path | str:
-    """build/kernels/<env> if a current compile (wasm_sha256, policy.weights.json) newer than the policy,
-    else a fresh one; or why compiling failed."""
-    if env_id == "CartPole-v1" and os.environ.get("RL_WEB_KERNEL"):
-        return Path(os.environ["RL_WEB_KERNEL"])
-    kernel = ROOT / "build" / "kernels" / env_id
-    manifest = kernel / "manifest.json"
-    if manifest.exists() and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime \
-            and "wasm_sha256" in json.loads(manifest.read_text()) \
-            and (kernel / "policy.weights.json").exists():
-        return kernel
-    out = tmp / "compiled" / env_id
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    return out if r.returncode == 0 else f"compiling {policy} failed:\n{r.stderr[-2000:]}"
-
-
-def build(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([_node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-
-
-def _env_ids() -> list[str]:
-    """The env pages this tree makes: a JS port and a policy (collected at import: parametrisation)."""
-    try:
-        registry = _registry()
-    except pytest.skip.Exception:
-        return ["CartPole-v1"]
-    # engine envs (MuJoCo) have their own page tests: tests/test_mujoco.py
-    ids = [e for e in registry if _policy(e) and not registry[e].get("engine")]
-    return sorted(ids) or ["CartPole-v1"]
-
-
-ENV_IDS = _env_ids()
-
-
-_SITE: dict = {}  # built once per session: tests/test_python_page.py imports this module's fixture
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> dict:
-    """The multi-env site (every env page whose kernel compiles, served from SITE/; `failed`: env id -> why
-    not) and CartPole's single-file page."""
-    if not _SITE:
-        _SITE.update(_build_site(tmp_path_factory.mktemp("site")))
-    return _SITE
-
-
-def _build_site(tmp: Path) -> dict:
-    kernels, failed = tmp / "kernels", {}
-    for env_id in ENV_IDS:
-        kernel = _kernel(env_id, _policy(env_id), tmp)
-        if isinstance(kernel, str):
-            failed[env_id] = kernel
-        else:
-            shutil.copytree(kernel, kernels / env_id)
-    if "CartPole-v1" in failed:
-        pytest.fail(failed["CartPole-v1"])
-    r = build(["--out", tmp / "www" / SITE, "--kernels", kernels])
-    assert r.returncode == 0, r.stderr
-    r = build(["--kernel", kernels / "CartPole-v1", "--out", tmp / "single", "--single"])
-    assert r.returncode == 0, r.stderr
-    return {"root": tmp / "www", "dir": tmp / "www" / SUB, "assets": tmp / "www" / SITE / "assets",
-            "single": tmp / "single" / "CartPole-v1.html", "kernels": kernels, "tmp": tmp, "failed": failed}
-
-
-class Watch:
-    """Console errors, page errors, failed requests and CSP violations of one page."""
-
-    def __init__(self, page):
-        self.errors: list[str] = []
-        self.urls: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        # a request cut short by the next navigation (net::ERR_ABORTED) is not an error a user sees
-        page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"
-                and self.errors.append(f"request failed: {r.url} ({r.failure})"))
-        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
-        page.on("request", lambda r: self.urls.append(r.url))
-        page.add_init_script("addEventListener('securitypolicyviolation', e => "
-                             "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
-
-
-def open_page(browser, url: str, **ctx):
-    page = browser.new_page(viewport={"width": 860, "height": 1000}, **ctx)
-    watch = Watch(page)
-    page.goto(url)
-    return page, watch
-
-
-def status(page) -> dict:
-    return page.evaluate("window.app.status()")
-
-
-def wait_ready(page, backend: str | None = None, timeout: float = 15_000) -> dict:
-    page.wait_for_function("() => window.app && window.app.status().backend && window.app.status().step > 0",
-                           timeout=timeout)
-    s = status(page)
-    assert s["error"] is None, s["error"]
-    if backend:
-        assert s["backend"] == backend, s
-    return s
+ENV_IDS = env_ids()
 
 
 def run_full_episode(page) -> dict:
@@ -249,10 +127,7 @@ def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
     assert page.locator("#backend").input_value() == "wasm"
     assert not any("webgpu" in u for u in watch.urls), "the default page must not fetch the WebGPU chunk"
     # Everything fetched until the first agent action, gzipped, within the budget.
-    fetched = [u for u in watch.urls if u.startswith(base)]
-    paths = {u[len(base) + 1:].split("?")[0] for u in fetched}
-    paths = {p + "index.html" if p.endswith("/") else p for p in paths}
-    sizes = {p: len(gzip.compress((site["root"] / p).read_bytes(), 9)) for p in paths}
+    sizes = fetched_gz(watch.urls, base, site["root"])
     print(f"\nfetched until first action (gz): {sizes}, total {sum(sizes.values())} B")
     assert sum(sizes.values()) <= BUDGET_GZ, sizes
     page.wait_for_timeout(1500)  # a second of play at 1x for the screenshot
@@ -492,14 +367,14 @@ def test_wasm_404_shows_a_readable_error(browser, serve, site):
 
 def _doctored(site, name: str, changes, single: bool = False) -> str:
     """CartPole's kernel with manifest fields changed, built as the page <root>/<name>/ (or the single file
-    <root>/<name>/CartPole-v1.html); returns name."""
+    <root>/<name>/CartPole-v1.html), wasm only; returns name."""
     kernel = site["tmp"] / f"kernel-{name}"
-    # the snapshots (training timeline) and the python backend's weights are the original manifest's
-    # policy's (the bundler refuses them for another one): left out
+    # the snapshots (training timeline), the python backend's weights and the WebGPU data module are the
+    # original manifest's shapes (the bundler refuses them for another one): left out
     shutil.copytree(site["kernels"] / "CartPole-v1", kernel,
-                    ignore=shutil.ignore_patterns("snapshots", "policy.weights.json"))
+                    ignore=shutil.ignore_patterns("snapshots", "policy.weights.json", "policy.webgpu*"))
     manifest = json.loads((kernel / "manifest.json").read_text())
-    (kernel / "manifest.json").write_text(json.dumps({**manifest, **changes(manifest)}))
+    (kernel / "manifest.json").write_text(json.dumps({**manifest, "webgpu": None, **changes(manifest)}))
     r = build(["--kernel", kernel, "--out", site["root"] / name, *(["--single"] if single else [])])
     assert r.returncode == 0, r.stderr
     return name
@@ -597,7 +472,7 @@ console.log(JSON.stringify({
 
 def test_params_and_kernel_checks_in_node(tmp_path):
     """params.js refuses any seed but an integer 0..2^32-1; actions.js: the shape checks and the actions."""
-    r = subprocess.run([_node(), "--input-type=module", "-e", PURE], cwd=ROOT / "bundle" / "src",
+    r = subprocess.run([node(), "--input-type=module", "-e", PURE], cwd=ROOT / "bundle" / "src",
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

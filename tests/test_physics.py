@@ -22,11 +22,10 @@ import pytest
 
 from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
+from tests.images import dilate, mask
 from tests.lockstep import gym_action, gym_env, js_specs
-from tests.test_page import _kernel, _policy, build, open_page, status, wait_ready
-from tests.test_render import dilate, mask
+from tests.pages import SITE, build, kernel_dir, node, open_page, policy_dir, status, wait_ready
 
-SITE = "demo"
 STEPS = 40  # steps compared with Gymnasium after a change of physics
 
 
@@ -35,13 +34,13 @@ def site(tmp_path_factory) -> dict:
     """A site with CartPole-v1 (its shipped policy) and Pendulum-v1 (random weights) pages."""
     tmp = tmp_path_factory.mktemp("physics")
     kernels = tmp / "kernels"
-    cart = _kernel("CartPole-v1", _policy("CartPole-v1"), tmp)
+    cart = kernel_dir("CartPole-v1", policy_dir("CartPole-v1"), tmp)
     assert not isinstance(cart, str), cart
     shutil.copytree(cart, kernels / "CartPole-v1")
     box = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
     pend = make_random_checkpoint(tmp / "models" / "Pendulum-v1", obs_dim=3, hidden=(16, 16), action=box,
                                   env_id="Pendulum-v1", seed=3)
-    kp = _kernel("Pendulum-v1", pend, tmp)
+    kp = kernel_dir("Pendulum-v1", pend, tmp)
     assert not isinstance(kp, str), kp
     shutil.copytree(kp, kernels / "Pendulum-v1")
     if not (kernels / "Pendulum-v1" / "policy.weights.json").exists():  # the python backend's weights
@@ -102,7 +101,7 @@ def test_set_physics_swap_continues_as_gymnasium_for_every_env(env_id):
     bookkeeping of a state after a step carried over), and the step count goes on."""
     spec = js_specs()[env_id]
     change = {k: c["value"] + 0.3719 * (c["max"] - c["value"]) for k, c in spec["constants"].items()}
-    r = subprocess.run([shutil.which("node") or "node", str(ROOT / "tests" / "physics_runner.mjs"), env_id,
+    r = subprocess.run([node(), str(ROOT / "tests" / "physics_runner.mjs"), env_id,
                         json.dumps(change), "7", "5", str(STEPS)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)

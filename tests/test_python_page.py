@@ -3,7 +3,7 @@
 It loads only when chosen, plays on the wasm kernel while it loads, then balances the pole itself at 1x;
 its outputs match the kernel's and CPython's on the same observations; "View source" shows the module; a
 weights file it rejects leaves the page playing on the kernel with the module's own message on screen.
-The site is tests/test_page.py's (built once per module, served from a subpath); CartPole-v1's page.
+The site is tests/test_page.py's (conftest's `site`, built once, served from a subpath); CartPole-v1's page.
 Test hooks (bundle/src/app.js): window.app.status(), pause(), reset(), setState(s), step(), setSpeed(v),
 setBackend(name).
 """
@@ -18,10 +18,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from tests.test_page import SUB, Watch, open_page, site, status, wait_ready  # noqa: F401 (site: fixture)
+from tests.pages import BUDGET_GZ, SUB, Watch, fetched_gz, open_page, status, wait_ready
 from tiny_infer import reference
-
-BUDGET_GZ = 32 * 1024
 
 
 def _is_python_asset(name: str) -> bool:
@@ -73,7 +71,7 @@ def _bad_weights(good: bytes) -> bytes:
     return json.dumps(w).encode()
 
 
-def test_default_page_fetches_no_python(browser, serve, site):  # noqa: F811
+def test_default_page_fetches_no_python(browser, serve, site):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/?backend=wasm")
     wait_ready(page, "wasm")
@@ -81,9 +79,7 @@ def test_default_page_fetches_no_python(browser, serve, site):  # noqa: F811
     assert "python" in page.locator("#backend option").all_inner_texts()
     fetched = [u for u in watch.urls if u.startswith(base)]
     assert not [u for u in fetched if _is_python_asset(u)], fetched
-    paths = {u[len(base) + 1:].split("?")[0] for u in fetched}
-    paths = {p + "index.html" if p.endswith("/") else p for p in paths}
-    total = sum(len(gzip.compress((site["root"] / p).read_bytes(), 9)) for p in paths)
+    total = sum(fetched_gz(fetched, base, site["root"]).values())
     assert total <= BUDGET_GZ, total
     cost = {f.name: len(gzip.compress(f.read_bytes(), 9)) for f in site["assets"].iterdir()
             if _is_python_asset(f.name)}
@@ -93,7 +89,7 @@ def test_default_page_fetches_no_python(browser, serve, site):  # noqa: F811
     page.close()
 
 
-def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, site):  # noqa: F811
+def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, site):
     base = serve(site["root"])
     page = browser.new_page(viewport={"width": 860, "height": 1000})
     watch = Watch(page)
@@ -159,7 +155,7 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
 
 
 @pytest.mark.parametrize("kind", ["shapes", "not json"])
-def test_bad_weights_keep_the_kernel_playing(browser, serve, site, kind):  # noqa: F811
+def test_bad_weights_keep_the_kernel_playing(browser, serve, site, kind):
     base = serve(site["root"])
     good = _weights_json(site["assets"]).read_bytes()
     body = _bad_weights(good) if kind == "shapes" else b"<html>not the weights</html>"

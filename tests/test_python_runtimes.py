@@ -1,7 +1,8 @@
-"""tiny_infer/reference.py against PyTorch: in CPython, and unchanged in MicroPython and Pyodide (WebAssembly,
-run from Node by bench/python_runtimes/run.mjs), plus `export-json` and its bad-input handling.
+"""tiny_infer/reference.py against the numpy oracle (tests/checkpoints.py): in CPython, and unchanged in
+MicroPython and Pyodide (WebAssembly, run from Node by bench/python_runtimes/run.mjs), plus `export-json` and
+its bad-input handling.
 
-Bound (issue 6): every output within 1e-5 x max(1, |PyTorch's value|), and the same greedy action wherever
+Bound (issue 6): every output within 1e-5 x max(1, |the oracle's value|), and the same greedy action wherever
 the top two probabilities differ by more than 1e-5.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.checkpoints import make_random_checkpoint, torch_forward
+from tests.checkpoints import make_random_checkpoint, oracle_forward
 from tiny_infer import reference
 from tiny_infer.export_json import export_json, main
 
@@ -67,7 +68,7 @@ def cartpole_states(weights: dict, n: int, seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> dict[str, dict]:
-    """name -> {model_dir, weights (export-json file), obs, ref (PyTorch outputs), meta}."""
+    """name -> {model_dir, weights (export-json file), obs, ref (the oracle's outputs), meta}."""
     root = tmp_path_factory.mktemp("python_runtimes")
     out = {}
     for i, (name, spec) in enumerate(CASES.items()):
@@ -82,20 +83,20 @@ def exported(tmp_path_factory) -> dict[str, dict]:
                                   observations(meta["obs_dim"], N_OBS - N_OBS // 2, seed=i)])
         else:
             obs = observations(meta["obs_dim"], N_OBS, seed=i)
-        out[name] = dict(model_dir=model_dir, weights=weights, obs=obs, ref=torch_forward(model_dir, obs),
+        out[name] = dict(model_dir=model_dir, weights=weights, obs=obs, ref=oracle_forward(model_dir, obs),
                          meta=meta)
     return out
 
 
 def check(name: str, meta: dict, obs: np.ndarray, ref: np.ndarray, outputs, actions) -> None:
     outputs = np.asarray(outputs, dtype=np.float64)
-    assert outputs.shape == ref.shape, f"{name}: outputs {outputs.shape}, PyTorch {ref.shape}"
+    assert outputs.shape == ref.shape, f"{name}: outputs {outputs.shape}, the oracle {ref.shape}"
     tol = 1e-5 * np.maximum(1.0, np.abs(ref[:, -1:]))
     err = np.abs(outputs - ref)
     bad = np.argwhere(~(err <= tol))
     if len(bad):
         r, c = bad[0]
-        pytest.fail(f"{name}: {len(bad)} outputs off PyTorch by more than 1e-5 x max(1, |value|), "
+        pytest.fail(f"{name}: {len(bad)} outputs off the oracle by more than 1e-5 x max(1, |value|), "
                     f"e.g. obs {r} {obs[r].tolist()} output {c}: {outputs[r, c]!r} vs {ref[r, c]!r}")
     if meta["action"]["type"] == "discrete":
         probs = np.sort(ref[:, :-1], axis=1)
@@ -103,7 +104,7 @@ def check(name: str, meta: dict, obs: np.ndarray, ref: np.ndarray, outputs, acti
         assert clear.sum() > len(ref) // 2, f"{name}: too few observations with a clear greedy action"
         want = ref[:, :-1].argmax(axis=1)
         got = np.asarray(actions)
-        assert (got[clear] == want[clear]).all(), f"{name}: greedy actions differ from PyTorch's argmax"
+        assert (got[clear] == want[clear]).all(), f"{name}: greedy actions differ from the oracle's argmax"
     else:
         low, high = (np.array([d if v is None else v for v in meta["action"][k]])
                      for k, d in (("low", -np.inf), ("high", np.inf)))
@@ -112,7 +113,7 @@ def check(name: str, meta: dict, obs: np.ndarray, ref: np.ndarray, outputs, acti
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_cpython_matches_pytorch(exported, name):
+def test_cpython_matches_the_oracle(exported, name):
     e = exported[name]
     policy = reference.load(e["weights"])
     rows = [o.tolist() for o in e["obs"]]
@@ -127,8 +128,8 @@ def test_cpython_largest_supported_network(tmp_path):
     policy = reference.load(export_json(d, tmp_path / "big.json"))
     obs = observations(17, 8, seed=7)
     outs = [policy.forward(o.tolist()) for o in obs]
-    check("big", {"action": {"type": "discrete"}}, obs, torch_forward(d, obs), outs, [int(np.argmax(o[:-1]))
-                                                                                    for o in outs])
+    check("big", {"action": {"type": "discrete"}}, obs, oracle_forward(d, obs), outs,
+          [int(np.argmax(o[:-1])) for o in outs])
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def node_results(exported, tmp_path_factory) -> dict:
 
 @pytest.mark.parametrize("runtime", PACKAGES)
 @pytest.mark.parametrize("name", CASES)
-def test_wasm_interpreter_matches_pytorch(exported, node_results, runtime, name):
+def test_wasm_interpreter_matches_the_oracle(exported, node_results, runtime, name):
     e, r = exported[name], node_results[runtime]["cases"][name]
     assert "error" not in r, f"{runtime}: {r.get('error')}"
     check(f"{runtime} {name}", e["meta"], e["obs"], e["ref"], r["outputs"], r["actions"])

@@ -13,7 +13,6 @@ import base64
 import json
 import math
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 
@@ -22,6 +21,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.images import dilate, mask
+from tests.pages import node
 
 
 @dataclass
@@ -100,24 +101,6 @@ def canvas_frames(page, case: Case, states=None, actions=None, view=None, dpr: i
         });
     }""", [case.module, vw, vh, dpr, [list(x) for x in states], actions])
     return [np.frombuffer(base64.b64decode(b), np.uint8).reshape(vh * dpr, vw * dpr, 3) for b in b64]
-
-
-def mask(img: np.ndarray, rgb: tuple[int, int, int] | None) -> np.ndarray:
-    """A part's pixels: near its colour and within 3 px of a solid 3x3 block of it (so that another shape's
-    anti-aliased edge that happens to pass through the colour is not counted); rgb None: dark ink, every
-    channel under 128 (Pendulum's smooth-scaled arrow has no solid core)."""
-    if rgb is None:
-        return np.all(img < 128, -1)
-    near = np.abs(img.astype(int) - np.array(rgb)).sum(-1) < 60
-    core = ~dilate(~np.all(img == rgb, -1))
-    return near & dilate(dilate(dilate(core)))
-
-
-def dilate(m: np.ndarray) -> np.ndarray:
-    """The mask grown by one pixel (8-neighbourhood)."""
-    h, w = m.shape
-    p = np.pad(m, 1)
-    return np.any([p[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
 
 
 @pytest.fixture
@@ -209,12 +192,9 @@ def grabs() -> list[Grab]:
 
 
 def run_pushes(queries: list[dict]) -> list[dict]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node not found on PATH: install Node 20")
     for q in queries:
         q["url"] = (ROOT / "bundle" / "src" / "render" / f"{q.pop('module')}.js").as_uri()
-    out = subprocess.run([node, "--input-type=module", "-e", PUSH_RUNNER], input=json.dumps(queries),
+    out = subprocess.run([node(), "--input-type=module", "-e", PUSH_RUNNER], input=json.dumps(queries),
                          capture_output=True, text=True, check=True, timeout=60)
     return json.loads(out.stdout)
 

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
-from tests.test_compile import cartpole_model
+from tests.kernels import cartpole_model
 from tiny_infer import saliency as sal
 from tiny_infer.compile import CompileConfig, CompileError, compile_policy, parity_observations
 from tiny_infer.wasm import WasmPolicy

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from tests.conftest import ARTIFACTS
-from tests.test_page import Watch, build
-from tests.test_train import SMALL  # a short run: the trainer's own tests' flags
+from tests.pages import Watch, build
+from tests.training import SMALL
 from tiny_infer.checkpoint import CheckpointError, load_checkpoint
 from tiny_infer.export_json import to_json
 from tiny_infer.snapshots import INDEX, snapshot_dirs

@@ -15,20 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from tests.checkpoints import torch_forward
+from tests.checkpoints import load_oracle, oracle_forward
+from tests.training import SMALL, small
 from train.__main__ import main
 from train.checkpoint import load_state, save_state, write_policy
 from train.config import preset
 from train.ppo import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--n-envs", "4", "--n-steps", "64", "--epochs", "2", "--minibatches", "2", "--eval-every", "0",
-         "--stop-return", "0", "--eval-episodes", "5", "--no-plot", "--no-progress"]
-
-
-def small(env_id: str = "CartPole-v1", **kw):
-    return dataclasses.replace(preset(env_id), n_envs=4, n_steps=64, epochs=2, minibatches=2, eval_every=0,
-                               stop_return=0.0, eval_episodes=5, **kw)
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +67,7 @@ def test_checkpoint_round_trip_through_contract_1(tmp_path, env_id):
     assert meta["hidden"] == list(tr.cfg.hidden) and meta["obs_dim"] == tr.obs_dim
     env = gym.make(env_id)
     obs = np.stack([env.observation_space.sample() for _ in range(64)]).astype(np.float32)
-    ref = torch_forward(tmp_path, obs)
+    ref = oracle_forward(tmp_path, obs)
     ours = tr.model(torch.from_numpy(obs)).numpy()
     assert ref.shape == ours.shape == (64, (2 if env_id == "CartPole-v1" else 1) + 1)
     np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6)
@@ -193,9 +187,9 @@ def test_shipped_cartpole_policy_plays_perfectly():
     assert meta["hidden"] == [32, 32] and meta["train"]["eval"]["mean"] == 500.0
     envs = [gym.make("CartPole-v1") for _ in range(5)]
     obs = np.stack([e.reset(seed=100 + i)[0] for i, e in enumerate(envs)])
-    returns, alive = np.zeros(5), np.ones(5, bool)
+    returns, alive, oracle = np.zeros(5), np.ones(5, bool), load_oracle(model_dir)
     while alive.any():
-        actions = torch_forward(model_dir, obs)[:, :2].argmax(1)
+        actions = oracle(obs)[:, :2].argmax(1)
         for i in np.flatnonzero(alive):
             obs[i], r, term, trunc, _ = envs[i].step(int(actions[i]))
             returns[i] += r

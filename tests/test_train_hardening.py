@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_train import SMALL  # a short run: the trainer's own tests' flags
+from tests.training import SMALL
 from train.__main__ import create_run_dir, main
 from train.checkpoint import from_plain, load_state, save_state, to_plain
 from train.config import preset, to_dict

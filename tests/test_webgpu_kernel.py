@@ -1,4 +1,4 @@
-"""policy.webgpu.js in headless Chromium (WebGPU on SwiftShader) against PyTorch."""
+"""policy.webgpu.js in headless Chromium (WebGPU on SwiftShader) against the numpy oracle."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.checkpoints import make_random_checkpoint, torch_forward
-from tests.test_compile import assert_parity, cartpole_model, compile_kernels
+from tests.checkpoints import make_random_checkpoint, oracle_forward
+from tests.kernels import assert_parity, cartpole_model, compile_kernels
 from tiny_infer.codegen import Buf, Call, Graph, Kernel
 from tiny_infer.webgpu import emit_data
 
@@ -72,7 +72,7 @@ def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
 
 
 @pytest.mark.parametrize("name", ["cartpole", "relu-box-norm", "box1"])
-def test_webgpu_matches_torch(kernels, name, browser, serve, tmp_path):
+def test_webgpu_matches_the_oracle(kernels, name, browser, serve, tmp_path):
     model, kdir = kernels[name]
     site = tmp_path / "site"
     shutil.copytree(kdir, site / "k")
@@ -97,7 +97,7 @@ def test_webgpu_matches_torch(kernels, name, browser, serve, tmp_path):
     assert not errors, errors
     n_out = r["nOut"]
     assert n_out == sum(o["size"] for o in manifest["outputs"]) and r["batchSize"] == manifest["batch_size"]
-    ref = torch_forward(model, obs).astype(np.float64)
+    ref = oracle_forward(model, obs)
     assert_parity(np.asarray(r["batch"], np.float32).reshape(len(obs), n_out), ref, manifest)
     single = np.asarray(r["single"], np.float32).reshape(-1, n_out)
     assert_parity(single, ref[: len(single)], manifest)

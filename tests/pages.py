@@ -1,0 +1,158 @@
+"""Built pages for the browser tests: the site of every env page (bundle/build.mjs on compiled kernels), and
+the Playwright helpers that open a page and read its window.app.status().
+
+The site: a page for every env that has both a JS port (bundle/src/envs/index.js) and a policy
+(build/models/<env>, else models/<env>), its kernel from build/kernels/<env> (compiled into a temporary folder
+when missing or older than the policy; RL_WEB_KERNEL=/path gives CartPole-v1's), served from the subpath SITE.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tiny_infer.checkpoint import CheckpointError, load_checkpoint, resolve_model_dir
+from tiny_infer.compile import FILES
+from tiny_infer.export_json import to_json
+
+SITE = "demo"  # the site's subpath: every URL in it must be relative
+SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
+BUDGET_GZ = 32 * 1024  # what a page may fetch until its first agent action, gzipped
+
+
+def node() -> str:
+    """The node executable; skips the test when there is none."""
+    exe = shutil.which("node")
+    if exe is None:
+        pytest.skip("node not found on PATH: install Node 20")
+    return exe
+
+
+def registry() -> dict:
+    """Env id -> spec, from bundle/src/envs/index.js."""
+    index = ROOT / "bundle" / "src" / "envs" / "index.js"
+    code = ("const {ENVS} = await import(process.argv[1]); console.log(JSON.stringify("
+            "Object.fromEntries(Object.entries(ENVS).map(([id, e]) => [id, e.spec]))))")
+    r = subprocess.run([node(), "--input-type=module", "-e", code, index.as_uri()], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def policy_dir(env_id: str) -> Path | None:
+    """The env's checkpoint folder by the newest-model rule, or None when there is no policy."""
+    try:
+        return resolve_model_dir(env_id, ROOT)
+    except CheckpointError:
+        return None
+
+
+def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
+    """build/kernels/<env> if a current compile (newer than the policy, every file compile writes today) of
+    that policy (its policy.weights.json), else a fresh one; or why compiling failed."""
+    if env_id == "CartPole-v1" and os.environ.get("RL_WEB_KERNEL"):
+        return Path(os.environ["RL_WEB_KERNEL"])
+    kernel = ROOT / "build" / "kernels" / env_id
+    manifest = kernel / "manifest.json"
+    if manifest.exists() and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime \
+            and all((kernel / f).is_file() for f in FILES) \
+            and (kernel / "policy.weights.json").read_text() == to_json(load_checkpoint(policy)):
+        return kernel
+    out = tmp / "compiled" / env_id
+    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return out if r.returncode == 0 else f"compiling {policy} failed:\n{r.stderr[-2000:]}"
+
+
+def build(args: list) -> subprocess.CompletedProcess:
+    """node bundle/build.mjs ARGS, from the project root."""
+    return subprocess.run([node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+@cache
+def env_ids() -> list[str]:
+    """The env pages this tree makes: a JS port and a policy (test_page parametrises over them)."""
+    try:
+        envs = registry()
+    except pytest.skip.Exception:
+        return ["CartPole-v1"]
+    # engine envs (MuJoCo) have their own page tests: tests/test_mujoco.py
+    ids = [e for e in envs if policy_dir(e) and not (envs[e] or {}).get("engine")]
+    return sorted(ids) or ["CartPole-v1"]
+
+
+def build_site(tmp: Path) -> dict:
+    """The multi-env site under tmp/www/SITE (`failed`: env id -> why its kernel did not compile) and
+    CartPole's single-file page."""
+    kernels, failed = tmp / "kernels", {}
+    for env_id in env_ids():
+        kernel = kernel_dir(env_id, policy_dir(env_id), tmp)
+        if isinstance(kernel, str):
+            failed[env_id] = kernel
+        else:
+            shutil.copytree(kernel, kernels / env_id)
+    if "CartPole-v1" in failed:
+        pytest.fail(failed["CartPole-v1"])
+    r = build(["--out", tmp / "www" / SITE, "--kernels", kernels])
+    assert r.returncode == 0, r.stderr
+    r = build(["--kernel", kernels / "CartPole-v1", "--out", tmp / "single", "--single"])
+    assert r.returncode == 0, r.stderr
+    return {"root": tmp / "www", "dir": tmp / "www" / SUB, "assets": tmp / "www" / SITE / "assets",
+            "single": tmp / "single" / "CartPole-v1.html", "kernels": kernels, "tmp": tmp, "failed": failed}
+
+
+class Watch:
+    """Console errors, page errors, failed requests and CSP violations of one page."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        # a request cut short by the next navigation (net::ERR_ABORTED) is not an error a user sees
+        page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"
+                and self.errors.append(f"request failed: {r.url} ({r.failure})"))
+        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        page.on("request", lambda r: self.urls.append(r.url))
+        page.add_init_script("addEventListener('securitypolicyviolation', e => "
+                             "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+
+
+def fetched_gz(urls: list[str], base: str, root: Path) -> dict[str, int]:
+    """Each file of the site in ROOT (served at BASE) that the page requested (URLS): its gzip -9 size."""
+    paths = {u[len(base) + 1:].split("?")[0] for u in urls if u.startswith(base)}
+    paths = {p + "index.html" if p.endswith("/") else p for p in paths}
+    return {p: len(gzip.compress((root / p).read_bytes(), 9)) for p in paths}
+
+
+def open_page(browser, url: str, **ctx) -> tuple:
+    """A new page at URL (860x1000; CTX: more new_page options) and its Watch."""
+    page = browser.new_page(viewport={"width": 860, "height": 1000}, **ctx)
+    watch = Watch(page)
+    page.goto(url)
+    return page, watch
+
+
+def status(page) -> dict:
+    """The page's window.app.status()."""
+    return page.evaluate("window.app.status()")
+
+
+def wait_ready(page, backend: str | None = None, timeout: float = 15_000) -> dict:
+    """Wait for the agent's first step, check there is no error (and the backend), return the status."""
+    page.wait_for_function("() => window.app && window.app.status().backend && window.app.status().step > 0",
+                           timeout=timeout)
+    s = status(page)
+    assert s["error"] is None, s["error"]
+    if backend:
+        assert s["backend"] == backend, s
+    return s
