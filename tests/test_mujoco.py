@@ -22,7 +22,6 @@ import base64
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import pytest
 
 from tests.checkpoints import load_oracle
 from tests.conftest import ROOT
-from tests.pages import build, node
+from tests.pages import build, kernel_dir, node
 
 RUNNER = ROOT / "tests" / "mujoco_runner.mjs"
 ENV_IDS = ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
@@ -218,20 +217,10 @@ def test_closed_loop_returns_match(env_id, tmp_path):
 # ---- the pages ----
 
 def _kernel(env_id: str, tmp: Path) -> Path:
-    """build/kernels/<env> when compiled (wasm_sha256) from the shipped weights, else a fresh compile."""
-    policy = ROOT / "models" / env_id
-    kernel = ROOT / "build" / "kernels" / env_id
-    if (kernel / "manifest.json").exists():
-        m = json.loads((kernel / "manifest.json").read_text())
-        source = ROOT / str(m.get("model", "")) / "policy.safetensors"
-        if "wasm_sha256" in m and source.is_file() and kernel.stat().st_mtime >= source.stat().st_mtime \
-                and source.read_bytes() == (policy / "policy.safetensors").read_bytes():
-            return kernel
-    out = tmp / "kernels" / env_id
-    r = subprocess.run([sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return out
+    """The shipped policy's kernel: build/kernels/<env> when current, else a fresh one (pages.kernel_dir)."""
+    kernel = kernel_dir(env_id, ROOT / "models" / env_id, tmp)
+    assert isinstance(kernel, Path), kernel
+    return kernel
 
 
 PAGE_IDS = [e for e in ENV_IDS if (ROOT / "models" / e / "policy.json").exists()]
