@@ -18,7 +18,7 @@ POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/m
 BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
 
 .DEFAULT_GOAL := all
-.PHONY: all help setup train compile-kernel bundle serve test lint bench bench-train clean page
+.PHONY: all help setup train compile-kernel bundle serve test lint format bench bench-train clean page
 
 all: train compile-kernel bundle ## setup + train + compile-kernel + bundle for ENV (default CartPole-v1)
 
@@ -46,7 +46,7 @@ compile-kernel: setup ## compile the newest policy for ENV (and its training sna
 # (dependency tracking only: compile picks one by the newest-model rule) or the compiler (the bundler refuses a
 # kernel whose manifest an older compile wrote)
 .SECONDEXPANSION:
-build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(wildcard tiny_infer/*.py) \
+build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(wildcard tiny_infer/*.py tiny_infer/*.js) \
                                | setup
 	$(PY) -m tiny_infer compile --env $* --out build/kernels/$* --snapshots
 
@@ -59,11 +59,16 @@ serve: ## serve public/ on http://localhost:$(PORT)/
 	node bundle/serve.mjs public $(PORT)
 
 test: setup $(KERNEL_DIR)/manifest.json ## run the test suite (browser tests need Chromium; CHROME=/path picks one)
+	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-lint: setup ## ruff on Python
+lint: setup ## the Python formatting (ruff format --check) and lint rules (ruff check)
+	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+
+format: setup ## format the Python code as `make lint` wants it
+	$(PY) -m ruff format .
 
 bench: setup ## measure sizes, kernel latency, page load and training speed against peers (bench/results.json)
 	$(PY) -m bench

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import gymnasium as gym
 import numpy as np
@@ -43,11 +42,6 @@ def site(tmp_path_factory) -> dict:
     kp = kernel_dir("Pendulum-v1", pend, tmp)
     assert not isinstance(kp, str), kp
     shutil.copytree(kp, kernels / "Pendulum-v1")
-    if not (kernels / "Pendulum-v1" / "policy.weights.json").exists():  # the python backend's weights
-        out = kernels / "Pendulum-v1" / "policy.weights.json"
-        r = subprocess.run([sys.executable, "-m", "tiny_infer", "export-json", str(pend), "--out", str(out)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, r.stderr
     r = build(["--out", tmp / "www" / SITE, "--kernels", kernels, "--env", "CartPole-v1",
                "--env", "Pendulum-v1"])
     assert r.returncode == 0, r.stderr
