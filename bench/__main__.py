@@ -6,6 +6,7 @@ each against its peers, measured in one run on this machine. Prints a table; wri
     python -m bench --only train         # the training race alone (`make bench-train`)
     python -m bench --only kernel,page --quick
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,16 @@ SECTIONS = ["bundle", "kernel", "page", "sweep", "mujoco", "runtimes", "train"]
 def section_fn(name: str) -> Callable[[Context], list[Row]]:
     # imported lazily: a section whose module fails to import becomes a skip row, not a crash
     import importlib
-    mod = {"bundle": "bench.bundle", "kernel": "bench.kernel", "page": "bench.page", "sweep": "bench.sweep",
-           "mujoco": "bench.mujoco",
-           "runtimes": "bench.runtimes", "train": "bench.training"}[name]
+
+    mod = {
+        "bundle": "bench.bundle",
+        "kernel": "bench.kernel",
+        "page": "bench.page",
+        "sweep": "bench.sweep",
+        "mujoco": "bench.mujoco",
+        "runtimes": "bench.runtimes",
+        "train": "bench.training",
+    }[name]
     return importlib.import_module(mod).measure
 
 
@@ -41,8 +49,12 @@ def versions(ctx: Context) -> dict[str, str | None]:
             v[pkg] = None
     v["node"] = node_version()
     v["chromium"] = ctx.facts.get("chromium")
-    for name in ("onnxruntime-web", "@tensorflow/tfjs-core", "@micropython/micropython-webassembly-pyscript",
-                 "pyodide"):
+    for name in (
+        "onnxruntime-web",
+        "@tensorflow/tfjs-core",
+        "@micropython/micropython-webassembly-pyscript",
+        "pyodide",
+    ):
         pj = BENCH / "node_modules" / name / "package.json"
         v[name] = json.loads(pj.read_text())["version"] if pj.exists() else None
     if "sb3_version" in ctx.facts:
@@ -75,8 +87,9 @@ def print_table(rows: list[Row]) -> None:
         cells.append([r.section, r.name, fmt(r.value, r.unit), r.unit, ratio, r.ratio_to, r.target, ok])
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(head)]
     widths[1] = min(widths[1], 60)
-    line = lambda c: "  ".join(str(x)[:widths[i]].ljust(widths[i]) if i != 2 else str(x).rjust(widths[i])
-                               for i, x in enumerate(c))
+    line = lambda c: "  ".join(
+        str(x)[: widths[i]].ljust(widths[i]) if i != 2 else str(x).rjust(widths[i]) for i, x in enumerate(c)
+    )
     print(line(head))
     print("  ".join("-" * w for w in widths))
     for r, c in zip(rows, cells, strict=True):
@@ -97,10 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--train", action="store_true", help="include the (slow) training race in a full run")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and seeds: noisy smoke test")
     ap.add_argument("--seeds", type=int, default=None, help="training race seeds (default 5, --quick 2)")
-    ap.add_argument("--out", type=Path, default=BENCH / "results.json", metavar="PATH",
-                    help="results file (default: bench/results.json)")
-    ap.add_argument("--kernel", type=Path, default=None, metavar="DIR",
-                    help="measure this compiled kernel instead of compiling the policy afresh")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH / "results.json",
+        metavar="PATH",
+        help="results file (default: bench/results.json)",
+    )
+    ap.add_argument(
+        "--kernel",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="measure this compiled kernel instead of compiling the policy afresh",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary build folder (printed)")
     return ap
 
@@ -128,8 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in SECTIONS:
             if name not in wanted:
                 if name == "train" and not only:
-                    rows.append(skipped("train", "training race", "slow (minutes): run `make bench-train` or "
-                                        "`python -m bench --train`"))
+                    rows.append(
+                        skipped(
+                            "train",
+                            "training race",
+                            "slow (minutes): run `make bench-train` or `python -m bench --train`",
+                        )
+                    )
                 continue
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
@@ -146,10 +174,17 @@ def main(argv: list[str] | None = None) -> int:
 
     print_table(rows)
     now = dt.datetime.now(dt.UTC)
-    run_info = {"date": started.isoformat(timespec="seconds"), "finished": now.isoformat(timespec="seconds"),
-                "quick": args.quick, "machine": machine(), "versions": versions(ctx),
-                "model": ctx.facts.get("model"), "kernel": ctx.facts.get("kernel", "compiled afresh"),
-                "chromium_path": chromium_path(), "section_seconds": timings}
+    run_info = {
+        "date": started.isoformat(timespec="seconds"),
+        "finished": now.isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "versions": versions(ctx),
+        "model": ctx.facts.get("model"),
+        "kernel": ctx.facts.get("kernel", "compiled afresh"),
+        "chromium_path": chromium_path(),
+        "section_seconds": timings,
+    }
     # Sections not run this time keep their previous results, each with the run it came from.
     old = {}
     if args.out.exists():

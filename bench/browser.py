@@ -1,4 +1,5 @@
 """Headless Chromium for the browser sections: folders served on loopback to one browser; the site's pages."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -24,8 +25,13 @@ def chromium(mounts: dict[str, Path], use_gzip: bool = False) -> Iterator[tuple[
             browser.close()
 
 
-def for_each_page(ctx: Context, section: str, fn: Callable[[Any, str, str], list[Row]],
-                  keep: Callable[[str], bool] = lambda env_id: True, none: str | None = None) -> list[Row]:
+def for_each_page(
+    ctx: Context,
+    section: str,
+    fn: Callable[[Any, str, str], list[Row]],
+    keep: Callable[[str], bool] = lambda env_id: True,
+    none: str | None = None,
+) -> list[Row]:
     """fn(browser, page URL, env id)'s rows for each env page of the run's site that keep() accepts, the site
     served gzipped (as a static host would) to one headless Chromium. A skip row instead when there is no
     Chromium or no site, and `none` as one when no page is kept (no row at all when none is None)."""

@@ -1,4 +1,5 @@
 """Section `bundle`: the CartPole page built fresh into a temporary folder; raw and gzipped bytes per file."""
+
 from __future__ import annotations
 
 from bench.common import Row, gz_size, skipped
@@ -20,11 +21,19 @@ def measure(ctx: Context) -> list[Row]:
         raw, gz = len(data), gz_size(data)
         raw_total, gz_total = raw_total + raw, gz_total + gz
         rows.append(Row(S, str(f.relative_to(site)), gz, "B gz", extra={"raw": raw}, note=f"{raw:,} B raw"))
-    rows.append(Row(S, "total (every file, lazy ones included)", gz_total, "B gz", ratio=gz_total / BUDGET,
-                    ratio_to="32 KB budget", extra={"raw": raw_total},
-                    note=f"{raw_total:,} B raw; the budget "
-                    "applies to what the page fetches before its first action: see section page"))
+    rows.append(
+        Row(
+            S,
+            "total (every file, lazy ones included)",
+            gz_total,
+            "B gz",
+            ratio=gz_total / BUDGET,
+            ratio_to="32 KB budget",
+            extra={"raw": raw_total},
+            note=f"{raw_total:,} B raw; the budget "
+            "applies to what the page fetches before its first action: see section page",
+        )
+    )
     if "bundle_s" in ctx.facts:
         rows.append(Row(S, "bundle build time", ctx.facts["bundle_s"], "s"))
     return rows
-

@@ -1,4 +1,5 @@
 """Shared bits of the bench: paths, the rows of the results table, timing helpers, machine facts."""
+
 from __future__ import annotations
 
 import gzip
@@ -22,21 +23,30 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 ENV_ID = "CartPole-v1"
 # Chromium as the bench and the tests launch it: no GPU, no background traffic, WebGPU on SwiftShader
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--enable-unsafe-webgpu"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--enable-unsafe-webgpu",
+]
 
 
 @dataclass
 class Row:
     """One line of the results table: a measured value, or a skip with its reason."""
+
     section: str
     name: str
     value: float | None = None
     unit: str = ""
-    ratio: float | None = None          # value / the reference named in ratio_to
+    ratio: float | None = None  # value / the reference named in ratio_to
     ratio_to: str = ""
-    target: str = ""                    # e.g. "<= 1.25x", "<= 32768 B"
-    ok: bool | None = None              # target met? None when there is no target
+    target: str = ""  # e.g. "<= 1.25x", "<= 32768 B"
+    ok: bool | None = None  # target met? None when there is no target
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -74,11 +84,13 @@ def chromium_path() -> str | None:
 ERROR_LINE = re.compile(r"^([\w.]*(Error|Exception)\b|error\b)", re.I)
 
 
-def run(cmd: list[str], timeout: float = 600, cwd: Path = ROOT, env: dict | None = None,
-        check: bool = True) -> subprocess.CompletedProcess:
+def run(
+    cmd: list[str], timeout: float = 600, cwd: Path = ROOT, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run a command, capture its output; on failure raise with the tail of stderr (one readable line)."""
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                       env={**os.environ, **(env or {})})
+    p = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
     if check and p.returncode != 0:
         lines = [ln.strip() for ln in (p.stderr or p.stdout).strip().splitlines() if ln.strip()]
         # the line that says what went wrong: a Python exception line or an "error:" line, else the last one
@@ -103,8 +115,13 @@ def machine() -> dict[str, Any]:
                 mem = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": mem, "os": platform.platform(),
-            "python": sys.version.split()[0]}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gib": mem,
+        "os": platform.platform(),
+        "python": sys.version.split()[0],
+    }
 
 
 def node_version() -> str | None:

@@ -1,4 +1,5 @@
 """What the sections share within one run: the policy, a fresh kernel, the baseline wasm, test inputs."""
+
 from __future__ import annotations
 
 import json
@@ -52,6 +53,7 @@ def compiled_from(kernel: Path, model: Path) -> bool:
 
 def built_once(fn: Callable) -> cached_property:
     """cached_property that also remembers a failure: a broken build is tried once a run, not per section."""
+
     @wraps(fn)
     def get(self):
         err = self.failed.get(fn.__name__)
@@ -62,6 +64,7 @@ def built_once(fn: Callable) -> cached_property:
         except Exception as e:
             self.failed[fn.__name__] = str(e)
             raise
+
     return cached_property(get)
 
 
@@ -81,13 +84,16 @@ class Context:
     @cached_property
     def model(self) -> Path:
         from bench.common import model_dir
+
         d = model_dir(ENV_ID)
         if self.kernel_dir is not None:
             # the peers must run the weights the given kernel was compiled from: contract 2 names no
             # checkpoint, but its policy.weights.json is the checkpoint's export
             if d is None or not compiled_from(self.kernel_dir, d):
-                raise RuntimeError(f"--kernel {self.kernel_dir} was not compiled from the newest CartPole-v1 "
-                                   f"policy ({d}); compile that one, or bench without --kernel")
+                raise RuntimeError(
+                    f"--kernel {self.kernel_dir} was not compiled from the newest CartPole-v1 "
+                    f"policy ({d}); compile that one, or bench without --kernel"
+                )
         if d is None:
             # No trained or shipped policy yet: a random 32x32 policy still measures speed and size.
             d = random_policy(self.tmp / "model")
@@ -103,6 +109,7 @@ class Context:
     @cached_property
     def tensors(self) -> dict[str, np.ndarray]:
         from safetensors.numpy import load_file
+
         return load_file(str(self.model / "policy.safetensors"))
 
     @cached_property
@@ -118,6 +125,7 @@ class Context:
         import torch
 
         from train.model import ActorCritic
+
         model = ActorCritic.from_contract(self.meta, self.tensors)
         return model(torch.from_numpy(self.obs)).numpy()
 
@@ -126,9 +134,13 @@ class Context:
         """Weights as plain JSON (name -> {shape, data}) for the peers that build the net themselves."""
         out = self.tmp / "weights.json"
         # shortest decimal that round-trips each float32: what a careful hand-written export would ship
-        doc = {"meta": self.meta,
-               "tensors": {k: {"shape": list(v.shape), "data": [float(str(x)) for x in v.reshape(-1)]}
-                           for k, v in self.tensors.items()}}
+        doc = {
+            "meta": self.meta,
+            "tensors": {
+                k: {"shape": list(v.shape), "data": [float(str(x)) for x in v.reshape(-1)]}
+                for k, v in self.tensors.items()
+            },
+        }
         out.write_text(json.dumps(doc, separators=(",", ":")))
         return out
 
@@ -136,8 +148,9 @@ class Context:
     def io_json(self) -> Path:
         """Observations and PyTorch's outputs, for the harnesses to check they compute the same function."""
         out = self.tmp / "io.json"
-        out.write_text(json.dumps({"obs": self.obs.astype(float).tolist(),
-                                   "ref": self.reference.astype(float).tolist()}))
+        out.write_text(
+            json.dumps({"obs": self.obs.astype(float).tolist(), "ref": self.reference.astype(float).tolist()})
+        )
         return out
 
     # --- the kernels ------------------------------------------------------------------------------------
@@ -155,8 +168,10 @@ class Context:
         out = self.tmp / "kernel"
         t0 = time.perf_counter()
         try:
-            run([sys.executable, "-m", "tiny_infer", "compile", str(self.model), "--out", str(out)],
-                timeout=300)
+            run(
+                [sys.executable, "-m", "tiny_infer", "compile", str(self.model), "--out", str(out)],
+                timeout=300,
+            )
         except RuntimeError as e:
             # fall back on the pipeline's last build of this policy, and say so
             built = ROOT / "build" / "kernels" / ENV_ID
@@ -180,12 +195,16 @@ class Context:
 
         m, t = self.meta, self.tensors
         if len(m["hidden"]) != 2 or m["activation"] != "tanh" or m["action"]["type"] != "discrete":
-            raise RuntimeError(f"the hand-written baseline covers 2 tanh hidden layers, discrete actions; "
-                               f"policy has {m['hidden']} {m['activation']} {m['action']['type']}")
+            raise RuntimeError(
+                f"the hand-written baseline covers 2 tanh hidden layers, discrete actions; "
+                f"policy has {m['hidden']} {m['activation']} {m['action']['type']}"
+            )
         d = self.tmp / "baseline"
         d.mkdir(exist_ok=True)
-        h = [f"#define OBS_DIM {m['obs_dim']}\n#define H1 {m['hidden'][0]}\n#define H2 {m['hidden'][1]}\n"
-             f"#define N_ACT {m['action']['n']}\n#define BATCH {BATCH}\n"]
+        h = [
+            f"#define OBS_DIM {m['obs_dim']}\n#define H1 {m['hidden'][0]}\n#define H2 {m['hidden'][1]}\n"
+            f"#define N_ACT {m['action']['n']}\n#define BATCH {BATCH}\n"
+        ]
         for head, p in (("actor", "A"), ("critic", "C")):
             for i in range(3):
                 h.append(c_array(f"{p}{i}WT", t[f"{head}.{i}.weight"].T))
@@ -205,6 +224,7 @@ class Context:
     def policy_envs(self) -> list[str]:
         """Every env with a policy (the newest-model rule finds one), as `make bundle` builds them."""
         from tiny_infer.checkpoint import policy_envs
+
         return policy_envs(ROOT)
 
     @built_once
@@ -223,14 +243,27 @@ class Context:
             if env_id == ENV_ID:
                 continue
             try:
-                run([sys.executable, "-m", "tiny_infer", "compile", "--env", env_id, "--out",
-                     str(kernels / env_id)], timeout=600)
+                run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tiny_infer",
+                        "compile",
+                        "--env",
+                        env_id,
+                        "--out",
+                        str(kernels / env_id),
+                    ],
+                    timeout=600,
+                )
             except RuntimeError as e:
                 self.facts.setdefault("site_left_out", {})[env_id] = str(e)
         out = self.tmp / "site"
         t0 = time.perf_counter()
-        run(["node", str(ROOT / "bundle" / "build.mjs"), "--out", str(out), "--kernels", str(kernels)],
-            timeout=600)
+        run(
+            ["node", str(ROOT / "bundle" / "build.mjs"), "--out", str(out), "--kernels", str(kernels)],
+            timeout=600,
+        )
         self.facts["bundle_s"] = time.perf_counter() - t0
         if not (out / "index.html").is_file():
             raise RuntimeError(f"bundle/build.mjs wrote no gallery index.html in {out}")
@@ -245,4 +278,5 @@ class Context:
     def close(self) -> None:
         if not self.keep:
             import shutil
+
             shutil.rmtree(self.tmp, ignore_errors=True)

@@ -6,6 +6,7 @@
   torch is pinned to the project's 2.13.0 (a CPU build from local disk here; anything else pulls GBs of CUDA)
   and gymnasium to the project's own version, so both trainers step the same environment code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,13 @@ def _log(msg: str) -> None:
 def sb3_requirements() -> list[str]:
     gym = importlib.metadata.version("gymnasium")
     np_major = importlib.metadata.version("numpy").split(".")[0]
-    return ["torch==2.13.0", "stable-baselines3==2.9.2", f"gymnasium=={gym}",
-            f"numpy>={np_major},<{int(np_major) + 1}", "onnx>=1.16,<2"]
+    return [
+        "torch==2.13.0",
+        "stable-baselines3==2.9.2",
+        f"gymnasium=={gym}",
+        f"numpy>={np_major},<{int(np_major) + 1}",
+        "onnx>=1.16,<2",
+    ]
 
 
 def _fingerprint(text: str) -> str:

@@ -1,5 +1,6 @@
 """Section `kernel`: forward-pass latency of our kernels against a hand-written C lower bound and the JS ML
 runtimes (onnxruntime-web, TensorFlow.js), in Node and in headless Chromium, plus what each costs to fetch."""
+
 from __future__ import annotations
 
 import json
@@ -12,17 +13,29 @@ from bench.deps import ensure_node, ensure_sb3
 
 S = "kernel"
 NM = BENCH / "node_modules"
-LABEL = {"ours": "ours (wasm)", "baseline": "hand-written C (wasm)", "ort": "onnxruntime-web (wasm)",
-         "tfjs-cpu": "TensorFlow.js (cpu)", "tfjs-wasm": "TensorFlow.js (wasm)", "webgpu": "ours (WebGPU)"}
+LABEL = {
+    "ours": "ours (wasm)",
+    "baseline": "hand-written C (wasm)",
+    "ort": "onnxruntime-web (wasm)",
+    "tfjs-cpu": "TensorFlow.js (cpu)",
+    "tfjs-wasm": "TensorFlow.js (wasm)",
+    "webgpu": "ours (WebGPU)",
+}
 # What a browser fetches to run each peer (the model's weights included), before gzip.
 PEER_FILES = {
-    "ort": ["onnxruntime-web/dist/ort.wasm.bundle.min.mjs",
-            "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"],
-    "tfjs-cpu": ["@tensorflow/tfjs-core/dist/tf-core.min.js",
-                 "@tensorflow/tfjs-backend-cpu/dist/tf-backend-cpu.min.js"],
-    "tfjs-wasm": ["@tensorflow/tfjs-core/dist/tf-core.min.js",
-                  "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
-                  "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm"],
+    "ort": [
+        "onnxruntime-web/dist/ort.wasm.bundle.min.mjs",
+        "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm",
+    ],
+    "tfjs-cpu": [
+        "@tensorflow/tfjs-core/dist/tf-core.min.js",
+        "@tensorflow/tfjs-backend-cpu/dist/tf-backend-cpu.min.js",
+    ],
+    "tfjs-wasm": [
+        "@tensorflow/tfjs-core/dist/tf-core.min.js",
+        "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+        "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+    ],
 }
 
 
@@ -52,19 +65,27 @@ def peer_files(ctx: Context, name: str) -> list[Path]:
 BATCH_TARGET_US, TARGET_MACHINE_C_SINGLE_US = 0.25, 0.60
 
 
-def scaled_batch_row(label: str, batch_us: float, c_single_us: float, batch: int,
-                     paired: float | None) -> Row:
+def scaled_batch_row(
+    label: str, batch_us: float, c_single_us: float, batch: int, paired: float | None
+) -> Row:
     """The batched time against the target scaled by this machine's speed (the hand-written C single pass).
 
     paired: ours batched per obs / C single from interleaved repetitions (measure.mjs pairedRatios), which the
     verdict uses when present; else the ratio of the two medians."""
     ratio = paired if paired is not None else batch_us / c_single_us
     limit = BATCH_TARGET_US / TARGET_MACHINE_C_SINGLE_US
-    return Row(S, f"{label} batch {batch}, target scaled to this machine", batch_us, "us/obs",
-               ratio=ratio, ratio_to="hand-written C single" + (", paired" if paired is not None else ""),
-               target=f"<= {limit:.3f}x C single ({limit * c_single_us:.3f} us/obs here)", ok=ratio <= limit,
-               note=f"C single here {c_single_us:.2f} us vs {TARGET_MACHINE_C_SINGLE_US} us where the "
-                    f"{BATCH_TARGET_US} us target was set")
+    return Row(
+        S,
+        f"{label} batch {batch}, target scaled to this machine",
+        batch_us,
+        "us/obs",
+        ratio=ratio,
+        ratio_to="hand-written C single" + (", paired" if paired is not None else ""),
+        target=f"<= {limit:.3f}x C single ({limit * c_single_us:.3f} us/obs here)",
+        ok=ratio <= limit,
+        note=f"C single here {c_single_us:.2f} us vs {TARGET_MACHINE_C_SINGLE_US} us where the "
+        f"{BATCH_TARGET_US} us target was set",
+    )
 
 
 def fetch_bytes(files: list[Path]) -> tuple[int, int]:
@@ -81,8 +102,14 @@ def build_onnx(ctx: Context) -> Path:
 
 
 def run_node(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
-    cfg = {"io": str(ctx.io_json), "weights": str(ctx.weights_json), "onnx": str(ctx.tmp / "policy.onnx"),
-           "wasm": {k: str(v) for k, v in wasm.items()}, "peers": peers, "quick": ctx.quick}
+    cfg = {
+        "io": str(ctx.io_json),
+        "weights": str(ctx.weights_json),
+        "onnx": str(ctx.tmp / "policy.onnx"),
+        "wasm": {k: str(v) for k, v in wasm.items()},
+        "peers": peers,
+        "quick": ctx.quick,
+    }
     (ctx.tmp / "kernel_node.json").write_text(json.dumps(cfg))
     p = run(["node", str(BENCH / "js" / "kernel_node.mjs"), str(ctx.tmp / "kernel_node.json")], timeout=900)
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -96,9 +123,16 @@ def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
             return "/t/" + str(p.relative_to(ctx.tmp))
         return "/k/" + str(p.relative_to(kdir))  # a kernel given with --kernel lives elsewhere
 
-    cfg = {"io": url(ctx.io_json), "weights": url(ctx.weights_json), "onnx": url(ctx.tmp / "policy.onnx"),
-           "wasm": {k: url(v) for k, v in wasm.items()}, "peers": peers, "quick": ctx.quick,
-           "webgpu": None, "webgpuWeights": None}
+    cfg = {
+        "io": url(ctx.io_json),
+        "weights": url(ctx.weights_json),
+        "onnx": url(ctx.tmp / "policy.onnx"),
+        "wasm": {k: url(v) for k, v in wasm.items()},
+        "peers": peers,
+        "quick": ctx.quick,
+        "webgpu": None,
+        "webgpuWeights": None,
+    }
     if "webgpu" in peers:
         wg = webgpu_files(ctx)
         cfg["webgpu"] = url(wg["module"]) if "module" in wg and wg["module"].is_file() else None
@@ -169,9 +203,15 @@ def measure(ctx: Context) -> list[Row]:
             extra = {k: m[k] for k in ("max_err", "inner_single", "reps", "adapter") if k in m}
             if key == "webgpu":
                 extra["note"] = "SwiftShader (CPU) adapter in headless Chromium"
-            single = Row(S, f"{label} single", m["single_us"], "us", extra=extra,
-                         note=f"max err vs PyTorch {m['max_err']:.1e}"
-                         + ("; SwiftShader, CPU" if key == "webgpu" else ""))
+            single = Row(
+                S,
+                f"{label} single",
+                m["single_us"],
+                "us",
+                extra=extra,
+                note=f"max err vs PyTorch {m['max_err']:.1e}"
+                + ("; SwiftShader, CPU" if key == "webgpu" else ""),
+            )
             if key == "ours" and base.get("single_us"):
                 single.ratio, single.ratio_to = m["single_us"] / base["single_us"], "hand-written C"
                 if "single" in paired:  # interleaved repetitions: steadier on a shared machine
@@ -189,8 +229,13 @@ def measure(ctx: Context) -> list[Row]:
                         b.ratio_to = "hand-written C"
                     if base.get("single_us"):
                         rows.append(b)
-                        b = scaled_batch_row(label, m["batch_us_per_obs"], base["single_us"], m["batch"],
-                                             paired.get("batch_vs_single"))
+                        b = scaled_batch_row(
+                            label,
+                            m["batch_us_per_obs"],
+                            base["single_us"],
+                            m["batch"],
+                            paired.get("batch_vs_single"),
+                        )
                 elif ours.get("batch_us_per_obs"):
                     b.ratio, b.ratio_to = m["batch_us_per_obs"] / ours["batch_us_per_obs"], "ours (wasm)"
                 rows.append(b)
@@ -210,8 +255,14 @@ def measure(ctx: Context) -> list[Row]:
             continue
         if key == "ours":
             ours_gz = gz
-        r = Row(S, f"size: {LABEL[key]}", gz, "B gz", extra={"raw": raw, "files": [f.name for f in files]},
-                note=f"{raw} B raw; " + ", ".join(f.name for f in files))
+        r = Row(
+            S,
+            f"size: {LABEL[key]}",
+            gz,
+            "B gz",
+            extra={"raw": raw, "files": [f.name for f in files]},
+            note=f"{raw} B raw; " + ", ".join(f.name for f in files),
+        )
         if ours_gz and key != "ours":
             r.ratio, r.ratio_to = gz / ours_gz, "ours (wasm)"
         rows.append(r)
@@ -221,12 +272,33 @@ def measure(ctx: Context) -> list[Row]:
 def compile_rows(ctx: Context) -> list[Row]:
     rows = []
     if "compile_s" in ctx.facts:
-        rows.append(Row(S, "tiny_infer compile (fresh, incl. parity check)", ctx.facts["compile_s"], "s",
-                        target="<= 15 s", ok=ctx.facts["compile_s"] <= 15))
+        rows.append(
+            Row(
+                S,
+                "tiny_infer compile (fresh, incl. parity check)",
+                ctx.facts["compile_s"],
+                "s",
+                target="<= 15 s",
+                ok=ctx.facts["compile_s"] <= 15,
+            )
+        )
     wasm = (ctx.kernel / "policy.wasm").stat().st_size
-    wbytes = sum(v.size * 4 for k, v in ctx.tensors.items()
-                 if k.startswith(("actor.", "critic.", "obs_norm.")) and k != "actor.log_std")
-    rows.append(Row(S, "policy.wasm size", wasm, "B", ratio=wasm / wbytes, ratio_to="float32 weights",
-                    target=f"<= weights + 4096 = {wbytes + 4096} B", ok=wasm <= wbytes + 4096,
-                    note=f"float32 weights {wbytes} B"))
+    wbytes = sum(
+        v.size * 4
+        for k, v in ctx.tensors.items()
+        if k.startswith(("actor.", "critic.", "obs_norm.")) and k != "actor.log_std"
+    )
+    rows.append(
+        Row(
+            S,
+            "policy.wasm size",
+            wasm,
+            "B",
+            ratio=wasm / wbytes,
+            ratio_to="float32 weights",
+            target=f"<= weights + 4096 = {wbytes + 4096} B",
+            ok=wasm <= wbytes + 4096,
+            note=f"float32 weights {wbytes} B",
+        )
+    )
     return rows

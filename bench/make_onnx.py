@@ -6,6 +6,7 @@ Runs in bench/.venv-sb3 (it has the `onnx` package; the project does not):
 Input "obs" [N, obs_dim] float32; output "out" [N, n_actions + 1]: probabilities, then the value
 (contract 2's layout).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,15 +24,24 @@ from train.model import ActorCritic  # noqa: E402
 
 def export(doc: dict, out: Path) -> None:
     """Write the ONNX graph of the policy in doc (bench.context's weights JSON: meta and named tensors)."""
-    tensors = {k: np.array(t["data"], dtype=np.float32).reshape(t["shape"])
-               for k, t in doc["tensors"].items()}
+    tensors = {
+        k: np.array(t["data"], dtype=np.float32).reshape(t["shape"]) for k, t in doc["tensors"].items()
+    }
     model = ActorCritic.from_contract(doc["meta"], tensors).eval()
     obs = torch.zeros(1, doc["meta"]["obs_dim"])
     # the TorchScript exporter (deprecated, still there): the dynamo one needs onnxscript, not installed here
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (obs,), str(out), input_names=["obs"], output_names=["out"],
-                          dynamic_axes={"obs": {0: "N"}, "out": {0: "N"}}, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            model,
+            (obs,),
+            str(out),
+            input_names=["obs"],
+            output_names=["out"],
+            dynamic_axes={"obs": {0: "N"}, "out": {0: "N"}},
+            opset_version=17,
+            dynamo=False,
+        )
     onnx.checker.check_model(onnx.load(str(out)))
 
 

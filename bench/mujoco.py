@@ -9,6 +9,7 @@ targets, not the classic-control pages' 32 KB / 1 s), served gzipped on loopback
 - physics in Chromium: env steps per second at max speed (each one policy forward pass and frame_skip
   mj_step calls of the wasm engine), and the mj_step rate that makes.
 """
+
 from __future__ import annotations
 
 import time
@@ -51,9 +52,13 @@ def steps_per_second(browser, url: str, seconds: float) -> float:
 def measure(ctx: Context) -> list[Row]:
     """Section mujoco: every MuJoCo env page of the site."""
     runs, seconds = (2, 2.0) if ctx.quick else (5, 5.0)
-    return for_each_page(ctx, S, partial(measure_page, runs=runs, seconds=seconds),
-                         keep=lambda env_id: env_id in ENV_IDS,
-                         none="no MuJoCo env has a policy (models/Hopper-v5, ...): nothing to measure")
+    return for_each_page(
+        ctx,
+        S,
+        partial(measure_page, runs=runs, seconds=seconds),
+        keep=lambda env_id: env_id in ENV_IDS,
+        none="no MuJoCo env has a policy (models/Hopper-v5, ...): nothing to measure",
+    )
 
 
 def measure_page(browser, url: str, env_id: str, runs: int, seconds: float) -> list[Row]:
@@ -64,8 +69,14 @@ def measure_page(browser, url: str, env_id: str, runs: int, seconds: float) -> l
     sps = steps_per_second(browser, url, seconds)
     rows = load_rows(S, env_id, slow, slow[0]["errors"], spf, MUJOCO)
     skip = ENV_IDS[env_id]
-    rows.append(Row(S, f"{env_id}: env steps per second in Chromium (max speed)", sps, "steps/s",
-                    extra={"mj_step_per_s": sps * skip, "frame_skip": skip},
-                    note=f"each step: one policy forward pass and {skip} mj_step calls: {sps * skip:,.0f} "
-                         f"mj_step/s"))
+    rows.append(
+        Row(
+            S,
+            f"{env_id}: env steps per second in Chromium (max speed)",
+            sps,
+            "steps/s",
+            extra={"mj_step_per_s": sps * skip, "frame_skip": skip},
+            note=f"each step: one policy forward pass and {skip} mj_step calls: {sps * skip:,.0f} mj_step/s",
+        )
+    )
     return rows

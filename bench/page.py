@@ -11,6 +11,7 @@
   EvaluateScript, RunMicrotasks, v8.*) between one FireAnimationFrame and the next, median over frames; next
   to it the mean from CDP Performance.getMetrics (ScriptDuration delta / frames).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,28 @@ from bench.common import Row, median, skipped
 from bench.context import Context
 
 S = "page"
-REGULAR_3G = {"offline": False, "latency": 100, "downloadThroughput": 750 * 1024 / 8,
-              "uploadThroughput": 250 * 1024 / 8}
+REGULAR_3G = {
+    "offline": False,
+    "latency": 100,
+    "downloadThroughput": 750 * 1024 / 8,
+    "uploadThroughput": 250 * 1024 / 8,
+}
 FIRST_ACTION = "() => { try { return window.app.status().firstActionMs != null } catch (e) { return false } }"
-SCRIPT_EVENTS = {"FunctionCall", "FireAnimationFrame", "TimerFire", "EventDispatch", "EvaluateScript",
-                 "RunMicrotasks", "v8.compile", "v8.compileModule", "v8.evaluateModule", "V8.Execute",
-                 "v8.run", "FireIdleCallback", "HandlePostMessage"}
+SCRIPT_EVENTS = {
+    "FunctionCall",
+    "FireAnimationFrame",
+    "TimerFire",
+    "EventDispatch",
+    "EvaluateScript",
+    "RunMicrotasks",
+    "v8.compile",
+    "v8.compileModule",
+    "v8.evaluateModule",
+    "V8.Execute",
+    "v8.run",
+    "FireIdleCallback",
+    "HandlePostMessage",
+}
 BYTES_JS = """fa => {
   const nav = performance.getEntriesByType('navigation')[0];
   const res = performance.getEntriesByType('resource');
@@ -66,9 +83,11 @@ def load_once(browser, url: str, throttle: dict | None) -> dict:
 def frame_script_times(trace: dict) -> tuple[list[float], int]:
     """Per-frame script milliseconds on the renderer main thread, from a Chrome trace."""
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
-    mains = {(e["pid"], e["tid"]) for e in events
-             if e.get("ph") == "M" and e.get("name") == "thread_name"
-             and e["args"].get("name") == "CrRendererMain"}
+    mains = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("ph") == "M" and e.get("name") == "thread_name" and e["args"].get("name") == "CrRendererMain"
+    }
     frames: dict[tuple, list[float]] = {}
     spans: dict[tuple, list[tuple[float, float]]] = {}
     for e in events:
@@ -118,12 +137,15 @@ def script_per_frame(browser, url: str, seconds: float) -> dict:
         s1 = page.evaluate("() => window.app.status()")
         per, n_frames = frame_script_times(trace)
         frames_metric = (m1.get("Frames", 0) - m0.get("Frames", 0)) or max(n_frames - 1, 1)
-        return {"median_ms": median(per) if per else None,
-                "p90_ms": sorted(per)[int(0.9 * len(per))] if per else None,
-                "frames": len(per), "fps": len(per) / wall if per else None,
-                "mean_metrics_ms": (m1["ScriptDuration"] - m0["ScriptDuration"]) * 1000 / frames_metric,
-                "steps_per_s": (s1["step"] - s0) / wall if isinstance(s1.get("step"), int) else None,
-                "backend": s1.get("backend")}
+        return {
+            "median_ms": median(per) if per else None,
+            "p90_ms": sorted(per)[int(0.9 * len(per))] if per else None,
+            "frames": len(per),
+            "fps": len(per) / wall if per else None,
+            "mean_metrics_ms": (m1["ScriptDuration"] - m0["ScriptDuration"]) * 1000 / frames_metric,
+            "steps_per_s": (s1["step"] - s0) / wall if isinstance(s1.get("step"), int) else None,
+            "backend": s1.get("backend"),
+        }
     finally:
         page.close()
 
@@ -133,8 +155,12 @@ def measure(ctx: Context) -> list[Row]:
     from bench.mujoco import ENV_IDS as MUJOCO_IDS  # (bench.mujoco imports this module)
 
     runs, trace_s = (2, 2.0) if ctx.quick else (5, 5.0)
-    rows = for_each_page(ctx, S, partial(measure_page, runs=runs, trace_s=trace_s),
-                         keep=lambda env_id: env_id not in MUJOCO_IDS)
+    rows = for_each_page(
+        ctx,
+        S,
+        partial(measure_page, runs=runs, trace_s=trace_s),
+        keep=lambda env_id: env_id not in MUJOCO_IDS,
+    )
     left_out = ctx.facts.get("site_left_out", {})
     return [skipped(S, env_id, f"not built: {why}") for env_id, why in left_out.items()] + rows
 
@@ -143,6 +169,7 @@ def measure(ctx: Context) -> list[Row]:
 class Targets:
     """What one kind of page is held to: bytes until the first action, the link it loads over (CDP
     Network.emulateNetworkConditions) and the time to the first action on it, script time per frame."""
+
     bytes: float
     bytes_label: str
     link: dict
@@ -154,40 +181,78 @@ class Targets:
 CLASSIC = Targets(32768, "32 KB", REGULAR_3G, "Regular 3G", 1000, 1.0)
 
 
-def load_rows(section: str, env_id: str, slow: list[dict], errors: list[str], spf: dict,
-              t: Targets) -> list[Row]:
+def load_rows(
+    section: str, env_id: str, slow: list[dict], errors: list[str], spf: dict, t: Targets
+) -> list[Row]:
     """The rows of one env page against t: bytes and time until the first action (load_once on t.link,
     empty cache), console errors during load, script time per frame (script_per_frame)."""
     b = slow[0]["bytes"]
     files = ", ".join(f"{n} {s}" for n, s in b["files"])
     fa = median([r["first_action_ms"] for r in slow])
     rows = [
-        Row(section, f"{env_id}: bytes fetched until first action (gzip bodies)", b["body"], "B",
-            ratio=b["body"] / t.bytes, ratio_to=t.bytes_label, target=f"<= {t.bytes_label}",
+        Row(
+            section,
+            f"{env_id}: bytes fetched until first action (gzip bodies)",
+            b["body"],
+            "B",
+            ratio=b["body"] / t.bytes,
+            ratio_to=t.bytes_label,
+            target=f"<= {t.bytes_label}",
             ok=b["body"] <= t.bytes,
-            extra={"transfer": b["transfer"], "decoded": b["decoded"], "files": b["files"],
-                   "all_fetched_body": b["all_body"]},
-            note=f"{b['n']} requests: {files}; {b['transfer']} B with headers, {b['decoded']} B decoded"),
-        Row(section, f"{env_id}: first agent action, {t.link_label}, empty cache", fa, "ms",
-            ratio=fa / t.first_ms, ratio_to=f"{t.first_ms / 1000:g} s", target=f"<= {t.first_ms:g} ms",
+            extra={
+                "transfer": b["transfer"],
+                "decoded": b["decoded"],
+                "files": b["files"],
+                "all_fetched_body": b["all_body"],
+            },
+            note=f"{b['n']} requests: {files}; {b['transfer']} B with headers, {b['decoded']} B decoded",
+        ),
+        Row(
+            section,
+            f"{env_id}: first agent action, {t.link_label}, empty cache",
+            fa,
+            "ms",
+            ratio=fa / t.first_ms,
+            ratio_to=f"{t.first_ms / 1000:g} s",
+            target=f"<= {t.first_ms:g} ms",
             ok=fa <= t.first_ms,
             extra={"runs_ms": [r["first_action_ms"] for r in slow], "backend": slow[0]["backend"]},
-            note=f"median of {len(slow)}; backend {slow[0]['backend']}"),
+            note=f"median of {len(slow)}; backend {slow[0]['backend']}",
+        ),
     ]
     if errors:
-        rows.append(Row(section, f"{env_id}: console errors during load", len(errors), "", ok=False,
-                        note=" | ".join(errors)[:300]))
+        rows.append(
+            Row(
+                section,
+                f"{env_id}: console errors during load",
+                len(errors),
+                "",
+                ok=False,
+                note=" | ".join(errors)[:300],
+            )
+        )
     if spf["median_ms"] is None:
-        rows.append(skipped(section, f"{env_id}: script time per frame",
-                            "no FireAnimationFrame events in the trace"))
+        rows.append(
+            skipped(section, f"{env_id}: script time per frame", "no FireAnimationFrame events in the trace")
+        )
     else:
         ms = spf["median_ms"]
-        rows.append(Row(section, f"{env_id}: script time per frame at 1x (median, trace)", ms, "ms",
-                        ratio=ms / t.frame_ms, ratio_to=f"{t.frame_ms:g} ms", target=f"<= {t.frame_ms:g} ms",
-                        ok=ms <= t.frame_ms, extra=spf,
-                        note=f"{spf['frames']} frames, p90 {spf['p90_ms']:.3f} ms, {spf['fps']:.0f} fps, "
-                             f"{spf['steps_per_s'] or 0:.0f} env steps/s at 1x; CDP ScriptDuration mean "
-                             f"{spf['mean_metrics_ms']:.3f} ms/frame"))
+        rows.append(
+            Row(
+                section,
+                f"{env_id}: script time per frame at 1x (median, trace)",
+                ms,
+                "ms",
+                ratio=ms / t.frame_ms,
+                ratio_to=f"{t.frame_ms:g} ms",
+                target=f"<= {t.frame_ms:g} ms",
+                ok=ms <= t.frame_ms,
+                extra=spf,
+                note=f"{spf['frames']} frames, p90 {spf['p90_ms']:.3f} ms, {spf['fps']:.0f} fps, "
+                f"{spf['steps_per_s'] or 0:.0f} env steps/s at 1x; CDP ScriptDuration mean "
+                f"{spf['mean_metrics_ms']:.3f} ms/frame",
+            )
+        )
     return rows
 
 
@@ -199,7 +264,16 @@ def measure_page(browser, url: str, env_id: str, runs: int, trace_s: float) -> l
     spf = script_per_frame(browser, url, trace_s)
     rows = load_rows(S, env_id, slow, slow[0]["errors"] or fast[0]["errors"], spf, CLASSIC)
     fa, fa0 = rows[1].value, median([r["first_action_ms"] for r in fast])
-    rows.insert(2, Row(S, f"{env_id}: first agent action, loopback unthrottled", fa0, "ms",
-                       ratio=fa0 / fa if fa else None, ratio_to=CLASSIC.link_label,
-                       extra={"runs_ms": [r["first_action_ms"] for r in fast]}))
+    rows.insert(
+        2,
+        Row(
+            S,
+            f"{env_id}: first agent action, loopback unthrottled",
+            fa0,
+            "ms",
+            ratio=fa0 / fa if fa else None,
+            ratio_to=CLASSIC.link_label,
+            extra={"runs_ms": [r["first_action_ms"] for r in fast]},
+        ),
+    )
     return rows

@@ -3,6 +3,7 @@ bench/.venv-sb3): the trainer's own greedy evaluation (train/evaluate.py) over 1
 fixed initial states, the policy called on all episodes at once. Needs only numpy and gymnasium (and the
 project folder on sys.path, as bench/race_*.py put it).
 """
+
 from __future__ import annotations
 
 import time
@@ -13,7 +14,7 @@ import numpy as np
 from train.evaluate import greedy_eval
 
 EVAL_EPISODES = 100
-EVAL_SEED = 1_000_000      # the vector env's reset seed: fixed, far from any training seed
+EVAL_SEED = 1_000_000  # the vector env's reset seed: fixed, far from any training seed
 
 # env id -> (greedy mean return that counts as solved, env steps between evaluations). The grid is the same
 # for both trainers; it is coarser where an evaluation costs more (100 Acrobot episodes of up to 500 Python
@@ -53,6 +54,13 @@ class RaceClock:
         return mean
 
     def result(self, seed: int, **extra) -> dict:
-        return {"env": self.env_id, "seed": seed, "threshold": self.threshold, "solved": self.solved,
-                "evals": self.log, "eval_s": round(self.eval_s, 2),
-                "total_s": round(time.perf_counter() - self.t0, 2), **extra}
+        return {
+            "env": self.env_id,
+            "seed": seed,
+            "threshold": self.threshold,
+            "solved": self.solved,
+            "evals": self.log,
+            "eval_s": round(self.eval_s, 2),
+            "total_s": round(time.perf_counter() - self.t0, 2),
+            **extra,
+        }

@@ -5,6 +5,7 @@ docstring), so the preset's own eval_every and stop_return are replaced by the r
 Runs in the project's venv:  .venv/bin/python bench/race_ours.py SEED [--env ID]
 Prints one JSON line with the same fields as bench/race_sb3.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ from race_eval import RACES, RaceClock  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("seed", type=int, help="training seed (one race entry per seed)")
-    ap.add_argument("--env", default="CartPole-v1", choices=sorted(RACES),
-                    help="env to race on (default %(default)s)")
+    ap.add_argument(
+        "--env", default="CartPole-v1", choices=sorted(RACES), help="env to race on (default %(default)s)"
+    )
     ap.add_argument("--full", action="store_true", help="train the whole budget, not stop when solved")
     args = ap.parse_args()
     torch.set_num_threads(1)  # as `python -m train` does
@@ -41,8 +43,13 @@ def main() -> None:
         return clock.evaluate(steps, act) >= clock.threshold and not args.full
 
     trainer.run(callback=judge)
-    out = clock.result(args.seed, trainer="ours", env_steps=int(trainer.s.global_step),
-                       trainer_train_s=round(trainer.s.train_s, 3), hyperparams=to_dict(cfg))
+    out = clock.result(
+        args.seed,
+        trainer="ours",
+        env_steps=int(trainer.s.global_step),
+        trainer_train_s=round(trainer.s.train_s, 3),
+        hyperparams=to_dict(cfg),
+    )
     print(json.dumps(out))
 
 

@@ -1,6 +1,7 @@
 """Section `runtimes`: tiny_infer/reference.py (the pure-Python policy) under MicroPython and Pyodide, in Node
 and in headless Chromium, next to the wasm kernel; and the bytes each runtime costs when the page's `python`
 backend is chosen (runtime files + reference.py + the weights JSON, gzipped)."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,19 @@ from bench.deps import ensure_node
 
 S = "runtimes"
 NM = BENCH / "node_modules"
-FILES = {"micropython": ["@micropython/micropython-webassembly-pyscript/micropython.mjs",
-                         "@micropython/micropython-webassembly-pyscript/micropython.wasm"],
-         "pyodide": ["pyodide/pyodide.mjs", "pyodide/pyodide.asm.mjs", "pyodide/pyodide.asm.wasm",
-                     "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json"]}
+FILES = {
+    "micropython": [
+        "@micropython/micropython-webassembly-pyscript/micropython.mjs",
+        "@micropython/micropython-webassembly-pyscript/micropython.wasm",
+    ],
+    "pyodide": [
+        "pyodide/pyodide.mjs",
+        "pyodide/pyodide.asm.mjs",
+        "pyodide/pyodide.asm.wasm",
+        "pyodide/python_stdlib.zip",
+        "pyodide/pyodide-lock.json",
+    ],
+}
 LABEL = {"micropython": "MicroPython", "pyodide": "Pyodide"}
 
 
@@ -26,6 +36,7 @@ def weights_export(ctx: Context) -> Path:
     if not out.exists():
         sys.path.insert(0, str(ROOT))
         from tiny_infer.export_json import export_json
+
         export_json(ctx.model, out)
     return out
 
@@ -33,8 +44,12 @@ def weights_export(ctx: Context) -> Path:
 def run_chromium(ctx: Context, src: Path, weights: Path) -> dict:
     res: dict = {}
     mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp, "/src/": src.parent}
-    cfg = {"io": "/t/" + ctx.io_json.name, "src": "/src/" + src.name, "weights": "/t/" + weights.name,
-           "quick": ctx.quick}
+    cfg = {
+        "io": "/t/" + ctx.io_json.name,
+        "src": "/src/" + src.name,
+        "weights": "/t/" + weights.name,
+        "quick": ctx.quick,
+    }
     with chromium(mounts, use_gzip=True) as (browser, base):
         res["version"] = browser.version
         for name in ("micropython", "pyodide"):
@@ -71,8 +86,13 @@ def measure(ctx: Context) -> list[Row]:
             rows.append(skipped(S, "hand-written C", str(e2)))
     ref_name = "ours (wasm)" if "ours" in wasm else "hand-written C (wasm)"
 
-    cfg = {"io": str(ctx.io_json), "src": str(src), "weights": str(weights),
-           "wasm": {k: str(v) for k, v in wasm.items()}, "quick": ctx.quick}
+    cfg = {
+        "io": str(ctx.io_json),
+        "src": str(src),
+        "weights": str(weights),
+        "wasm": {k: str(v) for k, v in wasm.items()},
+        "quick": ctx.quick,
+    }
     (ctx.tmp / "pyrt_node.json").write_text(json.dumps(cfg))
     results: dict[str, dict] = {}
     try:
@@ -86,6 +106,7 @@ def measure(ctx: Context) -> list[Row]:
         try:
             results["chromium"] = run_chromium(ctx, src, weights)
             from bench.kernel import run_chromium as kernel_chromium
+
             k = kernel_chromium(ctx, wasm, list(wasm))["results"]
             results["chromium"].update(k)
         except Exception as e:  # noqa: BLE001
@@ -102,20 +123,34 @@ def measure(ctx: Context) -> list[Row]:
             if "error" in m:
                 rows.append(skipped(S, f"{where}: {LABEL[name]}", m["error"]))
                 continue
-            row = Row(S, f"{where}: {LABEL[name]} forward (called from JS)", m["single_us"], "us",
-                      note=f"loop inside Python {m['in_python_us']:.0f} us; "
-                           f"runtime load {m['load_ms']:.0f} ms; "
-                           f"max err vs PyTorch {m['max_err']:.1e}",
-                      extra={k: m[k] for k in ("in_python_us", "load_ms", "max_err", "inner", "reps",
-                                               "fetched") if k in m})
+            row = Row(
+                S,
+                f"{where}: {LABEL[name]} forward (called from JS)",
+                m["single_us"],
+                "us",
+                note=f"loop inside Python {m['in_python_us']:.0f} us; "
+                f"runtime load {m['load_ms']:.0f} ms; "
+                f"max err vs PyTorch {m['max_err']:.1e}",
+                extra={
+                    k: m[k]
+                    for k in ("in_python_us", "load_ms", "max_err", "inner", "reps", "fetched")
+                    if k in m
+                },
+            )
             if kernel:
                 row.ratio, row.ratio_to = m["single_us"] / kernel["single_us"], ref_name
             rows.append(row)
             if "fetched" in m:
-                rows.append(Row(S, f"{where}: {LABEL[name]} bytes fetched to load (gzip)",
-                                m["fetched"]["body"], "B",
-                                extra=m["fetched"], note=f"{m['fetched']['n']} requests, "
-                                                         f"{m['fetched']['decoded']:,} B decoded"))
+                rows.append(
+                    Row(
+                        S,
+                        f"{where}: {LABEL[name]} bytes fetched to load (gzip)",
+                        m["fetched"]["body"],
+                        "B",
+                        extra=m["fetched"],
+                        note=f"{m['fetched']['n']} requests, {m['fetched']['decoded']:,} B decoded",
+                    )
+                )
     # What choosing the backend costs, counted from the files (gzip -9): runtime + module + weights.
     extra_bytes = gz_size(src.read_bytes()) + gz_size(weights.read_bytes())
     kernel_gz = None
@@ -129,9 +164,14 @@ def measure(ctx: Context) -> list[Row]:
             continue
         gz = sum(gz_size(p.read_bytes()) for p in paths) + extra_bytes
         raw = sum(p.stat().st_size for p in paths)
-        row = Row(S, f"size: {LABEL[name]} backend (runtime + reference.py + weights)", gz, "B gz",
-                  extra={"runtime_raw": raw, "module_and_weights_gz": extra_bytes},
-                  note=f"runtime {raw:,} B raw; reference.py + weights JSON {extra_bytes:,} B gz")
+        row = Row(
+            S,
+            f"size: {LABEL[name]} backend (runtime + reference.py + weights)",
+            gz,
+            "B gz",
+            extra={"runtime_raw": raw, "module_and_weights_gz": extra_bytes},
+            note=f"runtime {raw:,} B raw; reference.py + weights JSON {extra_bytes:,} B gz",
+        )
         if kernel_gz:
             row.ratio, row.ratio_to = gz / kernel_gz, "policy.wasm"
         rows.append(row)

@@ -1,4 +1,5 @@
 """A loopback static server for the browser measurements: folders under URL prefixes, gzip on request."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,11 +10,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MIME = {".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
-        ".json": "application/json", ".html": "text/html; charset=utf-8", ".css": "text/css",
-        ".svg": "image/svg+xml", ".ico": "image/x-icon",
-        ".png": "image/png", ".bin": "application/octet-stream", ".py": "text/plain; charset=utf-8",
-        ".zip": "application/zip", ".onnx": "application/octet-stream", ".txt": "text/plain; charset=utf-8"}
+MIME = {
+    ".wasm": "application/wasm",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+    ".bin": "application/octet-stream",
+    ".py": "text/plain; charset=utf-8",
+    ".zip": "application/zip",
+    ".onnx": "application/octet-stream",
+    ".txt": "text/plain; charset=utf-8",
+}
 # Already-compressed formats a CDN would not gzip again.
 NO_GZIP = {".png", ".zip", ".ico"}
 
@@ -31,7 +43,7 @@ def make_handler(mounts: dict[str, Path], use_gzip: bool) -> type[http.server.Ba
             path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
             for prefix in sorted(mounts, key=len, reverse=True):
                 if path == prefix.rstrip("/") or path.startswith(prefix):
-                    rel = path[len(prefix):].lstrip("/")
+                    rel = path[len(prefix) :].lstrip("/")
                     base = mounts[prefix].resolve()
                     f = (base / rel).resolve()
                     if f.is_dir():

@@ -9,6 +9,7 @@ frames. The machine's load average goes in the note: the sweep runs on one core 
 it the same sweep in Node (bench/js/sweep_node.mjs, the same V8): its wall time and the CPU time it used,
 which a loaded machine does not inflate.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,13 @@ RUN = """async () => {
 
 def measure(ctx: Context) -> list[Row]:
     """Section sweep: on CartPole-v1's page of the site."""
-    return for_each_page(ctx, S, partial(measure_page, ctx=ctx), keep=lambda env_id: env_id == ENV_ID,
-                         none=f"the site has no {ENV_ID} page")
+    return for_each_page(
+        ctx,
+        S,
+        partial(measure_page, ctx=ctx),
+        keep=lambda env_id: env_id == ENV_ID,
+        none=f"the site has no {ENV_ID} page",
+    )
 
 
 def measure_page(browser, url: str, env_id: str, ctx: Context) -> list[Row]:
@@ -64,30 +70,56 @@ def measure_page(browser, url: str, env_id: str, ctx: Context) -> list[Row]:
     wall = time.perf_counter() - t0
     load1 = os.getloadavg()[0]
     page.close()  # the agent stops playing: Node's sweep runs alone
-    node = json.loads(run(["node", str(BENCH / "js" / "sweep_node.mjs"), str(ctx.kernel), env_id, "length"],
-                          timeout=600).stdout)
+    node = json.loads(
+        run(
+            ["node", str(BENCH / "js" / "sweep_node.mjs"), str(ctx.kernel), env_id, "length"], timeout=600
+        ).stdout
+    )
     best = min(got, key=lambda g: g["ms"])
     n, eps = len(best["rows"]), 256
     load = f"load average {load0:.1f} before, {load1:.1f} after, on {os.cpu_count()} cores"
     each = ", ".join(f"{g['ms'] / 1000:.2f}" for g in got)
     curve = ", ".join(f"{r['value']:.2f}: {r['meanReturn']:.0f}" for r in best["rows"][::4])
     return [
-        Row(S, f"{ENV_ID}: sweep, {n} values x {eps} episodes ({best['backend']})", best["ms"] / 1000, "s",
-            ratio=best["ms"] / 1000 / TARGET_S, ratio_to="5 s", target="<= 5 s",
+        Row(
+            S,
+            f"{ENV_ID}: sweep, {n} values x {eps} episodes ({best['backend']})",
+            best["ms"] / 1000,
+            "s",
+            ratio=best["ms"] / 1000 / TARGET_S,
+            ratio_to="5 s",
+            target="<= 5 s",
             ok=best["ms"] / 1000 <= TARGET_S,
             extra={"runs_s": [g["ms"] / 1000 for g in got], "rows": best["rows"], "bench_wall_s": wall},
-            note=f"best of {runs} ({each} s); {load}; "
-                 f"mean return by pole half-length: {curve}"),
-        Row(S, f"{ENV_ID}: longest main-thread task during the sweep", max(g["longest"] for g in got), "ms",
-            target="< 50 ms (no long task)", ok=max(g["longest"] for g in got) < 50,
+            note=f"best of {runs} ({each} s); {load}; mean return by pole half-length: {curve}",
+        ),
+        Row(
+            S,
+            f"{ENV_ID}: longest main-thread task during the sweep",
+            max(g["longest"] for g in got),
+            "ms",
+            target="< 50 ms (no long task)",
+            ok=max(g["longest"] for g in got) < 50,
             note="PerformanceObserver 'longtask' (tasks over 50 ms only; 0: none); the sweep yields every "
-                 "8 ms"),
-        Row(S, f"{ENV_ID}: longest gap between frames during the sweep", max(g["gap"] for g in got), "ms",
+            "8 ms",
+        ),
+        Row(
+            S,
+            f"{ENV_ID}: longest gap between frames during the sweep",
+            max(g["gap"] for g in got),
+            "ms",
             extra={"frames": [g["frames"] for g in got]},
-            note=f"{best['frames']} frames in {best['ms'] / 1000:.2f} s; the agent kept playing at 1x"),
-        Row(S, f"{ENV_ID}: the same sweep in Node, CPU time", node["cpu_ms"] / 1000, "s",
-            ratio=node["cpu_ms"] / 1000 / TARGET_S, ratio_to="5 s",
+            note=f"{best['frames']} frames in {best['ms'] / 1000:.2f} s; the agent kept playing at 1x",
+        ),
+        Row(
+            S,
+            f"{ENV_ID}: the same sweep in Node, CPU time",
+            node["cpu_ms"] / 1000,
+            "s",
+            ratio=node["cpu_ms"] / 1000 / TARGET_S,
+            ratio_to="5 s",
             extra={"wall_s": node["wall_ms"] / 1000, "same_rows": node["rows"] == best["rows"]},
             note=f"wall {node['wall_ms'] / 1000:.2f} s on this machine's shared cores; returns "
-                 f"{'identical to' if node['rows'] == best['rows'] else 'differ from'} the page's"),
+            f"{'identical to' if node['rows'] == best['rows'] else 'differ from'} the page's",
+        ),
     ]

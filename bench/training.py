@@ -10,6 +10,7 @@ as infinitely slow. Each trainer gets its own budget (ours: its preset's; SB3: t
 of the two trainers are interleaved so that load from other processes hits both alike. Each trainer runs in
 its own process with one torch thread. BENCH_TRAIN_ENVS=Acrobot-v1,Pendulum-v1 races only those envs.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,13 +49,34 @@ def make_train(ctx: Context, seed: int) -> dict:
     folder (--out, --runs), so the user's build/models and runs/ stay untouched; wall time and final eval."""
     work = ctx.tmp / f"make-train-{seed}"
     t0 = time.perf_counter()
-    run([sys.executable, "-m", "train", "--env", ENV_ID, "--seed", str(seed), "--out", str(work / "models"),
-         "--runs", str(work / "runs"), "--no-progress"], timeout=600)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "train",
+            "--env",
+            ENV_ID,
+            "--seed",
+            str(seed),
+            "--out",
+            str(work / "models"),
+            "--runs",
+            str(work / "runs"),
+            "--no-progress",
+        ],
+        timeout=600,
+    )
     wall = time.perf_counter() - t0
     meta = json.loads((work / "models" / ENV_ID / "policy.json").read_text())
     ev = meta["train"]["eval"]
-    out = {"seed": seed, "wall_s": wall, "eval_mean": ev["mean"], "eval_std": ev.get("std"),
-           "env_steps": meta["train"].get("env_steps"), "train_wall_s": meta["train"].get("wall_s")}
+    out = {
+        "seed": seed,
+        "wall_s": wall,
+        "eval_mean": ev["mean"],
+        "eval_std": ev.get("std"),
+        "env_steps": meta["train"].get("env_steps"),
+        "train_wall_s": meta["train"].get("wall_s"),
+    }
     shutil.rmtree(work, ignore_errors=True)
     return out
 
@@ -64,8 +86,14 @@ def summarize(results: list[dict]) -> dict:
     inf = float("inf")
     times = [r["solved"]["train_s"] if r.get("solved") else inf for r in results]
     steps = [r["solved"]["steps"] if r.get("solved") else inf for r in results]
-    return {"n": len(results), "solved": len(solved), "median_s": median(times),
-            "median_steps": median(steps), "per_seed_s": times, "per_seed_steps": steps}
+    return {
+        "n": len(results),
+        "solved": len(solved),
+        "median_s": median(times),
+        "median_steps": median(steps),
+        "per_seed_s": times,
+        "per_seed_steps": steps,
+    }
 
 
 def race_rows(env_id: str, seeds: list[int], ours: list[dict], sb3: list[dict]) -> list[Row]:
@@ -76,13 +104,23 @@ def race_rows(env_id: str, seeds: list[int], ours: list[dict], sb3: list[dict]) 
     for who, s, res in (("ours", o, ours), ("SB3 PPO (RL Zoo)", b, sb3)):
         if not s:
             continue
-        t = Row(S, f"{env_id} {who}: time to solve, median of {s['n']}", s["median_s"], "s",
-                extra={"env": env_id, "per_seed_s": s["per_seed_s"], "runs": res},
-                note=f"training s, evals excluded; seeds {seeds[:s['n']]}: {fmt_seeds(s['per_seed_s'])} s; "
-                     f"solved {s['solved']}/{s['n']}")
-        st = Row(S, f"{env_id} {who}: env steps to solve, median of {s['n']}", s["median_steps"], "steps",
-                 extra={"env": env_id, "per_seed_steps": s["per_seed_steps"]},
-                 note=f"per seed: {fmt_seeds(s['per_seed_steps'], '{:,.0f}')}")
+        t = Row(
+            S,
+            f"{env_id} {who}: time to solve, median of {s['n']}",
+            s["median_s"],
+            "s",
+            extra={"env": env_id, "per_seed_s": s["per_seed_s"], "runs": res},
+            note=f"training s, evals excluded; seeds {seeds[: s['n']]}: {fmt_seeds(s['per_seed_s'])} s; "
+            f"solved {s['solved']}/{s['n']}",
+        )
+        st = Row(
+            S,
+            f"{env_id} {who}: env steps to solve, median of {s['n']}",
+            s["median_steps"],
+            "steps",
+            extra={"env": env_id, "per_seed_steps": s["per_seed_steps"]},
+            note=f"per seed: {fmt_seeds(s['per_seed_steps'], '{:,.0f}')}",
+        )
         if who == "ours" and b:
             # an unsolved median on SB3's side makes any solved median of ours a ratio of 0
             ratio = lambda x, y: x / y if math.isfinite(y) else (0.0 if math.isfinite(x) else math.inf)
@@ -118,8 +156,12 @@ def measure(ctx: Context) -> list[Row]:
                     errors.append(f"{env_id} ours seed {seed}: {e}")
             if sb3_py:
                 try:
-                    sb3.append(race([str(sb3_py), str(BENCH / "race_sb3.py"), str(seed), "--env", env_id],
-                                    timeout=timeout))
+                    sb3.append(
+                        race(
+                            [str(sb3_py), str(BENCH / "race_sb3.py"), str(seed), "--env", env_id],
+                            timeout=timeout,
+                        )
+                    )
                     ctx.facts["sb3_version"] = sb3[-1].get("version")
                 except Exception as e:  # noqa: BLE001
                     errors.append(f"{env_id} sb3 seed {seed}: {e}")
@@ -137,13 +179,30 @@ def measure(ctx: Context) -> list[Row]:
         if mt:
             walls = [r["wall_s"] for r in mt]
             means = [r["eval_mean"] for r in mt]
-            rows.append(Row(S, f"make train wall time (max of {len(mt)} seeds)", max(walls), "s",
-                            ratio=max(walls) / 20, ratio_to="20 s", target="<= 20 s", ok=max(walls) <= 20,
-                            extra={"runs": mt},
-                            note="per seed: " + ", ".join(f"{w:.1f}" for w in walls) + " s"))
+            rows.append(
+                Row(
+                    S,
+                    f"make train wall time (max of {len(mt)} seeds)",
+                    max(walls),
+                    "s",
+                    ratio=max(walls) / 20,
+                    ratio_to="20 s",
+                    target="<= 20 s",
+                    ok=max(walls) <= 20,
+                    extra={"runs": mt},
+                    note="per seed: " + ", ".join(f"{w:.1f}" for w in walls) + " s",
+                )
+            )
             n500 = sum(m >= 500.0 for m in means)
-            rows.append(Row(S, "make train final greedy eval (min over seeds)", min(means), "return",
-                            target=f"500.0 for {len(mt)}/{len(mt)}", ok=n500 == len(mt),
-                            note="per seed: " + ", ".join(f"{m:.1f}" for m in means)))
+            rows.append(
+                Row(
+                    S,
+                    "make train final greedy eval (min over seeds)",
+                    min(means),
+                    "return",
+                    target=f"500.0 for {len(mt)}/{len(mt)}",
+                    ok=n500 == len(mt),
+                    note="per seed: " + ", ".join(f"{m:.1f}" for m in means),
+                )
+            )
     return rows
-

@@ -5,6 +5,7 @@ text of gymnasium/envs/mujoco/assets/<file> as a JSON string: an ES module, so t
 bundler's registry import) and esbuild (the pages) read the same bytes without a text loader.
 tests/test_mujoco.py checks that every copy still equals the installed Gymnasium's file.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,10 @@ OUT = Path(__file__).parent / "src" / "envs" / "mujoco" / "assets"
 def module_text(name: str) -> str:
     """The ES module holding Gymnasium's `name` verbatim."""
     text = (SRC / name).read_text(encoding="utf-8")
-    return (f"// Gymnasium {gymnasium.__version__}'s gymnasium/envs/mujoco/assets/{name}, unmodified "
-            f"(written by bundle/mujoco_xml.py).\nexport default {json.dumps(text)};\n")
+    return (
+        f"// Gymnasium {gymnasium.__version__}'s gymnasium/envs/mujoco/assets/{name}, unmodified "
+        f"(written by bundle/mujoco_xml.py).\nexport default {json.dumps(text)};\n"
+    )
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """Contract-1 checkpoints for tests: random-weight policies, and the numpy forward pass that is the oracle."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,17 @@ from safetensors.numpy import load_file as load_numpy
 from safetensors.torch import save_file
 
 
-def make_random_checkpoint(out: Path, obs_dim: int = 4, hidden=(64, 64), activation: str = "tanh",
-                           action: dict | None = None, obs_norm: bool = False, seed: int = 0,
-                           env_id: str = "Random-v0", scale: float = 1.0) -> Path:
+def make_random_checkpoint(
+    out: Path,
+    obs_dim: int = 4,
+    hidden=(64, 64),
+    activation: str = "tanh",
+    action: dict | None = None,
+    obs_norm: bool = False,
+    seed: int = 0,
+    env_id: str = "Random-v0",
+    scale: float = 1.0,
+) -> Path:
     """Write a contract-1 checkpoint with random weights (tensor names as train/ writes them)."""
     action = action or {"type": "discrete", "n": 2}
     g = torch.Generator().manual_seed(seed)
@@ -22,7 +31,7 @@ def make_random_checkpoint(out: Path, obs_dim: int = 4, hidden=(64, 64), activat
     for head, last in (("actor", n_out), ("critic", 1)):
         sizes = [obs_dim, *hidden, last]
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            tensors[f"{head}.{i}.weight"] = torch.randn(b, a, generator=g) * scale / a ** 0.5
+            tensors[f"{head}.{i}.weight"] = torch.randn(b, a, generator=g) * scale / a**0.5
             tensors[f"{head}.{i}.bias"] = torch.randn(b, generator=g) * 0.1 * scale
     if action["type"] == "box":
         tensors["actor.log_std"] = torch.full((n_out,), -0.5)
@@ -31,10 +40,22 @@ def make_random_checkpoint(out: Path, obs_dim: int = 4, hidden=(64, 64), activat
         tensors["obs_norm.var"] = torch.rand(obs_dim, generator=g) * 4 + 0.01
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous().float() for k, v in tensors.items()}, str(out / "policy.safetensors"))
-    meta = {"format": 1, "env_id": env_id, "obs_dim": obs_dim, "action": action, "hidden": list(hidden),
-            "activation": activation, "obs_norm": {"clip": 10.0, "eps": 1e-8} if obs_norm else None,
-            "train": {"seed": seed, "env_steps": 0, "wall_s": 0.0,
-                      "eval": {"episodes": 0, "mean": 0.0, "std": 0.0}, "versions": {}}}
+    meta = {
+        "format": 1,
+        "env_id": env_id,
+        "obs_dim": obs_dim,
+        "action": action,
+        "hidden": list(hidden),
+        "activation": activation,
+        "obs_norm": {"clip": 10.0, "eps": 1e-8} if obs_norm else None,
+        "train": {
+            "seed": seed,
+            "env_steps": 0,
+            "wall_s": 0.0,
+            "eval": {"episodes": 0, "mean": 0.0, "std": 0.0},
+            "versions": {},
+        },
+    }
     (out / "policy.json").write_text(json.dumps(meta, indent=1))
     return out
 

@@ -1,5 +1,6 @@
 """Shared fixtures: a headless Chromium (mandatory when RL_WEB_REQUIRE_BROWSER=1), a static file server, a
 renderer page and the built site."""
+
 from __future__ import annotations
 
 import functools
@@ -30,6 +31,7 @@ def browser():
             pytest.fail(msg)
         pytest.skip(msg)
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         yield b
@@ -37,9 +39,14 @@ def browser():
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
-                      ".json": "application/json", ".svg": "image/svg+xml"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".json": "application/json",
+        ".svg": "image/svg+xml",
+    }
 
     def log_message(self, *args):  # keep test output quiet
         pass

@@ -1,5 +1,6 @@
 """Pixel masks of rendered frames: which pixels belong to a part of a drawing, to compare the page's canvas
 with Gymnasium's render (tests/test_render.py, tests/test_physics.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,4 +21,6 @@ def dilate(m: np.ndarray) -> np.ndarray:
     """The mask grown by one pixel (8-neighbourhood)."""
     h, w = m.shape
     p = np.pad(m, 1)
-    return np.any([p[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+    return np.any(
+        [p[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0
+    )

@@ -1,5 +1,6 @@
 """Compiled kernels for tests: compile contract-1 folders, and check a kernel's outputs against the oracle
 (tests/checkpoints.oracle_forward) within the parity bound."""
+
 from __future__ import annotations
 
 import shutil
@@ -25,8 +26,9 @@ def cartpole_model(tmp: Path) -> Path:
 def compile_kernels(models: dict[str, Path], out: Path, parity_samples: int) -> dict[str, tuple[Path, Path]]:
     """Compile each model into out/<name>: name -> (model_dir, kernel_dir)."""
     for name, model in models.items():
-        compile_policy(CompileConfig(model_dir=model, out=out / name, parity_samples=parity_samples),
-                       log=lambda *a: None)
+        compile_policy(
+            CompileConfig(model_dir=model, out=out / name, parity_samples=parity_samples), log=lambda *a: None
+        )
     return {name: (model, out / name) for name, model in models.items()}
 
 

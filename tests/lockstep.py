@@ -17,6 +17,7 @@ JS env redoes that step from Gymnasium's state with Gymnasium's own libm values 
 must then give Gymnasium's row exactly, and every value swapped in that differs from the JS env's own must
 be a libm misrounding (mpmath: the JS value is the correctly rounded one, libm's is not).
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,8 +49,12 @@ LIBM_PY = {
 }
 LIBM_PY_BY_ENV = {"MountainCar-v0": {"cos": math.cos}, "MountainCarContinuous-v0": {"cos": math.cos}}
 # CartPole derives two constants in __init__ (a patched constant must update them)
-DERIVED = {"CartPole-v1": lambda u: (setattr(u, "total_mass", u.masspole + u.masscart),
-                                     setattr(u, "polemass_length", u.masspole * u.length))}
+DERIVED = {
+    "CartPole-v1": lambda u: (
+        setattr(u, "total_mass", u.masspole + u.masscart),
+        setattr(u, "polemass_length", u.masspole * u.length),
+    )
+}
 
 
 def node_exe() -> str:
@@ -63,8 +68,9 @@ def node_exe() -> str:
 def js_specs() -> dict[str, dict]:
     """ENVS' specs (bundle/src/envs/index.js), by Gymnasium id: the envs whose physics is plain JS (the
     classic-control ports; an env with an engine, MuJoCo, has its own tests)."""
-    out = subprocess.run([node_exe(), str(RUNNER), "--specs"], capture_output=True, text=True, check=True,
-                         timeout=60)
+    out = subprocess.run(
+        [node_exe(), str(RUNNER), "--specs"], capture_output=True, text=True, check=True, timeout=60
+    )
     return json.loads(out.stdout)
 
 
@@ -80,6 +86,7 @@ def unb64(s: str, dtype=np.float64) -> np.ndarray:
 class Rows:
     """One row per reset and per step: float32 obs [R, O], float64 state [R, S], reward [R], flags [R]
     (terminated | truncated << 1); a reset row has reward 0 and flags 0."""
+
     obs: np.ndarray
     state: np.ndarray
     reward: np.ndarray
@@ -88,23 +95,31 @@ class Rows:
     @classmethod
     def decode(cls, d: dict, spec: dict) -> Rows:
         obs = unb64(d["obs"], np.float32).reshape(-1, len(spec["obsNames"]))
-        return cls(obs, unb64(d["state"]).reshape(-1, spec["stateSize"]), unb64(d["reward"]),
-                   unb64(d["flags"], np.uint8))
+        return cls(
+            obs,
+            unb64(d["state"]).reshape(-1, spec["stateSize"]),
+            unb64(d["reward"]),
+            unb64(d["flags"], np.uint8),
+        )
 
     def take(self, i) -> Rows:
         return Rows(self.obs[i], self.state[i], self.reward[i], self.flags[i])
 
     def differs(self, other: Rows) -> np.ndarray:
         """Per row: does any bit differ (obs, state, reward or flags)?"""
-        return ((self.obs.view(np.uint32) != other.obs.view(np.uint32)).any(1)
-                | (self.state.view(np.uint64) != other.state.view(np.uint64)).any(1)
-                | (self.reward.view(np.uint64) != other.reward.view(np.uint64)) | (self.flags != other.flags))
+        return (
+            (self.obs.view(np.uint32) != other.obs.view(np.uint32)).any(1)
+            | (self.state.view(np.uint64) != other.state.view(np.uint64)).any(1)
+            | (self.reward.view(np.uint64) != other.reward.view(np.uint64))
+            | (self.flags != other.flags)
+        )
 
 
 @dataclass
 class Episodes:
     """Gymnasium's episodes: actions [T, A] (float64; discrete as integers) and rows (each episode's reset
     row, then one per step)."""
+
     lengths: np.ndarray
     actions: np.ndarray
     rows: Rows
@@ -131,8 +146,9 @@ class JsEnvs:
         self.spec = js_specs()[env_id]
         self.err = tempfile.TemporaryFile()
         cmd = [node_exe(), str(RUNNER), env_id, json.dumps(constants or {})]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True
+        )
 
     def call(self, cmd: str, **msg) -> dict:
         try:
@@ -154,8 +170,13 @@ class JsEnvs:
         return unb64(self.call("libm", fn=fn, x=b64(np.asarray(x, np.float64)))["y"])
 
     def replay(self, ref: Episodes, lockstep: bool) -> Rows:
-        return self.rows("replay", lengths=ref.lengths.tolist(), starts=b64(ref.starts),
-                         actions=b64(ref.actions), gym=b64(ref.rows.state) if lockstep else None)
+        return self.rows(
+            "replay",
+            lengths=ref.lengths.tolist(),
+            starts=b64(ref.starts),
+            actions=b64(ref.actions),
+            gym=b64(ref.rows.state) if lockstep else None,
+        )
 
     def __enter__(self) -> JsEnvs:
         return self
@@ -174,6 +195,7 @@ class JsEnvs:
 
 
 # ---- Gymnasium's side ----
+
 
 def gym_env(env_id: str, constants: dict | None = None) -> gym.Env:
     """gym.make(env_id) with physical constants patched in by attribute (derived ones recomputed)."""
@@ -219,7 +241,7 @@ def rollout_random(env_id: str, n: int, seed: int, constants: dict | None = None
             rows[-1].append((o, gym_state(env), float(r), term | trunc << 1))
             if term or trunc:
                 break
-        actions.append(acts[:len(rows[-1]) - 1])
+        actions.append(acts[: len(rows[-1]) - 1])
     env.close()
     return _episodes(rows, actions)
 
@@ -245,15 +267,16 @@ class Greedy:
         out = torch_forward(self.ckpt, rows[first])
         a = self.spec["action"]
         if a["type"] == "discrete":
-            act = out[:, :a["n"]].argmax(1)[:, None].astype(np.float64)
+            act = out[:, : a["n"]].argmax(1)[:, None].astype(np.float64)
         else:
             k = len(a["low"])
             act = np.clip(out[:, :k], np.float32(a["low"]), np.float32(a["high"])).astype(np.float32)
         return act[inverse.ravel()].astype(np.float64)
 
 
-def gym_closed_loop(env_id: str, policy: Greedy, n: int, seed: int,
-                    constants: dict | None = None) -> Episodes:
+def gym_closed_loop(
+    env_id: str, policy: Greedy, n: int, seed: int, constants: dict | None = None
+) -> Episodes:
     """n Gymnasium episodes, each env acting greedily on its own obs (one batched forward per step)."""
     spec = js_specs()[env_id]
     envs = [gym_env(env_id, constants) for _ in range(n)]
@@ -297,9 +320,16 @@ def _episodes(rows: list[list[tuple]], actions: list) -> Episodes:
     """Episodes from per-episode lists of (obs, state, reward, flags) rows and of actions."""
     flat = [row for ep in rows for row in ep]
     col = [[x[k] for x in flat] for k in range(4)]
-    return Episodes(np.array([len(a) for a in actions]), np.array([a for ep in actions for a in ep]),
-                    Rows(np.array(col[0], np.float32), np.array(col[1]), np.array(col[2], np.float64),
-                         np.array(col[3], np.uint8)))
+    return Episodes(
+        np.array([len(a) for a in actions]),
+        np.array([a for ep in actions for a in ep]),
+        Rows(
+            np.array(col[0], np.float32),
+            np.array(col[1]),
+            np.array(col[2], np.float64),
+            np.array(col[3], np.uint8),
+        ),
+    )
 
 
 # ---- a cache of Gymnasium's episodes ----
@@ -312,8 +342,17 @@ def _gym_side_digest() -> str:
     import hashlib
     import inspect
 
-    code = [gym_env, gym_action, gym_state, random_actions, rollout_random, Greedy, gym_closed_loop,
-            _episodes, *DERIVED.values()]
+    code = [
+        gym_env,
+        gym_action,
+        gym_state,
+        random_actions,
+        rollout_random,
+        Greedy,
+        gym_closed_loop,
+        _episodes,
+        *DERIVED.values(),
+    ]
     return hashlib.sha256("".join(inspect.getsource(f) for f in code).encode()).hexdigest()
 
 
@@ -324,9 +363,17 @@ def cached(what: dict, make) -> Episodes:
     import hashlib
     import platform
 
-    key = json.dumps({**what, "gymnasium": gym.__version__, "numpy": np.__version__,
-                      "libc": platform.libc_ver(), "machine": platform.machine(),
-                      "code": _gym_side_digest()}, sort_keys=True)
+    key = json.dumps(
+        {
+            **what,
+            "gymnasium": gym.__version__,
+            "numpy": np.__version__,
+            "libc": platform.libc_ver(),
+            "machine": platform.machine(),
+            "code": _gym_side_digest(),
+        },
+        sort_keys=True,
+    )
     path = CACHE / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npz")
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
@@ -334,13 +381,21 @@ def cached(what: dict, make) -> Episodes:
     ep = make()
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, lengths=ep.lengths, actions=ep.actions, obs=ep.rows.obs, state=ep.rows.state,
-             reward=ep.rows.reward, flags=ep.rows.flags)
+    np.savez(
+        tmp,
+        lengths=ep.lengths,
+        actions=ep.actions,
+        obs=ep.rows.obs,
+        state=ep.rows.state,
+        reward=ep.rows.reward,
+        flags=ep.rows.flags,
+    )
     tmp.replace(path)
     return ep
 
 
 # ---- explaining a difference ----
+
 
 def correctly_rounded(fn: str, x: float) -> float:
     """LIBM's function fn at x, rounded once from the exact value (mpmath at 200 bits)."""
@@ -348,8 +403,14 @@ def correctly_rounded(fn: str, x: float) -> float:
 
     with mpmath.workprec(200):
         m = mpmath.mpf(x)
-        v = {"sin": mpmath.sin, "cos": mpmath.cos, "sq": lambda m: m * m, "sqf": lambda m: m * m,
-             "sinf": mpmath.sin, "cosf": mpmath.cos}[fn](m)
+        v = {
+            "sin": mpmath.sin,
+            "cos": mpmath.cos,
+            "sq": lambda m: m * m,
+            "sqf": lambda m: m * m,
+            "sinf": mpmath.sin,
+            "cosf": mpmath.cos,
+        }[fn](m)
         if fn.endswith("f"):
             with mpmath.workprec(24):
                 v = +v  # to float32's 24 bits, to nearest
@@ -360,6 +421,7 @@ def correctly_rounded(fn: str, x: float) -> float:
 class Explained:
     """explain()'s verdict on each item: ok (Gymnasium's row reproduced, and every libm value that made a
     difference misrounded), and what was swapped in: (fn, x, JS value, libm value, correctly rounded)."""
+
     ok: np.ndarray
     swapped: list[list[tuple]]
     rows: Rows
@@ -378,8 +440,13 @@ def explain(js: JsEnvs, env_id: str, ref: Episodes, rows: np.ndarray) -> Explain
         if t == 0:
             items.append({"start": ref.rows.state[k].tolist(), "steps": 0, "action": None})
         else:
-            items.append({"start": ref.rows.state[k - 1].tolist(), "steps": t - 1,
-                          "action": ref.actions[act_row[k]].tolist()})
+            items.append(
+                {
+                    "start": ref.rows.state[k - 1].tolist(),
+                    "steps": t - 1,
+                    "action": ref.actions[act_row[k]].tolist(),
+                }
+            )
     table: dict[str, dict[float, float]] = defaultdict(dict)
     for _ in range(50):
         enc = {fn: b64(np.array(list(t.items()), np.float64).ravel()) for fn, t in table.items()}
@@ -408,6 +475,7 @@ class Separations:
     row (in Gymnasium's rows) whose obs, state or flags differ; `reward_only` lists the rows before that
     (or in episodes that never separate) where only the reward differs (Pendulum's cost: it does not feed
     back into the state)."""
+
     first: dict[int, int]
     reward_only: list[int]
 
@@ -424,8 +492,11 @@ def separations(ref: Episodes, got: Rows | Episodes) -> Separations:
     for e in range(len(ref.lengths)):
         n = min(ref.lengths[e], got.lengths[e]) + 1
         a, b = got.rows.take(slice(j0[e], j0[e] + n)), ref.rows.take(slice(g0[e], g0[e] + n))
-        traj = ((a.obs.view(np.uint32) != b.obs.view(np.uint32)).any(1)
-                | (a.state.view(np.uint64) != b.state.view(np.uint64)).any(1) | (a.flags != b.flags))
+        traj = (
+            (a.obs.view(np.uint32) != b.obs.view(np.uint32)).any(1)
+            | (a.state.view(np.uint64) != b.state.view(np.uint64)).any(1)
+            | (a.flags != b.flags)
+        )
         stop = int(np.argmax(traj)) if traj.any() else n
         if stop < n:
             first[e] = int(g0[e] + stop)

@@ -5,6 +5,7 @@ The site: a page for every env that has both a JS port (bundle/src/envs/index.js
 (build/models/<env>, else models/<env>), its kernel from build/kernels/<env> (compiled into a temporary folder
 when missing or older than the policy; RL_WEB_KERNEL=/path gives CartPole-v1's), served from the subpath SITE.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -39,10 +40,16 @@ def node() -> str:
 def registry() -> dict:
     """Env id -> spec, from bundle/src/envs/index.js."""
     index = ROOT / "bundle" / "src" / "envs" / "index.js"
-    code = ("const {ENVS} = await import(process.argv[1]); console.log(JSON.stringify("
-            "Object.fromEntries(Object.entries(ENVS).map(([id, e]) => [id, e.spec]))))")
-    r = subprocess.run([node(), "--input-type=module", "-e", code, index.as_uri()], capture_output=True,
-                       text=True, timeout=60)
+    code = (
+        "const {ENVS} = await import(process.argv[1]); console.log(JSON.stringify("
+        "Object.fromEntries(Object.entries(ENVS).map(([id, e]) => [id, e.spec]))))"
+    )
+    r = subprocess.run(
+        [node(), "--input-type=module", "-e", code, index.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -62,9 +69,12 @@ def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
         return Path(os.environ["RL_WEB_KERNEL"])
     kernel = ROOT / "build" / "kernels" / env_id
     manifest = kernel / "manifest.json"
-    if manifest.exists() and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime \
-            and all((kernel / f).is_file() for f in FILES) \
-            and (kernel / "policy.weights.json").read_text() == to_json(load_checkpoint(policy)):
+    if (
+        manifest.exists()
+        and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime
+        and all((kernel / f).is_file() for f in FILES)
+        and (kernel / "policy.weights.json").read_text() == to_json(load_checkpoint(policy))
+    ):
         return kernel
     out = tmp / "compiled" / env_id
     cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)]
@@ -74,8 +84,13 @@ def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
 
 def build(args: list) -> subprocess.CompletedProcess:
     """node bundle/build.mjs ARGS, from the project root."""
-    return subprocess.run([node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @cache
@@ -106,8 +121,15 @@ def build_site(tmp: Path) -> dict:
     assert r.returncode == 0, r.stderr
     r = build(["--kernel", kernels / "CartPole-v1", "--out", tmp / "single", "--single"])
     assert r.returncode == 0, r.stderr
-    return {"root": tmp / "www", "dir": tmp / "www" / SUB, "assets": tmp / "www" / SITE / "assets",
-            "single": tmp / "single" / "CartPole-v1.html", "kernels": kernels, "tmp": tmp, "failed": failed}
+    return {
+        "root": tmp / "www",
+        "dir": tmp / "www" / SUB,
+        "assets": tmp / "www" / SITE / "assets",
+        "single": tmp / "single" / "CartPole-v1.html",
+        "kernels": kernels,
+        "tmp": tmp,
+        "failed": failed,
+    }
 
 
 class Watch:
@@ -119,17 +141,24 @@ class Watch:
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         # a request cut short by the next navigation (net::ERR_ABORTED) is not an error a user sees
-        page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"
-                and self.errors.append(f"request failed: {r.url} ({r.failure})"))
+        page.on(
+            "requestfailed",
+            lambda r: (
+                r.failure != "net::ERR_ABORTED"
+                and self.errors.append(f"request failed: {r.url} ({r.failure})")
+            ),
+        )
         page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
         page.on("request", lambda r: self.urls.append(r.url))
-        page.add_init_script("addEventListener('securitypolicyviolation', e => "
-                             "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+        page.add_init_script(
+            "addEventListener('securitypolicyviolation', e => "
+            "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
+        )
 
 
 def fetched_gz(urls: list[str], base: str, root: Path) -> dict[str, int]:
     """Each file of the site in ROOT (served at BASE) that the page requested (URLS): its gzip -9 size."""
-    paths = {u[len(base) + 1:].split("?")[0] for u in urls if u.startswith(base)}
+    paths = {u[len(base) + 1 :].split("?")[0] for u in urls if u.startswith(base)}
     paths = {p + "index.html" if p.endswith("/") else p for p in paths}
     return {p: len(gzip.compress((root / p).read_bytes(), 9)) for p in paths}
 
@@ -149,8 +178,9 @@ def status(page) -> dict:
 
 def wait_ready(page, backend: str | None = None, timeout: float = 15_000) -> dict:
     """Wait for the agent's first step, check there is no error (and the backend), return the status."""
-    page.wait_for_function("() => window.app && window.app.status().backend && window.app.status().step > 0",
-                           timeout=timeout)
+    page.wait_for_function(
+        "() => window.app && window.app.status().backend && window.app.status().step > 0", timeout=timeout
+    )
     s = status(page)
     assert s["error"] is None, s["error"]
     if backend:

@@ -6,6 +6,7 @@ policy.weights.json beside it; RL_WEB_KERNEL=/path picks another), else compiled
 folder. The bundler reads only that folder: a copy of it bundles with nothing but `node` on PATH. Every bad
 input must give a one-line error naming the problem and the fix, exit 1, and write nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,8 +64,11 @@ def kernels(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("kernels")
     src = Path(os.environ.get("RL_WEB_KERNEL", ROOT / "build" / "kernels" / ENV_ID))
     mf = src / "manifest.json"
-    if not (mf.is_file() and "wasm_sha256" in json.loads(mf.read_text())
-            and (src / "policy.weights.json").is_file()):
+    if not (
+        mf.is_file()
+        and "wasm_sha256" in json.loads(mf.read_text())
+        and (src / "policy.weights.json").is_file()
+    ):
         src = tmp / "compiled"
         cmd = [sys.executable, "-m", "tiny_infer", "compile", "--env", ENV_ID, "--out", str(src)]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -78,10 +82,16 @@ def site(kernels, tmp_path_factory) -> Path:
     """The site of two envs, CartPole (the trained policy) and Pendulum (random weights, compiled here),
     under a subpath of the served folder."""
     from tests.checkpoints import make_random_checkpoint
+
     tmp = tmp_path_factory.mktemp("two")
     shutil.copytree(kernels, tmp / "kernels", symlinks=True)
-    model = make_random_checkpoint(tmp / "model", obs_dim=3, hidden=(16, 16), env_id="Pendulum-v1",
-                                   action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]})
+    model = make_random_checkpoint(
+        tmp / "model",
+        obs_dim=3,
+        hidden=(16, 16),
+        env_id="Pendulum-v1",
+        action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]},
+    )
     kernel = tmp / "kernels" / "Pendulum-v1"
     cmd = [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(kernel)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -120,6 +130,7 @@ def assert_refused(r: subprocess.CompletedProcess, out: Path, *words: str) -> No
 
 
 # ---- the bundler does not trust the kernel folder (issue 11 items 8 and 10) ----
+
 
 def _weights_outside(k: Path) -> None:
     edit_manifest(k, webgpu={"module": "policy.webgpu.js", "weights": "../../../.git/config"})
@@ -237,15 +248,23 @@ def test_out_that_is_a_file_is_a_one_line_error(kernels, tmp_path):
 
 def test_unknown_env_and_missing_kernel_are_one_line_errors(kernels, tmp_path):
     out = tmp_path / "out"
-    assert_refused(build("--out", out, "--kernels", kernels, "--env", "Acrobot-v1"), out,
-                   "no kernel for Acrobot-v1", "make compile-kernel ENV=Acrobot-v1")
+    assert_refused(
+        build("--out", out, "--kernels", kernels, "--env", "Acrobot-v1"),
+        out,
+        "no kernel for Acrobot-v1",
+        "make compile-kernel ENV=Acrobot-v1",
+    )
     k = bad_kernel(kernels, tmp_path)
     shutil.copytree(k / ENV_ID, k / "Pendulum-v1")
-    assert_refused(build("--out", out, "--kernels", k, "--env", "Pendulum-v1"), out,
-                   "is a kernel for CartPole-v1, not Pendulum-v1")
+    assert_refused(
+        build("--out", out, "--kernels", k, "--env", "Pendulum-v1"),
+        out,
+        "is a kernel for CartPole-v1, not Pendulum-v1",
+    )
 
 
 # ---- the bundler reads the kernel folder and nothing else (contract 2) ----
+
 
 def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
     """A kernel folder away from the project (no models/ beside it) bundles with only `node` on PATH: every
@@ -262,8 +281,9 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
 
     def build_alone(out: Path) -> subprocess.CompletedProcess:
         cmd = ["node", str(ROOT / "bundle" / "build.mjs"), "--kernel", str(kernel), "--out", str(out)]
-        return subprocess.run(cmd, cwd=tmp_path, env={"PATH": str(bin_dir)}, capture_output=True, text=True,
-                              timeout=180)
+        return subprocess.run(
+            cmd, cwd=tmp_path, env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=180
+        )
 
     r = build_alone(tmp_path / "out")
     assert r.returncode == 0 and r.stderr == "", (r.stdout, r.stderr)
@@ -291,6 +311,7 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
 
 # ---- rebuilds ----
 
+
 def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
     out = tmp_path / "public"
     # an earlier one-page build into the same folder: its root page and assets/manifest.json are the
@@ -308,8 +329,9 @@ def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
     assert (out / "robots.txt").is_file()
     record = json.loads((out / RECORD).read_text())
     written = {f for p in record["pages"].values() for f in p["files"]} | set(record["extra"])
-    assert written | {RECORD, "assets/user-notes.txt", "robots.txt"} == set(first), \
+    assert written | {RECORD, "assets/user-notes.txt", "robots.txt"} == set(first), (
         "every file in the folder is either recorded as the build's or the user's"
+    )
     r = build("--out", out, "--kernels", kernels, "--env", ENV_ID)
     assert r.returncode == 0, r.stderr
     assert files(out) == first, "a rebuild of the same inputs must be byte-identical"
@@ -317,8 +339,9 @@ def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
     shutil.copytree(kernels, moved, symlinks=True)
     assert build("--out", fresh, "--kernels", moved, "--env", ENV_ID, cwd=tmp_path).returncode == 0
     mine = {"assets/user-notes.txt", "robots.txt"}
-    assert files(fresh) == {k: v for k, v in first.items() if k not in mine}, \
+    assert files(fresh) == {k: v for k, v in first.items() if k not in mine}, (
         "the same inputs, from another folder, into another folder, must give the same bytes"
+    )
     # --single adds <env-id>.html next to the site and leaves the site's files as they are
     r = build("--out", out, "--kernels", kernels, "--env", ENV_ID, "--single")
     assert r.returncode == 0, r.stderr
@@ -330,6 +353,7 @@ def test_rebuild_is_byte_identical_and_keeps_a_users_files(kernels, tmp_path):
 
 
 # ---- the site in Chromium ----
+
 
 def test_gallery_links_to_each_env_page_from_a_subpath(browser, serve, site):
     base = serve(site)
@@ -348,16 +372,20 @@ def test_gallery_links_to_each_env_page_from_a_subpath(browser, serve, site):
         card = page.locator(".card", has=page.locator(f'canvas[data-env="{env_id}"]'))
         assert env_id in card.inner_text() and "solved" in card.inner_text(), card.inner_text()
         # the preview is drawn by the env's renderer: the canvas is not blank
-        page.wait_for_function("""id => { const c = document.querySelector(`canvas[data-env="${id}"]`);
+        page.wait_for_function(
+            """id => { const c = document.querySelector(`canvas[data-env="${id}"]`);
           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
           for (let i = 0; i < d.length; i += 4) if (d[i + 1] < 160) return true; return false; }""",
-                               arg=env_id, timeout=10_000)
+            arg=env_id,
+            timeout=10_000,
+        )
         assert errors == [], errors
         urls.clear()
         card.locator("a").click()
         page.wait_for_url(f"{base}/{SUB}/{env_id}/")
-        page.wait_for_function("() => window.app && window.app.status().firstActionMs != null",
-                               timeout=30_000)
+        page.wait_for_function(
+            "() => window.app && window.app.status().firstActionMs != null", timeout=30_000
+        )
         assert page.evaluate("window.app.status().error") is None
         assert errors == [], errors
         # the env page fetches only its own files (as recorded by the build: its env module and kernel, no

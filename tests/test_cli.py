@@ -3,6 +3,7 @@
 The Python CLIs are checked through their argparse parsers (build_parser), the Node ones through --help.
 Nothing here trains or compiles.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,12 +89,16 @@ def test_train_help_shows_the_env_preset(env_id):
     args = ap.parse_args([])
     assert (args.env, args.seed, overrides(args)) == (None, None, {})
 
+
 def test_train_help_for_pendulum_shows_pendulum_values(capsys):
     lr = preset("Pendulum-v1").lr
     assert lr != preset("CartPole-v1").lr
     shown = f"(default: {lr})"
-    for argv, has in ((["--env", "Pendulum-v1", "--help"], True), (["--help"], False),
-                      (["--env=CartPole-v1", "-h"], False)):
+    for argv, has in (
+        (["--env", "Pendulum-v1", "--help"], True),
+        (["--help"], False),
+        (["--env=CartPole-v1", "-h"], False),
+    ):
         with pytest.raises(SystemExit) as e:
             train_main(argv)
         assert e.value.code == 0
@@ -111,8 +116,9 @@ def node() -> str:
 
 @pytest.mark.parametrize("script", ["build.mjs", "serve.mjs"])
 def test_every_node_flag_has_help(script):
-    r = subprocess.run([node(), str(ROOT / "bundle" / script), "--help"], capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [node(), str(ROOT / "bundle" / script), "--help"], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     usage, _, described = r.stdout.partition("\n\n")
     names = re.findall(r"--[a-z-]+", usage) + re.findall(r"\[([A-Z]+)\]", usage)  # flags, positionals

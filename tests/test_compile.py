@@ -208,8 +208,10 @@ def test_manifest_eval_is_null_without_one(tmp_path):
     meta = json.loads((model / "policy.json").read_text())
     del meta["train"]["eval"]
     (model / "policy.json").write_text(json.dumps(meta))
-    compile_policy(CompileConfig(model_dir=model, out=tmp_path / "k", parity_samples=50, saliency_samples=50),
-                   log=lambda *a: None)
+    compile_policy(
+        CompileConfig(model_dir=model, out=tmp_path / "k", parity_samples=50, saliency_samples=50),
+        log=lambda *a: None,
+    )
     assert json.loads((tmp_path / "k" / "manifest.json").read_text())["eval"] is None
 
 

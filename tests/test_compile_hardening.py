@@ -23,8 +23,12 @@ from tiny_infer.wasm import WasmPolicy
 ROOT = Path(__file__).resolve().parent.parent
 WIDE = {"discrete": 18, "box": 64}  # the widest action each kind supports (checkpoint.MAX_*)
 # Gymnasium envs whose spaces fit a case (kind, width, obs_dim): their ids also exercise compile's env check
-ENV_OF = {("discrete", 2, 4): "CartPole-v1", ("discrete", 3, 6): "Acrobot-v1", ("box", 1, 3): "Pendulum-v1",
-          ("box", 1, 2): "MountainCarContinuous-v0"}
+ENV_OF = {
+    ("discrete", 2, 4): "CartPole-v1",
+    ("discrete", 3, 6): "Acrobot-v1",
+    ("box", 1, 3): "Pendulum-v1",
+    ("box", 1, 2): "MountainCarContinuous-v0",
+}
 BOUND = {"MountainCarContinuous-v0": 1.0}  # box actions are in [-2, 2] otherwise (Pendulum-v1's)
 
 
@@ -42,22 +46,32 @@ CASES = [
     (kind, w, 256, (w % 2 == 0) == (kind == "discrete"), {2: 4, 3: 6}.get(w, 3) if kind == "discrete" else 3)
     for kind in ("discrete", "box")
     for w in (1, 2, 3, 4, 5, WIDE[kind])
-] + [(kind, 1, bs, bs % 2 == 1, 2 if kind == "box" else 5) for kind in ("box", "discrete")
-      for bs in (1, 2, 3)]
+] + [
+    (kind, 1, bs, bs % 2 == 1, 2 if kind == "box" else 5) for kind in ("box", "discrete") for bs in (1, 2, 3)
+]
 
 
-@pytest.mark.parametrize("kind,width,batch,norm,obs_dim", CASES, ids=[
-    f"{k}{w}-b{b}{'-norm' if n else ''}" for k, w, b, n, _ in CASES
-])
+@pytest.mark.parametrize(
+    "kind,width,batch,norm,obs_dim",
+    CASES,
+    ids=[f"{k}{w}-b{b}{'-norm' if n else ''}" for k, w, b, n, _ in CASES],
+)
 def test_every_output_width(kind, width, batch, norm, obs_dim, tmp_path):
     """policy.wasm's forward() and forward_batch(n) for n = 1, 2, 3 and the capacity agree with the oracle."""
     env_id = ENV_OF.get((kind, width, obs_dim), f"Width{width}-v0")
-    model = make_random_checkpoint(tmp_path / "m", obs_dim=obs_dim, hidden=(8,), obs_norm=norm,
-                                   action=action(kind, width, BOUND.get(env_id, 2.0)), seed=width + batch,
-                                   env_id=env_id)
+    model = make_random_checkpoint(
+        tmp_path / "m",
+        obs_dim=obs_dim,
+        hidden=(8,),
+        obs_norm=norm,
+        action=action(kind, width, BOUND.get(env_id, 2.0)),
+        seed=width + batch,
+        env_id=env_id,
+    )
     kdir = tmp_path / "k"
-    compile_policy(CompileConfig(model_dir=model, out=kdir, batch_size=batch, parity_samples=300),
-                   log=lambda *a: None)
+    compile_policy(
+        CompileConfig(model_dir=model, out=kdir, batch_size=batch, parity_samples=300), log=lambda *a: None
+    )
     m = json.loads((kdir / "manifest.json").read_text())
     assert m["outputs"][0]["size"] == width and m["batch_size"] == batch and m["env_id"] == env_id
     assert m["wasm_sha256"] == hashlib.sha256((kdir / "policy.wasm").read_bytes()).hexdigest()
@@ -99,8 +113,9 @@ def test_codegen_refuses_a_transposed_output(tmp_path, monkeypatch):
     from tiny_infer.checkpoint import load_checkpoint
     from tiny_infer.codegen import CodegenError, c_renderer, render_graphs
 
-    ckpt = load_checkpoint(make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,),
-                                                  action=action("box", 1)))
+    ckpt = load_checkpoint(
+        make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), action=action("box", 1))
+    )
     policy = model_mod.TinyPolicy(ckpt)
     render_graphs(policy, 8, True, {"c": c_renderer()}, "k")  # model.columns: accepted
     monkeypatch.setattr(model_mod, "columns", lambda a, b: a.cat(b, dim=-1))
@@ -113,8 +128,14 @@ def test_codegen_refuses_a_transposed_output(tmp_path, monkeypatch):
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # also from a cwd outside the repository
-    return subprocess.run([sys.executable, "-m", "tiny_infer", "compile", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "tiny_infer", "compile", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env=env,
+    )
 
 
 def snapshot(d: Path) -> dict[str, bytes | None]:
@@ -298,11 +319,14 @@ def _scaled(tmp: Path, tensor: str, value: float) -> Path:
     return d
 
 
-@pytest.mark.parametrize("tensor,value,needle", [
-    ("critic.0.weight", 3e38, "the output of layer critic.0"),
-    ("actor.1.weight", 3e38, "the output of layer actor.1"),
-    ("obs_norm.var", 0.0, "the normalised observation"),  # with eps 0 below: 0 / 0
-])
+@pytest.mark.parametrize(
+    "tensor,value,needle",
+    [
+        ("critic.0.weight", 3e38, "the output of layer critic.0"),
+        ("actor.1.weight", 3e38, "the output of layer actor.1"),
+        ("obs_norm.var", 0.0, "the normalised observation"),  # with eps 0 below: 0 / 0
+    ],
+)
 def test_overflowing_checkpoint(tensor, value, needle, tmp_path):
     """Finite weights whose outputs overflow float32 are the checkpoint's problem, named before codegen."""
     model = _scaled(tmp_path, tensor, value)

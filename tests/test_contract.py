@@ -27,10 +27,24 @@ from tiny_infer.model import torch_forward
 
 BOX = {"type": "box", "shape": [2], "low": [-1.0, -2.0], "high": [1.0, 2.0]}
 BASES = {
-    "discrete": {"format": 1, "env_id": "CartPole-v1", "obs_dim": 4, "action": {"type": "discrete", "n": 3},
-                 "hidden": [8, 8], "activation": "tanh", "obs_norm": None},
-    "box": {"format": 1, "env_id": "Pendulum-v1", "obs_dim": 3, "action": BOX, "hidden": [8],
-            "activation": "relu", "obs_norm": {"clip": 10.0, "eps": 1e-8}},
+    "discrete": {
+        "format": 1,
+        "env_id": "CartPole-v1",
+        "obs_dim": 4,
+        "action": {"type": "discrete", "n": 3},
+        "hidden": [8, 8],
+        "activation": "tanh",
+        "obs_norm": None,
+    },
+    "box": {
+        "format": 1,
+        "env_id": "Pendulum-v1",
+        "obs_dim": 3,
+        "action": BOX,
+        "hidden": [8],
+        "activation": "relu",
+        "obs_norm": {"clip": 10.0, "eps": 1e-8},
+    },
 }
 
 
@@ -91,8 +105,11 @@ VARIANTS = [
     ("squash sigmoid", variant("box", value=False, action=action("box", squash="sigmoid")), False),
     ("squash on discrete", variant("discrete", action={"type": "discrete", "n": 3, "squash": "tanh"}), False),
     ("squash, unbounded", variant("box", value=False, action=action("box", squash="tanh", high=None)), False),
-    ("squash, inf bound",
-     variant("box", value=False, action=action("box", squash="tanh", low=[-1.0, -math.inf])), False),
+    (
+        "squash, inf bound",
+        variant("box", value=False, action=action("box", squash="tanh", low=[-1.0, -math.inf])),
+        False,
+    ),
     ("critic_hidden without a critic", variant("discrete", value=False, critic_hidden=[4]), False),
     ("critic_hidden a number", variant("discrete", critic_hidden=4), False),
     ("critic_hidden [0]", variant("discrete", critic_hidden=[0]), False),
@@ -142,11 +159,19 @@ def weights_json(meta, tensors: dict[str, np.ndarray]):
     for head in ("actor", "critic"):
         n = sum(1 for k in tensors if k.startswith(f"{head}.") and k.endswith(".weight"))
         if n:
-            w[head] = [{"weight": tensors[f"{head}.{i}.weight"].tolist(),
-                        "bias": tensors[f"{head}.{i}.bias"].tolist()} for i in range(n)]
+            w[head] = [
+                {
+                    "weight": tensors[f"{head}.{i}.weight"].tolist(),
+                    "bias": tensors[f"{head}.{i}.bias"].tolist(),
+                }
+                for i in range(n)
+            ]
     if isinstance(meta.get("obs_norm"), dict) and "obs_norm.mean" in tensors:
-        w["obs_norm"] = {**meta["obs_norm"], "mean": tensors["obs_norm.mean"].tolist(),
-                         "var": tensors["obs_norm.var"].tolist()}
+        w["obs_norm"] = {
+            **meta["obs_norm"],
+            "mean": tensors["obs_norm.mean"].tolist(),
+            "var": tensors["obs_norm.var"].tolist(),
+        }
     return w
 
 
@@ -199,16 +224,19 @@ def test_write_then_load_round_trips_exactly(tmp_path):
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["policy.json", "policy.safetensors"]
 
 
-@pytest.mark.parametrize("break_it, words", [
-    (lambda m, t: m.update(hidden=[9]), "do not belong together"),
-    (lambda m, t: t.pop("actor.log_std"), "missing tensors ['actor.log_std']"),
-    (lambda m, t: t.update(extra=np.zeros(1, np.float32)), "unexpected tensors ['extra']"),
-    (lambda m, t: t["actor.0.weight"].__setitem__((0, 0), np.nan), "NaN/Inf"),
-    (lambda m, t: t.update({"actor.0.bias": t["actor.0.bias"].astype(np.float64)}), "float32"),
-    (lambda m, t: m.update(format=2), "contract 1 in docs/design.md"),
-    (lambda m, t: m.pop("hidden"), "contract 1 in docs/design.md"),
-    (lambda m, t: m.update(train={"eval": {"mean": math.nan}}), "finite numbers only"),
-])
+@pytest.mark.parametrize(
+    "break_it, words",
+    [
+        (lambda m, t: m.update(hidden=[9]), "do not belong together"),
+        (lambda m, t: t.pop("actor.log_std"), "missing tensors ['actor.log_std']"),
+        (lambda m, t: t.update(extra=np.zeros(1, np.float32)), "unexpected tensors ['extra']"),
+        (lambda m, t: t["actor.0.weight"].__setitem__((0, 0), np.nan), "NaN/Inf"),
+        (lambda m, t: t.update({"actor.0.bias": t["actor.0.bias"].astype(np.float64)}), "float32"),
+        (lambda m, t: m.update(format=2), "contract 1 in docs/design.md"),
+        (lambda m, t: m.pop("hidden"), "contract 1 in docs/design.md"),
+        (lambda m, t: m.update(train={"eval": {"mean": math.nan}}), "finite numbers only"),
+    ],
+)
 def test_write_refuses_what_load_refuses_and_writes_nothing(tmp_path, break_it, words):
     meta = variant("box")
     tensors = tensors_for(meta)

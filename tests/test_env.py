@@ -14,6 +14,7 @@ chaotic: one such bit separates most of its free-running episodes.
 Gymnasium's episodes are cached under build/test-cache/ (they depend on Gymnasium, NumPy and libm, not on
 the JS envs); the first run steps them all.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -67,9 +68,11 @@ def check_explained(js: JsEnvs, env_id: str, ref: Episodes, rows, label: str) ->
     if len(bad):
         i = bad[0]
         k = rows[i]
-        pytest.fail(f"{label}: {len(bad)} of {len(rows)} differing rows are not explained by libm, e.g. "
-                    f"episode {eps[k]} step {steps[k]}: Gymnasium {ref.rows.take([k])}; JS given libm's "
-                    f"values {ex.rows.take([i])}; swapped in (fn, x, JS, libm, exact): {ex.swapped[i]}")
+        pytest.fail(
+            f"{label}: {len(bad)} of {len(rows)} differing rows are not explained by libm, e.g. "
+            f"episode {eps[k]} step {steps[k]}: Gymnasium {ref.rows.take([k])}; JS given libm's "
+            f"values {ex.rows.take([i])}; swapped in (fn, x, JS, libm, exact): {ex.swapped[i]}"
+        )
     return fns
 
 
@@ -79,8 +82,10 @@ def compare_lockstep(js: JsEnvs, env_id: str, ref: Episodes, label: str) -> None
     assert got.obs.shape == ref.rows.obs.shape
     diff = got.differs(ref.rows)
     fns = check_explained(js, env_id, ref, np.flatnonzero(diff), f"{label} (lockstep)")
-    print(f"{label} (lockstep): {len(ref.lengths)} episodes, {len(diff) - len(ref.lengths)} steps; "
-          f"{int(diff.sum())} rows differ, each explained by a libm misrounding ({dict(fns)})")
+    print(
+        f"{label} (lockstep): {len(ref.lengths)} episodes, {len(diff) - len(ref.lengths)} steps; "
+        f"{int(diff.sum())} rows differ, each explained by a libm misrounding ({dict(fns)})"
+    )
 
 
 def compare_free(js: JsEnvs, env_id: str, ref: Episodes, got, label: str) -> None:
@@ -92,12 +97,15 @@ def compare_free(js: JsEnvs, env_id: str, ref: Episodes, got, label: str) -> Non
     steps = ref.step_of_row()
     at = sorted(int(steps[k]) for k in sep.first.values())
     more = " ..." if len(at) > 20 else ""
-    print(f"{label}: {len(sep.first)} of {len(ref.lengths)} episodes separate from Gymnasium's, each first "
-          f"at a libm misrounding ({dict(fns)}), at steps {at[:20]}{more}; before that, "
-          f"{len(sep.reward_only)} rewards differ, each at a misrounding ({dict(fns_r)})")
+    print(
+        f"{label}: {len(sep.first)} of {len(ref.lengths)} episodes separate from Gymnasium's, each first "
+        f"at a libm misrounding ({dict(fns)}), at steps {at[:20]}{more}; before that, "
+        f"{len(sep.reward_only)} rewards differ, each at a misrounding ({dict(fns_r)})"
+    )
 
 
 # ---- the specs ----
+
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_spec_matches_gymnasium(env_id):
@@ -154,11 +162,14 @@ def test_reset_seed_draws_gymnasiums_distribution(env_id):
 
 # ---- random actions ----
 
+
 @pytest.fixture(scope="module", params=ENV_IDS)
 def random_episodes(request):
     env_id = request.param
-    ref = cached({"kind": "random", "env": env_id, "n": EPISODES, "seed": 1},
-                 lambda: rollout_random(env_id, EPISODES, seed=1))
+    ref = cached(
+        {"kind": "random", "env": env_id, "n": EPISODES, "seed": 1},
+        lambda: rollout_random(env_id, EPISODES, seed=1),
+    )
     return env_id, ref
 
 
@@ -177,6 +188,7 @@ def test_random_actions_replay(random_episodes):
 
 # ---- the trained policy, closed loop ----
 
+
 def trained_model(env_id: str) -> Path | None:
     for d in (ROOT / "build" / "models" / env_id, ROOT / "models" / env_id):
         if (d / "policy.safetensors").exists():
@@ -193,12 +205,12 @@ def trained(request):
     import hashlib
 
     import torch
+
     torch.set_num_threads(1)  # small batches: threads only contend on a shared machine
     policy = Greedy(model, SPECS[env_id])
     digest = hashlib.sha256(b"".join((model / f).read_bytes() for f in ("policy.safetensors", "policy.json")))
     what = {"kind": "closed_loop", "env": env_id, "n": EPISODES, "seed": 3, "policy": digest.hexdigest()}
-    ref = cached(what,
-                 lambda: gym_closed_loop(env_id, policy, EPISODES, seed=3))
+    ref = cached(what, lambda: gym_closed_loop(env_id, policy, EPISODES, seed=3))
     where = model.relative_to(ROOT) if model.is_relative_to(ROOT) else model
     return env_id, f"{env_id}, trained policy ({where})", policy, ref
 
@@ -216,8 +228,10 @@ def test_trained_policy_closed_loop(trained):
     d = mine - ret
     d[np.abs(d) <= 1e-9 * np.maximum(1, np.abs(ret))] = 0  # last-bit reward differences: not an outcome
     se = d.std(ddof=1) / np.sqrt(len(d)) if d.any() else 0.0
-    print(f"{label}: mean return over {len(ret)} episodes: Gymnasium {ret.mean():.3f}, JS {mine.mean():.3f} "
-          f"(paired difference {d.mean():.3f} +- {se:.3f}; solved at {SPECS[env_id]['solved']})")
+    print(
+        f"{label}: mean return over {len(ret)} episodes: Gymnasium {ret.mean():.3f}, JS {mine.mean():.3f} "
+        f"(paired difference {d.mean():.3f} +- {se:.3f}; solved at {SPECS[env_id]['solved']})"
+    )
     assert abs(d.mean()) <= 4 * se, f"{label}: the JS env's returns differ from Gymnasium's on the whole"
 
 
@@ -229,6 +243,7 @@ def test_trained_policy_lockstep(trained):
 
 
 # ---- changed physical constants ----
+
 
 def changed_constants(env_id: str) -> dict[str, float]:
     """Every constant moved off its default, inside its slider range (a value with a short binary
@@ -242,8 +257,7 @@ def test_changed_constants(env_id):
     (attributes patched, derived constants recomputed): lockstep and replay, as above."""
     constants = changed_constants(env_id)
     what = {"kind": "constants", "env": env_id, "n": CONSTANT_EPISODES, "seed": 5, "constants": constants}
-    ref = cached(what,
-                 lambda: rollout_random(env_id, CONSTANT_EPISODES, seed=5, constants=constants))
+    ref = cached(what, lambda: rollout_random(env_id, CONSTANT_EPISODES, seed=5, constants=constants))
     label = f"{env_id}, constants {constants}"
     with JsEnvs(env_id, constants) as js:
         compare_lockstep(js, env_id, ref, label)
@@ -265,6 +279,7 @@ def test_gymnasium_patch_changes_gymnasium():
 
 # ---- the libm functions ----
 
+
 def test_libm_is_correctly_rounded():
     """bundle/src/envs/sincos.js against mpmath: sin and cos correctly rounded for |x| up to REDUCE_LIMIT
     (2^20), near multiples of pi/2 included; Math.sin/Math.cos beyond; -0, NaN and infinities as IEEE;
@@ -273,12 +288,24 @@ def test_libm_is_correctly_rounded():
     tiny = np.geomspace(5e-324, 0.8, 500)
     k = np.concatenate([np.arange(1, 2000), rng.integers(2000, 667_000, 3000)])
     near = k * (np.pi / 2)  # the doubles nearest k pi/2 and their neighbours: the hardest reductions
-    x = np.concatenate([rng.uniform(-0.8, 0.8, 5000), rng.uniform(-4, 4, 5000), rng.uniform(-100, 100, 5000),
-                        rng.uniform(-2 ** 20, 2 ** 20, 2000), tiny, -tiny, near, np.nextafter(near, 0),
-                        np.nextafter(near, np.inf), -near, [0.5, -0.5, np.pi / 4, 2 ** 20, -2 ** 20]])
+    x = np.concatenate(
+        [
+            rng.uniform(-0.8, 0.8, 5000),
+            rng.uniform(-4, 4, 5000),
+            rng.uniform(-100, 100, 5000),
+            rng.uniform(-(2**20), 2**20, 2000),
+            tiny,
+            -tiny,
+            near,
+            np.nextafter(near, 0),
+            np.nextafter(near, np.inf),
+            -near,
+            [0.5, -0.5, np.pi / 4, 2**20, -(2**20)],
+        ]
+    )
     with JsEnvs(ENV_IDS[0]) as js:
         got = {fn: js.libm(fn, x) for fn in ("sin", "cos")}
-        big = np.array([2 ** 20 * (1 + 2 ** -52), 1e7, -3e9, 1e300])
+        big = np.array([2**20 * (1 + 2**-52), 1e7, -3e9, 1e300])
         special = np.array([0.0, -0.0, np.nan, np.inf, -np.inf])
         for fn in ("sin", "cos"):
             np.testing.assert_array_equal(js.libm(fn, big), js.libm("native_" + fn, big))
@@ -293,11 +320,15 @@ def test_libm_is_correctly_rounded():
         mine = got[fn] if fn in got else got_sq[fn]
         exact = np.array([correctly_rounded(fn, float(v)) for v in xs])
         bad = np.flatnonzero(mine != exact)
-        assert not len(bad), (f"{fn}: {len(bad)} of {len(xs)} not correctly rounded, e.g. x={xs[bad[0]]!r}: "
-                              f"{mine[bad[0]]!r} vs {exact[bad[0]]!r}")
+        assert not len(bad), (
+            f"{fn}: {len(bad)} of {len(xs)} not correctly rounded, e.g. x={xs[bad[0]]!r}: "
+            f"{mine[bad[0]]!r} vs {exact[bad[0]]!r}"
+        )
         libm_off[fn] = sum(LIBM_PY[fn](float(v)) != e for v, e in zip(xs, exact, strict=True))
-    print(f"\nlibm (Gymnasium's) not correctly rounded on: {dict(libm_off)} (of {len(x)} sin/cos arguments, "
-          f"{len(sq_x)} squares, {len(f32_x)} float32 arguments)")
+    print(
+        f"\nlibm (Gymnasium's) not correctly rounded on: {dict(libm_off)} (of {len(x)} sin/cos arguments, "
+        f"{len(sq_x)} squares, {len(f32_x)} float32 arguments)"
+    )
 
 
 def test_rows_differ_detects_every_field():

@@ -50,14 +50,28 @@ def sb3(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("sb3")
     out = {}
     # the RL Zoo's file name: the import finds the env id in it
-    m = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, n_epochs=1,
-            policy_kwargs=dict(net_arch=[16, 16]), **FAST)
+    m = PPO(
+        "MlpPolicy",
+        "CartPole-v1",
+        n_steps=64,
+        batch_size=64,
+        n_epochs=1,
+        policy_kwargs=dict(net_arch=[16, 16]),
+        **FAST,
+    )
     m.learn(128)
     m.save(out.setdefault("ppo_cartpole", d / "ppo-CartPole-v1.zip"))
     # actor and critic of different depths and widths (dict net_arch), ReLU, VecNormalize, Box actions
     venv = VecNormalize(make_vec_env("Pendulum-v1", n_envs=1, seed=0))
-    m = PPO("MlpPolicy", venv, n_steps=64, batch_size=64, n_epochs=1,
-            policy_kwargs=dict(net_arch=dict(pi=[24, 16], vf=[8]), activation_fn=torch.nn.ReLU), **FAST)
+    m = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=64,
+        batch_size=64,
+        n_epochs=1,
+        policy_kwargs=dict(net_arch=dict(pi=[24, 16], vf=[8]), activation_fn=torch.nn.ReLU),
+        **FAST,
+    )
     m.learn(128)
     m.save(out.setdefault("ppo_pendulum", d / "ppo_pendulum.zip"))
     venv.save(out.setdefault("vecnormalize", d / "vecnormalize.pkl"))
@@ -70,8 +84,9 @@ def sb3(tmp_path_factory) -> dict[str, Path]:
     m = SAC("MlpPolicy", "Pendulum-v1", learning_starts=16, policy_kwargs=dict(net_arch=[16, 16]), **FAST)
     m.learn(48)
     m.save(out.setdefault("sac_pendulum", d / "sac_pendulum.zip"))
-    m = TD3("MlpPolicy", "MountainCarContinuous-v0", learning_starts=16,
-            policy_kwargs=dict(net_arch=[16]), **FAST)
+    m = TD3(
+        "MlpPolicy", "MountainCarContinuous-v0", learning_starts=16, policy_kwargs=dict(net_arch=[16]), **FAST
+    )
     m.learn(48)
     m.save(out.setdefault("td3_mountaincar", d / "td3_mountaincar.zip"))
     return out
@@ -199,13 +214,17 @@ class CleanRLAgent(torch.nn.Module):  # ppo.py
     def __init__(self, obs_dim: int, n: int):
         super().__init__()
         self.critic = torch.nn.Sequential(
-            layer_init(torch.nn.Linear(obs_dim, 64)), torch.nn.Tanh(),
-            layer_init(torch.nn.Linear(64, 64)), torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(obs_dim, 64)),
+            torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(64, 64)),
+            torch.nn.Tanh(),
             layer_init(torch.nn.Linear(64, 1), std=1.0),
         )
         self.actor = torch.nn.Sequential(
-            layer_init(torch.nn.Linear(obs_dim, 64)), torch.nn.Tanh(),
-            layer_init(torch.nn.Linear(64, 64)), torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(obs_dim, 64)),
+            torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(64, 64)),
+            torch.nn.Tanh(),
             layer_init(torch.nn.Linear(64, n), std=0.01),
         )
 
@@ -217,13 +236,17 @@ class CleanRLContinuousAgent(torch.nn.Module):  # ppo_continuous_action.py
     def __init__(self, obs_dim: int, n: int):
         super().__init__()
         self.critic = torch.nn.Sequential(
-            layer_init(torch.nn.Linear(obs_dim, 64)), torch.nn.Tanh(),
-            layer_init(torch.nn.Linear(64, 64)), torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(obs_dim, 64)),
+            torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(64, 64)),
+            torch.nn.Tanh(),
             layer_init(torch.nn.Linear(64, 1), std=1.0),
         )
         self.actor_mean = torch.nn.Sequential(
-            layer_init(torch.nn.Linear(obs_dim, 64)), torch.nn.Tanh(),
-            layer_init(torch.nn.Linear(64, 64)), torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(obs_dim, 64)),
+            torch.nn.Tanh(),
+            layer_init(torch.nn.Linear(64, 64)),
+            torch.nn.Tanh(),
             layer_init(torch.nn.Linear(64, n), std=0.01),
         )
         self.actor_logstd = torch.nn.Parameter(torch.zeros(1, n))
@@ -241,9 +264,17 @@ def test_cleanrl_continuous_with_obs_norm(tmp_path, capsys):
     rng = np.random.default_rng(0)
     mean, var = rng.normal(0, 2, 3), rng.uniform(0.1, 5, 3)
     np.savez(tmp_path / "stats.npz", mean=mean, var=var)
-    rc, out, err = run_import(capsys, "cleanrl", tmp_path / "ppo_continuous_action.cleanrl_model",
-                              "--env", "Pendulum-v1", "--obs-norm", tmp_path / "stats.npz",
-                              "--out", tmp_path / "model")
+    rc, out, err = run_import(
+        capsys,
+        "cleanrl",
+        tmp_path / "ppo_continuous_action.cleanrl_model",
+        "--env",
+        "Pendulum-v1",
+        "--obs-norm",
+        tmp_path / "stats.npz",
+        "--out",
+        tmp_path / "model",
+    )
     assert rc == 0, err
     assert "warning" not in out
     wasm, manifest = compile_kernel(tmp_path / "model", tmp_path / "kernel")
@@ -264,8 +295,9 @@ def test_cleanrl_discrete_warns_without_obs_norm(tmp_path, capsys):
     torch.manual_seed(1)
     agent = CleanRLAgent(6, 3)
     torch.save(agent.state_dict(), tmp_path / "ppo.cleanrl_model")
-    rc, out, err = run_import(capsys, "cleanrl", tmp_path / "ppo.cleanrl_model", "--env", "Acrobot-v1",
-                              "--out", tmp_path / "model")
+    rc, out, err = run_import(
+        capsys, "cleanrl", tmp_path / "ppo.cleanrl_model", "--env", "Acrobot-v1", "--out", tmp_path / "model"
+    )
     assert rc == 0, err
     assert "warning: CleanRL does not save NormalizeObservation" in out
     ckpt = load_checkpoint(tmp_path / "model")
@@ -307,20 +339,32 @@ def test_bad_input_one_line_error_nothing_written(sb3, tmp_path, capsys):
     cases = [
         (["sb3", text], "not a zip file"),
         (["sb3", other_zip, "--env", "CartPole-v1"], "not a Stable-Baselines3 model"),
-        (["sb3", bad["cnn"], "--env", "CartPole-v1"],
-         "CnnPolicy (image observations) is not supported; supported:"),
-        (["sb3", bad["multi"], "--env", "CartPole-v1"],
-         "MultiInputPolicy (dict observations) is not supported"),
-        (["sb3", sb3["ppo_cartpole"], "--env", "Acrobot-v1"],
-         ("does not fit Acrobot-v1: its observation space is Box(", "(6,)", "obs_dim=4")),
-        (["sb3", sb3["ppo_cartpole"], "--env", "CartPole-v1", "--vecnormalize", sb3["vecnormalize"]],
-         "normalises observations of shape [3], the policy takes [4]"),
+        (
+            ["sb3", bad["cnn"], "--env", "CartPole-v1"],
+            "CnnPolicy (image observations) is not supported; supported:",
+        ),
+        (
+            ["sb3", bad["multi"], "--env", "CartPole-v1"],
+            "MultiInputPolicy (dict observations) is not supported",
+        ),
+        (
+            ["sb3", sb3["ppo_cartpole"], "--env", "Acrobot-v1"],
+            ("does not fit Acrobot-v1: its observation space is Box(", "(6,)", "obs_dim=4"),
+        ),
+        (
+            ["sb3", sb3["ppo_cartpole"], "--env", "CartPole-v1", "--vecnormalize", sb3["vecnormalize"]],
+            "normalises observations of shape [3], the policy takes [4]",
+        ),
         (["sb3", sb3["ppo_pendulum"], "--env", "Pendulum-v1"], "was trained with VecNormalize: pass"),
-        (["sb3", sb3["sac_pendulum"], "--env", "MountainCarContinuous-v0"],
-         ("does not fit MountainCarContinuous-v0: its observation space is Box(", "obs_dim=3")),
+        (
+            ["sb3", sb3["sac_pendulum"], "--env", "MountainCarContinuous-v0"],
+            ("does not fit MountainCarContinuous-v0: its observation space is Box(", "obs_dim=3"),
+        ),
         (["sb3", sb3["dqn_cartpole"]], "pass --env ID"),
-        (["cleanrl", tmp_path / "extra.cleanrl_model", "--env", "CartPole-v1"],
-         "unknown keys ['rnd.weight']"),
+        (
+            ["cleanrl", tmp_path / "extra.cleanrl_model", "--env", "CartPole-v1"],
+            "unknown keys ['rnd.weight']",
+        ),
     ]
     for argv, want in cases:
         out = tmp_path / "out"
@@ -330,8 +374,9 @@ def test_bad_input_one_line_error_nothing_written(sb3, tmp_path, capsys):
         assert all(w in err for w in wants) and err.count("\n") == 1, (argv, err)
         assert not out.exists(), argv
     # an env id in Gymnasium's module:Name form would import a module: refused by the id grammar
-    rc, _, err = run_import(capsys, "sb3", sb3["ppo_cartpole"], "--env", "os:Evil-v0",
-                            "--out", tmp_path / "o")
+    rc, _, err = run_import(
+        capsys, "sb3", sb3["ppo_cartpole"], "--env", "os:Evil-v0", "--out", tmp_path / "o"
+    )
     assert rc == 1 and "invalid environment id" in err
 
 
@@ -346,8 +391,17 @@ def test_malicious_pickles_run_nothing(sb3, tmp_path, capsys):
     assert ("io", "open") in globals_in(evil_vn.read_bytes())  # (builtins.open is io.open) the payload
     with pytest.raises(UnsafePickleError, match="io.open"):
         load_vecnormalize(evil_vn)
-    rc, _, err = run_import(capsys, "sb3", sb3["ppo_pendulum"], "--env", "Pendulum-v1",
-                            "--vecnormalize", evil_vn, "--out", tmp_path / "out")
+    rc, _, err = run_import(
+        capsys,
+        "sb3",
+        sb3["ppo_pendulum"],
+        "--env",
+        "Pendulum-v1",
+        "--vecnormalize",
+        evil_vn,
+        "--out",
+        tmp_path / "out",
+    )
     assert rc == 1 and "refers to io.open" in err
 
     evil_zip = tmp_path / "evil.zip"
@@ -357,8 +411,8 @@ def test_malicious_pickles_run_nothing(sb3, tmp_path, capsys):
     rc, _, err = run_import(capsys, "sb3", evil_zip, "--env", "CartPole-v1", "--out", tmp_path / "out")
     assert rc == 1 and "refusing to load it" in err
     torch.save({"x": Evil(target)}, tmp_path / "evil.cleanrl_model")
-    rc, _, err = run_import(capsys, "cleanrl", tmp_path / "evil.cleanrl_model", "--env", "CartPole-v1",
-                            "--out", tmp_path / "out")
+    rc, _, err = run_import(
+        capsys, "cleanrl", tmp_path / "evil.cleanrl_model", "--env", "CartPole-v1", "--out", tmp_path / "out"
+    )
     assert rc == 1 and "refusing to load it" in err
     assert not target.exists() and not (tmp_path / "out").exists()
-

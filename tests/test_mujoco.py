@@ -16,6 +16,7 @@ official MuJoCo WebAssembly build, @mujoco/mujoco) against Gymnasium's on native
   engine's memory or of the JS heap, and finished episodes reach spec.solved; a drag pushes the torso; the
   page fetches the stripped engine, which a classic-control page never does.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,8 +49,9 @@ def unb64(s: str) -> np.ndarray:
 
 
 def js(req: dict) -> dict:
-    r = subprocess.run([node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True,
-                       timeout=300, cwd=ROOT)
+    r = subprocess.run(
+        [node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout)
 
@@ -75,8 +77,13 @@ def test_xml_is_gymnasiums_and_compiles_in_wasm():
         gym_xml = (assets / XML[env_id]).read_text(encoding="utf-8")
         assert m["xml"] == gym_xml, f"{env_id}: the XML differs from Gymnasium's: run bundle/mujoco_xml.py"
         native = unwrapped(env_id).model
-        assert (m["nq"], m["nv"], m["nu"], m["ngeom"], m["timestep"]) == \
-            (native.nq, native.nv, native.nu, native.ngeom, native.opt.timestep), env_id
+        assert (m["nq"], m["nv"], m["nu"], m["ngeom"], m["timestep"]) == (
+            native.nq,
+            native.nv,
+            native.nu,
+            native.ngeom,
+            native.opt.timestep,
+        ), env_id
 
 
 def test_spec_matches_gymnasium():
@@ -86,8 +93,12 @@ def test_spec_matches_gymnasium():
         assert spec["id"] == env_id and spec["maxSteps"] == env.spec.max_episode_steps
         assert spec["renderFps"] == u.metadata["render_fps"] and m["dt"] == u.dt
         assert spec["mujoco"]["frameSkip"] == u.frame_skip
-        assert spec["action"] == {"type": "box", "shape": list(u.action_space.shape),
-                                  "low": u.action_space.low.tolist(), "high": u.action_space.high.tolist()}
+        assert spec["action"] == {
+            "type": "box",
+            "shape": list(u.action_space.shape),
+            "low": u.action_space.low.tolist(),
+            "high": u.action_space.high.tolist(),
+        }
         assert m["obsDim"] == len(spec["obsNames"]) == u.observation_space.shape[0]
         assert spec["stateSize"] == u.model.nq + u.model.nv and len(spec["actionNames"]) == u.model.nu
         assert m["initQpos"] == u.init_qpos.tolist() and m["initQvel"] == u.init_qvel.tolist()
@@ -153,8 +164,9 @@ def test_one_step_equals_gymnasium(env_id):
     obs = unb64(out["obs"]).reshape(len(states), -1)
     d_obs = np.abs(obs - np.array(ref_obs)).max()
     d_rew = np.abs(unb64(out["reward"]) - np.array(ref_rew)).max()
-    print(f"{env_id}: one step from {len(states)} states: max |obs diff| {d_obs:.2e}, |reward diff| "
-          f"{d_rew:.2e}")
+    print(
+        f"{env_id}: one step from {len(states)} states: max |obs diff| {d_obs:.2e}, |reward diff| {d_rew:.2e}"
+    )
     assert d_obs <= 1e-9 and d_rew <= 1e-9
     assert out["terminated"] == ref_term
     if env_id != "HalfCheetah-v5":  # (it never terminates)
@@ -176,8 +188,10 @@ def test_open_loop_drift(env_id):
     first = int(np.argmax(drift > 0)) if (drift > 0).any() else None
     at = "none" if first is None else f"step {first + 1} ({drift[first]:.1e})"
     after = ", ".join(f"{n:,} {drift[n - 1]:.1e}" for n in (10, 100, 300, 1000))
-    print(f"{env_id}: 1,000 open-loop random-action steps, wasm vs native: first difference {at}; max |state "
-          f"diff| after steps {after}")
+    print(
+        f"{env_id}: 1,000 open-loop random-action steps, wasm vs native: first difference {at}; max |state "
+        f"diff| after steps {after}"
+    )
     assert first is None or drift[first] <= 1e-12, "the first difference must be a rounding, not physics"
     assert drift[:50].max() <= 1e-9, "wasm and native MuJoCo parted within 50 steps: not the same engine?"
 
@@ -209,12 +223,15 @@ def test_closed_loop_returns_match(env_id, tmp_path):
     kernel = _kernel(env_id, tmp_path)
     out = js({"cmd": "closed", "env": env_id, "starts": b64(np.array(starts)), "kernel": str(kernel)})
     py, node = float(np.mean(returns)), float(np.mean(out["returns"]))
-    print(f"{env_id}: mean return over 20 start states: Python {py:.1f}, Node {node:.1f} "
-          f"({100 * (node - py) / abs(py):+.2f}%); episode lengths in Node {sorted(out['lengths'])}")
+    print(
+        f"{env_id}: mean return over 20 start states: Python {py:.1f}, Node {node:.1f} "
+        f"({100 * (node - py) / abs(py):+.2f}%); episode lengths in Node {sorted(out['lengths'])}"
+    )
     assert abs(node - py) <= 0.05 * abs(py)
 
 
 # ---- the pages ----
+
 
 def _kernel(env_id: str, tmp: Path) -> Path:
     """The shipped policy's kernel: build/kernels/<env> when current, else a fresh one (pages.kernel_dir)."""
@@ -265,7 +282,7 @@ def test_engine_is_stripped_and_only_engine_pages_ship_it(pages):
                 break
         if sid == 0:
             n = wasm[at]  # (names here are shorter than 128 bytes)
-            names.append(wasm[at + 1:at + 1 + n].decode())
+            names.append(wasm[at + 1 : at + 1 + n].decode())
         at += size
     assert not [n for n in names if n == "name" or n.startswith(".debug")], names
     assert len(wasm) < 0.5 * len(raw), (len(wasm), len(raw))
@@ -287,11 +304,14 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
     page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("request", lambda r: urls.append(r.url))
-    page.add_init_script("addEventListener('securitypolicyviolation', e => "
-                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+    page.add_init_script(
+        "addEventListener('securitypolicyviolation', e => "
+        "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
+    )
     page.goto(f"{base}/{env_id}/")
-    page.wait_for_function("() => window.app && window.app.status().backend && window.app.status().step > 0",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => window.app && window.app.status().backend && window.app.status().step > 0", timeout=60_000
+    )
     assert any("/assets/engine-" in u for u in urls), "the page fetched no engine"
     page.evaluate("window.app.setSpeed('max')")
     seen: dict[int, int] = {}  # episode -> most steps seen (a lower bound of the steps run)
@@ -309,8 +329,10 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
         time.sleep(0.1)
     s = page.evaluate("window.app.status()")
     heap1 = _heap(page)
-    print(f"{env_id}: {sum(seen.values())}+ steps in {len(seen)} episodes, returns {s['agentReturns'][:5]}; "
-          f"engine memory {bytes0} -> {s['engineBytes']} bytes, JS heap {heap0} -> {heap1} bytes")
+    print(
+        f"{env_id}: {sum(seen.values())}+ steps in {len(seen)} episodes, returns {s['agentReturns'][:5]}; "
+        f"engine memory {bytes0} -> {s['engineBytes']} bytes, JS heap {heap0} -> {heap1} bytes"
+    )
     assert s["engineBytes"] == bytes0 > 0, "the engine's memory grew"
     spec = page.evaluate("window.app.spec")
     if s["agentReturns"]:  # the shipped policy walks as well in the page (the closed-loop test: in Node)
@@ -333,12 +355,14 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
 
 # ---- the trainer's reward scaling (norm_reward: CleanRL's MuJoCo recipe) ----
 
+
 def test_reward_scaling_divides_by_the_return_std_and_resumes(tmp_path):
     import dataclasses
 
     from train.checkpoint import load_state, save_state
     from train.config import preset
     from train.ppo import Trainer
+
     cfg = dataclasses.replace(preset("Hopper-v5"), n_steps=64, minibatches=4, epochs=1, total_timesteps=256)
     assert cfg.norm_reward and cfg.obs_norm
     t = Trainer(cfg, device="cpu")

@@ -7,6 +7,7 @@ returns and human control.
 Test hooks (documented in bundle/src/api.js): window.app.status(), spec, drag(p0, p1), setState(s), play(),
 pause(), step(), reset(), setSpeed(v), setMode(m), setBackend(name), shareLink().
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,18 @@ from tests.pages import (
     wait_ready,
 )
 
-CONTRACT_KEYS = {"backend", "episode", "step", "episodeReturn", "bestReturn", "firstActionMs",
-                 "forwardMicros", "error", "env", "returns"}
+CONTRACT_KEYS = {
+    "backend",
+    "episode",
+    "step",
+    "episodeReturn",
+    "bestReturn",
+    "firstActionMs",
+    "forwardMicros",
+    "error",
+    "env",
+    "returns",
+}
 ENV_IDS = env_ids()
 
 
@@ -67,8 +78,10 @@ def test_env_page_loads_clean_and_agent_reaches_threshold(browser, serve, site, 
     page.wait_for_function(f"() => window.app.status().returns.length >= {EPISODES}", timeout=120_000)
     returns = status(page)["returns"][:EPISODES]
     mean = sum(returns) / len(returns)
-    print(f"\n{env_id}: first {EPISODES} agent episodes (seed 1) {returns}, mean {mean:.1f}, "
-          f"solved {spec['solved']}")
+    print(
+        f"\n{env_id}: first {EPISODES} agent episodes (seed 1) {returns}, mean {mean:.1f}, "
+        f"solved {spec['solved']}"
+    )
     assert mean >= spec["solved"], f"{env_id}: mean return {mean} below the solved threshold {spec['solved']}"
     assert str(spec["solved"]) in page.locator("#solved").inner_text()
     assert watch.errors == []
@@ -118,6 +131,7 @@ def test_env_page_human_control_changes_the_action(browser, serve, site, env_id)
 
 
 # ---- the core, on CartPole-v1 ----
+
 
 def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
     base = serve(site["root"])
@@ -242,8 +256,10 @@ def test_canvas_is_crisp_on_high_dpi_and_resizes(browser, serve, site):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/", device_scale_factor=2)
     wait_ready(page, "wasm")
-    size = "() => { const c = document.getElementById('view'), r = c.getBoundingClientRect(); " \
-           "return [c.width, c.height, r.width, r.height]; }"
+    size = (
+        "() => { const c = document.getElementById('view'), r = c.getBoundingClientRect(); "
+        "return [c.width, c.height, r.width, r.height]; }"
+    )
     w, h, cw, ch = page.evaluate(size)
     assert (w, h) == (round(cw * 2), round(ch * 2)), "the canvas should have one pixel per device pixel"
     page.set_viewport_size({"width": 480, "height": 800})
@@ -260,8 +276,9 @@ def test_nan_state_ends_the_episode_cleanly(browser, serve, site):
     s0 = wait_ready(page, "wasm")
     page.evaluate("window.app.setState([0, 0, NaN, 0])")
     page.wait_for_function("() => window.app.status().lastEnd === 'non-finite state'")
-    page.wait_for_function("(e) => window.app.status().episode > e && window.app.status().step > 5",
-                           arg=s0["episode"])
+    page.wait_for_function(
+        "(e) => window.app.status().episode > e && window.app.status().step > 5", arg=s0["episode"]
+    )
     s = status(page)
     assert all(v == v for v in s["state"]), "the new episode starts from a finite state"
     frames = s["frames"]
@@ -271,9 +288,18 @@ def test_nan_state_ends_the_episode_cleanly(browser, serve, site):
     page.close()
 
 
-@pytest.mark.parametrize("query, refused", [
-    ("seed=abc", "seed"), ("seed=1e309", "seed"), ("seed=-1", "seed"), ("seed=4294967296", "seed"),
-    ("speed=3", "speed"), ("backend=cuda", "backend"), ("embed=yes", "embed")])
+@pytest.mark.parametrize(
+    "query, refused",
+    [
+        ("seed=abc", "seed"),
+        ("seed=1e309", "seed"),
+        ("seed=-1", "seed"),
+        ("seed=4294967296", "seed"),
+        ("speed=3", "speed"),
+        ("backend=cuda", "backend"),
+        ("embed=yes", "embed"),
+    ],
+)
 def test_bad_query_parameters_are_refused_visibly(browser, serve, site, query, refused):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/?{query}")
@@ -371,8 +397,11 @@ def _doctored(site, name: str, changes, single: bool = False) -> str:
     kernel = site["tmp"] / f"kernel-{name}"
     # the snapshots (training timeline), the python backend's weights and the WebGPU data module are the
     # original manifest's shapes (the bundler refuses them for another one): left out
-    shutil.copytree(site["kernels"] / "CartPole-v1", kernel,
-                    ignore=shutil.ignore_patterns("snapshots", "policy.weights.json", "policy.webgpu*"))
+    shutil.copytree(
+        site["kernels"] / "CartPole-v1",
+        kernel,
+        ignore=shutil.ignore_patterns("snapshots", "policy.weights.json", "policy.webgpu*"),
+    )
     manifest = json.loads((kernel / "manifest.json").read_text())
     (kernel / "manifest.json").write_text(json.dumps({**manifest, "webgpu": None, **changes(manifest)}))
     r = build(["--kernel", kernel, "--out", site["root"] / name, *(["--single"] if single else [])])
@@ -421,6 +450,7 @@ def test_wrong_wasm_mime_type_still_loads(browser, serve, site):
     def octet(route):
         r = route.fetch()
         route.fulfill(response=r, headers={**r.headers, "content-type": "application/octet-stream"})
+
     page.route("**/*.wasm", octet)
     page.goto(f"{base}/{SUB}/")
     wait_ready(page, "wasm")
@@ -433,8 +463,11 @@ def test_single_file_works_from_disk(browser, site):
         page, watch = open_page(browser, f"{site['single'].as_uri()}?backend={backend}")
         wait_ready(page, backend, timeout=30_000)
         assert watch.errors == [], watch.errors
-        others = [u for u in watch.urls if u.split("?")[0] != site["single"].as_uri()
-                  and not u.startswith(("data:", "blob:"))]
+        others = [
+            u
+            for u in watch.urls
+            if u.split("?")[0] != site["single"].as_uri() and not u.startswith(("data:", "blob:"))
+        ]
         assert others == [], "the single file must not load other files"
         page.close()
 
@@ -472,18 +505,27 @@ console.log(JSON.stringify({
 
 def test_params_and_kernel_checks_in_node(tmp_path):
     """params.js refuses any seed but an integer 0..2^32-1; actions.js: the shape checks and the actions."""
-    r = subprocess.run([node(), "--input-type=module", "-e", PURE], cwd=ROOT / "bundle" / "src",
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [node(), "--input-type=module", "-e", PURE],
+        cwd=ROOT / "bundle" / "src",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["seeds"] == [0, 4294967295, None, None, None, 1, None, None, None, None]
     assert out["params"] == {"seed": 7, "speed": "max", "backend": "python", "embed": True, "notes": []}
     assert out["bad"] == 4
     assert out["fits"] == "" and out["q"] == ""
-    for key, words in (("env", "compiled for Y-v0"), ("obs", "4 observation values, the env gives 5"),
-                       ("type", "a box action of shape [3], the env takes 3 discrete actions"),
-                       ("n", "2 discrete actions, the env takes 3"), ("head", "no action head of size 3"),
-                       ("shape", "shape [3], the env takes a box action of shape [2]")):
+    for key, words in (
+        ("env", "compiled for Y-v0"),
+        ("obs", "4 observation values, the env gives 5"),
+        ("type", "a box action of shape [3], the env takes 3 discrete actions"),
+        ("n", "2 discrete actions, the env takes 3"),
+        ("head", "no action head of size 3"),
+        ("shape", "shape [3], the env takes a box action of shape [2]"),
+    ):
         assert words in out[key] and "make compile-kernel ENV=" in out[key], (key, out[key])
     assert out["greedyQ"] == 1 and out["greedyBox"] == [-2, 0.5]
     assert (out["idle"], out["held"], out["alternate"]) == (1, 2, 0)

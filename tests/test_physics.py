@@ -7,6 +7,7 @@ tests/lockstep.py does, derived constants recomputed) from the state where the c
 Gymnasium's values; sweep's shape, reproducibility, errors, and a return curve that falls off when the pole
 is far longer than trained. Lockstep with every constant changed, per env, is tests/test_env.py's.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,13 +38,15 @@ def site(tmp_path_factory) -> dict:
     assert not isinstance(cart, str), cart
     shutil.copytree(cart, kernels / "CartPole-v1")
     box = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
-    pend = make_random_checkpoint(tmp / "models" / "Pendulum-v1", obs_dim=3, hidden=(16, 16), action=box,
-                                  env_id="Pendulum-v1", seed=3)
+    pend = make_random_checkpoint(
+        tmp / "models" / "Pendulum-v1", obs_dim=3, hidden=(16, 16), action=box, env_id="Pendulum-v1", seed=3
+    )
     kp = kernel_dir("Pendulum-v1", pend, tmp)
     assert not isinstance(kp, str), kp
     shutil.copytree(kp, kernels / "Pendulum-v1")
-    r = build(["--out", tmp / "www" / SITE, "--kernels", kernels, "--env", "CartPole-v1",
-               "--env", "Pendulum-v1"])
+    r = build(
+        ["--out", tmp / "www" / SITE, "--kernels", kernels, "--env", "CartPole-v1", "--env", "Pendulum-v1"]
+    )
     assert r.returncode == 0, r.stderr
     return {"root": tmp / "www"}
 
@@ -79,8 +82,12 @@ def gym_states(env_id: str, constants: dict, state: list, actions: list) -> np.n
     return np.array(out)
 
 
-CHANGES = [("CartPole-v1", {"length": 0.9}), ("CartPole-v1", {"masspole": 0.37, "gravity": 13.1}),
-           ("Pendulum-v1", {"g": 14.3}), ("Pendulum-v1", {"l": 1.7, "m": 0.6})]
+CHANGES = [
+    ("CartPole-v1", {"length": 0.9}),
+    ("CartPole-v1", {"masspole": 0.37, "gravity": 13.1}),
+    ("Pendulum-v1", {"g": 14.3}),
+    ("Pendulum-v1", {"l": 1.7, "m": 0.6}),
+]
 
 
 def classic_ids() -> list[str]:
@@ -95,8 +102,20 @@ def test_set_physics_swap_continues_as_gymnasium_for_every_env(env_id):
     bookkeeping of a state after a step carried over), and the step count goes on."""
     spec = js_specs()[env_id]
     change = {k: c["value"] + 0.3719 * (c["max"] - c["value"]) for k, c in spec["constants"].items()}
-    r = subprocess.run([node(), str(ROOT / "tests" / "physics_runner.mjs"), env_id,
-                        json.dumps(change), "7", "5", str(STEPS)], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            node(),
+            str(ROOT / "tests" / "physics_runner.mjs"),
+            env_id,
+            json.dumps(change),
+            "7",
+            "5",
+            str(STEPS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     defaults = {k: c["value"] for k, c in spec["constants"].items()}
@@ -147,12 +166,14 @@ def test_physics_panel_and_bad_input(browser, serve, site):
     assert status(page)["physics"]["length"] == 1.25 and status(page)["whatIf"]
     page.click("text=Gymnasium's values")
     assert status(page)["physics"]["length"] == 0.5
-    for call, words in [("window.app.setPhysics({lenght: 1})", "no physical constant 'lenght'"),
-                        ("window.app.setPhysics({length: 'long'})", "must be a finite number"),
-                        ("window.app.setPhysics(3)", "takes an object"),
-                        ("window.app.sweep({param: 'mass'})", "param must be one of gravity"),
-                        ("window.app.sweep({param: 'length', values: []})", "values must be"),
-                        ("window.app.sweep({param: 'length', episodes: 0})", "episodes must be")]:
+    for call, words in [
+        ("window.app.setPhysics({lenght: 1})", "no physical constant 'lenght'"),
+        ("window.app.setPhysics({length: 'long'})", "must be a finite number"),
+        ("window.app.setPhysics(3)", "takes an object"),
+        ("window.app.sweep({param: 'mass'})", "param must be one of gravity"),
+        ("window.app.sweep({param: 'length', values: []})", "values must be"),
+        ("window.app.sweep({param: 'length', episodes: 0})", "episodes must be"),
+    ]:
         with pytest.raises(Exception, match=words):
             page.evaluate(call)
     assert status(page)["physics"]["length"] == 0.5  # a refused change changes nothing
@@ -240,17 +261,31 @@ def test_engine_env_has_no_constants_to_change(browser, serve, tmp_path):
 # env, renderer, world size, a changed constant that render() draws with, states, parts (colour), the part
 # that it moves
 RENDERS = [
-    ("CartPole-v1", "cartpole", (600, 400), {"length": 1.05}, [(0.3, 0.0, 0.2, 0.0), (-1.0, 0.0, -0.5, 0.0)],
-     {"pole": (202, 152, 101), "cart": (0, 0, 0)}, "pole"),
-    ("Acrobot-v1", "acrobot", (500, 500), {"LINK_LENGTH_1": 1.6},
-     [(0.3, -0.2, 0.0, 0.0), (2.5, 1.3, 0.0, 0.0)], {"links": (0, 204, 204), "joints": (204, 204, 0)},
-     "links"),
+    (
+        "CartPole-v1",
+        "cartpole",
+        (600, 400),
+        {"length": 1.05},
+        [(0.3, 0.0, 0.2, 0.0), (-1.0, 0.0, -0.5, 0.0)],
+        {"pole": (202, 152, 101), "cart": (0, 0, 0)},
+        "pole",
+    ),
+    (
+        "Acrobot-v1",
+        "acrobot",
+        (500, 500),
+        {"LINK_LENGTH_1": 1.6},
+        [(0.3, -0.2, 0.0, 0.0), (2.5, 1.3, 0.0, 0.0)],
+        {"links": (0, 204, 204), "joints": (204, 204, 0)},
+        "links",
+    ),
 ]
 
 
 def js_frames(page, module: str, size, states, constants) -> list[np.ndarray]:
     w, h = size
-    b64 = page.evaluate("""async ([mod, w, h, states, constants]) => {
+    b64 = page.evaluate(
+        """async ([mod, w, h, states, constants]) => {
         const { renderer } = await import(`./render/${mod}.js`);
         const c = document.getElementById('c');
         c.width = w; c.height = h;
@@ -262,14 +297,18 @@ def js_frames(page, module: str, size, states, constants) -> list[np.ndarray]:
           for (let j = 0; j < px.length; j += 4) bin += String.fromCharCode(px[j], px[j + 1], px[j + 2]);
           return btoa(bin);
         });
-    }""", [module, w, h, [list(x) for x in states], constants])
+    }""",
+        [module, w, h, [list(x) for x in states], constants],
+    )
     return [np.frombuffer(base64.b64decode(b), np.uint8).reshape(h, w, 3) for b in b64]
 
 
-@pytest.mark.parametrize(("env_id", "module", "size", "change", "states", "parts", "moved"), RENDERS,
-                         ids=[r[0] for r in RENDERS])
-def test_renderer_draws_the_changed_constant_as_gymnasium(render_page, env_id, module, size, change, states,
-                                                          parts, moved):
+@pytest.mark.parametrize(
+    ("env_id", "module", "size", "change", "states", "parts", "moved"), RENDERS, ids=[r[0] for r in RENDERS]
+)
+def test_renderer_draws_the_changed_constant_as_gymnasium(
+    render_page, env_id, module, size, change, states, parts, moved
+):
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     pytest.importorskip("pygame", reason="pygame renders Gymnasium's reference: pip install pygame")
     env = gym.make(env_id, render_mode="rgb_array")
@@ -281,8 +320,10 @@ def test_renderer_draws_the_changed_constant_as_gymnasium(render_page, env_id, m
         env.unwrapped.state = np.array(s, np.float64)
         ref.append(env.render().copy())
     env.close()
-    ours, default = js_frames(render_page, module, size, states, change), js_frames(render_page, module, size,
-                                                                                     states, None)
+    ours, default = (
+        js_frames(render_page, module, size, states, change),
+        js_frames(render_page, module, size, states, None),
+    )
     for s, a, b, d in zip(states, ref, ours, default, strict=True):
         for part, rgb in parts.items():
             ma, mb, md = mask(a, rgb), mask(b, rgb), mask(d, rgb)

@@ -7,6 +7,7 @@ The site is tests/test_page.py's (conftest's `site`, built once, served from a s
 Test hooks (bundle/src/app.js): window.app.status(), pause(), reset(), setState(s), step(), setSpeed(v),
 setBackend(name).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -25,14 +26,18 @@ from tiny_infer import reference
 def _is_python_asset(name: str) -> bool:
     """What the python backend fetches: its chunk, MicroPython (.mjs + .wasm), the weights JSON."""
     name = name.rsplit("/", 1)[-1].split("?")[0]
-    return name.startswith(("micropython-", "python-")) or (name.startswith("policy.weights-")
-                                                            and name.endswith(".json"))
+    return name.startswith(("micropython-", "python-")) or (
+        name.startswith("policy.weights-") and name.endswith(".json")
+    )
 
 
 def _weights_json(assets, env_id: str = "CartPole-v1"):
     """The python backend's weights asset of env_id's page (the site's pages share one assets folder)."""
-    found = [f for f in sorted(assets.glob("policy.weights-*.json"))
-             if json.loads(f.read_text())["env_id"] == env_id]
+    found = [
+        f
+        for f in sorted(assets.glob("policy.weights-*.json"))
+        if json.loads(f.read_text())["env_id"] == env_id
+    ]
     assert len(found) == 1, f"expected one weights JSON asset for {env_id}, found {found}"
     return found[0]
 
@@ -55,12 +60,15 @@ def _observations(n_env: int = 300, n_wide: int = 100, seed: int = 0) -> list[li
 def _outputs(page, observations) -> np.ndarray:
     """The playing backend's [probs..., value] for each observation, read from window.app.status()."""
     backend = status(page)["backend"]
-    out = page.evaluate("""(obs) => obs.map((o) => {
+    out = page.evaluate(
+        """(obs) => obs.map((o) => {
         const app = window.app;
         app.pause(); app.reset(); app.setState(o); app.step();
         const s = app.status();
         return [s.backend, ...s.probs, s.value];
-    })""", observations)
+    })""",
+        observations,
+    )
     assert {row[0] for row in out} == {backend}
     return np.array([row[1:] for row in out], dtype=np.float64)
 
@@ -81,10 +89,15 @@ def test_default_page_fetches_no_python(browser, serve, site):
     assert not [u for u in fetched if _is_python_asset(u)], fetched
     total = sum(fetched_gz(fetched, base, site["root"]).values())
     assert total <= BUDGET_GZ, total
-    cost = {f.name: len(gzip.compress(f.read_bytes(), 9)) for f in site["assets"].iterdir()
-            if _is_python_asset(f.name)}
-    print(f"\ndefault page until first action: {total} B gz; python backend when chosen: {cost}, "
-          f"total {sum(cost.values())} B gz")
+    cost = {
+        f.name: len(gzip.compress(f.read_bytes(), 9))
+        for f in site["assets"].iterdir()
+        if _is_python_asset(f.name)
+    }
+    print(
+        f"\ndefault page until first action: {total} B gz; python backend when chosen: {cost}, "
+        f"total {sum(cost.values())} B gz"
+    )
     assert watch.errors == []
     page.close()
 
@@ -100,8 +113,9 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
     s = wait_ready(page, "wasm")
     assert "loading Python runtime" in s["note"]
     page.wait_for_function("() => document.getElementById('note').textContent.includes('loading Python')")
-    page.wait_for_function("(n) => window.app.status().step > n + 25 || window.app.status().episode > 1",
-                           arg=s["step"])
+    page.wait_for_function(
+        "(n) => window.app.status().step > n + 25 || window.app.status().episode > 1", arg=s["step"]
+    )
     assert status(page)["backend"] == "wasm" and len(held) == 1
     held[0].continue_()
     page.wait_for_function("() => window.app.status().backend === 'python'", timeout=30_000)
@@ -121,14 +135,17 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
     wall = time.monotonic() - t0
     s = status(page)
     assert s["agentReturns"][0] == 500, f"the python agent dropped the pole: {s['agentReturns']}"
-    page.wait_for_function("() => window.app.status().kernelMicros > 0 "
-                           "&& window.app.status().forwardMicros > 0")
+    page.wait_for_function(
+        "() => window.app.status().kernelMicros > 0 && window.app.status().forwardMicros > 0"
+    )
     s = status(page)
     assert s["backend"] == "python" and s["error"] is None
     fwd = page.locator("#fwd").inner_text()
     assert "python" in fwd and "wasm kernel" in fwd, fwd
-    print(f"\npython forward {s['forwardMicros']:.0f} µs, kernel {s['kernelMicros']:.2f} µs "
-          f"(Chromium; 500 steps at 1x in {wall:.1f} s); panel: {fwd}")
+    print(
+        f"\npython forward {s['forwardMicros']:.0f} µs, kernel {s['kernelMicros']:.2f} µs "
+        f"(Chromium; 500 steps at 1x in {wall:.1f} s); panel: {fwd}"
+    )
 
     # Outputs on the same observations (through status(): paused, state set, one step): the kernel's within
     # 1e-5 x max(1, |value|); CPython running the same module on the same weights, to rounding.
@@ -161,13 +178,17 @@ def test_bad_weights_keep_the_kernel_playing(browser, serve, site, kind):
     body = _bad_weights(good) if kind == "shapes" else b"<html>not the weights</html>"
     page = browser.new_page()
     watch = Watch(page)
-    page.route("**/policy.weights-*.json",
-               lambda route: route.fulfill(status=200, body=body, content_type="application/json"))
+    page.route(
+        "**/policy.weights-*.json",
+        lambda route: route.fulfill(status=200, body=body, content_type="application/json"),
+    )
     page.goto(f"{base}/{SUB}/?backend=python")
     # the panel shows status().note at its own refresh rate: wait for the text on the page, not the state
-    page.wait_for_function("() => window.app && window.app.status().note.includes('python failed') "
-                           "&& document.getElementById('note').textContent.includes('python failed')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => window.app && window.app.status().note.includes('python failed') "
+        "&& document.getElementById('note').textContent.includes('python failed')",
+        timeout=30_000,
+    )
     note = page.locator("#note")
     assert note.is_visible()
     text = note.inner_text()
@@ -177,8 +198,9 @@ def test_bad_weights_keep_the_kernel_playing(browser, serve, site, kind):
     assert s["backend"] == "wasm" and s["error"] is None, s
     assert page.locator("#backend").input_value() == "wasm"
     assert page.locator("#error").is_hidden()
-    page.wait_for_function("(n) => window.app.status().step > n + 5 || window.app.status().episode > 1",
-                           arg=s["step"])
+    page.wait_for_function(
+        "(n) => window.app.status().step > n + 5 || window.app.status().episode > 1", arg=s["step"]
+    )
     assert status(page)["backend"] == "wasm"
     assert watch.errors == []
     page.close()

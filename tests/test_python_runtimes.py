@@ -5,6 +5,7 @@ its bad-input handling.
 Bound (issue 6): every output within 1e-5 x max(1, |the oracle's value|), and the same greedy action wherever
 the top two probabilities differ by more than 1e-5.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,12 +30,14 @@ N_OBS = 1000
 BOX2 = {"type": "box", "shape": [2], "low": [-1.0, -2.0], "high": [1.0, 2.0]}
 CASES = {  # small networks: MicroPython's WebAssembly port takes ~1 us per multiply-add
     "discrete-tanh": dict(obs_dim=4, hidden=(16, 16), activation="tanh", action={"type": "discrete", "n": 2}),
-    "discrete-relu-norm": dict(obs_dim=6, hidden=(12, 12), activation="relu", obs_norm=True,
-                               action={"type": "discrete", "n": 5}),
+    "discrete-relu-norm": dict(
+        obs_dim=6, hidden=(12, 12), activation="relu", obs_norm=True, action={"type": "discrete", "n": 5}
+    ),
     "box-tanh-norm": dict(obs_dim=3, hidden=(16, 16), activation="tanh", obs_norm=True, action=BOX2),
     "box-0-hidden": dict(obs_dim=8, hidden=(), activation="tanh", action=BOX2),
-    "discrete-3-hidden-relu": dict(obs_dim=5, hidden=(16, 16, 16), activation="relu",
-                                   action={"type": "discrete", "n": 3}),
+    "discrete-3-hidden-relu": dict(
+        obs_dim=5, hidden=(16, 16, 16), activation="relu", action={"type": "discrete", "n": 3}
+    ),
 }
 if (SHIPPED / "policy.json").is_file():
     CASES["shipped-CartPole-v1"] = {}
@@ -44,8 +47,14 @@ def observations(obs_dim: int, n: int, seed: int) -> np.ndarray:
     """Over a wide range: unit and wide normals, uniform up to +-10 (saturates tanh), zeros."""
     rng = np.random.default_rng(seed)
     k = n // 4
-    obs = np.concatenate([rng.normal(size=(k, obs_dim)), rng.normal(scale=4.0, size=(k, obs_dim)),
-                          rng.uniform(-10, 10, size=(k, obs_dim)), rng.normal(size=(n - 3 * k, obs_dim))])
+    obs = np.concatenate(
+        [
+            rng.normal(size=(k, obs_dim)),
+            rng.normal(scale=4.0, size=(k, obs_dim)),
+            rng.uniform(-10, 10, size=(k, obs_dim)),
+            rng.normal(size=(n - 3 * k, obs_dim)),
+        ]
+    )
     obs[-8:] = 0.0
     return obs.astype(np.float32)
 
@@ -79,12 +88,17 @@ def exported(tmp_path_factory) -> dict[str, dict]:
         weights = export_json(model_dir, root / f"{name}.json")
         meta = json.loads(weights.read_text())
         if name.startswith("shipped-"):
-            obs = np.concatenate([cartpole_states(meta, N_OBS // 2, seed=i),
-                                  observations(meta["obs_dim"], N_OBS - N_OBS // 2, seed=i)])
+            obs = np.concatenate(
+                [
+                    cartpole_states(meta, N_OBS // 2, seed=i),
+                    observations(meta["obs_dim"], N_OBS - N_OBS // 2, seed=i),
+                ]
+            )
         else:
             obs = observations(meta["obs_dim"], N_OBS, seed=i)
-        out[name] = dict(model_dir=model_dir, weights=weights, obs=obs, ref=oracle_forward(model_dir, obs),
-                         meta=meta)
+        out[name] = dict(
+            model_dir=model_dir, weights=weights, obs=obs, ref=oracle_forward(model_dir, obs), meta=meta
+        )
     return out
 
 
@@ -96,8 +110,10 @@ def check(name: str, meta: dict, obs: np.ndarray, ref: np.ndarray, outputs, acti
     bad = np.argwhere(~(err <= tol))
     if len(bad):
         r, c = bad[0]
-        pytest.fail(f"{name}: {len(bad)} outputs off the oracle by more than 1e-5 x max(1, |value|), "
-                    f"e.g. obs {r} {obs[r].tolist()} output {c}: {outputs[r, c]!r} vs {ref[r, c]!r}")
+        pytest.fail(
+            f"{name}: {len(bad)} outputs off the oracle by more than 1e-5 x max(1, |value|), "
+            f"e.g. obs {r} {obs[r].tolist()} output {c}: {outputs[r, c]!r} vs {ref[r, c]!r}"
+        )
     if meta["action"]["type"] == "discrete":
         probs = np.sort(ref[:, :-1], axis=1)
         clear = probs[:, -1] - probs[:, -2] > 1e-5 if probs.shape[1] > 1 else np.ones(len(ref), bool)
@@ -106,10 +122,13 @@ def check(name: str, meta: dict, obs: np.ndarray, ref: np.ndarray, outputs, acti
         got = np.asarray(actions)
         assert (got[clear] == want[clear]).all(), f"{name}: greedy actions differ from the oracle's argmax"
     else:
-        low, high = (np.array([d if v is None else v for v in meta["action"][k]])
-                     for k, d in (("low", -np.inf), ("high", np.inf)))
-        assert (np.abs(np.asarray(actions) - np.clip(ref[:, :-1], low, high)) <= tol).all(), \
+        low, high = (
+            np.array([d if v is None else v for v in meta["action"][k]])
+            for k, d in (("low", -np.inf), ("high", np.inf))
+        )
+        assert (np.abs(np.asarray(actions) - np.clip(ref[:, :-1], low, high)) <= tol).all(), (
             f"{name}: act() is not the action mean clipped to the bounds"
+        )
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -123,13 +142,26 @@ def test_cpython_matches_the_oracle(exported, name):
 
 def test_cpython_largest_supported_network(tmp_path):
     """3 hidden layers of 256 units, 18 actions, obs_norm: the top of what the compiler supports."""
-    d = make_random_checkpoint(tmp_path / "big", obs_dim=17, hidden=(256, 256, 256), activation="relu",
-                               action={"type": "discrete", "n": 18}, obs_norm=True, seed=7)
+    d = make_random_checkpoint(
+        tmp_path / "big",
+        obs_dim=17,
+        hidden=(256, 256, 256),
+        activation="relu",
+        action={"type": "discrete", "n": 18},
+        obs_norm=True,
+        seed=7,
+    )
     policy = reference.load(export_json(d, tmp_path / "big.json"))
     obs = observations(17, 8, seed=7)
     outs = [policy.forward(o.tolist()) for o in obs]
-    check("big", {"action": {"type": "discrete"}}, obs, oracle_forward(d, obs), outs,
-          [int(np.argmax(o[:-1])) for o in outs])
+    check(
+        "big",
+        {"action": {"type": "discrete"}},
+        obs,
+        oracle_forward(d, obs),
+        outs,
+        [int(np.argmax(o[:-1])) for o in outs],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,12 +176,15 @@ def node_results(exported, tmp_path_factory) -> dict:
     bad = json.loads(next(iter(exported.values()))["weights"].read_text())
     bad["actor"][1]["weight"][3].pop()  # one short row
     (root / "bad.json").write_text(json.dumps(bad))
-    cases = [{"name": n, "weights": str(e["weights"]), "obs": e["obs"].tolist(), "bench": 0}
-             for n, e in exported.items()]
+    cases = [
+        {"name": n, "weights": str(e["weights"]), "obs": e["obs"].tolist(), "bench": 0}
+        for n, e in exported.items()
+    ]
     cases.append({"name": "bad", "weights": str(root / "bad.json"), "obs": [], "bench": 0})
     (root / "job.json").write_text(json.dumps({"cases": cases}))
-    p = subprocess.run([node, str(RUNNER), str(root / "job.json")], capture_output=True, text=True,
-                       timeout=300)
+    p = subprocess.run(
+        [node, str(RUNNER), str(root / "job.json")], capture_output=True, text=True, timeout=300
+    )
     assert p.returncode == 0, f"{RUNNER.name} failed: {p.stderr[-2000:]}"
     return json.loads(p.stdout)
 
@@ -171,10 +206,12 @@ def test_wasm_interpreter_rejects_bad_weights(node_results, runtime):
 
 def mutations(w: dict):
     """(what, broken copy of the weights JSON, words the error must contain)."""
+
     def edit(fn):
         c = json.loads(json.dumps(w))
         fn(c)
         return c
+
     cases = [
         ("short row", lambda c: c["actor"][0]["weight"][1].pop(), "actor layer 0 weight row has 3 values"),
         ("missing row", lambda c: c["critic"][1]["weight"].pop(), "critic layer 1 weight has 15 rows"),

@@ -7,6 +7,7 @@ pixels near that part's own colour), the IoU, the centroid distance and how many
 within one pixel of the other's part. Then the perturbation interface: hit() finds the parts, push() kicks
 the right velocity within Gymnasium's bounds, and draw() previews a drag.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,6 +29,7 @@ from tests.pages import node
 @dataclass
 class Case:
     """One renderer against one Gymnasium env: states (Gymnasium's env.unwrapped.state layout) to draw."""
+
     env_id: str
     module: str  # bundle/src/render/<module>.js
     size: tuple[int, int]  # width, height
@@ -39,28 +41,72 @@ class Case:
 
 
 CASES = [
-    Case("CartPole-v1", "cartpole", (600, 400), [
-        (0.0, 0.0, 0.0, 0.0), (0.5, 0.1, 0.05, 0.0), (-1.2, 0.0, -0.15, 0.3), (2.0, -1.0, 0.2, 0.0),
-        (-2.3, 0.0, 0.0, 0.0), (1.0, 0.0, -0.4, 0.0), (0.3, 0.0, 1.2, 0.0), (0.01234, 0.0, -0.0333, 0.0)],
-        {"cart": (0, 0, 0), "pole": (202, 152, 101), "axle": (129, 132, 203)}, mad=0.03),
-    Case("Acrobot-v1", "acrobot", (500, 500), [
-        (0.0, 0.0, 0.0, 0.0), (0.3, -0.2, 1.0, 0.0), (-1.1, 0.7, 0.0, 2.0), (2.5, 1.3, 0.0, 0.0),
-        (-3.0, -2.9, 0.0, 0.0), (1.5707, 0.0123, 0.0, 0.0)],
-        {"links": (0, 204, 204), "joints": (204, 204, 0)}),
-    Case("MountainCar-v0", "mountain_car", (600, 400), [
-        (-0.5, 0.0), (-1.2, 0.0), (0.6, 0.0), (0.5, 0.01), (-0.9, -0.02), (0.123, 0.0)],
+    Case(
+        "CartPole-v1",
+        "cartpole",
+        (600, 400),
+        [
+            (0.0, 0.0, 0.0, 0.0),
+            (0.5, 0.1, 0.05, 0.0),
+            (-1.2, 0.0, -0.15, 0.3),
+            (2.0, -1.0, 0.2, 0.0),
+            (-2.3, 0.0, 0.0, 0.0),
+            (1.0, 0.0, -0.4, 0.0),
+            (0.3, 0.0, 1.2, 0.0),
+            (0.01234, 0.0, -0.0333, 0.0),
+        ],
+        {"cart": (0, 0, 0), "pole": (202, 152, 101), "axle": (129, 132, 203)},
+        mad=0.03,
+    ),
+    Case(
+        "Acrobot-v1",
+        "acrobot",
+        (500, 500),
+        [
+            (0.0, 0.0, 0.0, 0.0),
+            (0.3, -0.2, 1.0, 0.0),
+            (-1.1, 0.7, 0.0, 2.0),
+            (2.5, 1.3, 0.0, 0.0),
+            (-3.0, -2.9, 0.0, 0.0),
+            (1.5707, 0.0123, 0.0, 0.0),
+        ],
+        {"links": (0, 204, 204), "joints": (204, 204, 0)},
+    ),
+    Case(
+        "MountainCar-v0",
+        "mountain_car",
+        (600, 400),
+        [(-0.5, 0.0), (-1.2, 0.0), (0.6, 0.0), (0.5, 0.01), (-0.9, -0.02), (0.123, 0.0)],
         {"car": (0, 0, 0), "wheels": (128, 128, 128), "flag": (204, 204, 0)},
         # At position 0.6 the car is half off-screen and SDL_gfx clips its anti-aliased outline to whole
         # pixels inside the surface, tilting the top edge by a pixel: 97.9% of the car's pixels agree in 1 px.
-        near=0.97),
-    Case("MountainCarContinuous-v0", "mountain_car_continuous", (600, 400), [
-        (-0.5, 0.0), (0.45, 0.0), (-1.05, 0.03)],
-        {"car": (0, 0, 0), "wheels": (128, 128, 128), "flag": (204, 204, 0)}),
-    Case("Pendulum-v1", "pendulum", (500, 500), [
-        (0.0, 0.0), (math.pi, 0.0), (0.7, 1.0), (-2.0, 0.0), (0.3, 0.0), (-1.234, 0.0), (2.9, 0.0),
-        (12.5, 0.0)], {"rod": (204, 77, 77), "axle and torque arrow": None},
+        near=0.97,
+    ),
+    Case(
+        "MountainCarContinuous-v0",
+        "mountain_car_continuous",
+        (600, 400),
+        [(-0.5, 0.0), (0.45, 0.0), (-1.05, 0.03)],
+        {"car": (0, 0, 0), "wheels": (128, 128, 128), "flag": (204, 204, 0)},
+    ),
+    Case(
+        "Pendulum-v1",
+        "pendulum",
+        (500, 500),
+        [
+            (0.0, 0.0),
+            (math.pi, 0.0),
+            (0.7, 1.0),
+            (-2.0, 0.0),
+            (0.3, 0.0),
+            (-1.234, 0.0),
+            (2.9, 0.0),
+            (12.5, 0.0),
+        ],
+        {"rod": (204, 77, 77), "axle and torque arrow": None},
         actions=[None, None, 2.0, -2.0, 0.5, -1.3, 0.05, 3.0],
-        mad=0.10),  # the arrow: a vector trace of clockwise.png, where pygame smooth-scales the bitmap
+        mad=0.10,  # the arrow: a vector trace of clockwise.png, where pygame smooth-scales the bitmap
+    ),
 ]
 
 
@@ -86,7 +132,8 @@ def canvas_frames(page, case: Case, states=None, actions=None, view=None, dpr: i
     states = case.states if states is None else states
     actions = (case.actions or [None] * len(states)) if actions is None else actions
     vw, vh = view or case.size
-    b64 = page.evaluate("""async ([mod, vw, vh, dpr, states, actions]) => {
+    b64 = page.evaluate(
+        """async ([mod, vw, vh, dpr, states, actions]) => {
         const { renderer } = await import(`./render/${mod}.js`);
         const c = document.getElementById('c');
         c.width = vw * dpr; c.height = vh * dpr;
@@ -99,7 +146,9 @@ def canvas_frames(page, case: Case, states=None, actions=None, view=None, dpr: i
           for (let j = 0; j < px.length; j += 4) bin += String.fromCharCode(px[j], px[j + 1], px[j + 2]);
           return btoa(bin);
         });
-    }""", [case.module, vw, vh, dpr, [list(x) for x in states], actions])
+    }""",
+        [case.module, vw, vh, dpr, [list(x) for x in states], actions],
+    )
     return [np.frombuffer(base64.b64decode(b), np.uint8).reshape(vh * dpr, vw * dpr, 3) for b in b64]
 
 
@@ -150,6 +199,7 @@ console.log(JSON.stringify(out));
 class Grab:
     """A point on a part (world pixels, y down), the unit way it moves as velocity state[vel] grows, and the
     bound Gymnasium keeps that velocity in (None: unbounded)."""
+
     module: str
     state: tuple[float, ...]
     p: tuple[float, float]
@@ -170,8 +220,17 @@ def grabs() -> list[Grab]:
     t = (0.3, -0.1)  # CartPole: the pole's middle (125 px per metre, axle at y = 400 - 107.5)
     for th in (0.1, -0.6):
         cx, r = 0.3 * 125 + 300, 62.5
-        out.append(Grab("cartpole", (0.3, 0.0, th, t[1]), (cx + r * math.sin(th), 292.5 - r * math.cos(th)),
-                        (1.0, 0.0), 3, None, (20.0, 20.0)))
+        out.append(
+            Grab(
+                "cartpole",
+                (0.3, 0.0, th, t[1]),
+                (cx + r * math.sin(th), 292.5 - r * math.cos(th)),
+                (1.0, 0.0),
+                3,
+                None,
+                (20.0, 20.0),
+            )
+        )
     s = 500 / 4.4  # Acrobot and Pendulum: px per metre; the pivot at (250.5, 249.5)
     for t1, t2 in ((0.4, 0.9), (-2.0, 1.2)):
         mid1 = (250.5 + 0.5 * s * math.sin(t1), 249.5 + 0.5 * s * math.cos(t1))
@@ -194,8 +253,14 @@ def grabs() -> list[Grab]:
 def run_pushes(queries: list[dict]) -> list[dict]:
     for q in queries:
         q["url"] = (ROOT / "bundle" / "src" / "render" / f"{q.pop('module')}.js").as_uri()
-    out = subprocess.run([node(), "--input-type=module", "-e", PUSH_RUNNER], input=json.dumps(queries),
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [node(), "--input-type=module", "-e", PUSH_RUNNER],
+        input=json.dumps(queries),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)
 
 
@@ -207,11 +272,23 @@ def test_hit_and_push():
     queries = []
     for g in gs:
         for a in drags:
-            queries.append({"module": g.module, "state": list(g.state), "p": list(g.p),
-                            "d": [a * g.tangent[0], a * g.tangent[1]]})
+            queries.append(
+                {
+                    "module": g.module,
+                    "state": list(g.state),
+                    "p": list(g.p),
+                    "d": [a * g.tangent[0], a * g.tangent[1]],
+                }
+            )
         # A click a few px to the tangent's + side of the part (still on it) shoves it the other way.
-        queries.append({"module": g.module, "state": list(g.state), "p": [g.p[0] + 5 * g.tangent[0],
-                        g.p[1] + 5 * g.tangent[1]], "d": [0.0, 0.0]})
+        queries.append(
+            {
+                "module": g.module,
+                "state": list(g.state),
+                "p": [g.p[0] + 5 * g.tangent[0], g.p[1] + 5 * g.tangent[1]],
+                "d": [0.0, 0.0],
+            }
+        )
         queries.append({"module": g.module, "state": list(g.state), "p": list(g.far), "d": [0.0, 0.0]})
     res = iter(run_pushes(queries))
     for g in gs:
@@ -243,9 +320,17 @@ def test_drag_preview_and_overlay(page):
     """view.drag draws a red arrow from the grabbed part the way the push goes; hud and badge draw text; the
     bare picture has neither (checked in Chromium: the page's canvas)."""
     gs = {g.module: g for g in grabs()}  # one grab per renderer
-    cases = [{"module": g.module, "state": list(g.state), "p": list(g.p),
-              "d": [30 * g.tangent[0], 30 * g.tangent[1]]} for g in gs.values()]
-    res = page.evaluate("""async (cases) => {
+    cases = [
+        {
+            "module": g.module,
+            "state": list(g.state),
+            "p": list(g.p),
+            "d": [30 * g.tangent[0], 30 * g.tangent[1]],
+        }
+        for g in gs.values()
+    ]
+    res = page.evaluate(
+        """async (cases) => {
         const c = document.getElementById('c'), ctx = c.getContext('2d');
         const out = [];
         for (const q of cases) {
@@ -270,7 +355,9 @@ def test_drag_preview_and_overlay(page):
                      text: measure({ hud: ['t 1.00 s', 'episode 2'], badge: 'pushed' }) });
         }
         return out;
-    }""", cases)
+    }""",
+        cases,
+    )
     for g, r in zip(gs.values(), res, strict=True):
         label = f"{g.module} state {g.state}"
         assert r["bare"]["n"] == 0, f"{label}: red pixels without a drag"
@@ -290,7 +377,7 @@ def test_resolution_independent(page):
         for ox, oy in ((100, 0), (0, 50)):  # the world's offset in the view (scale 1)
             ours = canvas_frames(page, case, states, actions or None, view=(w + 2 * ox, h + 2 * oy), dpr=2)
             for s, a, img in zip(states, ref, ours, strict=True):
-                box = np.s_[2 * oy:2 * (oy + h), 2 * ox:2 * (ox + w)]
+                box = np.s_[2 * oy : 2 * (oy + h), 2 * ox : 2 * (ox + w)]
                 mad = np.abs(img[box].reshape(h, 2, w, 2, 3).mean((1, 3)) - a).mean()
                 blank = np.ones(img.shape[:2], bool)
                 blank[box] = False

@@ -28,12 +28,15 @@ PENDULUM = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
 # without the observation normaliser (whose clip has a zero gradient outside its range)
 CASES = {
     "cartpole": None,
-    "discrete-norm": dict(obs_dim=6, hidden=(32, 32), action={"type": "discrete", "n": 3}, obs_norm=True,
-                          env_id="Acrobot-v1"),
-    "box": dict(obs_dim=5, hidden=(16, 16), action={"type": "box", "shape": [2], "low": [-1.0] * 2,
-                                                     "high": [1.0] * 2}),
-    "box-norm-relu": dict(obs_dim=3, hidden=(32, 32), action=PENDULUM, obs_norm=True, activation="relu",
-                          env_id="Pendulum-v1"),
+    "discrete-norm": dict(
+        obs_dim=6, hidden=(32, 32), action={"type": "discrete", "n": 3}, obs_norm=True, env_id="Acrobot-v1"
+    ),
+    "box": dict(
+        obs_dim=5, hidden=(16, 16), action={"type": "box", "shape": [2], "low": [-1.0] * 2, "high": [1.0] * 2}
+    ),
+    "box-norm-relu": dict(
+        obs_dim=3, hidden=(32, 32), action=PENDULUM, obs_norm=True, activation="relu", env_id="Pendulum-v1"
+    ),
 }
 
 
@@ -47,8 +50,9 @@ def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
             model = cartpole_model(tmp)
         else:
             model = make_random_checkpoint(tmp / f"m-{name}", seed=10 + i, **kw)
-        cfg = CompileConfig(model_dir=model, out=tmp / "k" / name, parity_samples=N_OBS,
-                            saliency_samples=N_OBS)
+        cfg = CompileConfig(
+            model_dir=model, out=tmp / "k" / name, parity_samples=N_OBS, saliency_samples=N_OBS
+        )
         compile_policy(cfg, log=lambda *a: None)
         out[name] = (model, tmp / "k" / name)
     return out
@@ -95,8 +99,9 @@ def test_wasm_saliency_matches_autograd(kernels, name):
         ref = autograd64(model, obs, k)
         err = rel_err(got.astype(np.float64), ref)
         worst = max(worst, float(err.max()))
-        assert (err <= sal.REL_TOL).all(), f"{name} k={k}: obs {obs[err.argmax()]}: {got[err.argmax()]} vs " \
-            f"{ref[err.argmax()]}"
+        assert (err <= sal.REL_TOL).all(), (
+            f"{name} k={k}: obs {obs[err.argmax()]}: {got[err.argmax()]} vs {ref[err.argmax()]}"
+        )
         assert np.abs(ref).max(axis=1).mean() > 1e-3  # a gradient worth comparing, not a saturated net
     print(f"\n{name}: saliency vs float64 autograd, {N_OBS} observations x {n_act}: max rel err {worst:.2e}")
 
@@ -145,8 +150,10 @@ def test_compile_fails_on_a_saliency_bound_violation(tmp_path, monkeypatch):
         monkeypatch.setattr(sal, name, lambda ckpt, obs, k, real=real: real(ckpt, obs, k) * np.float32(1.001))
     out = tmp_path / "k"
     with pytest.raises(CompileError, match="saliency differs from PyTorch autograd"):
-        compile_policy(CompileConfig(model_dir=model, out=out, parity_samples=200, saliency_samples=200),
-                       log=lambda *a: None)
+        compile_policy(
+            CompileConfig(model_dir=model, out=out, parity_samples=200, saliency_samples=200),
+            log=lambda *a: None,
+        )
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["m"]
 
 
@@ -220,8 +227,20 @@ def site(kernels, tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("saliency-site")
     for env_id, name in (("CartPole-v1", "cartpole"), ("Pendulum-v1", "box-norm-relu")):
         shutil.copytree(kernels[name][1], tmp / "kernels" / env_id)  # policy.weights.json too (compile's)
-    r = subprocess.run(["node", str(ROOT / "bundle" / "build.mjs"), "--out", str(tmp / "www"), "--kernels",
-                        str(tmp / "kernels")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            "node",
+            str(ROOT / "bundle" / "build.mjs"),
+            "--out",
+            str(tmp / "www"),
+            "--kernels",
+            str(tmp / "kernels"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     return tmp / "www"
 
@@ -286,14 +305,18 @@ def test_page_without_saliency_says_so(browser, serve, site):
     note says why; back on wasm, the bars return."""
     page = browser.new_page()
     page.goto(f"{serve(site)}/CartPole-v1/?backend=python")
-    page.wait_for_function("() => window.app && window.app.status().backend === 'python' && "
-                           "document.getElementById('saliency-note')?.textContent", timeout=60_000)
+    page.wait_for_function(
+        "() => window.app && window.app.status().backend === 'python' && "
+        "document.getElementById('saliency-note')?.textContent",
+        timeout=60_000,
+    )
     assert page.evaluate("window.app.status().saliency") is None
     assert not page.locator("#saliency").is_visible()
     assert "No saliency on the python backend" in page.locator("#saliency-note").inner_text()
     page.evaluate("window.app.setBackend('wasm')")
-    page.wait_for_function("() => window.app.status().backend === 'wasm' && window.app.status().saliency",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => window.app.status().backend === 'wasm' && window.app.status().saliency", timeout=30_000
+    )
     assert page.locator("#saliency").is_visible() and page.locator("#saliency-note").inner_text() == ""
     assert page.evaluate("window.app.status().error") is None
     page.close()

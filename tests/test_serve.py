@@ -1,5 +1,6 @@
 """bundle/serve.mjs (`make serve`): hostile request paths get a 4xx, never a crash, a file outside the served
 folder, or a redirect to another origin; and the server keeps answering afterwards."""
+
 from __future__ import annotations
 
 import gzip
@@ -32,8 +33,13 @@ def server(tmp_path_factory):
     (base / "secret.txt").write_text(SECRET)
     (site / "leak.txt").symlink_to(base / "secret.txt")  # a link out of the root must not be followed
     (site / "leakdir").symlink_to(base)
-    proc = subprocess.Popen([NODE, str(ROOT / "bundle" / "serve.mjs"), str(site), "0"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [NODE, str(ROOT / "bundle" / "serve.mjs"), str(site), "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
     assert m, (line, proc.stderr.read() if proc.poll() is not None else "")
@@ -92,22 +98,36 @@ def test_undecodable_or_nul_paths_get_400_and_the_server_survives(server, target
     still_alive(server)
 
 
-@pytest.mark.parametrize("target,location", [
-    ("/%2Fevil.example%2F..%2Fassets", "/assets/"),  # the issue's open redirect
-    ("//evil.example/../assets", "/assets/"),
-    ("/assets", "/assets/"), ("/assets?backend=wasm", "/assets/?backend=wasm"),
-    ("/CartPole-v1", "/CartPole-v1/"), ("/a%20b%25", "/a%20b%25/"),
-    ("/%5Cevil.example/../assets", "/assets/"),
-])
+@pytest.mark.parametrize(
+    "target,location",
+    [
+        ("/%2Fevil.example%2F..%2Fassets", "/assets/"),  # the issue's open redirect
+        ("//evil.example/../assets", "/assets/"),
+        ("/assets", "/assets/"),
+        ("/assets?backend=wasm", "/assets/?backend=wasm"),
+        ("/CartPole-v1", "/CartPole-v1/"),
+        ("/a%20b%25", "/a%20b%25/"),
+        ("/%5Cevil.example/../assets", "/assets/"),
+    ],
+)
 def test_redirects_stay_on_this_origin(server, target, location):
     status, h, _ = get(server, target)
     assert status == 301 and h["location"] == location
     assert h["location"].startswith("/") and not h["location"].startswith(("//", "/\\"))
 
 
-@pytest.mark.parametrize("target", ["/../secret.txt", "/..%2fsecret.txt", "/%2e%2e/secret.txt",
-                                    "/assets/../../secret.txt", "/leak.txt", "/leakdir/secret.txt",
-                                    "/..%5csecret.txt"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../secret.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e/secret.txt",
+        "/assets/../../secret.txt",
+        "/leak.txt",
+        "/leakdir/secret.txt",
+        "/..%5csecret.txt",
+    ],
+)
 def test_nothing_outside_the_root_is_served(server, target):
     answer = raw(server, f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     assert answer.startswith((b"HTTP/1.1 404", b"HTTP/1.1 400")), answer[:200]
@@ -115,13 +135,16 @@ def test_nothing_outside_the_root_is_served(server, target):
     still_alive(server)
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"GET http://evil.example/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",  # absolute-form
-    b"GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    b"GARBAGE\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET http://evil.example/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",  # absolute-form
+        b"GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GARBAGE\r\n\r\n",
+    ],
+)
 def test_odd_requests_get_an_answer_not_a_crash(server, request_bytes):
     answer = raw(server, request_bytes)
     assert re.match(rb"HTTP/1\.1 4\d\d ", answer), answer[:200]

@@ -1,5 +1,6 @@
 """Issue 14, part 3: training snapshots (train/snapshots.py), their kernels (tiny_infer/snapshots.py), and the
 page's training timeline and side by side (bundle/src/timeline.js), in a real Chromium."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,6 +36,7 @@ def one_thread():
 
 # ---- training ---------------------------------------------------------------------------------------------
 
+
 def test_snapshot_log_keeps_an_even_spread_in_bounded_memory():
     log, model = SnapshotLog(), torch.nn.Linear(2, 1)
     for it in range(1000):
@@ -50,8 +52,18 @@ def test_snapshot_log_keeps_an_even_spread_in_bounded_memory():
 
 
 def test_trainer_snapshots_survive_a_resume(tmp_path):
-    cfg = dataclasses.replace(preset("CartPole-v1"), n_envs=4, n_steps=64, epochs=2, minibatches=2,
-                              eval_every=0, stop_return=0.0, eval_episodes=5, seed=5, total_timesteps=2048)
+    cfg = dataclasses.replace(
+        preset("CartPole-v1"),
+        n_envs=4,
+        n_steps=64,
+        epochs=2,
+        minibatches=2,
+        eval_every=0,
+        stop_return=0.0,
+        eval_episodes=5,
+        seed=5,
+        total_timesteps=2048,
+    )
     untrained = Trainer(cfg).model.state_dict()
     part = Trainer(cfg)
     part.run(should_stop=lambda: part.s.iteration >= 3)
@@ -73,8 +85,19 @@ def test_trainer_snapshots_survive_a_resume(tmp_path):
 
 def test_train_writes_snapshots_as_contract_1_folders(tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["--env", "CartPole-v1", "--seed", "3", "--total-timesteps", "6400", *SMALL, "--out", str(out),
-            "--runs", str(tmp_path / "runs")]
+    args = [
+        "--env",
+        "CartPole-v1",
+        "--seed",
+        "3",
+        "--total-timesteps",
+        "6400",
+        *SMALL,
+        "--out",
+        str(out),
+        "--runs",
+        str(tmp_path / "runs"),
+    ]
     assert train_main(args) == 0
     folder = out / "CartPole-v1"
     snaps = snapshot_dirs(folder)
@@ -101,8 +124,17 @@ def test_a_file_in_the_way_of_snapshots_is_refused_before_training(tmp_path, cap
     out = tmp_path / "out"
     (out / "CartPole-v1").mkdir(parents=True)
     (out / "CartPole-v1" / "snapshots").write_text("not a folder")
-    args = ["--env", "CartPole-v1", "--total-timesteps", "256", *SMALL, "--out", str(out), "--runs",
-            str(tmp_path / "runs")]
+    args = [
+        "--env",
+        "CartPole-v1",
+        "--total-timesteps",
+        "256",
+        *SMALL,
+        "--out",
+        str(out),
+        "--runs",
+        str(tmp_path / "runs"),
+    ]
     assert train_main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot write to") and "snapshots" in err and len(err.splitlines()) == 1
@@ -118,6 +150,7 @@ def test_a_stray_entry_in_snapshots_is_named(tmp_path):
 
 # ---- compile and bundle ---------------------------------------------------------------------------------
 
+
 def _model(env_id: str) -> Path:
     """The checkpoint `make compile-kernel` compiles: build/models/<env> if trained here, else models/."""
     if (ROOT / "build" / "models" / env_id / "policy.json").exists():
@@ -131,8 +164,11 @@ def _kernel(env_id: str, tmp: Path) -> Path:
     want = [s for s, _ in snapshot_dirs(model)]
     kernel = ROOT / "build" / "kernels" / env_id
     index = kernel / "snapshots" / "snapshots.json"
-    if index.exists() and [s["steps"] for s in json.loads(index.read_text())] == want and \
-            index.stat().st_mtime >= (model / "policy.safetensors").stat().st_mtime:
+    if (
+        index.exists()
+        and [s["steps"] for s in json.loads(index.read_text())] == want
+        and index.stat().st_mtime >= (model / "policy.safetensors").stat().st_mtime
+    ):
         return kernel
     out = tmp / env_id
     cmd = [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(out), "--snapshots"]
@@ -169,7 +205,7 @@ def _returns(page, n: int) -> list[float]:
     """The next n agent returns from now (a new episode started with the snapshot)."""
     k = page.evaluate("window.app.status().returns.length")
     page.wait_for_function(f"() => window.app.status().returns.length >= {k + n}", timeout=120_000)
-    return page.evaluate("window.app.status().returns")[k:k + n]
+    return page.evaluate("window.app.status().returns")[k : k + n]
 
 
 def test_compiled_snapshots_are_listed_in_order_and_lazy(site):

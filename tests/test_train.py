@@ -1,4 +1,5 @@
 """train/: PPO learns, writes contract 1 exactly, is deterministic and resumable, and rejects bad input."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,9 @@ def one_thread():
 
 
 def test_short_run_improves_the_return():
-    cfg = dataclasses.replace(preset("CartPole-v1"), seed=3, total_timesteps=8192, eval_every=0,
-                              stop_return=0.0)
+    cfg = dataclasses.replace(
+        preset("CartPole-v1"), seed=3, total_timesteps=8192, eval_every=0, stop_return=0.0
+    )
     tr = Trainer(cfg)
     rows = []
     tr.run(on_iteration=rows.append)
@@ -101,9 +103,23 @@ def test_resume_in_process_matches_uninterrupted(tmp_path):
 def test_ctrl_c_then_resume_matches_uninterrupted_run(tmp_path):
     args = ["--env", "CartPole-v1", "--seed", "4", "--total-timesteps", "6400", "--save-every", "0", *SMALL]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "train", *args, "--out", str(tmp_path / "a"),
-                             "--runs", str(tmp_path / "runs")], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "train",
+            *args,
+            "--out",
+            str(tmp_path / "a"),
+            "--runs",
+            str(tmp_path / "runs"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not list((tmp_path / "runs").glob("*/*/state.pt")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -142,9 +158,14 @@ def run_bad(tmp_path, capsys, argv) -> str:
     return err
 
 
-@pytest.mark.parametrize("env_id,words", [("NoSuchEnv-v0", "unknown env id"),
-                                          ("Blackjack-v1", "observation space"),
-                                          ("TinyDictAction-v0", "action space")])
+@pytest.mark.parametrize(
+    "env_id,words",
+    [
+        ("NoSuchEnv-v0", "unknown env id"),
+        ("Blackjack-v1", "observation space"),
+        ("TinyDictAction-v0", "action space"),
+    ],
+)
 def test_bad_env(tmp_path, capsys, env_id, words):
     err = run_bad(tmp_path, capsys, ["--env", env_id])
     assert words in err and env_id in err
@@ -152,8 +173,19 @@ def test_bad_env(tmp_path, capsys, env_id, words):
 
 def test_unwritable_output_is_rejected_before_training(tmp_path, capsys):
     (tmp_path / "blocker").write_text("a file, not a folder")
-    err = run_bad(tmp_path, capsys, ["--env", "CartPole-v1", "--total-timesteps", "256",
-                                     "--models", str(tmp_path / "blocker" / "models"), "--publish"])
+    err = run_bad(
+        tmp_path,
+        capsys,
+        [
+            "--env",
+            "CartPole-v1",
+            "--total-timesteps",
+            "256",
+            "--models",
+            str(tmp_path / "blocker" / "models"),
+            "--publish",
+        ],
+    )
     assert "cannot write" in err and "blocker" in err
 
 
@@ -165,8 +197,9 @@ def test_corrupt_and_mismatched_resume(tmp_path, capsys):
     (bad / "state.pt").write_bytes(b"\x80garbage")
     assert "corrupt resume file" in run_bad(tmp_path, capsys, ["--resume", str(bad)])
     assert "no resume file" in run_bad(tmp_path, capsys, ["--resume", str(tmp_path / "nope")])
-    assert "is for CartPole-v1, not Acrobot-v1" in run_bad(tmp_path, capsys, ["--resume", str(good),
-                                                                             "--env", "Acrobot-v1"])
+    assert "is for CartPole-v1, not Acrobot-v1" in run_bad(
+        tmp_path, capsys, ["--resume", str(good), "--env", "Acrobot-v1"]
+    )
     st = load_state(good)  # a state whose tensors do not fit its config
     st["config"]["hidden"] = [8]
     save_state(good, st)
@@ -174,9 +207,23 @@ def test_corrupt_and_mismatched_resume(tmp_path, capsys):
 
 
 def test_bad_input_exit_code_from_the_command_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "train", "--env", "NoSuchEnv-v0", "--out", str(tmp_path / "o"),
-                        "--runs", str(tmp_path / "r")], cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "train",
+            "--env",
+            "NoSuchEnv-v0",
+            "--out",
+            str(tmp_path / "o"),
+            "--runs",
+            str(tmp_path / "r"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown env id 'NoSuchEnv-v0'" in r.stderr
     assert not list(tmp_path.iterdir())
 
@@ -197,11 +244,14 @@ def test_shipped_cartpole_policy_plays_perfectly():
     assert returns.tolist() == [500.0] * 5
 
 
-@pytest.mark.parametrize("action,obs_norm,activation", [
-    ({"type": "discrete", "n": 3}, False, "tanh"),
-    ({"type": "discrete", "n": 2}, True, "relu"),
-    ({"type": "box", "shape": [2], "low": [-1.0, -1.0], "high": [1.0, 1.0]}, True, "tanh"),
-])
+@pytest.mark.parametrize(
+    "action,obs_norm,activation",
+    [
+        ({"type": "discrete", "n": 3}, False, "tanh"),
+        ({"type": "discrete", "n": 2}, True, "relu"),
+        ({"type": "box", "shape": [2], "low": [-1.0, -1.0], "high": [1.0, 1.0]}, True, "tanh"),
+    ],
+)
 def test_numpy_fast_path_is_the_torch_model(action, obs_norm, activation):
     """Rollouts and evals act through ActorCritic.greedy_policy (numpy on a snapshot of the weights, for
     speed):

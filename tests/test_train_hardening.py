@@ -1,6 +1,7 @@
 """train/ refuses bad input in one line, before anything is written: crafted resume files (never unpickled),
 non-finite or out-of-range hyperparameters, env ids that import code, impossible sizes, blocked outputs. It
 stops a diverging run without writing NaN weights, and gives every run its own folder."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,8 +34,10 @@ def one_thread():
 
 def tree(root: Path) -> dict[str, str]:
     """Every path under root with a hash of its bytes (folders: 'dir')."""
-    return {str(p.relative_to(root)): "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture
@@ -79,8 +82,14 @@ def crafted(kind: str, marker: Path) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("kind,words", [("raw pickle", "refused unread"), ("torch zip", "refused unread"),
-                                        ("format 1 with pickled envs", "old format 1")])
+@pytest.mark.parametrize(
+    "kind,words",
+    [
+        ("raw pickle", "refused unread"),
+        ("torch zip", "refused unread"),
+        ("format 1 with pickled envs", "old format 1"),
+    ],
+)
 def test_crafted_state_file_is_never_unpickled(tmp_path, capsys, good_policy, kind, words):
     run = tmp_path / "runs" / "CartPole-v1" / "crafted"
     run.mkdir(parents=True)
@@ -94,8 +103,15 @@ def test_crafted_state_file_is_never_unpickled(tmp_path, capsys, good_policy, ki
 def test_state_holds_only_plain_data_and_round_trips_exactly():
     rng = np.random.default_rng(3)
     rng.random(5)
-    x = {"a": np.float32(1.5), "b": np.arange(6, dtype=np.int16).reshape(2, 3), "c": (1, [2.5, None], "s"),
-         "d": rng, "e": torch.ones(2), 7: np.float64("nan"), "f": [np.bool_(True), 2**70]}
+    x = {
+        "a": np.float32(1.5),
+        "b": np.arange(6, dtype=np.int16).reshape(2, 3),
+        "c": (1, [2.5, None], "s"),
+        "d": rng,
+        "e": torch.ones(2),
+        7: np.float64("nan"),
+        "f": [np.bool_(True), 2**70],
+    }
     buf = io.BytesIO()
     torch.save(to_plain(x), buf)
     buf.seek(0)
@@ -113,8 +129,18 @@ def test_state_holds_only_plain_data_and_round_trips_exactly():
 def test_resume_of_a_python_loop_env_with_obs_norm_is_exact(tmp_path):
     """Pendulum (BatchedEnv of unwrapped envs, Box actions, observation normaliser): restoring the envs from
     plain data reproduces the uninterrupted run bit for bit, across episode ends."""
-    cfg = dataclasses.replace(preset("Pendulum-v1"), n_envs=2, n_steps=128, epochs=1, minibatches=2, seed=3,
-                              total_timesteps=1280, eval_every=0, stop_return=0.0, eval_episodes=2)
+    cfg = dataclasses.replace(
+        preset("Pendulum-v1"),
+        n_envs=2,
+        n_steps=128,
+        epochs=1,
+        minibatches=2,
+        seed=3,
+        total_timesteps=1280,
+        eval_every=0,
+        stop_return=0.0,
+        eval_episodes=2,
+    )
     full = Trainer(cfg)
     full.run()
     part = Trainer(cfg)
@@ -128,20 +154,30 @@ def test_resume_of_a_python_loop_env_with_obs_norm_is_exact(tmp_path):
     assert np.array_equal(full.rms.var, resumed.rms.var)
 
 
-@pytest.mark.parametrize("flags,words", [
-    (["--lr", "nan"], "--lr must be a finite number > 0"), (["--lr", "inf"], "--lr"),
-    (["--lr", "-1"], "--lr"),
-    (["--gamma", "nan"], "--gamma must be a finite number in [0.0, 1.0]"), (["--gamma", "2"], "--gamma"),
-    (["--max-grad-norm", "nan"], "--max-grad-norm"), (["--clip-coef", "-1"], "--clip-coef"),
-    (["--gae-lambda", "1.5"], "--gae-lambda"), (["--ent-coef", "inf"], "--ent-coef"),
-    (["--eval-episodes", "0"], "--eval-episodes must be an integer in [1,"),
-    (["--minibatches", "3"], "--minibatches 3 must divide the batch n_envs * n_steps = 256"),
-    (["--n-envs", "0"], "--n-envs"), (["--n-envs", "100000", "--n-steps", "100000"], "--n-envs"),
-    (["--n-envs", "4096", "--n-steps", "100000000"], "GiB of rollout buffers"),
-    (["--seed", "-1"], "--seed"), (["--save-every", "nan"], "--save-every"),
-])
-def test_bad_hyperparameters_are_refused_before_anything_is_written(tmp_path, capsys, good_policy, flags,
-                                                                     words):
+@pytest.mark.parametrize(
+    "flags,words",
+    [
+        (["--lr", "nan"], "--lr must be a finite number > 0"),
+        (["--lr", "inf"], "--lr"),
+        (["--lr", "-1"], "--lr"),
+        (["--gamma", "nan"], "--gamma must be a finite number in [0.0, 1.0]"),
+        (["--gamma", "2"], "--gamma"),
+        (["--max-grad-norm", "nan"], "--max-grad-norm"),
+        (["--clip-coef", "-1"], "--clip-coef"),
+        (["--gae-lambda", "1.5"], "--gae-lambda"),
+        (["--ent-coef", "inf"], "--ent-coef"),
+        (["--eval-episodes", "0"], "--eval-episodes must be an integer in [1,"),
+        (["--minibatches", "3"], "--minibatches 3 must divide the batch n_envs * n_steps = 256"),
+        (["--n-envs", "0"], "--n-envs"),
+        (["--n-envs", "100000", "--n-steps", "100000"], "--n-envs"),
+        (["--n-envs", "4096", "--n-steps", "100000000"], "GiB of rollout buffers"),
+        (["--seed", "-1"], "--seed"),
+        (["--save-every", "nan"], "--save-every"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_before_anything_is_written(
+    tmp_path, capsys, good_policy, flags, words
+):
     err = run_cli(tmp_path, capsys, ["--env", "CartPole-v1", *SMALL, *flags])
     assert words in err
 
@@ -171,16 +207,34 @@ def test_tampered_plain_state_is_refused_in_one_line(tmp_path, capsys, tamper):
 
 def test_diverging_training_stops_without_writing(tmp_path, capsys, good_policy):
     before = tree(good_policy)
-    code = main(["--env", "CartPole-v1", *SMALL, "--lr", "1e30", "--total-timesteps", "1024",
-                 "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")])
+    code = main(
+        [
+            "--env",
+            "CartPole-v1",
+            *SMALL,
+            "--lr",
+            "1e30",
+            "--total-timesteps",
+            "1024",
+            "--out",
+            str(tmp_path / "out"),
+            "--runs",
+            str(tmp_path / "runs"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1 and "diverged" in err and "lower --lr" in err, err
     assert tree(good_policy) == before and not (tmp_path / "runs").exists()  # no NaN policy, no half-made run
 
 
-@pytest.mark.parametrize("env_id,words", [("phys2d/CartPole-v1", "needs the Python module 'jax'"),
-                                          ("module:Env-v0", "invalid environment id"),
-                                          ("../../etc/CartPole-v1", "invalid environment id")])
+@pytest.mark.parametrize(
+    "env_id,words",
+    [
+        ("phys2d/CartPole-v1", "needs the Python module 'jax'"),
+        ("module:Env-v0", "invalid environment id"),
+        ("../../etc/CartPole-v1", "invalid environment id"),
+    ],
+)
 def test_env_ids_that_import_code_or_leave_the_folder(tmp_path, capsys, env_id, words):
     err = run_cli(tmp_path, capsys, ["--env", env_id, *SMALL])
     assert words in err
@@ -196,9 +250,12 @@ def test_policy_json_that_is_a_folder_is_refused_up_front(tmp_path, capsys):
 def test_run_folders_are_exclusive_even_in_the_same_second(tmp_path):
     (tmp_path / "CartPole-v1" / "20260101-000000-s1").mkdir(parents=True)  # an earlier run
     got: list[Path] = []
-    threads = [threading.Thread(target=lambda: got.append(create_run_dir(tmp_path, "CartPole-v1", 1,
-                                                                         stamp="20260101-000000")))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(
+            target=lambda: got.append(create_run_dir(tmp_path, "CartPole-v1", 1, stamp="20260101-000000"))
+        )
+        for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -209,8 +266,24 @@ def test_run_folders_are_exclusive_even_in_the_same_second(tmp_path):
 
 def test_impossible_sizes_from_the_command_line(tmp_path):
     """The issue's MemoryError: refused in one line with exit 2, no run folder made."""
-    r = subprocess.run([sys.executable, "-m", "train", "--n-envs", "100000", "--n-steps", "100000",
-                        "--out", str(tmp_path / "o"), "--runs", str(tmp_path / "r")], cwd=ROOT,
-                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "train",
+            "--n-envs",
+            "100000",
+            "--n-steps",
+            "100000",
+            "--out",
+            str(tmp_path / "o"),
+            "--runs",
+            str(tmp_path / "r"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--n-envs" in r.stderr, r.stderr
     assert not list(tmp_path.iterdir())

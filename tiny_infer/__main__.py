@@ -12,12 +12,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's parser: the compile, export-json and import subcommands."""
     from tiny_infer.import_common import add_import_parser
 
-    ap = argparse.ArgumentParser(prog="python -m tiny_infer", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m tiny_infer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND", help="what to do")
     c = sub.add_parser("compile", help="compile a contract-1 policy to wasm + WebGPU kernels (contract 2)")
     c.add_argument(
-        "model_dir", nargs="?", metavar="MODEL_DIR",
+        "model_dir",
+        nargs="?",
+        metavar="MODEL_DIR",
         help="checkpoint folder (default: build/models/ENV, else models/ENV)",
     )
     c.add_argument(
@@ -28,14 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: build/kernels/ENV), replaced whole: a new or empty folder, or a kernel "
         "folder compile wrote (any other is refused)",
     )
-    c.add_argument("--batch-size", type=int, default=256,
-                   help="capacity of forward_batch (default: %(default)s)")
-    c.add_argument("--snapshots", action="store_true",
-                   help="also compile the policy's training snapshots (MODEL_DIR/snapshots/) into "
-                   "OUT/snapshots/")
+    c.add_argument(
+        "--batch-size", type=int, default=256, help="capacity of forward_batch (default: %(default)s)"
+    )
+    c.add_argument(
+        "--snapshots",
+        action="store_true",
+        help="also compile the policy's training snapshots (MODEL_DIR/snapshots/) into OUT/snapshots/",
+    )
     e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")
-    e.add_argument("model_dir", metavar="MODEL_DIR",
-                   help="checkpoint folder (policy.json + policy.safetensors)")
+    e.add_argument(
+        "model_dir", metavar="MODEL_DIR", help="checkpoint folder (policy.json + policy.safetensors)"
+    )
     e.add_argument("--out", required=True, metavar="FILE", help="output JSON file")
     add_import_parser(sub)
     return ap

@@ -353,10 +353,17 @@ def _check_head(meta: dict, action: dict) -> tuple[str, bool]:
     if squash is not None:
         n = math.prod(action["shape"]) if action["type"] == "box" else 0
         bounds = [action.get(k) for k in ("low", "high")]
-        ok = action["type"] == "box" and squash == "tanh" and all(
-            isinstance(b, list) and len(b) == n and all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in b)
-            for b in bounds
+        ok = (
+            action["type"] == "box"
+            and squash == "tanh"
+            and all(
+                isinstance(b, list)
+                and len(b) == n
+                and all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in b
+                )
+                for b in bounds
+            )
         )
         if not ok:
             raise CheckpointError(

@@ -181,8 +181,10 @@ def _output_buffer(u, n_out: int):
     view = u
     while u.op is not Ops.BUFFER:
         starts = u.src[1].src if u.op is Ops.SHRINK and u.src[1].op is Ops.STACK else u.src[1:2]
-        row_prefix = u.op is Ops.SHRINK and u.shape[1:] == u.src[0].shape[1:] and all(
-            s.op is Ops.CONST and s.arg == 0 for s in starts
+        row_prefix = (
+            u.op is Ops.SHRINK
+            and u.shape[1:] == u.src[0].shape[1:]
+            and all(s.op is Ops.CONST and s.arg == 0 for s in starts)
         )
         if not (row_prefix or u.op is Ops.RESHAPE) or not u.src:
             raise CodegenError(

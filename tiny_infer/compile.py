@@ -133,8 +133,10 @@ def is_kernel_dir(d: Path) -> bool:
     return (
         isinstance(manifest, dict)
         and {"env_id", "files", "weights_sha256"} <= manifest.keys()
-        and all((e.is_file() if e.name in FILES else e.name == "snapshots" and e.is_dir())
-                and not e.is_symlink() for e in entries)
+        and all(
+            (e.is_file() if e.name in FILES else e.name == "snapshots" and e.is_dir()) and not e.is_symlink()
+            for e in entries
+        )
     )
 
 

@@ -34,17 +34,23 @@ def make_env(env_id: str, **kwargs) -> gym.Env:
     try:
         return gym.make(env_id, disable_env_checker=True, **kwargs)
     except gym.error.DependencyNotInstalled as e:
-        raise EnvError(f"env {env_id!r} needs a missing dependency ({_first_line(e)}); install it or pick "
-                       f"another env") from e
+        raise EnvError(
+            f"env {env_id!r} needs a missing dependency ({_first_line(e)}); install it or pick another env"
+        ) from e
     except gym.error.Error as e:
-        raise EnvError(f"unknown env id {env_id!r}: use a registered Gymnasium id such as CartPole-v1 "
-                       f"(list them with `python -c 'import gymnasium; gymnasium.pprint_registry()'`)") from e
+        raise EnvError(
+            f"unknown env id {env_id!r}: use a registered Gymnasium id such as CartPole-v1 "
+            f"(list them with `python -c 'import gymnasium; gymnasium.pprint_registry()'`)"
+        ) from e
     except ImportError as e:  # e.g. phys2d/CartPole-v1 needs jax
-        raise EnvError(f"env {env_id!r} needs the Python module {e.name or '?'!r}, which is not installed "
-                       f"({_first_line(e)}); install it or pick another env") from e
+        raise EnvError(
+            f"env {env_id!r} needs the Python module {e.name or '?'!r}, which is not installed "
+            f"({_first_line(e)}); install it or pick another env"
+        ) from e
     except Exception as e:  # an env's own constructor failing is the env's problem: say so in one line
-        raise EnvError(f"env {env_id!r} failed to build ({type(e).__name__}: {_first_line(e)}); pick "
-                       f"another env") from e
+        raise EnvError(
+            f"env {env_id!r} failed to build ({type(e).__name__}: {_first_line(e)}); pick another env"
+        ) from e
 
 
 def spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
@@ -60,8 +66,12 @@ def action_spec(space: gym.Space) -> dict:
     """Contract-1 `action` record of an action space."""
     if isinstance(space, gym.spaces.Discrete) and space.start == 0:
         return {"type": "discrete", "n": int(space.n)}
-    return {"type": "box", "shape": list(space.shape), "low": [float(x) for x in space.low.ravel()],
-            "high": [float(x) for x in space.high.ravel()]}
+    return {
+        "type": "box",
+        "shape": list(space.shape),
+        "low": [float(x) for x in space.low.ravel()],
+        "high": [float(x) for x in space.high.ravel()],
+    }
 
 
 def env_spaces(env_id: str) -> tuple[int, dict]:
@@ -69,14 +79,22 @@ def env_spaces(env_id: str) -> tuple[int, dict]:
     unsupported: flat Box observations, Discrete(n) or bounded 1-D Box actions."""
     obs, act = spaces(env_id)
     if not (isinstance(obs, gym.spaces.Box) and len(obs.shape) == 1):
-        raise EnvError(f"env {env_id!r} has observation space {obs}; only flat Box observations are "
-                       f"supported (flatten it with a wrapper, or pick an env like CartPole-v1)")
+        raise EnvError(
+            f"env {env_id!r} has observation space {obs}; only flat Box observations are "
+            f"supported (flatten it with a wrapper, or pick an env like CartPole-v1)"
+        )
     ok_disc = isinstance(act, gym.spaces.Discrete) and act.start == 0
-    ok_box = (isinstance(act, gym.spaces.Box) and len(act.shape) == 1
-              and np.all(np.isfinite(act.low)) and np.all(np.isfinite(act.high)))
+    ok_box = (
+        isinstance(act, gym.spaces.Box)
+        and len(act.shape) == 1
+        and np.all(np.isfinite(act.low))
+        and np.all(np.isfinite(act.high))
+    )
     if not (ok_disc or ok_box):
-        raise EnvError(f"env {env_id!r} has action space {act}; only Discrete(n) and bounded 1-D Box actions "
-                       f"are supported (pick an env like CartPole-v1 or Pendulum-v1)")
+        raise EnvError(
+            f"env {env_id!r} has action space {act}; only Discrete(n) and bounded 1-D Box actions "
+            f"are supported (pick an env like CartPole-v1 or Pendulum-v1)"
+        )
     return int(obs.shape[0]), action_spec(act)
 
 

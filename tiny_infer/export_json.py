@@ -19,6 +19,7 @@ discrete actions or actor(x) (the raw action mean) for box actions, then critic(
 Box bounds that are infinite are written as null. Numbers are the checkpoint's float32 values in
 their shortest decimal form: parsed as float32 they give back the exact weights.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,19 +57,33 @@ def to_json_dict(ckpt: Checkpoint) -> dict:
             v = np.ravel(np.asarray(action[key], dtype=np.float64))
             v = np.full(ckpt.n_act, v[0]) if v.size == 1 else v  # a scalar bound applies to every dimension
             if v.size != ckpt.n_act:
-                raise CheckpointError(f"policy.json: action.{key} has {v.size} values for {ckpt.n_act} "
-                                      "action dimensions; fix the checkpoint's policy.json")
+                raise CheckpointError(
+                    f"policy.json: action.{key} has {v.size} values for {ckpt.n_act} "
+                    "action dimensions; fix the checkpoint's policy.json"
+                )
             action[key] = [_bound(x) for x in v]
-    heads = {head: [{"weight": _floats(w), "bias": _floats(b)} for w, b in ckpt.layers(head)]
-             for head in ckpt.heads}
+    heads = {
+        head: [{"weight": _floats(w), "bias": _floats(b)} for w, b in ckpt.layers(head)]
+        for head in ckpt.heads
+    }
     obs_norm = None
     if ckpt.obs_norm is not None:
         t = ckpt.tensors
         obs_norm = {"mean": _floats(t["obs_norm.mean"]), "var": _floats(t["obs_norm.var"]), **ckpt.obs_norm}
-    return {"format": FORMAT, "env_id": ckpt.env_id, "obs_dim": ckpt.obs_dim, "action": action,
-            "hidden": list(ckpt.hidden), "activation": ckpt.activation, "obs_norm": obs_norm, **heads,
-            "value": ckpt.value, "head": ckpt.head, "outputs": ckpt.outputs,
-            **({"critic_hidden": list(ckpt.critic_hidden)} if ckpt.critic_hidden is not None else {})}
+    return {
+        "format": FORMAT,
+        "env_id": ckpt.env_id,
+        "obs_dim": ckpt.obs_dim,
+        "action": action,
+        "hidden": list(ckpt.hidden),
+        "activation": ckpt.activation,
+        "obs_norm": obs_norm,
+        **heads,
+        "value": ckpt.value,
+        "head": ckpt.head,
+        "outputs": ckpt.outputs,
+        **({"critic_hidden": list(ckpt.critic_hidden)} if ckpt.critic_hidden is not None else {}),
+    }
 
 
 def to_json(ckpt: Checkpoint) -> str:
@@ -94,8 +109,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"export-json: {e}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"export-json: cannot write {args.out}: {e.strerror or e}; pick a writable file path",
-              file=sys.stderr)
+        print(
+            f"export-json: cannot write {args.out}: {e.strerror or e}; pick a writable file path",
+            file=sys.stderr,
+        )
         return 1
     print(f"wrote {out} ({out.stat().st_size} bytes)")
     return 0

@@ -95,9 +95,7 @@ def _obs_norm(path: Path, obs_dim: int) -> tuple[np.ndarray, np.ndarray, float, 
     return mean, var, clip, eps
 
 
-def import_cleanrl(
-    path: Path, env: str, obs_norm: Path | None = None, activation: str = "tanh"
-) -> Imported:
+def import_cleanrl(path: Path, env: str, obs_norm: Path | None = None, activation: str = "tanh") -> Imported:
     """Read a CleanRL PPO state dict as an Imported policy (the Agent's forward pass rebuilt in PyTorch)."""
     import torch
 
@@ -132,9 +130,15 @@ def import_cleanrl(
     if norm is not None:
         tensors["obs_norm.mean"] = norm[0].astype(np.float32)
         tensors["obs_norm.var"] = norm[1].astype(np.float32)
-    meta = {"format": FORMAT, "env_id": env, "obs_dim": obs_dim, "action": action, "hidden": hidden,
-            "activation": activation,
-            "obs_norm": None if norm is None else {"clip": norm[2], "eps": norm[3]}}
+    meta = {
+        "format": FORMAT,
+        "env_id": env,
+        "obs_dim": obs_dim,
+        "action": action,
+        "hidden": hidden,
+        "activation": activation,
+        "obs_norm": None if norm is None else {"clip": norm[2], "eps": norm[3]},
+    }
     if critic_hidden is not None:
         meta["critic_hidden"] = critic_hidden
 
@@ -182,8 +186,12 @@ def import_cleanrl(
         return np.clip(out, low, high)  # CleanRL's ClipAction wrapper
 
     warnings = [] if norm is not None else [NORM_WARNING]
-    source = {"library": "cleanrl", "version": "unknown (state dict)",
-              "algo": "ppo_continuous_action" if box else "ppo", "file": path.name}
+    source = {
+        "library": "cleanrl",
+        "version": "unknown (state dict)",
+        "algo": "ppo_continuous_action" if box else "ppo",
+        "file": path.name,
+    }
     if obs_norm is not None:
         source["obs_norm"] = Path(obs_norm).name
     return Imported(meta, tensors, source, forward, greedy, warnings)

@@ -221,17 +221,25 @@ def add_import_parser(sub) -> None:
     out = "output folder (contract 1; default build/models/ENV, where make finds it)"
     s = lib.add_parser("sb3", help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3; MlpPolicy)")
     s.add_argument("model", metavar="MODEL", help="the .zip that model.save() wrote")
-    s.add_argument("--vecnormalize", metavar="PKL",
-                   help="VecNormalize statistics (vecnormalize.pkl), if trained with it")
+    s.add_argument(
+        "--vecnormalize", metavar="PKL", help="VecNormalize statistics (vecnormalize.pkl), if trained with it"
+    )
     s.add_argument("--env", help="Gymnasium id (default: one in the file name, e.g. ppo-CartPole-v1.zip)")
     s.add_argument("--out", metavar="DIR", help=out)
     c = lib.add_parser("cleanrl", help="a CleanRL ppo.py / ppo_continuous_action.py .cleanrl_model")
     c.add_argument("model", metavar="MODEL", help="the .cleanrl_model (torch.save of the Agent's state_dict)")
     c.add_argument("--env", required=True, help="Gymnasium id the policy was trained on")
-    c.add_argument("--obs-norm", metavar="NPZ",
-                   help="NormalizeObservation statistics: .npz of mean, var [, clip, epsilon]")
-    c.add_argument("--activation", choices=("tanh", "relu"), default="tanh",
-                   help="hidden activation (default: %(default)s)")
+    c.add_argument(
+        "--obs-norm",
+        metavar="NPZ",
+        help="NormalizeObservation statistics: .npz of mean, var [, clip, epsilon]",
+    )
+    c.add_argument(
+        "--activation",
+        choices=("tanh", "relu"),
+        default="tanh",
+        help="hidden activation (default: %(default)s)",
+    )
     c.add_argument("--out", metavar="DIR", help=out)
 
 

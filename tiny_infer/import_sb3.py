@@ -266,8 +266,11 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
     _check_kwargs(path, data)
     obs_sp, act_sp = _space(path, data, "observation_space"), _space(path, data, "action_space")
     if obs_sp["kind"] != "box" or len(obs_sp["shape"]) != 1:
-        what = (f"{obs_sp['kind']} observations" if obs_sp["kind"] != "box" else
-                f"{'image' if len(obs_sp['shape']) == 3 else 'box'} observations of shape {obs_sp['shape']}")
+        what = (
+            f"{obs_sp['kind']} observations"
+            if obs_sp["kind"] != "box"
+            else f"{'image' if len(obs_sp['shape']) == 3 else 'box'} observations of shape {obs_sp['shape']}"
+        )
         raise _fail(path, f"{what} are not supported; supported: {SUPPORTED}")
     obs_dim = obs_sp["shape"][0]
     if act_sp["kind"] == "box" and len(act_sp["shape"]) != 1:

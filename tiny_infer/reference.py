@@ -8,6 +8,7 @@ It imports only `math`, so this one file runs unchanged under CPython, MicroPyth
     policy.forward(obs)        # [action probabilities (discrete) or action mean (box)..., value]
     policy.act(obs)            # greedy action: the most probable index, or the mean clipped to the bounds
 """
+
 # ruff: noqa: B905 (MicroPython's zip() has no strict=)
 import math
 
@@ -130,24 +131,34 @@ class _Checked:
             self.low = _bounds(action.get("low"), n_out, "low", -math.inf)
             self.high = _bounds(action.get("high"), n_out, "high", math.inf)
         squash = action.get("squash")
-        if squash is not None and (squash != "tanh" or self.discrete
-                                   or not all(-math.inf < b < math.inf for b in self.low + self.high)):
-            raise ValueError(f"weights JSON: action squash {squash!r} needs 'tanh', box actions and finite "
-                             f"low/high; {FIX}")
+        if squash is not None and (
+            squash != "tanh"
+            or self.discrete
+            or not all(-math.inf < b < math.inf for b in self.low + self.high)
+        ):
+            raise ValueError(
+                f"weights JSON: action squash {squash!r} needs 'tanh', box actions and finite low/high; {FIX}"
+            )
         head, value = w.get("head", "policy"), w.get("value", True)
         if head not in ("policy", "q") or (head == "q" and not self.discrete):
-            raise ValueError(f"weights JSON: head {head!r}, expected 'policy', or 'q' for discrete actions; "
-                             + FIX)
+            raise ValueError(
+                f"weights JSON: head {head!r}, expected 'policy', or 'q' for discrete actions; " + FIX
+            )
         if not isinstance(value, bool):
             raise ValueError(f"weights JSON: value {value!r}, expected true or false (has a critic); {FIX}")
         sizes = [self.obs_dim] + hidden
         self.actor = _layers(w.get("actor"), "actor", sizes + [n_out])
         critic_hidden = w.get("critic_hidden")  # the critic's own sizes, when they differ from the actor's
         if critic_hidden is not None and not (isinstance(critic_hidden, list) and value):
-            raise ValueError("weights JSON: 'critic_hidden' must be a list of layer sizes, for a policy with "
-                             "a critic; " + FIX)
-        critic_sizes = sizes if critic_hidden is None else [self.obs_dim] + [
-            _count(h, "a critic hidden size") for h in critic_hidden]
+            raise ValueError(
+                "weights JSON: 'critic_hidden' must be a list of layer sizes, for a policy with "
+                "a critic; " + FIX
+            )
+        critic_sizes = (
+            sizes
+            if critic_hidden is None
+            else [self.obs_dim] + [_count(h, "a critic hidden size") for h in critic_hidden]
+        )
         self.critic = _layers(w.get("critic"), "critic", critic_sizes + [1]) if value else None
         self.q, self.n_act = head == "q", n_out
         self.squash = squash is not None
@@ -198,15 +209,19 @@ def _bounds(v, n, what, unbounded):
 
 def _layers(layers, head, sizes):
     if not isinstance(layers, list) or len(layers) != len(sizes) - 1:
-        raise ValueError(f"weights JSON: {head} has {_size(layers)} layers, expected {len(sizes) - 1} "
-                         f"(hidden {sizes[1:-1]}); {FIX}")
+        raise ValueError(
+            f"weights JSON: {head} has {_size(layers)} layers, expected {len(sizes) - 1} "
+            f"(hidden {sizes[1:-1]}); {FIX}"
+        )
     out = []
     for i, layer in enumerate(layers):
         name, n_in, n_out = f"{head} layer {i}", sizes[i], sizes[i + 1]
         weight = layer.get("weight") if isinstance(layer, dict) else None
         if not isinstance(weight, list) or len(weight) != n_out:
-            raise ValueError(f"weights JSON: {name} weight has {_size(weight)} rows, expected {n_out} "
-                             f"(shape [out][in] = [{n_out}][{n_in}]); {FIX}")
+            raise ValueError(
+                f"weights JSON: {name} weight has {_size(weight)} rows, expected {n_out} "
+                f"(shape [out][in] = [{n_out}][{n_in}]); {FIX}"
+            )
         weight = [_vector(row, n_in, name + " weight row") for row in weight]
         out.append((weight, _vector(layer.get("bias"), n_out, name + " bias")))
     return out

@@ -7,6 +7,7 @@ each a full contract-2 kernel folder, and lists them in <kernel>/snapshots/snaps
 in order of steps. A snapshot whose weights are the policy's own (the final one) is not compiled again: the
 page plays the policy's kernel for it. The snapshots go to a temp folder first, swapped in whole.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,10 @@ def snapshot_dirs(model_dir: Path) -> list[tuple[int, Path]]:
         if d.name.startswith("."):
             continue
         if not (STEPS.match(d.name) and d.is_dir() and not d.is_symlink()):
-            raise CheckpointError(f"{d} is not a snapshot (a folder named by its env steps, e.g. "
-                                  f"{SNAPSHOTS}/4096/): remove it or retrain the policy")
+            raise CheckpointError(
+                f"{d} is not a snapshot (a folder named by its env steps, e.g. "
+                f"{SNAPSHOTS}/4096/): remove it or retrain the policy"
+            )
         out.append((int(d.name), d))
     return sorted(out)
 
@@ -57,17 +60,23 @@ def compile_snapshots(kernel_dir: Path, model_dir: Path, batch_size: int, log=pr
         for steps, d in snaps:
             ck = load_checkpoint(d)
             if ck.env_id != main.env_id or ck.obs_dim != main.obs_dim or ck.action != main.action:
-                raise CheckpointError(f"{d} is a policy for {ck.env_id} (obs {ck.obs_dim}, {ck.action}), not "
-                                      f"a snapshot of {model_dir}: remove it or retrain the policy")
+                raise CheckpointError(
+                    f"{d} is a policy for {ck.env_id} (obs {ck.obs_dim}, {ck.action}), not "
+                    f"a snapshot of {model_dir}: remove it or retrain the policy"
+                )
             entry = {"steps": steps, "eval": (train_eval(ck.meta) or {}).get("mean")}
             if (d / TENSORS_FILE).read_bytes() == own:
                 entry["final"] = True
             else:
-                compile_policy(CompileConfig(model_dir=d, out=tmp / str(steps), batch_size=batch_size),
-                               log=lambda *a: None)
+                compile_policy(
+                    CompileConfig(model_dir=d, out=tmp / str(steps), batch_size=batch_size),
+                    log=lambda *a: None,
+                )
                 entry["dir"] = str(steps)
             index.append(entry)
-            log(f"  snapshot at {steps:,} env steps: "
-                f"{'the policy itself' if entry.get('final') else f'{dest / str(steps)}'}")
+            log(
+                f"  snapshot at {steps:,} env steps: "
+                f"{'the policy itself' if entry.get('final') else f'{dest / str(steps)}'}"
+            )
         (tmp / INDEX).write_text(json.dumps(index, indent=1) + "\n")
     return index

@@ -49,8 +49,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--m", type=int, default=4, help="degree of P in x^2")
     ap.add_argument("--n", type=int, default=4, help="degree of Q in x^2")
-    ap.add_argument("--clamp", type=float, default=8.5,
-                    help="fit tanh on [0, CLAMP]; beyond it the kernel returns +-1 (default %(default)s)")
+    ap.add_argument(
+        "--clamp",
+        type=float,
+        default=8.5,
+        help="fit tanh on [0, CLAMP]; beyond it the kernel returns +-1 (default %(default)s)",
+    )
     a = ap.parse_args()
     p, q, err = fit_tanh(a.m, a.n, a.clamp)
     print(f"TANH_CLAMP = {a.clamp!r}")

@@ -7,6 +7,7 @@ Bad input exits with status 2 and a one-line message, before anything is written
 or infinite loss or weights) stops with status 1 and writes no policy; a new run's folder is removed on any
 error unless the run finished (or, after a second Ctrl-C, stays resumable).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,23 +47,41 @@ def build_parser(env_id: str = PPOConfig.env_id) -> argparse.ArgumentParser:
     """The CLI's parser; the hyperparameters' help shows env_id's preset values as their defaults."""
     ap = argparse.ArgumentParser(prog="python -m train", description=__doc__.split("\n")[0])
     add_config_args(ap, env_id)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                    help="auto = CUDA when present (for these small nets the CPU is as fast or faster) "
-                    "(default: %(default)s)")
-    ap.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
-                    help="continue runs/<env-id>/<run>/ (its env, seed and hyperparameters; only "
-                    "--total-timesteps may change)")
+    ap.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="auto = CUDA when present (for these small nets the CPU is as fast or faster) "
+        "(default: %(default)s)",
+    )
+    ap.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="continue runs/<env-id>/<run>/ (its env, seed and hyperparameters; only "
+        "--total-timesteps may change)",
+    )
     ap.add_argument("--publish", action="store_true", help="also write the shipped policy models/<env-id>/")
-    ap.add_argument("--out", type=Path, default=Path("build/models"),
-                    help="policy output root (default: %(default)s)")
-    ap.add_argument("--models", type=Path, default=Path("models"),
-                    help="shipped policies root, with --publish (default: %(default)s)")
+    ap.add_argument(
+        "--out", type=Path, default=Path("build/models"), help="policy output root (default: %(default)s)"
+    )
+    ap.add_argument(
+        "--models",
+        type=Path,
+        default=Path("models"),
+        help="shipped policies root, with --publish (default: %(default)s)",
+    )
     ap.add_argument("--runs", type=Path, default=Path("runs"), help="run folders root (default: %(default)s)")
     ap.add_argument("--no-plot", action="store_true", help="skip curve.png")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ap.add_argument("--save-every", type=float, default=10.0, metavar="SECONDS",
-                    help="write the resumable state at most this often, 0 = every iteration "
-                    "(default: %(default)s)")
+    ap.add_argument(
+        "--save-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="write the resumable state at most this often, 0 = every iteration (default: %(default)s)",
+    )
     return ap
 
 
@@ -135,18 +154,25 @@ def setup(args: argparse.Namespace):
         try:
             cfg = validate(from_dict(state["config"]))
         except (TypeError, ValueError) as e:
-            raise CheckpointError(f"corrupt resume file {args.resume}/state.pt (config: {e}); "
-                                  f"start a new run") from e
+            raise CheckpointError(
+                f"corrupt resume file {args.resume}/state.pt (config: {e}); start a new run"
+            ) from e
         if args.env is not None and args.env != cfg.env_id:
-            raise CheckpointError(f"resume file {args.resume} is for {cfg.env_id}, not {args.env}: pass the "
-                                  f"matching --env or a run folder of {args.env}")
+            raise CheckpointError(
+                f"resume file {args.resume} is for {cfg.env_id}, not {args.env}: pass the "
+                f"matching --env or a run folder of {args.env}"
+            )
         if args.seed is not None and args.seed != cfg.seed:
-            raise CheckpointError(f"resume file {args.resume} was trained with seed {cfg.seed}, not "
-                                  f"{args.seed}: drop --seed or pass --seed {cfg.seed}")
+            raise CheckpointError(
+                f"resume file {args.resume} was trained with seed {cfg.seed}, not "
+                f"{args.seed}: drop --seed or pass --seed {cfg.seed}"
+            )
         changed = {k: v for k, v in given.items() if k != "total_timesteps" and getattr(cfg, k) != v}
         if changed:
-            raise UsageError(f"cannot change {', '.join(sorted(changed))} when resuming {args.resume} (only "
-                             f"--total-timesteps); start a new run instead")
+            raise UsageError(
+                f"cannot change {', '.join(sorted(changed))} when resuming {args.resume} (only "
+                f"--total-timesteps); start a new run instead"
+            )
         if "total_timesteps" in given:
             cfg = validate(dataclasses.replace(cfg, total_timesteps=given["total_timesteps"]))
         run_dir = args.resume
@@ -164,8 +190,10 @@ def setup(args: argparse.Namespace):
             if d in policies:
                 check_policy_target(d)
         except OSError as e:
-            raise UsageError(f"cannot write to {d} ({e.strerror or e} at {e.filename or d}): pick a writable "
-                             f"folder (--out, --runs, --models) or remove what is in the way") from e
+            raise UsageError(
+                f"cannot write to {d} ({e.strerror or e} at {e.filename or d}): pick a writable "
+                f"folder (--out, --runs, --models) or remove what is in the way"
+            ) from e
     return cfg, state, run_dir
 
 
@@ -185,21 +213,27 @@ def main(argv: list[str] | None = None) -> int:
             state["trainer"]["finished"] = False
         trainer = Trainer(cfg, device=args.device, state=state)
     except MemoryError:
-        print(f"error: out of memory building {cfg.n_envs} envs and the model: lower --n-envs or --hidden",
-              file=sys.stderr)
+        print(
+            f"error: out of memory building {cfg.n_envs} envs and the model: lower --n-envs or --hidden",
+            file=sys.stderr,
+        )
         return 2
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as e:
         if state is None:
             print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         else:
-            print(f"error: resume file {run_dir}/state.pt does not match {cfg.env_id} with this config "
-                  f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); start a new run",
-                  file=sys.stderr)
+            print(
+                f"error: resume file {run_dir}/state.pt does not match {cfg.env_id} with this config "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); start a new run",
+                file=sys.stderr,
+            )
         return 2
     if trainer.env_lost:
-        print(f"note: {cfg.env_id} keeps state in {', '.join(trainer.env_lost)}, which the run state cannot "
-              f"hold as plain data: the resumed envs continue from fresh copies, not bit for bit",
-              file=sys.stderr)
+        print(
+            f"note: {cfg.env_id} keeps state in {', '.join(trainer.env_lost)}, which the run state cannot "
+            f"hold as plain data: the resumed envs continue from fresh copies, not bit for bit",
+            file=sys.stderr,
+        )
 
     created: list[Path] = []
     if run_dir is None:
@@ -207,13 +241,17 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run_dir = create_run_dir(args.runs, cfg.env_id, cfg.seed)
         except OSError as e:
-            print(f"error: cannot create a run folder in {args.runs / cfg.env_id} ({e.strerror or e}): "
-                  f"pick a writable --runs", file=sys.stderr)
+            print(
+                f"error: cannot create a run folder in {args.runs / cfg.env_id} ({e.strerror or e}): "
+                f"pick a writable --runs",
+                file=sys.stderr,
+            )
             return 2
     complete: list[bool] = []  # set once the run's final state is saved: from then on the folder is whole
 
     def fresh_and_partial() -> bool:
         return state is None and not complete
+
     try:
         return train_and_write(args, cfg, trainer, run_dir, resumed=state is not None, complete=complete)
     except (DivergedError, MemoryError) as e:
@@ -233,8 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resumed: bool,
-                    complete: list[bool]) -> int:
+def train_and_write(
+    args: argparse.Namespace, cfg, trainer, run_dir: Path, resumed: bool, complete: list[bool]
+) -> int:
     """Train in run_dir (config.json, metrics.csv, state.pt), then evaluate and write the policy; appends to
     complete once the final state is saved."""
     from tqdm import tqdm
@@ -250,12 +289,21 @@ def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resum
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     prev_handler = signal.signal(signal.SIGINT, on_sigint)
-    print(f"training {cfg.env_id} seed {cfg.seed} on {trainer.device}: {cfg.total_timesteps:,} steps max, "
-          f"{cfg.n_envs} envs x {cfg.n_steps} steps, hidden {list(cfg.hidden)} {cfg.activation}; "
-          f"run {run_dir}",
-          flush=True)
-    bar = tqdm(total=cfg.total_timesteps, initial=trainer.s.global_step, unit="step", unit_scale=True,
-               disable=args.no_progress, dynamic_ncols=True, file=sys.stderr)
+    print(
+        f"training {cfg.env_id} seed {cfg.seed} on {trainer.device}: {cfg.total_timesteps:,} steps max, "
+        f"{cfg.n_envs} envs x {cfg.n_steps} steps, hidden {list(cfg.hidden)} {cfg.activation}; "
+        f"run {run_dir}",
+        flush=True,
+    )
+    bar = tqdm(
+        total=cfg.total_timesteps,
+        initial=trainer.s.global_step,
+        unit="step",
+        unit_scale=True,
+        disable=args.no_progress,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
     last_save = [time.monotonic()]
 
     def on_iteration(p) -> None:
@@ -277,19 +325,33 @@ def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resum
         signal.signal(signal.SIGINT, prev_handler)
     if stop["requested"] and not trainer.s.finished:
         save_state(run_dir, trainer.state_dict())
-        print(f"interrupted at step {trainer.s.global_step:,}; state saved. Resume with: "
-              f"python -m train --resume {run_dir}", file=sys.stderr)
+        print(
+            f"interrupted at step {trainer.s.global_step:,}; state saved. Resume with: "
+            f"python -m train --resume {run_dir}",
+            file=sys.stderr,
+        )
         return 130
     final = trainer.finalize()
     save_state(run_dir, trainer.state_dict())
     complete.append(True)
     s = trainer.s
-    record = {"seed": cfg.seed, "env_steps": s.global_step, "wall_s": round(s.train_s + s.eval_s, 3),
-              "train_s": round(s.train_s, 3),
-              "eval": {"episodes": cfg.eval_episodes, "mean": final.mean, "std": final.std,
-                       "seed": cfg.eval_seed, "step": final.step},
-              "config": to_dict(cfg), "device": str(trainer.device), "run": str(run_dir),
-              "versions": versions()}
+    record = {
+        "seed": cfg.seed,
+        "env_steps": s.global_step,
+        "wall_s": round(s.train_s + s.eval_s, 3),
+        "train_s": round(s.train_s, 3),
+        "eval": {
+            "episodes": cfg.eval_episodes,
+            "mean": final.mean,
+            "std": final.std,
+            "seed": cfg.eval_seed,
+            "step": final.step,
+        },
+        "config": to_dict(cfg),
+        "device": str(trainer.device),
+        "run": str(run_dir),
+        "versions": versions(),
+    }
     t_snap = time.perf_counter()
     snaps = collect_snapshots(trainer, final, record)  # the page's timeline: untrained ... final
     t_snap = time.perf_counter() - t_snap
@@ -300,13 +362,18 @@ def train_and_write(args: argparse.Namespace, cfg, trainer, run_dir: Path, resum
             written += write_policy(folder, trainer.model, cfg, trainer.obs_dim, record)
     except (OSError, ValueError) as e:  # the run itself is complete and kept: its policy can be re-written
         why = f"{e.strerror} at {e.filename}" if isinstance(e, OSError) and e.strerror else str(e)
-        print(f"error: cannot write the policy ({why}); the finished run is kept: write it elsewhere with "
-              f"python -m train --resume {run_dir} --out DIR", file=sys.stderr)
+        print(
+            f"error: cannot write the policy ({why}); the finished run is kept: write it elsewhere with "
+            f"python -m train --resume {run_dir} --out DIR",
+            file=sys.stderr,
+        )
         return 1
     if not args.no_plot:
         plot_curve(run_dir / "metrics.csv", run_dir / "curve.png", f"PPO {cfg.env_id} seed {cfg.seed}")
-    print(f"done: {s.global_step:,} env steps in {s.train_s:.1f} s training + {s.eval_s:.1f} s eval; "
-          f"greedy eval over {cfg.eval_episodes} episodes: {final.mean:.1f} +- {final.std:.1f}")
+    print(
+        f"done: {s.global_step:,} env steps in {s.train_s:.1f} s training + {s.eval_s:.1f} s eval; "
+        f"greedy eval over {cfg.eval_episodes} episodes: {final.mean:.1f} +- {final.std:.1f}"
+    )
     steps = ", ".join(f"{st:,}" for st, _, _ in snaps)
     evals = ", ".join(f"{rec['eval']['mean']:.1f}" for _, _, rec in snaps)
     print(f"snapshots at env steps {steps}: greedy eval {evals} ({t_snap:.1f} s)")

@@ -6,6 +6,7 @@ torch.load(weights_only=True) reads back without running any code. NumPy arrays,
 random generators are encoded as tagged tuples of tensors and plain data (`to_plain`) and rebuilt by
 `from_plain`, so --resume continues bit for bit without ever unpickling an object from the file.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,10 @@ STATE_FILE = "state.pt"
 STATE_FORMAT = 2  # 1: pickled env objects (read with weights_only=False), refused since it could run code
 
 # NumPy bit generators a state may name: looked up here, never imported by a name from the file
-BIT_GENERATORS = {c.__name__: c for c in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
-                                          np.random.Philox, np.random.SFC64)}
+BIT_GENERATORS = {
+    c.__name__: c
+    for c in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox, np.random.SFC64)
+}
 
 
 class CheckpointError(ValueError):
@@ -55,16 +58,26 @@ def check_writable(folder: Path) -> None:
 
 
 def versions() -> dict[str, str]:
-    return {"python": platform.python_version(), "torch": torch.__version__, "gymnasium": gym.__version__,
-            "numpy": np.__version__}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "gymnasium": gym.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def policy_json(model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> dict:
     """The policy.json (contract 1) of MODEL trained with CFG; train_record goes under "train"."""
-    return {"format": FORMAT, "env_id": cfg.env_id, "obs_dim": obs_dim, "action": model.action,
-            "hidden": list(cfg.hidden), "activation": cfg.activation,
-            "obs_norm": {"clip": float(cfg.obs_clip), "eps": model.eps} if cfg.obs_norm else None,
-            "train": train_record}
+    return {
+        "format": FORMAT,
+        "env_id": cfg.env_id,
+        "obs_dim": obs_dim,
+        "action": model.action,
+        "hidden": list(cfg.hidden),
+        "activation": cfg.activation,
+        "obs_norm": {"clip": float(cfg.obs_clip), "eps": model.eps} if cfg.obs_norm else None,
+        "train": train_record,
+    }
 
 
 def write_policy(folder: Path, model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> list[Path]:
@@ -162,24 +175,34 @@ def load_state(run_dir: Path) -> dict:
     (a pickled object, which could run code while loading) is refused, never executed."""
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
-        raise CheckpointError(f"no resume file {path}: pass a run folder under runs/<env-id>/ that has a "
-                              f"{STATE_FILE}, or start a new run without --resume")
+        raise CheckpointError(
+            f"no resume file {path}: pass a run folder under runs/<env-id>/ that has a "
+            f"{STATE_FILE}, or start a new run without --resume"
+        )
     try:
         with warnings.catch_warnings():  # (torch warns about unusual pickle protocols: the error says enough)
             warnings.simplefilter("ignore")
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "weights only" not in str(e).lower():
-            raise CheckpointError(f"corrupt resume file {path} (UnpicklingError: {str(e)[:80]}); delete the "
-                                  f"run folder or start a new run without --resume") from e
-        raise CheckpointError(f"resume file {path} holds objects other than tensors and plain data (refused "
-                              f"unread: loading them could run code); delete it and start a new run") from e
+            raise CheckpointError(
+                f"corrupt resume file {path} (UnpicklingError: {str(e)[:80]}); delete the "
+                f"run folder or start a new run without --resume"
+            ) from e
+        raise CheckpointError(
+            f"resume file {path} holds objects other than tensors and plain data (refused "
+            f"unread: loading them could run code); delete it and start a new run"
+        ) from e
     except Exception as e:
-        raise CheckpointError(f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the "
-                              f"run folder or start a new run without --resume") from e
+        raise CheckpointError(
+            f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the "
+            f"run folder or start a new run without --resume"
+        ) from e
     if isinstance(raw, dict) and raw.get("format") == 1:
-        raise CheckpointError(f"resume file {path} has the old format 1 (pickled envs, refused: loading them "
-                              f"could run code); start a new run")
+        raise CheckpointError(
+            f"resume file {path} has the old format 1 (pickled envs, refused: loading them "
+            f"could run code); start a new run"
+        )
     try:
         if not isinstance(raw, dict) or raw.get("format") != STATE_FORMAT:
             raise ValueError("not a train/ run state")
@@ -187,6 +210,8 @@ def load_state(run_dir: Path) -> dict:
         if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
             raise ValueError("no config in the state")
     except Exception as e:
-        raise CheckpointError(f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the "
-                              f"run folder or start a new run without --resume") from e
+        raise CheckpointError(
+            f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the "
+            f"run folder or start a new run without --resume"
+        ) from e
     return state

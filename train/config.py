@@ -1,4 +1,5 @@
 """PPO hyperparameters: one dataclass, one preset per environment. Every field is a CLI flag."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,12 @@ def _arg(default, help: str):
 @dataclass(frozen=True)
 class PPOConfig:
     """PPO's hyperparameters; these defaults are the generic ones, PRESETS the tuned ones per env."""
+
     env_id: str = _arg("CartPole-v1", "Gymnasium env id; the hyperparameters' defaults are its preset")
     seed: int = _arg(1, "seed of the envs, the initial weights and the action sampling")
-    total_timesteps: int = _arg(100_000, "env-step budget; training may stop earlier once solved "
-                                         "(see --stop-return)")
+    total_timesteps: int = _arg(
+        100_000, "env-step budget; training may stop earlier once solved (see --stop-return)"
+    )
     n_envs: int = _arg(8, "parallel environments")
     n_steps: int = _arg(128, "steps per env per rollout; batch = n_envs * n_steps")
     epochs: int = _arg(4, "passes over each batch")
@@ -62,9 +65,21 @@ PRESETS: dict[str, PPOConfig] = {
     # steps are ~70% of the time and cost the same for any batch up to ~1k, but fewer of them per env step
     # (4 epochs, 16x32, 32x16) often never reached a greedy 500. [32, 32] keeps the page's weights small.
     "CartPole-v1": PPOConfig(
-        env_id="CartPole-v1", total_timesteps=100_000, n_envs=16, n_steps=16, epochs=6, minibatches=1,
-        lr=5e-3, gamma=0.98, gae_lambda=0.8, clip_vloss=False, ent_coef=0.0, hidden=(32, 32),
-        eval_every=2048, stop_return=500.0),
+        env_id="CartPole-v1",
+        total_timesteps=100_000,
+        n_envs=16,
+        n_steps=16,
+        epochs=6,
+        minibatches=1,
+        lr=5e-3,
+        gamma=0.98,
+        gae_lambda=0.8,
+        clip_vloss=False,
+        ent_coef=0.0,
+        hidden=(32, 32),
+        eval_every=2048,
+        stop_return=500.0,
+    ),
     # RL Zoo's recipe (16 envs x 256 steps, 4 epochs, lambda 0.94, observation and reward normalisation)
     # with value clipping off. Reward normalisation is what makes it learn: with raw -1 rewards the critic
     # chases returns of ~-100, its gradient dominates the clipped global norm and the actor barely moves
@@ -72,9 +87,22 @@ PRESETS: dict[str, PPOConfig] = {
     # clip lifted, but its greedy argmax kept one torque forever (-500). Seeds 1-5: greedy -100 after
     # 33k-49k env steps. [32, 32] keeps the page's weights small.
     "Acrobot-v1": PPOConfig(
-        env_id="Acrobot-v1", total_timesteps=200_000, n_envs=16, n_steps=256, epochs=4, minibatches=4,
-        lr=1e-3, gae_lambda=0.94, ent_coef=0.0, clip_vloss=False, hidden=(32, 32), obs_norm=True,
-        norm_reward=True, eval_every=16_384, stop_return=-100.0),
+        env_id="Acrobot-v1",
+        total_timesteps=200_000,
+        n_envs=16,
+        n_steps=256,
+        epochs=4,
+        minibatches=4,
+        lr=1e-3,
+        gae_lambda=0.94,
+        ent_coef=0.0,
+        clip_vloss=False,
+        hidden=(32, 32),
+        obs_norm=True,
+        norm_reward=True,
+        eval_every=16_384,
+        stop_return=-100.0,
+    ),
     # RL Zoo's lambda 0.98 and observation and reward normalisation, with 16 x 128-step batches and 10 epochs
     # (the Zoo's 16 x 16 steps solved seed 1 only after 590k steps, 6x slower), 2x the lr, gamma 0.995 (with
     # 0.99 a goal 10 steps sooner is worth little and greedy evals stalled at -116), and a small entropy
@@ -84,9 +112,22 @@ PRESETS: dict[str, PPOConfig] = {
     # first eval over -110 is a lucky one (seed 1 stopped there at -109.6 and averaged -111.4 over the page's
     # first 20 episodes); seed 1 reaches -106.9 after 352k env steps (22 s).
     "MountainCar-v0": PPOConfig(
-        env_id="MountainCar-v0", total_timesteps=600_000, n_envs=16, n_steps=128, epochs=10, minibatches=4,
-        lr=2e-3, gamma=0.995, gae_lambda=0.98, ent_coef=0.005, hidden=(32, 32), obs_norm=True,
-        norm_reward=True, eval_every=8192, stop_return=-107.0),
+        env_id="MountainCar-v0",
+        total_timesteps=600_000,
+        n_envs=16,
+        n_steps=128,
+        epochs=10,
+        minibatches=4,
+        lr=2e-3,
+        gamma=0.995,
+        gae_lambda=0.98,
+        ent_coef=0.005,
+        hidden=(32, 32),
+        obs_norm=True,
+        norm_reward=True,
+        eval_every=8192,
+        stop_return=-107.0,
+    ),
     # After RL Zoo's (10 epochs, lambda 0.95, lr 1e-3, 1e5 steps; it adds gSDE, which train/ lacks) with
     # reward normalisation, gamma 0.95 instead of 0.9 (0.9 plateaued at a greedy -210..-230: the policy
     # looks ahead too little to balance precisely), 2x the lr, and 8 x 128-step batches in 4 minibatches (4x
@@ -96,18 +137,47 @@ PRESETS: dict[str, PPOConfig] = {
     # (stopped there, seed 1 scored -179.5 on its 100 eval episodes but -201.6 on 1,000 others); seed 1 then
     # trains its whole budget, greedy -149.9 after 197k env steps (18 s).
     "Pendulum-v1": PPOConfig(
-        env_id="Pendulum-v1", total_timesteps=200_000, n_envs=8, n_steps=128, epochs=10, minibatches=4,
-        lr=2e-3, gamma=0.95, gae_lambda=0.95, clip_coef=0.2, ent_coef=0.0, init_log_std=-0.5,
-        hidden=(32, 32), obs_norm=True, norm_reward=True, eval_every=16_384, stop_return=-150.0),
+        env_id="Pendulum-v1",
+        total_timesteps=200_000,
+        n_envs=8,
+        n_steps=128,
+        epochs=10,
+        minibatches=4,
+        lr=2e-3,
+        gamma=0.95,
+        gae_lambda=0.95,
+        clip_coef=0.2,
+        ent_coef=0.0,
+        init_log_std=-0.5,
+        hidden=(32, 32),
+        obs_norm=True,
+        norm_reward=True,
+        eval_every=16_384,
+        stop_return=-150.0,
+    ),
     # PPO here often settles on "don't move" (each step costs 0.1 a^2, the goal pays 100 once); RL Zoo avoids
     # it with gSDE, which train/ lacks. What works without it: a wide initial Gaussian (std 1 on [-1, 1]),
     # and gamma 0.999 so the goal's reward reaches back over a whole ~100-step swing. Reward normalisation as
     # for the other envs (not needed here: without it seeds 1-3 solved as fast). Seeds 1-5: greedy 90 after
     # 16k-33k env steps. [32, 32] keeps the page's weights small.
     "MountainCarContinuous-v0": PPOConfig(
-        env_id="MountainCarContinuous-v0", total_timesteps=200_000, n_envs=8, n_steps=256, epochs=10,
-        minibatches=8, lr=5e-4, gamma=0.999, gae_lambda=0.9, ent_coef=0.0, init_log_std=0.0,
-        hidden=(32, 32), obs_norm=True, norm_reward=True, eval_every=16_384, stop_return=90.0),
+        env_id="MountainCarContinuous-v0",
+        total_timesteps=200_000,
+        n_envs=8,
+        n_steps=256,
+        epochs=10,
+        minibatches=8,
+        lr=5e-4,
+        gamma=0.999,
+        gae_lambda=0.9,
+        ent_coef=0.0,
+        init_log_std=0.0,
+        hidden=(32, 32),
+        obs_norm=True,
+        norm_reward=True,
+        eval_every=16_384,
+        stop_return=90.0,
+    ),
     # MuJoCo locomotion: CleanRL's ppo_continuous_action recipe (1 env x 2048 steps, 10 epochs of 32
     # minibatches, lr 3e-4 annealed, gamma 0.99, lambda 0.95, observation and reward normalisation), 64x64
     # tanh (the page's kernel stays small), 1M env steps at most. Greedy 10-episode evals every 100k steps
@@ -115,11 +185,29 @@ PRESETS: dict[str, PPOConfig] = {
     # this 2-core CPU: Hopper greedy 2165 at 100k, 3584 at 200k (stopped, 9 min); Walker2d 357, 681, 757, then
     # 4191 at 400k (stopped, 11 min); HalfCheetah -391, 1331, 1550, 1727 ... 1862 at 900k, 1868 at 1M
     # (23 min); HalfCheetah seed 2 (shipped): 1134, 31, 1526, 1609, 1674, 1728, 1793, 1831, 1874, 1892 at 1M.
-    **{env_id: PPOConfig(
-        env_id=env_id, total_timesteps=1_000_000, n_envs=1, n_steps=2048, epochs=10, minibatches=32,
-        lr=3e-4, gamma=0.99, gae_lambda=0.95, clip_coef=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
-        obs_norm=True, norm_reward=True, eval_every=100_000, eval_episodes=10, stop_return=stop)
-       for env_id, stop in (("Hopper-v5", 3000.0), ("HalfCheetah-v5", 4000.0), ("Walker2d-v5", 4000.0))},
+    **{
+        env_id: PPOConfig(
+            env_id=env_id,
+            total_timesteps=1_000_000,
+            n_envs=1,
+            n_steps=2048,
+            epochs=10,
+            minibatches=32,
+            lr=3e-4,
+            gamma=0.99,
+            gae_lambda=0.95,
+            clip_coef=0.2,
+            ent_coef=0.0,
+            vf_coef=0.5,
+            max_grad_norm=0.5,
+            obs_norm=True,
+            norm_reward=True,
+            eval_every=100_000,
+            eval_episodes=10,
+            stop_return=stop,
+        )
+        for env_id, stop in (("Hopper-v5", 3000.0), ("HalfCheetah-v5", 4000.0), ("Walker2d-v5", 4000.0))
+    },
 }
 
 
@@ -132,21 +220,33 @@ class ConfigError(ValueError):
     """A hyperparameter outside the range where PPO means anything (the message names the flag)."""
 
 
-MAX_ENVS = 4096          # BatchedEnv steps its copies in one Python loop: more is never faster
+MAX_ENVS = 4096  # BatchedEnv steps its copies in one Python loop: more is never faster
 MAX_EVAL_EPISODES = 10_000  # greedy_eval runs all episodes at once, one env copy each
-MAX_HIDDEN = 4096        # per layer; the page ships these weights
+MAX_HIDDEN = 4096  # per layer; the page ships these weights
 MAX_LAYERS = 8
-MAX_SEED = 2**32 - 1     # numpy, torch and Gymnasium all take it; env i is seeded with seed + i
+MAX_SEED = 2**32 - 1  # numpy, torch and Gymnasium all take it; env i is seeded with seed + i
 
 # (name, low, high, low inclusive): finite numbers in a range. None = unbounded on that side.
 _RANGES: list[tuple[str, float | None, float | None, bool]] = [
-    ("lr", 0.0, None, False), ("gamma", 0.0, 1.0, True), ("gae_lambda", 0.0, 1.0, True),
-    ("clip_coef", 0.0, None, False), ("ent_coef", 0.0, None, True), ("vf_coef", 0.0, None, True),
-    ("max_grad_norm", 0.0, None, False), ("target_kl", 0.0, None, True), ("init_log_std", -20.0, 20.0, True),
-    ("obs_clip", 0.0, None, False), ("stop_return", None, None, True),
-    ("total_timesteps", 1, None, True), ("n_envs", 1, MAX_ENVS, True), ("n_steps", 1, None, True),
-    ("epochs", 1, None, True), ("minibatches", 1, None, True), ("eval_every", 0, None, True),
-    ("eval_episodes", 1, MAX_EVAL_EPISODES, True), ("seed", 0, MAX_SEED, True),
+    ("lr", 0.0, None, False),
+    ("gamma", 0.0, 1.0, True),
+    ("gae_lambda", 0.0, 1.0, True),
+    ("clip_coef", 0.0, None, False),
+    ("ent_coef", 0.0, None, True),
+    ("vf_coef", 0.0, None, True),
+    ("max_grad_norm", 0.0, None, False),
+    ("target_kl", 0.0, None, True),
+    ("init_log_std", -20.0, 20.0, True),
+    ("obs_clip", 0.0, None, False),
+    ("stop_return", None, None, True),
+    ("total_timesteps", 1, None, True),
+    ("n_envs", 1, MAX_ENVS, True),
+    ("n_steps", 1, None, True),
+    ("epochs", 1, None, True),
+    ("minibatches", 1, None, True),
+    ("eval_every", 0, None, True),
+    ("eval_episodes", 1, MAX_EVAL_EPISODES, True),
+    ("seed", 0, MAX_SEED, True),
     ("eval_seed", 0, MAX_SEED, True),
 ]
 
@@ -164,14 +264,18 @@ def rollout_bytes(cfg: PPOConfig, obs_dim: int, act_dim: int) -> int:
 def model_bytes(cfg: PPOConfig, obs_dim: int, act_dim: int) -> int:
     """Upper estimate of the actor and critic in training: weights, gradients, Adam's two moments, the best
     snapshot and the numpy copy the rollouts act with, float32."""
-    params = sum((a + 1) * b for out in (act_dim, 1)
-                 for a, b in zip([obs_dim, *cfg.hidden], [*cfg.hidden, out], strict=True))
+    params = sum(
+        (a + 1) * b
+        for out in (act_dim, 1)
+        for a, b in zip([obs_dim, *cfg.hidden], [*cfg.hidden, out], strict=True)
+    )
     return params * 6 * 4
 
 
 def memory_limit() -> int:
     """Half of this machine's physical memory: the most a rollout may take."""
     import os
+
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
 
 
@@ -181,6 +285,7 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
     With obs_dim, also refuses a batch whose rollout buffers cannot fit in memory (before anything is made).
     """
     from tiny_infer.envid import EnvIdError, check_env_id
+
     try:
         check_env_id(cfg.env_id)
     except EnvIdError as e:
@@ -206,22 +311,33 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
     if cfg.activation not in ("tanh", "relu"):
         raise ConfigError(f"--activation must be tanh or relu, got {cfg.activation!r}")
     h = cfg.hidden
-    if (not isinstance(h, tuple) or not 1 <= len(h) <= MAX_LAYERS
-            or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_HIDDEN for x in h)):
-        raise ConfigError(f"--hidden must be 1 to {MAX_LAYERS} layer sizes from 1 to {MAX_HIDDEN} like "
-                          f"64,64, got {h!r}")
+    if (
+        not isinstance(h, tuple)
+        or not 1 <= len(h) <= MAX_LAYERS
+        or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_HIDDEN for x in h)
+    ):
+        raise ConfigError(
+            f"--hidden must be 1 to {MAX_LAYERS} layer sizes from 1 to {MAX_HIDDEN} like 64,64, got {h!r}"
+        )
     if cfg.minibatches > cfg.batch_size or cfg.batch_size % cfg.minibatches:
         near = _divisor_near(cfg.batch_size, cfg.minibatches)
-        raise ConfigError(f"--minibatches {cfg.minibatches} must divide the batch n_envs * n_steps = "
-                          f"{cfg.batch_size}: pick a divisor such as {near}")
+        raise ConfigError(
+            f"--minibatches {cfg.minibatches} must divide the batch n_envs * n_steps = "
+            f"{cfg.batch_size}: pick a divisor such as {near}"
+        )
     if obs_dim is not None:
-        batch, model, limit = rollout_bytes(cfg, obs_dim, act_dim), model_bytes(cfg, obs_dim, act_dim), \
-            memory_limit()
+        batch, model, limit = (
+            rollout_bytes(cfg, obs_dim, act_dim),
+            model_bytes(cfg, obs_dim, act_dim),
+            memory_limit(),
+        )
         if batch + model > limit:
-            raise ConfigError(f"--n-envs {cfg.n_envs} x --n-steps {cfg.n_steps} with --hidden "
-                              f"{','.join(map(str, cfg.hidden))} needs ~{batch / 2**30:.1f} GiB of rollout "
-                              f"buffers and ~{model / 2**30:.1f} GiB of model, more than half this machine's "
-                              f"memory ({limit / 2**30:.1f} GiB): lower --n-envs, --n-steps or --hidden")
+            raise ConfigError(
+                f"--n-envs {cfg.n_envs} x --n-steps {cfg.n_steps} with --hidden "
+                f"{','.join(map(str, cfg.hidden))} needs ~{batch / 2**30:.1f} GiB of rollout "
+                f"buffers and ~{model / 2**30:.1f} GiB of model, more than half this machine's "
+                f"memory ({limit / 2**30:.1f} GiB): lower --n-envs, --n-steps or --hidden"
+            )
     return cfg
 
 
@@ -265,8 +381,11 @@ def add_config_args(ap: argparse.ArgumentParser, env_id: str = PPOConfig.env_id)
 
 def overrides(args: argparse.Namespace) -> dict:
     """The PPOConfig fields the user set explicitly on the command line."""
-    return {f.name: getattr(args, f.name) for f in fields(PPOConfig)
-            if f.name not in ("env_id", "seed") and getattr(args, f.name, None) is not None}
+    return {
+        f.name: getattr(args, f.name)
+        for f in fields(PPOConfig)
+        if f.name not in ("env_id", "seed") and getattr(args, f.name, None) is not None
+    }
 
 
 def to_dict(cfg: PPOConfig) -> dict:
@@ -285,5 +404,16 @@ def from_dict(d: dict) -> PPOConfig:
     return PPOConfig(**d)
 
 
-__all__ = ["PPOConfig", "PRESETS", "preset", "ConfigError", "validate", "rollout_bytes", "model_bytes",
-           "add_config_args", "overrides", "to_dict", "from_dict"]
+__all__ = [
+    "PPOConfig",
+    "PRESETS",
+    "preset",
+    "ConfigError",
+    "validate",
+    "rollout_bytes",
+    "model_bytes",
+    "add_config_args",
+    "overrides",
+    "to_dict",
+    "from_dict",
+]

@@ -12,6 +12,7 @@ and record finished episodes themselves.
 - BatchedEnv: any env, n unwrapped copies stepped in one Python loop (13-16 us per CartPole step, about
   SyncVectorEnv's speed).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,20 @@ from .checkpoint import is_plain
 
 # Attributes a fresh copy of an env rebuilds identically, so their absence from a snapshot loses nothing
 # (spaces carry their own RNG, used only by sample(), which training never calls).
-REBUILT = frozenset({"spec", "action_space", "observation_space", "single_action_space",
-                     "single_observation_space", "metadata", "render_mode", "screen", "clock", "isopen"})
+REBUILT = frozenset(
+    {
+        "spec",
+        "action_space",
+        "observation_space",
+        "single_action_space",
+        "single_observation_space",
+        "metadata",
+        "render_mode",
+        "screen",
+        "clock",
+        "isopen",
+    }
+)
 
 
 def snapshot(obj: Any) -> tuple[dict, list[str]]:
@@ -52,8 +65,10 @@ def restore(obj: Any, state: dict) -> None:
             raise ValueError(f"the saved env state has attribute {k!r}, which {type(obj).__name__} lacks")
         now = getattr(obj, k)
         if now is not None and v is not None and (type(v) is not type(now) or _shape(v) != _shape(now)):
-            raise ValueError(f"the saved env attribute {k!r} is a {type(v).__name__} {_shape(v)}, not a "
-                             f"{type(now).__name__} {_shape(now)}")
+            raise ValueError(
+                f"the saved env attribute {k!r} is a {type(v).__name__} {_shape(v)}, not a "
+                f"{type(now).__name__} {_shape(now)}"
+            )
         setattr(obj, k, v)
 
 
@@ -121,8 +136,13 @@ class BatchedEnv:
         """(plain-data state of all copies, names of attributes it could not keep): see snapshot."""
         snaps = [snapshot(e) for e in self.envs]
         lost = sorted({k for _, ks in snaps for k in ks})
-        return {"obs": self.obs, "elapsed": self.elapsed, "ep_return": self.ep_return,
-                "finished": self.finished, "envs": [st for st, _ in snaps]}, lost
+        return {
+            "obs": self.obs,
+            "elapsed": self.elapsed,
+            "ep_return": self.ep_return,
+            "finished": self.finished,
+            "envs": [st for st, _ in snaps],
+        }, lost
 
     def set_state(self, st: dict) -> None:
         if len(st["envs"]) != self.n:
@@ -178,8 +198,13 @@ class VecCartPole:
     def get_state(self) -> tuple[dict, list[str]]:
         """(plain-data state, names of attributes it could not keep): see snapshot."""
         venv, lost = snapshot(self.venv)
-        return {"obs": self.obs, "elapsed": self.elapsed, "ep_return": self.ep_return,
-                "finished": self.finished, "venv": venv}, lost
+        return {
+            "obs": self.obs,
+            "elapsed": self.elapsed,
+            "ep_return": self.ep_return,
+            "finished": self.finished,
+            "venv": venv,
+        }, lost
 
     def set_state(self, st: dict) -> None:
         for k in ("obs", "elapsed", "ep_return", "finished"):
@@ -212,13 +237,14 @@ class RunningMeanStd:
 
     def load_state_dict(self, st: dict) -> None:
         if st["mean"].shape != self.mean.shape:
-            raise ValueError(f"the observation normaliser has shape {st['mean'].shape}, not "
-                             f"{self.mean.shape}")
+            raise ValueError(
+                f"the observation normaliser has shape {st['mean'].shape}, not {self.mean.shape}"
+            )
         self.mean, self.var, self.count = st["mean"], st["var"], st["count"]
 
     def update(self, x: np.ndarray) -> None:
         bm, bv, bc = x.mean(0), x.var(0), x.shape[0]
         delta, tot = bm - self.mean, self.count + bc
         self.mean = self.mean + delta * bc / tot
-        self.var = (self.var * self.count + bv * bc + delta ** 2 * self.count * bc / tot) / tot
+        self.var = (self.var * self.count + bv * bc + delta**2 * self.count * bc / tot) / tot
         self.count = tot

@@ -1,4 +1,5 @@
 """Greedy evaluation: all episodes at once in one Gymnasium vector env, one batched policy call per step."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,8 +8,9 @@ import gymnasium as gym
 import numpy as np
 
 
-def greedy_eval(act: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int = 100,
-                seed: int = 10_000) -> tuple[float, float]:
+def greedy_eval(
+    act: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int = 100, seed: int = 10_000
+) -> tuple[float, float]:
     """Mean and std of the returns of the first episode of each of `episodes` copies of env_id.
 
     act maps observations [n, obs_dim] float32 to greedy actions [n] (discrete) or [n, act_dim] (box).

@@ -1,4 +1,5 @@
 """Per-run records under runs/<env-id>/<run>/: metrics.csv (one row per iteration) and curve.png."""
+
 from __future__ import annotations
 
 import csv
@@ -41,6 +42,7 @@ class MetricsCSV:
 def plot_curve(csv_path: Path, png_path: Path, title: str) -> None:
     """Training return (rolling mean of recent episodes) and greedy eval means against env steps."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -49,8 +51,11 @@ def plot_curve(csv_path: Path, png_path: Path, title: str) -> None:
     step = [int(r["step"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     ax.plot(step, [float(r["ep_return"]) for r in rows], label="train return (recent episodes)")
-    ev = [(s, float(r["eval_mean"])) for s, r in zip(step, rows, strict=True)
-          if not math.isnan(float(r["eval_mean"]))]
+    ev = [
+        (s, float(r["eval_mean"]))
+        for s, r in zip(step, rows, strict=True)
+        if not math.isnan(float(r["eval_mean"]))
+    ]
     if ev:
         ax.plot(*zip(*ev, strict=True), "o", label="greedy eval mean")
     ax.set_xlabel("env steps")
@@ -60,6 +65,7 @@ def plot_curve(csv_path: Path, png_path: Path, title: str) -> None:
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     import io
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

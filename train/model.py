@@ -1,4 +1,5 @@
 """Actor-critic MLP (separate actor and critic, no shared trunk) and its contract-1 tensors."""
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,16 @@ class ActorCritic(nn.Module):
     a state-independent `log_std` parameter gives its spread. Observation normalisation, when enabled,
     lives in buffers so that `act` reproduces the exported contract-1 forward pass exactly."""
 
-    def __init__(self, obs_dim: int, action: dict, hidden: tuple[int, ...] = (64, 64),
-                 activation: str = "tanh", init_log_std: float = 0.0, obs_norm: bool = False,
-                 obs_clip: float = 10.0):
+    def __init__(
+        self,
+        obs_dim: int,
+        action: dict,
+        hidden: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        init_log_std: float = 0.0,
+        obs_norm: bool = False,
+        obs_clip: float = 10.0,
+    ):
         super().__init__()
         self.action, self.discrete = action, action["type"] == "discrete"
         self.act_fn, self.activation = ACTIVATIONS[activation], activation
@@ -46,21 +54,32 @@ class ActorCritic(nn.Module):
         odd = [k for k in ("head", "value", "critic_hidden") if meta.get(k) not in (None, "policy", True)]
         odd += ["action.squash"] if meta["action"].get("squash") else []
         if odd:
-            raise ValueError(f"policy.json has {', '.join(odd)}: ActorCritic runs only the policies train/ "
-                             f"writes; run this one with tiny_infer.model.torch_forward")
+            raise ValueError(
+                f"policy.json has {', '.join(odd)}: ActorCritic runs only the policies train/ "
+                f"writes; run this one with tiny_infer.model.torch_forward"
+            )
         norm = meta.get("obs_norm")
-        model = cls(meta["obs_dim"], meta["action"], tuple(meta["hidden"]), meta["activation"],
-                    obs_norm=norm is not None, obs_clip=norm["clip"] if norm else 10.0)
+        model = cls(
+            meta["obs_dim"],
+            meta["action"],
+            tuple(meta["hidden"]),
+            meta["activation"],
+            obs_norm=norm is not None,
+            obs_clip=norm["clip"] if norm else 10.0,
+        )
         if norm:
             model.eps = norm["eps"]
         want, got = set(model.contract_tensors()), set(tensors)
         if want != got:
-            raise ValueError(f"the checkpoint's tensors do not fit its policy.json: missing "
-                             f"{sorted(want - got)}, unexpected {sorted(got - want)}")
+            raise ValueError(
+                f"the checkpoint's tensors do not fit its policy.json: missing "
+                f"{sorted(want - got)}, unexpected {sorted(got - want)}"
+            )
         own = {"obs_norm.mean": "obs_mean", "obs_norm.var": "obs_var", "actor.log_std": "log_std"}
         state = model.state_dict()
-        state.update({own.get(k, k): torch.as_tensor(np.asarray(v, dtype=np.float32))
-                      for k, v in tensors.items()})
+        state.update(
+            {own.get(k, k): torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()}
+        )
         model.load_state_dict(state)
         return model
 
@@ -106,8 +125,10 @@ class ActorCritic(nn.Module):
         """actor_out as a float32 numpy function of normalised observations, on a snapshot of the weights.
         For a handful of rows numpy's matmuls cost ~1 us where torch's dispatch costs ~10 us per op, so
         rollouts and evaluations use this."""
-        params = [(layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
-                  for layer in self.actor]
+        params = [
+            (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+            for layer in self.actor
+        ]
         act_fn = NP_ACTIVATIONS[self.activation]
 
         def actor_out(x: np.ndarray) -> np.ndarray:
@@ -117,6 +138,7 @@ class ActorCritic(nn.Module):
                 if i < len(params) - 1:
                     x = act_fn(x)
             return x
+
         return actor_out
 
     def greedy_policy(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -134,6 +156,7 @@ class ActorCritic(nn.Module):
                 x = np.clip((x - mean) / std, -clip, clip)
             out = actor(x)
             return out.argmax(-1) if discrete else out
+
         return act
 
     def contract_tensors(self) -> dict[str, torch.Tensor]:

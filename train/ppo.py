@@ -17,6 +17,7 @@ steps (so with a batch of 1024 and eval_every=2048: at exactly 2048, 4096, ...),
 greedy eval; time spent inside the callback is not counted in `Trainer.train_s`. Without one, the trainer
 evaluates greedily itself every cfg.eval_every steps and stops once the mean reaches cfg.stop_return.
 """
+
 from __future__ import annotations
 
 import copy
@@ -51,6 +52,7 @@ class EvalRecord:
 @dataclass
 class Progress:
     """What the trainer reports after each iteration (one row of metrics.csv)."""
+
     iteration: int
     step: int
     wall_s: float
@@ -72,7 +74,7 @@ class Progress:
 class TrainerState:
     global_step: int = 0
     iteration: int = 0
-    train_s: float = 0.0      # training time, evaluation excluded, summed over resumes
+    train_s: float = 0.0  # training time, evaluation excluded, summed over resumes
     eval_s: float = 0.0
     episodes: int = 0
     finished: bool = False
@@ -105,9 +107,9 @@ class Adam:
         torch._foreach_mul_(self.v, b2)
         torch._foreach_addcmul_(self.v, grads, grads, value=1 - b2)
         denom = torch._foreach_sqrt(self.v)
-        torch._foreach_div_(denom, (1 - b2 ** self.t) ** 0.5)
+        torch._foreach_div_(denom, (1 - b2**self.t) ** 0.5)
         torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self.m, denom, value=-self.lr / (1 - b1 ** self.t))
+        torch._foreach_addcdiv_(self.params, self.m, denom, value=-self.lr / (1 - b1**self.t))
 
     def state_dict(self) -> dict:
         return {"t": self.t, "m": self.m, "v": self.v}
@@ -136,8 +138,15 @@ class Trainer:
         self.device = resolve_device(device)
         self.obs_dim, self.action = env_spaces(cfg.env_id)
         torch.manual_seed(cfg.seed)
-        self.model = ActorCritic(self.obs_dim, self.action, cfg.hidden, cfg.activation, cfg.init_log_std,
-                                 cfg.obs_norm, cfg.obs_clip).to(self.device)
+        self.model = ActorCritic(
+            self.obs_dim,
+            self.action,
+            cfg.hidden,
+            cfg.activation,
+            cfg.init_log_std,
+            cfg.obs_norm,
+            cfg.obs_clip,
+        ).to(self.device)
         self.opt = Adam(self.model.parameters(), lr=cfg.lr, eps=1e-5)
         self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch shuffles (CPU: same on any device)
         self.rng = np.random.default_rng(cfg.seed)  # action sampling in rollouts
@@ -164,14 +173,22 @@ class Trainer:
         """Everything --resume needs to continue bit for bit, as plain data (see checkpoint.to_plain): no
         object in it needs pickle, so loading it can never run code."""
         env, lost = self.env.get_state()
-        return {"config": to_dict(self.cfg), "model": dict(self.model.state_dict()),
-                "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(),
-                "rng": self.rng.bit_generator.state, "env": env, "env_lost": lost,
-                "rms": None if self.rms is None else self.rms.state_dict(),
-                "ret_rms": None if self.ret_rms is None else self.ret_rms.state_dict(),
-                "disc_ret": self.disc_ret,
-                "trainer": dataclasses.asdict(self.s), "recent": list(self.recent), "best": self.best,
-                "snapshots": self.snapshots.state_dict()}
+        return {
+            "config": to_dict(self.cfg),
+            "model": dict(self.model.state_dict()),
+            "optimizer": self.opt.state_dict(),
+            "generator": self.gen.get_state(),
+            "rng": self.rng.bit_generator.state,
+            "env": env,
+            "env_lost": lost,
+            "rms": None if self.rms is None else self.rms.state_dict(),
+            "ret_rms": None if self.ret_rms is None else self.ret_rms.state_dict(),
+            "disc_ret": self.disc_ret,
+            "trainer": dataclasses.asdict(self.s),
+            "recent": list(self.recent),
+            "best": self.best,
+            "snapshots": self.snapshots.state_dict(),
+        }
 
     def load_state_dict(self, st: dict) -> None:
         self.model.load_state_dict(st["model"])
@@ -300,7 +317,7 @@ class Trainer:
             # one minibatch = the whole batch: skip the shuffle and the gathers (order does not matter)
             perm = torch.randperm(B, generator=self.gen).to(self.device) if M < B else None
             for start in range(0, B, M):
-                idx = perm[start:start + M] if perm is not None else slice(None)
+                idx = perm[start : start + M] if perm is not None else slice(None)
                 x = b_obs[idx]
                 newlogp, ent = m.logprob_entropy(x, b_act[idx])
                 newv = m.value(x)
@@ -341,13 +358,17 @@ class Trainer:
             raise DivergedError(
                 f"training diverged at iteration {self.s.iteration + 1} (env step {self.s.global_step:,}): "
                 f"the loss or the weights became NaN or infinite (pg_loss {stats['pg_loss']:.3g}, v_loss "
-                f"{stats['v_loss']:.3g}); nothing from it was saved: lower --lr or --max-grad-norm")
+                f"{stats['v_loss']:.3g}); nothing from it was saved: lower --lr or --max-grad-norm"
+            )
         return stats
 
     # ---- the loop --------------------------------------------------------------------------------------
-    def run(self, callback: Callable[[int, Act], bool | None] | None = None,
-            on_iteration: Callable[[Progress], None] | None = None,
-            should_stop: Callable[[], bool] | None = None) -> TrainerState:
+    def run(
+        self,
+        callback: Callable[[int, Act], bool | None] | None = None,
+        on_iteration: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainerState:
         """Train until the budget is spent, a greedy eval reaches stop_return, or callback returns True.
         should_stop is polled between iterations (graceful Ctrl-C); the state then stays resumable."""
         cfg, s = self.cfg, self.s
@@ -365,12 +386,20 @@ class Trainer:
                 self.recent.append((ret, length))
                 s.episodes += 1
             rets = [r for r, _ in self.recent]
-            row = Progress(s.iteration, s.global_step, s.train_s + s.eval_s, cfg.batch_size / dt,
-                           float(np.mean(rets)) if rets else float("nan"),
-                           float(np.mean([n for _, n in self.recent])) if rets else float("nan"),
-                           s.episodes, lr=lr, **stats)
-            crossed = cfg.eval_every > 0 and (s.global_step // cfg.eval_every
-                                              > (s.global_step - cfg.batch_size) // cfg.eval_every)
+            row = Progress(
+                s.iteration,
+                s.global_step,
+                s.train_s + s.eval_s,
+                cfg.batch_size / dt,
+                float(np.mean(rets)) if rets else float("nan"),
+                float(np.mean([n for _, n in self.recent])) if rets else float("nan"),
+                s.episodes,
+                lr=lr,
+                **stats,
+            )
+            crossed = cfg.eval_every > 0 and (
+                s.global_step // cfg.eval_every > (s.global_step - cfg.batch_size) // cfg.eval_every
+            )
             if crossed and callback is not None:
                 t = time.perf_counter()
                 self._sync_obs_norm()

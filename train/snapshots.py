@@ -7,6 +7,7 @@ end, `pick` chooses the untrained policy, SHIPPED - 2 points evenly spread in be
 `write_snapshots` evaluates each greedily and writes it as a contract-1 folder of its own,
 <models>/<env-id>/snapshots/<env-steps>/, the whole snapshots/ folder swapped in at once.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,8 +20,8 @@ from tiny_infer.files import staged_dir
 from .checkpoint import check_policy_target, write_policy
 from .evaluate import greedy_eval
 
-KEEP = 32     # snapshots held while training (each a state dict of the small policy: kilobytes)
-SHIPPED = 5   # written: the untrained policy, three in between, the final one
+KEEP = 32  # snapshots held while training (each a state dict of the small policy: kilobytes)
+SHIPPED = 5  # written: the untrained policy, three in between, the final one
 SNAPSHOTS = "snapshots"
 
 
@@ -49,9 +50,19 @@ class SnapshotLog:
         if st is None:
             return
         items = st["items"]
-        if not (isinstance(st["stride"], int) and st["stride"] >= 1 and isinstance(items, list) and all(
-                isinstance(it, list) and len(it) == 4 and isinstance(it[0], int) and isinstance(it[1], int)
-                and isinstance(it[3], dict) for it in items)):
+        if not (
+            isinstance(st["stride"], int)
+            and st["stride"] >= 1
+            and isinstance(items, list)
+            and all(
+                isinstance(it, list)
+                and len(it) == 4
+                and isinstance(it[0], int)
+                and isinstance(it[1], int)
+                and isinstance(it[3], dict)
+                for it in items
+            )
+        ):
             raise ValueError("the state's policy snapshots are malformed")
         self.stride = st["stride"]
         self.items = [(int(i), int(s), float(w), dict(m)) for i, s, w, m in items]
@@ -74,8 +85,9 @@ def pick(items: list[tuple[int, int, float, dict]], final_step: int) -> list[tup
     return [chosen[s] for s in sorted(chosen)]
 
 
-def evaluate_state(model: torch.nn.Module, state: dict, env_id: str, episodes: int, seed: int) -> tuple[float,
-                                                                                                     float]:
+def evaluate_state(
+    model: torch.nn.Module, state: dict, env_id: str, episodes: int, seed: int
+) -> tuple[float, float]:
     """Greedy (mean, std) return of the model with `state` loaded, on Gymnasium's env (the trainer's eval)."""
     m = copy.deepcopy(model)
     m.load_state_dict(state)
@@ -89,16 +101,26 @@ def collect(trainer, final, record: dict) -> list[tuple[int, dict, dict]]:
     for step, wall_s, state in pick(trainer.snapshots.items, final.step):
         mean, std = evaluate_state(trainer.model, state, cfg.env_id, cfg.eval_episodes, cfg.eval_seed)
         rec = {k: v for k, v in record.items() if k != "train_s"}
-        rec.update(env_steps=step, wall_s=round(wall_s, 3), eval={
-            "episodes": cfg.eval_episodes, "mean": mean, "std": std, "seed": cfg.eval_seed, "step": step})
+        rec.update(
+            env_steps=step,
+            wall_s=round(wall_s, 3),
+            eval={
+                "episodes": cfg.eval_episodes,
+                "mean": mean,
+                "std": std,
+                "seed": cfg.eval_seed,
+                "step": step,
+            },
+        )
         out.append((step, state, rec))
     final_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
     out.append((final.step, final_state, {**record, "env_steps": final.step}))
     return out
 
 
-def write_snapshots(folder: Path, model: torch.nn.Module, cfg, obs_dim: int,
-                    snaps: list[tuple[int, dict, dict]]) -> Path:
+def write_snapshots(
+    folder: Path, model: torch.nn.Module, cfg, obs_dim: int, snaps: list[tuple[int, dict, dict]]
+) -> Path:
     """Write snaps [(env steps, model state, train record)] as folder/snapshots/<env-steps>/ contract-1
     folders: built in a temp folder beside it, then swapped in whole (readers see the old or the new set)."""
     dest = Path(folder) / SNAPSHOTS
