@@ -11,8 +11,8 @@ compile_policy runs five steps, each a function of this module that reads what t
 4. check: while zig runs, PyTorch's reference (a float32 overflow named first) and tinygrad's own pass against
    it; then policy.wasm against PyTorch (wasmtime): forward pass, saliency, and an imported policy against the
    library it came from.
-5. write: the rest of the kernel folder (policy.webgpu.js, policy.weights.bin, policy.weights.json,
-   manifest.json) into the temp folder, which then replaces --out whole: --out is always either the old kernel
+5. write: the rest of the kernel folder (the WebGPU loader policy.webgpu.js, its data module
+   policy.webgpu.data.js, policy.weights.bin, policy.weights.json, manifest.json) into the temp folder, which then replaces --out whole: --out is always either the old kernel
    or the new one.
 """
 
