@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from tests.checkpoints import load_oracle, oracle_forward
-from tests.training import SMALL, small
+from tests.training import SMALL, small, train_cli
 from train.__main__ import main
 from train.checkpoint import load_state, save_state, write_policy
 from train.config import preset
@@ -207,23 +207,7 @@ def test_corrupt_and_mismatched_resume(tmp_path, capsys):
 
 
 def test_bad_input_exit_code_from_the_command_line(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "train",
-            "--env",
-            "NoSuchEnv-v0",
-            "--out",
-            str(tmp_path / "o"),
-            "--runs",
-            str(tmp_path / "r"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    r = train_cli(tmp_path, "--env", "NoSuchEnv-v0")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown env id 'NoSuchEnv-v0'" in r.stderr
     assert not list(tmp_path.iterdir())
 

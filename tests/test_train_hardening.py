@@ -7,9 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import os
 import pickle
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -18,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.training import SMALL
+from tests.training import SMALL, train_cli
 from train.__main__ import create_run_dir, main
 from train.checkpoint import from_plain, load_state, save_state, to_plain
 from train.config import preset, to_dict
@@ -266,24 +264,6 @@ def test_run_folders_are_exclusive_even_in_the_same_second(tmp_path):
 
 def test_impossible_sizes_from_the_command_line(tmp_path):
     """The issue's MemoryError: refused in one line with exit 2, no run folder made."""
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "train",
-            "--n-envs",
-            "100000",
-            "--n-steps",
-            "100000",
-            "--out",
-            str(tmp_path / "o"),
-            "--runs",
-            str(tmp_path / "r"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    r = train_cli(tmp_path, "--n-envs", "100000", "--n-steps", "100000")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--n-envs" in r.stderr, r.stderr
     assert not list(tmp_path.iterdir())

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+from tests.conftest import ROOT
 from train.config import PPOConfig, preset
 
 SHORT = {
@@ -26,3 +31,10 @@ SMALL = [
 def small(env_id: str = "CartPole-v1", **kw) -> PPOConfig:
     """ENV_ID's preset with SHORT's settings (and KW's)."""
     return dataclasses.replace(preset(env_id), **SHORT, **kw)
+
+
+def train_cli(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m train ARGS` in a subprocess, writing only under TMP (o/ for the policy, r/ for the runs)."""
+    cmd = [sys.executable, "-m", "train", *args, "--out", str(tmp / "o"), "--runs", str(tmp / "r")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
