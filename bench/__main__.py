@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench.common import BENCH, Row, chromium_path, machine, node_version, skipped, write_json_atomic
 from bench.context import Context
+from tiny_infer.errors import first_line
 
 SECTIONS = ["bundle", "kernel", "page", "sweep", "mujoco", "runtimes", "train"]
 
@@ -164,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 rows += section_fn(name)(ctx)
             except Exception as e:  # noqa: BLE001 - one broken section must not lose the others
-                first = str(e).splitlines()[0] if str(e) else ""
-                rows.append(skipped(name, "all", f"{type(e).__name__}: {first}"))
+                rows.append(skipped(name, "all", f"{type(e).__name__}: {first_line(e)}"))
             timings[name] = round(time.perf_counter() - t0, 1)
     finally:
         if args.keep:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tiny_infer.envid import EnvIdError, check_env_id
+from tiny_infer.errors import first_line
 from tiny_infer.files import atomic_write
 
 FORMAT = 1
@@ -246,9 +247,8 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     except CheckpointError:
         raise
     except Exception as e:  # safetensors raises its own error types, and OSError/ValueError on bad headers
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(
-            f"{path}: not a readable safetensors file (truncated or corrupt: {first}); "
+            f"{path}: not a readable safetensors file (truncated or corrupt: {first_line(e)}); "
             "re-export it (make train)"
         ) from None
 

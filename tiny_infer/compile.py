@@ -12,8 +12,8 @@ compile_policy runs five steps, each a function of this module that reads what t
    it; then policy.wasm against PyTorch (wasmtime): forward pass, saliency, and an imported policy against the
    library it came from.
 5. write: the rest of the kernel folder (the WebGPU loader policy.webgpu.js, its data module
-   policy.webgpu.data.js, policy.weights.bin, policy.weights.json, manifest.json) into the temp folder, which then replaces --out whole: --out is always either the old kernel
-   or the new one.
+   policy.webgpu.data.js, policy.weights.bin, policy.weights.json, manifest.json) into the temp folder,
+   which then replaces --out whole: --out is always either the old kernel or the new one.
 """
 
 from __future__ import annotations

@@ -13,15 +13,11 @@ import gymnasium as gym
 import numpy as np
 
 from tiny_infer.envid import EnvIdError, check_env_id
+from tiny_infer.errors import first_line
 
 
 class EnvError(ValueError):
     """An env id that cannot be used: malformed, unknown, missing a dependency, or with unsupported spaces."""
-
-
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0][:160] if lines else type(e).__name__
 
 
 def make_env(env_id: str, **kwargs) -> gym.Env:
@@ -35,7 +31,7 @@ def make_env(env_id: str, **kwargs) -> gym.Env:
         return gym.make(env_id, disable_env_checker=True, **kwargs)
     except gym.error.DependencyNotInstalled as e:
         raise EnvError(
-            f"env {env_id!r} needs a missing dependency ({_first_line(e)}); install it or pick another env"
+            f"env {env_id!r} needs a missing dependency ({first_line(e)}); install it or pick another env"
         ) from e
     except gym.error.Error as e:
         raise EnvError(
@@ -45,11 +41,11 @@ def make_env(env_id: str, **kwargs) -> gym.Env:
     except ImportError as e:  # e.g. phys2d/CartPole-v1 needs jax
         raise EnvError(
             f"env {env_id!r} needs the Python module {e.name or '?'!r}, which is not installed "
-            f"({_first_line(e)}); install it or pick another env"
+            f"({first_line(e)}); install it or pick another env"
         ) from e
     except Exception as e:  # an env's own constructor failing is the env's problem: say so in one line
         raise EnvError(
-            f"env {env_id!r} failed to build ({type(e).__name__}: {_first_line(e)}); pick another env"
+            f"env {env_id!r} failed to build ({type(e).__name__}: {first_line(e)}); pick another env"
         ) from e
 
 

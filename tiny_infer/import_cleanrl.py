@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tiny_infer.checkpoint import FORMAT, layer_tensors
+from tiny_infer.errors import first_line
 from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes
 
 LAYOUTS = "ppo.py (actor.*, critic.*) or ppo_continuous_action.py (actor_mean.*, actor_logstd, critic.*)"
@@ -45,8 +46,9 @@ def _load(path: Path) -> dict[str, np.ndarray]:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # weights_only refuses anything but tensors and plain containers
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise _fail(path, f"not a PyTorch state dict of tensors ({first}); refusing to load it") from None
+        raise _fail(
+            path, f"not a PyTorch state dict of tensors ({first_line(e)}); refusing to load it"
+        ) from None
     if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise _fail(path, f"not a state dict of tensors; expected CleanRL's Agent: {LAYOUTS}")
     return {str(k): v.detach().float().numpy() for k, v in sd.items()}

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tiny_infer.checkpoint import FORMAT, layer_tensors
+from tiny_infer.errors import first_line
 from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes
 from tiny_infer.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize
 
@@ -89,8 +90,9 @@ def _read_zip(path: Path) -> tuple[dict, dict, str]:
     try:
         sd = torch.load(io.BytesIO(pth), map_location="cpu", weights_only=True)
     except Exception as e:  # weights_only refuses anything but tensors and plain containers
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise _fail(path, f"policy.pth is not a plain tensor file ({first}); refusing to load it") from None
+        raise _fail(
+            path, f"policy.pth is not a plain tensor file ({first_line(e)}); refusing to load it"
+        ) from None
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise _fail(path, "policy.pth is not a state dict of tensors")
     return data, {k: v.detach().float().numpy() for k, v in sd.items()}, version
@@ -409,9 +411,7 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
     try:
         policy.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()}, strict=True)
     except RuntimeError as e:
-        raise _fail(
-            path, f"SB3's {kind} policy does not take these weights ({str(e).splitlines()[0]})"
-        ) from None
+        raise _fail(path, f"SB3's {kind} policy does not take these weights ({first_line(e)})") from None
     policy.eval()
 
     def normalise(obs: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from tiny_infer.env_spaces import EnvError, env_spaces
+from tiny_infer.errors import first_line
 
 from .checkpoint import (
     STATE_FILE,
@@ -220,11 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as e:
         if state is None:
-            print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+            print(f"error: {first_line(e)}", file=sys.stderr)
         else:
             print(
                 f"error: resume file {run_dir}/state.pt does not match {cfg.env_id} with this config "
-                f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); start a new run",
+                f"({type(e).__name__}: {first_line(e, 100)}); start a new run",
                 file=sys.stderr,
             )
         return 2
