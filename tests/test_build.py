@@ -133,7 +133,18 @@ def assert_refused(r: subprocess.CompletedProcess, out: Path, *words: str) -> No
 
 
 def _weights_outside(k: Path) -> None:
-    edit_manifest(k, webgpu={"module": "policy.webgpu.js", "weights": "../../../.git/config"})
+    edit_manifest(
+        k,
+        webgpu={
+            "module": "policy.webgpu.js",
+            "data": "policy.webgpu.data.js",
+            "weights": "../../../.git/config",
+        },
+    )
+
+
+def _webgpu_entry_without_data(k: Path) -> None:
+    edit_manifest(k, webgpu={"module": "policy.webgpu.js", "weights": "policy.weights.bin"})
 
 
 def _weights_symlink_out(k: Path) -> None:
@@ -205,6 +216,10 @@ def _python_weights_garbage(k: Path) -> None:
 
 BAD = {
     "weights outside the folder": (_weights_outside, ["outside the kernel folder", "recompile"]),
+    "webgpu entry without its data module": (
+        _webgpu_entry_without_data,
+        ["webgpu.data must name a file", "recompile"],
+    ),
     "weights symlinked out": (_weights_symlink_out, ["leads outside the kernel folder", "refusing"]),
     "html in hidden": (_html_in_hidden, ["hidden must be a list of layer widths", "recompile"]),
     "markup in manifest text": (_markup_in_text, ["'tinygrad_version' holds markup", "recompile"]),
