@@ -15,7 +15,7 @@ import pytest
 
 from tests.checkpoints import load_oracle, make_random_checkpoint, oracle_forward
 from tests.kernels import assert_parity, cartpole_model, compile_kernels
-from tiny_infer.compile import CompileConfig, compile_policy
+from tiny_infer.compile import CompileConfig, CompileError, compile_policy
 from tiny_infer.wasm import EXPORTS, WasmPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +198,8 @@ def test_manifest_names_only_the_kernel_folder(kernels, name):
     assert all((kdir / f).is_file() and (kdir / f).resolve().parent == kdir.resolve() for f in named), named
     ev = json.loads((model / "policy.json").read_text()).get("train", {}).get("eval")
     assert ev is not None  # the shipped policy and make_random_checkpoint both record one
+    # the python backend's weights were run by reference.py against PyTorch, within the parity bound
+    assert m["python"]["samples"] == min(500, m["parity"]["samples"]) and m["python"]["max_abs_err"] < 1e-4
     # a random checkpoint's record counts no episode: no evaluation, so null
     assert m["eval"] == ({"mean": ev["mean"], "episodes": ev["episodes"]} if ev["episodes"] >= 1 else None)
 
@@ -358,3 +360,19 @@ def test_bad_input_leaves_output_untouched(case, tmp_path):
     assert sorted(q.name for q in out.iterdir()) == ["manifest.json"]
     assert (out / "manifest.json").read_text() == "previous kernel"
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temp folder left beside it
+
+
+def test_python_weights_off_from_pytorch_are_refused(tmp_path, monkeypatch):
+    """The python backend's weights are checked at compile time (the bundler has no Python): a reference.py
+    that computed something else fails compile, and nothing is written."""
+    from tiny_infer import reference
+
+    forward = reference.Policy.forward
+    monkeypatch.setattr(reference.Policy, "forward", lambda self, obs: [y + 1e-3 for y in forward(self, obs)])
+    model = make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), seed=6)
+    cfg = CompileConfig(model_dir=model, out=tmp_path / "k", parity_samples=50, saliency_samples=50)
+    with pytest.raises(
+        CompileError, match="policy.weights.json in tiny_infer/reference.py: differs from PyTorch"
+    ):
+        compile_policy(cfg, log=lambda *a: None)
+    assert not (tmp_path / "k").exists()

@@ -59,6 +59,7 @@ class CompileConfig:
     parity_samples: int = 20_000
     tinygrad_check_samples: int = 3
     saliency_samples: int = 10_000
+    python_samples: int = 500  # of the parity observations, run through reference.py (pure Python: slow)
     seed: int = 0
     snapshots: bool = False  # also the checkpoint's training snapshots, into <out>/snapshots/ (snapshots.py)
 
@@ -92,6 +93,7 @@ class Checks:
     parity: dict  # policy.wasm vs PyTorch: {"samples", "max_abs_err"}
     tinygrad_check: dict  # tinygrad's own pass vs PyTorch: {"samples", "max_abs_err"}
     saliency: dict  # policy.wasm's saliency vs PyTorch autograd: {"samples", "max_rel_err"}
+    python: dict  # policy.weights.json in reference.py vs PyTorch: {"samples", "max_abs_err"}
     source: dict | None  # an imported policy: the kernel vs the library it came from (import_common)
 
 
@@ -235,11 +237,12 @@ def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
     """What compile wrote and measured (the manifest's numbers), and where its time went."""
     for f, n in manifest["files"].items():
         log(f"  wrote {out / f} ({n:,} bytes)")
-    par, tg, sal = manifest["parity"], manifest["tinygrad_check"], manifest["saliency"]
+    par, tg, sal, py = (manifest[k] for k in ("parity", "tinygrad_check", "saliency", "python"))
     log(
         f"  parity: policy.wasm vs PyTorch on {par['samples']:,} observations, max abs err "
         f"{par['max_abs_err']:.2e}; tinygrad vs PyTorch {tg['max_abs_err']:.2e}; saliency vs PyTorch "
-        f"autograd on {sal['samples']:,}, max rel err {sal['max_rel_err']:.2e}"
+        f"autograd on {sal['samples']:,}, max rel err {sal['max_rel_err']:.2e}; policy.weights.json in "
+        f"reference.py vs PyTorch on {py['samples']:,}, max abs err {py['max_abs_err']:.2e}"
     )
     wasm, weights = manifest["files"]["policy.wasm"], manifest["files"]["policy.weights.bin"]
     log(f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}")
@@ -336,6 +339,8 @@ def check(
         # an imported policy: the kernel against the library it came from, as recorded at import
         source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
         sal_err = check_saliency(wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32)
+        n_py = min(len(obs), cfg.python_samples)
+        py_err = _python_check(ckpt, obs[:n_py], ref[:n_py])
     except ValueError as e:
         raise CompileError(str(e)) from None
     return Checks(
@@ -343,7 +348,21 @@ def check(
         tinygrad_check={"samples": cfg.tinygrad_check_samples, "max_abs_err": tg_err},
         saliency={"samples": int(len(sal_obs)), "max_rel_err": sal_err},
         source=source,
+        python={"samples": int(n_py), "max_abs_err": py_err},
     )
+
+
+def _python_check(ckpt: Checkpoint, obs: np.ndarray, ref: np.ndarray) -> float:
+    """The python backend's weights (policy.weights.json, as write() writes them) run by
+    tiny_infer/reference.py, here in CPython, against PyTorch's reference: the bundler has no Python to check
+    them with."""
+    from tiny_infer.export_json import to_json
+    from tiny_infer.model import check_parity
+    from tiny_infer.reference import Policy
+
+    policy = Policy(json.loads(to_json(ckpt)))
+    got = np.array([policy.forward([float(x) for x in o]) for o in obs], np.float64).reshape(ref.shape)
+    return check_parity(got, ref, "policy.weights.json in tiny_infer/reference.py")
 
 
 def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch_size: int) -> dict:
@@ -375,6 +394,7 @@ def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch
         "webgpu": webgpu,
         "tinygrad_check": checks.tinygrad_check,
         "saliency": checks.saliency,
+        "python": checks.python,
         **({"source": checks.source} if checks.source else {}),
     }
     manifest["files"] = {f: (folder / f).stat().st_size for f in FILES if f != "manifest.json"}
