@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { BuildError, RECOMPILE, bundleWebgpu, checkWeightsJson, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
+import { BuildError, RECOMPILE, bundleWebgpu, fail, readKernel, readSnapshots, sha256 } from './kernel.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
@@ -393,7 +393,6 @@ async function main() {
       fail(`no kernel for ${id} in ${kernel}: run \`make compile-kernel ENV=${id}\``);
     }
     const k = readKernel(kernel);
-    checkWeightsJson(k);
     if (id !== null && k.manifest.env_id !== id) {
       fail(`${kernel}/manifest.json is a kernel for ${k.manifest.env_id}, not ${id}: recompile it with ` +
         `\`make compile-kernel ENV=${id}\``);

@@ -17,6 +17,10 @@ export class BuildError extends Error {}
 export const fail = (msg) => { throw new BuildError(msg); };
 /** The fix for a kernel folder the bundler refuses. */
 export const RECOMPILE = 'recompile the kernel with `make compile-kernel`';
+
+const posInt = (v) => Number.isInteger(v) && v > 0;
+/** Whether records a and b hold the same JSON under each of keys. */
+const agree = (a, b, keys) => keys.every((f) => JSON.stringify(a?.[f]) === JSON.stringify(b?.[f]));
 export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 /**
@@ -49,7 +53,6 @@ function checkManifest(m, mpath) {
   if (typeof m.env_id !== 'string' || !ENV_ID.test(m.env_id)) {
     fail(`${mpath}: env_id ${JSON.stringify(m.env_id)} is not a Gymnasium id: ${RECOMPILE}`);
   }
-  const posInt = (v) => Number.isInteger(v) && v > 0;
   if (!posInt(m.obs_dim)) fail(`${mpath}: obs_dim must be a positive integer: ${RECOMPILE}`);
   if (!Array.isArray(m.outputs) || !m.outputs.every((o) => o && typeof o.name === 'string' && posInt(o.size))) {
     fail(`${mpath}: outputs must be [{name, size}, ...] (contract 2): ${RECOMPILE}`);
@@ -65,21 +68,18 @@ function checkManifest(m, mpath) {
 }
 
 /**
- * Kernel k's policy.weights.json (the python backend's weights, contract 2), when it has one, must be a JSON
+ * The kernel's policy.weights.json (the python backend's weights, contract 2), when it has one, must be a JSON
  * export of this kernel's policy: one from another kernel has another env, observation size or outputs.
  */
-export function checkWeightsJson(k) {
-  if (k.weightsJson === null) return;
+function checkWeightsJson(file, m) {
   let w;
   try {
-    w = JSON.parse(fs.readFileSync(k.weightsJson, 'utf8'));
+    w = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    fail(`${k.weightsJson} is not valid JSON (${e.message}): ${RECOMPILE}`);
+    fail(`${file} is not valid JSON (${e.message}): ${RECOMPILE}`);
   }
-  const m = k.manifest;
-  const same = ['env_id', 'obs_dim', 'outputs'].every((f) => JSON.stringify(w?.[f]) === JSON.stringify(m[f]));
-  if (!same) {
-    fail(`${k.weightsJson} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ` +
+  if (!agree(w, m, ['env_id', 'obs_dim', 'outputs'])) {
+    fail(`${file} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ` +
       RECOMPILE);
   }
 }
@@ -115,7 +115,6 @@ function checkWasm(file, m, mpath) {
  * held.
  */
 function checkWebgpuData(file, m, weightsFile) {
-  const fix = 'recompile the kernel with `make compile-kernel`';
   const text = fs.readFileSync(file, 'utf8').replace(/^(\/\/[^\n]*\n)*/, '');
   const body = /^export default (\{[^]*\});\n?$/.exec(text)?.[1];
   let data;
@@ -124,15 +123,14 @@ function checkWebgpuData(file, m, weightsFile) {
   } catch {
     data = null;
   }
-  if (!data) fail(`${file} is not a WebGPU data module (comment lines, then export default {JSON};): ${fix}`);
-  const posInt = (v) => Number.isInteger(v) && v > 0;
+  if (!data) fail(`${file} is not a WebGPU data module (comment lines, then export default {JSON};): ${RECOMPILE}`);
   if (data.obs_dim !== m.obs_dim || data.batch !== m.batch_size || !posInt(data.weights_floats) ||
       data.n_out !== m.outputs.reduce((n, o) => n + o.size, 0)) {
-    fail(`${file} does not fit its manifest (obs_dim, outputs or batch_size): ${fix}`);
+    fail(`${file} does not fit its manifest (obs_dim, outputs or batch_size): ${RECOMPILE}`);
   }
-  if (weightsFile !== null && fs.statSync(weightsFile).size !== data.weights_floats * 4) {
+  if (fs.statSync(weightsFile).size !== data.weights_floats * 4) {
     fail(`${weightsFile} is ${fs.statSync(weightsFile).size} bytes, ${file} expects ` +
-      `${data.weights_floats * 4} (weights_floats): ${fix}`);
+      `${data.weights_floats * 4} (weights_floats): ${RECOMPILE}`);
   }
   return data;
 }
@@ -172,6 +170,7 @@ export function readKernel(dir) {
   }
   const own = path.join(dir, 'policy.weights.json');
   const weightsJson = fs.existsSync(own) ? kernelFile(dir, 'policy.weights.json', 'the python weights') : null;
+  if (weightsJson !== null) checkWeightsJson(weightsJson, manifest);
   return { dir, manifest, wasm, wasmBytes, gpuJs, gpuData, weights, weightsFile, weightsJson };
 }
 
@@ -195,7 +194,7 @@ export function bundleWebgpu(b, k) {
     a.importer === '/policy.webgpu.js' && a.path === WEBGPU_DATA_IMPORT
       ? { path: '/policy.webgpu.data.js', namespace: 'kernel' }
       : { errors: [{ text: `${a.importer.slice(1)} imports ${JSON.stringify(a.path)}: a kernel module imports ` +
-        `nothing but ${WEBGPU_DATA_IMPORT}; recompile the kernel with \`make compile-kernel\`` }] }));
+        `nothing but ${WEBGPU_DATA_IMPORT}; ${RECOMPILE}` }] }));
   b.onLoad({ filter: /.*/, namespace: 'kernel' }, (a) => ({ contents: modules[a.path](), loader: 'js' }));
 }
 
@@ -227,9 +226,9 @@ export function readSnapshots(k) {
     if (typeof s.dir !== 'string' || !/^\d+$/.test(s.dir)) fail(`${index}: snapshot ${s.steps} names no folder: ${fix}`);
     const dir = path.dirname(kernelFile(k.dir, `snapshots/${s.dir}/manifest.json`, `snapshot ${s.steps}`));
     const sk = readKernel(dir);
-    const same = ['env_id', 'obs_dim', 'action', 'outputs'].every((f) =>
-      JSON.stringify(sk.manifest[f]) === JSON.stringify(k.manifest[f]));
-    if (!same) fail(`${dir} is not a snapshot of the kernel in ${k.dir} (another env, action or outputs): ${fix}`);
+    if (!agree(sk.manifest, k.manifest, ['env_id', 'obs_dim', 'action', 'outputs'])) {
+      fail(`${dir} is not a snapshot of the kernel in ${k.dir} (another env, action or outputs): ${fix}`);
+    }
     return { steps: s.steps, eval: ev, final: false, k: sk };
   });
 }
