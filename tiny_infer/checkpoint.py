@@ -27,6 +27,7 @@ from tiny_infer.files import atomic_write
 FORMAT = 1
 META_FILE = "policy.json"
 TENSORS_FILE = "policy.safetensors"
+SNAPSHOTS_DIR = "snapshots"  # <model>/snapshots/<env-steps>/: the training snapshots, each a checkpoint
 CONTRACT = "contract 1 in docs/design.md"
 MODEL_ROOTS = ("build/models", "models")  # the newest-model rule's order: the user's policies first
 MAX_HIDDEN_LAYERS = 3

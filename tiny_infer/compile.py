@@ -30,7 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.checkpoint import Checkpoint, CheckpointError, load_checkpoint, resolve_model_dir, train_eval
+from tiny_infer.checkpoint import (
+    SNAPSHOTS_DIR,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    resolve_model_dir,
+    train_eval,
+)
 from tiny_infer.envid import EnvIdError, check_env_id, is_registered
 from tiny_infer.files import staged_dir
 
@@ -94,6 +101,7 @@ class Checks:
     tinygrad_check: dict  # tinygrad's own pass vs PyTorch: {"samples", "max_abs_err"}
     saliency: dict  # policy.wasm's saliency vs PyTorch autograd: {"samples", "max_rel_err"}
     python: dict  # policy.weights.json in reference.py vs PyTorch: {"samples", "max_abs_err"}
+    weights_json: str  # the text of policy.weights.json that was checked (export_json.to_json), for write()
     source: dict | None  # an imported policy: the kernel vs the library it came from (import_common)
 
 
@@ -136,7 +144,8 @@ def is_kernel_dir(d: Path) -> bool:
         isinstance(manifest, dict)
         and {"env_id", "files", "weights_sha256"} <= manifest.keys()
         and all(
-            (e.is_file() if e.name in FILES else e.name == "snapshots" and e.is_dir()) and not e.is_symlink()
+            (e.is_file() if e.name in FILES else e.name == SNAPSHOTS_DIR and e.is_dir())
+            and not e.is_symlink()
             for e in entries
         )
     )
@@ -229,7 +238,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
     if cfg.snapshots:  # the policy's training snapshots too (the page's timeline)
         from tiny_infer.snapshots import compile_snapshots
 
-        compile_snapshots(job.out, ckpt.model_dir, cfg.batch_size, log)
+        compile_snapshots(job.out, ckpt, cfg.batch_size, log)
     return job.out
 
 
@@ -310,6 +319,7 @@ def check(
 ) -> Checks:
     """Step 4: PyTorch's reference and tinygrad's pass while zig runs, then FOLDER/policy.wasm against
     PyTorch. CheckpointError for a checkpoint that overflows float32, CompileError for a kernel off bound."""
+    from tiny_infer.export_json import to_json
     from tiny_infer.import_common import check_source_parity
     from tiny_infer.model import check_parity, torch_forward
     from tiny_infer.saliency import check_saliency, saliency_actions, torch_saliency, torch_saliency_float32
@@ -329,6 +339,8 @@ def check(
         zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
         raise
     wait_wasm(zig)
+    # the python backend's weights; after PyTorch's reference, which names a checkpoint that overflows float32
+    weights_json = to_json(ckpt)
 
     wasm = WasmPolicy(folder / "policy.wasm")
     try:
@@ -340,7 +352,7 @@ def check(
         source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
         sal_err = check_saliency(wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32)
         n_py = min(len(obs), cfg.python_samples)
-        py_err = _python_check(ckpt, obs[:n_py], ref[:n_py])
+        py_err = _python_check(weights_json, obs[:n_py], ref[:n_py])
     except ValueError as e:
         raise CompileError(str(e)) from None
     return Checks(
@@ -349,18 +361,18 @@ def check(
         saliency={"samples": int(len(sal_obs)), "max_rel_err": sal_err},
         source=source,
         python={"samples": int(n_py), "max_abs_err": py_err},
+        weights_json=weights_json,
     )
 
 
-def _python_check(ckpt: Checkpoint, obs: np.ndarray, ref: np.ndarray) -> float:
-    """The python backend's weights (policy.weights.json, as write() writes them) run by
+def _python_check(weights_json: str, obs: np.ndarray, ref: np.ndarray) -> float:
+    """The python backend's weights (the text write() puts in policy.weights.json) run by
     tiny_infer/reference.py, here in CPython, against PyTorch's reference: the bundler has no Python to check
     them with."""
-    from tiny_infer.export_json import to_json
     from tiny_infer.model import check_parity
     from tiny_infer.reference import Policy
 
-    policy = Policy(json.loads(to_json(ckpt)))
+    policy = Policy(json.loads(weights_json))
     got = np.array([policy.forward([float(x) for x in o]) for o in obs], np.float64).reshape(ref.shape)
     return check_parity(got, ref, "policy.weights.json in tiny_infer/reference.py")
 
@@ -371,11 +383,9 @@ def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch
     machine: the folder moves as it is."""
     from importlib.metadata import version
 
-    from tiny_infer.export_json import to_json
-
     ckpt = job.ckpt
     webgpu = write_webgpu(folder, ckpt, rendered)
-    (folder / "policy.weights.json").write_text(to_json(ckpt))  # the python backend's weights
+    (folder / "policy.weights.json").write_text(checks.weights_json)
     manifest = {
         "env_id": ckpt.env_id,
         "obs_dim": ckpt.obs_dim,

@@ -145,11 +145,12 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
     lib_out = np.asarray(imp.forward(obs), dtype=np.float32)
     lib_greedy = np.asarray(imp.greedy(obs))
     what = f"{imp.source['library']} {imp.source['algo']}"
+    ours = torch_forward(ckpt, obs)
     try:
-        err = check_parity(torch_forward(ckpt, obs), lib_out, f"the imported policy vs {what}")
+        err = check_parity(ours, lib_out, f"the imported policy vs {what}")
     except ValueError as e:
         raise PolicyImportError(f"{e}; please report this with the checkpoint") from None
-    equal, ties = compare_greedy(ckpt.action, torch_forward(ckpt, obs), lib_out, lib_greedy, what)
+    equal, ties = compare_greedy(ckpt.action, ours, lib_out, lib_greedy, what)
     meta["source"]["parity"] = {
         "file": SOURCE_PARITY_FILE,
         "samples": PARITY_SAMPLES,

@@ -15,11 +15,17 @@ import re
 import shutil
 from pathlib import Path
 
-from tiny_infer.checkpoint import TENSORS_FILE, CheckpointError, load_checkpoint, train_eval
+from tiny_infer.checkpoint import (
+    SNAPSHOTS_DIR,
+    TENSORS_FILE,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    train_eval,
+)
 from tiny_infer.compile import CompileConfig, compile_policy
 from tiny_infer.files import staged_dir
 
-SNAPSHOTS = "snapshots"
 INDEX = "snapshots.json"
 STEPS = re.compile(r"^(0|[1-9][0-9]{0,14})$")  # a folder named by its env steps
 
@@ -27,7 +33,7 @@ STEPS = re.compile(r"^(0|[1-9][0-9]{0,14})$")  # a folder named by its env steps
 def snapshot_dirs(model_dir: Path) -> list[tuple[int, Path]]:
     """(env steps, folder) of each snapshot of the checkpoint at model_dir, by steps; [] when it has none.
     A CheckpointError names anything else found there (hidden entries, such as temp folders, are skipped)."""
-    root = Path(model_dir) / SNAPSHOTS
+    root = Path(model_dir) / SNAPSHOTS_DIR
     if not root.exists():
         return []
     if root.is_symlink() or not root.is_dir():
@@ -39,18 +45,18 @@ def snapshot_dirs(model_dir: Path) -> list[tuple[int, Path]]:
         if not (STEPS.match(d.name) and d.is_dir() and not d.is_symlink()):
             raise CheckpointError(
                 f"{d} is not a snapshot (a folder named by its env steps, e.g. "
-                f"{SNAPSHOTS}/4096/): remove it or retrain the policy"
+                f"{SNAPSHOTS_DIR}/4096/): remove it or retrain the policy"
             )
         out.append((int(d.name), d))
     return sorted(out)
 
 
-def compile_snapshots(kernel_dir: Path, model_dir: Path, batch_size: int, log=print) -> list[dict]:
-    """Compile each snapshot of the checkpoint at model_dir into kernel_dir/snapshots/ (see the module
-    docstring); returns the index written. With no snapshots, kernel_dir/snapshots/ is removed."""
-    kernel_dir, main = Path(kernel_dir), load_checkpoint(model_dir)
+def compile_snapshots(kernel_dir: Path, main: Checkpoint, batch_size: int, log=print) -> list[dict]:
+    """Compile each snapshot of the checkpoint MAIN (compiled into kernel_dir) into kernel_dir/snapshots/ (see
+    the module docstring); returns the index written. With no snapshots, kernel_dir/snapshots/ is removed."""
+    kernel_dir, model_dir = Path(kernel_dir), main.model_dir
     snaps = snapshot_dirs(model_dir)
-    dest = kernel_dir / SNAPSHOTS
+    dest = kernel_dir / SNAPSHOTS_DIR
     if not snaps:
         shutil.rmtree(dest, ignore_errors=True)
         return []

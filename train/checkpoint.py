@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from tiny_infer.checkpoint import FORMAT, META_FILE, TENSORS_FILE, write_checkpoint
+from tiny_infer.checkpoint import FORMAT, META_FILE, SNAPSHOTS_DIR, TENSORS_FILE, write_checkpoint
 from tiny_infer.files import atomic_write
 
 from .config import PPOConfig
@@ -94,7 +94,7 @@ def check_policy_target(folder: Path) -> None:
         p = Path(folder) / name
         if p.exists() and not p.is_file():
             raise IsADirectoryError(21, "not a regular file", str(p))
-    snaps = Path(folder) / "snapshots"
+    snaps = Path(folder) / SNAPSHOTS_DIR
     if snaps.is_symlink() or (snaps.exists() and not snaps.is_dir()):
         raise NotADirectoryError(20, "not a folder of policy snapshots", str(snaps))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from tiny_infer.checkpoint import SNAPSHOTS_DIR
 from tiny_infer.files import staged_dir
 
 from .checkpoint import check_policy_target, write_policy
@@ -22,7 +23,6 @@ from .evaluate import greedy_eval
 
 KEEP = 32  # snapshots held while training (each a state dict of the small policy: kilobytes)
 SHIPPED = 5  # written: the untrained policy, three in between, the final one
-SNAPSHOTS = "snapshots"
 
 
 class SnapshotLog:
@@ -123,7 +123,7 @@ def write_snapshots(
 ) -> Path:
     """Write snaps [(env steps, model state, train record)] as folder/snapshots/<env-steps>/ contract-1
     folders: built in a temp folder beside it, then swapped in whole (readers see the old or the new set)."""
-    dest = Path(folder) / SNAPSHOTS
+    dest = Path(folder) / SNAPSHOTS_DIR
     with staged_dir(dest) as tmp:
         m = copy.deepcopy(model)
         for step, state, record in snaps:
