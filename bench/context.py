@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import BENCH, ENV_ID, ROOT, run
+from tiny_infer.compile import compiled_from
 
 BATCH = 256
 
@@ -39,16 +40,6 @@ def random_policy(out: Path) -> Path:
     model = ActorCritic(obs_dim, action, cfg.hidden, cfg.activation)
     write_policy(out, model, cfg, obs_dim, {"seed": cfg.seed, "env_steps": 0})
     return out
-
-
-def compiled_from(kernel: Path, model: Path) -> bool:
-    """Whether the kernel folder was compiled from the checkpoint MODEL: its policy.weights.json (contract 2)
-    is that checkpoint's export, byte for byte."""
-    from tiny_infer.checkpoint import load_checkpoint
-    from tiny_infer.export_json import to_json
-
-    weights = kernel / "policy.weights.json"
-    return weights.is_file() and weights.read_text() == to_json(load_checkpoint(model))
 
 
 def built_once(fn: Callable) -> cached_property:

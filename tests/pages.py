@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tiny_infer.checkpoint import CheckpointError, load_checkpoint, resolve_model_dir
-from tiny_infer.compile import FILES
-from tiny_infer.export_json import to_json
+from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
+from tiny_infer.compile import FILES, compiled_from
 
 SITE = "demo"  # the site's subpath: every URL in it must be relative
 SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
@@ -73,7 +72,7 @@ def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
         manifest.exists()
         and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime
         and all((kernel / f).is_file() for f in FILES)
-        and (kernel / "policy.weights.json").read_text() == to_json(load_checkpoint(policy))
+        and compiled_from(kernel, policy)
     ):
         return kernel
     out = tmp / "compiled" / env_id

@@ -132,6 +132,15 @@ def _tinygrad_check(policy, ckpt: Checkpoint, n: int, seed: int) -> float:
         ) from None
 
 
+def compiled_from(kernel: Path, model_dir: Path) -> bool:
+    """Whether the kernel folder was compiled from the checkpoint at MODEL_DIR: contract 2 names no
+    checkpoint, but its policy.weights.json is that checkpoint's export, byte for byte."""
+    from tiny_infer.export_json import to_json
+
+    weights = Path(kernel) / "policy.weights.json"
+    return weights.is_file() and weights.read_text() == to_json(load_checkpoint(model_dir))
+
+
 def is_kernel_dir(d: Path) -> bool:
     """Whether folder D is a kernel folder compile wrote: a manifest.json of ours and only FILES (and
     the snapshots/ folder that --snapshots writes, tiny_infer/snapshots.py)."""
