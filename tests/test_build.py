@@ -21,17 +21,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.pages import node
 
 ENV_ID = "CartPole-v1"
 SUB = "demo/site"  # served from a subpath: every URL in the site must be relative
 RECORD = ".rl-web-build.json"
-
-
-def node() -> str:
-    exe = shutil.which("node")
-    if exe is None:
-        pytest.skip("node not found on PATH: install Node 20")
-    return exe
 
 
 def build(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:

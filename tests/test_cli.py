@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import fields
-from pathlib import Path
 
 import pytest
 
 from bench.__main__ import build_parser as bench_parser
+from tests.conftest import ROOT
+from tests.pages import node
 from tiny_infer.__main__ import build_parser as tiny_infer_parser
 from train.__main__ import build_parser as train_parser
 from train.__main__ import main as train_main
 from train.config import PRESETS, PPOConfig, overrides, preset
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHON_CLIS = {
     "python -m train": train_parser,
     "python -m train --env Pendulum-v1": lambda: train_parser("Pendulum-v1"),
@@ -105,13 +104,6 @@ def test_train_help_for_pendulum_shows_pendulum_values(capsys):
         out = " ".join(capsys.readouterr().out.split())  # (wrapped to the terminal's width)
         assert (f"Adam's learning rate {shown}" in out) is has, argv
         assert ("Pendulum-v1 preset" in out) is has, argv
-
-
-def node() -> str:
-    exe = shutil.which("node")
-    if exe is None:
-        pytest.skip("node not found on PATH: install Node 20")
-    return exe
 
 
 @pytest.mark.parametrize("script", ["build.mjs", "serve.mjs"])
