@@ -4,6 +4,7 @@ runtimes (onnxruntime-web, TensorFlow.js), in Node and in headless Chromium, plu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.browser import chromium
@@ -101,15 +102,21 @@ def build_onnx(ctx: Context) -> Path:
     return out
 
 
-def run_node(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
-    cfg = {
-        "io": str(ctx.io_json),
-        "weights": str(ctx.weights_json),
-        "onnx": str(ctx.tmp / "policy.onnx"),
-        "wasm": {k: str(v) for k, v in wasm.items()},
+def harness_cfg(ctx: Context, wasm: dict[str, Path], peers: list[str], where: Callable[[Path], str]) -> dict:
+    """What the kernel harnesses (bench/js: Node's and the browser's) read: the files, each named by
+    where(path), the peers to run, and how long."""
+    return {
+        "io": where(ctx.io_json),
+        "weights": where(ctx.weights_json),
+        "onnx": where(ctx.tmp / "policy.onnx"),
+        "wasm": {k: where(v) for k, v in wasm.items()},
         "peers": peers,
         "quick": ctx.quick,
     }
+
+
+def run_node(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
+    cfg = harness_cfg(ctx, wasm, peers, str)
     (ctx.tmp / "kernel_node.json").write_text(json.dumps(cfg))
     p = run(["node", str(BENCH / "js" / "kernel_node.mjs"), str(ctx.tmp / "kernel_node.json")], timeout=900)
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -123,16 +130,7 @@ def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
             return "/t/" + str(p.relative_to(ctx.tmp))
         return "/k/" + str(p.relative_to(kdir))  # a kernel given with --kernel lives elsewhere
 
-    cfg = {
-        "io": url(ctx.io_json),
-        "weights": url(ctx.weights_json),
-        "onnx": url(ctx.tmp / "policy.onnx"),
-        "wasm": {k: url(v) for k, v in wasm.items()},
-        "peers": peers,
-        "quick": ctx.quick,
-        "webgpu": None,
-        "webgpuWeights": None,
-    }
+    cfg = {**harness_cfg(ctx, wasm, peers, url), "webgpu": None, "webgpuWeights": None}
     if "webgpu" in peers:
         wg = webgpu_files(ctx)
         cfg["webgpu"] = url(wg["module"]) if "module" in wg and wg["module"].is_file() else None
