@@ -18,7 +18,7 @@ POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/m
 BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
 
 .DEFAULT_GOAL := all
-.PHONY: all help setup train compile-kernel bundle serve test lint format bench bench-train clean page
+.PHONY: all help setup train compile-kernel bundle serve test test-fast lint format bench bench-train clean page
 
 all: train compile-kernel bundle ## setup + train + compile-kernel + bundle for ENV (default CartPole-v1)
 
@@ -58,10 +58,12 @@ serve: ## serve public/ on http://localhost:$(PORT)/
 	@test -f public/index.html || $(MAKE) --no-print-directory bundle
 	node bundle/serve.mjs public $(PORT)
 
-test: setup $(KERNEL_DIR)/manifest.json ## run the test suite (browser tests need Chromium; CHROME=/path picks one)
-	$(PY) -m ruff format --check .
-	$(PY) -m ruff check .
+test: lint $(KERNEL_DIR)/manifest.json ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
 	$(PY) -m pytest -q
+
+# the markers are defined in pyproject.toml; tests/conftest.py adds `browser` (and `compile` for the built site)
+test-fast: lint ## the edit-run loop: lint, then the tests that need no browser, no compile and no training (< 1 min)
+	$(PY) -m pytest -q -m "not browser and not compile and not train and not slow"
 
 lint: setup ## the Python formatting (ruff format --check) and lint rules (ruff check)
 	$(PY) -m ruff format --check .

@@ -33,6 +33,16 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--enable-unsafe-webgpu",
 ]
+# The page's requests on the way to its first agent action: the navigation entry and every Resource Timing
+# entry whose fetch started before status().firstActionMs (same clock), as plain objects; null before that
+# action. Lazy chunks are requested only after it, so this set is the same however long a caller waits and
+# however loaded the machine is (the byte budgets in the tests and the bench's page rows both read it).
+BEFORE_FIRST_ACTION_JS = """() => {
+  const fa = window.app.status().firstActionMs;
+  if (fa === null) return null;
+  const all = [performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')];
+  return all.filter((e) => e.startTime <= fa).map((e) => e.toJSON());
+}"""
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Section `page`: the built site served gzipped on loopback, driven by headless Chromium; for every env page:
 
-- bytes fetched until the first agent action: the navigation and every resource whose responseEnd comes
-  before status().firstActionMs (Resource Timing, same clock), counted as encodedBodySize (the gzipped body
-  on the wire) and as transferSize (plus headers);
+- bytes fetched until the first agent action: the navigation and every resource whose fetch started
+  before status().firstActionMs (Resource Timing, same clock: bench.common.BEFORE_FIRST_ACTION_JS),
+  counted as encodedBodySize (the gzipped body on the wire) and as transferSize (plus headers);
 - time to the first agent action, empty cache, DevTools' "Regular 3G" via CDP
   Network.emulateNetworkConditions (100 ms latency, 750 kbit/s down, 250 kbit/s up; kbit = 1024 bit as in
   DevTools), median of several fresh browser contexts; also unthrottled for scale;
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from bench.browser import for_each_page
-from bench.common import Row, median, skipped
+from bench.common import BEFORE_FIRST_ACTION_JS, Row, median, skipped
 from bench.context import Context
 
 S = "page"
@@ -46,16 +46,24 @@ SCRIPT_EVENTS = {
     "FireIdleCallback",
     "HandlePostMessage",
 }
-BYTES_JS = """fa => {
-  const nav = performance.getEntriesByType('navigation')[0];
-  const res = performance.getEntriesByType('resource');
-  const before = [nav, ...res].filter(e => e.responseEnd <= fa);
-  const sum = (xs, k) => xs.reduce((a, e) => a + (e[k] || 0), 0);
-  return {body: sum(before, 'encodedBodySize'), transfer: sum(before, 'transferSize'),
-          decoded: sum(before, 'decodedBodySize'), n: before.length,
-          files: before.map(e => [e.name.split('/').pop() || 'index.html', e.encodedBodySize]),
-          all_body: sum([nav, ...res], 'encodedBodySize'), all_n: res.length + 1};
-}"""
+EVERY_BODY_JS = """() => [performance.getEntriesByType('navigation')[0],
+  ...performance.getEntriesByType('resource')].map((e) => e.encodedBodySize)"""
+
+
+def fetched_bytes(page) -> dict:
+    """Bytes the page fetched before its first agent action (bench.common.BEFORE_FIRST_ACTION_JS): gzipped
+    body, with headers, decoded; the files; and the gzipped bodies of every request so far."""
+    before, every = page.evaluate(BEFORE_FIRST_ACTION_JS), page.evaluate(EVERY_BODY_JS)
+    total = lambda k: sum(e.get(k) or 0 for e in before)
+    return {
+        "body": total("encodedBodySize"),
+        "transfer": total("transferSize"),
+        "decoded": total("decodedBodySize"),
+        "n": len(before),
+        "files": [[e["name"].split("/").pop() or "index.html", e["encodedBodySize"]] for e in before],
+        "all_body": sum(every),
+        "all_n": len(every),
+    }
 
 
 def load_once(browser, url: str, throttle: dict | None) -> dict:
@@ -74,7 +82,7 @@ def load_once(browser, url: str, throttle: dict | None) -> dict:
         page.wait_for_function(FIRST_ACTION, timeout=60_000, polling=20)
         status = page.evaluate("() => window.app.status()")
         fa = status["firstActionMs"]
-        got = page.evaluate(BYTES_JS, fa)
+        got = fetched_bytes(page)
         return {"first_action_ms": fa, "bytes": got, "backend": status.get("backend"), "errors": errors[:3]}
     finally:
         ctx.close()

@@ -17,6 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+# A test's marker follows from the fixtures it uses, wherever it is defined: `browser` drives Chromium, the
+# session's `site` compiles every env's kernel when the build has none current
+FIXTURE_MARKS = {"browser": "browser", "site": "compile"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, mark in FIXTURE_MARKS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(mark)
+
+
 def browser_required() -> bool:
     return os.environ.get("RL_WEB_REQUIRE_BROWSER", "") not in ("", "0")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import BEFORE_FIRST_ACTION_JS
 from tests.conftest import ROOT
 from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
 from tiny_infer.compile import FILES, compiled_from
@@ -153,6 +154,15 @@ class Watch:
             "addEventListener('securitypolicyviolation', e => "
             "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
         )
+
+
+def first_action_urls(page) -> list[str]:
+    """The URLs the page requested on the way to its first agent action (the document included), from
+    Resource Timing at the time status().firstActionMs reports: what lazy chunks load after that action, or
+    how long the test waited, does not change it. Fails if the agent has not acted yet."""
+    entries = page.evaluate(BEFORE_FIRST_ACTION_JS)
+    assert entries is not None, "the agent has not acted yet: wait_ready(page) first"
+    return [e["name"] for e in entries]
 
 
 def fetched_gz(urls: list[str], base: str, root: Path) -> dict[str, int]:

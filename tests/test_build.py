@@ -23,6 +23,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.pages import node
 
+pytestmark = pytest.mark.compile
+
 ENV_ID = "CartPole-v1"
 SUB = "demo/site"  # served from a subpath: every URL in the site must be relative
 RECORD = ".rl-web-build.json"

@@ -18,6 +18,8 @@ from tests.kernels import assert_parity, cartpole_model, compile_kernels
 from tiny_infer.compile import CompileConfig, CompileError, compile_policy
 from tiny_infer.wasm import EXPORTS, WasmPolicy
 
+pytestmark = pytest.mark.compile
+
 ROOT = Path(__file__).resolve().parent.parent
 N_RANDOM = 100_000
 # name -> make_random_checkpoint kwargs; "cartpole" is the shipped policy (or a random stand-in)

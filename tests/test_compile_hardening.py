@@ -51,6 +51,7 @@ CASES = [
 ]
 
 
+@pytest.mark.compile
 @pytest.mark.parametrize(
     "kind,width,batch,norm,obs_dim",
     CASES,
@@ -87,6 +88,7 @@ def test_every_output_width(kind, width, batch, norm, obs_dim, tmp_path):
         assert_parity(wasm.forward_batch(obs, width + 1), ref, m)
 
 
+@pytest.mark.compile
 def test_squashed_single_action_beside_a_value(tmp_path):
     """A tanh-squashed box action of width 1 joined with a value (SB3's PPO with squash_output): every kernel
     within WebGPU's 8 storage buffers, and policy.wasm agrees with the oracle."""
@@ -106,6 +108,7 @@ def test_squashed_single_action_beside_a_value(tmp_path):
     assert_parity(WasmPolicy(kdir / "policy.wasm").forward_batch(obs, 2), ref, m)
 
 
+@pytest.mark.compile
 def test_codegen_refuses_a_transposed_output(tmp_path, monkeypatch):
     """The codegen reads the output buffer as [rows, outputs]: a policy whose output is a permuted view of
     its buffer (what Tensor.cat of two one-column parts gives) is refused, not linked wrong."""
@@ -198,6 +201,7 @@ def test_out_is_a_file_or_under_one_or_a_link(tmp_path, model):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.compile
 def test_out_kernel_folder_is_replaced(tmp_path, model):
     """A kernel folder compile wrote (also with a policy.weights.json) is replaced whole; an empty one too."""
     out = tmp_path / "k"
@@ -242,6 +246,7 @@ def test_bad_flags_are_compile_errors(tmp_path, model):
         cases[2][0].model_dir = model
 
 
+@pytest.mark.compile
 @pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("node") is None, reason="needs gcc and node")
 def test_metadata_in_generated_code_is_escaped(tmp_path):
     """The model folder's path is user text in policy.c's and policy.webgpu.data.js's headers: with `*/`, `/*`
@@ -319,6 +324,7 @@ def _scaled(tmp: Path, tensor: str, value: float) -> Path:
     return d
 
 
+@pytest.mark.compile
 @pytest.mark.parametrize(
     "tensor,value,needle",
     [

@@ -173,12 +173,14 @@ def random_episodes(request):
     return env_id, ref
 
 
+@pytest.mark.slow
 def test_random_actions_lockstep(random_episodes):
     env_id, ref = random_episodes
     with JsEnvs(env_id) as js:
         compare_lockstep(js, env_id, ref, f"{env_id}, random actions")
 
 
+@pytest.mark.slow
 def test_random_actions_replay(random_episodes):
     env_id, ref = random_episodes
     with JsEnvs(env_id) as js:
@@ -215,6 +217,7 @@ def trained(request):
     return env_id, f"{env_id}, trained policy ({where})", policy, ref
 
 
+@pytest.mark.slow
 def test_trained_policy_closed_loop(trained):
     """Both envs act on their own obs: equal until a libm misrounding; and the episodes that separate
     return, on the whole, what Gymnasium's do (a paired difference of the returns, last-bit ones set to 0,
@@ -235,6 +238,7 @@ def test_trained_policy_closed_loop(trained):
     assert abs(d.mean()) <= 4 * se, f"{label}: the JS env's returns differ from Gymnasium's on the whole"
 
 
+@pytest.mark.slow
 def test_trained_policy_lockstep(trained):
     """Gymnasium's closed-loop episodes, the JS env stepped from Gymnasium's state at every step."""
     env_id, label, _, ref = trained
@@ -251,6 +255,7 @@ def changed_constants(env_id: str) -> dict[str, float]:
     return {k: c["value"] + 0.3719 * (c["max"] - c["value"]) for k, c in SPECS[env_id]["constants"].items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_changed_constants(env_id):
     """Random actions with every physical constant changed, in the JS env (constructor) and in Gymnasium
@@ -280,6 +285,7 @@ def test_gymnasium_patch_changes_gymnasium():
 # ---- the libm functions ----
 
 
+@pytest.mark.slow
 def test_libm_is_correctly_rounded():
     """bundle/src/envs/sincos.js against mpmath: sin and cos correctly rounded for |x| up to REDUCE_LIMIT
     (2^20), near multiples of pi/2 included; Math.sin/Math.cos beyond; -0, NaN and infinities as IEEE;

@@ -30,6 +30,8 @@ from tiny_infer.model import check_parity  # noqa: E402
 from tiny_infer.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize  # noqa: E402
 from tiny_infer.wasm import WasmPolicy  # noqa: E402
 
+pytestmark = [pytest.mark.train, pytest.mark.compile]
+
 N_OBS = 10_000
 FAST = dict(seed=0, device="cpu")
 

@@ -34,6 +34,8 @@ from tests.checkpoints import load_oracle
 from tests.conftest import ROOT
 from tests.pages import build, kernel_dir, node
 
+pytestmark = pytest.mark.slow
+
 RUNNER = ROOT / "tests" / "mujoco_runner.mjs"
 ENV_IDS = ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
 XML = {"Hopper-v5": "hopper.xml", "HalfCheetah-v5": "half_cheetah.xml", "Walker2d-v5": "walker2d_v5.xml"}

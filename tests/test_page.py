@@ -26,6 +26,7 @@ from tests.pages import (
     build,
     env_ids,
     fetched_gz,
+    first_action_urls,
     node,
     open_page,
     status,
@@ -141,9 +142,15 @@ def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
     assert page.locator("#backend").input_value() == "wasm"
     assert not any("webgpu" in u for u in watch.urls), "the default page must not fetch the WebGPU chunk"
     # Everything fetched until the first agent action, gzipped, within the budget.
-    sizes = fetched_gz(watch.urls, base, site["root"])
+    urls = first_action_urls(page)
+    sizes = fetched_gz(urls, base, site["root"])
     print(f"\nfetched until first action (gz): {sizes}, total {sum(sizes.values())} B")
     assert sum(sizes.values()) <= BUDGET_GZ, sizes
+    # the lazy chunks (saliency, timeline), requested after the action, are not on its bill
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some((e) => e.startTime > app.status().firstActionMs)"
+    )
+    assert first_action_urls(page) == urls
     page.wait_for_timeout(1500)  # a second of play at 1x for the screenshot
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)

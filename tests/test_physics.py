@@ -26,6 +26,8 @@ from tests.images import dilate, mask
 from tests.lockstep import gym_action, gym_env, js_specs
 from tests.pages import SITE, build, kernel_dir, node, open_page, policy_dir, status, wait_ready
 
+pytestmark = pytest.mark.compile
+
 STEPS = 40  # steps compared with Gymnasium after a change of physics
 
 

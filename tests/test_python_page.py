@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from tests.pages import BUDGET_GZ, SUB, Watch, fetched_gz, open_page, status, wait_ready
+from tests.pages import BUDGET_GZ, SUB, Watch, fetched_gz, first_action_urls, open_page, status, wait_ready
 from tiny_infer import reference
 
 
@@ -87,7 +87,7 @@ def test_default_page_fetches_no_python(browser, serve, site):
     assert "python" in page.locator("#backend option").all_inner_texts()
     fetched = [u for u in watch.urls if u.startswith(base)]
     assert not [u for u in fetched if _is_python_asset(u)], fetched
-    total = sum(fetched_gz(fetched, base, site["root"]).values())
+    total = sum(fetched_gz(first_action_urls(page), base, site["root"]).values())
     assert total <= BUDGET_GZ, total
     cost = {
         f.name: len(gzip.compress(f.read_bytes(), 9))

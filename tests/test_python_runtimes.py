@@ -189,6 +189,7 @@ def node_results(exported, tmp_path_factory) -> dict:
     return json.loads(p.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runtime", PACKAGES)
 @pytest.mark.parametrize("name", CASES)
 def test_wasm_interpreter_matches_the_oracle(exported, node_results, runtime, name):
@@ -197,6 +198,7 @@ def test_wasm_interpreter_matches_the_oracle(exported, node_results, runtime, na
     check(f"{runtime} {name}", e["meta"], e["obs"], e["ref"], r["outputs"], r["actions"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runtime", PACKAGES)
 def test_wasm_interpreter_rejects_bad_weights(node_results, runtime):
     r = node_results[runtime]["cases"]["bad"]

@@ -21,6 +21,8 @@ from tiny_infer import saliency as sal
 from tiny_infer.compile import CompileConfig, CompileError, compile_policy, parity_observations
 from tiny_infer.wasm import WasmPolicy
 
+pytestmark = pytest.mark.compile
+
 N_OBS = 2_000
 SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency (issue 14)
 PENDULUM = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}

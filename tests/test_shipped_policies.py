@@ -25,6 +25,7 @@ def one_thread():
     torch.set_num_threads(1)  # 100-row forward passes: with the second core busy, 2 threads cost 50x more
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env_id", ENVS)
 def test_shipped_policy_reaches_the_threshold(env_id):
     """The 100-episode greedy eval (seeds 10000+, never trained on) replayed from policy.safetensors through

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from tests.conftest import ARTIFACTS
-from tests.pages import Watch, build
+from tests.pages import Watch, build, policy_dir
 from tests.training import SMALL
 from tiny_infer.checkpoint import CheckpointError, load_checkpoint
 from tiny_infer.export_json import to_json
@@ -151,16 +151,9 @@ def test_a_stray_entry_in_snapshots_is_named(tmp_path):
 # ---- compile and bundle ---------------------------------------------------------------------------------
 
 
-def _model(env_id: str) -> Path:
-    """The checkpoint `make compile-kernel` compiles: build/models/<env> if trained here, else models/."""
-    if (ROOT / "build" / "models" / env_id / "policy.json").exists():
-        return ROOT / "build" / "models" / env_id
-    return ROOT / "models" / env_id
-
-
 def _kernel(env_id: str, tmp: Path) -> Path:
     """build/kernels/<env> when it holds a current compile of the policy's snapshots, else a fresh one."""
-    model = _model(env_id)
+    model = policy_dir(env_id)
     want = [s for s, _ in snapshot_dirs(model)]
     kernel = ROOT / "build" / "kernels" / env_id
     index = kernel / "snapshots" / "snapshots.json"
@@ -211,12 +204,12 @@ def _returns(page, n: int) -> list[float]:
 def test_compiled_snapshots_are_listed_in_order_and_lazy(site):
     kernel = site["kernels"] / "CartPole-v1"
     index = json.loads((kernel / "snapshots" / "snapshots.json").read_text())
-    model_steps = [s for s, _ in snapshot_dirs(ROOT / "models" / "CartPole-v1")]
+    model_steps = [s for s, _ in snapshot_dirs(policy_dir("CartPole-v1"))]
     assert [s["steps"] for s in index] == model_steps and index[-1].get("final") is True
     for s in index[:-1]:  # the others each a full kernel of their own snapshot, with its parity
         m = json.loads((kernel / "snapshots" / s["dir"] / "manifest.json").read_text())
         # the kernel of that snapshot: its weights (policy.weights.json, from the checkpoint) and its eval
-        snap = load_checkpoint(_model("CartPole-v1") / "snapshots" / str(s["steps"]))
+        snap = load_checkpoint(policy_dir("CartPole-v1") / "snapshots" / str(s["steps"]))
         assert (kernel / "snapshots" / s["dir"] / "policy.weights.json").read_text() == to_json(snap)
         assert (m["eval"] or {}).get("mean") == s["eval"] and m["parity"]["max_abs_err"] < 1e-4
         assert str(ROOT) not in json.dumps(m) and str(ROOT) not in (kernel / "snapshots" / INDEX).read_text()
@@ -227,7 +220,7 @@ def test_compiled_snapshots_are_listed_in_order_and_lazy(site):
 def test_timeline_untrained_is_far_below_final_and_fetches_only_the_chosen_kernel(browser, serve, site):
     page, watch = _open(browser, serve, site, "CartPole-v1/?speed=max&seed=7")
     snaps = page.evaluate("window.app.snapshots()")
-    assert [s["steps"] for s in snaps] == [s for s, _ in snapshot_dirs(ROOT / "models" / "CartPole-v1")]
+    assert [s["steps"] for s in snaps] == [s for s, _ in snapshot_dirs(policy_dir("CartPole-v1"))]
     assert [s["id"] for s in snaps] == [str(s["steps"]) for s in snaps]
     final = snaps[-1]["id"]
     assert page.evaluate("window.app.status().snapshot") == final

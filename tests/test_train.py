@@ -31,6 +31,7 @@ def one_thread():
     torch.set_num_threads(1)
 
 
+@pytest.mark.train
 def test_short_run_improves_the_return():
     cfg = dataclasses.replace(
         preset("CartPole-v1"), seed=3, total_timesteps=8192, eval_every=0, stop_return=0.0
@@ -43,6 +44,7 @@ def test_short_run_improves_the_return():
     assert rows[0].ep_return < 40 and rows[-1].ep_return > 2 * rows[0].ep_return, (rows[0], rows[-1])
 
 
+@pytest.mark.train
 def test_bench_hook_calls_back_every_eval_every_steps_and_stops():
     cfg = dataclasses.replace(small(), seed=2, total_timesteps=20_000, eval_every=512)
     seen = []
@@ -57,6 +59,7 @@ def test_bench_hook_calls_back_every_eval_every_steps_and_stops():
     assert seen == [512, 1024, 1536] and st.global_step == 1536
 
 
+@pytest.mark.train
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
 def test_checkpoint_round_trip_through_contract_1(tmp_path, env_id):
     tr = Trainer(dataclasses.replace(small(env_id), total_timesteps=512, obs_norm=True))
@@ -76,6 +79,7 @@ def test_checkpoint_round_trip_through_contract_1(tmp_path, env_id):
     assert not np.allclose(tr.model.obs_mean.numpy(), 0)  # the normaliser really was exported
 
 
+@pytest.mark.train
 def test_cpu_determinism():
     def weights():
         tr = Trainer(dataclasses.replace(small(), seed=7, total_timesteps=1024))
@@ -86,6 +90,7 @@ def test_cpu_determinism():
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.train
 def test_resume_in_process_matches_uninterrupted(tmp_path):
     cfg = dataclasses.replace(small(), seed=5, total_timesteps=2048)
     full = Trainer(cfg)
@@ -100,6 +105,7 @@ def test_resume_in_process_matches_uninterrupted(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed.s.global_step == 2048
 
 
+@pytest.mark.train
 def test_ctrl_c_then_resume_matches_uninterrupted_run(tmp_path):
     args = ["--env", "CartPole-v1", "--seed", "4", "--total-timesteps", "6400", "--save-every", "0", *SMALL]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -124,6 +124,7 @@ def test_state_holds_only_plain_data_and_round_trips_exactly():
         to_plain({"obj": Payload(Path("x"))})
 
 
+@pytest.mark.train
 def test_resume_of_a_python_loop_env_with_obs_norm_is_exact(tmp_path):
     """Pendulum (BatchedEnv of unwrapped envs, Box actions, observation normaliser): restoring the envs from
     plain data reproduces the uninterrupted run bit for bit, across episode ends."""
@@ -203,6 +204,7 @@ def test_tampered_plain_state_is_refused_in_one_line(tmp_path, capsys, tamper):
     assert "does not match" in run_cli(tmp_path, capsys, ["--resume", str(run), "--no-progress"])
 
 
+@pytest.mark.train
 def test_diverging_training_stops_without_writing(tmp_path, capsys, good_policy):
     before = tree(good_policy)
     code = main(
@@ -262,6 +264,7 @@ def test_run_folders_are_exclusive_even_in_the_same_second(tmp_path):
     assert tmp_path / "CartPole-v1" / "20260101-000000-s1" not in got
 
 
+@pytest.mark.slow
 def test_impossible_sizes_from_the_command_line(tmp_path):
     """The issue's MemoryError: refused in one line with exit 2, no run folder made."""
     r = train_cli(tmp_path, "--n-envs", "100000", "--n-steps", "100000")

@@ -15,6 +15,8 @@ from tests.kernels import assert_parity, cartpole_model, compile_kernels
 from tiny_infer.codegen import Buf, Call, Graph, Kernel
 from tiny_infer.webgpu import emit_data
 
+pytestmark = pytest.mark.compile
+
 N_OBS = 10_000
 HARNESS = """<!doctype html><meta charset="utf-8"><title>policy.webgpu.js harness</title>
 <link rel="icon" href="data:,">
