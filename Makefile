@@ -58,7 +58,8 @@ serve: ## serve public/ on http://localhost:$(PORT)/
 	@test -f public/index.html || $(MAKE) --no-print-directory bundle
 	node bundle/serve.mjs public $(PORT)
 
-test: lint $(KERNEL_DIR)/manifest.json ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
+# the tests' one built site reuses every env's current kernel (tests/pages.py): compiled here when stale, as for bundle
+test: lint $(foreach e,$(POLICY_ENVS),build/kernels/$(e)/manifest.json) ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
 	$(PY) -m pytest -q
 
 # the markers are defined in pyproject.toml; tests/conftest.py adds `browser` (and `compile` for the built site)

@@ -18,8 +18,8 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 # A test's marker follows from the fixtures it uses, wherever it is defined: `browser` drives Chromium, the
-# session's `site` compiles every env's kernel when the build has none current
-FIXTURE_MARKS = {"browser": "browser", "site": "compile"}
+# session's `site` compiles every env's kernel when the build has none current, `compiled` the test kernels
+FIXTURE_MARKS = {"browser": "browser", "site": "compile", "compiled": "compile"}
 
 
 def pytest_collection_modifyitems(items):
@@ -95,6 +95,14 @@ def render_page(browser, serve):
     p.goto(f"{base}/render-test.html")
     yield p
     p.close()
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory):
+    """tests/kernels.MODELS compiled, each once per test run: compiled[name] -> (model_dir, kernel_dir)."""
+    from tests.kernels import Compiled  # imports this module: at use, not at collection
+
+    return Compiled(tmp_path_factory.mktemp("compiled"))
 
 
 @pytest.fixture(scope="session")

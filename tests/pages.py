@@ -2,8 +2,10 @@
 the Playwright helpers that open a page and read its window.app.status().
 
 The site: a page for every env that has both a JS port (bundle/src/envs/index.js) and a policy
-(build/models/<env>, else models/<env>), its kernel from build/kernels/<env> (compiled into a temporary folder
-when missing or older than the policy; RL_WEB_KERNEL=/path gives CartPole-v1's), served from the subpath SITE.
+(build/models/<env>, else models/<env>), its kernel with the policy's training snapshots from
+build/kernels/<env> (compiled into a temporary folder when missing or older than the policy;
+RL_WEB_KERNEL=/path gives CartPole-v1's), served from the subpath SITE. One site per test run (conftest's
+`site`), whatever module opens it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bench.common import BEFORE_FIRST_ACTION_JS
 from tests.conftest import ROOT
 from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
 from tiny_infer.compile import FILES, compiled_from
+from tiny_infer.snapshots import INDEX, snapshot_dirs
 
 SITE = "demo"  # the site's subpath: every URL in it must be relative
 SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
@@ -63,22 +66,29 @@ def policy_dir(env_id: str) -> Path | None:
 
 
 def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
-    """build/kernels/<env> if a current compile (newer than the policy, every file compile writes today) of
-    that policy (its policy.weights.json), else a fresh one; or why compiling failed."""
+    """build/kernels/<env> if a current compile (newer than the policy, every file compile writes today, its
+    training snapshots too) of that policy (its policy.weights.json), else a fresh one; or why compiling
+    failed."""
     if env_id == "CartPole-v1" and os.environ.get("RL_WEB_KERNEL"):
         return Path(os.environ["RL_WEB_KERNEL"])
     kernel = ROOT / "build" / "kernels" / env_id
-    manifest = kernel / "manifest.json"
+    manifest, index = kernel / "manifest.json", kernel / "snapshots" / INDEX
+    snapshots = [steps for steps, _ in snapshot_dirs(policy)]
     if (
         manifest.exists()
         and manifest.stat().st_mtime >= (policy / "policy.safetensors").stat().st_mtime
         and all((kernel / f).is_file() for f in FILES)
         and compiled_from(kernel, policy)
+        and (
+            not snapshots
+            or index.is_file()
+            and [s["steps"] for s in json.loads(index.read_text())] == snapshots
+        )
     ):
         return kernel
     out = tmp / "compiled" / env_id
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out)]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out), "--snapshots"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return out if r.returncode == 0 else f"compiling {policy} failed:\n{r.stderr[-2000:]}"
 
 
@@ -94,22 +104,32 @@ def build(args: list) -> subprocess.CompletedProcess:
 
 
 @cache
-def env_ids() -> list[str]:
-    """The env pages this tree makes: a JS port and a policy (test_page parametrises over them)."""
+def site_env_ids() -> list[str]:
+    """Every env page this tree makes: a JS port and a policy (the site has a page for each)."""
     try:
         envs = registry()
     except pytest.skip.Exception:
         return ["CartPole-v1"]
-    # engine envs (MuJoCo) have their own page tests: tests/test_mujoco.py
-    ids = [e for e in envs if policy_dir(e) and not (envs[e] or {}).get("engine")]
-    return sorted(ids) or ["CartPole-v1"]
+    return sorted(e for e in envs if policy_dir(e)) or ["CartPole-v1"]
+
+
+@cache
+def env_ids() -> list[str]:
+    """The env pages without an engine (test_page parametrises over them; tests/test_mujoco.py has the
+    MuJoCo pages' own tests)."""
+    try:
+        envs = registry()
+    except pytest.skip.Exception:
+        return ["CartPole-v1"]
+    return [e for e in site_env_ids() if not (envs.get(e) or {}).get("engine")] or ["CartPole-v1"]
 
 
 def build_site(tmp: Path) -> dict:
-    """The multi-env site under tmp/www/SITE (`failed`: env id -> why its kernel did not compile) and
-    CartPole's single-file page."""
+    """The site of every env page with its training snapshots under tmp/www/SITE (`failed`: env id -> why its
+    kernel did not compile; `report`: what the bundler printed) and CartPole's single-file page: built once
+    per test run, for every test that opens a built page."""
     kernels, failed = tmp / "kernels", {}
-    for env_id in env_ids():
+    for env_id in site_env_ids():
         kernel = kernel_dir(env_id, policy_dir(env_id), tmp)
         if isinstance(kernel, str):
             failed[env_id] = kernel
@@ -119,16 +139,18 @@ def build_site(tmp: Path) -> dict:
         pytest.fail(failed["CartPole-v1"])
     r = build(["--out", tmp / "www" / SITE, "--kernels", kernels])
     assert r.returncode == 0, r.stderr
-    r = build(["--kernel", kernels / "CartPole-v1", "--out", tmp / "single", "--single"])
-    assert r.returncode == 0, r.stderr
+    r2 = build(["--kernel", kernels / "CartPole-v1", "--out", tmp / "single", "--single"])
+    assert r2.returncode == 0, r2.stderr
     return {
         "root": tmp / "www",
+        "site": tmp / "www" / SITE,
         "dir": tmp / "www" / SUB,
         "assets": tmp / "www" / SITE / "assets",
         "single": tmp / "single" / "CartPole-v1.html",
         "kernels": kernels,
         "tmp": tmp,
         "failed": failed,
+        "report": r.stdout,
     }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.checkpoints import load_oracle, make_random_checkpoint, oracle_forward
-from tests.kernels import assert_parity, cartpole_model, compile_kernels
+from tests.kernels import assert_parity
 from tiny_infer.compile import CompileConfig, CompileError, compile_policy
 from tiny_infer.wasm import EXPORTS, WasmPolicy
 
@@ -22,31 +22,9 @@ pytestmark = pytest.mark.compile
 
 ROOT = Path(__file__).resolve().parent.parent
 N_RANDOM = 100_000
-# name -> make_random_checkpoint kwargs; "cartpole" is the shipped policy (or a random stand-in)
-ARCHS = {
-    "linear-3act": dict(obs_dim=5, hidden=(), action={"type": "discrete", "n": 3}),
-    "relu256-18act-norm": dict(
-        obs_dim=8, hidden=(256,), activation="relu", action={"type": "discrete", "n": 18}, obs_norm=True
-    ),
-    "tanh3-box-norm": dict(
-        obs_dim=6,
-        hidden=(48, 32, 16),
-        action={"type": "box", "shape": [3], "low": [-1.0] * 3, "high": [1.0] * 3},
-        obs_norm=True,
-    ),
-}
-
-
-@pytest.fixture(scope="module")
-def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """Compile every architecture once: name -> (model_dir, kernel_dir)."""
-    tmp = tmp_path_factory.mktemp("compile")
-    models = {"cartpole": cartpole_model(tmp)}
-    for i, (name, kw) in enumerate(ARCHS.items()):
-        models[name] = make_random_checkpoint(
-            tmp / "models" / name, seed=10 + i, env_id=f"Random{i}-v0", **kw
-        )
-    return compile_kernels(models, tmp / "kernels", parity_samples=2_000)
+# the shared test kernels (tests/kernels.MODELS) this module checks: CartPole's policy and the architectures
+# at the edges of the checkpoint format
+ARCHS = ["cartpole", "linear-3act", "relu256-18act-norm", "tanh3-box-norm"]
 
 
 def cartpole_states(model_dir: Path, n: int = 5_000) -> np.ndarray:
@@ -74,9 +52,9 @@ def observations(obs_dim: int, seed: int = 0) -> np.ndarray:
     ).astype(np.float32)
 
 
-@pytest.mark.parametrize("name", ["cartpole", *ARCHS])
-def test_wasm_matches_the_oracle(kernels, name):
-    model, kdir = kernels[name]
+@pytest.mark.parametrize("name", ARCHS)
+def test_wasm_matches_the_oracle(compiled, name):
+    model, kdir = compiled[name]
     manifest = json.loads((kdir / "manifest.json").read_text())
     obs = observations(manifest["obs_dim"])
     if name == "cartpole":
@@ -129,8 +107,8 @@ def test_tanh_coefficients_are_the_fit():
     assert err < 2e-8 and float32_error(model.TANH_NUM, model.TANH_DEN, model.TANH_CLAMP) < 3.5e-7
 
 
-def test_manifest_and_module(kernels):
-    model, kdir = kernels["cartpole"]
+def test_manifest_and_module(compiled):
+    model, kdir = compiled["cartpole"]
     m = json.loads((kdir / "manifest.json").read_text())
     meta = json.loads((model / "policy.json").read_text())
     for key in (
@@ -187,10 +165,10 @@ def _strings(x) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["cartpole", "linear-3act"])
-def test_manifest_names_only_the_kernel_folder(kernels, name):
+def test_manifest_names_only_the_kernel_folder(compiled, name):
     """manifest.json (contract 2) holds no path of the machine that compiled it: the folder bundles anywhere.
     Its `eval` is the checkpoint's policy.json train.eval, copied (the bundler has no checkpoint to read)."""
-    model, kdir = kernels[name]
+    model, kdir = compiled[name]
     m = json.loads((kdir / "manifest.json").read_text())
     for s in _strings(m):
         assert not Path(s).is_absolute() and ".." not in Path(s).parts, s
@@ -241,18 +219,18 @@ def test_building_a_policy_leaves_tinygrads_default_device(tmp_path):
         assert Device.DEFAULT == "CPU" and "CPU" not in Device._opened_devices
 
 
-def test_wasm_size_budget(kernels):
+def test_wasm_size_budget(compiled):
     """policy.wasm is at most its float32 weights plus 4 KB of forward pass and 4 KB of saliency (the page's
     size budget; tests/test_saliency.py checks each part on its own)."""
-    _, kdir = kernels["cartpole"]
+    _, kdir = compiled["cartpole"]
     m = json.loads((kdir / "manifest.json").read_text())
     assert m["files"]["policy.wasm"] <= m["files"]["policy.weights.bin"] + 4096 + 4096
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc to build policy.c natively")
 @pytest.mark.parametrize("name", ["cartpole", "tanh3-box-norm"])
-def test_policy_c_builds_natively_with_gcc(kernels, name, tmp_path):
-    model, kdir = kernels[name]
+def test_policy_c_builds_natively_with_gcc(compiled, name, tmp_path):
+    model, kdir = compiled[name]
     lib = tmp_path / "policy.so"
     subprocess.run(
         [

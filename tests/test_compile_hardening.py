@@ -70,9 +70,9 @@ def test_every_output_width(kind, width, batch, norm, obs_dim, tmp_path):
         env_id=env_id,
     )
     kdir = tmp_path / "k"
-    compile_policy(
-        CompileConfig(model_dir=model, out=kdir, batch_size=batch, parity_samples=300), log=lambda *a: None
-    )
+    # a few hundred observations for compile's own checks, in each of 18 cases (saliency: test_saliency.py)
+    cfg = CompileConfig(model_dir=model, out=kdir, batch_size=batch, parity_samples=300, saliency_samples=300)
+    compile_policy(cfg, log=lambda *a: None)
     m = json.loads((kdir / "manifest.json").read_text())
     assert m["outputs"][0]["size"] == width and m["batch_size"] == batch and m["env_id"] == env_id
     assert m["wasm_sha256"] == hashlib.sha256((kdir / "policy.wasm").read_bytes()).hexdigest()

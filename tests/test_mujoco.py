@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -246,18 +245,10 @@ PAGE_IDS = [e for e in ENV_IDS if (ROOT / "models" / e / "policy.json").exists()
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory) -> Path:
-    """A site with every MuJoCo env page that has a shipped policy, and CartPole's page (no engine)."""
-    tmp = tmp_path_factory.mktemp("mujoco_site")
-    kernels = tmp / "all"
-    for env_id in PAGE_IDS:
-        shutil.copytree(_kernel(env_id, tmp), kernels / env_id)
-    cart = ROOT / "build" / "kernels" / "CartPole-v1"
-    if (cart / "manifest.json").exists():
-        shutil.copytree(cart, kernels / "CartPole-v1")
-    r = build(["--out", tmp / "www", "--kernels", kernels])
-    assert r.returncode == 0, r.stderr
-    return tmp / "www"
+def pages(site) -> Path:
+    """The test run's site (conftest's `site`): a page for every MuJoCo env with a policy, and CartPole's page
+    (no engine)."""
+    return site["site"]
 
 
 def test_engine_is_stripped_and_only_engine_pages_ship_it(pages):

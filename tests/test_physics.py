@@ -1,7 +1,7 @@
 """What-if physics and the robustness sweep, in the built pages in Chromium (bundle/src/physics.js, sweep.js).
 
-A discrete env (CartPole-v1, its shipped policy) and a box env (Pendulum-v1, a random-weight policy compiled
-here: the physics and the sweep's shape do not need a good one). Checked: window.app.setPhysics changes
+A discrete env (CartPole-v1) and a box env (Pendulum-v1), each with its policy, and an engine env (Hopper-v5),
+on the test run's one built site (conftest's `site`). Checked: window.app.setPhysics changes
 status().physics and the dynamics, which then equal Gymnasium's env with that constant (patched as
 tests/lockstep.py does, derived constants recomputed) from the state where the change happened; the reset to
 Gymnasium's values; sweep's shape, reproducibility, errors, and a return curve that falls off when the pole
@@ -13,44 +13,20 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
 from tests.images import dilate, mask
 from tests.lockstep import gym_action, gym_env, js_specs
-from tests.pages import SITE, build, kernel_dir, node, open_page, policy_dir, status, wait_ready
+from tests.pages import SITE, node, open_page, status, wait_ready
 
 pytestmark = pytest.mark.compile
 
 STEPS = 40  # steps compared with Gymnasium after a change of physics
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> dict:
-    """A site with CartPole-v1 (its shipped policy) and Pendulum-v1 (random weights) pages."""
-    tmp = tmp_path_factory.mktemp("physics")
-    kernels = tmp / "kernels"
-    cart = kernel_dir("CartPole-v1", policy_dir("CartPole-v1"), tmp)
-    assert not isinstance(cart, str), cart
-    shutil.copytree(cart, kernels / "CartPole-v1")
-    box = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
-    pend = make_random_checkpoint(
-        tmp / "models" / "Pendulum-v1", obs_dim=3, hidden=(16, 16), action=box, env_id="Pendulum-v1", seed=3
-    )
-    kp = kernel_dir("Pendulum-v1", pend, tmp)
-    assert not isinstance(kp, str), kp
-    shutil.copytree(kp, kernels / "Pendulum-v1")
-    r = build(
-        ["--out", tmp / "www" / SITE, "--kernels", kernels, "--env", "CartPole-v1", "--env", "Pendulum-v1"]
-    )
-    assert r.returncode == 0, r.stderr
-    return {"root": tmp / "www"}
 
 
 def page_for(browser, serve, site, env_id: str):
@@ -240,15 +216,11 @@ def test_sweep_box_env(browser, serve, site):
     assert not watch.errors, watch.errors
 
 
-def test_engine_env_has_no_constants_to_change(browser, serve, tmp_path):
+def test_engine_env_has_no_constants_to_change(browser, serve, site):
     """An engine env (MuJoCo) has no spec.constants: the panel stays hidden and the calls say why."""
-    kernel = ROOT / "build" / "kernels" / "Hopper-v5"
-    if not (kernel / "manifest.json").exists():
-        pytest.skip("no Hopper-v5 kernel in build/kernels (tests/test_mujoco.py compiles and tests it)")
-    shutil.copytree(kernel, tmp_path / "kernels" / "Hopper-v5")
-    r = build(["--out", tmp_path / "www" / SITE, "--kernels", tmp_path / "kernels", "--env", "Hopper-v5"])
-    assert r.returncode == 0, r.stderr
-    page, watch = open_page(browser, f"{serve(tmp_path / 'www')}/{SITE}/Hopper-v5/")
+    if not (site["site"] / "Hopper-v5" / "index.html").exists():
+        pytest.skip("no Hopper-v5 page: it has no policy here")
+    page, watch = open_page(browser, f"{serve(site['root'])}/{SITE}/Hopper-v5/")
     wait_ready(page, timeout=60_000)
     assert status(page)["physics"] == {} and page.locator("#physics").is_hidden()
     with pytest.raises(Exception, match="no physical constants to change"):

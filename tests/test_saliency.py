@@ -1,6 +1,7 @@
 """Saliency (tiny_infer/saliency.py): tinygrad's gradient kernels in policy.wasm and policy.webgpu.js against
 PyTorch autograd (float64, written here independently of compile's own float32 reference), compile's check
-and budget, and the page's bars (bundle/src/saliency.js) in Chromium."""
+and budget, and the page's bars (bundle/src/saliency.js) in Chromium, on the test run's one built site
+(conftest's `site`)."""
 
 from __future__ import annotations
 
@@ -15,49 +16,19 @@ import torch
 from safetensors.torch import load_file
 
 from tests.checkpoints import make_random_checkpoint
-from tests.conftest import ROOT
-from tests.kernels import cartpole_model
+from tests.kernels import SAMPLES
 from tiny_infer import saliency as sal
 from tiny_infer.compile import CompileConfig, CompileError, compile_policy, parity_observations
 from tiny_infer.wasm import WasmPolicy
 
 pytestmark = pytest.mark.compile
 
-N_OBS = 2_000
+N_OBS = SAMPLES  # the shared kernels were compiled with this many parity and saliency observations
 SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency (issue 14)
-PENDULUM = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
-# name -> a random checkpoint's arguments (None: the shipped CartPole-v1 policy); discrete and box, with and
-# without the observation normaliser (whose clip has a zero gradient outside its range)
-CASES = {
-    "cartpole": None,
-    "discrete-norm": dict(
-        obs_dim=6, hidden=(32, 32), action={"type": "discrete", "n": 3}, obs_norm=True, env_id="Acrobot-v1"
-    ),
-    "box": dict(
-        obs_dim=5, hidden=(16, 16), action={"type": "box", "shape": [2], "low": [-1.0] * 2, "high": [1.0] * 2}
-    ),
-    "box-norm-relu": dict(
-        obs_dim=3, hidden=(32, 32), action=PENDULUM, obs_norm=True, activation="relu", env_id="Pendulum-v1"
-    ),
-}
-
-
-@pytest.fixture(scope="module")
-def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """name -> (model_dir, kernel_dir), each compiled (with its own saliency check) once."""
-    tmp = tmp_path_factory.mktemp("saliency")
-    out = {}
-    for i, (name, kw) in enumerate(CASES.items()):
-        if kw is None:
-            model = cartpole_model(tmp)
-        else:
-            model = make_random_checkpoint(tmp / f"m-{name}", seed=10 + i, **kw)
-        cfg = CompileConfig(
-            model_dir=model, out=tmp / "k" / name, parity_samples=N_OBS, saliency_samples=N_OBS
-        )
-        compile_policy(cfg, log=lambda *a: None)
-        out[name] = (model, tmp / "k" / name)
-    return out
+# the shared test kernels (tests/kernels.MODELS) this module checks: CartPole's policy, and random ones
+# discrete and box, with and without the observation normaliser (whose clip has a zero gradient outside its
+# range)
+CASES = ["cartpole", "discrete-norm", "box", "box-norm-relu"]
 
 
 def autograd64(model_dir: Path, obs: np.ndarray, k: int) -> np.ndarray:
@@ -87,8 +58,8 @@ def rel_err(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_wasm_saliency_matches_autograd(kernels, name):
-    model, kdir = kernels[name]
+def test_wasm_saliency_matches_autograd(compiled, name):
+    model, kdir = compiled[name]
     manifest = json.loads((kdir / "manifest.json").read_text())
     assert manifest["saliency"]["samples"] == N_OBS
     assert 0 <= manifest["saliency"]["max_rel_err"] <= sal.REL_TOL
@@ -108,9 +79,9 @@ def test_wasm_saliency_matches_autograd(kernels, name):
     print(f"\n{name}: saliency vs float64 autograd, {N_OBS} observations x {n_act}: max rel err {worst:.2e}")
 
 
-def test_wasm_saliency_is_zero_outside_the_clip(kernels):
+def test_wasm_saliency_is_zero_outside_the_clip(compiled):
     """The normaliser clips at +-clip: a feature beyond it moves nothing, exactly."""
-    model, kdir = kernels["discrete-norm"]
+    model, kdir = compiled["discrete-norm"]
     meta = json.loads((model / "policy.json").read_text())
     t = load_file(str(model / "policy.safetensors"))
     mean, std = t["obs_norm.mean"].numpy(), np.sqrt(t["obs_norm.var"].numpy() + meta["obs_norm"]["eps"])
@@ -159,10 +130,10 @@ def test_compile_fails_on_a_saliency_bound_violation(tmp_path, monkeypatch):
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["m"]
 
 
-def test_wasm_grows_within_budget(kernels):
+def test_wasm_grows_within_budget(compiled):
     """policy.wasm with the saliency against the same policy.c without it: at most 4 KB more; without it, the
     forward pass keeps its own budget (its weights plus 4 KB)."""
-    _, kdir = kernels["cartpole"]
+    _, kdir = compiled["cartpole"]
     c = (kdir / "policy.c").read_text()
     cut = c.index("/* the gradient of the decision")
     assert "EXPORT(saliency)" in c[cut:]
@@ -202,8 +173,8 @@ N_GPU = 128
 
 
 @pytest.mark.parametrize("name", ["discrete-norm", "box"])
-def test_webgpu_saliency_matches_autograd(kernels, browser, serve, tmp_path, name):
-    model, kdir = kernels[name]
+def test_webgpu_saliency_matches_autograd(compiled, browser, serve, tmp_path, name):
+    model, kdir = compiled[name]
     (tmp_path / "index.html").write_text(HARNESS)
     shutil.copytree(kdir, tmp_path / name)
     page = browser.new_page()
@@ -223,30 +194,6 @@ def test_webgpu_saliency_matches_autograd(kernels, browser, serve, tmp_path, nam
     page.close()
 
 
-@pytest.fixture(scope="module")
-def site(kernels, tmp_path_factory) -> Path:
-    """CartPole-v1 (the shipped policy: discrete) and Pendulum-v1 (random weights, obs_norm: box) pages."""
-    tmp = tmp_path_factory.mktemp("saliency-site")
-    for env_id, name in (("CartPole-v1", "cartpole"), ("Pendulum-v1", "box-norm-relu")):
-        shutil.copytree(kernels[name][1], tmp / "kernels" / env_id)  # policy.weights.json too (compile's)
-    r = subprocess.run(
-        [
-            "node",
-            str(ROOT / "bundle" / "build.mjs"),
-            "--out",
-            str(tmp / "www"),
-            "--kernels",
-            str(tmp / "kernels"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr
-    return tmp / "www"
-
-
 def page_obs(env_id: str, state: list[float]) -> np.ndarray:
     """The observation of the page's env state (CartPole: the state; Pendulum: cos, sin, angular velocity)."""
     if env_id == "Pendulum-v1":
@@ -255,14 +202,14 @@ def page_obs(env_id: str, state: list[float]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_page_shows_saliency_bars(browser, serve, site, kernels, env_id):
+def test_page_shows_saliency_bars(browser, serve, site, env_id):
     """Bars labelled with spec.obsNames; status().saliency finite, changing over the episode, and the kernel's
     gradient for the observation on screen and the greedy action (discrete) or dimension 0 (box)."""
     page = browser.new_page(viewport={"width": 860, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.goto(f"{serve(site)}/{env_id}/?seed=3")
+    page.goto(f"{serve(site['site'])}/{env_id}/?seed=3")
     page.wait_for_function("() => window.app && window.app.status().saliency", timeout=30_000)
     spec = page.evaluate("window.app.spec")
     labels = page.locator("#saliency > span:not(.meter)").all_inner_texts()
@@ -279,7 +226,7 @@ def test_page_shows_saliency_bars(browser, serve, site, kernels, env_id):
     page.evaluate("window.app.pause()")
     page.wait_for_timeout(400)
     s = page.evaluate("window.app.status()")
-    wasm = WasmPolicy(kernels["cartpole" if env_id == "CartPole-v1" else "box-norm-relu"][1] / "policy.wasm")
+    wasm = WasmPolicy(site["kernels"] / env_id / "policy.wasm")
     obs = page_obs(env_id, s["state"])
     k = int(np.argmax(wasm.forward(obs[0], 3 if env_id == "CartPole-v1" else 2)[:2])) if s["probs"] else 0
     want = wasm.saliency(obs, [k])[0]
@@ -293,12 +240,12 @@ def test_page_shows_saliency_bars(browser, serve, site, kernels, env_id):
 def test_page_budget_with_saliency(site):
     """The kernel with its saliency stays within the page's 32 KB to the first action; the bars' module is
     fetched only after it (a dynamic import)."""
-    record = json.loads((site / ".rl-web-build.json").read_text())
+    record = json.loads((site["site"] / ".rl-web-build.json").read_text())
     info = record["pages"]["CartPole-v1/index.html"]["info"]
     print(f"\nCartPole-v1: {info['first_action_gz']:,} B gzipped to the first action")
     assert info["first_action_gz"] <= info["budget_gz"] == 32 * 1024
-    chunk = next(p.name for p in (site / "assets").glob("saliency-*.js"))
-    entry = next(p for p in (site / "assets").glob("app-*.js") if chunk in p.read_text())
+    chunk = next(p.name for p in site["assets"].glob("saliency-*.js"))
+    entry = next(p for p in site["assets"].glob("app-*.js") if chunk in p.read_text())
     assert f'import("./{chunk}")' in entry.read_text()
 
 
@@ -306,7 +253,7 @@ def test_page_without_saliency_says_so(browser, serve, site):
     """The python backend (reference.py) has no saliency: status().saliency is null, the bars are hidden and a
     note says why; back on wasm, the bars return."""
     page = browser.new_page()
-    page.goto(f"{serve(site)}/CartPole-v1/?backend=python")
+    page.goto(f"{serve(site['site'])}/CartPole-v1/?backend=python")
     page.wait_for_function(
         "() => window.app && window.app.status().backend === 'python' && "
         "document.getElementById('saliency-note')?.textContent",

@@ -7,8 +7,6 @@ import dataclasses
 import json
 import math
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -151,45 +149,22 @@ def test_a_stray_entry_in_snapshots_is_named(tmp_path):
 # ---- compile and bundle ---------------------------------------------------------------------------------
 
 
-def _kernel(env_id: str, tmp: Path) -> Path:
-    """build/kernels/<env> when it holds a current compile of the policy's snapshots, else a fresh one."""
-    model = policy_dir(env_id)
-    want = [s for s, _ in snapshot_dirs(model)]
-    kernel = ROOT / "build" / "kernels" / env_id
-    index = kernel / "snapshots" / "snapshots.json"
-    if (
-        index.exists()
-        and [s["steps"] for s in json.loads(index.read_text())] == want
-        and index.stat().st_mtime >= (model / "policy.safetensors").stat().st_mtime
-    ):
-        return kernel
-    out = tmp / env_id
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(out), "--snapshots"]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return out
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Pages of CartPole (discrete) and Pendulum (box) with their snapshots, and CartPole without any."""
+def site(site, tmp_path_factory):
+    """The test run's site (its CartPole and Pendulum pages with their snapshots), and CartPole's page without
+    any under bare/."""
     tmp = tmp_path_factory.mktemp("timeline")
-    kernels = tmp / "kernels"
-    for env_id in ("CartPole-v1", "Pendulum-v1"):
-        shutil.copytree(_kernel(env_id, tmp / "compiled"), kernels / env_id)
-    r = build(["--out", tmp / "www", "--kernels", kernels])
-    assert r.returncode == 0, r.stderr
     bare = tmp / "bare"
-    shutil.copytree(kernels / "CartPole-v1", bare, ignore=shutil.ignore_patterns("snapshots"))
-    r2 = build(["--kernel", bare, "--out", tmp / "www" / "bare"])
-    assert r2.returncode == 0, r2.stderr
-    return {"www": tmp / "www", "kernels": kernels, "report": r.stdout}
+    shutil.copytree(site["kernels"] / "CartPole-v1", bare, ignore=shutil.ignore_patterns("snapshots"))
+    r = build(["--kernel", bare, "--out", tmp / "www" / "bare"])
+    assert r.returncode == 0, r.stderr
+    return {**site, "bare": tmp / "www"}
 
 
 def _open(browser, serve, site, path: str):
     page = browser.new_page(viewport={"width": 860, "height": 1400})
     watch = Watch(page)
-    page.goto(f"{serve(site['www'])}/{path}")
+    page.goto(f"{serve(site['bare'] if path.startswith('bare/') else site['site'])}/{path}")
     page.wait_for_function("() => window.app && window.app.status().firstActionMs !== null", timeout=30_000)
     return page, watch
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.checkpoints import make_random_checkpoint, oracle_forward
-from tests.kernels import assert_parity, cartpole_model, compile_kernels
+from tests.checkpoints import oracle_forward
+from tests.kernels import assert_parity
 from tiny_infer.codegen import Buf, Call, Graph, Kernel
 from tiny_infer.webgpu import emit_data
 
@@ -47,35 +46,9 @@ window.ready = true;
 """
 
 
-@pytest.fixture(scope="module")
-def kernels(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    tmp = tmp_path_factory.mktemp("webgpu")
-    models = {
-        "cartpole": cartpole_model(tmp),
-        "relu-box-norm": make_random_checkpoint(
-            tmp / "box",
-            obs_dim=3,
-            hidden=(64, 64),
-            activation="relu",
-            obs_norm=True,
-            seed=5,
-            action={"type": "box", "shape": [2], "low": [-2.0] * 2, "high": [2.0] * 2},
-        ),
-        # one action output beside the value (Pendulum-v1's shape): the two output columns of equal width
-        "box1": make_random_checkpoint(
-            tmp / "box1",
-            obs_dim=3,
-            hidden=(16,),
-            seed=6,
-            action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]},
-        ),
-    }
-    return compile_kernels(models, tmp / "kernels", parity_samples=1_000)
-
-
 @pytest.mark.parametrize("name", ["cartpole", "relu-box-norm", "box1"])
-def test_webgpu_matches_the_oracle(kernels, name, browser, serve, tmp_path):
-    model, kdir = kernels[name]
+def test_webgpu_matches_the_oracle(compiled, name, browser, serve, tmp_path):
+    model, kdir = compiled[name]
     site = tmp_path / "site"
     shutil.copytree(kdir, site / "k")
     (site / "index.html").write_text(HARNESS)
