@@ -51,12 +51,12 @@ build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/
 	$(PY) -m tiny_infer compile --env $* --out build/kernels/$* --snapshots
 
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
-	node bundle/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
+	node web/build/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
 	  $(if $(ENV_GIVEN),,--ported-only)
 
 serve: ## serve public/ on http://localhost:$(PORT)/
 	@test -f public/index.html || $(MAKE) --no-print-directory bundle
-	node bundle/serve.mjs public $(PORT)
+	node web/serve.mjs public $(PORT)
 
 test: setup $(KERNEL_DIR)/manifest.json ## run the test suite (browser tests need Chromium; CHROME=/path picks one)
 	$(PY) -m ruff format --check .

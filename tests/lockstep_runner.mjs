@@ -1,4 +1,4 @@
-// The JS side of tests/lockstep.py: the envs of bundle/src/envs/index.js behind one JSON line per request
+// The JS side of tests/lockstep.py: the envs of web/page/envs/index.js behind one JSON line per request
 // and one per answer. Started as `node lockstep_runner.mjs <env-id> <constants json>`. Arrays travel as
 // base64 (float64 unless noted); an answer's rows: obs (float32), state, reward, flags (uint8: terminated |
 // truncated << 1).
@@ -14,13 +14,13 @@
 //                                          steps) with env.libm answering from table ({fn: pairs x, y, ...})
 //                                          -> rows, missing ({fn: arguments not in table}), used (per item:
 //                                          [fn, x, own, table] where the table's value differs from LIBM's)
-// {cmd: 'libm', fn, x}                     LIBM[fn] (bundle/src/envs/sincos.js) of each x; fn 'native_sin'
+// {cmd: 'libm', fn, x}                     LIBM[fn] (web/page/envs/sincos.js) of each x; fn 'native_sin'
 //                                          and 'native_cos' are Math.sin and Math.cos
 // {cmd: 'seeds', seeds}                    reset({seed}) -> rows
 // `node lockstep_runner.mjs --specs` prints the specs (JSON) of the envs without an engine instead.
 import { createInterface } from 'node:readline';
-import { ENVS } from '../bundle/src/envs/index.js';
-import { LIBM } from '../bundle/src/envs/sincos.js';
+import { ENVS } from '../web/page/envs/index.js';
+import { LIBM } from '../web/page/envs/sincos.js';
 
 const [id, constantsJson] = process.argv.slice(2);
 if (id === '--specs') { // the envs whose physics is plain JS (not an engine's: no spec.engine)
@@ -28,7 +28,7 @@ if (id === '--specs') { // the envs whose physics is plain JS (not an engine's: 
   process.stdout.write(JSON.stringify(Object.fromEntries(plain.map(([k, v]) => [k, v.spec]))));
   process.exit(0);
 }
-if (!ENVS[id]) throw new Error(`no env ${id} in bundle/src/envs/index.js`);
+if (!ENVS[id]) throw new Error(`no env ${id} in web/page/envs/index.js`);
 const { spec, Env } = ENVS[id];
 const constants = JSON.parse(constantsJson ?? '{}');
 const A = spec.action.type === 'box' ? spec.action.shape.reduce((a, b) => a * b, 1) : 1;

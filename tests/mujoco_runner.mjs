@@ -1,4 +1,4 @@
-// The MuJoCo JS envs (bundle/src/envs/mujoco/), driven by tests/test_mujoco.py: one JSON request on stdin,
+// The MuJoCo JS envs (web/page/envs/mujoco/), driven by tests/test_mujoco.py: one JSON request on stdin,
 // one JSON answer on stdout; float64 arrays travel as base64 of their little-endian bytes (exact).
 //   {cmd: 'models'}: per env id, the XML text the env module ships and the compiled model's sizes
 //   {cmd: 'step', env, states, actions}: per row, reset({state}) then one step(action)
@@ -8,10 +8,10 @@
 //     kernel folder (contract 2), run as the page runs it: its wasm backend, then the agent's action
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { agentAction } from '../bundle/src/actions.js';
-import { load } from '../bundle/src/backends/wasm.js';
-import { ENVS } from '../bundle/src/envs/index.js';
-import { loadEngine, model } from '../bundle/src/envs/mujoco/engine.js';
+import { agentAction } from '../web/page/core/actions.js';
+import { load } from '../web/page/core/backends/wasm.js';
+import { ENVS } from '../web/page/envs/index.js';
+import { loadEngine, model } from '../web/page/envs/mujoco/engine.js';
 
 const f64 = (s) => new Float64Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
 const b64 = (a) => Buffer.from(Float64Array.from(a).buffer).toString('base64');

@@ -1,10 +1,10 @@
-// tests/test_physics.py's Node side: bundle/src/physics.js's setPhysics (the page's own code, without a panel:
+// tests/test_physics.py's Node side: web/page/lazy/whatif.js's setPhysics (the page's own code, without a panel:
 // no DOM) swapping in new constants mid-episode, for one env. Prints JSON: the state where the physics
 // changed, the random actions taken after it and the states they led to.
 // node tests/physics_runner.mjs ENV_ID CONSTANTS_JSON SEED STEPS_BEFORE STEPS_AFTER
-import { ENVS } from '../bundle/src/envs/index.js';
-import { init } from '../bundle/src/physics.js';
-import { rng } from '../bundle/src/envs/base.js';
+import { ENVS } from '../web/page/envs/index.js';
+import { init } from '../web/page/lazy/whatif.js';
+import { rng } from '../web/page/envs/base.js';
 
 const [id, constants, seed, before, after] = process.argv.slice(2);
 const { spec, Env } = ENVS[id];
@@ -30,4 +30,4 @@ for (let i = 0; i < Number(after); i++) {
   states.push(Array.from(env.state));
 }
 console.log(JSON.stringify({ at, steps, stepsAfterSwap: env.steps, physics, whatIf: S.whatIf, actions, states }));
-process.exit(0); // physics.js's MessageChannel (its yields) would keep Node running
+process.exit(0); // lazy/whatif.js's MessageChannel (its yields) would keep Node running

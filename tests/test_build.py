@@ -1,4 +1,4 @@
-"""bundle/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that are
+"""web/build/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that are
 byte-identical and keep a user's files, and the bundler's refusals of a kernel folder it must not trust.
 
 The kernel is build/kernels/CartPole-v1 when it is a current compile (wasm_sha256 in its manifest, and
@@ -29,7 +29,7 @@ RECORD = ".rl-web-build.json"
 
 
 def build(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    cmd = [node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)]
+    cmd = [node(), str(ROOT / "web" / "build" / "build.mjs"), *map(str, args)]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=180)
 
 
@@ -289,7 +289,7 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
     (bin_dir / "node").symlink_to(node())
 
     def build_alone(out: Path) -> subprocess.CompletedProcess:
-        cmd = ["node", str(ROOT / "bundle" / "build.mjs"), "--kernel", str(kernel), "--out", str(out)]
+        cmd = ["node", str(ROOT / "web" / "build" / "build.mjs"), "--kernel", str(kernel), "--out", str(out)]
         return subprocess.run(
             cmd, cwd=tmp_path, env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=180
         )
@@ -305,8 +305,8 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
     record = json.loads((tmp_path / "out" / RECORD).read_text())
     assert record["pages"]["index.html"]["info"]["eval"] == {"mean": 499.5, "episodes": 7}
     # the bundler starts no other program (esbuild's own binary aside, from node_modules)
-    spawns = [p.name for p in (ROOT / "bundle").rglob("*.mjs") if "child_process" in p.read_text()]
-    assert spawns == [], f"bundle/{spawns} can run programs: the bundler needs only node"
+    spawns = [p.name for p in (ROOT / "web" / "build").rglob("*.mjs") if "child_process" in p.read_text()]
+    assert spawns == [], f"web/build/{spawns} can run programs: the bundler needs only node"
 
     (kernel / "policy.weights.json").unlink()
     r = build_alone(tmp_path / "out2")

@@ -1,6 +1,6 @@
 """Saliency (tiny_infer/saliency.py): tinygrad's gradient kernels in policy.wasm and policy.webgpu.js against
 PyTorch autograd (float64, written here independently of compile's own float32 reference), compile's check
-and budget, and the page's bars (bundle/src/saliency.js) in Chromium."""
+and budget, and the page's bars (web/page/lazy/saliency.js) in Chromium."""
 
 from __future__ import annotations
 
@@ -230,7 +230,7 @@ def site(kernels, tmp_path_factory) -> Path:
     r = subprocess.run(
         [
             "node",
-            str(ROOT / "bundle" / "build.mjs"),
+            str(ROOT / "web" / "build" / "build.mjs"),
             "--out",
             str(tmp / "www"),
             "--kernels",

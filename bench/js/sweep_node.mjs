@@ -1,16 +1,16 @@
-// The page's robustness sweep (bundle/src/sweep.js) in Node, on the same V8: its wall time and the CPU time
+// The page's robustness sweep (web/page/lazy/sweep.js) in Node, on the same V8: its wall time and the CPU time
 // it used, which a loaded machine does not inflate. Prints one JSON line.
 // node bench/js/sweep_node.mjs KERNEL_DIR ENV_ID PARAM [VALUES=20] [EPISODES=256]
 import fs from 'node:fs';
 import path from 'node:path';
-import { linspace, runSweep } from '../../bundle/src/sweep.js';
-import { ENVS } from '../../bundle/src/envs/index.js';
+import { linspace, runSweep } from '../../web/page/lazy/sweep.js';
+import { ENVS } from '../../web/page/envs/index.js';
 
 const [dir, envId, param, nValues = '20', nEpisodes = '256'] = process.argv.slice(2);
 const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const { instance } = await WebAssembly.instantiate(fs.readFileSync(path.join(dir, 'policy.wasm')), {});
 const e = instance.exports, nOut = manifest.outputs.reduce((n, o) => n + o.size, 0);
-// the wasm backend's forwardBatch (bundle/src/backends/wasm.js)
+// the wasm backend's forwardBatch (web/page/core/backends/wasm.js)
 const batch = {
   size: e.batch_size(),
   forward(obs, n) {
