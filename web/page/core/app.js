@@ -1,13 +1,13 @@
 // The page: one env (from 'virtual:env', chosen by the build; the page names none), stepped at its
 // render_fps times the speed, drawn on every animation frame, driven by the compiled policy or by a human.
 // Modules: loop (stepping), panel (what the policy thinks), stage (the canvas), input (controls, human,
-// perturbation), switcher (backends), share (link, embed; lazy/share.js: the share box and the recorder, loaded
-// at the first click), api (window.app).
+// perturbation), switcher (backends), share (link, embed; lazy/share.js: the share box and the recorder,
+// loaded at the first click), api (window.app). docs/design.md: core/ (eager) and lazy/ (code-split).
 import kernel from 'virtual:kernel';
 import { spec } from 'virtual:env';
-import { $, el } from './dom.js';
+import { $ } from './dom.js';
 import { readParams } from './params.js';
-import { agentAction, kernelMismatch } from './actions.js';
+import { kernelMismatch } from './actions.js';
 import { S, env, newEpisode, tick } from './loop.js';
 import { buildPanel, updatePanel } from './panel.js';
 import { paint, pixelRatio } from './stage.js';
@@ -18,6 +18,7 @@ import { installApi } from './api.js';
 import { mountAfterFirstAction } from './timeline.js';
 import { wirePhysics } from './whatif.js';
 import { BACKENDS } from './policy.js';
+import { loadSaliency, refreshSaliency } from './saliency.js';
 
 const mismatch = kernelMismatch(spec, env.obsDim, kernel);
 if (!mismatch) prefetch();
@@ -41,7 +42,6 @@ if (mismatch) { // a kernel for another env (or another build of it): never feed
   setRunning(false);
 } else switchBackend(params.backend);
 
-let saliency = null; // lazy/saliency.js (bars of the policy's gradient): loaded after the first action, off budget
 function frame(t) {
   requestAnimationFrame(frame);
   tick(t);
@@ -49,12 +49,9 @@ function frame(t) {
   paint();
   if (S.frames % 3 === 0 || !S.running) { // numbers at 20 Hz: a third of the DOM work
     updatePanel(pixelRatio());
-    saliency?.then((update) => update());
+    refreshSaliency();
   }
-  if (!saliency && S.firstActionMs !== null) {
-    saliency = import('../lazy/saliency.js').then((m) => m.saliencyPanel({ S, env, spec, agentAction, el }))
-      .catch((err) => { console.warn(`saliency: ${err?.message || err}`); return () => {}; }); // optional
-  }
+  loadSaliency(); // the saliency bars: loaded after the first action, off budget
 }
 requestAnimationFrame(frame);
-mountAfterFirstAction(); // the training timeline (timeline.js), when the policy has snapshots
+mountAfterFirstAction(); // the training timeline (core/timeline.js), when the policy has snapshots

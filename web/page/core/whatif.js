@@ -1,7 +1,7 @@
 // What-if physics, the eager half: the panel's lazy loader and window.app's setPhysics and sweep.
-// lazy/whatif.js (the sliders, setPhysics, the sweep's chart) and lazy/sweep.js load on first use, so nothing of them
-// counts until the first action. They get the page's pieces through `ctx`: importing them would split the
-// page's own modules into a shared chunk.
+// lazy/whatif.js (the sliders, setPhysics, the sweep's chart) and lazy/sweep.js load on first use, so nothing
+// of them counts until the first action. They get the page's pieces through `ctx`: importing them would split
+// the page's own modules into a shared chunk.
 import { spec, Env } from 'virtual:env';
 import kernel from 'virtual:kernel';
 import { $, el } from './dom.js';

@@ -2,15 +2,15 @@
 // gradient tinygrad derived (contract 2's saliency(k); tiny_infer/saliency.py): discrete, d log P(k | obs) /
 // d obs for the greedy action k; q-values, d Q(k) / d obs; box, d mean_k / d obs (the final action when
 // squashed) for the dimension the viewer picks. One signed bar per feature, scaled to the largest.
-// Lazy: core/app.js imports this after the first action and passes the page's state in (a static import of the
-// page's modules would split them into a chunk the page then fetches before its first action).
+// The lazy half: core/saliency.js imports this after the first action and passes the page's state in (a static
+// import of the page's modules would split them into a chunk the page then fetches before its first action).
 
 const fmt = (x) => (!Number.isFinite(x) ? '–' : x === 0 ? '0' : Math.abs(x) >= 100 || Math.abs(x) < 0.01
   ? x.toExponential(1) : x.toFixed(2));
 
 /**
  * Build the bars under the policy panel's outputs; returns update(), which recomputes the saliency when the
- * observation, the policy or the chosen action changed (core/app.js calls it at the panel's refresh rate).
+ * observation, the policy or the chosen action changed (core/saliency.js calls it at the panel's refresh rate).
  * The result is S.saliency (window.app.status().saliency): a Float32Array[obs_dim], or null.
  */
 export function saliencyPanel({ S, env, spec, agentAction, el: make }) {

@@ -9,18 +9,35 @@ const CLICK_PX = 4; // a release this close to the press is a click: the rendere
 
 /** Build the timeline's UI into the page and return its controller (window.app's snapshot hooks use it). */
 export function mountTimeline(d) {
-  const { kernel, spec, Env, renderer, $, el, S, getEnv, episodeSeed, newEpisode, agentAction, loadPolicy,
-    switchBackend, baseUrl } = d;
-  const snaps = kernel.snapshots;
-  const final = snaps.find((s) => s.final) ?? snaps[snaps.length - 1];
+  const snaps = snapshots(d);
+  const slider = mountSlider(d, snaps);
+  const sides = mountSideBySide(d, snaps, slider);
+  d.$('human-controls').after(slider.section);
+  let last = 0;
+  function frame(t) {
+    requestAnimationFrame(frame);
+    slider.follow();
+    const dt = last ? Math.min(t - last, 100) : 0;
+    last = t;
+    sides.frame(t, dt);
+  }
+  requestAnimationFrame(frame);
+  const { compare, stopCompare, compareStatus, pushBoth } = sides;
+  return { useSnapshot: slider.useSnapshot, compare, stopCompare, compareStatus, pushBoth };
+}
+
+/** The snapshots (kernel.snapshots) and their policies: one wasm instance per snapshot, loaded on first use. */
+function snapshots({ kernel, S, loadPolicy, baseUrl }) {
+  const list = kernel.snapshots;
+  const final = list.find((s) => s.final) ?? list[list.length - 1];
   const label = (s) => (s.steps === 0 ? 'untrained (0 steps)'
     : `after ${s.steps.toLocaleString('en')} steps${s.final ? ' (final)' : ''}`);
-  const find = (id) => snaps.find((s) => s.id === String(id)) ?? (() => {
-    throw new Error(`no snapshot '${id}': window.app.snapshots() lists ${snaps.map((s) => s.id).join(', ')}`);
+  const find = (id) => list.find((s) => s.id === String(id)) ?? (() => {
+    throw new Error(`no snapshot '${id}': window.app.snapshots() lists ${list.map((s) => s.id).join(', ')}`);
   })();
   const currentId = () => S.policy?.snapshot ?? final.id;
 
-  // One wasm instance per snapshot, loaded on first use (the final one: the page's own kernel).
+  // The final snapshot's policy is the page's own kernel.
   const loaded = new Map();
   function policyOf(s) {
     if (!loaded.has(s.id)) {
@@ -34,7 +51,15 @@ export function mountTimeline(d) {
     }
     return loaded.get(s.id);
   }
+  return { list, final, label, find, currentId, policyOf };
+}
 
+/**
+ * The slider "agent after N steps": the timeline's section (the side-by-side box goes into it), the chosen
+ * snapshot playing on the page, and each snapshot's mean return here. follow() runs once a frame.
+ */
+function mountSlider({ $, el, S, newEpisode, switchBackend }, snaps) {
+  const { list, final, label, find, currentId, policyOf } = snaps;
   // The agent's finished episodes, counted for the snapshot that played them.
   const tally = new Map();
   let seen = S.agentReturns.length;
@@ -48,11 +73,10 @@ export function mountTimeline(d) {
     tally.set(currentId(), t);
   }
 
-  // ---- the slider ----
-  const slider = el('input', { type: 'range', min: '0', max: String(snaps.length - 1), step: '1',
-    value: String(snaps.indexOf(final)) });
+  const slider = el('input', { type: 'range', min: '0', max: String(list.length - 1), step: '1',
+    value: String(list.indexOf(final)) });
   slider.setAttribute('aria-label', 'Training snapshot: the agent after N env steps');
-  const ticks = el('datalist', { id: 'timeline-ticks' }, ...snaps.map((s, i) => el('option', { value: String(i) })));
+  const ticks = el('datalist', { id: 'timeline-ticks' }, ...list.map((s, i) => el('option', { value: String(i) })));
   slider.setAttribute('list', ticks.id);
   const stepsOut = el('output', { id: 'timeline-steps' }), evalOut = el('output'), hereOut = el('output');
   const note = el('span', { role: 'status' });
@@ -72,7 +96,7 @@ export function mountTimeline(d) {
   async function useSnapshot(id) {
     const s = find(id), token = ++want;
     collect();
-    slider.value = String(snaps.indexOf(s));
+    slider.value = String(list.indexOf(s));
     show(s);
     note.textContent = s.final ? '' : 'loading…';
     pending++;
@@ -97,12 +121,33 @@ export function mountTimeline(d) {
     }
     return { id: s.id, steps: s.steps };
   }
-  slider.oninput = () => { useSnapshot(snaps[Number(slider.value)].id).catch(() => {}); };
+  slider.oninput = () => { useSnapshot(list[Number(slider.value)].id).catch(() => {}); };
 
-  // ---- side by side ----
-  const pick = (s) => el('select', {}, ...snaps.map((x) => el('option', { value: x.id, textContent: label(x),
+  /** Once a frame: count finished episodes, and follow the page (a backend switch plays the final policy). */
+  function follow() {
+    collect();
+    const id = currentId(), t0 = tally.get(id);
+    if (!pending) {
+      slider.value = String(list.findIndex((s) => s.id === id));
+      show(find(id));
+    }
+    hereOut.textContent = t0?.n ? `${fmt(t0.sum / t0.n)} over ${t0.n} episodes` : '–';
+  }
+  show(find(currentId()));
+  const say = (text) => { note.textContent = text; };
+  return { section, useSnapshot, follow, say };
+}
+
+/**
+ * "Side by side": two policies (two snapshots, or one and the final agent) on two canvases, started from the
+ * same state (the same seed) and pushed alike, with the returns of both; its box goes into the slider's
+ * section. frame(t, dt) runs once a frame.
+ */
+function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agentAction }, snaps, slider) {
+  const { list, final, label, find, policyOf } = snaps;
+  const pick = (s) => el('select', {}, ...list.map((x) => el('option', { value: x.id, textContent: label(x),
     selected: x === s })));
-  const left = pick(snaps[0]), right = pick(final);
+  const left = pick(list[0]), right = pick(final);
   left.setAttribute('aria-label', 'Left policy');
   right.setAttribute('aria-label', 'Right policy');
   const start = el('button', { type: 'button', textContent: 'Start' });
@@ -119,8 +164,7 @@ export function mountTimeline(d) {
   const box = el('details', {}, el('summary', { textContent: 'Side by side' }),
     el('p', {}, left, ' vs ', right, ' ', start, ' ', stop),
     el('p', { textContent: 'Both start from the same state; a push on either canvas pushes both alike.' }), grid);
-  section.append(box);
-  $('human-controls').after(section);
+  slider.section.append(box);
 
   const cmp = { on: false, seed: 0, round: 0, hold: 0, sides: [] };
   const makeEnv = () => new Env(getEnv().constants); // the physics in force on the page (what-if included)
@@ -152,7 +196,7 @@ export function mountTimeline(d) {
     box.open = true;
     return compareStatus();
   }
-  start.onclick = () => { compare().catch((err) => { note.textContent = `side by side: ${err.message || err}`; }); };
+  start.onclick = () => { compare().catch((err) => { slider.say(`side by side: ${err.message || err}`); }); };
   stop.onclick = stopCompare;
 
   const live = () => cmp.sides.filter((x) => !x.done);
@@ -216,18 +260,9 @@ export function mountTimeline(d) {
     }
   }
 
-  let last = 0, acc = 0;
-  function frame(t) {
-    requestAnimationFrame(frame);
-    collect();
-    const id = currentId(), t0 = tally.get(id);
-    if (!pending) { // follow the page: a backend switch plays the final policy again
-      slider.value = String(snaps.findIndex((s) => s.id === id));
-      show(find(id));
-    }
-    hereOut.textContent = t0?.n ? `${fmt(t0.sum / t0.n)} over ${t0.n} episodes` : '–';
-    const dt = last ? Math.min(t - last, 100) : 0;
-    last = t;
+  let acc = 0;
+  /** Once a frame: step both sides at the page's speed (a pause between rounds), and draw them. */
+  function frame(t, dt) {
     if (!cmp.on) return;
     if (!live().length) { // both done: a moment to compare, then the next start state, the same for both
       if (!cmp.hold) cmp.hold = t + (S.speed === 'max' ? 0 : 1000);
@@ -248,7 +283,5 @@ export function mountTimeline(d) {
     }
     draw();
   }
-  show(find(currentId()));
-  requestAnimationFrame(frame);
-  return { useSnapshot, compare, stopCompare, compareStatus, pushBoth };
+  return { compare, stopCompare, compareStatus, pushBoth, frame };
 }
