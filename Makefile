@@ -8,6 +8,8 @@ PYTHON ?= python3
 PY     := .venv/bin/python
 SINGLE ?=
 
+BIOME  := node_modules/.bin/biome
+
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 KERNEL_DIR := build/kernels/$(ENV)
@@ -61,14 +63,17 @@ serve: ## serve public/ on http://localhost:$(PORT)/
 test: setup $(KERNEL_DIR)/manifest.json ## run the test suite (browser tests need Chromium; CHROME=/path picks one)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(BIOME) ci .
 	$(PY) -m pytest -q
 
-lint: setup ## the Python formatting (ruff format --check) and lint rules (ruff check)
+lint: setup ## formatting and lint rules: Python (ruff format --check, ruff check), JS (biome ci: biome.jsonc)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(BIOME) ci .
 
-format: setup ## format the Python code as `make lint` wants it
+format: setup ## format the Python and JS code as `make lint` wants it (ruff format, biome format)
 	$(PY) -m ruff format .
+	$(BIOME) format --write .
 
 bench: setup ## measure sizes, kernel latency, page load and training speed against peers (bench/results.json)
 	$(PY) -m bench
