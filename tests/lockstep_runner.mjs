@@ -23,7 +23,8 @@ import { ENVS } from '../web/page/envs/index.js';
 import { LIBM } from '../web/page/envs/sincos.js';
 
 const [id, constantsJson] = process.argv.slice(2);
-if (id === '--specs') { // the envs whose physics is plain JS (not an engine's: no spec.engine)
+if (id === '--specs') {
+  // the envs whose physics is plain JS (not an engine's: no spec.engine)
   const plain = Object.entries(ENVS).filter(([, v]) => !v.spec.engine);
   process.stdout.write(JSON.stringify(Object.fromEntries(plain.map(([k, v]) => [k, v.spec]))));
   process.exit(0);
@@ -32,7 +33,8 @@ if (!ENVS[id]) throw new Error(`no env ${id} in web/page/envs/index.js`);
 const { spec, Env } = ENVS[id];
 const constants = JSON.parse(constantsJson ?? '{}');
 const A = spec.action.type === 'box' ? spec.action.shape.reduce((a, b) => a * b, 1) : 1;
-const S = spec.stateSize, O = spec.obsNames.length;
+const S = spec.stateSize,
+  O = spec.obsNames.length;
 
 const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 const f64 = (s) => new Float64Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
@@ -41,13 +43,20 @@ const actionOf = (acts, j) => (discrete ? acts[j] : acts.subarray(j * A, (j + 1)
 
 class Rows {
   constructor(n) {
-    this.obs = new Float32Array(n * O); this.state = new Float64Array(n * S);
-    this.reward = new Float64Array(n); this.flags = new Uint8Array(n); this.k = 0;
+    this.obs = new Float32Array(n * O);
+    this.state = new Float64Array(n * S);
+    this.reward = new Float64Array(n);
+    this.flags = new Uint8Array(n);
+    this.k = 0;
   }
   push(env, r) {
     const k = this.k++;
-    this.obs.set(env.obs, k * O); this.state.set(env.state, k * S);
-    if (r) { this.reward[k] = r.reward; this.flags[k] = r.terminated | (r.truncated << 1); }
+    this.obs.set(env.obs, k * O);
+    this.state.set(env.state, k * S);
+    if (r) {
+      this.reward[k] = r.reward;
+      this.flags[k] = r.terminated | (r.truncated << 1);
+    }
   }
   out() {
     return { obs: b64(this.obs), state: b64(this.state), reward: b64(this.reward), flags: b64(this.flags) };
@@ -57,7 +66,8 @@ class Rows {
 // env.libm answering from table; an argument not in it gets LIBM's value and is listed in missing
 function lookup(table, missing, used) {
   const make = (fn) => {
-    const t = table.get(fn) ?? new Map(), own = LIBM[fn];
+    const t = table.get(fn) ?? new Map(),
+      own = LIBM[fn];
     return (x) => {
       const y = own(x);
       if (x === 0 || Number.isNaN(x)) return y; // exact in every libm (and a Map does not tell -0 from 0)
@@ -76,13 +86,18 @@ function lookup(table, missing, used) {
 
 function start(env, state, steps) {
   env.reset({ state });
-  if (steps > 0) { env.setState(state); env.steps = steps; }
+  if (steps > 0) {
+    env.setState(state);
+    env.steps = steps;
+  }
 }
 
 let envs = [];
 const handlers = {
   reset(m) {
-    const s = f64(m.states), n = s.length / S, rows = new Rows(n);
+    const s = f64(m.states),
+      n = s.length / S,
+      rows = new Rows(n);
     envs = [];
     for (let j = 0; j < n; j++) {
       const e = new Env(constants);
@@ -93,13 +108,17 @@ const handlers = {
     return rows.out();
   },
   step(m) {
-    const acts = f64(m.actions), rows = new Rows(m.index.length);
+    const acts = f64(m.actions),
+      rows = new Rows(m.index.length);
     m.index.forEach((i, j) => rows.push(envs[i], envs[i].step(actionOf(acts, j))));
     return rows.out();
   },
   replay(m) {
-    const starts = f64(m.starts), acts = f64(m.actions), gym = m.gym ? f64(m.gym) : null;
-    const rows = new Rows(m.lengths.reduce((a, n) => a + n + 1, 0)), env = new Env(constants);
+    const starts = f64(m.starts),
+      acts = f64(m.actions),
+      gym = m.gym ? f64(m.gym) : null;
+    const rows = new Rows(m.lengths.reduce((a, n) => a + n + 1, 0)),
+      env = new Env(constants);
     let t = 0;
     m.lengths.forEach((n, ep) => {
       env.reset({ state: starts.subarray(ep * S, (ep + 1) * S) });
@@ -112,14 +131,20 @@ const handlers = {
     return rows.out();
   },
   explain(m) {
-    const table = new Map(Object.entries(m.table).map(([fn, s]) => {
-      const p = f64(s), t = new Map();
-      for (let i = 0; i < p.length; i += 2) t.set(p[i], p[i + 1]);
-      return [fn, t];
-    }));
-    const missing = {}, used = [], rows = new Rows(m.items.length);
+    const table = new Map(
+      Object.entries(m.table).map(([fn, s]) => {
+        const p = f64(s),
+          t = new Map();
+        for (let i = 0; i < p.length; i += 2) t.set(p[i], p[i + 1]);
+        return [fn, t];
+      }),
+    );
+    const missing = {},
+      used = [],
+      rows = new Rows(m.items.length);
     for (const it of m.items) {
-      const env = new Env(constants), u = [];
+      const env = new Env(constants),
+        u = [];
       env.libm = lookup(table, missing, u);
       start(env, Float64Array.from(it.start), it.steps);
       const action = it.action === null ? null : actionOf(Float64Array.from(it.action), 0);
@@ -135,8 +160,12 @@ const handlers = {
     return { y: b64(f64(m.x).map(f)) };
   },
   seeds(m) {
-    const rows = new Rows(m.seeds.length), env = new Env(constants);
-    for (const seed of m.seeds) { env.reset({ seed }); rows.push(env); }
+    const rows = new Rows(m.seeds.length),
+      env = new Env(constants);
+    for (const seed of m.seeds) {
+      env.reset({ seed });
+      rows.push(env);
+    }
     return rows.out();
   },
 };

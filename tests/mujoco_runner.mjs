@@ -22,10 +22,16 @@ function chunks(flat, n) {
   return out;
 }
 
-const req = JSON.parse(await new Promise((resolve) => {
-  let s = '';
-  process.stdin.on('data', (d) => { s += d; }).on('end', () => resolve(s));
-}));
+const req = JSON.parse(
+  await new Promise((resolve) => {
+    let s = '';
+    process.stdin
+      .on('data', (d) => {
+        s += d;
+      })
+      .on('end', () => resolve(s));
+  }),
+);
 await loadEngine();
 const out = {};
 if (req.cmd === 'models') {
@@ -33,15 +39,29 @@ if (req.cmd === 'models') {
     if (!e.spec.mujoco) continue;
     const m = model(e.spec.mujoco.xml);
     const env = new e.Env();
-    out[id] = { xml: e.spec.mujoco.xml, nq: m.nq, nv: m.nv, nu: m.nu, ngeom: m.ngeom, timestep: m.opt.timestep,
-      spec: e.spec, obsDim: env.obsDim, dt: env.dt, initQpos: Array.from(env.initQpos), initQvel: Array.from(env.initQvel) };
+    out[id] = {
+      xml: e.spec.mujoco.xml,
+      nq: m.nq,
+      nv: m.nv,
+      nu: m.nu,
+      ngeom: m.ngeom,
+      timestep: m.opt.timestep,
+      spec: e.spec,
+      obsDim: env.obsDim,
+      dt: env.dt,
+      initQpos: Array.from(env.initQpos),
+      initQvel: Array.from(env.initQvel),
+    };
     env.close();
   }
 } else {
   const { spec, Env } = ENVS[req.env];
-  const env = new Env(), S = env.nq + env.nv;
+  const env = new Env(),
+    S = env.nq + env.nv;
   if (req.cmd === 'step') {
-    const obs = [], rew = [], term = [];
+    const obs = [],
+      rew = [],
+      term = [];
     const acts = chunks(f64(req.actions), env.nu);
     chunks(f64(req.states), S).forEach((s, i) => {
       env.reset({ state: s });
@@ -72,9 +92,12 @@ if (req.cmd === 'models') {
     // the bytes handed over as the fetch's response: Node's fetch reads no file: URLs
     const response = new Response(readFileSync(new URL('policy.wasm', dir)));
     const policy = await load(manifest, dir.href, { response });
-    const act = (obs) => agentAction(spec, policy.forward(obs)), returns = [], lengths = [];
+    const act = (obs) => agentAction(spec, policy.forward(obs)),
+      returns = [],
+      lengths = [];
     for (const s of chunks(f64(req.starts), S)) {
-      let R = 0, r;
+      let R = 0,
+        r;
       const obs = env.reset({ state: s });
       let o = obs;
       do {

@@ -11,10 +11,18 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json',
-  '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon',
-  '.bin': 'application/octet-stream', '.txt': 'text/plain; charset=utf-8', '.py': 'text/plain; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.bin': 'application/octet-stream',
+  '.txt': 'text/plain; charset=utf-8',
+  '.py': 'text/plain; charset=utf-8',
 };
 const COMMON = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
 
@@ -56,7 +64,8 @@ function inside(base, file) {
 /** The request target split into its decoded path segments and its query ('' or '?...'). */
 function parseTarget(url) {
   // origin-form only ("/path?query"): absolute-form and '*' name no file of this server
-  if (typeof url !== 'string' || !url.startsWith('/')) throw new HttpError(400, 'request target must start with /');
+  if (typeof url !== 'string' || !url.startsWith('/'))
+    throw new HttpError(400, 'request target must start with /');
   const q = url.search(/[?#]/);
   const rawPath = q < 0 ? url : url.slice(0, q);
   const query = q >= 0 && url[q] === '?' ? url.slice(q).split('#')[0] : '';
@@ -73,7 +82,10 @@ function parseTarget(url) {
 
 /** Same-origin location of a served folder: '/' + its percent-encoded path + '/', never '//host'. */
 function folderLocation(file, query) {
-  const rel = path.relative(root, file).split(path.sep).filter((s) => s !== '');
+  const rel = path
+    .relative(root, file)
+    .split(path.sep)
+    .filter((s) => s !== '');
   const loc = `/${rel.map(encodeURIComponent).join('/')}${rel.length ? '/' : ''}`;
   // the query is kept only when it is plain printable ASCII (a header value cannot carry anything else)
   return /^\?[\x21-\x7e]*$/.test(query) ? loc + query : loc;
@@ -99,7 +111,11 @@ async function respond(req) {
     }
     if (!st.isFile()) throw new HttpError(404, 'not found');
     const body = await fs.readFile(file);
-    return [200, { 'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' }, body];
+    return [
+      200,
+      { 'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' },
+      body,
+    ];
   } catch (e) {
     if (e instanceof HttpError) throw e;
     // ENOENT, ENOTDIR, ENAMETOOLONG, EACCES, ELOOP, ...: nothing servable at that path
@@ -128,17 +144,26 @@ async function handle(req, res) {
   } catch (e) {
     const status = e instanceof HttpError ? e.status : 500;
     const message = e instanceof HttpError ? e.message : 'internal error';
-    if (!(e instanceof HttpError)) console.error(`serve.mjs: ${req.method} ${JSON.stringify(req.url)}: ${e?.stack ?? e}`);
+    if (!(e instanceof HttpError))
+      console.error(`serve.mjs: ${req.method} ${JSON.stringify(req.url)}: ${e?.stack ?? e}`);
     else if (status !== 404) console.log(`${status} ${JSON.stringify(req.url)}: ${message}`);
     else console.log(`404 ${JSON.stringify(req.url)}`);
     const extra = status === 405 ? { allow: 'GET, HEAD' } : {};
     if (res.headersSent) res.destroy();
-    else send(req, res, status, { 'content-type': 'text/plain; charset=utf-8', ...extra }, Buffer.from(`${status} ${message}\n`));
+    else
+      send(
+        req,
+        res,
+        status,
+        { 'content-type': 'text/plain; charset=utf-8', ...extra },
+        Buffer.from(`${status} ${message}\n`),
+      );
   }
 }
 
 const server = http.createServer((req, res) => {
-  handle(req, res).catch((e) => { // (send itself failing: drop this connection, keep serving)
+  handle(req, res).catch((e) => {
+    // (send itself failing: drop this connection, keep serving)
     console.error(`serve.mjs: ${e?.stack ?? e}`);
     res.destroy();
   });
@@ -149,5 +174,7 @@ server.on('error', (e) => {
   process.exit(1);
 });
 server.listen(port, '127.0.0.1', () => {
-  console.log(`serving ${path.relative(process.cwd(), root) || '.'}/ at http://127.0.0.1:${server.address().port}/ (Ctrl-C stops)`);
+  console.log(
+    `serving ${path.relative(process.cwd(), root) || '.'}/ at http://127.0.0.1:${server.address().port}/ (Ctrl-C stops)`,
+  );
 });

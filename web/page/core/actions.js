@@ -28,7 +28,8 @@ export function humanAction(spec, held, box, last) {
 
 /** The box action at rest (spec.human.idle, else zeros clipped into the bounds). */
 export function idleBox(spec) {
-  const { low, high } = spec.action, idle = spec.human?.idle;
+  const { low, high } = spec.action,
+    idle = spec.human?.idle;
   return low.map((lo, i) => Math.min(Math.max(Array.isArray(idle) ? idle[i] : 0, lo), high[i]));
 }
 
@@ -41,8 +42,10 @@ export const actionSize = (action) => (action.type === 'box' ? prod(action.shape
  * type, count or shape, and an action head of that size (contract 2's outputs).
  */
 export function kernelMismatch(spec, obsDim, m) {
-  const a = spec.action, k = m.action ?? {};
-  const say = (what) => `the policy kernel does not fit ${spec.id}: ${what}. Recompile it for this env ` +
+  const a = spec.action,
+    k = m.action ?? {};
+  const say = (what) =>
+    `the policy kernel does not fit ${spec.id}: ${what}. Recompile it for this env ` +
     `(\`make compile-kernel ENV=${spec.id}\`) and rebuild the page (\`make bundle\`).`;
   const shape = (x) => (x.type === 'box' ? `a box action of shape [${x.shape}]` : `${x.n} discrete actions`);
   if (m.env_id !== spec.id) return say(`it was compiled for ${m.env_id}`);

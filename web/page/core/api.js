@@ -15,25 +15,52 @@ export function installApi(params) {
   window.app = Object.freeze({
     /** Contract 3's status (a read-only snapshot), plus fields for tests and embedding. */
     status: () => ({
-      backend: S.backend, episode: S.episode, step: env.steps, episodeReturn: S.episodeReturn,
-      bestReturn: S.agentBest, firstActionMs: S.firstActionMs, forwardMicros: S.forwardMicros, error: S.error,
-      env: spec.id, returns: S.agentReturns.slice(),
-      kernelMicros: S.kernelMicros, mode: S.mode, running: S.running, speed: S.speed,
-      lastAction: copy(S.lastAction), lastEnd: S.lastEnd, pushed: S.pushed, note: S.note, frames: S.frames,
-      state: Array.from(env.state), seed: episodeSeed(), start: S.start.slice(),
-      probs: copy(S.out?.probs), q: copy(S.out?.q), mean: copy(S.out?.mean), value: S.out?.value ?? null,
-      agentReturns: S.agentReturns.slice(), humanBest: S.humanBest, embed: params.embed,
-      paramNotes: params.notes.slice(), recording: recording(),
+      backend: S.backend,
+      episode: S.episode,
+      step: env.steps,
+      episodeReturn: S.episodeReturn,
+      bestReturn: S.agentBest,
+      firstActionMs: S.firstActionMs,
+      forwardMicros: S.forwardMicros,
+      error: S.error,
+      env: spec.id,
+      returns: S.agentReturns.slice(),
+      kernelMicros: S.kernelMicros,
+      mode: S.mode,
+      running: S.running,
+      speed: S.speed,
+      lastAction: copy(S.lastAction),
+      lastEnd: S.lastEnd,
+      pushed: S.pushed,
+      note: S.note,
+      frames: S.frames,
+      state: Array.from(env.state),
+      seed: episodeSeed(),
+      start: S.start.slice(),
+      probs: copy(S.out?.probs),
+      q: copy(S.out?.q),
+      mean: copy(S.out?.mean),
+      value: S.out?.value ?? null,
+      agentReturns: S.agentReturns.slice(),
+      humanBest: S.humanBest,
+      embed: params.embed,
+      paramNotes: params.notes.slice(),
+      recording: recording(),
       engineBytes: env.engineBytes ?? null, // an engine env's memory (MuJoCo), null for the others
       saliency: copy(S.saliency), // d decision / d obs for the action taken (lazy/saliency.js), obs_dim numbers
-      physics: { ...env.constants }, whatIf: S.whatIf, // constants in force; this episode ran with changed ones
-      snapshot: currentSnapshot(), compare: compareStatus(), // training timeline: snapshot playing, side by side
+      physics: { ...env.constants },
+      whatIf: S.whatIf, // constants in force; this episode ran with changed ones
+      snapshot: currentSnapshot(),
+      compare: compareStatus(), // training timeline: snapshot playing, side by side
     }),
     // Hooks (all outside Gymnasium's dynamics except play/pause/step/reset/speed/mode/backend):
     /** Grab what is at world pixel p0 (y down) and drag it to p1, as the mouse does; false if nothing is there. */
     drag: (p0, p1) => drag(p0.map(Number), p1.map(Number)),
     /** Overwrite the env's state (Gymnasium's layout); the episode is marked as pushed. */
-    setState: (s) => { env.setState(Float64Array.from(s, Number)); S.pushed = true; },
+    setState: (s) => {
+      env.setState(Float64Array.from(s, Number));
+      S.pushed = true;
+    },
     play: () => setRunning(true),
     pause: () => setRunning(false),
     step: stepOnce,

@@ -37,7 +37,8 @@ installApi(params);
 addEventListener('error', (e) => fail(e.error || e.message));
 addEventListener('unhandledrejection', (e) => fail(e.reason));
 
-if (mismatch) { // a kernel for another env (or another build of it): never feed it this env's observations
+if (mismatch) {
+  // a kernel for another env (or another build of it): never feed it this env's observations
   fail(new Error(mismatch));
   setRunning(false);
 } else switchBackend(params.backend);
@@ -47,7 +48,8 @@ function frame(t) {
   tick(t);
   maybeCalibrate(t);
   paint();
-  if (S.frames % 3 === 0 || !S.running) { // numbers at 20 Hz: a third of the DOM work
+  if (S.frames % 3 === 0 || !S.running) {
+    // numbers at 20 Hz: a third of the DOM work
     updatePanel(pixelRatio());
     refreshSaliency();
   }

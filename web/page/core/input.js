@@ -13,8 +13,10 @@ const GLYPH = { ArrowLeft: '←', ArrowRight: '→', ArrowUp: '↑', ArrowDown: 
 const glyph = (k) => GLYPH[k] ?? (k.length === 1 ? k.toUpperCase() : k);
 const num = (x) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(Math.round(x * 100) / 100)}`;
 /** A key's action in words: the discrete action's name, or each box dimension's name and value. */
-const label = (a) => (!box ? spec.actionNames?.[a] ?? `action ${a}`
-  : a.map((x, i) => `${spec.actionNames?.[i] ?? `a[${i}]`} ${num(x)}`).join(', '));
+const label = (a) =>
+  !box
+    ? (spec.actionNames?.[a] ?? `action ${a}`)
+    : a.map((x, i) => `${spec.actionNames?.[i] ?? `a[${i}]`} ${num(x)}`).join(', ');
 
 export function setMode(mode) {
   S.mode = mode;
@@ -34,7 +36,8 @@ export function setRunning(on) {
 // ---- human control ----
 
 const pressed = []; // human keys held now, oldest first (the newest decides)
-let sliders = [], sliding = false;
+let sliders = [],
+  sliding = false;
 
 /** The human's action from what is held now: the newest key, else the sliders while held, else idle. */
 function update() {
@@ -44,9 +47,16 @@ function update() {
     return;
   }
   const { low, high } = spec.action;
-  const v = acts.length ? acts[acts.length - 1] : sliding ? sliders.map((s) => Number(s.value)) : idleBox(spec);
+  const v = acts.length
+    ? acts[acts.length - 1]
+    : sliding
+      ? sliders.map((s) => Number(s.value))
+      : idleBox(spec);
   S.boxAction = v.map((x, i) => Math.min(Math.max(x, low[i]), high[i]));
-  if (!sliding) sliders.forEach((s, i) => { s.value = String(S.boxAction[i]); });
+  if (!sliding)
+    sliders.forEach((s, i) => {
+      s.value = String(S.boxAction[i]);
+    });
 }
 
 function press(key) {
@@ -61,10 +71,15 @@ function release(key) {
 }
 
 function humanControls() {
-  const bar = $('human-controls'), hints = [];
+  const bar = $('human-controls'),
+    hints = [];
   for (const [key, action] of Object.entries(keys)) {
-    const name = label(action), b = el('button', { type: 'button', textContent: `${glyph(key)} ${name}`,
-      title: `${name} (${glyph(key)}): takes over from the agent` });
+    const name = label(action),
+      b = el('button', {
+        type: 'button',
+        textContent: `${glyph(key)} ${name}`,
+        title: `${name} (${glyph(key)}): takes over from the agent`,
+      });
     b.setAttribute('aria-keyshortcuts', key);
     const hold = (on) => (e) => {
       e.preventDefault();
@@ -72,18 +87,37 @@ function humanControls() {
     };
     b.onpointerdown = hold(true);
     b.onpointerup = b.onpointerleave = b.onpointercancel = hold(false);
-    b.onkeydown = (e) => { if (e.key === 'Enter' || e.key === ' ') hold(true)(e); };
-    b.onkeyup = (e) => { if (e.key === 'Enter' || e.key === ' ') hold(false)(e); };
+    b.onkeydown = (e) => {
+      if (e.key === 'Enter' || e.key === ' ') hold(true)(e);
+    };
+    b.onkeyup = (e) => {
+      if (e.key === 'Enter' || e.key === ' ') hold(false)(e);
+    };
     bar.append(b);
     hints.push(`${glyph(key)} ${name}`);
   }
   if (box) {
     const { low, high } = spec.action;
     sliders = low.map((lo, i) => {
-      const s = el('input', { type: 'range', min: String(lo), max: String(high[i]), step: 'any',
-        value: String(S.boxAction[i]), title: 'Drag to act (takes over); it springs back when released' });
-      const grab = () => { sliding = true; setMode('human'); update(); };
-      const letGo = () => { if (sliding) { sliding = false; update(); } };
+      const s = el('input', {
+        type: 'range',
+        min: String(lo),
+        max: String(high[i]),
+        step: 'any',
+        value: String(S.boxAction[i]),
+        title: 'Drag to act (takes over); it springs back when released',
+      });
+      const grab = () => {
+        sliding = true;
+        setMode('human');
+        update();
+      };
+      const letGo = () => {
+        if (sliding) {
+          sliding = false;
+          update();
+        }
+      };
       s.oninput = grab;
       s.onpointerup = s.onpointercancel = s.onkeyup = s.onblur = letGo;
       bar.append(el('label', { className: 'slider' }, `${spec.actionNames?.[i] ?? `a[${i}]`} `, s));
@@ -112,12 +146,14 @@ export function drag(p0, p1) {
 }
 
 // A release within 4 world pixels of the press is a click: the renderer's default shove.
-const click = (p0, p1) => (Math.hypot(p1[0] - p0[0], p1[1] - p0[1]) < 4 ? [0, 0] : [p1[0] - p0[0], p1[1] - p0[1]]);
+const click = (p0, p1) =>
+  Math.hypot(p1[0] - p0[0], p1[1] - p0[1]) < 4 ? [0, 0] : [p1[0] - p0[0], p1[1] - p0[1]];
 
 function pointerPush() {
   let grab = null;
   canvas.onpointerdown = (e) => {
-    const p = toWorld(e), handle = renderer.hit(env.state, p, env.constants);
+    const p = toWorld(e),
+      handle = renderer.hit(env.state, p, env.constants);
     if (handle === null || handle === undefined) return;
     grab = { handle, p0: p };
     canvas.setPointerCapture(e.pointerId);
@@ -132,7 +168,9 @@ function pointerPush() {
     perturb(grab.handle, click(grab.p0, toWorld(e)));
     grab = S.drag = null;
   };
-  canvas.onpointercancel = () => { grab = S.drag = null; };
+  canvas.onpointercancel = () => {
+    grab = S.drag = null;
+  };
 }
 
 // ---- wiring ----
@@ -140,7 +178,10 @@ function pointerPush() {
 /** Hook up every control; `backend(name)` switches the backend. */
 export function wireInput(backend) {
   $('play').onclick = () => setRunning(!S.running);
-  $('step').onclick = () => { stepOnce(); setRunning(false); };
+  $('step').onclick = () => {
+    stepOnce();
+    setRunning(false);
+  };
   $('reset').onclick = () => newEpisode();
   $('speed').onchange = (e) => setSpeed(e.target.value);
   $('backend').onchange = (e) => backend(e.target.value);
@@ -164,6 +205,12 @@ export function wireInput(backend) {
     } else return;
     e.preventDefault();
   });
-  addEventListener('keyup', (e) => { if (e.key in keys) release(e.key); });
-  addEventListener('blur', () => { pressed.length = 0; sliding = false; update(); });
+  addEventListener('keyup', (e) => {
+    if (e.key in keys) release(e.key);
+  });
+  addEventListener('blur', () => {
+    pressed.length = 0;
+    sliding = false;
+    update();
+  });
 }

@@ -12,9 +12,11 @@ if (load) {
   const file = kernelFile(kernel, 'engine.wasm', new URL('.', import.meta.url));
   try {
     await load(typeof file === 'string' ? { url: file } : { bytes: file });
-  } catch (err) { // nothing of the page runs without its engine: say why where the picture would be
+  } catch (err) {
+    // nothing of the page runs without its engine: say why where the picture would be
     const e = document.getElementById('error');
-    e.textContent = `Something went wrong: the physics engine did not load (${err?.message || err}). ` +
+    e.textContent =
+      `Something went wrong: the physics engine did not load (${err?.message || err}). ` +
       'Rebuild with `make bundle`, or check that every file was uploaded.';
     e.hidden = false;
     throw err;
@@ -22,12 +24,17 @@ if (load) {
 }
 export let env = new Env();
 /** New physics is a new Env (docs/design.md): the what-if panel swaps it in; every module sees the new one. */
-export const swapEnv = (next) => { env = next; };
+export const swapEnv = (next) => {
+  env = next;
+};
 /** Whether the env's physical constants differ from Gymnasium's (spec.constants): such episodes are marked. */
-export const whatIf = () => Object.entries(spec.constants ?? {})
-  .some(([k, c]) => env.constants?.[k] !== c.value);
+export const whatIf = () =>
+  Object.entries(spec.constants ?? {}).some(([k, c]) => env.constants?.[k] !== c.value);
 // An engine env holds engine memory (MuJoCo's MjData): freed when the page goes (not when it is only cached)
-if (env.close) addEventListener('pagehide', (e) => { if (!e.persisted) env.close(); });
+if (env.close)
+  addEventListener('pagehide', (e) => {
+    if (!e.persisted) env.close();
+  });
 export const box = spec.action.type === 'box';
 
 const HUMAN_BEST_KEY = `rl-web-agent:human-best:${spec.id}`; // one best per env, kept across visits
@@ -35,20 +42,43 @@ function storedBest() {
   try {
     const v = localStorage.getItem(HUMAN_BEST_KEY);
     return v === null || !Number.isFinite(Number(v)) ? null : Number(v);
-  } catch { // storage disabled (privacy settings, sandboxed iframe): bests last for the visit only
+  } catch {
+    // storage disabled (privacy settings, sandboxed iframe): bests last for the visit only
     return null;
   }
 }
 
 export const S = {
-  policy: null, backend: null, sync: true, error: null, note: '', warn: false,
-  mode: 'agent', running: true, speed: 1,
-  seed0: 0, start: null, episode: 1, episodeReturn: 0, pushed: false, human: false, out: null, values: [],
+  policy: null,
+  backend: null,
+  sync: true,
+  error: null,
+  note: '',
+  warn: false,
+  mode: 'agent',
+  running: true,
+  speed: 1,
+  seed0: 0,
+  start: null,
+  episode: 1,
+  episodeReturn: 0,
+  pushed: false,
+  human: false,
+  out: null,
+  values: [],
   whatIf: false, // this episode ran (at least partly) with changed physics (whatif.js)
   lastAction: null,
-  lastEnd: null, pendingReset: false, holdUntil: 0,
-  firstActionMs: null, forwardMicros: null, kernelMicros: null, frames: 0,
-  agentReturns: [], agentBest: null, agentSum: 0, humanBest: storedBest(),
+  lastEnd: null,
+  pendingReset: false,
+  holdUntil: 0,
+  firstActionMs: null,
+  forwardMicros: null,
+  kernelMicros: null,
+  frames: 0,
+  agentReturns: [],
+  agentBest: null,
+  agentSum: 0,
+  humanBest: storedBest(),
   held: [], // discrete actions of the keys and buttons held now, oldest first
   boxAction: box ? idleBox(spec) : null, // the human's box action (sliders, keys)
   drag: null, // {handle, d}: a perturbation being dragged (the renderer previews it)
@@ -64,7 +94,11 @@ function finishEpisode(reason) {
   if (S.human) {
     if (!S.pushed && !S.whatIf && (S.humanBest === null || ret > S.humanBest)) {
       S.humanBest = ret;
-      try { localStorage.setItem(HUMAN_BEST_KEY, String(ret)); } catch { /* storage disabled */ }
+      try {
+        localStorage.setItem(HUMAN_BEST_KEY, String(ret));
+      } catch {
+        /* storage disabled */
+      }
     }
   } else {
     S.agentReturns.push(ret);
@@ -108,21 +142,25 @@ function apply(out) {
 
 export let busy = false;
 /** Lets another module hold the policy (timing it) so that no step runs meanwhile. */
-export const setBusy = (b) => { busy = b; };
+export const setBusy = (b) => {
+  busy = b;
+};
 
 /** Up to n steps before the deadline; awaits only when the backend's forward() is async. */
 export async function run(n, deadline) {
   busy = true;
   try {
     for (let i = 0; i < n && !S.pendingReset && performance.now() < deadline; i++) {
-      const policy = S.policy, t0 = performance.now();
+      const policy = S.policy,
+        t0 = performance.now();
       let out = policy.forward(env.obs);
       if (out instanceof Promise) {
         out = await out;
         if (policy.lost) throw new Error(`WebGPU device lost (${policy.lost})`);
         if (policy !== S.policy) break; // the backend changed while we waited
       }
-      if (!S.sync) { // async or slow backends: time each step's call (a running average)
+      if (!S.sync) {
+        // async or slow backends: time each step's call (a running average)
         const us = 1000 * (performance.now() - t0);
         S.forwardMicros = 0.9 * (S.forwardMicros ?? us) + 0.1 * us;
       }
@@ -142,7 +180,8 @@ export function stepOnce() {
   else if (S.policy && !busy) run(1, Infinity);
 }
 
-let last = 0, acc = 0;
+let last = 0,
+  acc = 0;
 /** Advance the simulation for one animation frame at time t (ms). */
 export function tick(t) {
   const dt = last ? Math.min(t - last, 100) : 0;

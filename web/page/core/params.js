@@ -16,10 +16,14 @@ export function parseSeed(text) {
  * entry), backend (one of `backends`), embed (bool); notes: one sentence per refused parameter.
  */
 export function readParams(search, backends) {
-  const q = new URLSearchParams(search), notes = [];
+  const q = new URLSearchParams(search),
+    notes = [];
   const refuse = (name, value, want, fallback) =>
     notes.push(`?${name}=${value} ignored: ${want}; using ${fallback}.`);
-  let seed = null, speed = '1', backend = 'wasm', embed = false;
+  let seed = null,
+    speed = '1',
+    backend = 'wasm',
+    embed = false;
   if (q.has('seed')) {
     seed = parseSeed(q.get('seed'));
     if (seed === null) {

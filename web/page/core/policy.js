@@ -17,7 +17,10 @@ export const BACKENDS = ['wasm', ...Object.keys(lazy), 'auto'];
  * 'auto' uses WebGPU only where it loads and passes a probe, else wasm; any failing non-wasm backend falls
  * back to wasm, and policy.note says so; with fallback: false it throws instead.
  */
-export async function loadPolicy(manifestUrl, { backend = 'wasm', baseUrl, wasmResponse, fallback = true } = {}) {
+export async function loadPolicy(
+  manifestUrl,
+  { backend = 'wasm', baseUrl, wasmResponse, fallback = true } = {},
+) {
   let manifest = manifestUrl;
   if (typeof manifestUrl === 'string' || manifestUrl instanceof URL) {
     const url = new URL(manifestUrl, globalThis.location?.href);

@@ -14,6 +14,10 @@ export const refreshSaliency = () => loaded?.then((update) => update());
 /** Load the bars after the first action (optional: a failed load leaves the page without them). */
 export function loadSaliency() {
   if (loaded || S.firstActionMs === null) return;
-  loaded = import('../lazy/saliency.js').then((m) => m.saliencyPanel({ S, env, spec, agentAction, el }))
-    .catch((err) => { console.warn(`saliency: ${err?.message || err}`); return () => {}; });
+  loaded = import('../lazy/saliency.js')
+    .then((m) => m.saliencyPanel({ S, env, spec, agentAction, el }))
+    .catch((err) => {
+      console.warn(`saliency: ${err?.message || err}`);
+      return () => {};
+    });
 }

@@ -20,14 +20,14 @@ export function shareLink({ embed = false } = {}) {
 
 let ui; // lazy/share.js, once loaded
 /** Run `what` of lazy/share.js; a failed download is said beside the backend (the agent plays on). */
-const withUi = (what) => () => (ui ??= import('../lazy/share.js')
-  .then((m) => m.init({ spec, S, $, canvas, shareLink, episodeSeed })))
-  .then((u) => u[what]())
-  .catch((err) => {
-    ui = undefined;
-    S.note = `${what === 'share' ? 'sharing' : 'recording'} failed: ${err?.message || err}`;
-    S.warn = true;
-  });
+const withUi = (what) => () =>
+  (ui ??= import('../lazy/share.js').then((m) => m.init({ spec, S, $, canvas, shareLink, episodeSeed })))
+    .then((u) => u[what]())
+    .catch((err) => {
+      ui = undefined;
+      S.note = `${what === 'share' ? 'sharing' : 'recording'} failed: ${err?.message || err}`;
+      S.warn = true;
+    });
 
 /** Whether a clip is being recorded. */
 export const recording = () => S.recording === true;
@@ -37,7 +37,11 @@ export function wireShare(embed) {
   document.body.classList.toggle('embed', embed);
   $('share').onclick = withUi('share');
   $('record').onclick = withUi('toggleRecording');
-  $('full').onclick = (e) => { e.currentTarget.href = shareLink(); }; // what is on screen at the click
-  $('share-close').onclick = () => { $('share-box').hidden = true; };
+  $('full').onclick = (e) => {
+    e.currentTarget.href = shareLink();
+  }; // what is on screen at the click
+  $('share-close').onclick = () => {
+    $('share-box').hidden = true;
+  };
   for (const id of ['share-link', 'share-embed']) $(id).onfocus = (e) => e.target.select();
 }

@@ -8,7 +8,9 @@ import { fmt, resizeSpark } from './panel.js';
 export const canvas = $('view');
 canvas.style.aspectRatio = `${renderer.WIDTH} / ${renderer.HEIGHT}`; // the world's shape
 const ctx = canvas.getContext('2d');
-let cssW = 0, cssH = 0, dpr = 1;
+let cssW = 0,
+  cssH = 0,
+  dpr = 1;
 export const pixelRatio = () => dpr;
 
 function resize() {
@@ -22,18 +24,30 @@ function resize() {
 }
 new ResizeObserver(resize).observe(canvas);
 
-const ENDS = { terminated: 'terminated', truncated: `time limit: ${spec.maxSteps} steps`,
-  'non-finite state': 'non-finite state: episode ended' };
+const ENDS = {
+  terminated: 'terminated',
+  truncated: `time limit: ${spec.maxSteps} steps`,
+  'non-finite state': 'non-finite state: episode ended',
+};
 
 /** Draw the current state. */
 export function paint() {
   if (!cssW || window.devicePixelRatio !== dpr) resize(); // zoom or a move to another screen
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  const hud = [`t ${(env.steps / spec.renderFps).toFixed(2)} s   return ${fmt(S.episodeReturn)}`,
-    `episode ${S.episode} · ${S.mode === 'agent' ? 'agent' : 'human'} driving${S.running ? '' : ' · paused'}`];
+  const hud = [
+    `t ${(env.steps / spec.renderFps).toFixed(2)} s   return ${fmt(S.episodeReturn)}`,
+    `episode ${S.episode} · ${S.mode === 'agent' ? 'agent' : 'human'} driving${S.running ? '' : ' · paused'}`,
+  ];
   if (S.pendingReset) hud.push(ENDS[S.lastEnd]);
-  const view = { width: cssW, height: cssH, hud, badge: [S.pushed && 'pushed: outside Gymnasium dynamics',
-    S.whatIf && 'what-if physics'].filter(Boolean).join(' · '), constants: env.constants };
+  const view = {
+    width: cssW,
+    height: cssH,
+    hud,
+    badge: [S.pushed && 'pushed: outside Gymnasium dynamics', S.whatIf && 'what-if physics']
+      .filter(Boolean)
+      .join(' · '),
+    constants: env.constants,
+  };
   if (S.lastAction !== null) view.action = S.lastAction;
   if (S.drag) view.drag = S.drag;
   renderer.draw(ctx, env.state, view);
@@ -41,6 +55,7 @@ export function paint() {
 
 /** A pointer event's position in the renderer's world pixels (y down). */
 export function toWorld(e) {
-  const r = canvas.getBoundingClientRect(), { k, ox, oy } = renderer.fit({ width: r.width, height: r.height });
+  const r = canvas.getBoundingClientRect(),
+    { k, ox, oy } = renderer.fit({ width: r.width, height: r.height });
   return [(e.clientX - r.left - ox) / k, (e.clientY - r.top - oy) / k];
 }

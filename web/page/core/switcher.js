@@ -29,7 +29,8 @@ export function fail(err) {
  * Time of one forward pass in µs: the median of bursts of many calls, as one call is far below
  * performance.now()'s resolution (100 µs without cross-origin isolation) and a busy machine preempts.
  */
-const mainBursts = [], kernelBursts = [];
+const mainBursts = [],
+  kernelBursts = [];
 async function calibrate(policy, nBursts, sync = S.sync, bursts = mainBursts) {
   const obs = Float32Array.from(env.obs);
   for (let i = 0; sync && i < 50; i++) policy.forward(obs); // past the baseline compiler's first calls
@@ -57,12 +58,14 @@ export function maybeCalibrate(t) {
   let job;
   if (p.slow) {
     if (!kernelNow || (S.kernelMicros !== null && t - lastCalib < 2000)) return;
-    job = calibrate(kernelNow, S.kernelMicros === null ? 3 : 1, true, kernelBursts)
-      .then((us) => { if (p === S.policy) S.kernelMicros = us; });
+    job = calibrate(kernelNow, S.kernelMicros === null ? 3 : 1, true, kernelBursts).then((us) => {
+      if (p === S.policy) S.kernelMicros = us;
+    });
   } else {
     if (S.forwardMicros !== null && !(S.sync && t - lastCalib > 2000)) return;
-    job = calibrate(p, S.forwardMicros === null ? 3 : 1)
-      .then((us) => { if (p === S.policy) S.forwardMicros = us; });
+    job = calibrate(p, S.forwardMicros === null ? 3 : 1).then((us) => {
+      if (p === S.policy) S.forwardMicros = us;
+    });
   }
   lastCalib = t;
   setBusy(true);
@@ -70,17 +73,24 @@ export function maybeCalibrate(t) {
 }
 
 // The wasm kernel, loaded once: the default, the fallback, and what the python backend is timed against.
-let kernelP = null, kernelNow = null;
-const takeResponse = () => { const r = wasmResponse; wasmResponse = undefined; return r; }; // a body reads once
+let kernelP = null,
+  kernelNow = null;
+const takeResponse = () => {
+  const r = wasmResponse;
+  wasmResponse = undefined;
+  return r;
+}; // a body reads once
 function wasm() {
-  kernelP ??= loadPolicy(kernel, { backend: 'wasm', baseUrl, wasmResponse: takeResponse() })
-    .catch((err) => { kernelP = null; throw err; });
+  kernelP ??= loadPolicy(kernel, { backend: 'wasm', baseUrl, wasmResponse: takeResponse() }).catch((err) => {
+    kernelP = null;
+    throw err;
+  });
   return kernelP;
 }
 
 /** Make `policy` the one that plays; false when another switch started meanwhile. */
 async function install(id, policy, note) {
-  if (policy.backend === 'wasm' && !kernelNow) kernelP = Promise.resolve(kernelNow = policy);
+  if (policy.backend === 'wasm' && !kernelNow) kernelP = Promise.resolve((kernelNow = policy));
   const probe = policy.forward(env.obs);
   await probe;
   if (id !== loading) return false;
@@ -119,12 +129,14 @@ export async function switchBackend(name, note = '') {
     if (python && S.policy?.backend !== 'wasm') {
       if (!(await install(id, await wasm(), loadingNote))) return;
     }
-    const policy = await (name === 'wasm' ? wasm()
+    const policy = await (name === 'wasm'
+      ? wasm()
       : loadPolicy(kernel, { backend: name, baseUrl, wasmResponse: takeResponse(), fallback: !python }));
     if (id === loading) await install(id, policy, note);
   } catch (err) {
     if (id !== loading) return;
-    if (python && S.policy) { // said where the backend is shown; the page plays on
+    if (python && S.policy) {
+      // said where the backend is shown; the page plays on
       S.note = `python failed: ${err.message || err}. Still running on the wasm kernel.`;
       S.warn = true;
       $('backend').value = S.backend;

@@ -17,16 +17,33 @@ const final = list.find((s) => s.final) ?? null;
 export const snapshotList = () => list.map(({ id, steps }) => ({ id, steps }));
 
 /** The id of the snapshot playing now (the final one when the page's own policy plays); null without any. */
-export const currentSnapshot = () => (list.length ? S.policy?.snapshot ?? final?.id ?? null : null);
+export const currentSnapshot = () => (list.length ? (S.policy?.snapshot ?? final?.id ?? null) : null);
 
-let controller = null, ready = null;
+let controller = null,
+  ready = null;
 /** The timeline controller (lazy/timeline.js), loaded once; rejects when the build has no snapshots. */
 export function timeline() {
-  if (!list.length) return Promise.reject(new Error('this page has no training snapshots (its policy has none)'));
-  controller ??= import('../lazy/timeline.js').then((m) => (ready = m.mountTimeline({
-    kernel, spec, Env, renderer, $, el, S, getEnv: () => env, episodeSeed, newEpisode, agentAction, loadPolicy,
-    switchBackend, baseUrl: new URL('.', import.meta.url),
-  })));
+  if (!list.length)
+    return Promise.reject(new Error('this page has no training snapshots (its policy has none)'));
+  controller ??= import('../lazy/timeline.js').then(
+    (m) =>
+      (ready = m.mountTimeline({
+        kernel,
+        spec,
+        Env,
+        renderer,
+        $,
+        el,
+        S,
+        getEnv: () => env,
+        episodeSeed,
+        newEpisode,
+        agentAction,
+        loadPolicy,
+        switchBackend,
+        baseUrl: new URL('.', import.meta.url),
+      })),
+  );
   return controller;
 }
 
@@ -38,9 +55,11 @@ const SETTLE_MS = 1500; // after the first action, the page's own lazy parts (sa
 /** Mount the timeline a moment after the agent's first action: its chunk never competes with the page's start. */
 export function mountAfterFirstAction() {
   if (!list.length) return;
-  const mount = () => timeline().catch((err) => {
-    console.warn(`timeline: ${err?.message || err}`); // optional: the page plays on without it
-  });
-  const wait = () => setTimeout(S.firstActionMs === null ? wait : mount, S.firstActionMs === null ? 100 : SETTLE_MS);
+  const mount = () =>
+    timeline().catch((err) => {
+      console.warn(`timeline: ${err?.message || err}`); // optional: the page plays on without it
+    });
+  const wait = () =>
+    setTimeout(S.firstActionMs === null ? wait : mount, S.firstActionMs === null ? 100 : SETTLE_MS);
   wait();
 }

@@ -24,7 +24,8 @@ export function wirePhysics() {
     if (box.open) {
       physics().catch((err) => {
         loaded = null; // a later try fetches it again
-        $('physics-body').textContent = `The what-if panel did not load (${err?.message || err}): reload the page.`;
+        $('physics-body').textContent =
+          `The what-if panel did not load (${err?.message || err}): reload the page.`;
       });
     }
   };

@@ -3,7 +3,8 @@
 import { ClassicEnv, uniform } from './base.js';
 
 export const spec = {
-  id: 'CartPole-v1', title: 'CartPole',
+  id: 'CartPole-v1',
+  title: 'CartPole',
   renderFps: 50,
   maxSteps: 500,
   action: { type: 'discrete', n: 2 },
@@ -24,9 +25,14 @@ export const spec = {
 };
 
 // The defaults by name, for modules that draw with them (render/cartpole.js, the page).
-export const { gravity: { value: GRAVITY }, length: { value: LENGTH } } = spec.constants;
+export const {
+  gravity: { value: GRAVITY },
+  length: { value: LENGTH },
+} = spec.constants;
 export const TAU = 0.02; // seconds per step
-export const THETA_THRESHOLD = 12 * 2 * Math.PI / 360, X_THRESHOLD = 2.4, MAX_STEPS = spec.maxSteps;
+export const THETA_THRESHOLD = (12 * 2 * Math.PI) / 360,
+  X_THRESHOLD = 2.4,
+  MAX_STEPS = spec.maxSteps;
 
 export class CartPole extends ClassicEnv {
   static id = spec.id;
@@ -40,27 +46,43 @@ export class CartPole extends ClassicEnv {
     this.polemassLength = c.masspole * c.length;
   }
 
-  initialState(rand) { return [0, 1, 2, 3].map(() => uniform(rand, -0.05, 0.05)); }
-  afterReset() { this.done = false; }
-  observe() { this.obs.set(this.state); }
+  initialState(rand) {
+    return [0, 1, 2, 3].map(() => uniform(rand, -0.05, 0.05));
+  }
+  afterReset() {
+    this.done = false;
+  }
+  observe() {
+    this.obs.set(this.state);
+  }
 
   advance(action) {
-    const s = this.state, c = this.constants, { sin, cos } = this.libm;
-    let x = s[0], xDot = s[1], theta = s[2], thetaDot = s[3];
+    const s = this.state,
+      c = this.constants,
+      { sin, cos } = this.libm;
+    let x = s[0],
+      xDot = s[1],
+      theta = s[2],
+      thetaDot = s[3];
     const force = action === 1 ? c.force_mag : -c.force_mag;
-    const costheta = cos(theta), sintheta = sin(theta);
+    const costheta = cos(theta),
+      sintheta = sin(theta);
     // np.square(theta_dot) is theta_dot * theta_dot
     const temp = (force + this.polemassLength * (thetaDot * thetaDot) * sintheta) / this.totalMass;
-    const thetaacc = (c.gravity * sintheta - costheta * temp) /
-      (c.length * (4.0 / 3.0 - c.masspole * (costheta * costheta) / this.totalMass));
-    const xacc = temp - this.polemassLength * thetaacc * costheta / this.totalMass;
+    const thetaacc =
+      (c.gravity * sintheta - costheta * temp) /
+      (c.length * (4.0 / 3.0 - (c.masspole * (costheta * costheta)) / this.totalMass));
+    const xacc = temp - (this.polemassLength * thetaacc * costheta) / this.totalMass;
     x = x + TAU * xDot;
     xDot = xDot + TAU * xacc;
     theta = theta + TAU * thetaDot;
     thetaDot = thetaDot + TAU * thetaacc;
-    s[0] = x; s[1] = xDot; s[2] = theta; s[3] = thetaDot;
-    const terminated = x < -X_THRESHOLD || x > X_THRESHOLD ||
-      theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
+    s[0] = x;
+    s[1] = xDot;
+    s[2] = theta;
+    s[3] = thetaDot;
+    const terminated =
+      x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
     const reward = this.done ? 0.0 : 1.0;
     this.done ||= terminated;
     return { reward, terminated };

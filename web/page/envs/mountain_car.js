@@ -3,7 +3,8 @@
 import { ClassicEnv, uniform } from './base.js';
 
 export const spec = {
-  id: 'MountainCar-v0', title: 'Mountain Car',
+  id: 'MountainCar-v0',
+  title: 'Mountain Car',
   renderFps: 30,
   maxSteps: 200,
   action: { type: 'discrete', n: 3 },
@@ -21,7 +22,10 @@ export const spec = {
   render: 'mountain_car',
 };
 
-export const MIN_POSITION = -1.2, MAX_POSITION = 0.6, GOAL_POSITION = 0.5, GOAL_VELOCITY = 0;
+export const MIN_POSITION = -1.2,
+  MAX_POSITION = 0.6,
+  GOAL_POSITION = 0.5,
+  GOAL_VELOCITY = 0;
 
 const clip = (x, lo, hi) => Math.min(Math.max(x, lo), hi); // np.clip
 
@@ -32,19 +36,26 @@ export class MountainCar extends ClassicEnv {
     super(spec, constants);
   }
 
-  initialState(rand) { return [uniform(rand, -0.6, -0.4), 0]; }
-  observe() { this.obs.set(this.state); }
+  initialState(rand) {
+    return [uniform(rand, -0.6, -0.4), 0];
+  }
+  observe() {
+    this.obs.set(this.state);
+  }
 
   advance(action) {
-    const s = this.state, c = this.constants;
-    let position = s[0], velocity = s[1];
-    velocity += (action - 1) * c.force + this.libm.cos(3 * position) * (-c.gravity); // math.cos
+    const s = this.state,
+      c = this.constants;
+    let position = s[0],
+      velocity = s[1];
+    velocity += (action - 1) * c.force + this.libm.cos(3 * position) * -c.gravity; // math.cos
     velocity = clip(velocity, -c.max_speed, c.max_speed);
     position += velocity;
     position = clip(position, MIN_POSITION, MAX_POSITION);
     if (position === MIN_POSITION && velocity < 0) velocity = 0;
     const terminated = position >= GOAL_POSITION && velocity >= GOAL_VELOCITY;
-    s[0] = position; s[1] = velocity;
+    s[0] = position;
+    s[1] = velocity;
     return { reward: -1.0, terminated };
   }
 }

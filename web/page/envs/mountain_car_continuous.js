@@ -5,7 +5,8 @@
 import { ClassicEnv, uniform } from './base.js';
 
 export const spec = {
-  id: 'MountainCarContinuous-v0', title: 'Mountain Car (continuous)',
+  id: 'MountainCarContinuous-v0',
+  title: 'Mountain Car (continuous)',
   renderFps: 30,
   maxSteps: 999,
   action: { type: 'box', shape: [1], low: [-1], high: [1] },
@@ -22,8 +23,12 @@ export const spec = {
   render: 'mountain_car_continuous', // render/mountain_car.js with this env's goal (0.45)
 };
 
-export const MIN_POSITION = -1.2, MAX_POSITION = 0.6, GOAL_POSITION = 0.45, GOAL_VELOCITY = 0;
-const MIN_ACTION = -1.0, MAX_ACTION = 1.0;
+export const MIN_POSITION = -1.2,
+  MAX_POSITION = 0.6,
+  GOAL_POSITION = 0.45,
+  GOAL_VELOCITY = 0;
+const MIN_ACTION = -1.0,
+  MAX_ACTION = 1.0;
 const f32 = Math.fround;
 
 export class MountainCarContinuous extends ClassicEnv {
@@ -34,41 +39,73 @@ export class MountainCarContinuous extends ClassicEnv {
     super(spec, constants);
   }
 
-  initialState(rand) { return [uniform(rand, -0.6, -0.4), 0]; }
-  afterReset() { this.#f32 = false; }
-  afterSetState() { // a state as Gymnasium's step leaves it: float32
+  initialState(rand) {
+    return [uniform(rand, -0.6, -0.4), 0];
+  }
+  afterReset() {
+    this.#f32 = false;
+  }
+  afterSetState() {
+    // a state as Gymnasium's step leaves it: float32
     this.state[0] = f32(this.state[0]);
     this.state[1] = f32(this.state[1]);
     this.#f32 = true;
   }
-  observe() { this.obs.set(this.state); }
+  observe() {
+    this.obs.set(this.state);
+  }
 
   // action: [force] (float32, as Gymnasium's action space; the reward charges it unclipped)
   advance(action) {
-    const s = this.state, c = this.constants, a = f32(action[0]);
+    const s = this.state,
+      c = this.constants,
+      a = f32(action[0]);
     // pF, vF: whether position and velocity are NumPy float32 (else float64 or a Python float)
-    let position = s[0], velocity = s[1], pF = this.#f32, vF = this.#f32;
+    let position = s[0],
+      velocity = s[1],
+      pF = this.#f32,
+      vF = this.#f32;
     // force = min(max(action[0], min_action), max_action): Python returns the float32 action or the bound;
     // a float32 compared with a Python float compares in float32
-    let force = a, fF = true;
-    if (a < f32(MIN_ACTION)) { force = MIN_ACTION; fF = false; }
-    else if (a > f32(MAX_ACTION)) { force = MAX_ACTION; fF = false; }
+    let force = a,
+      fF = true;
+    if (a < f32(MIN_ACTION)) {
+      force = MIN_ACTION;
+      fF = false;
+    } else if (a > f32(MAX_ACTION)) {
+      force = MAX_ACTION;
+      fF = false;
+    }
     const g = 0.0025 * this.libm.cos(pF ? f32(3 * position) : 3 * position); // math.cos, a Python float
     const dv = fF ? f32(f32(force * f32(c.power)) - f32(g)) : force * c.power - g;
     velocity = vF ? f32(velocity + f32(dv)) : velocity + dv;
-    if (vF ? velocity > f32(c.max_speed) : velocity > c.max_speed) { velocity = c.max_speed; vF = false; }
-    if (vF ? velocity < f32(-c.max_speed) : velocity < -c.max_speed) { velocity = -c.max_speed; vF = false; }
+    if (vF ? velocity > f32(c.max_speed) : velocity > c.max_speed) {
+      velocity = c.max_speed;
+      vF = false;
+    }
+    if (vF ? velocity < f32(-c.max_speed) : velocity < -c.max_speed) {
+      velocity = -c.max_speed;
+      vF = false;
+    }
     position = pF ? f32(position + f32(velocity)) : position + velocity;
-    if (pF ? position > f32(MAX_POSITION) : position > MAX_POSITION) { position = MAX_POSITION; pF = false; }
-    if (pF ? position < f32(MIN_POSITION) : position < MIN_POSITION) { position = MIN_POSITION; pF = false; }
+    if (pF ? position > f32(MAX_POSITION) : position > MAX_POSITION) {
+      position = MAX_POSITION;
+      pF = false;
+    }
+    if (pF ? position < f32(MIN_POSITION) : position < MIN_POSITION) {
+      position = MIN_POSITION;
+      pF = false;
+    }
     if ((pF ? position === f32(MIN_POSITION) : position === MIN_POSITION) && velocity < 0) {
       velocity = 0; // Python's int 0
       vF = false;
     }
-    const terminated = (pF ? position >= f32(GOAL_POSITION) : position >= GOAL_POSITION) &&
+    const terminated =
+      (pF ? position >= f32(GOAL_POSITION) : position >= GOAL_POSITION) &&
       (vF ? velocity >= f32(GOAL_VELOCITY) : velocity >= GOAL_VELOCITY);
     const reward = (terminated ? 100.0 : 0) - a * a * 0.1; // math.pow(action[0], 2): exact for a float32
-    s[0] = f32(position); s[1] = f32(velocity);
+    s[0] = f32(position);
+    s[1] = f32(velocity);
     this.#f32 = true;
     return { reward, terminated };
   }

@@ -23,17 +23,20 @@ const R = new Float64Array(2);
 function mul(ah, al, bh, bl) {
   const p = ah * bh;
   let t = SPLIT * ah;
-  const ahh = t - (t - ah), ahl = ah - ahh;
+  const ahh = t - (t - ah),
+    ahl = ah - ahh;
   t = SPLIT * bh;
-  const bhh = t - (t - bh), bhl = bh - bhh;
-  const lo = (((ahh * bhh - p) + ahh * bhl + ahl * bhh) + ahl * bhl) + (ah * bl + al * bh);
+  const bhh = t - (t - bh),
+    bhl = bh - bhh;
+  const lo = ahh * bhh - p + ahh * bhl + ahl * bhh + ahl * bhl + (ah * bl + al * bh);
   const hi = p + lo;
   R[0] = hi;
   R[1] = lo - (hi - p);
 }
 function add(ah, al, bh, bl) {
-  const s = ah + bh, v = s - ah;
-  const lo = ((ah - (s - v)) + (bh - v)) + al + bl;
+  const s = ah + bh,
+    v = s - ah;
+  const lo = ah - (s - v) + (bh - v) + al + bl;
   const hi = s + lo;
   R[0] = hi;
   R[1] = lo - (hi - s);
@@ -44,7 +47,7 @@ const fact = (n) => (n < 2 ? 1 : n * fact(n - 1)); // exact up to 18!; the tail 
 function inv(n) {
   const hi = 1 / n;
   mul(n, 0, hi, 0);
-  return [hi, ((1 - R[0]) - R[1]) / n];
+  return [hi, (1 - R[0] - R[1]) / n];
 }
 
 // Series in y = x^2: sin x = x + x y S(y), cos x = 1 + y C(y), for |x| <= 0.8 (a reduced argument may pass
@@ -82,7 +85,9 @@ function cosKernel(xh, xl) {
 }
 
 // pi/2 = P1 + P2 + P3 (+ below 2^-160); 2/pi to a double for the quotient
-const P1 = 1.5707963267948966, P2 = 6.123233995736766e-17, P3 = -1.4973849048591698e-33;
+const P1 = 1.5707963267948966,
+  P2 = 6.123233995736766e-17,
+  P3 = -1.4973849048591698e-33;
 const TWO_OVER_PI = 0.6366197723675814;
 const PIO4 = 0.7853981633974483; // the double below pi/4
 
@@ -90,15 +95,24 @@ const PIO4 = 0.7853981633974483; // the double below pi/4
 // six parts summed with TwoSum, the rounding errors gathered in lo.
 const RED = new Float64Array(2);
 function reduce(x, k) {
-  let hi = x, lo = 0;
-  const sub = (d) => { // hi + lo -= d
-    const s = hi - d, v = s - hi;
-    lo += (hi - (s - v)) + (-d - v);
+  let hi = x,
+    lo = 0;
+  const sub = (d) => {
+    // hi + lo -= d
+    const s = hi - d,
+      v = s - hi;
+    lo += hi - (s - v) + (-d - v);
     hi = s;
   };
-  mul(k, 0, P1, 0); sub(R[0]); sub(R[1]);
-  mul(k, 0, P2, 0); sub(R[0]); sub(R[1]);
-  mul(k, 0, P3, 0); sub(R[0]); sub(R[1]);
+  mul(k, 0, P1, 0);
+  sub(R[0]);
+  sub(R[1]);
+  mul(k, 0, P2, 0);
+  sub(R[0]);
+  sub(R[1]);
+  mul(k, 0, P3, 0);
+  sub(R[0]);
+  sub(R[1]);
   const s = hi + lo;
   RED[0] = s;
   RED[1] = lo - (s - hi);
@@ -111,10 +125,14 @@ export function sin(x) {
   const k = Math.round(x * TWO_OVER_PI);
   reduce(x, k);
   switch (k & 3) {
-    case 0: return sinKernel(RED[0], RED[1]);
-    case 1: return cosKernel(RED[0], RED[1]);
-    case 2: return -sinKernel(RED[0], RED[1]);
-    default: return -cosKernel(RED[0], RED[1]);
+    case 0:
+      return sinKernel(RED[0], RED[1]);
+    case 1:
+      return cosKernel(RED[0], RED[1]);
+    case 2:
+      return -sinKernel(RED[0], RED[1]);
+    default:
+      return -cosKernel(RED[0], RED[1]);
   }
 }
 
@@ -125,10 +143,14 @@ export function cos(x) {
   const k = Math.round(x * TWO_OVER_PI);
   reduce(x, k);
   switch (k & 3) {
-    case 0: return cosKernel(RED[0], RED[1]);
-    case 1: return -sinKernel(RED[0], RED[1]);
-    case 2: return -cosKernel(RED[0], RED[1]);
-    default: return sinKernel(RED[0], RED[1]);
+    case 0:
+      return cosKernel(RED[0], RED[1]);
+    case 1:
+      return -sinKernel(RED[0], RED[1]);
+    case 2:
+      return -cosKernel(RED[0], RED[1]);
+    default:
+      return sinKernel(RED[0], RED[1]);
   }
 }
 
@@ -138,7 +160,8 @@ export function cos(x) {
 // sqf = powf(x, 2) and sinf/cosf (NumPy's float32 sin/cos) round the exact value to float32 (through a
 // double: a second rounding changes a float32 result only with probability near 2^-29).
 export const LIBM = Object.freeze({
-  sin, cos,
+  sin,
+  cos,
   sq: (x) => x * x,
   sqf: (x) => Math.fround(x * x), // x * x of a float32 is exact in a double
   sinf: (x) => Math.fround(sin(x)),

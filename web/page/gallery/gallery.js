@@ -6,8 +6,10 @@ import envs from 'virtual:gallery';
 function preview(canvas, { Env, renderer }) {
   const env = new Env();
   env.reset({ seed: 0 });
-  const dpr = window.devicePixelRatio || 1, r = canvas.getBoundingClientRect();
-  const width = r.width || canvas.width, height = r.height || canvas.height;
+  const dpr = window.devicePixelRatio || 1,
+    r = canvas.getBoundingClientRect();
+  const width = r.width || canvas.width,
+    height = r.height || canvas.height;
   canvas.width = Math.round(width * dpr);
   canvas.height = Math.round(height * dpr);
   const ctx = canvas.getContext('2d');

@@ -5,8 +5,14 @@
 // The lazy half: core/saliency.js imports this after the first action and passes the page's state in (a static
 // import of the page's modules would split them into a chunk the page then fetches before its first action).
 
-const fmt = (x) => (!Number.isFinite(x) ? '–' : x === 0 ? '0' : Math.abs(x) >= 100 || Math.abs(x) < 0.01
-  ? x.toExponential(1) : x.toFixed(2));
+const fmt = (x) =>
+  !Number.isFinite(x)
+    ? '–'
+    : x === 0
+      ? '0'
+      : Math.abs(x) >= 100 || Math.abs(x) < 0.01
+        ? x.toExponential(1)
+        : x.toFixed(2);
 
 /**
  * Build the bars under the policy panel's outputs; returns update(), which recomputes the saliency when the
@@ -20,20 +26,32 @@ export function saliencyPanel({ S, env, spec, agentAction, el: make }) {
   Object.assign(head.style, { fontSize: '1em', margin: '14px 0 6px' }); // a sub-heading of the panel's h2
   let dim = 0; // box: the action dimension shown
   const n = box ? spec.action.shape.reduce((a, b) => a * b, 1) : 0;
-  if (n > 1) { // the viewer picks the dimension
-    const pick = make('select', { id: 'saliency-dim', title: 'The action dimension whose saliency is shown' },
-      ...Array.from({ length: n }, (_, i) => make('option', { value: String(i),
-        textContent: spec.actionNames?.[i] ?? `action ${i}` })));
-    pick.addEventListener('change', () => { dim = Number(pick.value); });
+  if (n > 1) {
+    // the viewer picks the dimension
+    const pick = make(
+      'select',
+      { id: 'saliency-dim', title: 'The action dimension whose saliency is shown' },
+      ...Array.from({ length: n }, (_, i) =>
+        make('option', { value: String(i), textContent: spec.actionNames?.[i] ?? `action ${i}` }),
+      ),
+    );
+    pick.addEventListener('change', () => {
+      dim = Number(pick.value);
+    });
     head.append(' ', pick);
   }
   const grid = make('div', { className: 'probs', id: 'saliency' });
   const bars = Array.from({ length: env.obsDim }, (_, i) => {
-    const name = spec.obsNames?.[i] ?? `obs[${i}]`, bar = make('i'), zero = make('b');
+    const name = spec.obsNames?.[i] ?? `obs[${i}]`,
+      bar = make('i'),
+      zero = make('b');
     zero.style.left = '50%';
     const out = make('output', { textContent: '–' });
-    grid.append(make('span', { textContent: name, title: name }),
-      make('span', { className: 'meter signed' }, bar, zero), out);
+    grid.append(
+      make('span', { textContent: name, title: name }),
+      make('span', { className: 'meter signed' }, bar, zero),
+      out,
+    );
     return { bar, out };
   });
   const note = make('p', { id: 'saliency-note' });
@@ -44,13 +62,16 @@ export function saliencyPanel({ S, env, spec, agentAction, el: make }) {
 
   const names = spec.actionNames ?? [];
   const label = (k) => (box ? `action “${names[k] ?? k}”` : `${S.out?.q ? 'Q' : 'log P'}(${names[k] ?? k})`);
-  let busy = false, key = '', last = null; // what the bars show: observation and action, and whose
+  let busy = false,
+    key = '',
+    last = null; // what the bars show: observation and action, and whose
   const show = (g, k) => {
     title.textContent = `Why: how each feature moves ${label(k)} (gradient)`;
     let big = 0;
     for (const x of g) if (Number.isFinite(x)) big = Math.max(big, Math.abs(x));
     bars.forEach(({ bar, out }, i) => {
-      const x = g[i], p = Number.isFinite(x) && big > 0 ? 0.5 + (0.5 * x) / big : 0.5;
+      const x = g[i],
+        p = Number.isFinite(x) && big > 0 ? 0.5 + (0.5 * x) / big : 0.5;
       bar.style.left = `${100 * Math.min(p, 0.5)}%`;
       bar.style.width = `${100 * Math.abs(p - 0.5)}%`;
       out.textContent = fmt(x);
@@ -60,10 +81,12 @@ export function saliencyPanel({ S, env, spec, agentAction, el: make }) {
   return async function update() {
     const policy = S.policy;
     if (busy || !policy) return;
-    if (!policy.saliency) { // the python backend, or a kernel compiled before saliency
+    if (!policy.saliency) {
+      // the python backend, or a kernel compiled before saliency
       S.saliency = null;
       grid.style.display = 'none'; // no stale bars (.probs's display: grid would override `hidden`)
-      note.textContent = `No saliency on the ${S.backend} backend (wasm and WebGPU have it, from a kernel ` +
+      note.textContent =
+        `No saliency on the ${S.backend} backend (wasm and WebGPU have it, from a kernel ` +
         'compiled with saliency: recompile an older one).';
       return;
     }

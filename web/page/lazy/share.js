@@ -11,12 +11,15 @@ export function init(c) {
 
 const attr = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** The HTML to paste into another page to embed this one. */
-const embedSnippet = () => `<iframe src="${attr(ctx.shareLink({ embed: true }))}" width="640" height="480" ` +
+const embedSnippet = () =>
+  `<iframe src="${attr(ctx.shareLink({ embed: true }))}" width="640" height="480" ` +
   `style="border:0" title="${attr(ctx.spec.title)}: a trained agent, live" allow="fullscreen"></iframe>`;
 
 /** Show the share box and copy the link. */
 async function share() {
-  const { $ } = ctx, link = ctx.shareLink(), box = $('share-box');
+  const { $ } = ctx,
+    link = ctx.shareLink(),
+    box = $('share-box');
   $('share-link').value = link;
   $('share-embed').value = embedSnippet();
   box.hidden = false;
@@ -24,7 +27,9 @@ async function share() {
   try {
     await navigator.clipboard.writeText(link);
     copied = true;
-  } catch { /* no clipboard permission (or an insecure context): the link is in the box to copy */ }
+  } catch {
+    /* no clipboard permission (or an insecure context): the link is in the box to copy */
+  }
   $('share-status').textContent = copied ? 'Link copied.' : 'Copy the link below.';
   $('share-link').select();
 }
@@ -53,8 +58,11 @@ function toggleRecording() {
     S.warn = true;
     return;
   }
-  const chunks = [], rec = new MediaRecorder(canvas.captureStream(30), { mimeType });
-  rec.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+  const chunks = [],
+    rec = new MediaRecorder(canvas.captureStream(30), { mimeType });
+  rec.ondataavailable = (e) => {
+    if (e.data.size) chunks.push(e.data);
+  };
   rec.onstop = () => {
     recorder = null;
     S.recording = false;

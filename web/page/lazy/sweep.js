@@ -12,13 +12,27 @@
  * The agent acts greedily, as on the page (actions.js agentAction: the argmax of probs or q, or the action
  * mean clipped to the bounds); written out here so that the 2.5 million steps of a sweep allocate nothing.
  */
-export async function runSweep({ Env, spec, constants, param, values, seeds, batch, outputs, pause, onValue }) {
+export async function runSweep({
+  Env,
+  spec,
+  constants,
+  param,
+  values,
+  seeds,
+  batch,
+  outputs,
+  pause,
+  onValue,
+}) {
   const nOut = outputs.reduce((n, o) => n + o.size, 0);
   const head = outputs.find((o) => o.name !== 'value') ?? outputs[0];
   const at = outputs.slice(0, outputs.indexOf(head)).reduce((n, o) => n + o.size, 0);
-  const discrete = spec.action.type === 'discrete', { low, high } = spec.action;
+  const discrete = spec.action.type === 'discrete',
+    { low, high } = spec.action;
   const a = discrete ? null : new Array(head.size); // the box action, refilled for each env (step copies it)
-  const rows = [], n = seeds.length, live = new Int32Array(n);
+  const rows = [],
+    n = seeds.length,
+    live = new Int32Array(n);
   for (let vi = 0; vi < values.length; vi++) {
     const value = values[vi];
     const envs = Array.from(seeds, (seed) => {
@@ -26,19 +40,23 @@ export async function runSweep({ Env, spec, constants, param, values, seeds, bat
       e.reset({ seed });
       return e;
     });
-    const returns = new Float64Array(n), obsDim = envs[0].obsDim;
+    const returns = new Float64Array(n),
+      obsDim = envs[0].obsDim;
     const obs = new Float32Array(Math.min(batch.size, n) * obsDim);
     let nLive = n;
     for (let i = 0; i < n; i++) live[i] = i;
     while (nLive) {
       let kept = 0; // live[0..kept) are the episodes still running after this step (compacted in place)
-      for (let c = 0; c < nLive; c += batch.size) { // batches of at most the kernel's capacity
+      for (let c = 0; c < nLive; c += batch.size) {
+        // batches of at most the kernel's capacity
         const m = Math.min(batch.size, nLive - c);
         for (let j = 0; j < m; j++) obs.set(envs[live[c + j]].obs, j * obsDim);
         let out = batch.forward(obs, m);
         if (out instanceof Promise) out = await out;
         for (let j = 0; j < m; j++) {
-          const i = live[c + j], e = envs[i], o = j * nOut + at;
+          const i = live[c + j],
+            e = envs[i],
+            o = j * nOut + at;
           let action = 0;
           if (discrete) {
             for (let k = 1; k < head.size; k++) if (out[o + k] > out[o + action]) action = k;

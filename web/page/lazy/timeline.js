@@ -30,11 +30,17 @@ export function mountTimeline(d) {
 function snapshots({ kernel, S, loadPolicy, baseUrl }) {
   const list = kernel.snapshots;
   const final = list.find((s) => s.final) ?? list[list.length - 1];
-  const label = (s) => (s.steps === 0 ? 'untrained (0 steps)'
-    : `after ${s.steps.toLocaleString('en')} steps${s.final ? ' (final)' : ''}`);
-  const find = (id) => list.find((s) => s.id === String(id)) ?? (() => {
-    throw new Error(`no snapshot '${id}': window.app.snapshots() lists ${list.map((s) => s.id).join(', ')}`);
-  })();
+  const label = (s) =>
+    s.steps === 0
+      ? 'untrained (0 steps)'
+      : `after ${s.steps.toLocaleString('en')} steps${s.final ? ' (final)' : ''}`;
+  const find = (id) =>
+    list.find((s) => s.id === String(id)) ??
+    (() => {
+      throw new Error(
+        `no snapshot '${id}': window.app.snapshots() lists ${list.map((s) => s.id).join(', ')}`,
+      );
+    })();
   const currentId = () => S.policy?.snapshot ?? final.id;
 
   // The final snapshot's policy is the page's own kernel.
@@ -73,17 +79,31 @@ function mountSlider({ $, el, S, newEpisode, switchBackend }, snaps) {
     tally.set(currentId(), t);
   }
 
-  const slider = el('input', { type: 'range', min: '0', max: String(list.length - 1), step: '1',
-    value: String(list.indexOf(final)) });
+  const slider = el('input', {
+    type: 'range',
+    min: '0',
+    max: String(list.length - 1),
+    step: '1',
+    value: String(list.indexOf(final)),
+  });
   slider.setAttribute('aria-label', 'Training snapshot: the agent after N env steps');
-  const ticks = el('datalist', { id: 'timeline-ticks' }, ...list.map((s, i) => el('option', { value: String(i) })));
+  const ticks = el(
+    'datalist',
+    { id: 'timeline-ticks' },
+    ...list.map((s, i) => el('option', { value: String(i) })),
+  );
   slider.setAttribute('list', ticks.id);
-  const stepsOut = el('output', { id: 'timeline-steps' }), evalOut = el('output'), hereOut = el('output');
+  const stepsOut = el('output', { id: 'timeline-steps' }),
+    evalOut = el('output'),
+    hereOut = el('output');
   const note = el('span', { role: 'status' });
-  const section = el('section', { className: 'panel full timeline' },
+  const section = el(
+    'section',
+    { className: 'panel full timeline' },
     el('h2', { textContent: 'Training timeline' }),
     el('label', {}, 'Agent ', stepsOut, ' ', slider, ticks),
-    el('p', {}, 'Greedy return at training: ', evalOut, ' · here: ', hereOut, ' ', note));
+    el('p', {}, 'Greedy return at training: ', evalOut, ' · here: ', hereOut, ' ', note),
+  );
   section.setAttribute('aria-label', 'Training timeline');
   slider.style.width = '100%';
 
@@ -91,22 +111,32 @@ function mountSlider({ $, el, S, newEpisode, switchBackend }, snaps) {
     stepsOut.textContent = label(s);
     evalOut.textContent = fmt(s.eval);
   }
-  let want = 0, pending = 0; // the latest choice (an older one that loads later does not play); loads running
+  let want = 0,
+    pending = 0; // the latest choice (an older one that loads later does not play); loads running
   /** Play snapshot `id` from a new episode; resolves to {id, steps} once it plays. */
   async function useSnapshot(id) {
-    const s = find(id), token = ++want;
+    const s = find(id),
+      token = ++want;
     collect();
     slider.value = String(list.indexOf(s));
     show(s);
     note.textContent = s.final ? '' : 'loading…';
     pending++;
     try {
-      if (s.final) await switchBackend($('backend').value); // the page's own policy, on the chosen backend
+      if (s.final)
+        await switchBackend($('backend').value); // the page's own policy, on the chosen backend
       else {
         const policy = await policyOf(s);
         if (token !== want) return { id: currentId(), steps: find(currentId()).steps };
-        Object.assign(S, { policy, backend: 'wasm', sync: true, forwardMicros: null, kernelMicros: null,
-          error: null, note: `the agent ${label(s)} of training (wasm)` });
+        Object.assign(S, {
+          policy,
+          backend: 'wasm',
+          sync: true,
+          forwardMicros: null,
+          kernelMicros: null,
+          error: null,
+          note: `the agent ${label(s)} of training (wasm)`,
+        });
       }
     } catch (err) {
       note.textContent = `could not load it: ${err.message || err}`;
@@ -121,12 +151,15 @@ function mountSlider({ $, el, S, newEpisode, switchBackend }, snaps) {
     }
     return { id: s.id, steps: s.steps };
   }
-  slider.oninput = () => { useSnapshot(list[Number(slider.value)].id).catch(() => {}); };
+  slider.oninput = () => {
+    useSnapshot(list[Number(slider.value)].id).catch(() => {});
+  };
 
   /** Once a frame: count finished episodes, and follow the page (a backend switch plays the final policy). */
   function follow() {
     collect();
-    const id = currentId(), t0 = tally.get(id);
+    const id = currentId(),
+      t0 = tally.get(id);
     if (!pending) {
       slider.value = String(list.findIndex((s) => s.id === id));
       show(find(id));
@@ -134,7 +167,9 @@ function mountSlider({ $, el, S, newEpisode, switchBackend }, snaps) {
     hereOut.textContent = t0?.n ? `${fmt(t0.sum / t0.n)} over ${t0.n} episodes` : '–';
   }
   show(find(currentId()));
-  const say = (text) => { note.textContent = text; };
+  const say = (text) => {
+    note.textContent = text;
+  };
   return { section, useSnapshot, follow, say };
 }
 
@@ -145,9 +180,14 @@ function mountSlider({ $, el, S, newEpisode, switchBackend }, snaps) {
  */
 function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agentAction }, snaps, slider) {
   const { list, final, label, find, policyOf } = snaps;
-  const pick = (s) => el('select', {}, ...list.map((x) => el('option', { value: x.id, textContent: label(x),
-    selected: x === s })));
-  const left = pick(list[0]), right = pick(final);
+  const pick = (s) =>
+    el(
+      'select',
+      {},
+      ...list.map((x) => el('option', { value: x.id, textContent: label(x), selected: x === s })),
+    );
+  const left = pick(list[0]),
+    right = pick(final);
   left.setAttribute('aria-label', 'Left policy');
   right.setAttribute('aria-label', 'Right policy');
   const start = el('button', { type: 'button', textContent: 'Start' });
@@ -161,9 +201,14 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
   });
   const grid = el('div', {}, ...views.map((v) => v.figure));
   grid.style.cssText = 'display:grid;grid-template-columns:1fr 1fr;gap:0.5em';
-  const box = el('details', {}, el('summary', { textContent: 'Side by side' }),
+  const box = el(
+    'details',
+    {},
+    el('summary', { textContent: 'Side by side' }),
     el('p', {}, left, ' vs ', right, ' ', start, ' ', stop),
-    el('p', { textContent: 'Both start from the same state; a push on either canvas pushes both alike.' }), grid);
+    el('p', { textContent: 'Both start from the same state; a push on either canvas pushes both alike.' }),
+    grid,
+  );
   slider.section.append(box);
 
   const cmp = { on: false, seed: 0, round: 0, hold: 0, sides: [] };
@@ -187,7 +232,13 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
     const policies = await Promise.all(chosen.map(policyOf));
     stopCompare();
     [left.value, right.value] = chosen.map((s) => s.id);
-    cmp.sides = chosen.map((s, i) => ({ s, policy: policies[i], env: makeEnv(), view: views[i], returns: [] }));
+    cmp.sides = chosen.map((s, i) => ({
+      s,
+      policy: policies[i],
+      env: makeEnv(),
+      view: views[i],
+      returns: [],
+    }));
     cmp.seed = episodeSeed();
     cmp.round = 0;
     cmp.hold = 0;
@@ -196,7 +247,11 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
     box.open = true;
     return compareStatus();
   }
-  start.onclick = () => { compare().catch((err) => { slider.say(`side by side: ${err.message || err}`); }); };
+  start.onclick = () => {
+    compare().catch((err) => {
+      slider.say(`side by side: ${err.message || err}`);
+    });
+  };
   stop.onclick = stopCompare;
 
   const live = () => cmp.sides.filter((x) => !x.done);
@@ -214,7 +269,7 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
    * nothing is there. Both sides step in lockstep, so the push lands at the same step of each. */
   function pushBoth(i, p0, p1) {
     const side = cmp.sides[i];
-    const handle = side && !side.done ? renderer.hit?.(side.env.state, p0) ?? null : null;
+    const handle = side && !side.done ? (renderer.hit?.(side.env.state, p0) ?? null) : null;
     if (handle === null || typeof renderer.push !== 'function') return false;
     const dd = [p1[0] - p0[0], p1[1] - p0[1]];
     const delta = Math.hypot(dd[0], dd[1]) < CLICK_PX ? [0, 0] : dd;
@@ -226,34 +281,59 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
   }
   views.forEach((v, i) => {
     const world = (e) => {
-      const r = v.canvas.getBoundingClientRect(), { k, ox, oy } = renderer.fit({ width: r.width, height: r.height });
+      const r = v.canvas.getBoundingClientRect(),
+        { k, ox, oy } = renderer.fit({ width: r.width, height: r.height });
       return [(e.clientX - r.left - ox) / k, (e.clientY - r.top - oy) / k];
     };
     let p0 = null;
-    v.canvas.onpointerdown = (e) => { if (cmp.on) p0 = world(e); };
-    v.canvas.onpointerup = (e) => { if (p0) pushBoth(i, p0, world(e)); p0 = null; };
-    v.canvas.onpointercancel = () => { p0 = null; };
+    v.canvas.onpointerdown = (e) => {
+      if (cmp.on) p0 = world(e);
+    };
+    v.canvas.onpointerup = (e) => {
+      if (p0) pushBoth(i, p0, world(e));
+      p0 = null;
+    };
+    v.canvas.onpointercancel = () => {
+      p0 = null;
+    };
   });
 
   function compareStatus() {
     if (!cmp.sides.length) return null;
-    return { on: cmp.on, round: cmp.round, sides: cmp.sides.map((x) => ({ id: x.s.id, steps: x.s.steps,
-      start: x.start.slice(), state: Array.from(x.env.state), step: x.env.steps, episodeReturn: x.ret,
-      done: x.done, pushed: x.pushed, returns: x.returns.slice() })) };
+    return {
+      on: cmp.on,
+      round: cmp.round,
+      sides: cmp.sides.map((x) => ({
+        id: x.s.id,
+        steps: x.s.steps,
+        start: x.start.slice(),
+        state: Array.from(x.env.state),
+        step: x.env.steps,
+        episodeReturn: x.ret,
+        done: x.done,
+        pushed: x.pushed,
+        returns: x.returns.slice(),
+      })),
+    };
   }
 
   function draw() {
     const dpr = window.devicePixelRatio || 1;
     for (const x of cmp.sides) {
-      const { canvas, caption } = x.view, r = canvas.getBoundingClientRect();
+      const { canvas, caption } = x.view,
+        r = canvas.getBoundingClientRect();
       if (!r.width) continue; // folded away
-      const w = Math.round(r.width * dpr), h = Math.round(r.height * dpr);
+      const w = Math.round(r.width * dpr),
+        h = Math.round(r.height * dpr);
       if (canvas.width !== w || canvas.height !== h) Object.assign(canvas, { width: w, height: h });
       const ctx = canvas.getContext('2d');
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      renderer.draw(ctx, x.env.state, { width: r.width, height: r.height,
+      renderer.draw(ctx, x.env.state, {
+        width: r.width,
+        height: r.height,
         hud: [label(x.s), `return ${fmt(x.ret)}${x.done ? ' · done' : ''}`],
-        badge: x.pushed ? 'pushed (both alike)' : '' });
+        badge: x.pushed ? 'pushed (both alike)' : '',
+      });
       const mean = x.returns.length ? x.returns.reduce((a, b) => a + b, 0) / x.returns.length : NaN;
       const text = `${label(x.s)}: return ${fmt(x.ret)}; mean ${fmt(mean)} over ${x.returns.length} episodes`;
       if (caption.textContent !== text) caption.textContent = text;
@@ -264,7 +344,8 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
   /** Once a frame: step both sides at the page's speed (a pause between rounds), and draw them. */
   function frame(t, dt) {
     if (!cmp.on) return;
-    if (!live().length) { // both done: a moment to compare, then the next start state, the same for both
+    if (!live().length) {
+      // both done: a moment to compare, then the next start state, the same for both
       if (!cmp.hold) cmp.hold = t + (S.speed === 'max' ? 0 : 1000);
       else if (t >= cmp.hold) {
         cmp.hold = 0;

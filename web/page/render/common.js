@@ -43,10 +43,17 @@ export const toWorld = (height, x, y) => [x + 0.5, height - 0.5 - y];
 
 /** pygame.math.Vector2(x, y).rotate_rad(a) + (tx, ty): a corner of a rotated, moved shape. */
 export const rot = (x, y, a, tx, ty) => [
-  x * Math.cos(a) - y * Math.sin(a) + tx, x * Math.sin(a) + y * Math.cos(a) + ty];
+  x * Math.cos(a) - y * Math.sin(a) + tx,
+  x * Math.sin(a) + y * Math.cos(a) + ty,
+];
 
 /** Gymnasium's box corners [(l, b), (l, t), (r, t), (r, b)]. */
-export const corners = (l, r, b, t) => [[l, b], [l, t], [r, t], [r, b]];
+export const corners = (l, r, b, t) => [
+  [l, b],
+  [l, t],
+  [r, t],
+  [r, b],
+];
 
 function paint(ctx, color, path) {
   // A fill with a 1 px outline: pygame's filled shapes include their edges and gfxdraw's anti-aliased
@@ -87,7 +94,8 @@ export function finish(ctx, width, k, view) {
   ctx.textBaseline = 'top';
   hud.forEach((line, i) => ctx.fillText(line, 10, 10 + 1.35 * px * i));
   if (view.badge) {
-    const beside = !hud.length || ctx.measureText(hud[0]).width + ctx.measureText(view.badge).width + 30 < width;
+    const beside =
+      !hud.length || ctx.measureText(hud[0]).width + ctx.measureText(view.badge).width + 30 < width;
     ctx.textAlign = beside ? 'right' : 'left';
     ctx.fillStyle = '#a33';
     ctx.fillText(view.badge, beside ? width - 10 : 10, 10 + (beside ? 0 : 1.35 * px * hud.length));
@@ -99,7 +107,10 @@ export function finish(ctx, width, k, view) {
 export function arrow(ctx, x, y, dx, dy) {
   const len = Math.hypot(dx, dy);
   if (!(len > 0.5)) return;
-  const ux = dx / len, uy = dy / len, ex = x + dx, ey = y + dy;
+  const ux = dx / len,
+    uy = dy / len,
+    ex = x + dx,
+    ey = y + dy;
   ctx.save();
   ctx.strokeStyle = ctx.fillStyle = '#c33';
   ctx.lineWidth = 3;

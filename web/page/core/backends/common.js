@@ -2,7 +2,8 @@
 
 /** Base64 (inlined kernel files in the single-file build) to bytes. */
 export function fromBase64(s) {
-  const bin = atob(s), out = new Uint8Array(bin.length);
+  const bin = atob(s),
+    out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }

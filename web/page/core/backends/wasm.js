@@ -18,9 +18,12 @@ export async function load(manifest, baseUrl, { response } = {}) {
   const { instance } = await instantiate(manifest, baseUrl, response);
   const e = instance.exports;
   for (const name of ['memory', 'input_ptr', 'output_ptr', 'forward']) {
-    if (!(name in e)) throw new Error(`policy.wasm lacks the export '${name}' (contract 2): recompile the kernel`);
+    if (!(name in e))
+      throw new Error(`policy.wasm lacks the export '${name}' (contract 2): recompile the kernel`);
   }
-  const nOut = outputSize(manifest), inPtr = e.input_ptr() >> 2, outPtr = e.output_ptr() >> 2;
+  const nOut = outputSize(manifest),
+    inPtr = e.input_ptr() >> 2,
+    outPtr = e.output_ptr() >> 2;
   let f32 = new Float32Array(e.memory.buffer);
   const forward = (obs) => {
     if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer); // memory grew
@@ -30,12 +33,14 @@ export async function load(manifest, baseUrl, { response } = {}) {
   };
   // d decision_k / d obs, f32[obs_dim] (contract 2's saliency(k); tiny_infer/saliency.py), a copy
   const salPtr = e.saliency_ptr ? e.saliency_ptr() >> 2 : 0;
-  const saliency = e.saliency ? (obs, k) => {
-    if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer);
-    f32.set(obs, inPtr);
-    e.saliency(k);
-    return f32.slice(salPtr, salPtr + manifest.obs_dim);
-  } : null;
+  const saliency = e.saliency
+    ? (obs, k) => {
+        if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer);
+        f32.set(obs, inPtr);
+        e.saliency(k);
+        return f32.slice(salPtr, salPtr + manifest.obs_dim);
+      }
+    : null;
   // Many observations at once (contract 2's forward_batch; the what-if sweep): rows of nOut, a view into
   // kernel memory that the next call overwrites
   const batchSize = e.forward_batch ? e.batch_size() : 0;

@@ -4,7 +4,8 @@
 // the package's own file.
 import loadMujoco from '@mujoco/mujoco';
 
-let engine = null, loading = null;
+let engine = null,
+  loading = null;
 
 /**
  * Load the engine once: source = {url} (compiled while it downloads: instantiateStreaming), {bytes} (an
@@ -14,27 +15,39 @@ export function loadEngine(source) {
   if (engine) return Promise.resolve(engine);
   if (loading) return loading;
   let failed;
-  const failure = new Promise((_, reject) => { failed = reject; });
+  const failure = new Promise((_, reject) => {
+    failed = reject;
+  });
   const opts = {};
   if (source?.url || source?.bytes) {
     // Emscripten calls this instead of fetching and compiling itself; a failure must reject, not hang.
     opts.instantiateWasm = (imports, done) => {
-      const p = source.bytes ? WebAssembly.instantiate(source.bytes, imports)
+      const p = source.bytes
+        ? WebAssembly.instantiate(source.bytes, imports)
         : WebAssembly.instantiateStreaming(fetch(source.url), imports);
-      p.then((r) => done(r.instance, r.module), (e) => failed(new Error(`MuJoCo engine did not load: ${e.message ?? e}`)));
+      p.then(
+        (r) => done(r.instance, r.module),
+        (e) => failed(new Error(`MuJoCo engine did not load: ${e.message ?? e}`)),
+      );
       return {};
     };
   }
-  loading = Promise.race([loadMujoco(opts), failure]).then((m) => (engine = m), (e) => {
-    loading = null; // a later call may retry (e.g. after a network error)
-    throw e;
-  });
+  loading = Promise.race([loadMujoco(opts), failure]).then(
+    (m) => (engine = m),
+    (e) => {
+      loading = null; // a later call may retry (e.g. after a network error)
+      throw e;
+    },
+  );
   return loading;
 }
 
 /** The loaded engine; an error naming the fix when load() was not awaited first. */
 export function mj() {
-  if (!engine) throw new Error('the MuJoCo engine is not loaded: await load() (the env module\'s) before constructing an env');
+  if (!engine)
+    throw new Error(
+      "the MuJoCo engine is not loaded: await load() (the env module's) before constructing an env",
+    );
   return engine;
 }
 

@@ -8,7 +8,8 @@ export { load };
 const JOINTS = ['rootx', 'rootz', 'rooty', 'bthigh', 'bshin', 'bfoot', 'fthigh', 'fshin', 'ffoot'];
 
 export const spec = {
-  id: 'HalfCheetah-v5', title: 'HalfCheetah',
+  id: 'HalfCheetah-v5',
+  title: 'HalfCheetah',
   renderFps: 20, // round(1 / dt), dt = 0.01 s timestep x frame_skip 5
   maxSteps: 1000,
   action: { type: 'box', shape: [6], low: [-1, -1, -1, -1, -1, -1], high: [1, 1, 1, 1, 1, 1] },
@@ -21,13 +22,23 @@ export const spec = {
   engine: 'mujoco', // needs the engine: await load() first; envs without one have no such field
   stateSize: 18, // [qpos, qvel], as Gymnasium's state_vector()
   mujoco: {
-    xml, frameSkip: 5, forwardWeight: 1, ctrlCostWeight: 0.1, healthyReward: 0, noise: 0.1, qvelNoise: 'normal',
-    obsClip: null, camera: { follow: 'torso' }, healthy: null,
+    xml,
+    frameSkip: 5,
+    forwardWeight: 1,
+    ctrlCostWeight: 0.1,
+    healthyReward: 0,
+    noise: 0.1,
+    qvelNoise: 'normal',
+    obsClip: null,
+    camera: { follow: 'torso' },
+    healthy: null,
   },
 };
 
 export class HalfCheetah extends LocomotionEnv {
   static id = spec.id;
-  constructor() { super(spec); }
+  constructor() {
+    super(spec);
+  }
 }
 export { HalfCheetah as Env };

@@ -7,7 +7,8 @@ export { load };
 const JOINTS = ['rootx', 'rootz', 'rooty', 'thigh_joint', 'leg_joint', 'foot_joint'];
 
 export const spec = {
-  id: 'Hopper-v5', title: 'Hopper',
+  id: 'Hopper-v5',
+  title: 'Hopper',
   renderFps: 125, // round(1 / dt), dt = 0.002 s timestep x frame_skip 4
   maxSteps: 1000,
   action: { type: 'box', shape: [3], low: [-1, -1, -1], high: [1, 1, 1] },
@@ -20,8 +21,15 @@ export const spec = {
   engine: 'mujoco', // needs the engine: await load() first; envs without one have no such field
   stateSize: 12, // [qpos, qvel], as Gymnasium's state_vector()
   mujoco: {
-    xml, frameSkip: 4, forwardWeight: 1, ctrlCostWeight: 1e-3, healthyReward: 1, noise: 5e-3, qvelNoise: 'uniform',
-    obsClip: 10, camera: { follow: 'torso' },
+    xml,
+    frameSkip: 4,
+    forwardWeight: 1,
+    ctrlCostWeight: 1e-3,
+    healthyReward: 1,
+    noise: 5e-3,
+    qvelNoise: 'uniform',
+    obsClip: 10,
+    camera: { follow: 'torso' },
     // is_healthy: every state_vector()[2:] value in (-100, 100), z in (0.7, inf), torso angle in (-0.2, 0.2)
     healthy(qpos, qvel) {
       for (let i = 2; i < qpos.length; i++) if (!(qpos[i] > -100 && qpos[i] < 100)) return false;
@@ -33,6 +41,8 @@ export const spec = {
 
 export class Hopper extends LocomotionEnv {
   static id = spec.id;
-  constructor() { super(spec); }
+  constructor() {
+    super(spec);
+  }
 }
 export { Hopper as Env };

@@ -59,13 +59,16 @@ export class LocomotionEnv {
     const n = this.nq + this.nv;
     if (seed !== undefined) this.#rand = rng(seed);
     if (state !== undefined) {
-      if (state.length !== n) throw new Error(`${this.spec.id}: a state has ${n} values (qpos, qvel), got ${state.length}`);
+      if (state.length !== n)
+        throw new Error(`${this.spec.id}: a state has ${n} values (qpos, qvel), got ${state.length}`);
       this.state.set(state);
     } else {
-      const r = this.#rand, s = this.cfg.noise;
+      const r = this.#rand,
+        s = this.cfg.noise;
       for (let i = 0; i < this.nq; i++) this.state[i] = this.initQpos[i] + (-s + 2 * s * r());
       for (let i = 0; i < this.nv; i++) {
-        this.state[this.nq + i] = this.initQvel[i] + (this.cfg.qvelNoise === 'normal' ? s * normal(r) : -s + 2 * s * r());
+        this.state[this.nq + i] =
+          this.initQvel[i] + (this.cfg.qvelNoise === 'normal' ? s * normal(r) : -s + 2 * s * r());
       }
     }
     mj().mj_resetData(this.model, this.data);
@@ -89,16 +92,22 @@ export class LocomotionEnv {
   }
 
   #read() {
-    const { qpos, qvel } = this.#views(), o = this.obs, c = this.cfg.obsClip;
+    const { qpos, qvel } = this.#views(),
+      o = this.obs,
+      c = this.cfg.obsClip;
     this.state.set(qpos);
     this.state.set(qvel, this.nq);
     for (let i = 1; i < this.nq; i++) o[i - 1] = qpos[i];
-    for (let i = 0; i < this.nv; i++) o[this.nq - 1 + i] = c === null ? qvel[i] : Math.min(Math.max(qvel[i], -c), c);
+    for (let i = 0; i < this.nv; i++)
+      o[this.nq - 1 + i] = c === null ? qvel[i] : Math.min(Math.max(qvel[i], -c), c);
   }
 
   /** Is the body within the healthy ranges (always true for envs without them, e.g. HalfCheetah)? */
   healthy() {
-    return this.cfg.healthy === null || this.cfg.healthy(this.state.subarray(0, this.nq), this.state.subarray(this.nq));
+    return (
+      this.cfg.healthy === null ||
+      this.cfg.healthy(this.state.subarray(0, this.nq), this.state.subarray(this.nq))
+    );
   }
 
   /**
@@ -107,7 +116,11 @@ export class LocomotionEnv {
    * Returns {obs, reward, terminated, truncated}.
    */
   step(action) {
-    const M = mj(), m = this.model, d = this.data, v = this.#views(), c = this.cfg;
+    const M = mj(),
+      m = this.model,
+      d = this.data,
+      v = this.#views(),
+      c = this.cfg;
     // ctrl_cost = w * np.sum(np.square(action)): float32 squares and sum, the Python float weight in float32
     let sq = 0;
     for (let i = 0; i < this.nu; i++) {
@@ -124,13 +137,16 @@ export class LocomotionEnv {
     this.#read();
     const xVel = (this.state[0] - x0) / this.dt;
     const healthy = this.healthy();
-    const reward = c.forwardWeight * xVel + (c.healthyReward ? (healthy ? c.healthyReward : 0) : 0) - ctrlCost;
+    const reward =
+      c.forwardWeight * xVel + (c.healthyReward ? (healthy ? c.healthyReward : 0) : 0) - ctrlCost;
     const terminated = c.healthy !== null && !healthy;
     return { obs: this.obs, reward, terminated, truncated: this.steps >= this.spec.maxSteps };
   }
 
   /** Bytes of the engine's memory (window.app.status().engineBytes: constant over a run, or something leaks). */
-  get engineBytes() { return engineBytes(); }
+  get engineBytes() {
+    return engineBytes();
+  }
 
   /** Free the engine memory of this env (its MjData); the env is unusable after. */
   close() {
@@ -143,6 +159,7 @@ export class LocomotionEnv {
 /** Gymnasium's observation features for joints (MuJoCo's joint names, rootx first): qpos without rootx, then
  * qvel; rootz is the torso's height, rooty its angle, the others joint angles. */
 export function obsNames(joints) {
-  const what = (j) => (j === 'rootz' ? 'torso z' : j === 'rooty' ? 'torso angle' : j === 'rootx' ? 'torso x' : `${j} angle`);
+  const what = (j) =>
+    j === 'rootz' ? 'torso z' : j === 'rooty' ? 'torso angle' : j === 'rootx' ? 'torso x' : `${j} angle`;
   return [...joints.slice(1).map(what), ...joints.map((j) => `${what(j)} velocity`)];
 }

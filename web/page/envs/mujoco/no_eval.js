@@ -7,8 +7,20 @@
 
 /** The invoker of one bound function; `k` carries craftInvokerFunction's locals and the loader's helpers. */
 export function invokerWithoutEval(k) {
-  const { argTypes, isClassMethodFunc, returns, cppInvokerFunc, cppTargetFunc, humanName, minArgs,
-    expectedArgCount, needsDestructorStack, checkArgCount, throwBindingError, runDestructors } = k;
+  const {
+    argTypes,
+    isClassMethodFunc,
+    returns,
+    cppInvokerFunc,
+    cppTargetFunc,
+    humanName,
+    minArgs,
+    expectedArgCount,
+    needsDestructorStack,
+    checkArgCount,
+    throwBindingError,
+    runDestructors,
+  } = k;
   const first = isClassMethodFunc ? 2 : 1; // index in `wired` of the first argument (after fn, this)
   return function invoker(...args) {
     checkArgCount(args.length, minArgs, expectedArgCount, humanName, throwBindingError);

@@ -26,8 +26,11 @@ let runtime; // one MicroPython per page, reused when the backend is chosen agai
 async function micropython() {
   const { loadMicroPython } = await import(new URL(runtimeUrl, import.meta.url).href);
   // The default heap (1 MiB): MicroPython collects at each call from JS, in time that grows with the heap.
-  const mp = await loadMicroPython({ url: new URL(runtimeWasmUrl, import.meta.url).href, stdout: () => {},
-    stderr: (line) => console.warn(`micropython: ${line}`) });
+  const mp = await loadMicroPython({
+    url: new URL(runtimeWasmUrl, import.meta.url).href,
+    stdout: () => {},
+    stderr: (line) => console.warn(`micropython: ${line}`),
+  });
   mp.FS.writeFile('/reference.py', reference);
   mp.FS.writeFile('/glue.py', GLUE);
   return mp;
@@ -35,17 +38,22 @@ async function micropython() {
 
 /** A Python exception's last traceback line, less the type for ValueError (reference.py's messages). */
 function pythonMessage(err) {
-  const lines = String(err?.message ?? err).trim().split('\n');
+  const lines = String(err?.message ?? err)
+    .trim()
+    .split('\n');
   return lines[lines.length - 1].replace(/^ValueError: /, '');
 }
 
 /** load(manifest, baseUrl, {lib}) -> policy; throws reference.py's message for a weights file it rejects. */
 export async function load(manifest, baseUrl, { lib }) {
   const url = new URL(weightsUrl, import.meta.url);
-  const [mp, res] = await Promise.all([(runtime ??= micropython().catch((e) => {
-    runtime = undefined;
-    throw e;
-  })), fetch(url)]);
+  const [mp, res] = await Promise.all([
+    (runtime ??= micropython().catch((e) => {
+      runtime = undefined;
+      throw e;
+    })),
+    fetch(url),
+  ]);
   if (!res.ok) throw new Error(`policy.weights.json answered HTTP ${res.status} ${res.statusText} at ${url}`);
   mp.FS.writeFile('/policy.weights.json', await res.text());
   const glue = mp.pyimport('glue');
@@ -54,7 +62,9 @@ export async function load(manifest, baseUrl, { lib }) {
   } catch (err) {
     throw new Error(`reference.py rejected the weights: ${pythonMessage(err)}`);
   }
-  const into = glue.forward_into, nOut = lib.outputSize(manifest), row = new Float64Array(nOut);
+  const into = glue.forward_into,
+    nOut = lib.outputSize(manifest),
+    row = new Float64Array(nOut);
   const forward = (obs) => {
     try {
       into(obs, row);

@@ -26,7 +26,9 @@ export async function load(manifest, baseUrl, { lib }) {
     batchSize: kernel.forwardBatch ? kernel.batchSize : 0, // the batched pipeline (the what-if sweep)
     forwardBatch: kernel.forwardBatch ? (obs, n) => kernel.forwardBatch(obs, n) : null,
   };
-  device.lost.then((info) => { policy.lost = info.message || 'device lost'; });
+  device.lost.then((info) => {
+    policy.lost = info.message || 'device lost';
+  });
   // "Works" means a forward pass gives finite, normalised outputs, not merely that an adapter exists.
   const probe = await policy.forward(new Float32Array(manifest.obs_dim));
   const values = Object.values(probe).flatMap((v) => (typeof v === 'number' ? [v] : Array.from(v)));
