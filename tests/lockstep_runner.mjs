@@ -110,7 +110,9 @@ const handlers = {
   step(m) {
     const acts = f64(m.actions),
       rows = new Rows(m.index.length);
-    m.index.forEach((i, j) => rows.push(envs[i], envs[i].step(actionOf(acts, j))));
+    m.index.forEach((i, j) => {
+      rows.push(envs[i], envs[i].step(actionOf(acts, j)));
+    });
     return rows.out();
   },
   replay(m) {
@@ -172,5 +174,5 @@ const handlers = {
 
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   const m = JSON.parse(line);
-  process.stdout.write(JSON.stringify(handlers[m.cmd](m)) + '\n');
+  process.stdout.write(`${JSON.stringify(handlers[m.cmd](m))}\n`);
 }

@@ -35,11 +35,12 @@ window.runBench = async (cfg) => {
     made = {};
   for (const name of cfg.peers) {
     try {
-      const peer = (made[name] = await make(cfg, name));
+      const peer = await make(cfg, name);
+      made[name] = peer;
       results[name] = await measurePeer(peer, io, name === 'webgpu' ? { ...opts, check: 64 } : opts);
       if (peer.adapterInfo) results[name].adapter = peer.adapterInfo;
     } catch (e) {
-      results[name] = { error: String((e && e.message) || e).split('\n')[0] };
+      results[name] = { error: String(e?.message || e).split('\n')[0] };
     }
   }
   const paired = pairedRatios(made, results, io, opts);

@@ -36,9 +36,9 @@ for (const name of cfg.peers) {
     made[name] = await make(name);
     results[name] = await measurePeer(made[name], io, opts);
   } catch (e) {
-    results[name] = { error: String((e && e.message) || e).split('\n')[0] };
+    results[name] = { error: String(e?.message || e).split('\n')[0] };
   }
 }
 const paired = pairedRatios(made, results, io, opts);
-process.stdout.write(JSON.stringify({ node: process.version, results, paired }) + '\n');
+process.stdout.write(`${JSON.stringify({ node: process.version, results, paired })}\n`);
 process.exit(0); // onnxruntime's worker pool would keep Node alive

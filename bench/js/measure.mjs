@@ -97,7 +97,7 @@ export async function measurePeer(peer, io, opts) {
     batch: batch && B,
     max_err: Math.max(errSingle, errBatch),
     inner_single: single.inner,
-    inner_batch: batch && batch.inner,
+    inner_batch: batch ? batch.inner : null,
     reps: opts.reps,
   };
 }

@@ -34,12 +34,12 @@ export function measurePython(rt, src, weightsText, io, quick, isPyodide = false
   );
   const got = JSON.parse(String(rt.globals.get('RES')));
   let maxErr = 0;
-  got.forEach((y, i) =>
+  got.forEach((y, i) => {
     y.forEach((v, j) => {
       const r = io.ref[i][j];
       maxErr = Math.max(maxErr, Math.abs(v - r) / Math.max(1, Math.abs(r)));
-    }),
-  );
+    });
+  });
   const fwd = rt.globals.get('FWD');
   const loop = rt.globals.get('LOOP');
   const obs = io.obs.map((o) => Array.from(o));

@@ -42,7 +42,7 @@ for (const [name, load] of Object.entries(loaders)) {
     };
   } catch (e) {
     results[name] = {
-      error: String((e && e.message) || e)
+      error: String(e?.message || e)
         .split('\n')[0]
         .slice(0, 300),
     };
@@ -56,8 +56,8 @@ for (const [name, path] of Object.entries(cfg.wasm)) {
       cfg.quick ? OPTS.quick : OPTS.full,
     );
   } catch (e) {
-    results[name] = { error: String((e && e.message) || e).split('\n')[0] };
+    results[name] = { error: String(e?.message || e).split('\n')[0] };
   }
 }
-process.stdout.write(JSON.stringify({ node: process.version, results }) + '\n');
+process.stdout.write(`${JSON.stringify({ node: process.version, results })}\n`);
 process.exit(0);

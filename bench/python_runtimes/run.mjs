@@ -56,7 +56,7 @@ if (!jobPath) {
 const nodeModules = path.resolve(opt('--node-modules', path.join(ROOT, 'node_modules')));
 const runtimes = opt('--runtimes', 'micropython,pyodide').split(',');
 const job = JSON.parse(fs.readFileSync(jobPath, 'utf8'));
-const log = (s) => process.stderr.write(s + '\n');
+const log = (s) => process.stderr.write(`${s}\n`);
 
 async function micropython() {
   const mod = path.join(nodeModules, '@micropython/micropython-webassembly-pyscript/micropython.mjs');
@@ -68,8 +68,8 @@ async function micropython() {
 }
 
 async function pyodide() {
-  const indexURL = path.join(nodeModules, 'pyodide') + '/';
-  const { loadPyodide } = await import(pathToFileURL(indexURL + 'pyodide.mjs').href);
+  const indexURL = `${path.join(nodeModules, 'pyodide')}/`;
+  const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
   const py = await loadPyodide({ indexURL, stdout: log, stderr: log });
   return { py, dir: '/home/pyodide/', toJs: (r) => r.toJs(), free: (r) => r.destroy() };
 }
@@ -97,15 +97,15 @@ async function runtime(name) {
   const rt = await { micropython, pyodide }[name]();
   const load_ms = performance.now() - t0;
   const { py } = rt;
-  py.FS.writeFile(rt.dir + 'reference.py', SOURCE);
-  py.FS.writeFile(rt.dir + 'harness.py', HARNESS);
+  py.FS.writeFile(`${rt.dir}reference.py`, SOURCE);
+  py.FS.writeFile(`${rt.dir}harness.py`, HARNESS);
   const harness = py.pyimport('harness');
   const out = { version: py.pyimport('sys').version, load_ms, cases: {} };
   for (const c of job.cases) {
     const tc = performance.now();
     const text = fs.readFileSync(c.weights, 'utf8');
-    py.FS.writeFile(rt.dir + 'weights.json', text);
-    const error = harness.load(rt.dir + 'weights.json');
+    py.FS.writeFile(`${rt.dir}weights.json`, text);
+    const error = harness.load(`${rt.dir}weights.json`);
     if (error) {
       out.cases[c.name] = { error };
       continue;
@@ -150,4 +150,4 @@ try {
   console.error(`python_runtimes: ${e.name}: ${e.message}`);
   process.exit(1);
 }
-process.stdout.write(JSON.stringify(result) + '\n');
+process.stdout.write(`${JSON.stringify(result)}\n`);

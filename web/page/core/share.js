@@ -20,14 +20,16 @@ export function shareLink({ embed = false } = {}) {
 
 let ui; // lazy/share.js, once loaded
 /** Run `what` of lazy/share.js; a failed download is said beside the backend (the agent plays on). */
-const withUi = (what) => () =>
-  (ui ??= import('../lazy/share.js').then((m) => m.init({ spec, S, $, canvas, shareLink, episodeSeed })))
+const withUi = (what) => () => {
+  ui ??= import('../lazy/share.js').then((m) => m.init({ spec, S, $, canvas, shareLink, episodeSeed }));
+  return ui
     .then((u) => u[what]())
     .catch((err) => {
       ui = undefined;
       S.note = `${what === 'share' ? 'sharing' : 'recording'} failed: ${err?.message || err}`;
       S.warn = true;
     });
+};
 
 /** Whether a clip is being recorded. */
 export const recording = () => S.recording === true;

@@ -90,7 +90,10 @@ function wasm() {
 
 /** Make `policy` the one that plays; false when another switch started meanwhile. */
 async function install(id, policy, note) {
-  if (policy.backend === 'wasm' && !kernelNow) kernelP = Promise.resolve((kernelNow = policy));
+  if (policy.backend === 'wasm' && !kernelNow) {
+    kernelNow = policy;
+    kernelP = Promise.resolve(policy);
+  }
   const probe = policy.forward(env.obs);
   await probe;
   if (id !== loading) return false;

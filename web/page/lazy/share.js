@@ -66,7 +66,7 @@ function toggleRecording() {
   rec.onstop = () => {
     recorder = null;
     S.recording = false;
-    rec.stream.getTracks().forEach((t) => t.stop());
+    for (const t of rec.stream.getTracks()) t.stop();
     clearTimeout(timer);
     showRecording(false);
     const a = document.createElement('a');

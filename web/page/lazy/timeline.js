@@ -90,7 +90,7 @@ function mountSlider({ $, el, S, newEpisode, switchBackend }, snaps) {
   const ticks = el(
     'datalist',
     { id: 'timeline-ticks' },
-    ...list.map((s, i) => el('option', { value: String(i) })),
+    ...list.map((_s, i) => el('option', { value: String(i) })),
   );
   slider.setAttribute('list', ticks.id);
   const stepsOut = el('output', { id: 'timeline-steps' }),

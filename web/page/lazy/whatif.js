@@ -311,7 +311,9 @@ function draw(canvas, spec, param, values, rows) {
   g.strokeStyle = g.fillStyle = '#3565a8';
   g.lineWidth = 2;
   g.beginPath();
-  rows.forEach((row, i) => (i ? g.lineTo : g.moveTo).call(g, X(row.value), Y(row.meanReturn)));
+  rows.forEach((row, i) => {
+    (i ? g.lineTo : g.moveTo).call(g, X(row.value), Y(row.meanReturn));
+  });
   g.stroke();
   for (const row of rows) {
     g.beginPath();

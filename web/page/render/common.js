@@ -71,7 +71,9 @@ function paint(ctx, color, path) {
  */
 export function polygon(ctx, color, pts) {
   paint(ctx, color, () => {
-    pts.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, Math.trunc(x), Math.trunc(y)));
+    pts.forEach(([x, y], i) => {
+      (i ? ctx.lineTo : ctx.moveTo).call(ctx, Math.trunc(x), Math.trunc(y));
+    });
     ctx.closePath();
   });
 }
@@ -92,7 +94,9 @@ export function finish(ctx, width, k, view) {
   ctx.fillStyle = '#333';
   ctx.font = `${px}px system-ui, sans-serif`;
   ctx.textBaseline = 'top';
-  hud.forEach((line, i) => ctx.fillText(line, 10, 10 + 1.35 * px * i));
+  hud.forEach((line, i) => {
+    ctx.fillText(line, 10, 10 + 1.35 * px * i);
+  });
   if (view.badge) {
     const beside =
       !hud.length || ctx.measureText(hud[0]).width + ctx.measureText(view.badge).width + 30 < width;

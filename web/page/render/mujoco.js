@@ -261,7 +261,7 @@ export function mujocoRenderer(spec) {
   /** Free the renderer's engine memory (page exit). */
   function close() {
     if (scratch) scratch.delete();
-    if (buf) Object.values(buf).forEach((b) => b.delete());
+    if (buf) for (const b of Object.values(buf)) b.delete();
     scratch = v = buf = null;
   }
 

@@ -68,7 +68,7 @@ function torqueArrow(ctx, u) {
   ctx.arc(ARC.x, ARC.y, ARC.r, (ARC.from * Math.PI) / 180, (ARC.to * Math.PI) / 180);
   ctx.stroke();
   ctx.beginPath();
-  HEAD.forEach(([x, y]) => ctx.lineTo(x, y));
+  for (const [x, y] of HEAD) ctx.lineTo(x, y);
   ctx.fill();
   ctx.restore();
 }

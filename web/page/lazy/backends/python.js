@@ -45,15 +45,13 @@ function pythonMessage(err) {
 }
 
 /** load(manifest, baseUrl, {lib}) -> policy; throws reference.py's message for a weights file it rejects. */
-export async function load(manifest, baseUrl, { lib }) {
+export async function load(manifest, _baseUrl, { lib }) {
   const url = new URL(weightsUrl, import.meta.url);
-  const [mp, res] = await Promise.all([
-    (runtime ??= micropython().catch((e) => {
-      runtime = undefined;
-      throw e;
-    })),
-    fetch(url),
-  ]);
+  runtime ??= micropython().catch((e) => {
+    runtime = undefined;
+    throw e;
+  });
+  const [mp, res] = await Promise.all([runtime, fetch(url)]);
   if (!res.ok) throw new Error(`policy.weights.json answered HTTP ${res.status} ${res.statusText} at ${url}`);
   mp.FS.writeFile('/policy.weights.json', await res.text());
   const glue = mp.pyimport('glue');
