@@ -123,7 +123,7 @@ def assert_refused(r: subprocess.CompletedProcess, out: Path, *words: str) -> No
     assert not out.exists(), "a refused build must not write anything"
 
 
-# ---- the bundler does not trust the kernel folder (issue 11 items 8 and 10) ----
+# ---- the bundler does not trust the kernel folder (paths in it, markup in its manifest) ----
 
 
 def _weights_outside(k: Path) -> None:

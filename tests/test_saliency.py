@@ -22,7 +22,7 @@ from tiny_infer.compile import CompileConfig, CompileError, compile_policy, pari
 from tiny_infer.wasm import WasmPolicy
 
 N_OBS = 2_000
-SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency (issue 14)
+SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency
 PENDULUM = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
 # name -> a random checkpoint's arguments (None: the shipped CartPole-v1 policy); discrete and box, with and
 # without the observation normaliser (whose clip has a zero gradient outside its range)
@@ -80,7 +80,7 @@ def autograd64(model_dir: Path, obs: np.ndarray, k: int) -> np.ndarray:
 
 
 def rel_err(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (issue 14's bound is 1e-4)."""
+    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (the saliency's bound is 1e-4)."""
     return np.abs(got - ref).max(axis=1) / np.maximum(np.abs(ref).max(axis=1), sal.FLOOR)
 
 
