@@ -1,5 +1,5 @@
-"""Built pages for the browser tests: the site of every env page (web/build/build.mjs on compiled kernels), and
-the Playwright helpers that open a page and read its window.app.status().
+"""Built pages for the browser tests: the site of every env page (web/build/build.mjs on compiled kernels),
+and the Playwright helpers that open a page and read its window.app.status().
 
 The site: a page for every env that has both a JS port (web/page/envs/index.js) and a policy
 (build/models/<env>, else models/<env>), its kernel from build/kernels/<env> (compiled into a temporary folder

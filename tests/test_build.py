@@ -1,5 +1,5 @@
-"""web/build/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that are
-byte-identical and keep a user's files, and the bundler's refusals of a kernel folder it must not trust.
+"""web/build/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that
+are byte-identical and keep a user's files, and the bundler's refusals of a kernel folder it must not trust.
 
 The kernel is build/kernels/CartPole-v1 when it is a current compile (wasm_sha256 in its manifest, and
 policy.weights.json beside it; RL_WEB_KERNEL=/path picks another), else compiled fresh into a temporary
