@@ -1,4 +1,4 @@
-// Sharing: a link that reproduces what is on screen (this env's page, the episode's seed, the speed and the
+// Sharing, the eager half: a link that reproduces what is on screen (this env's page, the episode's seed, the speed and the
 // backend), embed mode (?embed=1), and the Share and Record buttons (their code, lazy/share.js, loads at the
 // first click).
 import { spec } from 'virtual:env';

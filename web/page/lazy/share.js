@@ -1,6 +1,7 @@
-// The share box (the link, the iframe snippet) and the recorder (a WebM clip of the canvas, captureStream +
-// MediaRecorder). Loaded at the first click on Share or Record: not on the path to the first action. It imports
-// nothing of the page (a shared chunk would be fetched before the first action): the page passes `ctx`.
+// Sharing, the lazy half: the share box (the link, the iframe snippet) and the recorder (a WebM clip of the
+// canvas, captureStream + MediaRecorder). core/share.js loads it at the first click on Share or Record: not on
+// the path to the first action. It imports nothing of the page (a shared chunk would be fetched before the
+// first action): the page passes `ctx`.
 let ctx;
 
 /** init(ctx) -> {share, toggleRecording}; ctx = {spec, S, $, canvas, shareLink, episodeSeed}. */

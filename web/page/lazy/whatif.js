@@ -1,6 +1,6 @@
-// What-if physics, the lazy half (core/whatif.js loads it on first use): a slider per physical constant of the env
-// (spec.constants), a reset to Gymnasium's values, and the robustness sweep (sweep.js) drawn as mean return
-// against one constant's value, Gymnasium's (the trained) value marked.
+// What-if physics, the lazy half (core/whatif.js loads it on first use): a slider per physical constant of the
+// env (spec.constants), a reset to Gymnasium's values, and the robustness sweep (lazy/sweep.js) drawn as mean
+// return against one constant's value, Gymnasium's (the trained) value marked.
 // New physics is a new Env (derived constants computed by its constructor, as Gymnasium's __init__) that
 // continues from the current state: the episode goes on under the new physics and is marked as what-if.
 import { linspace, runSweep } from './sweep.js';
