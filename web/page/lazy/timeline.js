@@ -192,15 +192,7 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
   right.setAttribute('aria-label', 'Right policy');
   const start = el('button', { type: 'button', textContent: 'Start' });
   const stop = el('button', { type: 'button', textContent: 'Stop' });
-  const views = [0, 1].map(() => {
-    const canvas = el('canvas', { width: 300, height: 200 });
-    canvas.setAttribute('role', 'img');
-    canvas.style.cssText = `width:100%;aspect-ratio:${renderer.WIDTH} / ${renderer.HEIGHT};touch-action:none`;
-    const caption = el('figcaption');
-    return { canvas, caption, figure: el('figure', {}, canvas, caption) };
-  });
-  const grid = el('div', {}, ...views.map((v) => v.figure));
-  grid.style.cssText = 'display:grid;grid-template-columns:1fr 1fr;gap:0.5em';
+  const { views, grid } = sideViews(el, renderer);
   const box = el(
     'details',
     {},
@@ -317,29 +309,6 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
     };
   }
 
-  function draw() {
-    const dpr = window.devicePixelRatio || 1;
-    for (const x of cmp.sides) {
-      const { canvas, caption } = x.view,
-        r = canvas.getBoundingClientRect();
-      if (!r.width) continue; // folded away
-      const w = Math.round(r.width * dpr),
-        h = Math.round(r.height * dpr);
-      if (canvas.width !== w || canvas.height !== h) Object.assign(canvas, { width: w, height: h });
-      const ctx = canvas.getContext('2d');
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      renderer.draw(ctx, x.env.state, {
-        width: r.width,
-        height: r.height,
-        hud: [label(x.s), `return ${fmt(x.ret)}${x.done ? ' · done' : ''}`],
-        badge: x.pushed ? 'pushed (both alike)' : '',
-      });
-      const mean = x.returns.length ? x.returns.reduce((a, b) => a + b, 0) / x.returns.length : NaN;
-      const text = `${label(x.s)}: return ${fmt(x.ret)}; mean ${fmt(mean)} over ${x.returns.length} episodes`;
-      if (caption.textContent !== text) caption.textContent = text;
-    }
-  }
-
   let acc = 0;
   /** Once a frame: step both sides at the page's speed (a pause between rounds), and draw them. */
   function frame(t, dt) {
@@ -362,7 +331,45 @@ function mountSideBySide({ spec, Env, renderer, el, S, getEnv, episodeSeed, agen
         acc -= Math.floor(acc);
       }
     }
-    draw();
+    drawSides(cmp.sides, renderer, label);
   }
   return { compare, stopCompare, compareStatus, pushBoth, frame };
+}
+
+/** The two side-by-side views: a canvas and its caption each, in a two-column grid. */
+function sideViews(el, renderer) {
+  const views = [0, 1].map(() => {
+    const canvas = el('canvas', { width: 300, height: 200 });
+    canvas.setAttribute('role', 'img');
+    canvas.style.cssText = `width:100%;aspect-ratio:${renderer.WIDTH} / ${renderer.HEIGHT};touch-action:none`;
+    const caption = el('figcaption');
+    return { canvas, caption, figure: el('figure', {}, canvas, caption) };
+  });
+  const grid = el('div', {}, ...views.map((v) => v.figure));
+  grid.style.cssText = 'display:grid;grid-template-columns:1fr 1fr;gap:0.5em';
+  return { views, grid };
+}
+
+/** Draw each side on its canvas (sized to the device's pixels) with its return so far in the caption. */
+function drawSides(sides, renderer, label) {
+  const dpr = window.devicePixelRatio || 1;
+  for (const x of sides) {
+    const { canvas, caption } = x.view,
+      r = canvas.getBoundingClientRect();
+    if (!r.width) continue; // folded away
+    const w = Math.round(r.width * dpr),
+      h = Math.round(r.height * dpr);
+    if (canvas.width !== w || canvas.height !== h) Object.assign(canvas, { width: w, height: h });
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    renderer.draw(ctx, x.env.state, {
+      width: r.width,
+      height: r.height,
+      hud: [label(x.s), `return ${fmt(x.ret)}${x.done ? ' · done' : ''}`],
+      badge: x.pushed ? 'pushed (both alike)' : '',
+    });
+    const mean = x.returns.length ? x.returns.reduce((a, b) => a + b, 0) / x.returns.length : NaN;
+    const text = `${label(x.s)}: return ${fmt(x.ret)}; mean ${fmt(mean)} over ${x.returns.length} episodes`;
+    if (caption.textContent !== text) caption.textContent = text;
+  }
 }
