@@ -8,6 +8,8 @@ PYTHON ?= python3
 PY     := .venv/bin/python
 SINGLE ?=
 
+BIOME  := node_modules/.bin/biome
+
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 KERNEL_DIR := build/kernels/$(ENV)
@@ -51,12 +53,12 @@ build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/
 	$(PY) -m tiny_infer compile --env $* --out build/kernels/$* --snapshots
 
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
-	node bundle/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
+	node web/build/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
 	  $(if $(ENV_GIVEN),,--ported-only)
 
 serve: ## serve public/ on http://localhost:$(PORT)/
 	@test -f public/index.html || $(MAKE) --no-print-directory bundle
-	node bundle/serve.mjs public $(PORT)
+	node web/serve.mjs public $(PORT)
 
 # the tests' one built site reuses every env's current kernel (tests/pages.py): compiled here when stale, as for bundle
 test: lint $(foreach e,$(POLICY_ENVS),build/kernels/$(e)/manifest.json) ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
@@ -66,12 +68,14 @@ test: lint $(foreach e,$(POLICY_ENVS),build/kernels/$(e)/manifest.json) ## lint,
 test-fast: lint ## the edit-run loop: lint, then the tests that need no browser, no compile and no training (< 1 min)
 	$(PY) -m pytest -q -m "not browser and not compile and not train and not slow"
 
-lint: setup ## the Python formatting (ruff format --check) and lint rules (ruff check)
+lint: setup ## formatting and lint rules: Python (ruff format --check, ruff check), JS (biome ci: biome.jsonc)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(BIOME) ci .
 
-format: setup ## format the Python code as `make lint` wants it
+format: setup ## format the Python and JS code as `make lint` wants it (ruff format, biome format)
 	$(PY) -m ruff format .
+	$(BIOME) format --write .
 
 bench: setup ## measure sizes, kernel latency, page load and training speed against peers (bench/results.json)
 	$(PY) -m bench

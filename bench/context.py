@@ -223,8 +223,8 @@ class Context:
         """The site bundled into a temporary folder (public/ untouched): a page for every env with a policy,
         CartPole's from this run's kernel, the others' kernels compiled fresh (an env whose compile fails is
         left out; facts["site_left_out"] says why)."""
-        if not (ROOT / "bundle" / "build.mjs").is_file():
-            raise RuntimeError("bundle/build.mjs missing")
+        if not (ROOT / "web" / "build" / "build.mjs").is_file():
+            raise RuntimeError("web/build/build.mjs missing")
         if not (ROOT / "node_modules").is_dir():
             raise RuntimeError("node_modules missing: run `make setup`")
         kernels = self.tmp / "site-kernels"
@@ -252,12 +252,12 @@ class Context:
         out = self.tmp / "site"
         t0 = time.perf_counter()
         run(
-            ["node", str(ROOT / "bundle" / "build.mjs"), "--out", str(out), "--kernels", str(kernels)],
+            ["node", str(ROOT / "web" / "build" / "build.mjs"), "--out", str(out), "--kernels", str(kernels)],
             timeout=600,
         )
         self.facts["bundle_s"] = time.perf_counter() - t0
         if not (out / "index.html").is_file():
-            raise RuntimeError(f"bundle/build.mjs wrote no gallery index.html in {out}")
+            raise RuntimeError(f"web/build/build.mjs wrote no gallery index.html in {out}")
         return out
 
     @cached_property

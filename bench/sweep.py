@@ -1,4 +1,4 @@
-"""Section `sweep`: the what-if robustness sweep in headless Chromium (bundle/src/physics.js, sweep.js).
+"""Section `sweep`: the what-if robustness sweep in headless Chromium (web/page/lazy/whatif.js, sweep.js).
 
 CartPole-v1's page (the site of section `page`, served gzipped on loopback), wasm backend, the agent playing
 at 1x meanwhile: window.app.sweep({param: 'length'}), its default of 20 values across the slider's range

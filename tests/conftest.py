@@ -87,9 +87,9 @@ RENDER_PAGE = "<!doctype html><html><body style='margin:0'><canvas id=c></canvas
 
 @pytest.fixture
 def render_page(browser, serve):
-    """A Chromium page with bundle/src served (its modules import as the page's would) and a blank canvas:
+    """A Chromium page with web/page served (its modules import as the page's would) and a blank canvas:
     the renderer tests draw on it."""
-    base = serve(ROOT / "bundle" / "src")
+    base = serve(ROOT / "web" / "page")
     p = browser.new_page(device_scale_factor=1)
     p.route(f"{base}/render-test.html", lambda r: r.fulfill(body=RENDER_PAGE, content_type="text/html"))
     p.goto(f"{base}/render-test.html")

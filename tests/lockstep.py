@@ -1,4 +1,4 @@
-"""Gymnasium's classic-control envs and their JS ports (bundle/src/envs/) stepped side by side.
+"""Gymnasium's classic-control envs and their JS ports (web/page/envs/) stepped side by side.
 
 The JS envs run in one Node process per env (tests/lockstep_runner.mjs); Gymnasium's episodes are recorded
 here. Three ways to compare, all from Gymnasium's own initial states (reset(seed=...), then the JS env's
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNNER = Path(__file__).resolve().parent / "lockstep_runner.mjs"
 
 # Gymnasium's libm calls, made as its envs make them (on NumPy or Python scalars), by the names of LIBM in
-# bundle/src/envs/sincos.js. MountainCar's two envs call math.cos; the others NumPy's sin/cos.
+# web/page/envs/sincos.js. MountainCar's two envs call math.cos; the others NumPy's sin/cos.
 LIBM_PY = {
     "sin": lambda x: float(np.sin(np.float64(x))),
     "cos": lambda x: float(np.cos(np.float64(x))),
@@ -66,7 +66,7 @@ def node_exe() -> str:
 
 @cache
 def js_specs() -> dict[str, dict]:
-    """ENVS' specs (bundle/src/envs/index.js), by Gymnasium id: the envs whose physics is plain JS (the
+    """ENVS' specs (web/page/envs/index.js), by Gymnasium id: the envs whose physics is plain JS (the
     classic-control ports; an env with an engine, MuJoCo, has its own tests)."""
     out = subprocess.run(
         [node_exe(), str(RUNNER), "--specs"], capture_output=True, text=True, check=True, timeout=60

@@ -1,4 +1,4 @@
-// The JS side of tests/lockstep.py: the envs of bundle/src/envs/index.js behind one JSON line per request
+// The JS side of tests/lockstep.py: the envs of web/page/envs/index.js behind one JSON line per request
 // and one per answer. Started as `node lockstep_runner.mjs <env-id> <constants json>`. Arrays travel as
 // base64 (float64 unless noted); an answer's rows: obs (float32), state, reward, flags (uint8: terminated |
 // truncated << 1).
@@ -14,25 +14,27 @@
 //                                          steps) with env.libm answering from table ({fn: pairs x, y, ...})
 //                                          -> rows, missing ({fn: arguments not in table}), used (per item:
 //                                          [fn, x, own, table] where the table's value differs from LIBM's)
-// {cmd: 'libm', fn, x}                     LIBM[fn] (bundle/src/envs/sincos.js) of each x; fn 'native_sin'
+// {cmd: 'libm', fn, x}                     LIBM[fn] (web/page/envs/sincos.js) of each x; fn 'native_sin'
 //                                          and 'native_cos' are Math.sin and Math.cos
 // {cmd: 'seeds', seeds}                    reset({seed}) -> rows
 // `node lockstep_runner.mjs --specs` prints the specs (JSON) of the envs without an engine instead.
 import { createInterface } from 'node:readline';
-import { ENVS } from '../bundle/src/envs/index.js';
-import { LIBM } from '../bundle/src/envs/sincos.js';
+import { ENVS } from '../web/page/envs/index.js';
+import { LIBM } from '../web/page/envs/sincos.js';
 
 const [id, constantsJson] = process.argv.slice(2);
-if (id === '--specs') { // the envs whose physics is plain JS (not an engine's: no spec.engine)
+if (id === '--specs') {
+  // the envs whose physics is plain JS (not an engine's: no spec.engine)
   const plain = Object.entries(ENVS).filter(([, v]) => !v.spec.engine);
   process.stdout.write(JSON.stringify(Object.fromEntries(plain.map(([k, v]) => [k, v.spec]))));
   process.exit(0);
 }
-if (!ENVS[id]) throw new Error(`no env ${id} in bundle/src/envs/index.js`);
+if (!ENVS[id]) throw new Error(`no env ${id} in web/page/envs/index.js`);
 const { spec, Env } = ENVS[id];
 const constants = JSON.parse(constantsJson ?? '{}');
 const A = spec.action.type === 'box' ? spec.action.shape.reduce((a, b) => a * b, 1) : 1;
-const S = spec.stateSize, O = spec.obsNames.length;
+const S = spec.stateSize,
+  O = spec.obsNames.length;
 
 const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 const f64 = (s) => new Float64Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
@@ -41,13 +43,20 @@ const actionOf = (acts, j) => (discrete ? acts[j] : acts.subarray(j * A, (j + 1)
 
 class Rows {
   constructor(n) {
-    this.obs = new Float32Array(n * O); this.state = new Float64Array(n * S);
-    this.reward = new Float64Array(n); this.flags = new Uint8Array(n); this.k = 0;
+    this.obs = new Float32Array(n * O);
+    this.state = new Float64Array(n * S);
+    this.reward = new Float64Array(n);
+    this.flags = new Uint8Array(n);
+    this.k = 0;
   }
   push(env, r) {
     const k = this.k++;
-    this.obs.set(env.obs, k * O); this.state.set(env.state, k * S);
-    if (r) { this.reward[k] = r.reward; this.flags[k] = r.terminated | (r.truncated << 1); }
+    this.obs.set(env.obs, k * O);
+    this.state.set(env.state, k * S);
+    if (r) {
+      this.reward[k] = r.reward;
+      this.flags[k] = r.terminated | (r.truncated << 1);
+    }
   }
   out() {
     return { obs: b64(this.obs), state: b64(this.state), reward: b64(this.reward), flags: b64(this.flags) };
@@ -57,7 +66,8 @@ class Rows {
 // env.libm answering from table; an argument not in it gets LIBM's value and is listed in missing
 function lookup(table, missing, used) {
   const make = (fn) => {
-    const t = table.get(fn) ?? new Map(), own = LIBM[fn];
+    const t = table.get(fn) ?? new Map(),
+      own = LIBM[fn];
     return (x) => {
       const y = own(x);
       if (x === 0 || Number.isNaN(x)) return y; // exact in every libm (and a Map does not tell -0 from 0)
@@ -76,13 +86,18 @@ function lookup(table, missing, used) {
 
 function start(env, state, steps) {
   env.reset({ state });
-  if (steps > 0) { env.setState(state); env.steps = steps; }
+  if (steps > 0) {
+    env.setState(state);
+    env.steps = steps;
+  }
 }
 
 let envs = [];
 const handlers = {
   reset(m) {
-    const s = f64(m.states), n = s.length / S, rows = new Rows(n);
+    const s = f64(m.states),
+      n = s.length / S,
+      rows = new Rows(n);
     envs = [];
     for (let j = 0; j < n; j++) {
       const e = new Env(constants);
@@ -93,13 +108,19 @@ const handlers = {
     return rows.out();
   },
   step(m) {
-    const acts = f64(m.actions), rows = new Rows(m.index.length);
-    m.index.forEach((i, j) => rows.push(envs[i], envs[i].step(actionOf(acts, j))));
+    const acts = f64(m.actions),
+      rows = new Rows(m.index.length);
+    m.index.forEach((i, j) => {
+      rows.push(envs[i], envs[i].step(actionOf(acts, j)));
+    });
     return rows.out();
   },
   replay(m) {
-    const starts = f64(m.starts), acts = f64(m.actions), gym = m.gym ? f64(m.gym) : null;
-    const rows = new Rows(m.lengths.reduce((a, n) => a + n + 1, 0)), env = new Env(constants);
+    const starts = f64(m.starts),
+      acts = f64(m.actions),
+      gym = m.gym ? f64(m.gym) : null;
+    const rows = new Rows(m.lengths.reduce((a, n) => a + n + 1, 0)),
+      env = new Env(constants);
     let t = 0;
     m.lengths.forEach((n, ep) => {
       env.reset({ state: starts.subarray(ep * S, (ep + 1) * S) });
@@ -112,14 +133,20 @@ const handlers = {
     return rows.out();
   },
   explain(m) {
-    const table = new Map(Object.entries(m.table).map(([fn, s]) => {
-      const p = f64(s), t = new Map();
-      for (let i = 0; i < p.length; i += 2) t.set(p[i], p[i + 1]);
-      return [fn, t];
-    }));
-    const missing = {}, used = [], rows = new Rows(m.items.length);
+    const table = new Map(
+      Object.entries(m.table).map(([fn, s]) => {
+        const p = f64(s),
+          t = new Map();
+        for (let i = 0; i < p.length; i += 2) t.set(p[i], p[i + 1]);
+        return [fn, t];
+      }),
+    );
+    const missing = {},
+      used = [],
+      rows = new Rows(m.items.length);
     for (const it of m.items) {
-      const env = new Env(constants), u = [];
+      const env = new Env(constants),
+        u = [];
       env.libm = lookup(table, missing, u);
       start(env, Float64Array.from(it.start), it.steps);
       const action = it.action === null ? null : actionOf(Float64Array.from(it.action), 0);
@@ -135,13 +162,17 @@ const handlers = {
     return { y: b64(f64(m.x).map(f)) };
   },
   seeds(m) {
-    const rows = new Rows(m.seeds.length), env = new Env(constants);
-    for (const seed of m.seeds) { env.reset({ seed }); rows.push(env); }
+    const rows = new Rows(m.seeds.length),
+      env = new Env(constants);
+    for (const seed of m.seeds) {
+      env.reset({ seed });
+      rows.push(env);
+    }
     return rows.out();
   },
 };
 
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   const m = JSON.parse(line);
-  process.stdout.write(JSON.stringify(handlers[m.cmd](m)) + '\n');
+  process.stdout.write(`${JSON.stringify(handlers[m.cmd](m))}\n`);
 }

@@ -1,4 +1,4 @@
-// The MuJoCo JS envs (bundle/src/envs/mujoco/), driven by tests/test_mujoco.py: one JSON request on stdin,
+// The MuJoCo JS envs (web/page/envs/mujoco/), driven by tests/test_mujoco.py: one JSON request on stdin,
 // one JSON answer on stdout; float64 arrays travel as base64 of their little-endian bytes (exact).
 //   {cmd: 'models'}: per env id, the XML text the env module ships and the compiled model's sizes
 //   {cmd: 'step', env, states, actions}: per row, reset({state}) then one step(action)
@@ -8,10 +8,10 @@
 //     kernel folder (contract 2), run as the page runs it: its wasm backend, then the agent's action
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { agentAction } from '../bundle/src/actions.js';
-import { load } from '../bundle/src/backends/wasm.js';
-import { ENVS } from '../bundle/src/envs/index.js';
-import { loadEngine, model } from '../bundle/src/envs/mujoco/engine.js';
+import { agentAction } from '../web/page/core/actions.js';
+import { load } from '../web/page/core/backends/wasm.js';
+import { ENVS } from '../web/page/envs/index.js';
+import { loadEngine, model } from '../web/page/envs/mujoco/engine.js';
 
 const f64 = (s) => new Float64Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
 const b64 = (a) => Buffer.from(Float64Array.from(a).buffer).toString('base64');
@@ -22,10 +22,16 @@ function chunks(flat, n) {
   return out;
 }
 
-const req = JSON.parse(await new Promise((resolve) => {
-  let s = '';
-  process.stdin.on('data', (d) => { s += d; }).on('end', () => resolve(s));
-}));
+const req = JSON.parse(
+  await new Promise((resolve) => {
+    let s = '';
+    process.stdin
+      .on('data', (d) => {
+        s += d;
+      })
+      .on('end', () => resolve(s));
+  }),
+);
 await loadEngine();
 const out = {};
 if (req.cmd === 'models') {
@@ -33,15 +39,29 @@ if (req.cmd === 'models') {
     if (!e.spec.mujoco) continue;
     const m = model(e.spec.mujoco.xml);
     const env = new e.Env();
-    out[id] = { xml: e.spec.mujoco.xml, nq: m.nq, nv: m.nv, nu: m.nu, ngeom: m.ngeom, timestep: m.opt.timestep,
-      spec: e.spec, obsDim: env.obsDim, dt: env.dt, initQpos: Array.from(env.initQpos), initQvel: Array.from(env.initQvel) };
+    out[id] = {
+      xml: e.spec.mujoco.xml,
+      nq: m.nq,
+      nv: m.nv,
+      nu: m.nu,
+      ngeom: m.ngeom,
+      timestep: m.opt.timestep,
+      spec: e.spec,
+      obsDim: env.obsDim,
+      dt: env.dt,
+      initQpos: Array.from(env.initQpos),
+      initQvel: Array.from(env.initQvel),
+    };
     env.close();
   }
 } else {
   const { spec, Env } = ENVS[req.env];
-  const env = new Env(), S = env.nq + env.nv;
+  const env = new Env(),
+    S = env.nq + env.nv;
   if (req.cmd === 'step') {
-    const obs = [], rew = [], term = [];
+    const obs = [],
+      rew = [],
+      term = [];
     const acts = chunks(f64(req.actions), env.nu);
     chunks(f64(req.states), S).forEach((s, i) => {
       env.reset({ state: s });
@@ -72,9 +92,12 @@ if (req.cmd === 'models') {
     // the bytes handed over as the fetch's response: Node's fetch reads no file: URLs
     const response = new Response(readFileSync(new URL('policy.wasm', dir)));
     const policy = await load(manifest, dir.href, { response });
-    const act = (obs) => agentAction(spec, policy.forward(obs)), returns = [], lengths = [];
+    const act = (obs) => agentAction(spec, policy.forward(obs)),
+      returns = [],
+      lengths = [];
     for (const s of chunks(f64(req.starts), S)) {
-      let R = 0, r;
+      let R = 0,
+        r;
       const obs = env.reset({ state: s });
       let o = obs;
       do {

@@ -1,7 +1,7 @@
-"""Built pages for the browser tests: the site of every env page (bundle/build.mjs on compiled kernels), and
-the Playwright helpers that open a page and read its window.app.status().
+"""Built pages for the browser tests: the site of every env page (web/build/build.mjs on compiled kernels),
+and the Playwright helpers that open a page and read its window.app.status().
 
-The site: a page for every env that has both a JS port (bundle/src/envs/index.js) and a policy
+The site: a page for every env that has both a JS port (web/page/envs/index.js) and a policy
 (build/models/<env>, else models/<env>), its kernel with the policy's training snapshots from
 build/kernels/<env> (compiled into a temporary folder when missing or older than the policy;
 RL_WEB_KERNEL=/path gives CartPole-v1's), served from the subpath SITE. One site per test run (conftest's
@@ -41,8 +41,8 @@ def node() -> str:
 
 
 def registry() -> dict:
-    """Env id -> spec, from bundle/src/envs/index.js."""
-    index = ROOT / "bundle" / "src" / "envs" / "index.js"
+    """Env id -> spec, from web/page/envs/index.js."""
+    index = ROOT / "web" / "page" / "envs" / "index.js"
     code = (
         "const {ENVS} = await import(process.argv[1]); console.log(JSON.stringify("
         "Object.fromEntries(Object.entries(ENVS).map(([id, e]) => [id, e.spec]))))"
@@ -93,9 +93,9 @@ def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
 
 
 def build(args: list) -> subprocess.CompletedProcess:
-    """node bundle/build.mjs ARGS, from the project root."""
+    """node web/build/build.mjs ARGS, from the project root."""
     return subprocess.run(
-        [node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)],
+        [node(), str(ROOT / "web" / "build" / "build.mjs"), *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,5 +1,5 @@
-"""bundle/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that are
-byte-identical and keep a user's files, and the bundler's refusals of a kernel folder it must not trust.
+"""web/build/build.mjs: the multi-env site (gallery + a page per env, served from a subpath), rebuilds that
+are byte-identical and keep a user's files, and the bundler's refusals of a kernel folder it must not trust.
 
 The kernel is build/kernels/CartPole-v1 when it is a current compile (wasm_sha256 in its manifest, and
 policy.weights.json beside it; RL_WEB_KERNEL=/path picks another), else compiled fresh into a temporary
@@ -31,7 +31,7 @@ RECORD = ".rl-web-build.json"
 
 
 def build(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    cmd = [node(), str(ROOT / "bundle" / "build.mjs"), *map(str, args)]
+    cmd = [node(), str(ROOT / "web" / "build" / "build.mjs"), *map(str, args)]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=180)
 
 
@@ -125,7 +125,7 @@ def assert_refused(r: subprocess.CompletedProcess, out: Path, *words: str) -> No
     assert not out.exists(), "a refused build must not write anything"
 
 
-# ---- the bundler does not trust the kernel folder (issue 11 items 8 and 10) ----
+# ---- the bundler does not trust the kernel folder (paths in it, markup in its manifest) ----
 
 
 def _weights_outside(k: Path) -> None:
@@ -291,7 +291,7 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
     (bin_dir / "node").symlink_to(node())
 
     def build_alone(out: Path) -> subprocess.CompletedProcess:
-        cmd = ["node", str(ROOT / "bundle" / "build.mjs"), "--kernel", str(kernel), "--out", str(out)]
+        cmd = ["node", str(ROOT / "web" / "build" / "build.mjs"), "--kernel", str(kernel), "--out", str(out)]
         return subprocess.run(
             cmd, cwd=tmp_path, env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=180
         )
@@ -307,8 +307,8 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
     record = json.loads((tmp_path / "out" / RECORD).read_text())
     assert record["pages"]["index.html"]["info"]["eval"] == {"mean": 499.5, "episodes": 7}
     # the bundler starts no other program (esbuild's own binary aside, from node_modules)
-    spawns = [p.name for p in (ROOT / "bundle").rglob("*.mjs") if "child_process" in p.read_text()]
-    assert spawns == [], f"bundle/{spawns} can run programs: the bundler needs only node"
+    spawns = [p.name for p in (ROOT / "web" / "build").rglob("*.mjs") if "child_process" in p.read_text()]
+    assert spawns == [], f"web/build/{spawns} can run programs: the bundler needs only node"
 
     (kernel / "policy.weights.json").unlink()
     r = build_alone(tmp_path / "out2")

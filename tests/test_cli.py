@@ -106,10 +106,10 @@ def test_train_help_for_pendulum_shows_pendulum_values(capsys):
         assert ("Pendulum-v1 preset" in out) is has, argv
 
 
-@pytest.mark.parametrize("script", ["build.mjs", "serve.mjs"])
+@pytest.mark.parametrize("script", ["build/build.mjs", "serve.mjs"])
 def test_every_node_flag_has_help(script):
     r = subprocess.run(
-        [node(), str(ROOT / "bundle" / script), "--help"], capture_output=True, text=True, timeout=60
+        [node(), str(ROOT / "web" / script), "--help"], capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 0, r.stderr
     usage, _, described = r.stdout.partition("\n\n")

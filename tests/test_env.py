@@ -1,4 +1,4 @@
-"""The JS envs of bundle/src/envs/ (ENVS) against Gymnasium's, stepped from pytest through Node.
+"""The JS envs of web/page/envs/ (ENVS) against Gymnasium's, stepped from pytest through Node.
 
 For each env in ENVS whose physics is plain JS (the classic-control ports; MuJoCo's have their own tests),
 from Gymnasium's own initial states (reset(seed=...), then the JS env's reset({state})): 1,000 episodes
@@ -287,7 +287,7 @@ def test_gymnasium_patch_changes_gymnasium():
 
 @pytest.mark.slow
 def test_libm_is_correctly_rounded():
-    """bundle/src/envs/sincos.js against mpmath: sin and cos correctly rounded for |x| up to REDUCE_LIMIT
+    """web/page/envs/sincos.js against mpmath: sin and cos correctly rounded for |x| up to REDUCE_LIMIT
     (2^20), near multiples of pi/2 included; Math.sin/Math.cos beyond; -0, NaN and infinities as IEEE;
     sq, sqf, sinf, cosf correctly rounded."""
     rng = np.random.default_rng(0)

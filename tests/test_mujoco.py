@@ -1,4 +1,4 @@
-"""The MuJoCo envs of the page (bundle/src/envs/mujoco/: Hopper-v5, HalfCheetah-v5, Walker2d-v5 on the
+"""The MuJoCo envs of the page (web/page/envs/mujoco/: Hopper-v5, HalfCheetah-v5, Walker2d-v5 on the
 official MuJoCo WebAssembly build, @mujoco/mujoco) against Gymnasium's on native MuJoCo of the same version.
 
 - the XML the page ships is Gymnasium's file, byte for byte, and compiles in the wasm engine to the same
@@ -12,7 +12,7 @@ official MuJoCo WebAssembly build, @mujoco/mujoco) against Gymnasium's on native
 - closed loop: the shipped policy's mean return over the same 20 start states, Node (its compiled kernel, as
   the page runs it) vs Python (the numpy oracle), within 5%;
 - each env page in Chromium runs 2,000 agent steps at max speed with no console error (CSP violations
-  included: the page's CSP has no 'unsafe-eval', bundle/src/envs/mujoco/no_eval.js), no NaN, no growth of the
+  included: the page's CSP has no 'unsafe-eval', web/page/envs/mujoco/no_eval.js), no NaN, no growth of the
   engine's memory or of the JS heap, and finished episodes reach spec.solved; a drag pushes the torso; the
   page fetches the stripped engine, which a classic-control page never does.
 """
@@ -76,7 +76,7 @@ def test_xml_is_gymnasiums_and_compiles_in_wasm():
     assets = Path(gym.__file__).parent / "envs" / "mujoco" / "assets"
     for env_id, m in models.items():
         gym_xml = (assets / XML[env_id]).read_text(encoding="utf-8")
-        assert m["xml"] == gym_xml, f"{env_id}: the XML differs from Gymnasium's: run bundle/mujoco_xml.py"
+        assert m["xml"] == gym_xml, f"{env_id}: the XML differs from Gymnasium's: run web/build/mujoco_xml.py"
         native = unwrapped(env_id).model
         assert (m["nq"], m["nv"], m["nu"], m["ngeom"], m["timestep"]) == (
             native.nq,

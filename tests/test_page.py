@@ -4,7 +4,7 @@ One site is built per session (the `site` fixture, tests/pages.py: `build.mjs --
 from a subpath), a page for every env that has a JS port and a policy. The env-independent core (controls,
 share, embed, record, errors) is tested on CartPole-v1; every env page is tested for a clean load, the agent's
 returns and human control.
-Test hooks (documented in bundle/src/api.js): window.app.status(), spec, drag(p0, p1), setState(s), play(),
+Test hooks (documented in web/page/core/api.js): window.app.status(), spec, drag(p0, p1), setState(s), play(),
 pause(), step(), reset(), setSpeed(v), setMode(m), setBackend(name), shareLink().
 """
 
@@ -516,7 +516,7 @@ def test_params_and_kernel_checks_in_node(tmp_path):
     """params.js refuses any seed but an integer 0..2^32-1; actions.js: the shape checks and the actions."""
     r = subprocess.run(
         [node(), "--input-type=module", "-e", PURE],
-        cwd=ROOT / "bundle" / "src",
+        cwd=ROOT / "web" / "page" / "core",
         capture_output=True,
         text=True,
         timeout=60,

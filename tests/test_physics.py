@@ -1,4 +1,5 @@
-"""What-if physics and the robustness sweep, in the built pages in Chromium (bundle/src/physics.js, sweep.js).
+"""What-if physics and the robustness sweep, in the built pages in Chromium (web/page/lazy/whatif.js,
+lazy/sweep.js).
 
 A discrete env (CartPole-v1) and a box env (Pendulum-v1), each with its policy, and an engine env (Hopper-v5),
 on the test run's one built site (conftest's `site`). Checked: window.app.setPhysics changes
@@ -75,9 +76,9 @@ def classic_ids() -> list[str]:
 @pytest.mark.parametrize("env_id", classic_ids())
 @pytest.mark.filterwarnings("ignore:.*already returned terminated")  # CartPole under random actions
 def test_set_physics_swap_continues_as_gymnasium_for_every_env(env_id):
-    """physics.js's setPhysics (the page's code, in Node) five steps into an episode, every constant changed:
-    the 40 steps after it are Gymnasium's env with those attributes from that state (the float32/float64
-    bookkeeping of a state after a step carried over), and the step count goes on."""
+    """lazy/whatif.js's setPhysics (the page's code, in Node) five steps into an episode, every constant
+    changed: the 40 steps after it are Gymnasium's env with those attributes from that state (the
+    float32/float64 bookkeeping of a state after a step carried over), and the step count goes on."""
     spec = js_specs()[env_id]
     change = {k: c["value"] + 0.3719 * (c["max"] - c["value"]) for k, c in spec["constants"].items()}
     r = subprocess.run(

@@ -4,7 +4,7 @@ It loads only when chosen, plays on the wasm kernel while it loads, then balance
 its outputs match the kernel's and CPython's on the same observations; "View source" shows the module; a
 weights file it rejects leaves the page playing on the kernel with the module's own message on screen.
 The site is tests/test_page.py's (conftest's `site`, built once, served from a subpath); CartPole-v1's page.
-Test hooks (bundle/src/app.js): window.app.status(), pause(), reset(), setState(s), step(), setSpeed(v),
+Test hooks (web/page/core/app.js): window.app.status(), pause(), reset(), setState(s), step(), setSpeed(v),
 setBackend(name).
 """
 

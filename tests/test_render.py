@@ -1,4 +1,4 @@
-"""bundle/src/render/*.js against Gymnasium's own render(): the same state draws the same picture.
+"""web/page/render/*.js against Gymnasium's own render(): the same state draws the same picture.
 
 Gymnasium draws with pygame (rgb_array); the page draws on a Canvas 2D context in headless Chromium at the
 same size. Both put vertices on whole pixels, but SDL_gfx's anti-aliased outlines are not Skia's, so edges
@@ -31,7 +31,7 @@ class Case:
     """One renderer against one Gymnasium env: states (Gymnasium's env.unwrapped.state layout) to draw."""
 
     env_id: str
-    module: str  # bundle/src/render/<module>.js
+    module: str  # web/page/render/<module>.js
     size: tuple[int, int]  # width, height
     states: list[tuple[float, ...]]
     parts: dict[str, tuple[int, int, int] | None]  # part -> its own colour; None: dark ink
@@ -154,7 +154,7 @@ def canvas_frames(page, case: Case, states=None, actions=None, view=None, dpr: i
 
 @pytest.fixture
 def page(render_page):
-    return render_page  # tests/conftest.py: bundle/src served, a blank canvas
+    return render_page  # tests/conftest.py: web/page served, a blank canvas
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.env_id for c in CASES])
@@ -252,7 +252,7 @@ def grabs() -> list[Grab]:
 
 def run_pushes(queries: list[dict]) -> list[dict]:
     for q in queries:
-        q["url"] = (ROOT / "bundle" / "src" / "render" / f"{q.pop('module')}.js").as_uri()
+        q["url"] = (ROOT / "web" / "page" / "render" / f"{q.pop('module')}.js").as_uri()
     out = subprocess.run(
         [node(), "--input-type=module", "-e", PUSH_RUNNER],
         input=json.dumps(queries),

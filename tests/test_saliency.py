@@ -1,6 +1,6 @@
 """Saliency (tiny_infer/saliency.py): tinygrad's gradient kernels in policy.wasm and policy.webgpu.js against
 PyTorch autograd (float64, written here independently of compile's own float32 reference), compile's check
-and budget, and the page's bars (bundle/src/saliency.js) in Chromium, on the test run's one built site
+and budget, and the page's bars (web/page/lazy/saliency.js) in Chromium, on the test run's one built site
 (conftest's `site`)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tiny_infer.wasm import WasmPolicy
 pytestmark = pytest.mark.compile
 
 N_OBS = SAMPLES  # the shared kernels were compiled with this many parity and saliency observations
-SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency (issue 14)
+SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency
 # the shared test kernels (tests/kernels.MODELS) this module checks: CartPole's policy, and random ones
 # discrete and box, with and without the observation normaliser (whose clip has a zero gradient outside its
 # range)
@@ -53,7 +53,7 @@ def autograd64(model_dir: Path, obs: np.ndarray, k: int) -> np.ndarray:
 
 
 def rel_err(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (issue 14's bound is 1e-4)."""
+    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (the saliency's bound is 1e-4)."""
     return np.abs(got - ref).max(axis=1) / np.maximum(np.abs(ref).max(axis=1), sal.FLOOR)
 
 

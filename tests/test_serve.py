@@ -1,4 +1,4 @@
-"""bundle/serve.mjs (`make serve`): hostile request paths get a 4xx, never a crash, a file outside the served
+"""web/serve.mjs (`make serve`): hostile request paths get a 4xx, never a crash, a file outside the served
 folder, or a redirect to another origin; and the server keeps answering afterwards."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def server(tmp_path_factory):
     (site / "leak.txt").symlink_to(base / "secret.txt")  # a link out of the root must not be followed
     (site / "leakdir").symlink_to(base)
     proc = subprocess.Popen(
-        [NODE, str(ROOT / "bundle" / "serve.mjs"), str(site), "0"],
+        [NODE, str(ROOT / "web" / "serve.mjs"), str(site), "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

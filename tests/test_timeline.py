@@ -1,5 +1,5 @@
 """Issue 14, part 3: training snapshots (train/snapshots.py), their kernels (tiny_infer/snapshots.py), and the
-page's training timeline and side by side (bundle/src/timeline.js), in a real Chromium."""
+page's training timeline and side by side (web/page/lazy/timeline.js), in a real Chromium."""
 
 from __future__ import annotations
 

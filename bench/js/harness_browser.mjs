@@ -4,8 +4,11 @@ import { measurePeer, OPTS, pairedRatios } from './measure.mjs';
 import { ortPeer, tfjsPeer, wasmPeer } from './peers.mjs';
 import { webgpuPeer } from './webgpu_peer.mjs';
 
-const get = async (url, kind) => { const r = await fetch(url); if (!r.ok) throw new Error(`${url}: ${r.status}`);
-  return kind === 'json' ? r.json() : new Uint8Array(await r.arrayBuffer()); };
+const get = async (url, kind) => {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return kind === 'json' ? r.json() : new Uint8Array(await r.arrayBuffer());
+};
 
 async function make(cfg, name) {
   if (cfg.wasm[name]) return wasmPeer(name, await get(cfg.wasm[name]));
@@ -28,14 +31,16 @@ async function make(cfg, name) {
 window.runBench = async (cfg) => {
   const io = await get(cfg.io, 'json');
   const opts = cfg.quick ? OPTS.quick : OPTS.full;
-  const results = {}, made = {};
+  const results = {},
+    made = {};
   for (const name of cfg.peers) {
     try {
-      const peer = made[name] = await make(cfg, name);
+      const peer = await make(cfg, name);
+      made[name] = peer;
       results[name] = await measurePeer(peer, io, name === 'webgpu' ? { ...opts, check: 64 } : opts);
       if (peer.adapterInfo) results[name].adapter = peer.adapterInfo;
     } catch (e) {
-      results[name] = { error: String(e && e.message || e).split('\n')[0] };
+      results[name] = { error: String(e?.message || e).split('\n')[0] };
     }
   }
   const paired = pairedRatios(made, results, io, opts);

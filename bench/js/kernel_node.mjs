@@ -17,10 +17,13 @@ async function make(name) {
   if (name === 'ort') return ortPeer(await import('onnxruntime-web'), readFileSync(cfg.onnx));
   const weights = JSON.parse(readFileSync(cfg.weights, 'utf8'));
   const tf = await import('@tensorflow/tfjs-core');
-  if (name === 'tfjs-cpu') { await import('@tensorflow/tfjs-backend-cpu'); return tfjsPeer(tf, 'cpu', weights); }
+  if (name === 'tfjs-cpu') {
+    await import('@tensorflow/tfjs-backend-cpu');
+    return tfjsPeer(tf, 'cpu', weights);
+  }
   if (name === 'tfjs-wasm') {
     const w = await import('@tensorflow/tfjs-backend-wasm');
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);  // single thread, like the other peers
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // single thread, like the other peers
     w.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
     return tfjsPeer(tf, 'wasm', weights);
   }
@@ -33,9 +36,9 @@ for (const name of cfg.peers) {
     made[name] = await make(name);
     results[name] = await measurePeer(made[name], io, opts);
   } catch (e) {
-    results[name] = { error: String(e && e.message || e).split('\n')[0] };
+    results[name] = { error: String(e?.message || e).split('\n')[0] };
   }
 }
 const paired = pairedRatios(made, results, io, opts);
-process.stdout.write(JSON.stringify({ node: process.version, results, paired }) + '\n');
-process.exit(0);  // onnxruntime's worker pool would keep Node alive
+process.stdout.write(`${JSON.stringify({ node: process.version, results, paired })}\n`);
+process.exit(0); // onnxruntime's worker pool would keep Node alive

@@ -5,12 +5,21 @@
 export async function wasmPeer(name, bytes) {
   const { instance } = await WebAssembly.instantiate(bytes, {});
   const e = instance.exports;
-  for (const k of ['memory', 'input_ptr', 'output_ptr', 'forward', 'batch_size', 'batch_input_ptr',
-                   'batch_output_ptr', 'forward_batch']) {
+  for (const k of [
+    'memory',
+    'input_ptr',
+    'output_ptr',
+    'forward',
+    'batch_size',
+    'batch_input_ptr',
+    'batch_output_ptr',
+    'forward_batch',
+  ]) {
     if (!(k in e)) throw new Error(`${name}: wasm lacks the contract-2 export ${k}`);
   }
   return {
-    name, async: false,
+    name,
+    async: false,
     init(obsDim, nOut) {
       const buf = e.memory.buffer;
       this.inp = new Float32Array(buf, e.input_ptr(), obsDim);
@@ -35,18 +44,28 @@ export async function wasmPeer(name, bytes) {
 }
 
 export async function ortPeer(ort, onnxBytes) {
-  ort.env.wasm.numThreads = 1;  // single thread: what a page without cross-origin isolation gets anyway
+  ort.env.wasm.numThreads = 1; // single thread: what a page without cross-origin isolation gets anyway
   const session = await ort.InferenceSession.create(onnxBytes, {
-    executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
   return {
-    name: 'onnxruntime-web (wasm)', async: true, batchSize: 256,
-    init(obsDim) { this.obsDim = obsDim; },
+    name: 'onnxruntime-web (wasm)',
+    async: true,
+    batchSize: 256,
+    init(obsDim) {
+      this.obsDim = obsDim;
+    },
     async single(obs) {
-      const r = await session.run({ obs: new ort.Tensor('float32', Float32Array.from(obs), [1, this.obsDim]) });
+      const r = await session.run({
+        obs: new ort.Tensor('float32', Float32Array.from(obs), [1, this.obsDim]),
+      });
       return r.out.data;
     },
     async batch(flat, n) {
-      const r = await session.run({ obs: new ort.Tensor('float32', flat.slice(0, n * this.obsDim), [n, this.obsDim]) });
+      const r = await session.run({
+        obs: new ort.Tensor('float32', flat.slice(0, n * this.obsDim), [n, this.obsDim]),
+      });
       return r.out.data;
     },
   };
@@ -72,29 +91,37 @@ export async function tfjsPeer(tf, backend, weights) {
     const v = T('obs_norm.var');
     norm = [tf.keep(T('obs_norm.mean')), tf.keep(tf.sqrt(tf.add(v, meta.obs_norm.eps))), meta.obs_norm.clip];
   }
-  const mlp = (x, ls) => ls.reduce((h, [w, b], i) => {
-    const z = tf.add(tf.matMul(h, w), b);
-    return i < ls.length - 1 ? act(z) : z;
-  }, x);
-  const model = (x) => tf.tidy(() => {
-    if (norm) x = tf.clipByValue(tf.div(tf.sub(x, norm[0]), norm[1]), -norm[2], norm[2]);
-    return tf.concat([tf.softmax(mlp(x, heads[0])), mlp(x, heads[1])], 1);
-  });
+  const mlp = (x, ls) =>
+    ls.reduce((h, [w, b], i) => {
+      const z = tf.add(tf.matMul(h, w), b);
+      return i < ls.length - 1 ? act(z) : z;
+    }, x);
+  const model = (x) =>
+    tf.tidy(() => {
+      if (norm) x = tf.clipByValue(tf.div(tf.sub(x, norm[0]), norm[1]), -norm[2], norm[2]);
+      return tf.concat([tf.softmax(mlp(x, heads[0])), mlp(x, heads[1])], 1);
+    });
   return {
-    name: `TensorFlow.js (${backend})`, async: false, batchSize: 256,
-    init(obsDim) { this.obsDim = obsDim; },
+    name: `TensorFlow.js (${backend})`,
+    async: false,
+    batchSize: 256,
+    init(obsDim) {
+      this.obsDim = obsDim;
+    },
     single(obs) {
       const x = tf.tensor2d(obs, [1, this.obsDim]);
       const y = model(x);
       const d = y.dataSync();
-      x.dispose(); y.dispose();
+      x.dispose();
+      y.dispose();
       return d;
     },
     batch(flat, n) {
       const x = tf.tensor2d(flat.subarray(0, n * this.obsDim), [n, this.obsDim]);
       const y = model(x);
       const d = y.dataSync();
-      x.dispose(); y.dispose();
+      x.dispose();
+      y.dispose();
       return d;
     },
   };

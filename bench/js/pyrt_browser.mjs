@@ -3,10 +3,19 @@
 // cfg: {runtime: 'micropython' | 'pyodide', io, src, weights, quick}
 import { measurePython } from './pyrt.mjs';
 
-const text = async (url) => { const r = await fetch(url); if (!r.ok) throw new Error(`${url}: ${r.status}`); return r.text(); };
-const fetched = (prefix) => performance.getEntriesByType('resource').filter((e) => e.name.includes(prefix))
-  .reduce((a, e) => ({ body: a.body + e.encodedBodySize, decoded: a.decoded + e.decodedBodySize, n: a.n + 1 }),
-    { body: 0, decoded: 0, n: 0 });
+const text = async (url) => {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.text();
+};
+const fetched = (prefix) =>
+  performance
+    .getEntriesByType('resource')
+    .filter((e) => e.name.includes(prefix))
+    .reduce(
+      (a, e) => ({ body: a.body + e.encodedBodySize, decoded: a.decoded + e.decodedBodySize, n: a.n + 1 }),
+      { body: 0, decoded: 0, n: 0 },
+    );
 
 window.runPy = async (cfg) => {
   const io = JSON.parse(await text(cfg.io));
@@ -15,7 +24,9 @@ window.runPy = async (cfg) => {
   let rt, prefix;
   if (cfg.runtime === 'micropython') {
     prefix = '/nm/@micropython/';
-    const { loadMicroPython } = await import('/nm/@micropython/micropython-webassembly-pyscript/micropython.mjs');
+    const { loadMicroPython } = await import(
+      '/nm/@micropython/micropython-webassembly-pyscript/micropython.mjs'
+    );
     rt = await loadMicroPython();
   } else {
     prefix = '/nm/pyodide/';

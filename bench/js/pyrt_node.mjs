@@ -15,7 +15,11 @@ const weights = readFileSync(cfg.weights, 'utf8');
 const require = createRequire(import.meta.url);
 const results = {};
 
-async function timed(load) { const t = performance.now(); const rt = await load(); return [rt, performance.now() - t]; }
+async function timed(load) {
+  const t = performance.now();
+  const rt = await load();
+  return [rt, performance.now() - t];
+}
 
 const loaders = {
   micropython: async () => {
@@ -32,17 +36,28 @@ const loaders = {
 for (const [name, load] of Object.entries(loaders)) {
   try {
     const [rt, loadMs] = await timed(load);
-    results[name] = { ...measurePython(rt, src, weights, io, cfg.quick, name === 'pyodide'), load_ms: loadMs };
+    results[name] = {
+      ...measurePython(rt, src, weights, io, cfg.quick, name === 'pyodide'),
+      load_ms: loadMs,
+    };
   } catch (e) {
-    results[name] = { error: String(e && e.message || e).split('\n')[0].slice(0, 300) };
+    results[name] = {
+      error: String(e?.message || e)
+        .split('\n')[0]
+        .slice(0, 300),
+    };
   }
 }
 for (const [name, path] of Object.entries(cfg.wasm)) {
   try {
-    results[name] = await measurePeer(await wasmPeer(name, readFileSync(path)), io, cfg.quick ? OPTS.quick : OPTS.full);
+    results[name] = await measurePeer(
+      await wasmPeer(name, readFileSync(path)),
+      io,
+      cfg.quick ? OPTS.quick : OPTS.full,
+    );
   } catch (e) {
-    results[name] = { error: String(e && e.message || e).split('\n')[0] };
+    results[name] = { error: String(e?.message || e).split('\n')[0] };
   }
 }
-process.stdout.write(JSON.stringify({ node: process.version, results }) + '\n');
+process.stdout.write(`${JSON.stringify({ node: process.version, results })}\n`);
 process.exit(0);

@@ -18,10 +18,14 @@ export async function webgpuPeer(moduleUrl, weightsUrl) {
   const info = adapter.info || {};
   const fb = policy.forwardBatch || policy.forward_batch;
   return {
-    name: 'ours (WebGPU)', async: true, batchSize: policy.batchSize || policy.batch_size || 256,
+    name: 'ours (WebGPU)',
+    async: true,
+    batchSize: policy.batchSize || policy.batch_size || 256,
     adapterInfo: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown',
     init() {},
-    async single(obs) { return flatten(await policy.forward(obs)); },
+    async single(obs) {
+      return flatten(await policy.forward(obs));
+    },
     batch: fb && (async (flat, n) => flatten(await fb.call(policy, flat, n))),
   };
 }

@@ -11,12 +11,12 @@
 //            cannot scan the wasm stack, so it lets the heap grow during a call and collects at the next
 //            call from JS, in time proportional to the heap.
 //   loop_us: one forward pass inside a Python loop (pure interpreter speed, collection amortised).
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const SOURCE = fs.readFileSync(path.join(ROOT, "tiny_infer/reference.py"), "utf8");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SOURCE = fs.readFileSync(path.join(ROOT, 'tiny_infer/reference.py'), 'utf8');
 // MicroPython collects garbage only between calls from JS: keep the garbage of one call small
 const LOOP_MAX = 200;
 const CHUNK_MACS = 100000;
@@ -46,30 +46,32 @@ def loop(obs_json):
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const jobPath = args.find((a, i) => !a.startsWith("--") && !(i > 0 && args[i - 1].startsWith("--")));
+const jobPath = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')));
 if (!jobPath) {
-  console.error("usage: node bench/python_runtimes/run.mjs JOB.json [--runtimes micropython,pyodide] [--node-modules DIR]");
+  console.error(
+    'usage: node bench/python_runtimes/run.mjs JOB.json [--runtimes micropython,pyodide] [--node-modules DIR]',
+  );
   process.exit(2);
 }
-const nodeModules = path.resolve(opt("--node-modules", path.join(ROOT, "node_modules")));
-const runtimes = opt("--runtimes", "micropython,pyodide").split(",");
-const job = JSON.parse(fs.readFileSync(jobPath, "utf8"));
-const log = (s) => process.stderr.write(s + "\n");
+const nodeModules = path.resolve(opt('--node-modules', path.join(ROOT, 'node_modules')));
+const runtimes = opt('--runtimes', 'micropython,pyodide').split(',');
+const job = JSON.parse(fs.readFileSync(jobPath, 'utf8'));
+const log = (s) => process.stderr.write(`${s}\n`);
 
 async function micropython() {
-  const mod = path.join(nodeModules, "@micropython/micropython-webassembly-pyscript/micropython.mjs");
+  const mod = path.join(nodeModules, '@micropython/micropython-webassembly-pyscript/micropython.mjs');
   const { loadMicroPython } = await import(pathToFileURL(mod).href);
   // Keep the default 1 MiB heap (it grows on demand): the collection at every call from JS costs time
   // in proportion to the heap (measured: 1.7 ms per forward pass at 1 MiB, 7.5 ms at 64 MiB).
   const mp = await loadMicroPython({ stdout: log, stderr: log });
-  return { py: mp, dir: "/", toJs: (r) => mp.PyProxy.toJs(r), free: () => {} };
+  return { py: mp, dir: '/', toJs: (r) => mp.PyProxy.toJs(r), free: () => {} };
 }
 
 async function pyodide() {
-  const indexURL = path.join(nodeModules, "pyodide") + "/";
-  const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
+  const indexURL = `${path.join(nodeModules, 'pyodide')}/`;
+  const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
   const py = await loadPyodide({ indexURL, stdout: log, stderr: log });
-  return { py, dir: "/home/pyodide/", toJs: (r) => r.toJs(), free: (r) => r.destroy() };
+  return { py, dir: '/home/pyodide/', toJs: (r) => r.toJs(), free: (r) => r.destroy() };
 }
 
 // Best of ROUNDS: the first rounds include V8 tiering the interpreter up from its baseline compiler,
@@ -95,15 +97,15 @@ async function runtime(name) {
   const rt = await { micropython, pyodide }[name]();
   const load_ms = performance.now() - t0;
   const { py } = rt;
-  py.FS.writeFile(rt.dir + "reference.py", SOURCE);
-  py.FS.writeFile(rt.dir + "harness.py", HARNESS);
-  const harness = py.pyimport("harness");
-  const out = { version: py.pyimport("sys").version, load_ms, cases: {} };
+  py.FS.writeFile(`${rt.dir}reference.py`, SOURCE);
+  py.FS.writeFile(`${rt.dir}harness.py`, HARNESS);
+  const harness = py.pyimport('harness');
+  const out = { version: py.pyimport('sys').version, load_ms, cases: {} };
   for (const c of job.cases) {
     const tc = performance.now();
-    const text = fs.readFileSync(c.weights, "utf8");
-    py.FS.writeFile(rt.dir + "weights.json", text);
-    const error = harness.load(rt.dir + "weights.json");
+    const text = fs.readFileSync(c.weights, 'utf8');
+    py.FS.writeFile(`${rt.dir}weights.json`, text);
+    const error = harness.load(`${rt.dir}weights.json`);
     if (error) {
       out.cases[c.name] = { error };
       continue;
@@ -123,7 +125,9 @@ async function runtime(name) {
     }
     // The outputs, in chunks of about CHUNK_MACS multiply-adds per call (see LOOP_MAX)
     const weights = JSON.parse(text);
-    const macs = weights.actor.concat(weights.critic).reduce((n, l) => n + l.weight.length * l.weight[0].length, 0);
+    const macs = weights.actor
+      .concat(weights.critic)
+      .reduce((n, l) => n + l.weight.length * l.weight[0].length, 0);
     const chunk = Math.max(1, Math.min(64, Math.floor(CHUNK_MACS / macs)));
     res.outputs = [];
     res.actions = [];
@@ -146,4 +150,4 @@ try {
   console.error(`python_runtimes: ${e.name}: ${e.message}`);
   process.exit(1);
 }
-process.stdout.write(JSON.stringify(result) + "\n");
+process.stdout.write(`${JSON.stringify(result)}\n`);

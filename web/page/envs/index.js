@@ -1,0 +1,25 @@
+// The env registry (docs/design.md, contract 3): Gymnasium id -> {spec, Env, module}. Node tests and the
+// bundler import it; a page imports only its own env module (web/page/envs/<module>.js).
+import * as acrobot from './acrobot.js';
+import * as cartpole from './cartpole.js';
+import * as mountainCar from './mountain_car.js';
+import * as mountainCarContinuous from './mountain_car_continuous.js';
+import * as pendulum from './pendulum.js';
+import * as halfCheetah from './mujoco/half_cheetah.js';
+import * as hopper from './mujoco/hopper.js';
+import * as walker2d from './mujoco/walker2d.js';
+
+// module: the file's name under envs/ (the bundler builds a page from it). An engine env (spec.engine) also
+// exports load(), which its page imports from the module itself (docs/design.md).
+const entry = (mod, module) => [mod.spec.id, { spec: mod.spec, Env: mod.Env, module }];
+
+export const ENVS = Object.fromEntries([
+  entry(cartpole, 'cartpole'),
+  entry(acrobot, 'acrobot'),
+  entry(mountainCar, 'mountain_car'),
+  entry(mountainCarContinuous, 'mountain_car_continuous'),
+  entry(pendulum, 'pendulum'),
+  entry(hopper, 'mujoco/hopper'),
+  entry(halfCheetah, 'mujoco/half_cheetah'),
+  entry(walker2d, 'mujoco/walker2d'),
+]);
