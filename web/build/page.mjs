@@ -1,0 +1,136 @@
+// One env's page: its modules (the env registry), the manifest it inlines, and its files (multi-file: the
+// document, the esbuild output and the hashed assets; single: one self-contained document).
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { esbuildInto, virtualPlugin } from './bundler.mjs';
+import { esc, pageCsp, pageHtml, sha256b64 } from './html.mjs';
+import { RECOMPILE, fail, readSnapshots, sha256 } from './kernel.mjs';
+import { engineWasm } from './mujoco_engine.mjs';
+import { ENVS_INDEX, PAGE, STATIC } from './paths.mjs';
+import { BUDGET_GZ, ENGINE_BUDGET_GZ, gz } from './report.mjs';
+
+const hash = (buf) => sha256(buf).slice(0, 10);
+
+/** The env registry (web/page/envs/index.js, contract 3): env id -> {spec, Env, module}. */
+export async function loadEnvs() {
+  return (await import(pathToFileURL(ENVS_INDEX).href)).ENVS;
+}
+
+/** The env's page modules: web/page/envs/<module>.js and web/page/render/<spec.render>.js. */
+export function envFiles(envs, envId) {
+  const entry = Object.hasOwn(envs, envId) ? envs[envId] : null;
+  if (!entry) fail(`no JS env for ${envId}: the page supports ${Object.keys(envs).join(', ')}`);
+  const envJs = path.join(PAGE, 'envs', `${entry.module}.js`);
+  const renderJs = path.join(PAGE, 'render', `${entry.spec.render}.js`);
+  for (const f of [envJs, renderJs]) if (!fs.existsSync(f)) fail(`${f} missing (env ${envId})`);
+  return { id: envId, spec: entry.spec, envJs, renderJs, engine: Boolean(entry.spec.engine) };
+}
+
+/** The build-time manifest the page inlines: contract 2's fields plus hashed URLs or inlined bytes. */
+function pageManifest(k, single, env) {
+  const m = k.manifest;
+  const out = {
+    env_id: m.env_id, obs_dim: m.obs_dim, action: m.action, outputs: m.outputs, batch_size: m.batch_size,
+    hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpu: k.gpuJs ? { weights: k.weights } : null,
+  };
+  if (m.saliency !== undefined) out.saliency = m.saliency;
+  // The page's script carries this text; in the single file that script is inline, where '<!--' or '<script'
+  // would change how the HTML parser ends it (esbuild escapes only '</script').
+  JSON.stringify(out, (key, v) => {
+    if (typeof v === 'string' && v.includes('<')) {
+      fail(`${k.dir}/manifest.json: '${key}' holds markup (${JSON.stringify(v.slice(0, 40))}): ${RECOMPILE}`);
+    }
+    return v;
+  });
+  const assets = new Map(); // asset name -> bytes
+  const files = [['policy.wasm', k.wasmBytes], ...(env.engine ? [['engine.wasm', engineWasm()]] : []),
+    ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : [])];
+  if (single) out.inline = {};
+  else out.urls = {};
+  for (const [name, bytes] of files) {
+    if (single) out.inline[name] = bytes.toString('base64');
+    else {
+      const ext = path.extname(name), hashed = `${path.basename(name, ext)}-${hash(bytes)}${ext}`;
+      out.urls[name] = hashed;
+      assets.set(hashed, bytes);
+    }
+  }
+  // The training timeline: each snapshot's kernel a hashed asset the page fetches only when chosen
+  // (the final one is the policy's own kernel). The single file leaves them out (they would all be inlined).
+  const snaps = single ? [] : readSnapshots(k);
+  if (snaps.length > 1) {
+    out.snapshots = snaps.map((s) => {
+      const entry = { id: String(s.steps), steps: s.steps, eval: s.eval };
+      if (s.final) return { ...entry, final: true };
+      entry.url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
+      assets.set(entry.url, s.k.wasmBytes);
+      return entry;
+    });
+  }
+  return { manifest: out, assets };
+}
+
+/**
+ * Whether the page gets the lazy python backend: multi-file pages (the single file would inline MicroPython)
+ * of a kernel with policy.weights.json (a kernel compiled before compile wrote it has none).
+ */
+export const hasPython = (k, single) => !single && k.weightsJson !== null;
+
+/**
+ * One env's page. dir: '' (the page at the out folder's root) or '<env-id>/' (site mode; assets one level
+ * up). Returns {html (its path), files: Map(rel -> bytes), firstAction: [rels], info}.
+ */
+export async function buildPage(k, env, { single, dir }) {
+  const { manifest: pm, assets } = pageManifest(k, single, env);
+  const python = hasPython(k, single);
+  const plugin = virtualPlugin(k, pm, python, env);
+  const built = await esbuildInto({ app: path.join(PAGE, 'core', 'app.js'), style: path.join(PAGE, 'style.css') }, plugin,
+    single);
+  const js = built.entry('app'), css = built.entry('style');
+  const files = new Map();
+  const up = dir ? '../'.repeat(dir.split('/').length - 1) : '';
+  let html, firstAction;
+  if (single) {
+    const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
+    const script = built.files.get(js).toString('utf8').replace(/<\/script/gi, '<\\/script');
+    const style = built.files.get(css).toString('utf8');
+    const doc = pageHtml(k, env, {
+      csp: pageCsp(true, sha256b64(script), sha256b64(style)), python,
+      favicon: `data:image/svg+xml;base64,${favicon.toString('base64')}`,
+      head: `<style>${style}</style>`, body: `<script type="module">${script}</script>`,
+    });
+    html = `${env.id}.html`;
+    files.set(html, Buffer.from(doc));
+    firstAction = [html];
+  } else {
+    for (const [name, bytes] of [...built.files, ...assets]) files.set(`assets/${name}`, bytes);
+    const wasmUrl = `${up}assets/${pm.urls['policy.wasm']}`;
+    const doc = pageHtml(k, env, {
+      csp: pageCsp(false), python, favicon: `${up}favicon.svg`,
+      head: [`<link rel="stylesheet" href="${up}assets/${esc(css)}">`,
+        `<link rel="preload" href="${esc(wasmUrl)}" as="fetch" type="application/wasm" crossorigin>`,
+        ...(pm.urls['engine.wasm'] ? [`<link rel="preload" href="${esc(`${up}assets/${pm.urls['engine.wasm']}`)}" ` +
+          'as="fetch" type="application/wasm" crossorigin>'] : []),
+        `<script type="module" src="${up}assets/${esc(js)}"></script>`].join('\n'),
+    });
+    html = `${dir}index.html`;
+    files.set(html, Buffer.from(doc));
+    // A manifest for embedders: loadPolicy('<page>/manifest.json') resolves the URLs relative to it.
+    const urls = Object.fromEntries(Object.entries(pm.urls).map(([n, u]) => [n, `${up}assets/${u}`]));
+    const mname = dir ? `${dir}manifest.json` : 'assets/manifest.json';
+    const murls = dir ? urls : pm.urls;
+    files.set(mname, Buffer.from(`${JSON.stringify({ ...k.manifest, urls: murls }, null, 1)}\n`));
+    firstAction = [html, ...built.closure(js).map((f) => `assets/${f}`), `assets/${css}`,
+      `assets/${pm.urls['policy.wasm']}`, ...(pm.urls['engine.wasm'] ? [`assets/${pm.urls['engine.wasm']}`] : []),
+      'favicon.svg'];
+  }
+  const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
+  const firstGz = firstAction.reduce((a, rel) => a + gz(files.get(rel) ?? favicon), 0);
+  const ev = k.manifest.eval; // contract 2: the checkpoint's evaluation at training time, or null
+  const info = { title: env.spec.title ?? env.id, solved: env.spec.solved ?? null,
+    eval: ev ? { mean: ev.mean, episodes: ev.episodes } : null,
+    wasm_bytes: k.wasmBytes.length, first_action_gz: firstGz, budget_gz: env.engine ? ENGINE_BUDGET_GZ : BUDGET_GZ,
+    single };
+  return { html, files, firstAction, info };
+}
