@@ -19,7 +19,9 @@ import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 function siteEnvs(args) {
   if (args.envs.length) return args.envs;
   if (!fs.existsSync(args.kernels)) fail(`no kernels in ${args.kernels}: run \`make compile-kernel\``);
-  const ids = fs.readdirSync(args.kernels).filter((d) => fs.existsSync(path.join(args.kernels, d, 'manifest.json')))
+  const ids = fs
+    .readdirSync(args.kernels)
+    .filter((d) => fs.existsSync(path.join(args.kernels, d, 'manifest.json')))
     .sort();
   if (!ids.length) fail(`no kernels in ${args.kernels}: run \`make compile-kernel\``);
   return ids;
@@ -39,7 +41,8 @@ async function main() {
     const unported = ids.filter((id) => !Object.hasOwn(envs, id));
     if (unported.length) console.log(`left out (no JS port in web/page/envs yet): ${unported.join(', ')}`);
     ids = ids.filter((id) => Object.hasOwn(envs, id));
-    if (!ids.length) fail(`none of the envs has a JS port: the page supports ${Object.keys(envs).join(', ')}`);
+    if (!ids.length)
+      fail(`none of the envs has a JS port: the page supports ${Object.keys(envs).join(', ')}`);
   }
   const jobs = ids.map((id) => ({ id, kernel: id === null ? args.kernel : path.join(args.kernels, id) }));
   // Check every kernel first: a bad one fails the build before anything is bundled or written.
@@ -49,15 +52,19 @@ async function main() {
     }
     const k = readKernel(kernel);
     if (id !== null && k.manifest.env_id !== id) {
-      fail(`${kernel}/manifest.json is a kernel for ${k.manifest.env_id}, not ${id}: recompile it with ` +
-        `\`make compile-kernel ENV=${id}\``);
+      fail(
+        `${kernel}/manifest.json is a kernel for ${k.manifest.env_id}, not ${id}: recompile it with ` +
+          `\`make compile-kernel ENV=${id}\``,
+      );
     }
     return { k, env: envFiles(envs, k.manifest.env_id) };
   });
   for (const { k } of checked) {
     if (!args.single && !hasPython(k, args.single)) {
-      console.log(`${k.manifest.env_id}: no python backend on its page (${k.dir} has no policy.weights.json: ` +
-        `${RECOMPILE} to add it)`);
+      console.log(
+        `${k.manifest.env_id}: no python backend on its page (${k.dir} has no policy.weights.json: ` +
+          `${RECOMPILE} to add it)`,
+      );
     }
   }
 
@@ -66,7 +73,10 @@ async function main() {
   const out = new Map();
   const built = [];
   for (const { k, env } of checked) {
-    const page = await buildPage(k, env, { single: args.single, dir: site && !args.single ? `${env.id}/` : '' });
+    const page = await buildPage(k, env, {
+      single: args.single,
+      dir: site && !args.single ? `${env.id}/` : '',
+    });
     for (const [rel, bytes] of page.files) out.set(rel, bytes);
     record.pages[page.html] = { env: env.id, files: [...page.files.keys()].sort(), info: page.info };
     built.push({ env, page });

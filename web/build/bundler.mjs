@@ -16,28 +16,41 @@ export function virtualPlugin(k, manifest, python, env) {
     'virtual:kernel': `export default ${JSON.stringify(manifest)};`,
     'virtual:backends': `export default {${lazy.join(', ')}};`,
     // load: an engine env's loader (docs/design.md), null for the others
-    'virtual:env': `export { spec, Env${env.engine ? ', load' : ''} } from ${JSON.stringify(env.envJs)};\n` +
+    'virtual:env':
+      `export { spec, Env${env.engine ? ', load' : ''} } from ${JSON.stringify(env.envJs)};\n` +
       (env.engine ? '' : 'export const load = null;\n') +
       `export { renderer } from ${JSON.stringify(env.renderJs)};`,
   };
   return {
     name: 'virtual',
     setup(b) {
-      b.onResolve({ filter: /^virtual:/ }, (a) => (a.path in modules ? { path: a.path, namespace: 'virtual' }
-        : { errors: [{ text: `${a.path}: no such virtual module in a page build` }] }));
-      b.onLoad({ filter: /.*/, namespace: 'virtual' }, (a) => ({ contents: modules[a.path], resolveDir: PAGE,
-        loader: 'js' }));
+      b.onResolve({ filter: /^virtual:/ }, (a) =>
+        a.path in modules
+          ? { path: a.path, namespace: 'virtual' }
+          : { errors: [{ text: `${a.path}: no such virtual module in a page build` }] },
+      );
+      b.onLoad({ filter: /.*/, namespace: 'virtual' }, (a) => ({
+        contents: modules[a.path],
+        resolveDir: PAGE,
+        loader: 'js',
+      }));
       bundleWebgpu(b, k);
-      b.onResolve({ filter: /^python:/ }, (a) => (py[a.path] ? { path: `/${PY_NAMES[a.path]}`, namespace: 'python',
-        pluginData: a.path } : { errors: [{ text: `${a.path}: no such python backend file in this build` }] }));
+      b.onResolve({ filter: /^python:/ }, (a) =>
+        py[a.path]
+          ? { path: `/${PY_NAMES[a.path]}`, namespace: 'python', pluginData: a.path }
+          : { errors: [{ text: `${a.path}: no such python backend file in this build` }] },
+      );
       b.onLoad({ filter: /.*/, namespace: 'python' }, (a) => py[a.pluginData]);
       // @mujoco/mujoco's loader: its Embind stubs built without new Function (the CSP keeps 'unsafe-eval' out),
       // and the Node built-ins it imports on its Node-only path left as imports, never run in a page
       b.onLoad({ filter: /[\\/]@mujoco[\\/]mujoco[\\/]mujoco\.js$/ }, (a) =>
-        (isLoader(a.path) ? { ...loaderWithoutEval(), loader: 'js' } : undefined));
+        isLoader(a.path) ? { ...loaderWithoutEval(), loader: 'js' } : undefined,
+      );
       b.onResolve({ filter: /^(node:)?(module|fs|path|url|crypto)$/ }, (a) =>
-        (a.importer.includes(`${path.sep}node_modules${path.sep}@mujoco${path.sep}`) ? { path: a.path, external: true }
-          : undefined));
+        a.importer.includes(`${path.sep}node_modules${path.sep}@mujoco${path.sep}`)
+          ? { path: a.path, external: true }
+          : undefined,
+      );
     },
   };
 }
@@ -47,18 +60,35 @@ export function virtualPlugin(k, manifest, python, env) {
  * closure(name) is the entry's output with every chunk it imports statically (what loads before it runs).
  */
 export async function esbuildInto(entryPoints, plugin, single) {
-  const result = await esbuild.build({
-    entryPoints, absWorkingDir: ROOT, bundle: true, format: 'esm', splitting: !single, minify: true,
-    target: ['es2022'],
-    outdir: '/virtual/assets', entryNames: '[name]-[hash]', chunkNames: '[name]-[hash]',
-    assetNames: '[name]-[hash]', loader: { '.wasm': 'file', '.py': 'text', '.bin': 'file' },
-    write: false, metafile: true, legalComments: 'none', charset: 'utf8', logLevel: 'silent',
-    plugins: [plugin],
-  }).catch((e) => {
-    const first = e.errors?.[0], where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
-    fail(`esbuild failed${e.errors?.length > 1 ? ` (${e.errors.length} errors)` : ''}: ` +
-      (first ? `${where}${first.text}` : e.message.replace(/\s+/g, ' ')));
-  });
+  const result = await esbuild
+    .build({
+      entryPoints,
+      absWorkingDir: ROOT,
+      bundle: true,
+      format: 'esm',
+      splitting: !single,
+      minify: true,
+      target: ['es2022'],
+      outdir: '/virtual/assets',
+      entryNames: '[name]-[hash]',
+      chunkNames: '[name]-[hash]',
+      assetNames: '[name]-[hash]',
+      loader: { '.wasm': 'file', '.py': 'text', '.bin': 'file' },
+      write: false,
+      metafile: true,
+      legalComments: 'none',
+      charset: 'utf8',
+      logLevel: 'silent',
+      plugins: [plugin],
+    })
+    .catch((e) => {
+      const first = e.errors?.[0],
+        where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
+      fail(
+        `esbuild failed${e.errors?.length > 1 ? ` (${e.errors.length} errors)` : ''}: ` +
+          (first ? `${where}${first.text}` : e.message.replace(/\s+/g, ' ')),
+      );
+    });
   if (result.warnings.length) {
     const msgs = await esbuild.formatMessages(result.warnings, { kind: 'warning' });
     fail(`esbuild warnings (the build must be warning-free): ${msgs.join(' ').replace(/\s+/g, ' ')}`);
@@ -66,9 +96,10 @@ export async function esbuildInto(entryPoints, plugin, single) {
   const files = new Map(result.outputFiles.map((f) => [path.basename(f.path), Buffer.from(f.contents)]));
   const outputs = new Map(Object.entries(result.metafile.outputs).map(([p, o]) => [path.basename(p), o]));
   // the output of entryPoints[name] (metafile paths are relative to absWorkingDir)
-  const entry = (name) => [...outputs].find(([, o]) => o.entryPoint &&
-    path.resolve(ROOT, o.entryPoint) === path.resolve(entryPoints[name]))?.[0] ??
-    fail(`internal: esbuild wrote no output for the entry ${name}`);
+  const entry = (name) =>
+    [...outputs].find(
+      ([, o]) => o.entryPoint && path.resolve(ROOT, o.entryPoint) === path.resolve(entryPoints[name]),
+    )?.[0] ?? fail(`internal: esbuild wrote no output for the entry ${name}`);
   const closure = (name) => {
     const seen = new Set([name]);
     for (const f of seen) {

@@ -19,8 +19,14 @@ export const USAGE = `usage: node web/build/build.mjs --out DIR [--env ID]... [-
   -h, --help         this text`;
 
 export function parseArgs(argv) {
-  const args = { kernel: null, kernels: path.join(ROOT, 'build', 'kernels'), envs: [], out: null, single: false,
-    portedOnly: false };
+  const args = {
+    kernel: null,
+    kernels: path.join(ROOT, 'build', 'kernels'),
+    envs: [],
+    out: null,
+    single: false,
+    portedOnly: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--single') args.single = true;
@@ -35,7 +41,8 @@ export function parseArgs(argv) {
     } else fail(`unknown argument '${a}' (${USAGE.split('\n')[0]})`);
   }
   if (!args.out) fail('--out DIR is required (the site folder, e.g. public)');
-  if (args.kernel && args.envs.length) fail('--kernel builds one page: give either --kernel or --env, not both');
+  if (args.kernel && args.envs.length)
+    fail('--kernel builds one page: give either --kernel or --env, not both');
   args.envs = [...new Set(args.envs)];
   return args;
 }

@@ -11,31 +11,54 @@ import { BUDGET_GZ, kb } from './report.mjs';
 /** The gallery (<out>/index.html): a card per multi-file env page in `pages` (the record's). */
 export async function buildGallery(pages, envs) {
   const order = Object.keys(envs);
-  const entries = Object.entries(pages).filter(([html, p]) => !p.info.single && html.endsWith('/index.html'))
-    .sort(([, a], [, b]) => ((order.indexOf(a.env) + 1 || 1e9) - (order.indexOf(b.env) + 1 || 1e9)) ||
-      a.env.localeCompare(b.env));
+  const entries = Object.entries(pages)
+    .filter(([html, p]) => !p.info.single && html.endsWith('/index.html'))
+    .sort(
+      ([, a], [, b]) =>
+        (order.indexOf(a.env) + 1 || 1e9) - (order.indexOf(b.env) + 1 || 1e9) || a.env.localeCompare(b.env),
+    );
   // Previews: each env module and renderer present in this tree (engines that need loading are skipped).
-  const previews = entries.map(([, p]) => p.env).filter((id) => Object.hasOwn(envs, id))
-    .map((id) => envFiles(envs, id)).filter((e) => !e.engine);
-  const src = previews.map((e, i) => `import { Env as E${i} } from ${JSON.stringify(e.envJs)};\n` +
-    `import { renderer as R${i} } from ${JSON.stringify(e.renderJs)};`).join('\n') +
-    `\nexport default {${previews.map((e, i) => `${JSON.stringify(e.id)}: { Env: E${i}, renderer: R${i} }`)
+  const previews = entries
+    .map(([, p]) => p.env)
+    .filter((id) => Object.hasOwn(envs, id))
+    .map((id) => envFiles(envs, id))
+    .filter((e) => !e.engine);
+  const src =
+    previews
+      .map(
+        (e, i) =>
+          `import { Env as E${i} } from ${JSON.stringify(e.envJs)};\n` +
+          `import { renderer as R${i} } from ${JSON.stringify(e.renderJs)};`,
+      )
+      .join('\n') +
+    `\nexport default {${previews
+      .map((e, i) => `${JSON.stringify(e.id)}: { Env: E${i}, renderer: R${i} }`)
       .join(', ')}};`;
   const plugin = {
     name: 'gallery',
     setup(b) {
       b.onResolve({ filter: /^virtual:gallery$/ }, (a) => ({ path: a.path, namespace: 'virtual' }));
-      b.onLoad({ filter: /.*/, namespace: 'virtual' }, () => ({ contents: src, resolveDir: PAGE, loader: 'js' }));
+      b.onLoad({ filter: /.*/, namespace: 'virtual' }, () => ({
+        contents: src,
+        resolveDir: PAGE,
+        loader: 'js',
+      }));
     },
   };
-  const built = await esbuildInto({ gallery: path.join(GALLERY, 'gallery.js'),
-    'gallery-style': path.join(GALLERY, 'gallery.css') }, plugin, false);
-  const js = built.entry('gallery'), css = built.entry('gallery-style');
+  const built = await esbuildInto(
+    { gallery: path.join(GALLERY, 'gallery.js'), 'gallery-style': path.join(GALLERY, 'gallery.css') },
+    plugin,
+    false,
+  );
+  const js = built.entry('gallery'),
+    css = built.entry('gallery-style');
   const cards = entries.map(([, p]) => card(p));
   const doc = fill(fs.readFileSync(path.join(GALLERY, 'index.html'), 'utf8'), {
     CSP: esc(pageCsp(false)),
-    HEAD: [`<link rel="stylesheet" href="assets/${esc(css)}">`,
-      `<script type="module" src="assets/${esc(js)}"></script>`].join('\n'),
+    HEAD: [
+      `<link rel="stylesheet" href="assets/${esc(css)}">`,
+      `<script type="module" src="assets/${esc(js)}"></script>`,
+    ].join('\n'),
     CARDS: cards.join('\n') || '<li>No environment page built yet: run <code>make bundle</code>.</li>',
   });
   const files = new Map([['index.html', Buffer.from(doc)]]);
@@ -53,17 +76,20 @@ function card(p) {
   if (ev) {
     const ok = solved === null ? null : ev.mean >= solved;
     const mark = ok === null ? '' : ok ? ' class="ok"' : ' class="no"';
-    evalText = `<span${mark}>${esc(num(ev.mean))}</span>` +
+    evalText =
+      `<span${mark}>${esc(num(ev.mean))}</span>` +
       (solved === null ? '' : ` (solved ≥ ${esc(num(solved))}${ok ? ' ✓' : ''})`);
   } else if (solved !== null) evalText = `– (solved ≥ ${esc(num(solved))})`;
   const budget = info.first_action_gz <= (info.budget_gz ?? BUDGET_GZ) ? 'ok' : 'no';
   // './' first: an id with a colon must not read as a URL scheme
-  return `<li class="card"><a href="./${esc(urlPath(p.env))}/">` +
+  return (
+    `<li class="card"><a href="./${esc(urlPath(p.env))}/">` +
     `<canvas data-env="${esc(p.env)}" width="300" height="200" role="img" ` +
     `aria-label="${esc(info.title)}: the first state, drawn by its renderer"></canvas>` +
     `<h2>${esc(info.title)}<small>${esc(p.env)}</small></h2></a>` +
     `<dl><dt>Eval return</dt><dd>${evalText}</dd>` +
     `<dt>Kernel</dt><dd>${esc(kb(info.wasm_bytes))} wasm</dd>` +
     `<dt>Page</dt><dd><span class="${budget}">${esc(kb(info.first_action_gz))}</span> gz to first action</dd>` +
-    '</dl></li>';
+    '</dl></li>'
+  );
 }

@@ -14,11 +14,25 @@ export const urlPath = (id) => id.split('/').map(encodeURIComponent).join('/');
 
 export function pageCsp(single, scriptHash, styleHash) {
   if (single) {
-    return [`default-src 'none'`, `script-src '${scriptHash}' 'wasm-unsafe-eval'`, `style-src '${styleHash}'`,
-      `img-src data:`, `base-uri 'none'`, `form-action 'none'`].join('; ');
+    return [
+      `default-src 'none'`,
+      `script-src '${scriptHash}' 'wasm-unsafe-eval'`,
+      `style-src '${styleHash}'`,
+      `img-src data:`,
+      `base-uri 'none'`,
+      `form-action 'none'`,
+    ].join('; ');
   }
-  return [`default-src 'self'`, `script-src 'self' 'wasm-unsafe-eval'`, `style-src 'self'`, `img-src 'self' data:`,
-    `connect-src 'self'`, `object-src 'none'`, `base-uri 'none'`, `form-action 'none'`].join('; ');
+  return [
+    `default-src 'self'`,
+    `script-src 'self' 'wasm-unsafe-eval'`,
+    `style-src 'self'`,
+    `img-src 'self' data:`,
+    `connect-src 'self'`,
+    `object-src 'none'`,
+    `base-uri 'none'`,
+    `form-action 'none'`,
+  ].join('; ');
 }
 
 /** Fill a template's %NAME% slots: `vars` values are inserted as they are (escape them first). */
@@ -32,12 +46,18 @@ export function pageHtml(k, env, parts) {
   const hidden = k.manifest.hidden;
   // Everything from the manifest or the spec is text, escaped here; HEAD and BODY are markup built here.
   const vars = {
-    CSP: esc(parts.csp), FAVICON: esc(parts.favicon), HEAD: parts.head,
+    CSP: esc(parts.csp),
+    FAVICON: esc(parts.favicon),
+    HEAD: parts.head,
     BACKENDS: backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join(''),
-    TITLE: esc(env.spec.title ?? env.id), ENV_ID: esc(env.id),
+    TITLE: esc(env.spec.title ?? env.id),
+    ENV_ID: esc(env.id),
     ARCH: esc(hidden ? `${hidden.join('×')} MLP` : 'MLP'),
-    DESCRIPTION: esc(env.spec.description ?? `A PPO policy trained on Gymnasium's ${env.id}, compiled by ` +
-      'tinygrad to WebAssembly and WebGPU, acting live in your browser.'),
+    DESCRIPTION: esc(
+      env.spec.description ??
+        `A PPO policy trained on Gymnasium's ${env.id}, compiled by ` +
+          'tinygrad to WebAssembly and WebGPU, acting live in your browser.',
+    ),
     KB: esc(kb(k.wasmBytes.length)).replace(' ', '\u00a0'),
   };
   let out = fill(tpl, vars);

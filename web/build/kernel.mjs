@@ -6,15 +6,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** The exports contract 2 promises; the page calls these. */
-const WASM_EXPORTS = ['memory', 'input_ptr', 'output_ptr', 'forward', 'batch_size', 'batch_input_ptr',
-  'batch_output_ptr', 'forward_batch'];
+const WASM_EXPORTS = [
+  'memory',
+  'input_ptr',
+  'output_ptr',
+  'forward',
+  'batch_size',
+  'batch_input_ptr',
+  'batch_output_ptr',
+  'forward_batch',
+];
 // Gymnasium's id grammar ([namespace/]name[-vN]); the id also names the page's folder, so no path tricks.
 const ENV_ID = /^(?:[\w:.-]+\/)?[\w:.-]+?(?:-v\d+)?$/;
 
 /** A bad input: main() prints its one-line message and exits 1, having written nothing. */
 export class BuildError extends Error {}
 
-export const fail = (msg) => { throw new BuildError(msg); };
+export const fail = (msg) => {
+  throw new BuildError(msg);
+};
 /** The fix for a kernel folder the bundler refuses. */
 export const RECOMPILE = 'recompile the kernel with `make compile-kernel`';
 
@@ -28,10 +38,17 @@ export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
  * whose real location (symlinks followed) is a regular file inside the folder's real location.
  */
 export function kernelFile(dir, name, what = name) {
-  if (typeof name !== 'string' || !name || name.includes('\0') || path.isAbsolute(name) ||
-      name.split(/[\\/]/).includes('..')) {
-    fail(`${dir}/manifest.json names ${JSON.stringify(name)} for ${what}: a path outside the kernel folder ` +
-      `(refusing to publish it); ${RECOMPILE}`);
+  if (
+    typeof name !== 'string' ||
+    !name ||
+    name.includes('\0') ||
+    path.isAbsolute(name) ||
+    name.split(/[\\/]/).includes('..')
+  ) {
+    fail(
+      `${dir}/manifest.json names ${JSON.stringify(name)} for ${what}: a path outside the kernel folder ` +
+        `(refusing to publish it); ${RECOMPILE}`,
+    );
   }
   const real = fs.realpathSync(dir);
   const file = path.join(dir, name);
@@ -39,8 +56,10 @@ export function kernelFile(dir, name, what = name) {
   const target = fs.realpathSync(file);
   const rel = path.relative(real, target);
   if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) {
-    fail(`${file} (${what}) leads outside the kernel folder (to ${target}): refusing to publish it; ` +
-      RECOMPILE);
+    fail(
+      `${file} (${what}) leads outside the kernel folder (to ${target}): refusing to publish it; ` +
+        RECOMPILE,
+    );
   }
   if (!fs.statSync(target).isFile()) fail(`${file} (${what}) is not a regular file: ${RECOMPILE}`);
   return target;
@@ -54,7 +73,10 @@ function checkManifest(m, mpath) {
     fail(`${mpath}: env_id ${JSON.stringify(m.env_id)} is not a Gymnasium id: ${RECOMPILE}`);
   }
   if (!posInt(m.obs_dim)) fail(`${mpath}: obs_dim must be a positive integer: ${RECOMPILE}`);
-  if (!Array.isArray(m.outputs) || !m.outputs.every((o) => o && typeof o.name === 'string' && posInt(o.size))) {
+  if (
+    !Array.isArray(m.outputs) ||
+    !m.outputs.every((o) => o && typeof o.name === 'string' && posInt(o.size))
+  ) {
     fail(`${mpath}: outputs must be [{name, size}, ...] (contract 2): ${RECOMPILE}`);
   }
   if (m.hidden != null && !(Array.isArray(m.hidden) && m.hidden.every(posInt))) {
@@ -62,8 +84,10 @@ function checkManifest(m, mpath) {
   }
   const ev = m.eval;
   if (ev != null && !(Number.isFinite(ev.mean) && posInt(ev.episodes))) {
-    fail(`${mpath}: eval must be null or {mean, episodes} (the checkpoint's evaluation at training time): ` +
-      RECOMPILE);
+    fail(
+      `${mpath}: eval must be null or {mean, episodes} (the checkpoint's evaluation at training time): ` +
+        RECOMPILE,
+    );
   }
 }
 
@@ -79,8 +103,10 @@ function checkWeightsJson(file, m) {
     fail(`${file} is not valid JSON (${e.message}): ${RECOMPILE}`);
   }
   if (!agree(w, m, ['env_id', 'obs_dim', 'outputs'])) {
-    fail(`${file} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ` +
-      RECOMPILE);
+    fail(
+      `${file} holds another policy's weights (env_id, obs_dim or outputs differ from the manifest): ` +
+        RECOMPILE,
+    );
   }
 }
 
@@ -92,8 +118,10 @@ function checkWasm(file, m, mpath) {
   const bytes = fs.readFileSync(file);
   if (typeof m.wasm_sha256 !== 'string') fail(`${mpath} has no wasm_sha256 (an older compile): ${RECOMPILE}`);
   if (sha256(bytes) !== m.wasm_sha256) {
-    fail(`${file} is not the kernel its manifest describes (sha256 ${sha256(bytes).slice(0, 12)}…, manifest ` +
-      `wasm_sha256 ${m.wasm_sha256.slice(0, 12)}…): ${RECOMPILE}`);
+    fail(
+      `${file} is not the kernel its manifest describes (sha256 ${sha256(bytes).slice(0, 12)}…, manifest ` +
+        `wasm_sha256 ${m.wasm_sha256.slice(0, 12)}…): ${RECOMPILE}`,
+    );
   }
   let mod;
   try {
@@ -104,7 +132,8 @@ function checkWasm(file, m, mpath) {
   const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
   const missing = WASM_EXPORTS.filter((e) => !exported.has(e));
   if (missing.length) fail(`${file} lacks the exports ${missing.join(', ')} (contract 2): ${RECOMPILE}`);
-  if (WebAssembly.Module.imports(mod).length) fail(`${file} has imports (contract 2 allows none): ${RECOMPILE}`);
+  if (WebAssembly.Module.imports(mod).length)
+    fail(`${file} has imports (contract 2 allows none): ${RECOMPILE}`);
   return bytes;
 }
 
@@ -123,14 +152,21 @@ function checkWebgpuData(file, m, weightsFile) {
   } catch {
     data = null;
   }
-  if (!data) fail(`${file} is not a WebGPU data module (comment lines, then export default {JSON};): ${RECOMPILE}`);
-  if (data.obs_dim !== m.obs_dim || data.batch !== m.batch_size || !posInt(data.weights_floats) ||
-      data.n_out !== m.outputs.reduce((n, o) => n + o.size, 0)) {
+  if (!data)
+    fail(`${file} is not a WebGPU data module (comment lines, then export default {JSON};): ${RECOMPILE}`);
+  if (
+    data.obs_dim !== m.obs_dim ||
+    data.batch !== m.batch_size ||
+    !posInt(data.weights_floats) ||
+    data.n_out !== m.outputs.reduce((n, o) => n + o.size, 0)
+  ) {
     fail(`${file} does not fit its manifest (obs_dim, outputs or batch_size): ${RECOMPILE}`);
   }
   if (fs.statSync(weightsFile).size !== data.weights_floats * 4) {
-    fail(`${weightsFile} is ${fs.statSync(weightsFile).size} bytes, ${file} expects ` +
-      `${data.weights_floats * 4} (weights_floats): ${RECOMPILE}`);
+    fail(
+      `${weightsFile} is ${fs.statSync(weightsFile).size} bytes, ${file} expects ` +
+        `${data.weights_floats * 4} (weights_floats): ${RECOMPILE}`,
+    );
   }
   return data;
 }
@@ -157,10 +193,14 @@ export function readKernel(dir) {
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
   const wasmBytes = checkWasm(wasm, manifest, mpath);
   const gpu = manifest.webgpu ?? null; // contract 2: {module, data, weights}, or null for a wasm-only kernel
-  let gpuJs = null, gpuData = null, weights = null, weightsFile = null;
+  let gpuJs = null,
+    gpuData = null,
+    weights = null,
+    weightsFile = null;
   if (gpu !== null) {
     for (const key of ['module', 'data', 'weights']) {
-      if (typeof gpu[key] !== 'string') fail(`${mpath}: webgpu.${key} must name a file of the kernel: ${RECOMPILE}`);
+      if (typeof gpu[key] !== 'string')
+        fail(`${mpath}: webgpu.${key} must name a file of the kernel: ${RECOMPILE}`);
     }
     gpuJs = kernelFile(dir, gpu.module, 'the WebGPU module');
     const dataFile = kernelFile(dir, gpu.data, 'the WebGPU data module');
@@ -169,7 +209,9 @@ export function readKernel(dir) {
     gpuData = checkWebgpuData(dataFile, manifest, weightsFile);
   }
   const own = path.join(dir, 'policy.weights.json');
-  const weightsJson = fs.existsSync(own) ? kernelFile(dir, 'policy.weights.json', 'the python weights') : null;
+  const weightsJson = fs.existsSync(own)
+    ? kernelFile(dir, 'policy.weights.json', 'the python weights')
+    : null;
   if (weightsJson !== null) checkWeightsJson(weightsJson, manifest);
   return { dir, manifest, wasm, wasmBytes, gpuJs, gpuData, weights, weightsFile, weightsJson };
 }
@@ -188,13 +230,24 @@ export function bundleWebgpu(b, k) {
     '/policy.webgpu.js': () => fs.readFileSync(k.gpuJs),
     '/policy.webgpu.data.js': () => `export default ${JSON.stringify(k.gpuData)};\n`,
   };
-  b.onResolve({ filter: /^kernel:webgpu$/ }, () => (k.gpuJs ? { path: '/policy.webgpu.js', namespace: 'kernel' }
-    : { errors: [{ text: 'the kernel has no policy.webgpu.js' }] }));
-  b.onResolve({ filter: /.*/, namespace: 'kernel' }, (a) => (
+  b.onResolve({ filter: /^kernel:webgpu$/ }, () =>
+    k.gpuJs
+      ? { path: '/policy.webgpu.js', namespace: 'kernel' }
+      : { errors: [{ text: 'the kernel has no policy.webgpu.js' }] },
+  );
+  b.onResolve({ filter: /.*/, namespace: 'kernel' }, (a) =>
     a.importer === '/policy.webgpu.js' && a.path === WEBGPU_DATA_IMPORT
       ? { path: '/policy.webgpu.data.js', namespace: 'kernel' }
-      : { errors: [{ text: `${a.importer.slice(1)} imports ${JSON.stringify(a.path)}: a kernel module imports ` +
-        `nothing but ${WEBGPU_DATA_IMPORT}; ${RECOMPILE}` }] }));
+      : {
+          errors: [
+            {
+              text:
+                `${a.importer.slice(1)} imports ${JSON.stringify(a.path)}: a kernel module imports ` +
+                `nothing but ${WEBGPU_DATA_IMPORT}; ${RECOMPILE}`,
+            },
+          ],
+        },
+  );
   b.onLoad({ filter: /.*/, namespace: 'kernel' }, (a) => ({ contents: modules[a.path](), loader: 'js' }));
 }
 
@@ -209,7 +262,9 @@ export function readSnapshots(k) {
   const fix = `${RECOMPILE} (it compiles the snapshots with --snapshots)`;
   let list;
   try {
-    list = JSON.parse(fs.readFileSync(kernelFile(k.dir, 'snapshots/snapshots.json', 'the snapshot list'), 'utf8'));
+    list = JSON.parse(
+      fs.readFileSync(kernelFile(k.dir, 'snapshots/snapshots.json', 'the snapshot list'), 'utf8'),
+    );
   } catch (e) {
     if (e instanceof BuildError) throw e;
     fail(`${index} is not valid JSON (${e.message}): ${fix}`);
@@ -223,7 +278,8 @@ export function readSnapshots(k) {
     prev = s.steps;
     const ev = Number.isFinite(s.eval) ? s.eval : null;
     if (s.final === true) return { steps: s.steps, eval: ev, final: true, k: null };
-    if (typeof s.dir !== 'string' || !/^\d+$/.test(s.dir)) fail(`${index}: snapshot ${s.steps} names no folder: ${fix}`);
+    if (typeof s.dir !== 'string' || !/^\d+$/.test(s.dir))
+      fail(`${index}: snapshot ${s.steps} names no folder: ${fix}`);
     const dir = path.dirname(kernelFile(k.dir, `snapshots/${s.dir}/manifest.json`, `snapshot ${s.steps}`));
     const sk = readKernel(dir);
     if (!agree(sk.manifest, k.manifest, ['env_id', 'obs_dim', 'action', 'outputs'])) {

@@ -7,11 +7,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const NO_EVAL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'page', 'envs', 'mujoco', 'no_eval.js');
+const NO_EVAL = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'page',
+  'envs',
+  'mujoco',
+  'no_eval.js',
+);
 // The two lines of the loader's craftInvokerFunction that build a function from source text (see no_eval.js)
 const EVAL_LINES = `      let [args, invokerFnBody] = createJsInvoker(argTypes, isClassMethodFunc, returns, isAsync);
       var invokerFn = new Function(...args, invokerFnBody)(...closureArgs);`;
-const NO_EVAL_LINE = '      var invokerFn = invokerWithoutEval({ argTypes, isClassMethodFunc, returns, cppInvokerFunc, ' +
+const NO_EVAL_LINE =
+  '      var invokerFn = invokerWithoutEval({ argTypes, isClassMethodFunc, returns, cppInvokerFunc, ' +
   'cppTargetFunc, humanName, minArgs, expectedArgCount, needsDestructorStack, checkArgCount, throwBindingError, ' +
   'runDestructors });';
 
@@ -26,18 +34,27 @@ export const isLoader = (file) => file === require.resolve('@mujoco/mujoco');
 export function loaderWithoutEval() {
   const src = fs.readFileSync(require.resolve('@mujoco/mujoco'), 'utf8');
   if (src.split(EVAL_LINES).length !== 2) {
-    throw new Error('@mujoco/mujoco: craftInvokerFunction changed; update web/build/mujoco_engine.mjs (EVAL_LINES)');
+    throw new Error(
+      '@mujoco/mujoco: craftInvokerFunction changed; update web/build/mujoco_engine.mjs (EVAL_LINES)',
+    );
   }
-  return { contents: `import { invokerWithoutEval } from './no_eval.js';\n${src.replace(EVAL_LINES, () => NO_EVAL_LINE)}`,
-    resolveDir: path.dirname(NO_EVAL) };
+  return {
+    contents: `import { invokerWithoutEval } from './no_eval.js';\n${src.replace(EVAL_LINES, () => NO_EVAL_LINE)}`,
+    resolveDir: path.dirname(NO_EVAL),
+  };
 }
 
 /** Custom sections dropped: DWARF (.debug_*), the name section, and pointers to external debug files. */
-const dropped = (name) => name === 'name' || name.startsWith('.debug') || name === 'sourceMappingURL' ||
+const dropped = (name) =>
+  name === 'name' ||
+  name.startsWith('.debug') ||
+  name === 'sourceMappingURL' ||
   name === 'external_debug_info';
 
 function leb128(buf, at) {
-  let v = 0, shift = 0, b;
+  let v = 0,
+    shift = 0,
+    b;
   do {
     if (at >= buf.length) throw new Error('truncated LEB128');
     b = buf[at++];
@@ -53,7 +70,8 @@ export function stripWasm(buf) {
   const keep = [buf.subarray(0, 8)];
   let at = 8;
   while (at < buf.length) {
-    const start = at, id = buf[at];
+    const start = at,
+      id = buf[at];
     const [size, body] = leb128(buf, at + 1);
     const end = body + size;
     if (end > buf.length) throw new Error('a section runs past the end of the module');

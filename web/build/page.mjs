@@ -31,8 +31,14 @@ export function envFiles(envs, envId) {
 function pageManifest(k, single, env) {
   const m = k.manifest;
   const out = {
-    env_id: m.env_id, obs_dim: m.obs_dim, action: m.action, outputs: m.outputs, batch_size: m.batch_size,
-    hidden: m.hidden, tinygrad_version: m.tinygrad_version, webgpu: k.gpuJs ? { weights: k.weights } : null,
+    env_id: m.env_id,
+    obs_dim: m.obs_dim,
+    action: m.action,
+    outputs: m.outputs,
+    batch_size: m.batch_size,
+    hidden: m.hidden,
+    tinygrad_version: m.tinygrad_version,
+    webgpu: k.gpuJs ? { weights: k.weights } : null,
   };
   if (m.saliency !== undefined) out.saliency = m.saliency;
   // The page's script carries this text; in the single file that script is inline, where '<!--' or '<script'
@@ -44,14 +50,18 @@ function pageManifest(k, single, env) {
     return v;
   });
   const assets = new Map(); // asset name -> bytes
-  const files = [['policy.wasm', k.wasmBytes], ...(env.engine ? [['engine.wasm', engineWasm()]] : []),
-    ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : [])];
+  const files = [
+    ['policy.wasm', k.wasmBytes],
+    ...(env.engine ? [['engine.wasm', engineWasm()]] : []),
+    ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : []),
+  ];
   if (single) out.inline = {};
   else out.urls = {};
   for (const [name, bytes] of files) {
     if (single) out.inline[name] = bytes.toString('base64');
     else {
-      const ext = path.extname(name), hashed = `${path.basename(name, ext)}-${hash(bytes)}${ext}`;
+      const ext = path.extname(name),
+        hashed = `${path.basename(name, ext)}-${hash(bytes)}${ext}`;
       out.urls[name] = hashed;
       assets.set(hashed, bytes);
     }
@@ -85,20 +95,29 @@ export async function buildPage(k, env, { single, dir }) {
   const { manifest: pm, assets } = pageManifest(k, single, env);
   const python = hasPython(k, single);
   const plugin = virtualPlugin(k, pm, python, env);
-  const built = await esbuildInto({ app: path.join(PAGE, 'core', 'app.js'), style: path.join(PAGE, 'style.css') }, plugin,
-    single);
-  const js = built.entry('app'), css = built.entry('style');
+  const built = await esbuildInto(
+    { app: path.join(PAGE, 'core', 'app.js'), style: path.join(PAGE, 'style.css') },
+    plugin,
+    single,
+  );
+  const js = built.entry('app'),
+    css = built.entry('style');
   const files = new Map();
   const up = dir ? '../'.repeat(dir.split('/').length - 1) : '';
   let html, firstAction;
   if (single) {
     const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
-    const script = built.files.get(js).toString('utf8').replace(/<\/script/gi, '<\\/script');
+    const script = built.files
+      .get(js)
+      .toString('utf8')
+      .replace(/<\/script/gi, '<\\/script');
     const style = built.files.get(css).toString('utf8');
     const doc = pageHtml(k, env, {
-      csp: pageCsp(true, sha256b64(script), sha256b64(style)), python,
+      csp: pageCsp(true, sha256b64(script), sha256b64(style)),
+      python,
       favicon: `data:image/svg+xml;base64,${favicon.toString('base64')}`,
-      head: `<style>${style}</style>`, body: `<script type="module">${script}</script>`,
+      head: `<style>${style}</style>`,
+      body: `<script type="module">${script}</script>`,
     });
     html = `${env.id}.html`;
     files.set(html, Buffer.from(doc));
@@ -107,12 +126,20 @@ export async function buildPage(k, env, { single, dir }) {
     for (const [name, bytes] of [...built.files, ...assets]) files.set(`assets/${name}`, bytes);
     const wasmUrl = `${up}assets/${pm.urls['policy.wasm']}`;
     const doc = pageHtml(k, env, {
-      csp: pageCsp(false), python, favicon: `${up}favicon.svg`,
-      head: [`<link rel="stylesheet" href="${up}assets/${esc(css)}">`,
+      csp: pageCsp(false),
+      python,
+      favicon: `${up}favicon.svg`,
+      head: [
+        `<link rel="stylesheet" href="${up}assets/${esc(css)}">`,
         `<link rel="preload" href="${esc(wasmUrl)}" as="fetch" type="application/wasm" crossorigin>`,
-        ...(pm.urls['engine.wasm'] ? [`<link rel="preload" href="${esc(`${up}assets/${pm.urls['engine.wasm']}`)}" ` +
-          'as="fetch" type="application/wasm" crossorigin>'] : []),
-        `<script type="module" src="${up}assets/${esc(js)}"></script>`].join('\n'),
+        ...(pm.urls['engine.wasm']
+          ? [
+              `<link rel="preload" href="${esc(`${up}assets/${pm.urls['engine.wasm']}`)}" ` +
+                'as="fetch" type="application/wasm" crossorigin>',
+            ]
+          : []),
+        `<script type="module" src="${up}assets/${esc(js)}"></script>`,
+      ].join('\n'),
     });
     html = `${dir}index.html`;
     files.set(html, Buffer.from(doc));
@@ -121,16 +148,26 @@ export async function buildPage(k, env, { single, dir }) {
     const mname = dir ? `${dir}manifest.json` : 'assets/manifest.json';
     const murls = dir ? urls : pm.urls;
     files.set(mname, Buffer.from(`${JSON.stringify({ ...k.manifest, urls: murls }, null, 1)}\n`));
-    firstAction = [html, ...built.closure(js).map((f) => `assets/${f}`), `assets/${css}`,
-      `assets/${pm.urls['policy.wasm']}`, ...(pm.urls['engine.wasm'] ? [`assets/${pm.urls['engine.wasm']}`] : []),
-      'favicon.svg'];
+    firstAction = [
+      html,
+      ...built.closure(js).map((f) => `assets/${f}`),
+      `assets/${css}`,
+      `assets/${pm.urls['policy.wasm']}`,
+      ...(pm.urls['engine.wasm'] ? [`assets/${pm.urls['engine.wasm']}`] : []),
+      'favicon.svg',
+    ];
   }
   const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
   const firstGz = firstAction.reduce((a, rel) => a + gz(files.get(rel) ?? favicon), 0);
   const ev = k.manifest.eval; // contract 2: the checkpoint's evaluation at training time, or null
-  const info = { title: env.spec.title ?? env.id, solved: env.spec.solved ?? null,
+  const info = {
+    title: env.spec.title ?? env.id,
+    solved: env.spec.solved ?? null,
     eval: ev ? { mean: ev.mean, episodes: ev.episodes } : null,
-    wasm_bytes: k.wasmBytes.length, first_action_gz: firstGz, budget_gz: env.engine ? ENGINE_BUDGET_GZ : BUDGET_GZ,
-    single };
+    wasm_bytes: k.wasmBytes.length,
+    first_action_gz: firstGz,
+    budget_gz: env.engine ? ENGINE_BUDGET_GZ : BUDGET_GZ,
+    single,
+  };
   return { html, files, firstAction, info };
 }

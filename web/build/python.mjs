@@ -11,8 +11,12 @@ const MICROPYTHON = path.join(ROOT, 'node_modules', '@micropython', 'micropython
 
 // Stable virtual paths: the asset names come from these (and the content hash), never from a temp folder.
 // micropython.mjs is served as .js: some hosts lack .mjs in their MIME table, and modules need a JS type.
-export const PY_NAMES = { 'python:runtime': 'micropython.js', 'python:runtime-wasm': 'micropython.wasm',
-  'python:reference': 'reference.py', 'python:weights': 'policy.weights.json' };
+export const PY_NAMES = {
+  'python:runtime': 'micropython.js',
+  'python:runtime-wasm': 'micropython.wasm',
+  'python:reference': 'reference.py',
+  'python:weights': 'policy.weights.json',
+};
 
 /** The python backend's files for kernel `k` (one with weightsJson): {'python:<part>': {contents, loader}}. */
 export function pythonFiles(k) {
@@ -24,8 +28,12 @@ export function pythonFiles(k) {
   for (const [spec, [file]] of Object.entries(files)) {
     if (!fs.existsSync(file)) fail(`${file} missing (python backend, ${spec}): run \`npm ci\``);
   }
-  const loaded = Object.fromEntries(Object.entries(files).map(([spec, [file, loader]]) =>
-    [spec, { contents: fs.readFileSync(file), loader }]));
+  const loaded = Object.fromEntries(
+    Object.entries(files).map(([spec, [file, loader]]) => [
+      spec,
+      { contents: fs.readFileSync(file), loader },
+    ]),
+  );
   loaded['python:weights'] = { contents: fs.readFileSync(k.weightsJson), loader: 'file' };
   return loaded;
 }

@@ -11,18 +11,27 @@ export const gz = (b) => gzipSync(b, { level: 9 }).length;
 export function report(args, built) {
   console.log(`wrote ${path.join(args.out, '')}${args.single ? ' (single files)' : ''}:`);
   for (const { env, page } of built) {
-    const rows = [...page.files].map(([rel, b]) => [rel, b.length, gz(b)]).sort((a, b) => a[0].localeCompare(b[0]));
+    const rows = [...page.files]
+      .map(([rel, b]) => [rel, b.length, gz(b)])
+      .sort((a, b) => a[0].localeCompare(b[0]));
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(`${env.id}: ${page.html}`);
-    for (const [rel, raw, z] of rows) console.log(`  ${rel.padEnd(w)}  ${kb(raw).padStart(9)}  ${kb(z).padStart(9)} gz`);
+    for (const [rel, raw, z] of rows)
+      console.log(`  ${rel.padEnd(w)}  ${kb(raw).padStart(9)}  ${kb(z).padStart(9)} gz`);
     const total = page.info.first_action_gz;
-    if (args.single) console.log('  (one file with every backend inlined; the 32 KB budget is for the multi-file site)');
+    if (args.single)
+      console.log('  (one file with every backend inlined; the 32 KB budget is for the multi-file site)');
     else {
       const budget = page.info.budget_gz;
-      console.log(`  ${env.id}: bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(budget)})` +
-        (total > budget ? '  OVER BUDGET' : ''));
+      console.log(
+        `  ${env.id}: bytes until the first agent action: ${kb(total)} gzipped (budget ${kb(budget)})` +
+          (total > budget ? '  OVER BUDGET' : ''),
+      );
       const py = rows.filter(([rel]) => /^assets\/((micro)?python-.*|policy\.weights-.*\.json)$/.test(rel));
-      if (py.length) console.log(`  python backend, fetched only when chosen: ${kb(py.reduce((a, r) => a + r[2], 0))} gzipped`);
+      if (py.length)
+        console.log(
+          `  python backend, fetched only when chosen: ${kb(py.reduce((a, r) => a + r[2], 0))} gzipped`,
+        );
     }
   }
 }

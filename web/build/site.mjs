@@ -42,7 +42,10 @@ export function readRecord(outDir) {
 }
 
 /** A path the record may name: relative, inside the out folder, no `..` (a hand-edited record is not trusted). */
-const safeRel = (rel) => typeof rel === 'string' && rel && !path.isAbsolute(rel) &&
+const safeRel = (rel) =>
+  typeof rel === 'string' &&
+  rel &&
+  !path.isAbsolute(rel) &&
   !rel.split(/[\\/]/).some((s) => s === '..' || s === '');
 
 /**
