@@ -3,7 +3,7 @@
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { bundleWebgpu, fail } from './kernel.mjs';
-import { engineWasm, isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
+import { isLoader, loaderWithoutEval } from './mujoco_engine.mjs';
 import { PAGE, ROOT } from './paths.mjs';
 import { PY_NAMES, pythonFiles } from './python.mjs';
 

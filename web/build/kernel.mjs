@@ -145,7 +145,7 @@ function checkWasm(file, m, mpath) {
  */
 function checkWebgpuData(file, m, weightsFile) {
   const text = fs.readFileSync(file, 'utf8').replace(/^(\/\/[^\n]*\n)*/, '');
-  const body = /^export default (\{[^]*\});\n?$/.exec(text)?.[1];
+  const body = /^export default (\{[\s\S]*\});\n?$/.exec(text)?.[1];
   let data;
   try {
     data = body && JSON.parse(body);
