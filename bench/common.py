@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
-from tiny_infer.files import atomic_write
+from rl_web_agent.policy.checkpoint import CheckpointError, resolve_model_dir
+from rl_web_agent.policy.files import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -143,7 +143,7 @@ def finite(obj: Any) -> Any:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """OBJ as indented JSON (inf/nan as null), written atomically (tiny_infer/files.py)."""
+    """OBJ as indented JSON (inf/nan as null), written atomically (rl_web_agent/policy/files.py)."""
     atomic_write(path, (json.dumps(finite(obj), indent=1, allow_nan=False) + "\n").encode())
 
 

@@ -19,7 +19,7 @@ import onnx
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from train.model import ActorCritic  # noqa: E402
+from rl_web_agent.train.model import ActorCritic  # noqa: E402
 
 
 def export(doc: dict, out: Path) -> None:

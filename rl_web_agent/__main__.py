@@ -1,67 +1,58 @@
-"""CLI: `python -m tiny_infer compile [MODEL_DIR] [--env ID] [--out DIR] [--batch-size 256]`
-`python -m tiny_infer export-json MODEL_DIR --out FILE`
-and `python -m tiny_infer import sb3|cleanrl MODEL ... --out DIR`."""
+"""The project's command line, one subcommand per stage of the pipeline:
+
+  python -m rl_web_agent train [--env ID] [--seed N] ...            train PPO, write the policy
+  python -m rl_web_agent compile [MODEL_DIR] [--env ID] [--out DIR]  the policy -> wasm + WebGPU kernels
+  python -m rl_web_agent import sb3|cleanrl MODEL ... [--out DIR]    another library's policy -> ours
+  python -m rl_web_agent export-json MODEL_DIR --out FILE            the policy's weights as one JSON file
+
+`python -m rl_web_agent COMMAND --help` shows a command's flags."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from rl_web_agent.compiler.cli import add_compile_parser
+from rl_web_agent.compiler.cli import main as compile_main
+from rl_web_agent.importers.cli import add_import_parser
+from rl_web_agent.importers.cli import main as import_main
+from rl_web_agent.runtime_py.export_json import add_export_parser
+from rl_web_agent.runtime_py.export_json import main as export_main
+
 
 def build_parser() -> argparse.ArgumentParser:
-    """The CLI's parser: the compile, export-json and import subcommands."""
-    from tiny_infer.import_common import add_import_parser
-
+    """The CLI's parser: the train, compile, export-json and import subcommands (train's own flags are in
+    rl_web_agent/train/cli.py's parser, which parses them)."""
     ap = argparse.ArgumentParser(
-        prog="python -m tiny_infer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m rl_web_agent",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND", help="what to do")
-    c = sub.add_parser("compile", help="compile a contract-1 policy to wasm + WebGPU kernels (contract 2)")
-    c.add_argument(
-        "model_dir",
-        nargs="?",
-        metavar="MODEL_DIR",
-        help="checkpoint folder (default: build/models/ENV, else models/ENV)",
+    sub.add_parser(
+        "train",
+        add_help=False,
+        help="train a PPO policy for an env and write it (flags: python -m rl_web_agent train --help)",
     )
-    c.add_argument(
-        "--env", help="environment id, e.g. CartPole-v1 (picks the checkpoint when MODEL_DIR is omitted)"
-    )
-    c.add_argument(
-        "--out",
-        help="output folder (default: build/kernels/ENV), replaced whole: a new or empty folder, or a kernel "
-        "folder compile wrote (any other is refused)",
-    )
-    c.add_argument(
-        "--batch-size", type=int, default=256, help="capacity of forward_batch (default: %(default)s)"
-    )
-    c.add_argument(
-        "--snapshots",
-        action="store_true",
-        help="also compile the policy's training snapshots (MODEL_DIR/snapshots/) into OUT/snapshots/",
-    )
-    e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")
-    e.add_argument(
-        "model_dir", metavar="MODEL_DIR", help="checkpoint folder (policy.json + policy.safetensors)"
-    )
-    e.add_argument("--out", required=True, metavar="FILE", help="output JSON file")
+    add_compile_parser(sub)
+    add_export_parser(sub)
     add_import_parser(sub)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; its exit status."""
-    ap = build_parser()
-    from tiny_infer.import_common import main as import_main
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # train parses its own flags
+        # here, not at the top: it imports PyTorch, which the other commands do without
+        from rl_web_agent.train.cli import main as train_main
 
-    args = ap.parse_args(argv)
+        return train_main(argv[1:])
+    args = build_parser().parse_args(argv)
     if args.cmd == "import":
         return import_main(args)
     if args.cmd == "compile":  # compile.resolve checks the flags (MODEL_DIR or --env, --batch-size)
-        from tiny_infer.compile import main as compile_main
-
         return compile_main(args)
-    from tiny_infer.export_json import main as export_main  # lazy: torch/tinygrad-free path
-
     return export_main(args)
 
 

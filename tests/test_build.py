@@ -64,7 +64,7 @@ def kernels(tmp_path_factory) -> Path:
         and (src / "policy.weights.json").is_file()
     ):
         src = tmp / "compiled"
-        cmd = [sys.executable, "-m", "tiny_infer", "compile", "--env", ENV_ID, "--out", str(src)]
+        cmd = [sys.executable, "-m", "rl_web_agent", "compile", "--env", ENV_ID, "--out", str(src)]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, f"compiling a kernel failed:\n{r.stderr[-2000:]}"
     shutil.copytree(src, tmp / "all" / ENV_ID, symlinks=True)
@@ -87,7 +87,7 @@ def site(kernels, tmp_path_factory) -> Path:
         action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]},
     )
     kernel = tmp / "kernels" / "Pendulum-v1"
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(kernel)]
+    cmd = [sys.executable, "-m", "rl_web_agent", "compile", str(model), "--out", str(kernel)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"tiny_infer compile failed:\n{r.stderr[-2000:]}"
     www = tmp / "www"

@@ -1,4 +1,5 @@
-"""Every flag of every CLI has help text, and `python -m train --help` shows the chosen env's preset values.
+"""Every flag of every CLI has help text, and `python -m rl_web_agent train --help` shows the chosen env's
+preset values.
 
 The Python CLIs are checked through their argparse parsers (build_parser), the Node ones through --help.
 Nothing here trains or compiles.
@@ -15,18 +16,20 @@ from dataclasses import fields
 import pytest
 
 from bench.__main__ import build_parser as bench_parser
+from rl_web_agent.__main__ import build_parser as tiny_infer_parser
+from rl_web_agent.train.cli import build_parser as train_parser
+from rl_web_agent.train.cli import main as train_main
+from rl_web_agent.train.config import PRESETS, PPOConfig, overrides, preset
 from tests.conftest import ROOT
 from tests.pages import node
-from tiny_infer.__main__ import build_parser as tiny_infer_parser
-from train.__main__ import build_parser as train_parser
-from train.__main__ import main as train_main
-from train.config import PRESETS, PPOConfig, overrides, preset
 
 PYTHON_CLIS = {
-    "python -m train": train_parser,
-    "python -m train --env Pendulum-v1": lambda: train_parser("Pendulum-v1"),
-    "python -m train --env Foo-v0": lambda: train_parser("Foo-v0"),  # no preset: the generic defaults
-    "python -m tiny_infer": tiny_infer_parser,
+    "python -m rl_web_agent train": train_parser,
+    "python -m rl_web_agent train --env Pendulum-v1": lambda: train_parser("Pendulum-v1"),
+    "python -m rl_web_agent train --env Foo-v0": lambda: train_parser(
+        "Foo-v0"
+    ),  # no preset: the generic defaults
+    "python -m rl_web_agent": tiny_infer_parser,
     "python -m bench": bench_parser,
 }
 

@@ -1,7 +1,8 @@
-"""Contract 1 (docs/design.md) is defined once, in tiny_infer/checkpoint.py: what `write_checkpoint` writes,
-`load_checkpoint` reads back unchanged, and what the reader refuses the writer refuses without writing. The
-page's MicroPython-safe reader (tiny_infer/reference.py, reading the export-json form of a checkpoint) accepts
-and refuses the same policy.json variants; the only differences are listed in READER_ONLY and LIMITS."""
+"""The checkpoint format (docs/design.md) is defined once, in rl_web_agent/policy/checkpoint.py: what
+`write_checkpoint` writes, `load_checkpoint` reads back unchanged, and what the reader refuses the writer
+refuses without writing. The page's MicroPython-safe reader (rl_web_agent/runtime_py/mlp.py, reading the
+export-json form of a checkpoint) accepts and refuses the same policy.json variants; the only differences are
+listed in READER_ONLY and LIMITS."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from tiny_infer import reference
-from tiny_infer.checkpoint import (
+from rl_web_agent.compiler.model import torch_forward
+from rl_web_agent.policy.checkpoint import (
     MAX_HIDDEN_LAYERS,
     MAX_UNITS,
     CheckpointError,
@@ -22,8 +23,8 @@ from tiny_infer.checkpoint import (
     load_checkpoint,
     write_checkpoint,
 )
-from tiny_infer.export_json import to_json_dict
-from tiny_infer.model import torch_forward
+from rl_web_agent.runtime_py import mlp
+from rl_web_agent.runtime_py.export_json import to_json_dict
 
 BOX = {"type": "box", "shape": [2], "low": [-1.0, -2.0], "high": [1.0, 2.0]}
 BASES = {
@@ -185,7 +186,7 @@ def contract_accepts(meta, tensors) -> bool:
 
 def reference_accepts(meta, tensors) -> bool:
     try:
-        reference.Policy(weights_json(meta, tensors))
+        mlp.Policy(weights_json(meta, tensors))
     except ValueError:
         return False
     return True
@@ -198,7 +199,7 @@ def test_reference_reader_agrees_with_the_contract(name, meta, accepted):
     assert reference_accepts(meta, tensors) == accepted, name
     if accepted:  # and reads the same function from it: the export of the checkpoint, run by the reference
         ckpt = check_checkpoint("model", meta, tensors)
-        policy = reference.Policy(json.loads(json.dumps(to_json_dict(ckpt))))
+        policy = mlp.Policy(json.loads(json.dumps(to_json_dict(ckpt))))
         obs = np.random.default_rng(1).normal(scale=2.0, size=(16, ckpt.obs_dim)).astype(np.float32)
         ours = np.array([policy.forward(o.tolist()) for o in obs])
         np.testing.assert_allclose(ours, torch_forward(ckpt, obs), rtol=1e-5, atol=1e-5)

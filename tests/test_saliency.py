@@ -1,6 +1,6 @@
-"""Saliency (tiny_infer/saliency.py): tinygrad's gradient kernels in policy.wasm and policy.webgpu.js against
-PyTorch autograd (float64, written here independently of compile's own float32 reference), compile's check
-and budget, and the page's bars (bundle/src/saliency.js) in Chromium."""
+"""Saliency (rl_web_agent/compiler/saliency.py): tinygrad's gradient kernels in policy.wasm and
+policy.webgpu.js against PyTorch autograd (float64, written here independently of compile's own float32
+reference), compile's check and budget, and the page's bars (bundle/src/saliency.js) in Chromium."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from rl_web_agent.compiler import saliency as sal
+from rl_web_agent.compiler.compile import CompileConfig, CompileError, compile_policy
+from rl_web_agent.compiler.parity import parity_observations
+from rl_web_agent.compiler.wasm import WasmPolicy
 from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
 from tests.kernels import cartpole_model
-from tiny_infer import saliency as sal
-from tiny_infer.compile import CompileConfig, CompileError, compile_policy, parity_observations
-from tiny_infer.wasm import WasmPolicy
 
 N_OBS = 2_000
 SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency (issue 14)
@@ -167,7 +168,7 @@ def test_wasm_grows_within_budget(kernels):
     # without the entry points, the linker drops the saliency's kernels and buffers: wasm-ld --gc-sections
     plain = kdir.parent / "plain.c"
     plain.write_text(c[:cut])
-    from tiny_infer.wasm import EXPORTS, zig_cc
+    from rl_web_agent.compiler.wasm import EXPORTS, zig_cc
 
     exports = [f"-Wl,--export={e}" for e in EXPORTS if not e.startswith("saliency")]
     wasm = plain.with_suffix(".wasm")

@@ -1,5 +1,6 @@
-"""Issue 14, part 3: training snapshots (train/snapshots.py), their kernels (tiny_infer/snapshots.py), and the
-page's training timeline and side by side (bundle/src/timeline.js), in a real Chromium."""
+"""The training timeline: training snapshots (rl_web_agent/train/snapshots.py), their kernels
+(rl_web_agent/compiler/snapshots.py), and the page's training timeline and side by side
+(bundle/src/timeline.js), in a real Chromium."""
 
 from __future__ import annotations
 
@@ -14,17 +15,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from rl_web_agent.compiler.snapshots import INDEX, snapshot_dirs
+from rl_web_agent.policy.checkpoint import CheckpointError, load_checkpoint
+from rl_web_agent.runtime_py.export_json import to_json
+from rl_web_agent.train.checkpoint import load_state, save_state
+from rl_web_agent.train.cli import main as train_main
+from rl_web_agent.train.config import preset
+from rl_web_agent.train.ppo import Trainer
+from rl_web_agent.train.snapshots import KEEP, SnapshotLog, pick
 from tests.conftest import ARTIFACTS
 from tests.pages import Watch, build
 from tests.training import SMALL
-from tiny_infer.checkpoint import CheckpointError, load_checkpoint
-from tiny_infer.export_json import to_json
-from tiny_infer.snapshots import INDEX, snapshot_dirs
-from train.__main__ import main as train_main
-from train.checkpoint import load_state, save_state
-from train.config import preset
-from train.ppo import Trainer
-from train.snapshots import KEEP, SnapshotLog, pick
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,7 +172,7 @@ def _kernel(env_id: str, tmp: Path) -> Path:
     ):
         return kernel
     out = tmp / env_id
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(out), "--snapshots"]
+    cmd = [sys.executable, "-m", "rl_web_agent", "compile", str(model), "--out", str(out), "--snapshots"]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     return out

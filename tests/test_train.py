@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import torch
 
+from rl_web_agent.train.checkpoint import load_state, save_state, write_policy
+from rl_web_agent.train.cli import main
+from rl_web_agent.train.config import preset
+from rl_web_agent.train.ppo import Trainer
 from tests.checkpoints import load_oracle, oracle_forward
 from tests.training import SMALL, small, train_cli
-from train.__main__ import main
-from train.checkpoint import load_state, save_state, write_policy
-from train.config import preset
-from train.ppo import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,6 +107,7 @@ def test_ctrl_c_then_resume_matches_uninterrupted_run(tmp_path):
         [
             sys.executable,
             "-m",
+            "rl_web_agent",
             "train",
             *args,
             "--out",
@@ -240,7 +241,7 @@ def test_numpy_fast_path_is_the_torch_model(action, obs_norm, activation):
     """Rollouts and evals act through ActorCritic.greedy_policy (numpy on a snapshot of the weights, for
     speed):
     it must be the PyTorch model's own forward pass, normaliser included."""
-    from train.model import ActorCritic
+    from rl_web_agent.train.model import ActorCritic
 
     torch.manual_seed(0)
     m = ActorCritic(5, action, (16, 16), activation, obs_norm=obs_norm)

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import torch
 
+from rl_web_agent.train.checkpoint import from_plain, load_state, save_state, to_plain
+from rl_web_agent.train.cli import create_run_dir, main
+from rl_web_agent.train.config import preset, to_dict
+from rl_web_agent.train.ppo import Trainer
 from tests.training import SMALL, train_cli
-from train.__main__ import create_run_dir, main
-from train.checkpoint import from_plain, load_state, save_state, to_plain
-from train.config import preset, to_dict
-from train.ppo import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,8 @@ def good_policy(tmp_path) -> Path:
 
 
 def run_cli(tmp_path: Path, capsys, argv: list[str], code: int = 2) -> str:
-    """Run `python -m train` in process; assert the exit code, one stderr line, and an unchanged tmp_path."""
+    """Run `python -m rl_web_agent train` in process; assert the exit code, one stderr line, and an unchanged
+    tmp_path."""
     before = tree(tmp_path)
     got = main([*argv, "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")])
     err = capsys.readouterr().err.strip()

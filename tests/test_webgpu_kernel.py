@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rl_web_agent.compiler.codegen import Buf, Call, Graph, Kernel
+from rl_web_agent.compiler.webgpu import emit_data
 from tests.checkpoints import make_random_checkpoint, oracle_forward
 from tests.kernels import assert_parity, cartpole_model, compile_kernels
-from tiny_infer.codegen import Buf, Call, Graph, Kernel
-from tiny_infer.webgpu import emit_data
 
 N_OBS = 10_000
 HARNESS = """<!doctype html><meta charset="utf-8"><title>policy.webgpu.js harness</title>

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tiny_infer.model import TinyPolicy
+from rl_web_agent.compiler.model import TinyPolicy
 
 BATCH_VAR = "n"  # the symbolic batch: the number of row blocks (of Graph.block rows each) to compute
 BLOCK = 4  # rows per block of the batched matmul kernels: each weight load then feeds 4 rows

@@ -1,6 +1,8 @@
-"""`python -m tiny_infer compile`: a contract-1 checkpoint -> build/kernels/<env-id>/ (contract 2).
+"""The compiler: a checkpoint (the checkpoint format) -> a kernel folder, build/kernels/<env-id>/.
 
-compile_policy runs five steps, each a function of this module that reads what the one before returned:
+The command line is rl_web_agent/compiler/cli.py (`python -m rl_web_agent compile`); a policy's training
+snapshots are compiled by snapshots.py, each with compile_policy. compile_policy runs five steps, each a
+function of this module that reads what the one before returned:
 
 1. resolve: the checkpoint (MODEL_DIR, or the newest for --env) loaded and validated, and checked against its
    environment's spaces when Gymnasium registers it; the --out folder, checked that compile may replace it.
@@ -18,41 +20,51 @@ compile_policy runs five steps, each a function of this module that reads what t
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
 import subprocess
-import sys
 import time
+import warnings
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.checkpoint import (
-    SNAPSHOTS_DIR,
+from rl_web_agent.compiler import saliency
+from rl_web_agent.compiler.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
+from rl_web_agent.compiler.kernel_dir import (
+    C_FILE,
+    FILES,
+    PYTHON_WEIGHTS_FILE,
+    WASM_FILE,
+    WEBGPU_DATA_FILE,
+    WEBGPU_MODULE_FILE,
+    WEBGPU_WEIGHTS_FILE,
+    is_kernel_dir,
+    write_manifest,
+)
+from rl_web_agent.compiler.model import TinyPolicy, torch_forward
+from rl_web_agent.compiler.parity import check_parity, check_source_parity, parity_observations
+from rl_web_agent.compiler.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
+from rl_web_agent.compiler.webgpu import LOADER, emit_data, weights_blob
+from rl_web_agent.policy.checkpoint import (
     Checkpoint,
     CheckpointError,
     load_checkpoint,
     resolve_model_dir,
     train_eval,
 )
-from tiny_infer.envid import EnvIdError, check_env_id, is_registered
-from tiny_infer.files import staged_dir
+from rl_web_agent.policy.env_spaces import EnvError, misfit, spaces
+from rl_web_agent.policy.envid import EnvIdError, check_env_id, is_registered
+from rl_web_agent.policy.files import staged_dir
+from rl_web_agent.runtime_py.export_json import to_json
+from rl_web_agent.runtime_py.mlp import Policy as PythonPolicy
 
-# a kernel folder's files (contract 2): compile never replaces a folder holding anything else (but the
-# snapshots/ folder, is_kernel_dir). policy.weights.json: the python backend's weights, so that the bundler
-# needs nothing but this folder
-FILES = (
-    "policy.c",
-    "policy.wasm",
-    "policy.webgpu.js",
-    "policy.webgpu.data.js",
-    "policy.weights.bin",
-    "policy.weights.json",
-    "manifest.json",
-)
+# what policy.c and the WebGPU data module say generated them, in their first comment line: the name the
+# compiler had when the shipped kernels were compiled, kept so that a kernel's bytes do not change with it
+GENERATOR = "tiny_infer"
 
 
 @dataclass(frozen=True)
@@ -66,9 +78,8 @@ class CompileConfig:
     parity_samples: int = 20_000
     tinygrad_check_samples: int = 3
     saliency_samples: int = 10_000
-    python_samples: int = 500  # of the parity observations, run through reference.py (pure Python: slow)
+    python_samples: int = 500  # of the parity observations, run through runtime_py/mlp.py (pure Python: slow)
     seed: int = 0
-    snapshots: bool = False  # also the checkpoint's training snapshots, into <out>/snapshots/ (snapshots.py)
 
 
 class CompileError(RuntimeError):
@@ -87,7 +98,7 @@ class Resolved:
 class Rendered:
     """render()'s answer: the tinygrad graph and everything rendered from it."""
 
-    policy: object  # model.TinyPolicy (imported when compiling: it imports tinygrad)
+    policy: TinyPolicy
     weights: dict[str, np.ndarray]  # the realized weight buffers, flat, as the kernels index them
     c_src: str  # policy.c
     wgsl: dict  # codegen.Graph of each WebGPU entry point: "single", "batch", "saliency"
@@ -100,25 +111,14 @@ class Checks:
     parity: dict  # policy.wasm vs PyTorch: {"samples", "max_abs_err"}
     tinygrad_check: dict  # tinygrad's own pass vs PyTorch: {"samples", "max_abs_err"}
     saliency: dict  # policy.wasm's saliency vs PyTorch autograd: {"samples", "max_rel_err"}
-    python: dict  # policy.weights.json in reference.py vs PyTorch: {"samples", "max_abs_err"}
+    python: dict  # policy.weights.json in runtime_py/mlp.py vs PyTorch: {"samples", "max_abs_err"}
     weights_json: str  # the text of policy.weights.json that was checked (export_json.to_json), for write()
-    source: dict | None  # an imported policy: the kernel vs the library it came from (import_common)
-
-
-def parity_observations(obs_dim: int, n: int, seed: int) -> np.ndarray:
-    """Observations over a wide range: half N(0, 3), half uniform [-10, 10], plus a few extremes."""
-    rng = np.random.default_rng(seed)
-    half = n // 2
-    obs = np.concatenate([rng.normal(0, 3, (half, obs_dim)), rng.uniform(-10, 10, (n - half, obs_dim))])
-    obs[:3] = np.array([0.0, 100.0, -100.0])[:, None]
-    return obs.astype(np.float32)
+    source: dict | None  # an imported policy: the kernel vs the library it came from (parity.py)
 
 
 def _tinygrad_check(policy, ckpt: Checkpoint, n: int, seed: int) -> float:
     """tinygrad's own forward pass (PYTHON device, no compiler) vs PyTorch's, before emitting anything."""
-    from tinygrad.helpers import Context
-
-    from tiny_infer.model import check_parity, torch_forward
+    from tinygrad.helpers import Context  # tinygrad only when compiling: it takes a while to import
 
     obs = parity_observations(ckpt.obs_dim, max(n, 3), seed + 1)[: max(n, 1)]
     obs[-1] = np.random.default_rng(seed).normal(0, 1, ckpt.obs_dim)
@@ -130,34 +130,6 @@ def _tinygrad_check(policy, ckpt: Checkpoint, n: int, seed: int) -> float:
         raise CompileError(
             f"{e}; the tinygrad graph does not match the checkpoint (a bug: please report it)"
         ) from None
-
-
-def compiled_from(kernel: Path, model_dir: Path) -> bool:
-    """Whether the kernel folder was compiled from the checkpoint at MODEL_DIR: contract 2 names no
-    checkpoint, but its policy.weights.json is that checkpoint's export, byte for byte."""
-    from tiny_infer.export_json import to_json
-
-    weights = Path(kernel) / "policy.weights.json"
-    return weights.is_file() and weights.read_text() == to_json(load_checkpoint(model_dir))
-
-
-def is_kernel_dir(d: Path) -> bool:
-    """Whether folder D is a kernel folder compile wrote: a manifest.json of ours and only FILES (and
-    the snapshots/ folder that --snapshots writes, tiny_infer/snapshots.py)."""
-    try:
-        entries = list(d.iterdir())
-        manifest = json.loads((d / "manifest.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return (
-        isinstance(manifest, dict)
-        and {"env_id", "files", "weights_sha256"} <= manifest.keys()
-        and all(
-            (e.is_file() if e.name in FILES else e.name == SNAPSHOTS_DIR and e.is_dir())
-            and not e.is_symlink()
-            for e in entries
-        )
-    )
 
 
 def check_out_dir(out: Path, model_dir: Path) -> None:
@@ -193,10 +165,6 @@ def check_env_spaces(ckpt: Checkpoint) -> None:
     refused."""
     if not is_registered(ckpt.env_id):
         return  # not one of Gymnasium's: nothing to check against
-    import warnings
-
-    from tiny_infer.env_spaces import EnvError, misfit, spaces
-
     try:
         with warnings.catch_warnings():  # an old version's deprecation notice is not ours to print
             warnings.simplefilter("ignore")
@@ -215,10 +183,8 @@ def check_env_spaces(ckpt: Checkpoint) -> None:
 
 
 def _header(ckpt: Checkpoint, what: str) -> str:
-    from importlib.metadata import version
-
     return (
-        f"{what}: generated by tiny_infer from {ckpt.model_dir} ({ckpt.env_id}) with tinygrad "
+        f"{what}: generated by {GENERATOR} from {ckpt.model_dir} ({ckpt.env_id}) with tinygrad "
         f"{version('tinygrad')}. Do not edit.\n"
         f"obs[{ckpt.obs_dim}] -> {ckpt.outputs[0]['name']}[{ckpt.n_act}], value; hidden {list(ckpt.hidden)} "
         f"{ckpt.activation}{', obs_norm' if ckpt.obs_norm else ''}"
@@ -226,8 +192,13 @@ def _header(ckpt: Checkpoint, what: str) -> str:
 
 
 def compile_policy(cfg: CompileConfig, log=print) -> Path:
-    """Compile cfg.model_dir (or the newest policy for cfg.env) into cfg.out; returns the output folder.
-    The steps, in order: resolve, render, link, check, write (see the module docstring)."""
+    """Compile cfg.model_dir (or the newest policy for cfg.env) into cfg.out; returns the output folder."""
+    return compile_checkpoint(cfg, log).out
+
+
+def compile_checkpoint(cfg: CompileConfig, log=print) -> Resolved:
+    """compile_policy's work: returns the checkpoint it compiled and the folder it wrote. The steps, in order:
+    resolve, render, link, check, write (see the module docstring)."""
     t0 = time.perf_counter()
     job = resolve(cfg)
     ckpt = job.ckpt
@@ -244,11 +215,7 @@ def compile_policy(cfg: CompileConfig, log=print) -> Path:
         manifest = write(folder, job, rendered, checks, cfg.batch_size)
     times = {"render": t_render - t0, "zig+check": t_check - t_render, "write": time.perf_counter() - t_check}
     _report(log, job.out, manifest, times)
-    if cfg.snapshots:  # the policy's training snapshots too (the page's timeline)
-        from tiny_infer.snapshots import compile_snapshots
-
-        compile_snapshots(job.out, ckpt, cfg.batch_size, log)
-    return job.out
+    return job
 
 
 def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
@@ -260,7 +227,7 @@ def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
         f"  parity: policy.wasm vs PyTorch on {par['samples']:,} observations, max abs err "
         f"{par['max_abs_err']:.2e}; tinygrad vs PyTorch {tg['max_abs_err']:.2e}; saliency vs PyTorch "
         f"autograd on {sal['samples']:,}, max rel err {sal['max_rel_err']:.2e}; policy.weights.json in "
-        f"reference.py vs PyTorch on {py['samples']:,}, max abs err {py['max_abs_err']:.2e}"
+        f"runtime_py/mlp.py vs PyTorch on {py['samples']:,}, max abs err {py['max_abs_err']:.2e}"
     )
     wasm, weights = manifest["files"]["policy.wasm"], manifest["files"]["policy.weights.bin"]
     log(f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}")
@@ -293,11 +260,6 @@ def resolve(cfg: CompileConfig) -> Resolved:
 def render(ckpt: Checkpoint, batch_size: int) -> Rendered:
     """Step 2: the policy as a tinygrad graph (model.TinyPolicy), its kernels rendered by tinygrad's C and
     WGSL renderers (codegen.render_graphs), and the text of policy.c (wasm.emit_c)."""
-    from tiny_infer.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
-    from tiny_infer.model import TinyPolicy
-    from tiny_infer.saliency import render_saliency
-    from tiny_infer.wasm import emit_c
-
     policy = TinyPolicy(ckpt)
     single = render_graphs(policy, 1, False, {"wgsl": wgsl_renderer()}, "s")["wgsl"]
     batch_c = render_graphs(policy, batch_size, True, {"c": c_renderer()}, "k")["c"]
@@ -307,20 +269,18 @@ def render(ckpt: Checkpoint, batch_size: int) -> Rendered:
         blocked_c = render_graphs(policy, batch_size, True, {"c": c_renderer(BLOCK)}, "q", block=BLOCK)["c"]
     batch_wgsl = render_graphs(policy, batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
     # the gradient of the decision with respect to the observation (saliency.py), derived by tinygrad
-    saliency = render_saliency(policy, {"c": c_renderer(), "wgsl": wgsl_renderer()}, "g")
+    grad = saliency.render_saliency(policy, {"c": c_renderer(), "wgsl": wgsl_renderer()}, "g")
     weights = weight_arrays(policy)
     # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
-    c_src = emit_c(batch_c, weights, _header(ckpt, "policy.c"), blocked_c, saliency["c"])
-    wgsl = {"single": single, "batch": batch_wgsl, "saliency": saliency["wgsl"]}
+    c_src = emit_c(batch_c, weights, _header(ckpt, C_FILE), blocked_c, grad["c"])
+    wgsl = {"single": single, "batch": batch_wgsl, "saliency": grad["wgsl"]}
     return Rendered(policy, weights, c_src, wgsl)
 
 
 def link(rendered: Rendered, folder: Path) -> subprocess.Popen:
     """Step 3: policy.c into FOLDER, and zig cc started on it for FOLDER/policy.wasm; check() waits for it."""
-    from tiny_infer.wasm import start_compile_wasm
-
-    (folder / "policy.c").write_text(rendered.c_src)
-    return start_compile_wasm(folder / "policy.c", folder / "policy.wasm")
+    (folder / C_FILE).write_text(rendered.c_src)
+    return start_compile_wasm(folder / C_FILE, folder / WASM_FILE)
 
 
 def check(
@@ -328,12 +288,6 @@ def check(
 ) -> Checks:
     """Step 4: PyTorch's reference and tinygrad's pass while zig runs, then FOLDER/policy.wasm against
     PyTorch. CheckpointError for a checkpoint that overflows float32, CompileError for a kernel off bound."""
-    from tiny_infer.export_json import to_json
-    from tiny_infer.import_common import check_source_parity
-    from tiny_infer.model import check_parity, torch_forward
-    from tiny_infer.saliency import check_saliency, saliency_actions, torch_saliency, torch_saliency_float32
-    from tiny_infer.wasm import WasmPolicy, wait_wasm
-
     try:
         # PyTorch's reference, while zig runs (importing torch takes seconds): first of all, a checkpoint
         # whose values overflow float32 is named here, before tinygrad's pass could be blamed for it
@@ -341,9 +295,10 @@ def check(
         ref = torch_forward(ckpt, obs, check_finite=True)
         tg_err = _tinygrad_check(rendered.policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)
         sal_obs = obs[: cfg.saliency_samples]
-        sal_k = saliency_actions(ckpt, len(sal_obs))
-        sal_ref = torch_saliency(ckpt, sal_obs, sal_k)
-        sal_ref32 = torch_saliency_float32(ckpt, sal_obs, sal_k)
+        # through the module: the tests put a reference off bound in its place
+        sal_k = saliency.saliency_actions(ckpt, len(sal_obs))
+        sal_ref = saliency.torch_saliency(ckpt, sal_obs, sal_k)
+        sal_ref32 = saliency.torch_saliency_float32(ckpt, sal_obs, sal_k)
     except BaseException:
         zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
         raise
@@ -351,7 +306,7 @@ def check(
     # the python backend's weights; after PyTorch's reference, which names a checkpoint that overflows float32
     weights_json = to_json(ckpt)
 
-    wasm = WasmPolicy(folder / "policy.wasm")
+    wasm = WasmPolicy(folder / WASM_FILE)
     try:
         max_err = check_parity(wasm.forward_batch(obs, ckpt.n_out), ref, "policy.wasm forward_batch")
         single_n = min(len(obs), 200)
@@ -359,7 +314,9 @@ def check(
         max_err = max(max_err, check_parity(got1, ref[:single_n], "policy.wasm forward"))
         # an imported policy: the kernel against the library it came from, as recorded at import
         source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
-        sal_err = check_saliency(wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32)
+        sal_err = saliency.check_saliency(
+            wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32
+        )
         n_py = min(len(obs), cfg.python_samples)
         py_err = _python_check(weights_json, obs[:n_py], ref[:n_py])
     except ValueError as e:
@@ -376,25 +333,20 @@ def check(
 
 def _python_check(weights_json: str, obs: np.ndarray, ref: np.ndarray) -> float:
     """The python backend's weights (the text write() puts in policy.weights.json) run by
-    tiny_infer/reference.py, here in CPython, against PyTorch's reference: the bundler has no Python to check
-    them with."""
-    from tiny_infer.model import check_parity
-    from tiny_infer.reference import Policy
-
-    policy = Policy(json.loads(weights_json))
+    rl_web_agent/runtime_py/mlp.py, here in CPython, against PyTorch's forward pass: the bundler has no Python
+    to check them with."""
+    policy = PythonPolicy(json.loads(weights_json))
     got = np.array([policy.forward([float(x) for x in o]) for o in obs], np.float64).reshape(ref.shape)
-    return check_parity(got, ref, "policy.weights.json in tiny_infer/reference.py")
+    return check_parity(got, ref, "policy.weights.json in rl_web_agent/runtime_py/mlp.py")
 
 
 def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch_size: int) -> dict:
     """Step 5: the rest of the kernel folder and its manifest.json into FOLDER, staged beside job.out,
     which it replaces whole once this returns; returns the manifest. The manifest names no path of this
     machine: the folder moves as it is."""
-    from importlib.metadata import version
-
     ckpt = job.ckpt
     webgpu = write_webgpu(folder, ckpt, rendered)
-    (folder / "policy.weights.json").write_text(checks.weights_json)
+    (folder / PYTHON_WEIGHTS_FILE).write_text(checks.weights_json)
     manifest = {
         "env_id": ckpt.env_id,
         "obs_dim": ckpt.obs_dim,
@@ -402,9 +354,9 @@ def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch
         "outputs": ckpt.outputs,
         "batch_size": batch_size,
         "weights_sha256": hashlib.sha256((folder / webgpu["weights"]).read_bytes()).hexdigest(),
-        "wasm_sha256": hashlib.sha256((folder / "policy.wasm").read_bytes()).hexdigest(),
+        "wasm_sha256": hashlib.sha256((folder / WASM_FILE).read_bytes()).hexdigest(),
         "tinygrad_version": version("tinygrad"),
-        "files": {},
+        "files": {},  # write_manifest fills it in
         "parity": checks.parity,
         "hidden": list(ckpt.hidden),
         "activation": ckpt.activation,
@@ -416,9 +368,7 @@ def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch
         "python": checks.python,
         **({"source": checks.source} if checks.source else {}),
     }
-    manifest["files"] = {f: (folder / f).stat().st_size for f in FILES if f != "manifest.json"}
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    manifest["files"]["manifest.json"] = (folder / "manifest.json").stat().st_size
+    write_manifest(folder, manifest)
     check_out_dir(job.out, ckpt.model_dir)  # again: the folder may have changed while we compiled
     return manifest
 
@@ -427,18 +377,16 @@ def write_webgpu(folder: Path, ckpt: Checkpoint, rendered: Rendered) -> dict:
     """The WebGPU kernel into FOLDER: the static loader (policy.webgpu.js), the data module it imports
     (policy.webgpu.data.js: WGSL, dispatch plan, layouts) and the weights it uploads (policy.weights.bin);
     returns the manifest's `webgpu` entry, which names them."""
-    from tiny_infer.webgpu import DATA_FILE, LOADER, MODULE_FILE, WEIGHTS_FILE, emit_data, weights_blob
-
     blob, layout = weights_blob(rendered.weights)
-    (folder / WEIGHTS_FILE).write_bytes(blob)
+    (folder / WEBGPU_WEIGHTS_FILE).write_bytes(blob)
     g = rendered.wgsl
-    header = _header(ckpt, DATA_FILE)
+    header = _header(ckpt, WEBGPU_DATA_FILE)
     data = emit_data(
         g["single"], g["batch"], layout, ckpt.obs_dim, ckpt.n_out, ckpt.outputs, header, g["saliency"]
     )
-    (folder / DATA_FILE).write_text(data)
-    shutil.copyfile(LOADER, folder / MODULE_FILE)
-    return {"module": MODULE_FILE, "data": DATA_FILE, "weights": WEIGHTS_FILE}
+    (folder / WEBGPU_DATA_FILE).write_text(data)
+    shutil.copyfile(LOADER, folder / WEBGPU_MODULE_FILE)
+    return {"module": WEBGPU_MODULE_FILE, "data": WEBGPU_DATA_FILE, "weights": WEBGPU_WEIGHTS_FILE}
 
 
 def _env_arg(env: str) -> str:
@@ -446,29 +394,3 @@ def _env_arg(env: str) -> str:
         return check_env_id(env)
     except EnvIdError as e:
         raise CompileError(f"--env: {e}") from None
-
-
-def main(args: argparse.Namespace) -> int:
-    cfg = CompileConfig(
-        model_dir=Path(args.model_dir) if args.model_dir else None,
-        env=args.env,
-        out=Path(args.out) if args.out else None,
-        batch_size=args.batch_size,
-        snapshots=getattr(args, "snapshots", False),
-    )
-    try:
-        compile_policy(cfg)
-    except (CheckpointError, CompileError) as e:
-        print(f"compile: error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:  # a path we cannot create or write: nothing was written (compile_policy cleans up)
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"compile: error: {where}{e.strerror or e}; pick a writable --out", file=sys.stderr)
-        return 1
-    except RuntimeError as e:  # codegen or zig cc failed: a bug or a broken toolchain, not bad input
-        print(
-            f"compile: error: {e}\n(nothing was written; please report this with the checkpoint)",
-            file=sys.stderr,
-        )
-        return 1
-    return 0

@@ -1,4 +1,6 @@
-"""The contract-1 policy as a tinygrad graph, and PyTorch's forward pass of it as the reference.
+"""The compiler's model: a policy in the checkpoint format as a tinygrad graph (TinyPolicy), and PyTorch's
+forward pass of it (torch_forward), the reference every kernel is checked against (parity.py). Not the
+training model (rl_web_agent/train/model.py, a torch.nn ActorCritic).
 
 The tinygrad tensors live on tinygrad's PYTHON device: it needs no compiler, and we only ever *run* it for
 the parity check before codegen (the kernels we ship are rendered for wasm and WebGPU, never run here).
@@ -10,7 +12,7 @@ import functools
 
 import numpy as np
 
-from tiny_infer.checkpoint import Checkpoint, CheckpointError
+from rl_web_agent.policy.checkpoint import Checkpoint, CheckpointError
 
 DEVICE = "PYTHON"
 
@@ -38,12 +40,13 @@ def obs_norm_std(ckpt: Checkpoint) -> np.ndarray:
 
 
 # tanh(x) = x P(x^2) / Q(x^2), P and Q of degree 4, on x clamped to +-8.5 (where tanh is 1 - 8e-8, within an
-# ulp of 1 in float32). Fitted for the least maximum absolute error on [0, 8.5] by tiny_infer/tanh_fit.py
-# (1.1e-8 in exact arithmetic). Evaluated in float32 it is off by at most 3.4e-7, the
-# same as Eigen's and XNNPACK's degree-13/6 rational, with all coefficients positive (no cancellation in
-# Horner's rule) and chains of 4 multiply-adds instead of 6: a batched pass is bound by that chain's latency.
-# Tensor.tanh goes through exp2, which tinygrad's C renderer decomposes into a polynomial guarded against
-# NaN/Inf: ~4x the instructions, and the activations were most of a batched forward pass's time.
+# ulp of 1 in float32). Fitted for the least maximum absolute error on [0, 8.5] by
+# rl_web_agent/compiler/tanh_fit.py (1.1e-8 in exact arithmetic). Evaluated in float32 it is off by at most
+# 3.4e-7, the same as Eigen's and XNNPACK's degree-13/6 rational, with all coefficients positive (no
+# cancellation in Horner's rule) and chains of 4 multiply-adds instead of 6: a batched pass is bound by that
+# chain's latency. Tensor.tanh goes through exp2, which tinygrad's C renderer decomposes into a polynomial
+# guarded against NaN/Inf: ~4x the instructions, and the activations were most of a batched forward pass's
+# time.
 TANH_CLAMP = 8.5
 TANH_NUM = (
     0.999999945705444,
@@ -235,23 +238,3 @@ def action_bounds(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray]:
     """(low, high - low) of a squashed box action, float32 as SB3 computes them from its float32 space."""
     low = np.asarray(ckpt.action["low"], np.float32).reshape(-1)
     return low, (np.asarray(ckpt.action["high"], np.float32).reshape(-1) - low).astype(np.float32)
-
-
-def parity_bound(ref: np.ndarray) -> np.ndarray:
-    """The allowed error per output: 1e-5 * max(1, |reference|)."""
-    return 1e-5 * np.maximum(1.0, np.abs(ref))
-
-
-def check_parity(got: np.ndarray, ref: np.ndarray, what: str) -> float:
-    """Max abs error of GOT against REF; raises ValueError naming the first output over the bound."""
-    if got.shape != ref.shape:
-        raise ValueError(f"{what}: output shape {got.shape} != reference {ref.shape}")
-    err = np.abs(got.astype(np.float64) - ref.astype(np.float64))
-    bad = ~(err <= parity_bound(ref))  # also catches NaN
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{what}: differs from PyTorch at sample {i} output {j}: {got[i, j]!r} vs {ref[i, j]!r} "
-            f"({int(bad.sum())} outputs over 1e-5*max(1,|ref|))"
-        )
-    return float(err.max()) if err.size else 0.0

@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-from tiny_infer.checkpoint import Checkpoint
-from tiny_infer.model import TinyPolicy, action_bounds, obs_norm_std, on_policy_device
+from rl_web_agent.compiler.model import TinyPolicy, action_bounds, obs_norm_std, on_policy_device
+from rl_web_agent.policy.checkpoint import Checkpoint
 
 SELECT = "select"  # the one-hot of k: the saliency graph's second input buffer
 REL_TOL = 1e-4  # allowed error: REL_TOL * max(max_j |reference_j|, FLOOR), per observation
@@ -80,7 +80,7 @@ def render_saliency(policy: TinyPolicy, renderers: dict, prefix: str):
     For a fixed batch of 1: rendered for a symbolic batch (as compile's forward kernels are, run with n = 1),
     the backward kernels get upcasts and loops over n that made policy.wasm 12 KB larger instead of 3 KB.
     """
-    from tiny_infer.codegen import render_graphs
+    from rl_web_agent.compiler.codegen import render_graphs
 
     return render_graphs(policy, 1, False, renderers, prefix, target=saliency_target(policy, 1))
 

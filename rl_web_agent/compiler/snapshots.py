@@ -1,8 +1,10 @@
-"""Compile a policy's training snapshots (issue 14: the page's timeline) into its kernel folder.
+"""Compile a policy's training snapshots (the page's timeline) into its kernel folder. The compiler's
+snapshots: the training side that writes them is rl_web_agent/train/snapshots.py.
 
-`python -m tiny_infer compile ... --snapshots` compiles the policy, then every snapshot of its checkpoint
-(<model>/snapshots/<env-steps>/, contract-1 folders that train/ writes) into <kernel>/snapshots/<env-steps>/,
-each a full contract-2 kernel folder, and lists them in <kernel>/snapshots/snapshots.json:
+`python -m rl_web_agent compile ... --snapshots` (compile_with_snapshots) compiles the policy, then every
+snapshot of its checkpoint (<model>/snapshots/<env-steps>/, folders in the checkpoint format that training
+writes) into <kernel>/snapshots/<env-steps>/, each a full kernel folder, and lists them in
+<kernel>/snapshots/snapshots.json:
 [{"steps": N, "dir": "N", "eval": mean | null}, ..., {"steps": M, "final": true, "eval": mean | null}],
 in order of steps. A snapshot whose weights are the policy's own (the final one) is not compiled again: the
 page plays the policy's kernel for it. The snapshots go to a temp folder first, swapped in whole.
@@ -15,7 +17,8 @@ import re
 import shutil
 from pathlib import Path
 
-from tiny_infer.checkpoint import (
+from rl_web_agent.compiler.compile import CompileConfig, compile_checkpoint, compile_policy
+from rl_web_agent.policy.checkpoint import (
     SNAPSHOTS_DIR,
     TENSORS_FILE,
     Checkpoint,
@@ -23,8 +26,7 @@ from tiny_infer.checkpoint import (
     load_checkpoint,
     train_eval,
 )
-from tiny_infer.compile import CompileConfig, compile_policy
-from tiny_infer.files import staged_dir
+from rl_web_agent.policy.files import staged_dir
 
 INDEX = "snapshots.json"
 STEPS = re.compile(r"^(0|[1-9][0-9]{0,14})$")  # a folder named by its env steps
@@ -86,3 +88,11 @@ def compile_snapshots(kernel_dir: Path, main: Checkpoint, batch_size: int, log=p
             )
         (tmp / INDEX).write_text(json.dumps(index, indent=1) + "\n")
     return index
+
+
+def compile_with_snapshots(cfg: CompileConfig, log=print) -> Path:
+    """compile_policy, then the compiled checkpoint's training snapshots into <out>/snapshots/
+    (compile_snapshots); returns the output folder."""
+    job = compile_checkpoint(cfg, log)
+    compile_snapshots(job.out, job.ckpt, cfg.batch_size, log)
+    return job.out

@@ -1,4 +1,4 @@
-"""Where model.TANH_NUM and model.TANH_DEN come from: `python -m tiny_infer.tanh_fit` fits them again.
+"""Where model.TANH_NUM and TANH_DEN come from: `python -m rl_web_agent.compiler.tanh_fit` fits them again.
 
 tanh(x) ~ x P(x^2) / Q(x^2) on [0, c], P and Q of degree m and n, for the least maximum absolute error:
 Loeb's linearisation (solve x P - tanh(x) Q = 0 in least squares, Q(0) = 1, weighted by 1 / Q from the

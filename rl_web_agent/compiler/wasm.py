@@ -17,8 +17,8 @@ from string import Template
 
 import numpy as np
 
-from tiny_infer.codegen import BATCH_VAR, Graph, Kernel, comment_safe
-from tiny_infer.saliency import SELECT
+from rl_web_agent.compiler.codegen import BATCH_VAR, Graph, Kernel, comment_safe
+from rl_web_agent.compiler.saliency import SELECT
 
 # forward() runs a matmul's blocked kernel (4 rows, 3 of them zeros) when its weight has fewer floats than
 # this: 4 rows of a small layer cost no more than one (the blocked kernel's independent accumulators hide the

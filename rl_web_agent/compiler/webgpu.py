@@ -5,7 +5,8 @@ The data module is `export default {...}` written by json.dumps alone, so no WGS
 JavaScript reads it. The weights go to `policy.weights.bin` (float32, little-endian); the loader's
 `createPolicy(device, weightsUrlOrBytes)` uploads them once, builds one compute pipeline per kernel and one
 bind group per launch, and returns {forward(obs), forwardBatch(obs, n), saliency(obs, k), batchSize, obsDim,
-nOut}; saliency (saliency.py) is there when compile rendered its graph.
+nOut}; saliency (saliency.py) is there when compile rendered its graph. The file names are the kernel
+folder's (kernel_dir.py).
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.codegen import CodegenError, Graph, comment_safe
+from rl_web_agent.compiler.codegen import CodegenError, Graph, comment_safe
+from rl_web_agent.compiler.kernel_dir import WEBGPU_WEIGHTS_FILE
 
-MODULE_FILE = "policy.webgpu.js"
-DATA_FILE = "policy.webgpu.data.js"
-WEIGHTS_FILE = "policy.weights.bin"
 MAX_STORAGE_BUFFERS = 8  # WebGPU's default maxStorageBuffersPerShaderStage
 
-LOADER = Path(__file__).with_name("webgpu_loader.js")  # copied verbatim as every kernel's MODULE_FILE
+LOADER = Path(__file__).with_name("webgpu_loader.js")  # copied verbatim as every kernel's WEBGPU_MODULE_FILE
 
 
 def weights_blob(weights: dict[str, np.ndarray]) -> tuple[bytes, dict[str, list[int]]]:
@@ -75,7 +74,8 @@ def emit_data(
     header: str,
     saliency: Graph | None = None,
 ) -> str:
-    """The data module (DATA_FILE): the header as comments, then `export default {...}`, a key a line."""
+    """The data module (WEBGPU_DATA_FILE): the header as comments, then `export default {...}`, a key
+    a line."""
     named = {"single": single, "batch": batch, **({"saliency": saliency} if saliency else {})}
     kernels, graphs = _plan(named)
     data = {
@@ -83,7 +83,7 @@ def emit_data(
         "n_out": n_out,
         "batch": batch.batch,
         "outputs": outputs,
-        "weights_file": WEIGHTS_FILE,
+        "weights_file": WEBGPU_WEIGHTS_FILE,
         "weights_floats": sum(n for _, n in weight_layout.values()),
         "weights": weight_layout,  # name -> [offset, size] in floats of weights_file
         "kernels": kernels,  # rendered by tinygrad's WGSLRenderer

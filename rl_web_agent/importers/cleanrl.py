@@ -1,4 +1,4 @@
-"""`python -m tiny_infer import cleanrl MODEL.cleanrl_model --env ID [--obs-norm STATS.npz] --out DIR`.
+"""`python -m rl_web_agent import cleanrl MODEL.cleanrl_model --env ID [--obs-norm STATS.npz] --out DIR`.
 
 CleanRL's ppo.py and ppo_continuous_action.py save `torch.save(agent.state_dict(), path)`: the weights of
 their `Agent`, and nothing else. Layouts (nn.Sequential, Linear layers at even indices, Tanh between):
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.checkpoint import FORMAT, layer_tensors
-from tiny_infer.errors import first_line
-from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes
+from rl_web_agent.importers.imported import Imported, PolicyImportError, check_env_matches, head_sizes
+from rl_web_agent.policy.checkpoint import FORMAT, layer_tensors
+from rl_web_agent.policy.errors import first_line
 
 LAYOUTS = "ppo.py (actor.*, critic.*) or ppo_continuous_action.py (actor_mean.*, actor_logstd, critic.*)"
 NORM_WARNING = (

@@ -1,11 +1,11 @@
-"""`python -m tiny_infer import sb3 MODEL.zip [--vecnormalize vecnormalize.pkl] [--env ID] --out DIR`.
+"""`python -m rl_web_agent import sb3 MODEL.zip [--vecnormalize vecnormalize.pkl] [--env ID] --out DIR`.
 
 Reads a Stable-Baselines3 model zip without running code from it:
 - `data` is JSON. Spaces, sizes and bounds are plain JSON fields beside the cloudpickled blobs; the classes
   SB3 only stores pickled (the policy class, the activation function) are read as names from the pickles'
-  opcodes (tiny_infer.safe_pickle.globals_in), never unpickled.
+  opcodes (rl_web_agent.importers.safe_pickle.globals_in), never unpickled.
 - `policy.pth` is read with torch.load(weights_only=True), which admits tensors only.
-- vecnormalize.pkl goes through a restricted unpickler (tiny_infer.safe_pickle.load_vecnormalize).
+- vecnormalize.pkl goes through a restricted unpickler (rl_web_agent.importers.safe_pickle.load_vecnormalize).
 
 The library's own forward pass for the parity check is SB3's policy class, built here from those JSON fields
 and loaded with the weights (load_state_dict, strict): the same modules, get_distribution, predict_values and
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.checkpoint import FORMAT, layer_tensors
-from tiny_infer.errors import first_line
-from tiny_infer.import_common import Imported, PolicyImportError, check_env_matches, head_sizes
-from tiny_infer.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize
+from rl_web_agent.importers.imported import Imported, PolicyImportError, check_env_matches, head_sizes
+from rl_web_agent.importers.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize
+from rl_web_agent.policy.checkpoint import FORMAT, layer_tensors
+from rl_web_agent.policy.errors import first_line
 
 SUPPORTED = "PPO, A2C, DQN, SAC, TD3 and DDPG with MlpPolicy on a flat Box observation space"
 POLICY_CLASSES = {  # the pickled policy class -> what it is

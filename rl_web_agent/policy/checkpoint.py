@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.envid import EnvIdError, check_env_id
-from tiny_infer.errors import first_line
-from tiny_infer.files import atomic_write
+from rl_web_agent.policy.envid import EnvIdError, check_env_id
+from rl_web_agent.policy.errors import first_line
+from rl_web_agent.policy.files import atomic_write
 
 FORMAT = 1
 META_FILE = "policy.json"

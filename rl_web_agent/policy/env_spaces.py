@@ -12,8 +12,8 @@ import math
 import gymnasium as gym
 import numpy as np
 
-from tiny_infer.envid import EnvIdError, check_env_id
-from tiny_infer.errors import first_line
+from rl_web_agent.policy.envid import EnvIdError, check_env_id
+from rl_web_agent.policy.errors import first_line
 
 
 class EnvError(ValueError):

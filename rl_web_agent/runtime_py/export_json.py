@@ -1,6 +1,6 @@
-"""`python -m tiny_infer export-json MODEL_DIR --out FILE`: a contract-1 policy's weights as one JSON file.
+"""`python -m rl_web_agent export-json MODEL_DIR --out FILE`: a contract-1 policy's weights as one JSON file.
 
-The format a hand-written runtime reads (tiny_infer/reference.py is one, in plain Python):
+The format a hand-written runtime reads (rl_web_agent/runtime_py/mlp.py is one, in plain Python):
 
     {"format": 1, "env_id": "CartPole-v1", "obs_dim": 4,
      "action": {"type": "discrete", "n": 2} | {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]},
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_infer.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from tiny_infer.files import atomic_write
-from tiny_infer.reference import FORMAT, Policy
+from rl_web_agent.policy.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from rl_web_agent.policy.files import atomic_write
+from rl_web_agent.runtime_py.mlp import FORMAT, Policy
 
 
 def _floats(a: np.ndarray) -> list:
@@ -87,7 +87,7 @@ def to_json_dict(ckpt: Checkpoint) -> dict:
 
 
 def to_json(ckpt: Checkpoint) -> str:
-    """The export of a validated checkpoint as JSON text, checked by the reader (reference.Policy) first."""
+    """The export of a validated checkpoint as JSON text, checked by the reader (mlp.Policy) first."""
     data = to_json_dict(ckpt)
     Policy(data)  # the reader's own shape checks: never write a file it would reject
     return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
@@ -101,8 +101,17 @@ def export_json(model_dir: str | Path, out: str | Path) -> Path:
     return out
 
 
+def add_export_parser(sub) -> None:
+    """The `export-json` subcommand of the project's parser (rl_web_agent/__main__.py)."""
+    e = sub.add_parser("export-json", help="write a policy's weights as one JSON file")
+    e.add_argument(
+        "model_dir", metavar="MODEL_DIR", help="checkpoint folder (policy.json + policy.safetensors)"
+    )
+    e.add_argument("--out", required=True, metavar="FILE", help="output JSON file")
+
+
 def main(args: argparse.Namespace) -> int:
-    """CLI entry point (wired in tiny_infer/__main__.py): export args.model_dir to args.out."""
+    """The `export-json` subcommand: export args.model_dir to args.out."""
     try:
         out = export_json(args.model_dir, args.out)
     except (CheckpointError, ValueError) as e:

@@ -1,8 +1,8 @@
 """The policy's forward pass in plain Python: the code the page's `python` backend runs.
 
 It imports only `math`, so this one file runs unchanged under CPython, MicroPython
-(WebAssembly) and Pyodide. The weights come from `python -m tiny_infer export-json`
-(format: tiny_infer/export_json.py). Arithmetic is float64; the compiled kernels use float32.
+(WebAssembly) and Pyodide. The weights come from `python -m rl_web_agent export-json`
+(format: rl_web_agent/runtime_py/export_json.py). Arithmetic is float64; the compiled kernels use float32.
 
     policy = Policy(weights)   # the JSON export, parsed: a dict
     policy.forward(obs)        # [action probabilities (discrete) or action mean (box)..., value]
@@ -13,7 +13,7 @@ It imports only `math`, so this one file runs unchanged under CPython, MicroPyth
 import math
 
 FORMAT = 1
-FIX = "re-export it with `python -m tiny_infer export-json MODEL_DIR --out FILE`"
+FIX = "re-export it with `python -m rl_web_agent export-json MODEL_DIR --out FILE`"
 
 
 def linear(x, weight, bias):

@@ -1,5 +1,5 @@
-"""What train/ writes: the contract-1 policy (through tiny_infer/checkpoint.py, which defines it) and the
-resumable run state, both atomically.
+"""What training writes: the policy, in the checkpoint format (through rl_web_agent/policy/checkpoint.py,
+which defines it), and the resumable run state (state.pt), both atomically. Not the checkpoint format itself.
 
 The run state (state.pt) is stored as plain data only: tensors, numbers, strings and containers, which
 torch.load(weights_only=True) reads back without running any code. NumPy arrays, NumPy scalars and NumPy
@@ -22,8 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from tiny_infer.checkpoint import FORMAT, META_FILE, SNAPSHOTS_DIR, TENSORS_FILE, write_checkpoint
-from tiny_infer.files import atomic_write
+from rl_web_agent.policy.checkpoint import FORMAT, META_FILE, SNAPSHOTS_DIR, TENSORS_FILE, write_checkpoint
+from rl_web_agent.policy.files import atomic_write
 
 from .config import PPOConfig
 
@@ -37,8 +37,8 @@ BIT_GENERATORS = {
 }
 
 
-class CheckpointError(ValueError):
-    """A resume file that is missing, corrupt, or does not match the requested run."""
+class ResumeError(ValueError):
+    """A resume file (state.pt) that is missing, corrupt, or does not match the requested run."""
 
 
 def check_writable(folder: Path) -> None:
@@ -81,15 +81,16 @@ def policy_json(model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> dict
 
 
 def write_policy(folder: Path, model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> list[Path]:
-    """Write MODEL as a contract-1 folder (write_checkpoint: validated, atomic, json last); returns the paths.
-    A ValueError (CheckpointError), before anything is written, for non-finite weights or record values."""
+    """Write MODEL as a folder in the checkpoint format (write_checkpoint: validated, atomic, json last);
+    returns the paths. A ValueError (the checkpoint format's CheckpointError), before anything is written, for
+    non-finite weights or record values."""
     tensors = {k: t.numpy() for k, t in model.contract_tensors().items()}
     return write_checkpoint(Path(folder), tensors, policy_json(model, cfg, obs_dim, train_record))
 
 
 def check_policy_target(folder: Path) -> None:
-    """Raise OSError now if folder's policy files or its snapshots/ folder (train/snapshots.py) could not be
-    replaced (e.g. policy.json is a folder, snapshots is a file or a symbolic link)."""
+    """Raise OSError now if folder's policy files or its snapshots/ folder (rl_web_agent/train/snapshots.py)
+    could not be replaced (e.g. policy.json is a folder, snapshots is a file or a symbolic link)."""
     for name in (TENSORS_FILE, META_FILE):
         p = Path(folder) / name
         if p.exists() and not p.is_file():
@@ -175,7 +176,7 @@ def load_state(run_dir: Path) -> dict:
     (a pickled object, which could run code while loading) is refused, never executed."""
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
-        raise CheckpointError(
+        raise ResumeError(
             f"no resume file {path}: pass a run folder under runs/<env-id>/ that has a "
             f"{STATE_FILE}, or start a new run without --resume"
         )
@@ -185,21 +186,21 @@ def load_state(run_dir: Path) -> dict:
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "weights only" not in str(e).lower():
-            raise CheckpointError(
+            raise ResumeError(
                 f"corrupt resume file {path} (UnpicklingError: {str(e)[:80]}); delete the "
                 f"run folder or start a new run without --resume"
             ) from e
-        raise CheckpointError(
+        raise ResumeError(
             f"resume file {path} holds objects other than tensors and plain data (refused "
             f"unread: loading them could run code); delete it and start a new run"
         ) from e
     except Exception as e:
-        raise CheckpointError(
+        raise ResumeError(
             f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the "
             f"run folder or start a new run without --resume"
         ) from e
     if isinstance(raw, dict) and raw.get("format") == 1:
-        raise CheckpointError(
+        raise ResumeError(
             f"resume file {path} has the old format 1 (pickled envs, refused: loading them "
             f"could run code); start a new run"
         )
@@ -210,7 +211,7 @@ def load_state(run_dir: Path) -> dict:
         if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
             raise ValueError("no config in the state")
     except Exception as e:
-        raise CheckpointError(
+        raise ResumeError(
             f"corrupt resume file {path} ({type(e).__name__}: {str(e)[:80]}); delete the "
             f"run folder or start a new run without --resume"
         ) from e

@@ -284,7 +284,7 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
 
     With obs_dim, also refuses a batch whose rollout buffers cannot fit in memory (before anything is made).
     """
-    from tiny_infer.envid import EnvIdError, check_env_id
+    from rl_web_agent.policy.envid import EnvIdError, check_env_id
 
     try:
         check_env_id(cfg.env_id)
@@ -364,7 +364,9 @@ def add_config_args(ap: argparse.ArgumentParser, env_id: str = PPOConfig.env_id)
     """One flag per PPOConfig field, its help the field's; --env and --seed among ap's main options, the rest
     in a group whose defaults are env_id's preset. Every flag's default is None: unset = take the preset."""
     p = preset(env_id)
-    g = ap.add_argument_group(f"hyperparameters (defaults: the {env_id} preset, see train/config.py)")
+    g = ap.add_argument_group(
+        f"hyperparameters (defaults: the {env_id} preset, see rl_web_agent/train/config.py)"
+    )
     for f in fields(PPOConfig):
         shown = PPOConfig.env_id if f.name == "env_id" else _shown(getattr(p, f.name))
         kw = {"default": None, "help": f"{f.metadata['help']} (default: {shown})".replace("%", "%%")}

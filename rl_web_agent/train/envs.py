@@ -1,4 +1,4 @@
-"""Batched envs with same-step autoreset (an env id is checked and made by tiny_infer.env_spaces).
+"""Batched envs with same-step autoreset (an env id is checked and made by rl_web_agent.policy.env_spaces).
 
 Why not gymnasium.vector.SyncVectorEnv as is: Gymnasium 1.x autoresets on the NEXT step (the step after an
 episode ends returns the reset observation and must be masked out of the rollout), and it no longer
@@ -20,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from tiny_infer.env_spaces import make_env
+from rl_web_agent.policy.env_spaces import make_env
 
 from .checkpoint import is_plain
 

@@ -7,7 +7,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-from tiny_infer.files import atomic_write
+from rl_web_agent.policy.files import atomic_write
 
 from .ppo import Progress
 

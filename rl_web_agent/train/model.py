@@ -56,7 +56,7 @@ class ActorCritic(nn.Module):
         if odd:
             raise ValueError(
                 f"policy.json has {', '.join(odd)}: ActorCritic runs only the policies train/ "
-                f"writes; run this one with tiny_infer.model.torch_forward"
+                f"writes; run this one with rl_web_agent.compiler.model.torch_forward"
             )
         norm = meta.get("obs_norm")
         model = cls(

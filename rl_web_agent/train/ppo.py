@@ -3,8 +3,8 @@ gradient clipping) in the style of CleanRL's ppo.py, for Discrete and Gaussian B
 
 Use from Python (this is the hook `make bench` uses for its time-to-solve race):
 
-    from train.config import preset
-    from train.ppo import Trainer
+    from rl_web_agent.train.config import preset
+    from rl_web_agent.train.ppo import Trainer
 
     def judge(steps: int, act) -> bool:          # act: obs [n, obs_dim] float32 -> greedy actions [n]
         return my_clock.evaluate(steps, act) >= 500   # True stops training
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from tiny_infer.env_spaces import env_spaces
+from rl_web_agent.policy.env_spaces import env_spaces
 
 from .config import PPOConfig, from_dict, to_dict, validate
 from .envs import RunningMeanStd, make_batched

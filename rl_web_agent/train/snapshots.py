@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from tiny_infer.checkpoint import SNAPSHOTS_DIR
-from tiny_infer.files import staged_dir
+from rl_web_agent.policy.checkpoint import SNAPSHOTS_DIR
+from rl_web_agent.policy.files import staged_dir
 
 from .checkpoint import check_policy_target, write_policy
 from .evaluate import greedy_eval
