@@ -23,6 +23,7 @@ import io
 import json
 import re
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -257,15 +258,86 @@ def _env_id(path: Path, env: str | None) -> str:
     raise _fail(path, "an SB3 zip does not record its environment: pass --env ID (e.g. --env CartPole-v1)")
 
 
+@dataclass
+class _Network:
+    """What one algorithm family's reader makes of policy.pth: the checkpoint format's tensors and sizes, and
+    the net_arch that rebuilds SB3's policy class."""
+
+    algo: str  # PPO, A2C, DQN, SAC, TD3 or DDPG
+    activation: str
+    tensors: dict[str, np.ndarray]
+    hidden: list[int]
+    critic_hidden: list[int] | None
+    net_arch: list | dict
+    meta: dict = field(default_factory=dict)  # policy.json's "head"/"value" when not an actor-critic
+
+
 def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = None) -> Imported:
     """Read an SB3 model zip (and its VecNormalize file) as an Imported policy; runs no code from them."""
-    import gymnasium as gym
-    import torch
-
     path = Path(path)
     data, sd, version = _read_zip(path)
     kind = _policy_kind(path, data)
     _check_kwargs(path, data)
+    obs_dim, action = _spaces(path, data)
+    env_id = _env_id(path, env)
+    action = check_env_matches(env_id, obs_dim, action, f"{path.name}")
+
+    used: set[str] = set()
+    if kind == "actor-critic":
+        net = _actor_critic(path, data, sd, used, obs_dim, action)
+    elif kind == "DQN":
+        net = _dqn(path, data, sd, used, obs_dim, action)
+    else:  # SAC, TD3 (DDPG is TD3 with policy_delay 1 and no target noise)
+        net = _deterministic_actor(path, data, sd, used, obs_dim, action, kind)
+    extra = sorted(set(sd) - used)
+    if extra:
+        raise _fail(
+            path,
+            f"policy.pth has tensors {extra[:4]}{'...' if len(extra) > 4 else ''} that an "
+            f"MlpPolicy does not (a custom network or features extractor?); supported: {SUPPORTED}",
+        )
+    n_act = action["n"] if action["type"] == "discrete" else int(np.prod(action["shape"]))
+    last = net.tensors[f"actor.{len(net.hidden)}.weight"].shape[0]
+    if last != n_act:
+        raise _fail(
+            path,
+            f"the policy outputs {last} values for {n_act} actions; the weights do not match the "
+            "action space",
+        )
+
+    norm, warnings = _obs_norm(path, data, net.algo, vecnormalize, obs_dim)
+    tensors = net.tensors
+    if norm is not None:
+        mean, var, clip, eps = norm
+        tensors["obs_norm.mean"] = mean.astype(np.float32)
+        tensors["obs_norm.var"] = var.astype(np.float32)
+    meta: dict = {"format": FORMAT, "env_id": env_id, "obs_dim": obs_dim, "action": action, **net.meta}
+    meta.update(
+        hidden=net.hidden,
+        activation=net.activation,
+        obs_norm=None if norm is None else {"clip": norm[2], "eps": norm[3]},
+    )
+    if net.critic_hidden is not None:
+        meta["critic_hidden"] = net.critic_hidden
+
+    forward, greedy = _library_pass(path, kind, sd, net, obs_dim, action, norm)
+    source = {
+        "library": "stable-baselines3",
+        "version": version,
+        "algo": net.algo,
+        "policy": "MlpPolicy",
+        "file": path.name,
+    }
+    if vecnormalize is not None:
+        source["vecnormalize"] = Path(vecnormalize).name
+    return Imported(
+        meta=meta, tensors=tensors, source=source, forward=forward, greedy=greedy, warnings=warnings
+    )
+
+
+def _spaces(path: Path, data: dict) -> tuple[int, dict]:
+    """obs_dim and the checkpoint format's action, from the zip's observation and action spaces; only a flat
+    Box observation and 1-D Box or discrete actions are supported."""
     obs_sp, act_sp = _space(path, data, "observation_space"), _space(path, data, "action_space")
     if obs_sp["kind"] != "box" or len(obs_sp["shape"]) != 1:
         what = (
@@ -287,87 +359,92 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
             "high": act_sp["high"].tolist(),
         }
     )
-    env_id = _env_id(path, env)
-    action = check_env_matches(env_id, obs_dim, action, f"{path.name}")
+    return obs_dim, action
 
-    used: set[str] = set()
-    meta: dict = {"format": FORMAT, "env_id": env_id, "obs_dim": obs_dim, "action": action}
-    tensors: dict[str, np.ndarray] = {}
+
+def _actor_critic(path: Path, data: dict, sd: dict, used: set, obs_dim: int, action: dict) -> _Network:
+    """PPO and A2C: the actor (policy_net + action_net, and log_std for Box actions) and the critic."""
+    algo = "PPO" if "clip_range" in data else "A2C"
+    activation = _activation(path, data, "tanh")
+    pi = _seq(sd, "mlp_extractor.policy_net.", used) + [_one(sd, "action_net.", used)]
+    vf = _seq(sd, "mlp_extractor.value_net.", used) + [_one(sd, "value_net.", used)]
+    if action["type"] == "box":
+        if "log_std" not in sd:
+            raise _fail(path, "policy.pth has no log_std for its Box actions; not an SB3 MlpPolicy")
+        used.add("log_std")
+    _chain(path, pi, obs_dim, "the actor")
+    _chain(path, vf, obs_dim, "the critic")
+    hidden, critic_hidden = head_sizes(pi, vf)
+    tensors = layer_tensors("actor", pi) | layer_tensors("critic", vf)
+    if action["type"] == "box":
+        tensors["actor.log_std"] = sd["log_std"].reshape(-1).astype(np.float32)
+    net_arch = {"pi": [w.shape[0] for w, _ in pi[:-1]], "vf": [w.shape[0] for w, _ in vf[:-1]]}
+    return _Network(algo, activation, tensors, hidden, critic_hidden, net_arch)
+
+
+def _dqn(path: Path, data: dict, sd: dict, used: set, obs_dim: int, action: dict) -> _Network:
+    """DQN: the q-network (its target network's tensors are read and set aside); greedy argmax, no value."""
+    activation = _activation(path, data, "relu")
+    q = _seq(sd, "q_net.q_net.", used)
+    _seq(sd, "q_net_target.q_net.", used)
+    if action["type"] != "discrete" or not q:
+        raise _fail(path, "a DQN policy without a discrete q-network; not an SB3 DQN model")
+    _chain(path, q, obs_dim, "the q-network")
+    hidden, critic_hidden = head_sizes(q, None)
+    net_arch = [w.shape[0] for w, _ in q[:-1]]
+    return _Network(
+        "DQN",
+        activation,
+        layer_tensors("actor", q),
+        hidden,
+        critic_hidden,
+        net_arch,
+        meta={"head": "q", "value": False},
+    )
+
+
+def _deterministic_actor(
+    path: Path, data: dict, sd: dict, used: set, obs_dim: int, action: dict, kind: str
+) -> _Network:
+    """SAC, TD3 and DDPG: the deterministic actor, its action rescaled to the bounds (action["squash"] is
+    set); the critics' tensors are read for their sizes only."""
     algo = kind
-    if kind == "actor-critic":
-        algo = "PPO" if "clip_range" in data else "A2C"
-        activation = _activation(path, data, "tanh")
-        pi = _seq(sd, "mlp_extractor.policy_net.", used) + [_one(sd, "action_net.", used)]
-        vf = _seq(sd, "mlp_extractor.value_net.", used) + [_one(sd, "value_net.", used)]
-        if action["type"] == "box":
-            if "log_std" not in sd:
-                raise _fail(path, "policy.pth has no log_std for its Box actions; not an SB3 MlpPolicy")
-            used.add("log_std")
-        _chain(path, pi, obs_dim, "the actor")
-        _chain(path, vf, obs_dim, "the critic")
-        hidden, critic_hidden = head_sizes(pi, vf)
-        tensors.update(layer_tensors("actor", pi) | layer_tensors("critic", vf))
-        if action["type"] == "box":
-            tensors["actor.log_std"] = sd["log_std"].reshape(-1).astype(np.float32)
-        net_arch = {"pi": [w.shape[0] for w, _ in pi[:-1]], "vf": [w.shape[0] for w, _ in vf[:-1]]}
-    elif kind == "DQN":
-        activation = _activation(path, data, "relu")
-        q = _seq(sd, "q_net.q_net.", used)
-        _seq(sd, "q_net_target.q_net.", used)
-        if action["type"] != "discrete" or not q:
-            raise _fail(path, "a DQN policy without a discrete q-network; not an SB3 DQN model")
-        _chain(path, q, obs_dim, "the q-network")
-        hidden, critic_hidden = head_sizes(q, None)
-        tensors.update(layer_tensors("actor", q))
-        meta.update(head="q", value=False)
-        net_arch = [w.shape[0] for w, _ in q[:-1]]
-    else:  # SAC, TD3 (DDPG is TD3 with policy_delay 1 and no target noise)
-        activation = _activation(path, data, "relu")
-        if action["type"] != "box":
-            raise _fail(path, f"{kind} needs Box actions; this model has {action['type']}")
-        if kind == "SAC":
-            mu = _seq(sd, "actor.latent_pi.", used) + [_one(sd, "actor.mu.", used)]
-            _one(sd, "actor.log_std.", used)
-        else:
-            mu = _seq(sd, "actor.mu.", used)
-            _seq(sd, "actor_target.mu.", used)
-            if (
-                data.get("policy_delay") == 1
-                and data.get("target_policy_noise") == 0.1
-                and (data.get("target_noise_clip") == 0.0)
-            ):
-                algo = "DDPG"
-        n_critics = len({k.split(".")[1] for k in sd if re.match(r"critic\.qf\d+\.", k)})
-        qf = _seq(sd, "critic.qf0.", set())
-        used.update(k for k in sd if k.startswith(("critic.", "critic_target.")))
-        _chain(path, mu, obs_dim, "the actor")
-        if not np.isfinite(action["low"]).all() or not np.isfinite(action["high"]).all():
-            raise _fail(path, f"{kind} rescales its action to the bounds, which are infinite here")
-        hidden, critic_hidden = head_sizes(mu, None)
-        tensors.update(layer_tensors("actor", mu))
-        meta.update(value=False)
-        action["squash"] = "tanh"
-        net_arch = {
-            "pi": [w.shape[0] for w, _ in mu[:-1]],
-            "qf": [w.shape[0] for w, _ in qf[:-1]],
-            "n_critics": max(n_critics, 1),
-        }
-    extra = sorted(set(sd) - used)
-    if extra:
-        raise _fail(
-            path,
-            f"policy.pth has tensors {extra[:4]}{'...' if len(extra) > 4 else ''} that an "
-            f"MlpPolicy does not (a custom network or features extractor?); supported: {SUPPORTED}",
-        )
-    n_act = action["n"] if action["type"] == "discrete" else int(np.prod(action["shape"]))
-    last = tensors[f"actor.{len(hidden)}.weight"].shape[0]
-    if last != n_act:
-        raise _fail(
-            path,
-            f"the policy outputs {last} values for {n_act} actions; the weights do not match the "
-            "action space",
-        )
+    activation = _activation(path, data, "relu")
+    if action["type"] != "box":
+        raise _fail(path, f"{kind} needs Box actions; this model has {action['type']}")
+    if kind == "SAC":
+        mu = _seq(sd, "actor.latent_pi.", used) + [_one(sd, "actor.mu.", used)]
+        _one(sd, "actor.log_std.", used)
+    else:
+        mu = _seq(sd, "actor.mu.", used)
+        _seq(sd, "actor_target.mu.", used)
+        if (
+            data.get("policy_delay") == 1
+            and data.get("target_policy_noise") == 0.1
+            and (data.get("target_noise_clip") == 0.0)
+        ):
+            algo = "DDPG"
+    n_critics = len({k.split(".")[1] for k in sd if re.match(r"critic\.qf\d+\.", k)})
+    qf = _seq(sd, "critic.qf0.", set())
+    used.update(k for k in sd if k.startswith(("critic.", "critic_target.")))
+    _chain(path, mu, obs_dim, "the actor")
+    if not np.isfinite(action["low"]).all() or not np.isfinite(action["high"]).all():
+        raise _fail(path, f"{kind} rescales its action to the bounds, which are infinite here")
+    hidden, critic_hidden = head_sizes(mu, None)
+    action["squash"] = "tanh"
+    net_arch = {
+        "pi": [w.shape[0] for w, _ in mu[:-1]],
+        "qf": [w.shape[0] for w, _ in qf[:-1]],
+        "n_critics": max(n_critics, 1),
+    }
+    return _Network(
+        algo, activation, layer_tensors("actor", mu), hidden, critic_hidden, net_arch, meta={"value": False}
+    )
 
+
+def _obs_norm(path: Path, data: dict, algo: str, vecnormalize: Path | None, obs_dim: int):
+    """(VecNormalize statistics (mean, var, clip, eps) or None, warnings for the CLI): refuses an on-policy
+    zip trained under VecNormalize without its statistics."""
     warnings = []
     norm = None
     if vecnormalize is not None:
@@ -386,20 +463,16 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
             f"SB3 {algo} zips do not record whether VecNormalize was used: if it was, the policy acts "
             "wrongly without --vecnormalize vecnormalize.pkl"
         )
-    if norm is not None:
-        mean, var, clip, eps = norm
-        tensors["obs_norm.mean"] = mean.astype(np.float32)
-        tensors["obs_norm.var"] = var.astype(np.float32)
-    meta.update(
-        hidden=hidden,
-        activation=activation,
-        obs_norm=None if norm is None else {"clip": norm[2], "eps": norm[3]},
-    )
-    if critic_hidden is not None:
-        meta["critic_hidden"] = critic_hidden
+    return norm, warnings
 
-    # the library's own forward pass: SB3's policy class with these weights
-    act_cls = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[activation]
+
+def _library_pass(path: Path, kind: str, sd: dict, net: _Network, obs_dim: int, action: dict, norm):
+    """The library's own forward pass and greedy action (Imported.forward, Imported.greedy): SB3's policy
+    class with these weights."""
+    import gymnasium as gym
+    import torch
+
+    act_cls = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[net.activation]
     obs_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
     if action["type"] == "discrete":
         act_space = gym.spaces.Discrete(action["n"])
@@ -407,7 +480,7 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
         act_space = gym.spaces.Box(
             np.array(action["low"], np.float32), np.array(action["high"], np.float32), dtype=np.float32
         )
-    policy = _sb3_policy(kind, obs_space, act_space, net_arch, act_cls)
+    policy = _sb3_policy(kind, obs_space, act_space, net.net_arch, act_cls)
     try:
         policy.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()}, strict=True)
     except RuntimeError as e:
@@ -440,18 +513,7 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
     def greedy(obs: np.ndarray) -> np.ndarray:
         return policy.predict(normalise(obs), deterministic=True)[0]
 
-    source = {
-        "library": "stable-baselines3",
-        "version": version,
-        "algo": algo,
-        "policy": "MlpPolicy",
-        "file": path.name,
-    }
-    if vecnormalize is not None:
-        source["vecnormalize"] = Path(vecnormalize).name
-    return Imported(
-        meta=meta, tensors=tensors, source=source, forward=forward, greedy=greedy, warnings=warnings
-    )
+    return forward, greedy
 
 
 def _sb3_policy(kind: str, obs_space, act_space, net_arch, act_cls):
