@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from rl_web_agent.compiler.codegen import render_graphs
 from rl_web_agent.compiler.model import TinyPolicy, action_bounds, obs_norm_std, on_policy_device
 from rl_web_agent.policy.checkpoint import Checkpoint
 
@@ -80,8 +81,6 @@ def render_saliency(policy: TinyPolicy, renderers: dict, prefix: str):
     For a fixed batch of 1: rendered for a symbolic batch (as compile's forward kernels are, run with n = 1),
     the backward kernels get upcasts and loops over n that made policy.wasm 12 KB larger instead of 3 KB.
     """
-    from rl_web_agent.compiler.codegen import render_graphs
-
     return render_graphs(policy, 1, False, renderers, prefix, target=saliency_target(policy, 1))
 
 

@@ -7,6 +7,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field, fields, replace
 
+from rl_web_agent.policy.envid import EnvIdError, check_env_id
+
 
 def _arg(default, help: str):
     """A PPOConfig field and its meaning in one line: the --help text of its flag (add_config_args)."""
@@ -284,8 +286,6 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
 
     With obs_dim, also refuses a batch whose rollout buffers cannot fit in memory (before anything is made).
     """
-    from rl_web_agent.policy.envid import EnvIdError, check_env_id
-
     try:
         check_env_id(cfg.env_id)
     except EnvIdError as e:
