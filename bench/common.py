@@ -148,8 +148,8 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def model_dir(env_id: str = ENV_ID) -> Path | None:
-    """The policy the pipeline would use (the newest-model rule, tiny_infer/checkpoint.resolve_model_dir), or
-    None when there is none."""
+    """The policy the pipeline would use (the newest-model rule,
+    rl_web_agent/policy/checkpoint.resolve_model_dir), or None when there is none."""
     try:
         return resolve_model_dir(env_id, ROOT)
     except CheckpointError:

@@ -26,7 +26,8 @@ def c_array(name: str, a: np.ndarray) -> str:
 
 
 def random_policy(out: Path) -> Path:
-    """A contract-1 CartPole policy with train/'s initial (random) 32x32 weights, written as train/ does."""
+    """A checkpoint-format CartPole policy with train/'s initial (random) 32x32 weights, written as train/
+    does."""
     import torch
 
     from rl_web_agent.policy.env_spaces import env_spaces
@@ -78,7 +79,7 @@ class Context:
 
         d = model_dir(ENV_ID)
         if self.kernel_dir is not None:
-            # the peers must run the weights the given kernel was compiled from: contract 2 names no
+            # the peers must run the weights the given kernel was compiled from: the kernel folder names no
             # checkpoint, but its policy.weights.json is the checkpoint's export
             if d is None or not compiled_from(self.kernel_dir, d):
                 raise RuntimeError(
@@ -117,7 +118,7 @@ class Context:
 
         from rl_web_agent.train.model import ActorCritic
 
-        model = ActorCritic.from_contract(self.meta, self.tensors)
+        model = ActorCritic.from_checkpoint(self.meta, self.tensors)
         return model(torch.from_numpy(self.obs)).numpy()
 
     @cached_property

@@ -1,5 +1,5 @@
-"""Compiled kernels for tests: compile contract-1 folders, and check a kernel's outputs against the oracle
-(tests/checkpoints.oracle_forward) within the parity bound."""
+"""Compiled kernels for tests: compile folders in the checkpoint format, and check a kernel's outputs against
+the oracle (tests/checkpoints.oracle_forward) within the parity bound."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def site(kernels, tmp_path_factory) -> Path:
     kernel = tmp / "kernels" / "Pendulum-v1"
     cmd = [sys.executable, "-m", "rl_web_agent", "compile", str(model), "--out", str(kernel)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"tiny_infer compile failed:\n{r.stderr[-2000:]}"
+    assert r.returncode == 0, f"rl_web_agent compile failed:\n{r.stderr[-2000:]}"
     www = tmp / "www"
     r = build("--out", www / SUB, "--kernels", tmp / "kernels")  # every kernel folder there
     assert r.returncode == 0, r.stderr
@@ -123,7 +123,7 @@ def assert_refused(r: subprocess.CompletedProcess, out: Path, *words: str) -> No
     assert not out.exists(), "a refused build must not write anything"
 
 
-# ---- the bundler does not trust the kernel folder (issue 11 items 8 and 10) ----
+# ---- the bundler does not trust the kernel folder (hardened against a tampered or foreign one) ----
 
 
 def _weights_outside(k: Path) -> None:
@@ -296,7 +296,7 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
 
     r = build_alone(tmp_path / "out")
     assert r.returncode == 0 and r.stderr == "", (r.stdout, r.stderr)
-    for word in (".venv", "export-json", "python3", "tiny_infer"):
+    for word in (".venv", "export-json", "python3", "rl_web_agent"):
         assert word not in r.stdout, f"{word!r} in the build's output:\n{r.stdout}"
     html = (tmp_path / "out" / "index.html").read_text()
     assert all(f'<option value="{b}">' in html for b in ("wasm", "webgpu", "python")), html

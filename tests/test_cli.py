@@ -16,7 +16,8 @@ from dataclasses import fields
 import pytest
 
 from bench.__main__ import build_parser as bench_parser
-from rl_web_agent.__main__ import build_parser as tiny_infer_parser
+from rl_web_agent.__main__ import build_parser as project_parser
+from rl_web_agent.__main__ import main as project_main
 from rl_web_agent.train.cli import build_parser as train_parser
 from rl_web_agent.train.cli import main as train_main
 from rl_web_agent.train.config import PRESETS, PPOConfig, overrides, preset
@@ -29,7 +30,7 @@ PYTHON_CLIS = {
     "python -m rl_web_agent train --env Foo-v0": lambda: train_parser(
         "Foo-v0"
     ),  # no preset: the generic defaults
-    "python -m rl_web_agent": tiny_infer_parser,
+    "python -m rl_web_agent": project_parser,
     "python -m bench": bench_parser,
 }
 
@@ -107,6 +108,19 @@ def test_train_help_for_pendulum_shows_pendulum_values(capsys):
         out = " ".join(capsys.readouterr().out.split())  # (wrapped to the terminal's width)
         assert (f"Adam's learning rate {shown}" in out) is has, argv
         assert ("Pendulum-v1 preset" in out) is has, argv
+
+
+def test_the_project_cli_hands_train_its_own_flags(capsys):
+    """`python -m rl_web_agent train ...` is `rl_web_agent/train/cli.py`'s command line, flags and help."""
+    with pytest.raises(SystemExit) as e:
+        project_main(["train", "--env", "Pendulum-v1", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: python -m rl_web_agent train") and "Pendulum-v1 preset" in out
+    with pytest.raises(SystemExit):
+        project_main(["--help"])
+    out = capsys.readouterr().out
+    assert all(f"\n    {cmd}" in out for cmd in ("train", "compile", "export-json", "import")), out
 
 
 @pytest.mark.parametrize("script", ["build.mjs", "serve.mjs"])

@@ -189,8 +189,9 @@ def _strings(x) -> list[str]:
 
 @pytest.mark.parametrize("name", ["cartpole", "linear-3act"])
 def test_manifest_names_only_the_kernel_folder(kernels, name):
-    """manifest.json (contract 2) holds no path of the machine that compiled it: the folder bundles anywhere.
-    Its `eval` is the checkpoint's policy.json train.eval, copied (the bundler has no checkpoint to read)."""
+    """manifest.json (the kernel folder) holds no path of the machine that compiled it: the folder bundles
+    anywhere. Its `eval` is the checkpoint's policy.json train.eval, copied (the bundler has no checkpoint to
+    read)."""
     model, kdir = kernels[name]
     m = json.loads((kdir / "manifest.json").read_text())
     for s in _strings(m):
@@ -201,7 +202,7 @@ def test_manifest_names_only_the_kernel_folder(kernels, name):
     assert all((kdir / f).is_file() and (kdir / f).resolve().parent == kdir.resolve() for f in named), named
     ev = json.loads((model / "policy.json").read_text()).get("train", {}).get("eval")
     assert ev is not None  # the shipped policy and make_random_checkpoint both record one
-    # the python backend's weights were run by reference.py against PyTorch, within the parity bound
+    # the python backend's weights were run by runtime_py/mlp.py against PyTorch, within the parity bound
     assert m["python"]["samples"] == min(500, m["parity"]["samples"]) and m["python"]["max_abs_err"] < 1e-4
     # a random checkpoint's record counts no episode: no evaluation, so null
     assert m["eval"] == ({"mean": ev["mean"], "episodes": ev["episodes"]} if ev["episodes"] >= 1 else None)
@@ -366,7 +367,7 @@ def test_bad_input_leaves_output_untouched(case, tmp_path):
 
 
 def test_python_weights_off_from_pytorch_are_refused(tmp_path, monkeypatch):
-    """The python backend's weights are checked at compile time (the bundler has no Python): a reference.py
+    """The python backend's weights are checked at compile time (the bundler has no Python): an mlp.py
     that computed something else fails compile, and nothing is written."""
     from rl_web_agent.runtime_py import mlp
 

@@ -153,7 +153,8 @@ def tensors_for(meta) -> dict[str, np.ndarray]:
 
 def weights_json(meta, tensors: dict[str, np.ndarray]):
     """The export-json form of META and TENSORS, built here (export_json.to_json_dict takes only checkpoints
-    the contract accepted): policy.json's fields, the layers by contract-1 name, obs_norm with mean, var."""
+    the format accepted): policy.json's fields, the layers by checkpoint-format name, obs_norm with mean,
+    var."""
     if not isinstance(meta, dict):
         return meta
     w = dict(meta)
@@ -176,7 +177,7 @@ def weights_json(meta, tensors: dict[str, np.ndarray]):
     return w
 
 
-def contract_accepts(meta, tensors) -> bool:
+def format_accepts(meta, tensors) -> bool:
     try:
         check_checkpoint("model", meta, tensors)
     except CheckpointError:
@@ -195,7 +196,7 @@ def reference_accepts(meta, tensors) -> bool:
 @pytest.mark.parametrize("name, meta, accepted", VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_reference_reader_agrees_with_the_contract(name, meta, accepted):
     tensors = tensors_for(meta)
-    assert contract_accepts(meta, tensors) == accepted, name
+    assert format_accepts(meta, tensors) == accepted, name
     assert reference_accepts(meta, tensors) == accepted, name
     if accepted:  # and reads the same function from it: the export of the checkpoint, run by the reference
         ckpt = check_checkpoint("model", meta, tensors)
@@ -208,7 +209,7 @@ def test_reference_reader_agrees_with_the_contract(name, meta, accepted):
 @pytest.mark.parametrize("name, meta", READER_ONLY + LIMITS, ids=[v[0] for v in READER_ONLY + LIMITS])
 def test_the_listed_differences_are_the_only_ones(name, meta):
     tensors = tensors_for(meta)
-    assert not contract_accepts(meta, tensors) and reference_accepts(meta, tensors), name
+    assert not format_accepts(meta, tensors) and reference_accepts(meta, tensors), name
 
 
 def test_write_then_load_round_trips_exactly(tmp_path):
@@ -233,8 +234,8 @@ def test_write_then_load_round_trips_exactly(tmp_path):
         (lambda m, t: t.update(extra=np.zeros(1, np.float32)), "unexpected tensors ['extra']"),
         (lambda m, t: t["actor.0.weight"].__setitem__((0, 0), np.nan), "NaN/Inf"),
         (lambda m, t: t.update({"actor.0.bias": t["actor.0.bias"].astype(np.float64)}), "float32"),
-        (lambda m, t: m.update(format=2), "contract 1 in docs/design.md"),
-        (lambda m, t: m.pop("hidden"), "contract 1 in docs/design.md"),
+        (lambda m, t: m.update(format=2), "the checkpoint format in docs/design.md"),
+        (lambda m, t: m.pop("hidden"), "the checkpoint format in docs/design.md"),
         (lambda m, t: m.update(train={"eval": {"mean": math.nan}}), "finite numbers only"),
     ],
 )

@@ -1,5 +1,6 @@
-"""python -m rl_web_agent import: SB3 zips and CleanRL state dicts become contract-1 folders whose compiled
-kernels match the library's own forward pass; bad and malicious input is refused without running its code.
+"""python -m rl_web_agent import: SB3 zips and CleanRL state dicts become folders in the checkpoint format
+whose compiled kernels match the library's own forward pass; bad and malicious input is refused without
+running its code.
 
 Every checkpoint here is made by the library itself (a short SB3 training run, or CleanRL's Agent class as
 its ppo.py / ppo_continuous_action.py define it, torch.save of its state_dict).
@@ -183,7 +184,7 @@ def test_sb3_kernel_matches_sb3(sb3, tmp_path, capsys, name, algo, extra, output
     "name, env", [("a2c_acrobot", "Acrobot-v1"), ("td3_mountaincar", "MountainCarContinuous-v0")]
 )
 def test_sb3_import_matches_sb3(sb3, tmp_path, capsys, name, env):
-    """A2C without hidden layers and TD3's actor: the contract-1 policy (PyTorch reference) against SB3."""
+    """A2C without hidden layers and TD3's actor: the imported policy (PyTorch reference) against SB3."""
     from rl_web_agent.compiler.model import torch_forward
     from rl_web_agent.policy.checkpoint import load_checkpoint
 
@@ -286,7 +287,7 @@ def test_cleanrl_continuous_with_obs_norm(tmp_path, capsys):
 
 
 def test_cleanrl_discrete_warns_without_obs_norm(tmp_path, capsys):
-    """ppo.py's Agent: the contract-1 policy matches it; the import says plainly what goes without
+    """ppo.py's Agent: the imported policy matches it; the import says plainly what goes without
     normalisation statistics."""
     from rl_web_agent.compiler.model import torch_forward
     from rl_web_agent.policy.checkpoint import load_checkpoint

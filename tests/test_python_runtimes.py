@@ -2,8 +2,8 @@
 in MicroPython and Pyodide (WebAssembly, run from Node by bench/python_runtimes/run.mjs), plus `export-json`
 and its bad-input handling.
 
-Bound (issue 6): every output within 1e-5 x max(1, |the oracle's value|), and the same greedy action wherever
-the top two probabilities differ by more than 1e-5.
+Bound (the parity bound every backend meets): every output within 1e-5 x max(1, |the oracle's value|), and the
+same greedy action wherever the top two probabilities differ by more than 1e-5.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from tests.conftest import ROOT
 from tests.kernels import cartpole_model
 
 N_OBS = 2_000
-SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency (issue 14)
+SALIENCY_KB_BUDGET = 4096  # bytes policy.wasm may grow by for saliency (its size budget)
 PENDULUM = {"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]}
 # name -> a random checkpoint's arguments (None: the shipped CartPole-v1 policy); discrete and box, with and
 # without the observation normaliser (whose clip has a zero gradient outside its range)
@@ -81,7 +81,7 @@ def autograd64(model_dir: Path, obs: np.ndarray, k: int) -> np.ndarray:
 
 
 def rel_err(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (issue 14's bound is 1e-4)."""
+    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (the saliency bound is 1e-4)."""
     return np.abs(got - ref).max(axis=1) / np.maximum(np.abs(ref).max(axis=1), sal.FLOOR)
 
 
@@ -302,8 +302,8 @@ def test_page_budget_with_saliency(site):
 
 
 def test_page_without_saliency_says_so(browser, serve, site):
-    """The python backend (reference.py) has no saliency: status().saliency is null, the bars are hidden and a
-    note says why; back on wasm, the bars return."""
+    """The python backend (runtime_py/mlp.py) has no saliency: status().saliency is null, the bars are hidden
+    and a note says why; back on wasm, the bars return."""
     page = browser.new_page()
     page.goto(f"{serve(site)}/CartPole-v1/?backend=python")
     page.wait_for_function(

@@ -1,5 +1,5 @@
-"""models/<env-id>/: the shipped classic-control policies reach the issue's thresholds from their own weights,
-were trained with the preset as committed, and stay small enough for the page."""
+"""models/<env-id>/: the shipped classic-control policies reach their solved thresholds from their own
+weights, were trained with the preset as committed, and stay small enough for the page."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ def test_train_writes_snapshots_as_contract_1_folders(tmp_path, capsys):
     final = json.loads((folder / "policy.json").read_text())
     assert steps[-1] == final["train"]["eval"]["step"]
     assert (snaps[-1][1] / "policy.safetensors").read_bytes() == (folder / "policy.safetensors").read_bytes()
-    for s, d in snaps:  # each a contract-1 policy of its own, evaluated as the final one was
+    for s, d in snaps:  # each a policy of its own in the checkpoint format, evaluated as the final one was
         ck = load_checkpoint(d)
         ev = ck.meta["train"]["eval"]
         assert ck.env_id == "CartPole-v1" and ck.meta["train"]["env_steps"] == s and ev["step"] == s

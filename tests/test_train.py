@@ -1,4 +1,5 @@
-"""train/: PPO learns, writes contract 1 exactly, is deterministic and resumable, and rejects bad input."""
+"""rl_web_agent/train: PPO learns, writes the checkpoint format exactly, is deterministic and resumable, and
+rejects bad input."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def test_cpu_determinism():
     def weights():
         tr = Trainer(dataclasses.replace(small(), seed=7, total_timesteps=1024))
         tr.run()
-        return tr.model.contract_tensors()
+        return tr.model.checkpoint_tensors()
 
     a, b = weights(), weights()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -96,7 +97,7 @@ def test_resume_in_process_matches_uninterrupted(tmp_path):
     save_state(tmp_path, part.state_dict())
     resumed = Trainer(cfg, state=load_state(tmp_path))
     resumed.run()
-    a, b = full.model.contract_tensors(), resumed.model.contract_tensors()
+    a, b = full.model.checkpoint_tensors(), resumed.model.checkpoint_tensors()
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed.s.global_step == 2048
 
 

@@ -148,7 +148,7 @@ def test_resume_of_a_python_loop_env_with_obs_norm_is_exact(tmp_path):
     resumed = Trainer(cfg, state=load_state(tmp_path))
     assert resumed.env_lost == []
     resumed.run()
-    a, b = full.model.contract_tensors(), resumed.model.contract_tensors()
+    a, b = full.model.checkpoint_tensors(), resumed.model.checkpoint_tensors()
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed.s.episodes == full.s.episodes > 0
     assert np.array_equal(full.rms.var, resumed.rms.var)
 
@@ -264,7 +264,7 @@ def test_run_folders_are_exclusive_even_in_the_same_second(tmp_path):
 
 
 def test_impossible_sizes_from_the_command_line(tmp_path):
-    """The issue's MemoryError: refused in one line with exit 2, no run folder made."""
+    """A MemoryError from impossible sizes: refused in one line with exit 2, no run folder made."""
     r = train_cli(tmp_path, "--n-envs", "100000", "--n-steps", "100000")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--n-envs" in r.stderr, r.stderr
     assert not list(tmp_path.iterdir())

@@ -3,7 +3,7 @@
 The kernel bodies are tinygrad's ClangRenderer output, untouched apart from their names (made unique and
 `static`) and their vector typedefs (hoisted into a prelude that also builds with GCC). The glue here
 declares the buffers tinygrad's scheduler asked for, calls the kernels in schedule order, and exports the
-contract-2 entry points: memory, input_ptr, output_ptr, forward, batch_size, batch_input_ptr,
+kernel-folder entry points: memory, input_ptr, output_ptr, forward, batch_size, batch_input_ptr,
 batch_output_ptr, forward_batch(n), and the saliency's (saliency.py): saliency(k), saliency_ptr.
 """
 
@@ -273,8 +273,8 @@ def zig_cc(sources: list[Path], out: Path, *flags: str) -> list[str]:
 
 
 def start_compile_wasm(c_path: Path, wasm_path: Path) -> subprocess.Popen:
-    """zig cc of policy.c into policy.wasm with contract 2's exports, in the background (the caller checks
-    tinygrad meanwhile); finish with wait_wasm."""
+    """zig cc of policy.c into policy.wasm with the kernel folder's exports, in the background (the caller
+    checks tinygrad meanwhile); finish with wait_wasm."""
     cmd = zig_cc([c_path], wasm_path, *[f"-Wl,--export={e}" for e in EXPORTS])
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

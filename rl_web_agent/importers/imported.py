@@ -40,11 +40,11 @@ class PolicyImportError(ValueError):
 
 @dataclass
 class Imported:
-    """A policy read from another library, as contract 1 describes it.
+    """A policy read from another library, as the checkpoint format describes it.
 
     meta:      policy.json without "source" (format, env_id, obs_dim, action, hidden, activation, obs_norm,
                and "head"/"value" for policies without a value head).
-    tensors:   contract-1 tensors (float32).
+    tensors:   checkpoint-format tensors (float32).
     source:    policy.json's "source": library, version, algo, file, ...
     forward:   the library's own forward pass: raw observations [N, obs_dim] -> [N, outputs] in the kernel's
                layout (probabilities, mean or action, or q-values; then the value when there is one).
@@ -61,7 +61,7 @@ class Imported:
 
 
 def check_env_matches(env_id: str, obs_dim: int, action: dict, what: str) -> dict:
-    """The env's contract-1 action (exact bounds) if its spaces are those of the checkpoint WHAT
+    """The env's checkpoint-format action (exact bounds) if its spaces are those of the checkpoint WHAT
     (env_spaces.misfit, the rule compile applies too); PolicyImportError if unknown or unfit."""
     try:
         obs_space, act_space = spaces(env_id)
@@ -92,7 +92,8 @@ def head_sizes(
 
 
 def write_imported(imp: Imported, out: Path, log=print) -> Path:
-    """Check IMP against its library and write it to OUT (a contract-1 folder) atomically; returns OUT."""
+    """Check IMP against its library and write it to OUT (a folder in the checkpoint format) atomically;
+    returns OUT."""
     out = Path(out)
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / META_FILE).is_file())):
         raise PolicyImportError(f"--out {out} exists and is not a policy folder; pick a new or empty folder")
@@ -100,7 +101,9 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
     try:
         ckpt = check_checkpoint(out, meta, imp.tensors)  # compile's own rules: never write what it refuses
     except CheckpointError as e:
-        raise PolicyImportError(f"the imported policy is not a valid contract-1 policy ({e})") from None
+        raise PolicyImportError(
+            f"the imported policy is not a valid checkpoint-format policy ({e})"
+        ) from None
     obs = parity_observations(meta["obs_dim"], PARITY_SAMPLES, PARITY_SEED)
     lib_out = np.asarray(imp.forward(obs), dtype=np.float32)
     lib_greedy = np.asarray(imp.greedy(obs))

@@ -1,4 +1,4 @@
-"""Contract 1, the checkpoint (policy.safetensors + policy.json; contract 1 in docs/design.md): defined here.
+"""The checkpoint format (policy.safetensors + policy.json, docs/design.md): defined here.
 
 The tensor names and shapes (`expected_shapes`), the policy.json fields and their rules (`check_checkpoint`)
 are written once, here; `load_checkpoint` reads a folder through them and `write_checkpoint` (train/ and the
@@ -6,9 +6,9 @@ importers) writes one through them, so nothing is written that compile would ref
 (`resolve_model_dir`) says which folder a stage reads for an env.
 
 Every problem becomes a `CheckpointError` with a one-line message that names the problem and the fix,
-so the CLI can print it and exit non-zero before anything is written. NumPy only: train/ imports this
-without tinygrad, and reference.py keeps its own MicroPython-safe reader (tests/test_contract.py checks
-that the two agree).
+so the CLI can print it and exit non-zero before anything is written. NumPy only: rl_web_agent/train imports
+this without tinygrad, and rl_web_agent/runtime_py/mlp.py keeps its own MicroPython-safe reader
+(tests/test_contract.py checks that the two agree).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ FORMAT = 1
 META_FILE = "policy.json"
 TENSORS_FILE = "policy.safetensors"
 SNAPSHOTS_DIR = "snapshots"  # <model>/snapshots/<env-steps>/: the training snapshots, each a checkpoint
-CONTRACT = "contract 1 in docs/design.md"
+FORMAT_DOC = "the checkpoint format in docs/design.md"
 MODEL_ROOTS = ("build/models", "models")  # the newest-model rule's order: the user's policies first
 MAX_HIDDEN_LAYERS = 3
 MAX_UNITS = 256
@@ -44,12 +44,12 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A validated contract-1 policy.
+    """A validated policy in the checkpoint format.
 
     Fields:
       model_dir:  the folder it was read from.
       meta:       policy.json as parsed (dict; `format`, `env_id`, `obs_dim`, `action`, `hidden`, ...).
-      tensors:    every tensor of policy.safetensors as a float32 numpy array (contract-1 names, e.g.
+      tensors:    every tensor of policy.safetensors as a float32 numpy array (checkpoint-format names, e.g.
                   `actor.0.weight` [out, in], `critic.2.bias`, `obs_norm.mean`, `actor.log_std`).
       env_id, obs_dim, hidden (tuple of ints), activation ("tanh" | "relu"): copied from meta.
       action:     meta["action"], {"type": "discrete", "n": N} or {"type": "box", "shape": [...], ...}.
@@ -115,14 +115,15 @@ def _int(v, what: str, lo: int, hi: int) -> int:
 def _check_meta(meta: dict) -> dict:
     """policy.json's fields, validated: the Checkpoint fields they give (env_id ... critic_hidden)."""
     if not isinstance(meta, dict):
-        raise CheckpointError(f"policy.json: expected a JSON object ({CONTRACT})")
+        raise CheckpointError(f"policy.json: expected a JSON object ({FORMAT_DOC})")
     if meta.get("format") != FORMAT:
         raise CheckpointError(
-            f"policy.json: format is {meta.get('format')!r}, this compiler reads format {FORMAT} ({CONTRACT})"
+            f"policy.json: format is {meta.get('format')!r}, this compiler reads format {FORMAT} "
+            f"({FORMAT_DOC})"
         )
     for key in ("env_id", "obs_dim", "action", "hidden", "activation"):
         if key not in meta:
-            raise CheckpointError(f"policy.json: missing key {key!r} ({CONTRACT})")
+            raise CheckpointError(f"policy.json: missing key {key!r} ({FORMAT_DOC})")
     try:  # the id names folders and appears in generated code: only Gymnasium's id grammar gets through
         env_id = check_env_id(meta["env_id"])
     except EnvIdError as e:
@@ -206,7 +207,8 @@ def expected_shapes(
     value: bool = True,
     critic_hidden: tuple[int, ...] | None = None,
 ) -> dict:
-    """Contract-1 tensor name -> shape for this architecture (box: the log_std of a Gaussian policy)."""
+    """The checkpoint format's tensor name -> shape for this architecture (box: the log_std of a Gaussian
+    policy)."""
     shapes: dict[str, tuple[int, ...]] = {}
     for head, last in (("actor", n_act), ("critic", 1))[: 2 if value else 1]:
         own = critic_hidden if head == "critic" and critic_hidden is not None else hidden
@@ -223,7 +225,7 @@ def expected_shapes(
 
 
 def layer_tensors(head: str, layers: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Contract-1 names of a network's layers: HEAD.i.weight [out, in], HEAD.i.bias."""
+    """The checkpoint format's names of a network's layers: HEAD.i.weight [out, in], HEAD.i.bias."""
     out = {}
     for i, (w, b) in enumerate(layers):
         out[f"{head}.{i}.weight"] = np.ascontiguousarray(w, dtype=np.float32)
@@ -263,9 +265,7 @@ def load_checkpoint(model_dir: Path) -> Checkpoint:
     jpath = model_dir / META_FILE
     if not jpath.is_file():
         what = "is not a file" if jpath.exists() else "missing"
-        raise CheckpointError(
-            f"{jpath}: {what}; a contract-1 checkpoint needs policy.json beside policy.safetensors"
-        )
+        raise CheckpointError(f"{jpath}: {what}; a checkpoint needs policy.json beside policy.safetensors")
     try:
         meta = json.loads(jpath.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -289,7 +289,7 @@ def write_checkpoint(folder: Path, tensors: dict[str, np.ndarray], meta: dict) -
     try:
         text = json.dumps(meta, indent=1, allow_nan=False) + "\n"
     except ValueError as e:  # NaN or Inf somewhere in the record (e.g. a diverged eval): JSON has neither
-        raise CheckpointError(f"policy.json: {e}; {CONTRACT} stores finite numbers only") from None
+        raise CheckpointError(f"policy.json: {e}; {FORMAT_DOC} stores finite numbers only") from None
     from safetensors.numpy import save
 
     st, js = folder / TENSORS_FILE, folder / META_FILE
@@ -323,7 +323,7 @@ def _checked(model_dir: Path, meta: dict, fields: dict, raw: dict[str, np.ndarra
     for k, shape in want.items():
         t = raw[k]
         if t.dtype != np.float32:
-            raise CheckpointError(f"{spath}: tensor {k} is {t.dtype}, contract 1 stores float32")
+            raise CheckpointError(f"{spath}: tensor {k} is {t.dtype}, the checkpoint format stores float32")
         if tuple(t.shape) != shape:
             raise CheckpointError(
                 f"{spath}: tensor {k} has shape {list(t.shape)}, policy.json ({arch}) implies "

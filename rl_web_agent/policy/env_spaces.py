@@ -1,5 +1,5 @@
-"""A Gymnasium env as contract 1 sees it: made from a checked id, its spaces as (obs_dim, action record), and
-whether a policy's (obs_dim, action) fits them.
+"""A Gymnasium env as the checkpoint format sees it: made from a checked id, its spaces as (obs_dim, action
+record), and whether a policy's (obs_dim, action) fits them.
 
 train/ records an env's spaces in policy.json with `env_spaces`; compile and the importers check a policy
 against its env with `misfit`. One rule for both, so a checkpoint that train writes always passes compile.
@@ -71,7 +71,7 @@ def action_spec(space: gym.Space) -> dict:
 
 
 def env_spaces(env_id: str) -> tuple[int, dict]:
-    """(obs_dim, contract-1 action) of an env a policy can be trained for, or EnvError naming what is
+    """(obs_dim, checkpoint-format action) of an env a policy can be trained for, or EnvError naming what is
     unsupported: flat Box observations, Discrete(n) or bounded 1-D Box actions."""
     obs, act = spaces(env_id)
     if not (isinstance(obs, gym.spaces.Box) and len(obs.shape) == 1):
@@ -106,8 +106,8 @@ def _bound(v, shape: tuple[int, ...], sign: float) -> np.ndarray | None:
 
 
 def misfit(obs_dim: int, action: dict, obs_space: gym.Space, act_space: gym.Space) -> str | None:
-    """Why a policy reading obs_dim values with contract-1 ACTION does not fit an env of these spaces (the
-    observation size, the action type and count or shape, the box bounds given), or None when it fits."""
+    """Why a policy reading obs_dim values with checkpoint-format ACTION does not fit an env of these spaces
+    (the observation size, the action type and count or shape, the box bounds given), or None when it fits."""
     if not (isinstance(obs_space, gym.spaces.Box) and tuple(obs_space.shape) == (obs_dim,)):
         return f"its observation space is {obs_space}, the policy reads obs_dim={obs_dim}"
     if action["type"] == "discrete":

@@ -1,4 +1,4 @@
-"""`python -m rl_web_agent export-json MODEL_DIR --out FILE`: a contract-1 policy's weights as one JSON file.
+"""`python -m rl_web_agent export-json MODEL_DIR --out FILE`: a policy's weights as one JSON file.
 
 The format a hand-written runtime reads (rl_web_agent/runtime_py/mlp.py is one, in plain Python):
 

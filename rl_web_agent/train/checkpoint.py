@@ -67,7 +67,7 @@ def versions() -> dict[str, str]:
 
 
 def policy_json(model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> dict:
-    """The policy.json (contract 1) of MODEL trained with CFG; train_record goes under "train"."""
+    """The policy.json (the checkpoint format) of MODEL trained with CFG; train_record goes under "train"."""
     return {
         "format": FORMAT,
         "env_id": cfg.env_id,
@@ -84,7 +84,7 @@ def write_policy(folder: Path, model, cfg: PPOConfig, obs_dim: int, train_record
     """Write MODEL as a folder in the checkpoint format (write_checkpoint: validated, atomic, json last);
     returns the paths. A ValueError (the checkpoint format's CheckpointError), before anything is written, for
     non-finite weights or record values."""
-    tensors = {k: t.numpy() for k, t in model.contract_tensors().items()}
+    tensors = {k: t.numpy() for k, t in model.checkpoint_tensors().items()}
     return write_checkpoint(Path(folder), tensors, policy_json(model, cfg, obs_dim, train_record))
 
 

@@ -42,7 +42,9 @@ class PPOConfig:
     hidden: tuple[int, ...] = _arg((64, 64), "hidden layer sizes of the actor and of the critic")
     activation: str = _arg("tanh", "activation of the hidden layers")
     init_log_std: float = _arg(0.0, "Box actions: initial log std of the Gaussian")
-    obs_norm: bool = _arg(False, "running mean/std observation normaliser (exported into contract 1)")
+    obs_norm: bool = _arg(
+        False, "running mean/std observation normaliser (exported into the checkpoint format)"
+    )
     obs_clip: float = _arg(10.0, "clip normalised observations to +- this (with --obs-norm)")
     norm_reward: bool = _arg(False, "divide rewards by the running std of the discounted return (training)")
     eval_every: int = _arg(0, "env steps between greedy evals that may stop training; 0 = at the end")

@@ -1,4 +1,4 @@
-"""Actor-critic MLP (separate actor and critic, no shared trunk) and its contract-1 tensors."""
+"""Actor-critic MLP (separate actor and critic, no shared trunk) and its checkpoint-format tensors."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _mlp(sizes: list[int], out_gain: float) -> nn.ModuleList:
 class ActorCritic(nn.Module):
     """Discrete actions: the actor outputs logits. Box actions: the actor outputs the Gaussian mean and
     a state-independent `log_std` parameter gives its spread. Observation normalisation, when enabled,
-    lives in buffers so that `act` reproduces the exported contract-1 forward pass exactly."""
+    lives in buffers so that `act` reproduces the exported checkpoint-format forward pass exactly."""
 
     def __init__(
         self,
@@ -48,9 +48,10 @@ class ActorCritic(nn.Module):
         self.register_buffer("obs_var", torch.ones(obs_dim))
 
     @classmethod
-    def from_contract(cls, meta: dict, tensors: dict[str, np.ndarray]) -> ActorCritic:
-        """The model of a contract-1 policy as train/ writes it (policy.json fields, tensors by name): the
-        inverse of `contract_tensors`, for tools that run a checkpoint in PyTorch (bench/make_onnx.py)."""
+    def from_checkpoint(cls, meta: dict, tensors: dict[str, np.ndarray]) -> ActorCritic:
+        """The model of a policy in the checkpoint format as train/ writes it (policy.json fields, tensors by
+        name): the inverse of `checkpoint_tensors`, for tools that run a checkpoint in PyTorch
+        (bench/make_onnx.py)."""
         odd = [k for k in ("head", "value", "critic_hidden") if meta.get(k) not in (None, "policy", True)]
         odd += ["action.squash"] if meta["action"].get("squash") else []
         if odd:
@@ -69,7 +70,7 @@ class ActorCritic(nn.Module):
         )
         if norm:
             model.eps = norm["eps"]
-        want, got = set(model.contract_tensors()), set(tensors)
+        want, got = set(model.checkpoint_tensors()), set(tensors)
         if want != got:
             raise ValueError(
                 f"the checkpoint's tensors do not fit its policy.json: missing "
@@ -114,7 +115,8 @@ class ActorCritic(nn.Module):
 
     @torch.no_grad()
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """Contract-1 inference on raw observations: probabilities or action mean, then the value."""
+        """The checkpoint format's inference on raw observations: probabilities or action mean, then the
+        value."""
         x = self.normalize(obs)
         out = self.actor_out(x)
         if self.discrete:
@@ -142,9 +144,9 @@ class ActorCritic(nn.Module):
         return actor_out
 
     def greedy_policy(self) -> Callable[[np.ndarray], np.ndarray]:
-        """Greedy actions for raw observations [n, obs_dim], as exported (contract 1): the observation
-        normaliser in float32, then the argmax of the logits or the Gaussian mean; a numpy function on a
-        snapshot of the weights and normaliser buffers (see actor_numpy)."""
+        """Greedy actions for raw observations [n, obs_dim], as exported (the checkpoint format): the
+        observation normaliser in float32, then the argmax of the logits or the Gaussian mean; a numpy
+        function on a snapshot of the weights and normaliser buffers (see actor_numpy)."""
         actor = self.actor_numpy()
         mean = self.obs_mean.cpu().numpy().copy()
         std = torch.sqrt(self.obs_var + self.eps).cpu().numpy()
@@ -159,8 +161,8 @@ class ActorCritic(nn.Module):
 
         return act
 
-    def contract_tensors(self) -> dict[str, torch.Tensor]:
-        """The float32 tensors of contract 1 (nn.Linear convention, weight [out, in])."""
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        """The float32 tensors of the checkpoint format (nn.Linear convention, weight [out, in])."""
         t: dict[str, torch.Tensor] = {}
         for head, layers in (("actor", self.actor), ("critic", self.critic)):
             for i, layer in enumerate(layers):

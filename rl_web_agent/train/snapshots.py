@@ -1,10 +1,11 @@
-"""Snapshots of the policy along a training run (issue 14): the page's timeline ("agent after N steps").
+"""Snapshots of the policy along a training run, for the page's timeline ("agent after N steps"). The
+training snapshots: the compiler's, which compiles them, is rl_web_agent/compiler/snapshots.py.
 
 While training, `SnapshotLog` keeps the policy's weights (observation normaliser included) at evenly spaced
 iterations, starting with the untrained policy: at most KEEP of them, thinned to every other one when full, so
 a run of any length keeps an even spread in bounded memory (they are part of the resumable state). At the
 end, `pick` chooses the untrained policy, SHIPPED - 2 points evenly spread in between, and the final policy;
-`write_snapshots` evaluates each greedily and writes it as a contract-1 folder of its own,
+`write_snapshots` evaluates each greedily and writes it as a folder of its own in the checkpoint format,
 <models>/<env-id>/snapshots/<env-steps>/, the whole snapshots/ folder swapped in at once.
 """
 
