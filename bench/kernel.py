@@ -273,7 +273,7 @@ def compile_rows(ctx: Context) -> list[Row]:
         rows.append(
             Row(
                 S,
-                "tiny_infer compile (fresh, incl. parity check)",
+                "rl_web_agent compile (fresh, incl. parity check)",
                 ctx.facts["compile_s"],
                 "s",
                 target="<= 15 s",

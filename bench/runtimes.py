@@ -166,11 +166,11 @@ def measure(ctx: Context) -> list[Row]:
         raw = sum(p.stat().st_size for p in paths)
         row = Row(
             S,
-            f"size: {LABEL[name]} backend (runtime + reference.py + weights)",
+            f"size: {LABEL[name]} backend (runtime + mlp.py + weights)",
             gz,
             "B gz",
             extra={"runtime_raw": raw, "module_and_weights_gz": extra_bytes},
-            note=f"runtime {raw:,} B raw; reference.py + weights JSON {extra_bytes:,} B gz",
+            note=f"runtime {raw:,} B raw; mlp.py + weights JSON {extra_bytes:,} B gz",
         )
         if kernel_gz:
             row.ratio, row.ratio_to = gz / kernel_gz, "policy.wasm"

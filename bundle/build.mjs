@@ -372,7 +372,7 @@ function siteEnvs(args) {
 
 /**
  * The build. Its inputs: the kernel folders (contract 2) and this repository's bundle/, public/'s static
- * files, tiny_infer/reference.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds).
+ * files, rl_web_agent/runtime_py/mlp.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds).
  */
 async function main() {
   const args = parseArgs(process.argv.slice(2));

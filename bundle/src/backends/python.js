@@ -1,4 +1,4 @@
-// The python backend: tiny_infer/reference.py, unchanged, in MicroPython compiled to WebAssembly.
+// The python backend: rl_web_agent/runtime_py/mlp.py, unchanged, in MicroPython compiled to WebAssembly.
 // Code-split with its runtime: nothing here is fetched unless the page asks for `python`.
 // Helpers come in through `lib` (backends/common.js), as for webgpu.js: no chunk shared with the page.
 import runtimeUrl from 'python:runtime'; // micropython.mjs as a hashed asset, imported as is (not bundled)
