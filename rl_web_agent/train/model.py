@@ -1,4 +1,6 @@
-"""Actor-critic MLP (separate actor and critic, no shared trunk) and its checkpoint-format tensors."""
+"""The training model: an actor-critic MLP (separate actor and critic, no shared trunk) in PyTorch, and its
+tensors in the checkpoint format. The compiler has its own model of a policy, a tinygrad graph
+(rl_web_agent/compiler/model.py)."""
 
 from __future__ import annotations
 
