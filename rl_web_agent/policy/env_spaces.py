@@ -59,7 +59,7 @@ def spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
 
 
 def action_spec(space: gym.Space) -> dict:
-    """Contract-1 `action` record of an action space."""
+    """The checkpoint format's `action` record of an action space."""
     if isinstance(space, gym.spaces.Discrete) and space.start == 0:
         return {"type": "discrete", "n": int(space.n)}
     return {

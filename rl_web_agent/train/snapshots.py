@@ -122,8 +122,9 @@ def collect(trainer, final, record: dict) -> list[tuple[int, dict, dict]]:
 def write_snapshots(
     folder: Path, model: torch.nn.Module, cfg, obs_dim: int, snaps: list[tuple[int, dict, dict]]
 ) -> Path:
-    """Write snaps [(env steps, model state, train record)] as folder/snapshots/<env-steps>/ contract-1
-    folders: built in a temp folder beside it, then swapped in whole (readers see the old or the new set)."""
+    """Write snaps [(env steps, model state, train record)] as folder/snapshots/<env-steps>/, folders in the
+    checkpoint format: built in a temp folder beside it, then swapped in whole (readers see the old or the new
+    set)."""
     dest = Path(folder) / SNAPSHOTS_DIR
     with staged_dir(dest) as tmp:
         m = copy.deepcopy(model)
