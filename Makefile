@@ -14,7 +14,7 @@ VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 KERNEL_DIR := build/kernels/$(ENV)
 # every env with a policy: one the user trained (build/models/<env>) or a shipped one (models/<env>); which of the
-# two compile reads is the newest-model rule (tiny_infer/checkpoint.resolve_model_dir, docs/design.md)
+# two compile reads is the newest-model rule (rl_web_agent/policy/checkpoint.resolve_model_dir, docs/design.md)
 POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/models/*/policy.json)) \
                       $(patsubst models/%/policy.json,%,$(wildcard models/*/policy.json)))
 BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
@@ -39,18 +39,20 @@ $(NODE_STAMP): package-lock.json
 	@touch $@
 
 train: setup ## train PPO on ENV (writes build/models/ENV; PUBLISH=1 also updates models/ENV)
-	$(PY) -m train --env $(ENV) --seed $(SEED) $(if $(PUBLISH),--publish,)
+	$(PY) -m rl_web_agent train --env $(ENV) --seed $(SEED) $(if $(PUBLISH),--publish,)
 
 compile-kernel: setup ## compile the newest policy for ENV (and its training snapshots) to wasm + WebGPU kernels in build/kernels/ENV
-	$(PY) -m tiny_infer compile --env $(ENV) --out $(KERNEL_DIR) --snapshots
+	$(PY) -m rl_web_agent compile --env $(ENV) --out $(KERNEL_DIR) --snapshots
 
 # an env's kernel is (re)compiled for `make bundle` when missing or older than either of that env's policies
 # (dependency tracking only: compile picks one by the newest-model rule) or the compiler (the bundler refuses a
-# kernel whose manifest an older compile wrote)
+# kernel whose manifest an older compile wrote): the compiler's files, the checkpoint format's it reads the policy
+# with, and the pure-Python forward pass it checks policy.weights.json with
+KERNEL_SOURCES := $(wildcard rl_web_agent/compiler/*.py rl_web_agent/compiler/*.js rl_web_agent/policy/*.py \
+                             rl_web_agent/runtime_py/*.py)
 .SECONDEXPANSION:
-build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(wildcard tiny_infer/*.py tiny_infer/*.js) \
-                               | setup
-	$(PY) -m tiny_infer compile --env $* --out build/kernels/$* --snapshots
+build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(KERNEL_SOURCES) | setup
+	$(PY) -m rl_web_agent compile --env $* --out build/kernels/$* --snapshots
 
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
 	node web/build/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
@@ -87,7 +89,7 @@ bench-train: setup ## the training race alone: time to solve each classic-contro
 # .cleanrl_model (ENV required; OBS_NORM=stats.npz if trained with observation normalisation)
 page: setup ## import MODEL=path (SB3 .zip or CleanRL; ENV=id) into build/models/ENV, compile, bundle the pages
 	@test -n "$(MODEL)" || { echo "make page: pass MODEL=path/to/model.zip (SB3) or MODEL=x.cleanrl_model ENV=id" >&2; exit 2; }
-	$(PY) -m tiny_infer import $(if $(filter %.zip,$(MODEL)),sb3,cleanrl) "$(MODEL)" $(if $(ENV_GIVEN),--env $(ENV)) \
+	$(PY) -m rl_web_agent import $(if $(filter %.zip,$(MODEL)),sb3,cleanrl) "$(MODEL)" $(if $(ENV_GIVEN),--env $(ENV)) \
 	  $(if $(VECNORMALIZE),--vecnormalize "$(VECNORMALIZE)") $(if $(OBS_NORM),--obs-norm "$(OBS_NORM)")
 	$(MAKE) --no-print-directory bundle
 

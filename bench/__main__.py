@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.common import BENCH, Row, chromium_path, machine, node_version, skipped, write_json_atomic
 from bench.context import Context
-from tiny_infer.errors import first_line
+from rl_web_agent.policy.errors import first_line
 
 SECTIONS = ["bundle", "kernel", "page", "sweep", "mujoco", "runtimes", "train"]
 

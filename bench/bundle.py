@@ -6,7 +6,7 @@ from bench.common import Row, gz_size, skipped
 from bench.context import Context
 
 S = "bundle"
-BUDGET = 32 * 1024  # issue 4: bytes fetched until the first agent action, gzipped
+BUDGET = 32 * 1024  # the page budget: bytes fetched until the first agent action, gzipped
 
 
 def measure(ctx: Context) -> list[Row]:

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
-from tiny_infer.files import atomic_write
+from rl_web_agent.policy.checkpoint import CheckpointError, resolve_model_dir
+from rl_web_agent.policy.files import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -153,13 +153,13 @@ def finite(obj: Any) -> Any:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """OBJ as indented JSON (inf/nan as null), written atomically (tiny_infer/files.py)."""
+    """OBJ as indented JSON (inf/nan as null), written atomically (rl_web_agent/policy/files.py)."""
     atomic_write(path, (json.dumps(finite(obj), indent=1, allow_nan=False) + "\n").encode())
 
 
 def model_dir(env_id: str = ENV_ID) -> Path | None:
-    """The policy the pipeline would use (the newest-model rule, tiny_infer/checkpoint.resolve_model_dir), or
-    None when there is none."""
+    """The policy the pipeline would use (the newest-model rule,
+    rl_web_agent/policy/checkpoint.resolve_model_dir), or None when there is none."""
     try:
         return resolve_model_dir(env_id, ROOT)
     except CheckpointError:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import BENCH, ENV_ID, ROOT, run
-from tiny_infer.compile import compiled_from
+from rl_web_agent.compiler.kernel_dir import compiled_from
 
 BATCH = 256
 
@@ -26,13 +26,14 @@ def c_array(name: str, a: np.ndarray) -> str:
 
 
 def random_policy(out: Path) -> Path:
-    """A contract-1 CartPole policy with train/'s initial (random) 32x32 weights, written as train/ does."""
+    """A checkpoint-format CartPole policy with train/'s initial (random) 32x32 weights, written as train/
+    does."""
     import torch
 
-    from tiny_infer.env_spaces import env_spaces
-    from train.checkpoint import write_policy
-    from train.config import PPOConfig
-    from train.model import ActorCritic
+    from rl_web_agent.policy.env_spaces import env_spaces
+    from rl_web_agent.train.checkpoint import write_policy
+    from rl_web_agent.train.config import PPOConfig
+    from rl_web_agent.train.model import ActorCritic
 
     cfg = PPOConfig(env_id=ENV_ID, hidden=(32, 32))
     obs_dim, action = env_spaces(ENV_ID)
@@ -78,7 +79,7 @@ class Context:
 
         d = model_dir(ENV_ID)
         if self.kernel_dir is not None:
-            # the peers must run the weights the given kernel was compiled from: contract 2 names no
+            # the peers must run the weights the given kernel was compiled from: the kernel folder names no
             # checkpoint, but its policy.weights.json is the checkpoint's export
             if d is None or not compiled_from(self.kernel_dir, d):
                 raise RuntimeError(
@@ -115,9 +116,9 @@ class Context:
         """PyTorch's outputs for obs: the project's model (train.model.ActorCritic), the policy's weights."""
         import torch
 
-        from train.model import ActorCritic
+        from rl_web_agent.train.model import ActorCritic
 
-        model = ActorCritic.from_contract(self.meta, self.tensors)
+        model = ActorCritic.from_checkpoint(self.meta, self.tensors)
         return model(torch.from_numpy(self.obs)).numpy()
 
     @cached_property
@@ -147,20 +148,20 @@ class Context:
     # --- the kernels ------------------------------------------------------------------------------------
     @built_once
     def kernel(self) -> Path:
-        """Our kernel, compiled fresh from the policy by tiny_infer (timed: issue 3's 15 s target), or the one
-        given with --kernel."""
+        """Our kernel, compiled fresh from the policy by rl_web_agent compile (timed: the 15 s compile
+        target), or the one given with --kernel."""
         if self.kernel_dir is not None:
             if not (self.kernel_dir / "manifest.json").is_file():
                 raise RuntimeError(f"--kernel {self.kernel_dir}: no manifest.json there")
             self.facts["kernel"] = str(self.kernel_dir)
             return self.kernel_dir
-        if not (ROOT / "tiny_infer" / "__main__.py").is_file():
-            raise RuntimeError("tiny_infer has no CLI yet (tiny_infer/__main__.py missing)")
+        if not (ROOT / "rl_web_agent" / "__main__.py").is_file():
+            raise RuntimeError("rl_web_agent has no CLI yet (rl_web_agent/__main__.py missing)")
         out = self.tmp / "kernel"
         t0 = time.perf_counter()
         try:
             run(
-                [sys.executable, "-m", "tiny_infer", "compile", str(self.model), "--out", str(out)],
+                [sys.executable, "-m", "rl_web_agent", "compile", str(self.model), "--out", str(out)],
                 timeout=300,
             )
         except RuntimeError as e:
@@ -172,7 +173,7 @@ class Context:
             raise
         self.facts["compile_s"] = time.perf_counter() - t0
         if not (out / "policy.wasm").is_file():
-            raise RuntimeError(f"tiny_infer compile wrote no policy.wasm in {out}")
+            raise RuntimeError(f"rl_web_agent compile wrote no policy.wasm in {out}")
         return out
 
     @cached_property
@@ -182,7 +183,7 @@ class Context:
     @built_once
     def baseline(self) -> Path:
         """bench/baseline/forward.c with this policy's weights, compiled the way policy.wasm is."""
-        from tiny_infer.wasm import zig_cc
+        from rl_web_agent.compiler.wasm import zig_cc
 
         m, t = self.meta, self.tensors
         if len(m["hidden"]) != 2 or m["activation"] != "tanh" or m["action"]["type"] != "discrete":
@@ -214,7 +215,7 @@ class Context:
     @cached_property
     def policy_envs(self) -> list[str]:
         """Every env with a policy (the newest-model rule finds one), as `make bundle` builds them."""
-        from tiny_infer.checkpoint import policy_envs
+        from rl_web_agent.policy.checkpoint import policy_envs
 
         return policy_envs(ROOT)
 
@@ -238,7 +239,7 @@ class Context:
                     [
                         sys.executable,
                         "-m",
-                        "tiny_infer",
+                        "rl_web_agent",
                         "compile",
                         "--env",
                         env_id,

@@ -42,7 +42,7 @@ PEER_FILES = {
 
 def webgpu_files(ctx: Context) -> dict[str, Path]:
     """The WebGPU kernel's files by role (module, its data module, weights) as the kernel's manifest.json
-    names them (contract 2); empty when it has none."""
+    names them (docs/design.md, the kernel folder); empty when it has none."""
     wg = ctx.manifest.get("webgpu") or {}
     return {role: ctx.kernel / name for role, name in wg.items() if isinstance(name, str)}
 
@@ -273,7 +273,7 @@ def compile_rows(ctx: Context) -> list[Row]:
         rows.append(
             Row(
                 S,
-                "tiny_infer compile (fresh, incl. parity check)",
+                "rl_web_agent compile (fresh, incl. parity check)",
                 ctx.facts["compile_s"],
                 "s",
                 target="<= 15 s",

@@ -4,7 +4,7 @@ project's one PyTorch model (train.model.ActorCritic) and torch.onnx.export.
 Runs in bench/.venv-sb3 (it has the `onnx` package; the project does not):
     bench/.venv-sb3/bin/python bench/make_onnx.py WEIGHTS_JSON OUT_ONNX
 Input "obs" [N, obs_dim] float32; output "out" [N, n_actions + 1]: probabilities, then the value
-(contract 2's layout).
+(the kernel folder's layout).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import onnx
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from train.model import ActorCritic  # noqa: E402
+from rl_web_agent.train.model import ActorCritic  # noqa: E402
 
 
 def export(doc: dict, out: Path) -> None:
@@ -27,7 +27,7 @@ def export(doc: dict, out: Path) -> None:
     tensors = {
         k: np.array(t["data"], dtype=np.float32).reshape(t["shape"]) for k, t in doc["tensors"].items()
     }
-    model = ActorCritic.from_contract(doc["meta"], tensors).eval()
+    model = ActorCritic.from_checkpoint(doc["meta"], tensors).eval()
     obs = torch.zeros(1, doc["meta"]["obs_dim"])
     # the TorchScript exporter (deprecated, still there): the dynamo one needs onnxscript, not installed here
     with warnings.catch_warnings():

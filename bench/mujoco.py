@@ -1,4 +1,4 @@
-"""Section `mujoco`: every MuJoCo env page of the site (Hopper-v5, HalfCheetah-v5, Walker2d-v5; issue 15's
+"""Section `mujoco`: every MuJoCo env page of the site (Hopper-v5, HalfCheetah-v5, Walker2d-v5; their own
 targets, not the classic-control pages' 32 KB / 1 s), served gzipped on loopback to headless Chromium:
 
 - bytes fetched until the first agent action (gzipped bodies; the stripped MuJoCo engine is most of them),

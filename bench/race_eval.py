@@ -1,7 +1,7 @@
 """The training race's judge, shared by both contenders (imported in the project's venv and in
-bench/.venv-sb3): the trainer's own greedy evaluation (train/evaluate.py) over 100 episodes of one env from
-fixed initial states, the policy called on all episodes at once. Needs only numpy and gymnasium (and the
-project folder on sys.path, as bench/race_*.py put it).
+bench/.venv-sb3): the trainer's own greedy evaluation (rl_web_agent/train/evaluate.py) over 100 episodes of
+one env from fixed initial states, the policy called on all episodes at once. Needs only numpy and gymnasium
+(and the project folder on sys.path, as bench/race_*.py put it).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from train.evaluate import greedy_eval
+from rl_web_agent.train.evaluate import greedy_eval
 
 EVAL_EPISODES = 100
 EVAL_SEED = 1_000_000  # the vector env's reset seed: fixed, far from any training seed

@@ -1,6 +1,7 @@
-"""Our PPO (train/) in the training race: the env's preset, the one `python -m train --env ID` uses, evaluated
-greedily on the env's grid (bench/race_eval.py's RACES) through the trainer's callback hook (train/ppo.py's
-docstring), so the preset's own eval_every and stop_return are replaced by the race's.
+"""Our PPO (train/) in the training race: the env's preset, the one `python -m rl_web_agent train --env ID`
+uses, evaluated greedily on the env's grid (bench/race_eval.py's RACES) through the trainer's callback hook
+(rl_web_agent/train/ppo.py's docstring), so the preset's own eval_every and stop_return are replaced by the
+race's.
 
 Runs in the project's venv:  .venv/bin/python bench/race_ours.py SEED [--env ID]
 Prints one JSON line with the same fields as bench/race_sb3.py.
@@ -29,10 +30,10 @@ def main() -> None:
     )
     ap.add_argument("--full", action="store_true", help="train the whole budget, not stop when solved")
     args = ap.parse_args()
-    torch.set_num_threads(1)  # as `python -m train` does
+    torch.set_num_threads(1)  # as `python -m rl_web_agent train` does
 
-    from train.config import preset, to_dict
-    from train.ppo import Trainer
+    from rl_web_agent.train.config import preset, to_dict
+    from rl_web_agent.train.ppo import Trainer
 
     eval_every = RACES[args.env][1]
     cfg = dataclasses.replace(preset(args.env), seed=args.seed, eval_every=eval_every, stop_return=0.0)

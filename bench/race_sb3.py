@@ -109,7 +109,7 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=None, help="default: the Zoo's n_timesteps")
     ap.add_argument("--full", action="store_true", help="train the whole budget, not stop when solved")
     args = ap.parse_args()
-    torch.set_num_threads(1)  # a busy second core made torch's default 2 threads 15-60x slower (issue 2)
+    torch.set_num_threads(1)  # a busy second core made torch's default 2 threads 15-60x slower
 
     import stable_baselines3
     from stable_baselines3 import PPO

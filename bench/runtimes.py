@@ -1,6 +1,6 @@
-"""Section `runtimes`: tiny_infer/reference.py (the pure-Python policy) under MicroPython and Pyodide, in Node
-and in headless Chromium, next to the wasm kernel; and the bytes each runtime costs when the page's `python`
-backend is chosen (runtime files + reference.py + the weights JSON, gzipped)."""
+"""Section `runtimes`: rl_web_agent/runtime_py/mlp.py (the pure-Python policy) under MicroPython and Pyodide,
+in Node and in headless Chromium, next to the wasm kernel; and the bytes each runtime costs when the page's
+`python` backend is chosen (runtime files + runtime_py/mlp.py + the weights JSON, gzipped)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def weights_export(ctx: Context) -> Path:
     out = ctx.tmp / "policy.weights.json"
     if not out.exists():
         sys.path.insert(0, str(ROOT))
-        from tiny_infer.export_json import export_json
+        from rl_web_agent.runtime_py.export_json import export_json
 
         export_json(ctx.model, out)
     return out
@@ -67,9 +67,9 @@ def run_chromium(ctx: Context, src: Path, weights: Path) -> dict:
 
 def measure(ctx: Context) -> list[Row]:
     rows: list[Row] = []
-    src = ROOT / "tiny_infer" / "reference.py"
+    src = ROOT / "rl_web_agent" / "runtime_py" / "mlp.py"
     if not src.is_file():
-        return [skipped(S, "all", "tiny_infer/reference.py missing")]
+        return [skipped(S, "all", "rl_web_agent/runtime_py/mlp.py missing")]
     try:
         ensure_node()
         weights = weights_export(ctx)
@@ -166,11 +166,11 @@ def measure(ctx: Context) -> list[Row]:
         raw = sum(p.stat().st_size for p in paths)
         row = Row(
             S,
-            f"size: {LABEL[name]} backend (runtime + reference.py + weights)",
+            f"size: {LABEL[name]} backend (runtime + mlp.py + weights)",
             gz,
             "B gz",
             extra={"runtime_raw": raw, "module_and_weights_gz": extra_bytes},
-            note=f"runtime {raw:,} B raw; reference.py + weights JSON {extra_bytes:,} B gz",
+            note=f"runtime {raw:,} B raw; mlp.py + weights JSON {extra_bytes:,} B gz",
         )
         if kernel_gz:
             row.ratio, row.ratio_to = gz / kernel_gz, "policy.wasm"

@@ -45,14 +45,16 @@ def race(cmd: list[str], timeout: float) -> dict:
 
 
 def make_train(ctx: Context, seed: int) -> dict:
-    """`make train`'s command (python -m train --env CartPole-v1 --seed S) with its outputs sent to a scratch
-    folder (--out, --runs), so the user's build/models and runs/ stay untouched; wall time and final eval."""
+    """`make train`'s command (python -m rl_web_agent train --env CartPole-v1 --seed S) with its outputs sent
+    to a scratch folder (--out, --runs), so the user's build/models and runs/ stay untouched; wall time and
+    final eval."""
     work = ctx.tmp / f"make-train-{seed}"
     t0 = time.perf_counter()
     run(
         [
             sys.executable,
             "-m",
+            "rl_web_agent",
             "train",
             "--env",
             ENV_ID,
@@ -134,14 +136,16 @@ def race_rows(env_id: str, seeds: list[int], ours: list[dict], sb3: list[dict]) 
 def measure(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     seeds = list(range(1, ctx.seeds + 1))
-    have_ours = (ROOT / "train" / "__main__.py").is_file()
+    have_ours = (ROOT / "rl_web_agent" / "train" / "__main__.py").is_file()
     try:
         sb3_py = ensure_sb3()
     except Exception as e:  # noqa: BLE001
         sb3_py = None
         rows.append(skipped(S, "Stable-Baselines3", f"could not install bench/.venv-sb3: {e}"))
     if not have_ours:
-        rows.append(skipped(S, "ours", "train/ has no CLI yet (train/__main__.py missing)"))
+        rows.append(
+            skipped(S, "ours", "rl_web_agent/train has no CLI yet (rl_web_agent/train/__main__.py missing)")
+        )
 
     envs = race_envs()
     for env_id in envs:

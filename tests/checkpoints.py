@@ -1,4 +1,5 @@
-"""Contract-1 checkpoints for tests: random-weight policies, and the numpy forward pass that is the oracle."""
+"""Checkpoints (the checkpoint format) for tests: random-weight policies, and the numpy forward pass that is
+the oracle."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def make_random_checkpoint(
     env_id: str = "Random-v0",
     scale: float = 1.0,
 ) -> Path:
-    """Write a contract-1 checkpoint with random weights (tensor names as train/ writes them)."""
+    """Write a checkpoint with random weights (tensor names as train/ writes them)."""
     action = action or {"type": "discrete", "n": 2}
     g = torch.Generator().manual_seed(seed)
     n_out = action["n"] if action["type"] == "discrete" else int(np.prod(action["shape"]))
@@ -61,10 +62,10 @@ def make_random_checkpoint(
 
 
 def load_oracle(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """Contract 1's forward pass in float64 numpy, written from docs/design.md alone (independent of train/'s
-    PyTorch model, tiny_infer's graph and their float32 summation order), for the policy in MODEL_DIR (read
-    once): [N, obs_dim] -> [N, outputs], the kernel's layout (probabilities, q-values or the action
-    mean/squashed action; then the value, if any)."""
+    """The checkpoint format's forward pass in float64 numpy, written from docs/design.md alone (independent
+    of train/'s PyTorch model, the compiler's tinygrad graph and their float32 summation order), for the
+    policy in MODEL_DIR (read once): [N, obs_dim] -> [N, outputs], the kernel's layout (probabilities,
+    q-values or the action mean/squashed action; then the value, if any)."""
     meta = json.loads((Path(model_dir) / "policy.json").read_text())
     t = {k: v.astype(np.float64) for k, v in load_numpy(str(Path(model_dir) / "policy.safetensors")).items()}
     critic_hidden = meta.get("critic_hidden")

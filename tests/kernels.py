@@ -1,5 +1,5 @@
-"""Compiled kernels for tests: compile contract-1 folders, and check a kernel's outputs against the oracle
-(tests/checkpoints.oracle_forward) within the parity bound."""
+"""Compiled kernels for tests: compile folders in the checkpoint format, and check a kernel's outputs against
+the oracle (tests/checkpoints.oracle_forward) within the parity bound."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rl_web_agent.compiler.compile import CompileConfig, compile_policy
+from rl_web_agent.policy.checkpoint import CheckpointError, resolve_model_dir
 from tests.checkpoints import make_random_checkpoint
 from tests.conftest import ROOT
-from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
-from tiny_infer.compile import CompileConfig, compile_policy
 
 
 def cartpole_model(tmp: Path) -> Path:

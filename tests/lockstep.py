@@ -247,17 +247,17 @@ def rollout_random(env_id: str, n: int, seed: int, constants: dict | None = None
 
 
 class Greedy:
-    """A contract-1 policy's greedy action (PyTorch, tiny_infer.model.torch_forward): argmax for discrete
-    actions, the mean clipped to the bounds for box ones. Equal observations get one forward row, so they
-    get equal actions whatever the batch."""
+    """A checkpoint-format policy's greedy action (PyTorch, rl_web_agent.compiler.model.torch_forward): argmax
+    for discrete actions, the mean clipped to the bounds for box ones. Equal observations get one forward row,
+    so they get equal actions whatever the batch."""
 
     def __init__(self, model_dir: Path, spec: dict) -> None:
-        from tiny_infer.checkpoint import load_checkpoint
+        from rl_web_agent.policy.checkpoint import load_checkpoint
 
         self.ckpt, self.spec = load_checkpoint(model_dir), spec
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        from tiny_infer.model import torch_forward
+        from rl_web_agent.compiler.model import torch_forward
 
         if len(obs) == 0:
             return np.zeros((0, 1))

@@ -5,7 +5,7 @@
 //   {cmd: 'open', env, state, actions}: one reset({state}) then every action, terminations ignored
 //   {cmd: 'resets', env, n}: the states of reset({seed}) for seeds 0 to n - 1
 //   {cmd: 'closed', env, starts, kernel}: greedy episodes from each start state of the compiled policy in the
-//     kernel folder (contract 2), run as the page runs it: its wasm backend, then the agent's action
+//     kernel folder (docs/design.md), run as the page runs it: its wasm backend, then the agent's action
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { agentAction } from '../web/page/core/actions.js';

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from bench.common import BEFORE_FIRST_ACTION_JS
+from rl_web_agent.compiler.kernel_dir import FILES, compiled_from
+from rl_web_agent.compiler.snapshots import INDEX, snapshot_dirs
+from rl_web_agent.policy.checkpoint import CheckpointError, resolve_model_dir
 from tests.conftest import ROOT
-from tiny_infer.checkpoint import CheckpointError, resolve_model_dir
-from tiny_infer.compile import FILES, compiled_from
-from tiny_infer.snapshots import INDEX, snapshot_dirs
 
 SITE = "demo"  # the site's subpath: every URL in it must be relative
 SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
@@ -87,7 +87,7 @@ def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
     ):
         return kernel
     out = tmp / "compiled" / env_id
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(policy), "--out", str(out), "--snapshots"]
+    cmd = [sys.executable, "-m", "rl_web_agent", "compile", str(policy), "--out", str(out), "--snapshots"]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return out if r.returncode == 0 else f"compiling {policy} failed:\n{r.stderr[-2000:]}"
 

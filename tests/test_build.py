@@ -66,7 +66,7 @@ def kernels(tmp_path_factory) -> Path:
         and (src / "policy.weights.json").is_file()
     ):
         src = tmp / "compiled"
-        cmd = [sys.executable, "-m", "tiny_infer", "compile", "--env", ENV_ID, "--out", str(src)]
+        cmd = [sys.executable, "-m", "rl_web_agent", "compile", "--env", ENV_ID, "--out", str(src)]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, f"compiling a kernel failed:\n{r.stderr[-2000:]}"
     shutil.copytree(src, tmp / "all" / ENV_ID, symlinks=True)
@@ -89,9 +89,9 @@ def site(kernels, tmp_path_factory) -> Path:
         action={"type": "box", "shape": [1], "low": [-2.0], "high": [2.0]},
     )
     kernel = tmp / "kernels" / "Pendulum-v1"
-    cmd = [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(kernel)]
+    cmd = [sys.executable, "-m", "rl_web_agent", "compile", str(model), "--out", str(kernel)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"tiny_infer compile failed:\n{r.stderr[-2000:]}"
+    assert r.returncode == 0, f"rl_web_agent compile failed:\n{r.stderr[-2000:]}"
     www = tmp / "www"
     r = build("--out", www / SUB, "--kernels", tmp / "kernels")  # every kernel folder there
     assert r.returncode == 0, r.stderr
@@ -125,7 +125,7 @@ def assert_refused(r: subprocess.CompletedProcess, out: Path, *words: str) -> No
     assert not out.exists(), "a refused build must not write anything"
 
 
-# ---- the bundler does not trust the kernel folder (paths in it, markup in its manifest) ----
+# ---- the bundler does not trust the kernel folder (hardened against a tampered or foreign one) ----
 
 
 def _weights_outside(k: Path) -> None:
@@ -274,7 +274,7 @@ def test_unknown_env_and_missing_kernel_are_one_line_errors(kernels, tmp_path):
     )
 
 
-# ---- the bundler reads the kernel folder and nothing else (contract 2) ----
+# ---- the bundler reads the kernel folder and nothing else ----
 
 
 def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
@@ -283,8 +283,8 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
     policy.weights.json the page is built without the python backend, and the build says so in one line."""
     kernel = tmp_path / "elsewhere" / ENV_ID
     shutil.copytree(kernels / ENV_ID, kernel, symlinks=True)
-    # contract 2: eval copied from the checkpoint by compile (a value no policy.json holds: read from here),
-    # no `model` path back to the checkpoint
+    # the kernel folder: eval copied from the checkpoint by compile (a value no policy.json holds: read from
+    # here), no `model` path back to the checkpoint
     edit_manifest(kernel, model=None, eval={"mean": 499.5, "episodes": 7})
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -298,7 +298,7 @@ def test_a_copied_kernel_folder_bundles_with_node_alone(kernels, tmp_path):
 
     r = build_alone(tmp_path / "out")
     assert r.returncode == 0 and r.stderr == "", (r.stdout, r.stderr)
-    for word in (".venv", "export-json", "python3", "tiny_infer"):
+    for word in (".venv", "export-json", "python3", "rl_web_agent"):
         assert word not in r.stdout, f"{word!r} in the build's output:\n{r.stdout}"
     html = (tmp_path / "out" / "index.html").read_text()
     assert all(f'<option value="{b}">' in html for b in ("wasm", "webgpu", "python")), html

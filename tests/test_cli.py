@@ -1,4 +1,5 @@
-"""Every flag of every CLI has help text, and `python -m train --help` shows the chosen env's preset values.
+"""Every flag of every CLI has help text, and `python -m rl_web_agent train --help` shows the chosen env's
+preset values.
 
 The Python CLIs are checked through their argparse parsers (build_parser), the Node ones through --help.
 Nothing here trains or compiles.
@@ -15,18 +16,21 @@ from dataclasses import fields
 import pytest
 
 from bench.__main__ import build_parser as bench_parser
+from rl_web_agent.__main__ import build_parser as project_parser
+from rl_web_agent.__main__ import main as project_main
+from rl_web_agent.train.cli import build_parser as train_parser
+from rl_web_agent.train.cli import main as train_main
+from rl_web_agent.train.config import PRESETS, PPOConfig, overrides, preset
 from tests.conftest import ROOT
 from tests.pages import node
-from tiny_infer.__main__ import build_parser as tiny_infer_parser
-from train.__main__ import build_parser as train_parser
-from train.__main__ import main as train_main
-from train.config import PRESETS, PPOConfig, overrides, preset
 
 PYTHON_CLIS = {
-    "python -m train": train_parser,
-    "python -m train --env Pendulum-v1": lambda: train_parser("Pendulum-v1"),
-    "python -m train --env Foo-v0": lambda: train_parser("Foo-v0"),  # no preset: the generic defaults
-    "python -m tiny_infer": tiny_infer_parser,
+    "python -m rl_web_agent train": train_parser,
+    "python -m rl_web_agent train --env Pendulum-v1": lambda: train_parser("Pendulum-v1"),
+    "python -m rl_web_agent train --env Foo-v0": lambda: train_parser(
+        "Foo-v0"
+    ),  # no preset: the generic defaults
+    "python -m rl_web_agent": project_parser,
     "python -m bench": bench_parser,
 }
 
@@ -104,6 +108,19 @@ def test_train_help_for_pendulum_shows_pendulum_values(capsys):
         out = " ".join(capsys.readouterr().out.split())  # (wrapped to the terminal's width)
         assert (f"Adam's learning rate {shown}" in out) is has, argv
         assert ("Pendulum-v1 preset" in out) is has, argv
+
+
+def test_the_project_cli_hands_train_its_own_flags(capsys):
+    """`python -m rl_web_agent train ...` is `rl_web_agent/train/cli.py`'s command line, flags and help."""
+    with pytest.raises(SystemExit) as e:
+        project_main(["train", "--env", "Pendulum-v1", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: python -m rl_web_agent train") and "Pendulum-v1 preset" in out
+    with pytest.raises(SystemExit):
+        project_main(["--help"])
+    out = capsys.readouterr().out
+    assert all(f"\n    {cmd}" in out for cmd in ("train", "compile", "export-json", "import")), out
 
 
 @pytest.mark.parametrize("script", ["build/build.mjs", "serve.mjs"])

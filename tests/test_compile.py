@@ -1,4 +1,4 @@
-"""tiny_infer compile: policy.wasm (wasmtime) and policy.c (gcc) vs the oracle, the manifest, bad input."""
+"""rl_web_agent compile: policy.wasm (wasmtime) and policy.c (gcc) vs the oracle, the manifest, bad input."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rl_web_agent.compiler.compile import CompileConfig, CompileError, compile_policy
+from rl_web_agent.compiler.wasm import EXPORTS, WasmPolicy
 from tests.checkpoints import load_oracle, make_random_checkpoint, oracle_forward
 from tests.kernels import assert_parity
-from tiny_infer.compile import CompileConfig, CompileError, compile_policy
-from tiny_infer.wasm import EXPORTS, WasmPolicy
 
 pytestmark = pytest.mark.compile
 
@@ -97,9 +97,10 @@ def test_kernel_tanh_accuracy(tmp_path):
 
 
 def test_tanh_coefficients_are_the_fit():
-    """model.TANH_* are what tiny_infer/tanh_fit.py computes, and within 3.5e-7 of tanh in float32."""
-    from tiny_infer import model
-    from tiny_infer.tanh_fit import fit_tanh, float32_error
+    """model.TANH_* are what rl_web_agent/compiler/tanh_fit.py computes, and within 3.5e-7 of tanh in
+    float32."""
+    from rl_web_agent.compiler import model
+    from rl_web_agent.compiler.tanh_fit import fit_tanh, float32_error
 
     p, q, err = fit_tanh(len(model.TANH_NUM) - 1, len(model.TANH_DEN) - 1, model.TANH_CLAMP)
     np.testing.assert_allclose(p, model.TANH_NUM, rtol=1e-6)
@@ -141,7 +142,9 @@ def test_manifest_and_module(compiled):
     # the WebGPU loader is static: the kernel's own data comes in as a generated data module
     gpu = {"module": "policy.webgpu.js", "data": "policy.webgpu.data.js", "weights": "policy.weights.bin"}
     assert m["webgpu"] == gpu
-    assert (kdir / "policy.webgpu.js").read_bytes() == (ROOT / "tiny_infer" / "webgpu_loader.js").read_bytes()
+    assert (kdir / "policy.webgpu.js").read_bytes() == (
+        ROOT / "rl_web_agent" / "compiler" / "webgpu_loader.js"
+    ).read_bytes()
     # the python backend's weights: the same checkpoint, as the reference forward pass reads it
     py = json.loads((kdir / "policy.weights.json").read_text())
     assert py["env_id"] == meta["env_id"] and py["hidden"] == m["hidden"]
@@ -166,8 +169,9 @@ def _strings(x) -> list[str]:
 
 @pytest.mark.parametrize("name", ["cartpole", "linear-3act"])
 def test_manifest_names_only_the_kernel_folder(compiled, name):
-    """manifest.json (contract 2) holds no path of the machine that compiled it: the folder bundles anywhere.
-    Its `eval` is the checkpoint's policy.json train.eval, copied (the bundler has no checkpoint to read)."""
+    """The kernel folder's manifest.json holds no path of the machine that compiled it: the folder bundles
+    anywhere. Its `eval` is the checkpoint's policy.json train.eval, copied (the bundler has no checkpoint to
+    read)."""
     model, kdir = compiled[name]
     m = json.loads((kdir / "manifest.json").read_text())
     for s in _strings(m):
@@ -178,7 +182,7 @@ def test_manifest_names_only_the_kernel_folder(compiled, name):
     assert all((kdir / f).is_file() and (kdir / f).resolve().parent == kdir.resolve() for f in named), named
     ev = json.loads((model / "policy.json").read_text()).get("train", {}).get("eval")
     assert ev is not None  # the shipped policy and make_random_checkpoint both record one
-    # the python backend's weights were run by reference.py against PyTorch, within the parity bound
+    # the python backend's weights were run by runtime_py/mlp.py against PyTorch, within the parity bound
     assert m["python"]["samples"] == min(500, m["parity"]["samples"]) and m["python"]["max_abs_err"] < 1e-4
     # a random checkpoint's record counts no episode: no evaluation, so null
     assert m["eval"] == ({"mean": ev["mean"], "episodes": ev["episodes"]} if ev["episodes"] >= 1 else None)
@@ -203,10 +207,10 @@ def test_building_a_policy_leaves_tinygrads_default_device(tmp_path):
     from tinygrad import Device
     from tinygrad.helpers import Context
 
-    from tiny_infer.checkpoint import load_checkpoint
-    from tiny_infer.codegen import c_renderer, render_graphs
-    from tiny_infer.model import TinyPolicy
-    from tiny_infer.saliency import render_saliency
+    from rl_web_agent.compiler.codegen import c_renderer, render_graphs
+    from rl_web_agent.compiler.model import TinyPolicy
+    from rl_web_agent.compiler.saliency import render_saliency
+    from rl_web_agent.policy.checkpoint import load_checkpoint
 
     model = make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), obs_norm=True, seed=6)
     with Context(DEV="CPU"):  # a default the policy must not use (nor open: it needs a C compiler)
@@ -328,7 +332,7 @@ def test_bad_input_leaves_output_untouched(case, tmp_path):
     (out / "manifest.json").write_text("previous kernel")
     before = sorted(p.name for p in tmp_path.iterdir())
     p = subprocess.run(
-        [sys.executable, "-m", "tiny_infer", "compile", str(model), "--out", str(out)],
+        [sys.executable, "-m", "rl_web_agent", "compile", str(model), "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -343,16 +347,16 @@ def test_bad_input_leaves_output_untouched(case, tmp_path):
 
 
 def test_python_weights_off_from_pytorch_are_refused(tmp_path, monkeypatch):
-    """The python backend's weights are checked at compile time (the bundler has no Python): a reference.py
+    """The python backend's weights are checked at compile time (the bundler has no Python): an mlp.py
     that computed something else fails compile, and nothing is written."""
-    from tiny_infer import reference
+    from rl_web_agent.runtime_py import mlp
 
-    forward = reference.Policy.forward
-    monkeypatch.setattr(reference.Policy, "forward", lambda self, obs: [y + 1e-3 for y in forward(self, obs)])
+    forward = mlp.Policy.forward
+    monkeypatch.setattr(mlp.Policy, "forward", lambda self, obs: [y + 1e-3 for y in forward(self, obs)])
     model = make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), seed=6)
     cfg = CompileConfig(model_dir=model, out=tmp_path / "k", parity_samples=50, saliency_samples=50)
     with pytest.raises(
-        CompileError, match="policy.weights.json in tiny_infer/reference.py: differs from PyTorch"
+        CompileError, match="policy.weights.json in rl_web_agent/runtime_py/mlp.py: differs from PyTorch"
     ):
         compile_policy(cfg, log=lambda *a: None)
     assert not (tmp_path / "k").exists()

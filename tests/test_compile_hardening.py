@@ -1,5 +1,6 @@
-"""tiny_infer compile, hardened (issue 11): every output width, the --out folder, ids and metadata in the
-generated code, the policy against its Gymnasium env, overflowing checkpoints, the manifest's wasm hash."""
+"""rl_web_agent compile, hardened against bad input: every output width, the --out folder, ids and metadata in
+the generated code, the policy against its Gymnasium env, overflowing checkpoints, the manifest's wasm
+hash."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rl_web_agent.compiler.compile import CompileConfig, CompileError, compile_policy
+from rl_web_agent.compiler.wasm import WasmPolicy
+from rl_web_agent.policy.checkpoint import CheckpointError
 from tests.checkpoints import make_random_checkpoint, oracle_forward
 from tests.kernels import assert_parity
-from tiny_infer.checkpoint import CheckpointError
-from tiny_infer.compile import CompileConfig, CompileError, compile_policy
-from tiny_infer.wasm import WasmPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDE = {"discrete": 18, "box": 64}  # the widest action each kind supports (checkpoint.MAX_*)
@@ -112,9 +113,9 @@ def test_squashed_single_action_beside_a_value(tmp_path):
 def test_codegen_refuses_a_transposed_output(tmp_path, monkeypatch):
     """The codegen reads the output buffer as [rows, outputs]: a policy whose output is a permuted view of
     its buffer (what Tensor.cat of two one-column parts gives) is refused, not linked wrong."""
-    from tiny_infer import model as model_mod
-    from tiny_infer.checkpoint import load_checkpoint
-    from tiny_infer.codegen import CodegenError, c_renderer, render_graphs
+    from rl_web_agent.compiler import model as model_mod
+    from rl_web_agent.compiler.codegen import CodegenError, c_renderer, render_graphs
+    from rl_web_agent.policy.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(
         make_random_checkpoint(tmp_path / "m", obs_dim=3, hidden=(8,), action=action("box", 1))
@@ -132,7 +133,7 @@ def test_codegen_refuses_a_transposed_output(tmp_path, monkeypatch):
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # also from a cwd outside the repository
     return subprocess.run(
-        [sys.executable, "-m", "tiny_infer", "compile", *args],
+        [sys.executable, "-m", "rl_web_agent", "compile", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -1,7 +1,8 @@
-"""Contract 1 (docs/design.md) is defined once, in tiny_infer/checkpoint.py: what `write_checkpoint` writes,
-`load_checkpoint` reads back unchanged, and what the reader refuses the writer refuses without writing. The
-page's MicroPython-safe reader (tiny_infer/reference.py, reading the export-json form of a checkpoint) accepts
-and refuses the same policy.json variants; the only differences are listed in READER_ONLY and LIMITS."""
+"""The checkpoint format (docs/design.md) is defined once, in rl_web_agent/policy/checkpoint.py: what
+`write_checkpoint` writes, `load_checkpoint` reads back unchanged, and what the reader refuses the writer
+refuses without writing. The page's MicroPython-safe reader (rl_web_agent/runtime_py/mlp.py, reading the
+export-json form of a checkpoint) accepts and refuses the same policy.json variants; the only differences are
+listed in READER_ONLY and LIMITS."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from tiny_infer import reference
-from tiny_infer.checkpoint import (
+from rl_web_agent.compiler.model import torch_forward
+from rl_web_agent.policy.checkpoint import (
     MAX_HIDDEN_LAYERS,
     MAX_UNITS,
     CheckpointError,
@@ -22,8 +23,8 @@ from tiny_infer.checkpoint import (
     load_checkpoint,
     write_checkpoint,
 )
-from tiny_infer.export_json import to_json_dict
-from tiny_infer.model import torch_forward
+from rl_web_agent.runtime_py import mlp
+from rl_web_agent.runtime_py.export_json import to_json_dict
 
 BOX = {"type": "box", "shape": [2], "low": [-1.0, -2.0], "high": [1.0, 2.0]}
 BASES = {
@@ -152,7 +153,8 @@ def tensors_for(meta) -> dict[str, np.ndarray]:
 
 def weights_json(meta, tensors: dict[str, np.ndarray]):
     """The export-json form of META and TENSORS, built here (export_json.to_json_dict takes only checkpoints
-    the contract accepted): policy.json's fields, the layers by contract-1 name, obs_norm with mean, var."""
+    the format accepted): policy.json's fields, the layers by checkpoint-format name, obs_norm with mean,
+    var."""
     if not isinstance(meta, dict):
         return meta
     w = dict(meta)
@@ -175,7 +177,7 @@ def weights_json(meta, tensors: dict[str, np.ndarray]):
     return w
 
 
-def contract_accepts(meta, tensors) -> bool:
+def format_accepts(meta, tensors) -> bool:
     try:
         check_checkpoint("model", meta, tensors)
     except CheckpointError:
@@ -185,7 +187,7 @@ def contract_accepts(meta, tensors) -> bool:
 
 def reference_accepts(meta, tensors) -> bool:
     try:
-        reference.Policy(weights_json(meta, tensors))
+        mlp.Policy(weights_json(meta, tensors))
     except ValueError:
         return False
     return True
@@ -194,11 +196,11 @@ def reference_accepts(meta, tensors) -> bool:
 @pytest.mark.parametrize("name, meta, accepted", VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_reference_reader_agrees_with_the_contract(name, meta, accepted):
     tensors = tensors_for(meta)
-    assert contract_accepts(meta, tensors) == accepted, name
+    assert format_accepts(meta, tensors) == accepted, name
     assert reference_accepts(meta, tensors) == accepted, name
     if accepted:  # and reads the same function from it: the export of the checkpoint, run by the reference
         ckpt = check_checkpoint("model", meta, tensors)
-        policy = reference.Policy(json.loads(json.dumps(to_json_dict(ckpt))))
+        policy = mlp.Policy(json.loads(json.dumps(to_json_dict(ckpt))))
         obs = np.random.default_rng(1).normal(scale=2.0, size=(16, ckpt.obs_dim)).astype(np.float32)
         ours = np.array([policy.forward(o.tolist()) for o in obs])
         np.testing.assert_allclose(ours, torch_forward(ckpt, obs), rtol=1e-5, atol=1e-5)
@@ -207,7 +209,7 @@ def test_reference_reader_agrees_with_the_contract(name, meta, accepted):
 @pytest.mark.parametrize("name, meta", READER_ONLY + LIMITS, ids=[v[0] for v in READER_ONLY + LIMITS])
 def test_the_listed_differences_are_the_only_ones(name, meta):
     tensors = tensors_for(meta)
-    assert not contract_accepts(meta, tensors) and reference_accepts(meta, tensors), name
+    assert not format_accepts(meta, tensors) and reference_accepts(meta, tensors), name
 
 
 def test_write_then_load_round_trips_exactly(tmp_path):
@@ -232,8 +234,8 @@ def test_write_then_load_round_trips_exactly(tmp_path):
         (lambda m, t: t.update(extra=np.zeros(1, np.float32)), "unexpected tensors ['extra']"),
         (lambda m, t: t["actor.0.weight"].__setitem__((0, 0), np.nan), "NaN/Inf"),
         (lambda m, t: t.update({"actor.0.bias": t["actor.0.bias"].astype(np.float64)}), "float32"),
-        (lambda m, t: m.update(format=2), "contract 1 in docs/design.md"),
-        (lambda m, t: m.pop("hidden"), "contract 1 in docs/design.md"),
+        (lambda m, t: m.update(format=2), "the checkpoint format in docs/design.md"),
+        (lambda m, t: m.pop("hidden"), "the checkpoint format in docs/design.md"),
         (lambda m, t: m.update(train={"eval": {"mean": math.nan}}), "finite numbers only"),
     ],
 )

@@ -1,4 +1,4 @@
-"""tiny_infer/files.py: the one atomic write and folder swap every stage uses."""
+"""rl_web_agent/policy/files.py: the one atomic write and folder swap every stage uses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tiny_infer.files import atomic_write, replace_dir, staged_dir
+from rl_web_agent.policy.files import atomic_write, replace_dir, staged_dir
 
 
 def test_atomic_write_replaces_whole_readable_and_leaves_no_temp(tmp_path):

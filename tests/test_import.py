@@ -1,5 +1,6 @@
-"""python -m tiny_infer import: SB3 zips and CleanRL state dicts become contract-1 folders whose compiled
-kernels match the library's own forward pass; bad and malicious input is refused without running its code.
+"""python -m rl_web_agent import: SB3 zips and CleanRL state dicts become folders in the checkpoint format
+whose compiled kernels match the library's own forward pass; bad and malicious input is refused without
+running its code.
 
 Every checkpoint here is made by the library itself (a short SB3 training run, or CleanRL's Agent class as
 its ppo.py / ppo_continuous_action.py define it, torch.save of its state_dict).
@@ -23,12 +24,11 @@ from stable_baselines3 import A2C, DQN, PPO, SAC, TD3  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
 
-from tiny_infer.__main__ import main  # noqa: E402
-from tiny_infer.compile import CompileConfig, compile_policy, parity_observations  # noqa: E402
-from tiny_infer.import_common import SOURCE_PARITY_FILE  # noqa: E402
-from tiny_infer.model import check_parity  # noqa: E402
-from tiny_infer.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize  # noqa: E402
-from tiny_infer.wasm import WasmPolicy  # noqa: E402
+from rl_web_agent.__main__ import main  # noqa: E402
+from rl_web_agent.compiler.compile import CompileConfig, compile_policy  # noqa: E402
+from rl_web_agent.compiler.parity import SOURCE_PARITY_FILE, check_parity, parity_observations  # noqa: E402
+from rl_web_agent.compiler.wasm import WasmPolicy  # noqa: E402
+from rl_web_agent.importers.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize  # noqa: E402
 
 pytestmark = [pytest.mark.train, pytest.mark.compile]
 
@@ -171,9 +171,9 @@ def test_sb3_kernel_matches_sb3(sb3, tmp_path, capsys, name, algo, extra, output
     lib_out, lib_greedy = library_outputs(model, obs, vn)
     check_kernel_against(wasm, manifest, lib_out, lib_greedy, obs)
 
-    # the page's python backend (export-json + tiny_infer/reference.py, float64) on the same policy
-    from tiny_infer.export_json import export_json
-    from tiny_infer.reference import load
+    # the page's python backend (export-json + rl_web_agent/runtime_py/mlp.py, float64) on the same policy
+    from rl_web_agent.runtime_py.export_json import export_json
+    from rl_web_agent.runtime_py.mlp import load
 
     py = load(export_json(tmp_path / "model", tmp_path / "weights.json"))
     got = np.array([py.forward(o) for o in obs[:200]])
@@ -186,9 +186,9 @@ def test_sb3_kernel_matches_sb3(sb3, tmp_path, capsys, name, algo, extra, output
     "name, env", [("a2c_acrobot", "Acrobot-v1"), ("td3_mountaincar", "MountainCarContinuous-v0")]
 )
 def test_sb3_import_matches_sb3(sb3, tmp_path, capsys, name, env):
-    """A2C without hidden layers and TD3's actor: the contract-1 policy (PyTorch reference) against SB3."""
-    from tiny_infer.checkpoint import load_checkpoint
-    from tiny_infer.model import torch_forward
+    """A2C without hidden layers and TD3's actor: the imported policy (PyTorch reference) against SB3."""
+    from rl_web_agent.compiler.model import torch_forward
+    from rl_web_agent.policy.checkpoint import load_checkpoint
 
     rc, _, err = run_import(capsys, "sb3", sb3[name], "--env", env, "--out", tmp_path / "model")
     assert rc == 0, err
@@ -289,10 +289,10 @@ def test_cleanrl_continuous_with_obs_norm(tmp_path, capsys):
 
 
 def test_cleanrl_discrete_warns_without_obs_norm(tmp_path, capsys):
-    """ppo.py's Agent: the contract-1 policy matches it; the import says plainly what goes without
+    """ppo.py's Agent: the imported policy matches it; the import says plainly what goes without
     normalisation statistics."""
-    from tiny_infer.checkpoint import load_checkpoint
-    from tiny_infer.model import torch_forward
+    from rl_web_agent.compiler.model import torch_forward
+    from rl_web_agent.policy.checkpoint import load_checkpoint
 
     torch.manual_seed(1)
     agent = CleanRLAgent(6, 3)

@@ -203,7 +203,9 @@ def test_closed_loop_returns_match(env_id, tmp_path):
     compiled policy.wasm through the page's wasm backend."""
     d = ROOT / "models" / env_id
     if not (d / "policy.json").exists():
-        pytest.skip(f"no shipped policy models/{env_id}: `python -m train --env {env_id} --publish`")
+        pytest.skip(
+            f"no shipped policy models/{env_id}: `python -m rl_web_agent train --env {env_id} --publish`"
+        )
     action = json.loads((d / "policy.json").read_text())["action"]
     oracle, low, high = load_oracle(d), np.array(action["low"]), np.array(action["high"])
 
@@ -354,9 +356,9 @@ def test_page_runs_2000_steps_clean(browser, serve, pages, env_id):
 def test_reward_scaling_divides_by_the_return_std_and_resumes(tmp_path):
     import dataclasses
 
-    from train.checkpoint import load_state, save_state
-    from train.config import preset
-    from train.ppo import Trainer
+    from rl_web_agent.train.checkpoint import load_state, save_state
+    from rl_web_agent.train.config import preset
+    from rl_web_agent.train.ppo import Trainer
 
     cfg = dataclasses.replace(preset("Hopper-v5"), n_steps=64, minibatches=4, epochs=1, total_timesteps=256)
     assert cfg.norm_reward and cfg.obs_norm

@@ -1,4 +1,5 @@
-"""The page's `python` backend in headless Chromium: tiny_infer/reference.py in MicroPython (WebAssembly).
+"""The page's `python` backend in headless Chromium: rl_web_agent/runtime_py/mlp.py in MicroPython
+(WebAssembly).
 
 It loads only when chosen, plays on the wasm kernel while it loads, then balances the pole itself at 1x;
 its outputs match the kernel's and CPython's on the same observations; "View source" shows the module; a
@@ -19,8 +20,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from rl_web_agent.runtime_py import mlp
 from tests.pages import BUDGET_GZ, SUB, Watch, fetched_gz, first_action_urls, open_page, status, wait_ready
-from tiny_infer import reference
 
 
 def _is_python_asset(name: str) -> bool:
@@ -124,7 +125,7 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
     # View source: the module itself.
     page.locator("#source summary").click()
     shown = page.locator("#source pre").inner_text()
-    assert Path(reference.__file__).read_text() in shown
+    assert Path(mlp.__file__).read_text() in shown
     assert "glue.py" in shown  # and how the page calls it
 
     # A whole episode on python at 1x: it balances. Whether it keeps up with 50 steps/s is `make bench`'s to
@@ -156,7 +157,7 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
     kern = _outputs(page, obs)
     tol = 1e-5 * np.maximum(1, np.abs(kern))
     assert (np.abs(py - kern) <= tol).all(), f"max |python - kernel| = {np.abs(py - kern).max()}"
-    cpython = reference.load(_weights_json(site["assets"]))
+    cpython = mlp.load(_weights_json(site["assets"]))
     want = np.array([cpython.forward(o) for o in obs])
     assert np.abs(py - want).max() <= 1e-9 * max(1.0, np.abs(want).max())
     margin = np.abs(kern[:, 0] - kern[:, 1]) > 1e-5

@@ -1,9 +1,9 @@
-"""tiny_infer/reference.py against the numpy oracle (tests/checkpoints.py): in CPython, and unchanged in
-MicroPython and Pyodide (WebAssembly, run from Node by bench/python_runtimes/run.mjs), plus `export-json` and
-its bad-input handling.
+"""rl_web_agent/runtime_py/mlp.py against the numpy oracle (tests/checkpoints.py): in CPython, and unchanged
+in MicroPython and Pyodide (WebAssembly, run from Node by bench/python_runtimes/run.mjs), plus `export-json`
+and its bad-input handling.
 
-Bound (issue 6): every output within 1e-5 x max(1, |the oracle's value|), and the same greedy action wherever
-the top two probabilities differ by more than 1e-5.
+Bound (the parity bound every backend meets): every output within 1e-5 x max(1, |the oracle's value|), and the
+same greedy action wherever the top two probabilities differ by more than 1e-5.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from rl_web_agent.runtime_py import mlp
+from rl_web_agent.runtime_py.export_json import export_json, main
 from tests.checkpoints import make_random_checkpoint, oracle_forward
-from tiny_infer import reference
-from tiny_infer.export_json import export_json, main
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "bench" / "python_runtimes" / "run.mjs"
@@ -63,7 +63,7 @@ def cartpole_states(weights: dict, n: int, seed: int) -> np.ndarray:
     """States the shipped policy visits (greedy, with some random actions so that it also sees recoveries)."""
     import gymnasium as gym
 
-    policy, env, rng = reference.Policy(weights), gym.make("CartPole-v1"), np.random.default_rng(seed)
+    policy, env, rng = mlp.Policy(weights), gym.make("CartPole-v1"), np.random.default_rng(seed)
     obs, _ = env.reset(seed=seed)
     states = []
     while len(states) < n:
@@ -134,7 +134,7 @@ def check(name: str, meta: dict, obs: np.ndarray, ref: np.ndarray, outputs, acti
 @pytest.mark.parametrize("name", CASES)
 def test_cpython_matches_the_oracle(exported, name):
     e = exported[name]
-    policy = reference.load(e["weights"])
+    policy = mlp.load(e["weights"])
     rows = [o.tolist() for o in e["obs"]]
     outs, acts = [policy.forward(o) for o in rows], [policy.act(o) for o in rows]
     check(name, e["meta"], e["obs"], e["ref"], outs, acts)
@@ -151,7 +151,7 @@ def test_cpython_largest_supported_network(tmp_path):
         obs_norm=True,
         seed=7,
     )
-    policy = reference.load(export_json(d, tmp_path / "big.json"))
+    policy = mlp.load(export_json(d, tmp_path / "big.json"))
     obs = observations(17, 8, seed=7)
     outs = [policy.forward(o.tolist()) for o in obs]
     check(
@@ -234,14 +234,14 @@ def mutations(w: dict):
 
 def test_bad_weights_raise_clear_errors(exported):
     w = json.loads(exported["discrete-tanh"]["weights"].read_text())
-    reference.Policy(w)
+    mlp.Policy(w)
     for what, broken, words in mutations(w):
         with pytest.raises(ValueError) as info:
-            reference.Policy(broken)
+            mlp.Policy(broken)
         assert words in str(info.value), f"{what}: {info.value}"
         assert "export-json" in str(info.value), f"{what}: no fix named in {info.value}"
     with pytest.raises(ValueError, match="observation has 3 values, the policy expects 4"):
-        reference.Policy(w).forward([0.0, 0.0, 0.0])
+        mlp.Policy(w).forward([0.0, 0.0, 0.0])
 
 
 def test_export_json_is_exact_float32(exported):
@@ -263,7 +263,7 @@ def test_export_json_cli_bad_input_writes_nothing(exported, tmp_path, capsys):
     src = exported["box-tanh-norm"]["model_dir"]
     out = tmp_path / "w.json"
     assert main(SimpleNamespace(model_dir=str(src), out=str(out))) == 0
-    assert reference.load(out).obs_dim == 3
+    assert mlp.load(out).obs_dim == 3
     broken = tmp_path / "broken"
     shutil.copytree(src, broken)
     data = (broken / "policy.safetensors").read_bytes()

@@ -1,7 +1,7 @@
-"""Saliency (tiny_infer/saliency.py): tinygrad's gradient kernels in policy.wasm and policy.webgpu.js against
-PyTorch autograd (float64, written here independently of compile's own float32 reference), compile's check
-and budget, and the page's bars (web/page/lazy/saliency.js) in Chromium, on the test run's one built site
-(conftest's `site`)."""
+"""Saliency (rl_web_agent/compiler/saliency.py): tinygrad's gradient kernels in policy.wasm and
+policy.webgpu.js against PyTorch autograd (float64, written here independently of compile's own float32
+reference), compile's check and budget, and the page's bars (web/page/lazy/saliency.js) in Chromium, on the
+test run's one built site (conftest's `site`)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from rl_web_agent.compiler import saliency as sal
+from rl_web_agent.compiler.compile import CompileConfig, CompileError, compile_policy
+from rl_web_agent.compiler.parity import parity_observations
+from rl_web_agent.compiler.wasm import WasmPolicy
 from tests.checkpoints import make_random_checkpoint
 from tests.kernels import SAMPLES
-from tiny_infer import saliency as sal
-from tiny_infer.compile import CompileConfig, CompileError, compile_policy, parity_observations
-from tiny_infer.wasm import WasmPolicy
 
 pytestmark = pytest.mark.compile
 
@@ -53,7 +54,7 @@ def autograd64(model_dir: Path, obs: np.ndarray, k: int) -> np.ndarray:
 
 
 def rel_err(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (the saliency's bound is 1e-4)."""
+    """Per observation: max_j |got - ref| / max(max_j |ref|, 1e-3) (the saliency bound is 1e-4)."""
     return np.abs(got - ref).max(axis=1) / np.maximum(np.abs(ref).max(axis=1), sal.FLOOR)
 
 
@@ -140,7 +141,7 @@ def test_wasm_grows_within_budget(compiled):
     # without the entry points, the linker drops the saliency's kernels and buffers: wasm-ld --gc-sections
     plain = kdir.parent / "plain.c"
     plain.write_text(c[:cut])
-    from tiny_infer.wasm import EXPORTS, zig_cc
+    from rl_web_agent.compiler.wasm import EXPORTS, zig_cc
 
     exports = [f"-Wl,--export={e}" for e in EXPORTS if not e.startswith("saliency")]
     wasm = plain.with_suffix(".wasm")
@@ -250,8 +251,8 @@ def test_page_budget_with_saliency(site):
 
 
 def test_page_without_saliency_says_so(browser, serve, site):
-    """The python backend (reference.py) has no saliency: status().saliency is null, the bars are hidden and a
-    note says why; back on wasm, the bars return."""
+    """The python backend (runtime_py/mlp.py) has no saliency: status().saliency is null, the bars are hidden
+    and a note says why; back on wasm, the bars return."""
     page = browser.new_page()
     page.goto(f"{serve(site['site'])}/CartPole-v1/?backend=python")
     page.wait_for_function(

@@ -1,5 +1,5 @@
-"""models/<env-id>/: the shipped classic-control policies reach the issue's thresholds from their own weights,
-were trained with the preset as committed, and stay small enough for the page."""
+"""models/<env-id>/: the shipped classic-control policies reach their solved thresholds from their own
+weights, were trained with the preset as committed, and stay small enough for the page."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from bench.race_eval import RACES
-from tiny_infer.checkpoint import load_checkpoint
-from tiny_infer.model import torch_forward
-from train.config import PRESETS, to_dict
-from train.evaluate import greedy_eval
+from rl_web_agent.compiler.model import torch_forward
+from rl_web_agent.policy.checkpoint import load_checkpoint
+from rl_web_agent.train.config import PRESETS, to_dict
+from rl_web_agent.train.evaluate import greedy_eval
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVS = ["Acrobot-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0"]

@@ -1,5 +1,6 @@
-"""Issue 14, part 3: training snapshots (train/snapshots.py), their kernels (tiny_infer/snapshots.py), and the
-page's training timeline and side by side (web/page/lazy/timeline.js), in a real Chromium."""
+"""The training timeline: training snapshots (rl_web_agent/train/snapshots.py), their kernels
+(rl_web_agent/compiler/snapshots.py), and the page's training timeline and side by side
+(web/page/lazy/timeline.js), in a real Chromium."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from rl_web_agent.compiler.snapshots import INDEX, snapshot_dirs
+from rl_web_agent.policy.checkpoint import CheckpointError, load_checkpoint
+from rl_web_agent.runtime_py.export_json import to_json
+from rl_web_agent.train.checkpoint import load_state, save_state
+from rl_web_agent.train.cli import main as train_main
+from rl_web_agent.train.config import preset
+from rl_web_agent.train.ppo import Trainer
+from rl_web_agent.train.snapshots import KEEP, SnapshotLog, pick
 from tests.conftest import ARTIFACTS
 from tests.pages import Watch, build, policy_dir
 from tests.training import SMALL
-from tiny_infer.checkpoint import CheckpointError, load_checkpoint
-from tiny_infer.export_json import to_json
-from tiny_infer.snapshots import INDEX, snapshot_dirs
-from train.__main__ import main as train_main
-from train.checkpoint import load_state, save_state
-from train.config import preset
-from train.ppo import Trainer
-from train.snapshots import KEEP, SnapshotLog, pick
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,7 +105,7 @@ def test_train_writes_snapshots_as_contract_1_folders(tmp_path, capsys):
     final = json.loads((folder / "policy.json").read_text())
     assert steps[-1] == final["train"]["eval"]["step"]
     assert (snaps[-1][1] / "policy.safetensors").read_bytes() == (folder / "policy.safetensors").read_bytes()
-    for s, d in snaps:  # each a contract-1 policy of its own, evaluated as the final one was
+    for s, d in snaps:  # each a policy of its own in the checkpoint format, evaluated as the final one was
         ck = load_checkpoint(d)
         ev = ck.meta["train"]["eval"]
         assert ck.env_id == "CartPole-v1" and ck.meta["train"]["env_steps"] == s and ev["step"] == s

@@ -1,4 +1,5 @@
-"""train/: PPO learns, writes contract 1 exactly, is deterministic and resumable, and rejects bad input."""
+"""rl_web_agent/train: PPO learns, writes the checkpoint format exactly, is deterministic and resumable, and
+rejects bad input."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ import numpy as np
 import pytest
 import torch
 
+from rl_web_agent.train.checkpoint import load_state, save_state, write_policy
+from rl_web_agent.train.cli import main
+from rl_web_agent.train.config import preset
+from rl_web_agent.train.ppo import Trainer
 from tests.checkpoints import load_oracle, oracle_forward
 from tests.training import SMALL, small, train_cli
-from train.__main__ import main
-from train.checkpoint import load_state, save_state, write_policy
-from train.config import preset
-from train.ppo import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,7 +85,7 @@ def test_cpu_determinism():
     def weights():
         tr = Trainer(dataclasses.replace(small(), seed=7, total_timesteps=1024))
         tr.run()
-        return tr.model.contract_tensors()
+        return tr.model.checkpoint_tensors()
 
     a, b = weights(), weights()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -101,7 +102,7 @@ def test_resume_in_process_matches_uninterrupted(tmp_path):
     save_state(tmp_path, part.state_dict())
     resumed = Trainer(cfg, state=load_state(tmp_path))
     resumed.run()
-    a, b = full.model.contract_tensors(), resumed.model.contract_tensors()
+    a, b = full.model.checkpoint_tensors(), resumed.model.checkpoint_tensors()
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed.s.global_step == 2048
 
 
@@ -113,6 +114,7 @@ def test_ctrl_c_then_resume_matches_uninterrupted_run(tmp_path):
         [
             sys.executable,
             "-m",
+            "rl_web_agent",
             "train",
             *args,
             "--out",
@@ -246,7 +248,7 @@ def test_numpy_fast_path_is_the_torch_model(action, obs_norm, activation):
     """Rollouts and evals act through ActorCritic.greedy_policy (numpy on a snapshot of the weights, for
     speed):
     it must be the PyTorch model's own forward pass, normaliser included."""
-    from train.model import ActorCritic
+    from rl_web_agent.train.model import ActorCritic
 
     torch.manual_seed(0)
     m = ActorCritic(5, action, (16, 16), activation, obs_norm=obs_norm)

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import torch
 
+from rl_web_agent.train.checkpoint import from_plain, load_state, save_state, to_plain
+from rl_web_agent.train.cli import create_run_dir, main
+from rl_web_agent.train.config import preset, to_dict
+from rl_web_agent.train.ppo import Trainer
 from tests.training import SMALL, train_cli
-from train.__main__ import create_run_dir, main
-from train.checkpoint import from_plain, load_state, save_state, to_plain
-from train.config import preset, to_dict
-from train.ppo import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,8 @@ def good_policy(tmp_path) -> Path:
 
 
 def run_cli(tmp_path: Path, capsys, argv: list[str], code: int = 2) -> str:
-    """Run `python -m train` in process; assert the exit code, one stderr line, and an unchanged tmp_path."""
+    """Run `python -m rl_web_agent train` in process; assert the exit code, one stderr line, and an unchanged
+    tmp_path."""
     before = tree(tmp_path)
     got = main([*argv, "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")])
     err = capsys.readouterr().err.strip()
@@ -148,7 +149,7 @@ def test_resume_of_a_python_loop_env_with_obs_norm_is_exact(tmp_path):
     resumed = Trainer(cfg, state=load_state(tmp_path))
     assert resumed.env_lost == []
     resumed.run()
-    a, b = full.model.contract_tensors(), resumed.model.contract_tensors()
+    a, b = full.model.checkpoint_tensors(), resumed.model.checkpoint_tensors()
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed.s.episodes == full.s.episodes > 0
     assert np.array_equal(full.rms.var, resumed.rms.var)
 
@@ -266,7 +267,7 @@ def test_run_folders_are_exclusive_even_in_the_same_second(tmp_path):
 
 @pytest.mark.slow
 def test_impossible_sizes_from_the_command_line(tmp_path):
-    """The issue's MemoryError: refused in one line with exit 2, no run folder made."""
+    """A MemoryError from impossible sizes: refused in one line with exit 2, no run folder made."""
     r = train_cli(tmp_path, "--n-envs", "100000", "--n-steps", "100000")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--n-envs" in r.stderr, r.stderr
     assert not list(tmp_path.iterdir())

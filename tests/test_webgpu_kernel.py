@@ -9,10 +9,10 @@ import subprocess
 import numpy as np
 import pytest
 
+from rl_web_agent.compiler.codegen import Buf, Call, Graph, Kernel
+from rl_web_agent.compiler.webgpu import emit_data
 from tests.checkpoints import oracle_forward
 from tests.kernels import assert_parity
-from tiny_infer.codegen import Buf, Call, Graph, Kernel
-from tiny_infer.webgpu import emit_data
 
 pytestmark = pytest.mark.compile
 

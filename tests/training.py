@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rl_web_agent.train.config import PPOConfig, preset
 from tests.conftest import ROOT
-from train.config import PPOConfig, preset
 
 SHORT = {
     "n_envs": 4,
@@ -20,7 +20,7 @@ SHORT = {
     "stop_return": 0.0,
     "eval_episodes": 5,
 }
-# the same on the command line (python -m train), without the plot and the progress bar
+# the same on the command line (python -m rl_web_agent train), without the plot and the progress bar
 SMALL = [
     *(a for k, v in SHORT.items() for a in (f"--{k.replace('_', '-')}", str(v))),
     "--no-plot",
@@ -34,7 +34,18 @@ def small(env_id: str = "CartPole-v1", **kw) -> PPOConfig:
 
 
 def train_cli(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    """`python -m train ARGS` in a subprocess, writing only under TMP (o/ for the policy, r/ for the runs)."""
-    cmd = [sys.executable, "-m", "train", *args, "--out", str(tmp / "o"), "--runs", str(tmp / "r")]
+    """`python -m rl_web_agent train ARGS` in a subprocess, writing only under TMP (o/ for the policy, r/ for
+    the runs)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "rl_web_agent",
+        "train",
+        *args,
+        "--out",
+        str(tmp / "o"),
+        "--runs",
+        str(tmp / "r"),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)

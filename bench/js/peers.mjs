@@ -1,5 +1,5 @@
 // The contenders of the kernel benchmark, one factory each, for Node and the browser alike.
-// Every peer computes the same function: obs [obs_dim] -> [probs..., value] (contract 2's output layout),
+// Every peer computes the same function: obs [obs_dim] -> [probs..., value] (the kernel folder's output layout),
 // and exposes single(obs) (one observation, sync or async) and batch(flat, n) (n observations at once).
 
 export async function wasmPeer(name, bytes) {
@@ -15,7 +15,7 @@ export async function wasmPeer(name, bytes) {
     'batch_output_ptr',
     'forward_batch',
   ]) {
-    if (!(k in e)) throw new Error(`${name}: wasm lacks the contract-2 export ${k}`);
+    if (!(k in e)) throw new Error(`${name}: wasm lacks the kernel-folder export ${k}`);
   }
   return {
     name,

@@ -1,4 +1,4 @@
-// The pure-Python policy (tiny_infer/reference.py) inside a WebAssembly Python, timed the way the page uses
+// The pure-Python policy (rl_web_agent/runtime_py/mlp.py) inside a WebAssembly Python, timed the way the page uses
 // it: the module imported from the runtime's file system, then forward() called from JS per observation.
 import { OPTS } from './measure.mjs';
 

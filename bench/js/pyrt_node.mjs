@@ -1,5 +1,5 @@
 // Python runtimes in Node: node bench/js/pyrt_node.mjs CONFIG.json -> one JSON object on stdout.
-// CONFIG: {io, src (reference.py), weights (export-json file), wasm: {name: path}, quick}
+// CONFIG: {io, src (runtime_py/mlp.py), weights (export-json file), wasm: {name: path}, quick}
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';

@@ -1,4 +1,4 @@
-// Our WebGPU kernel (policy.webgpu.js from tiny_infer, contract 2) as a bench peer. Headless Chromium runs
+// Our WebGPU kernel (policy.webgpu.js from rl_web_agent compile, the kernel folder) as a bench peer. Headless Chromium runs
 // WebGPU on SwiftShader (a CPU implementation), so these numbers say nothing about a real GPU.
 
 const flatten = (r) => {
@@ -8,7 +8,7 @@ const flatten = (r) => {
 };
 
 export async function webgpuPeer(moduleUrl, weightsUrl) {
-  if (!moduleUrl) throw new Error('no policy.webgpu.js (tiny_infer compile did not run)');
+  if (!moduleUrl) throw new Error('no policy.webgpu.js (rl_web_agent compile did not run)');
   if (!navigator.gpu) throw new Error('navigator.gpu missing (WebGPU disabled)');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');

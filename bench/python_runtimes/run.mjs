@@ -1,4 +1,4 @@
-// Runs tiny_infer/reference.py, unchanged, inside MicroPython and Pyodide (both WebAssembly) in Node.
+// Runs rl_web_agent/runtime_py/mlp.py, unchanged, inside MicroPython and Pyodide (both WebAssembly) in Node.
 //
 //   node bench/python_runtimes/run.mjs JOB.json [--runtimes micropython,pyodide] [--node-modules DIR]
 //
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SOURCE = fs.readFileSync(path.join(ROOT, 'tiny_infer/reference.py'), 'utf8');
+const SOURCE = fs.readFileSync(path.join(ROOT, 'rl_web_agent/runtime_py/mlp.py'), 'utf8');
 // MicroPython collects garbage only between calls from JS: keep the garbage of one call small
 const LOOP_MAX = 200;
 const CHUNK_MACS = 100000;

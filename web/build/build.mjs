@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundle the site (contract 3) from compiled kernel folders (contract 2); what each flag does: cli.mjs USAGE
+// Bundle the site (the page API) from compiled kernel folders; what each flag does: cli.mjs USAGE
 // (`--help` prints it).
 // Relative URLs only. Same inputs give byte-identical outputs. Every input is checked before anything is
 // written; files go to a temporary folder first and are renamed into place, so a failed build leaves the
@@ -28,8 +28,8 @@ function siteEnvs(args) {
 }
 
 /**
- * The build. Its inputs: the kernel folders (contract 2) and this repository's web/, public/'s static
- * files, tiny_infer/reference.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds).
+ * The build. Its inputs: the kernel folders (docs/design.md) and this repository's web/, public/'s static
+ * files, rl_web_agent/runtime_py/mlp.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds).
  */
 async function main() {
   const args = parseArgs(process.argv.slice(2));

@@ -1,11 +1,11 @@
-// Reading a compiled kernel folder (contract 2) without trusting it: every file the bundler publishes or
+// Reading a compiled kernel folder (docs/design.md) without trusting it: every file the bundler publishes or
 // inlines is read through kernelFile(), confined to the folder (no `..`, no absolute paths, no symlink that
 // leads out), and policy.wasm must be the module the manifest describes.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** The exports contract 2 promises; the page calls these. */
+/** The exports the kernel folder promises; the page calls these. */
 const WASM_EXPORTS = [
   'memory',
   'input_ptr',
@@ -67,7 +67,7 @@ export function kernelFile(dir, name, what = name) {
 
 function checkManifest(m, mpath) {
   for (const key of ['env_id', 'obs_dim', 'action', 'outputs']) {
-    if (!(key in m)) fail(`${mpath} lacks '${key}' (contract 2): ${RECOMPILE}`);
+    if (!(key in m)) fail(`${mpath} lacks '${key}' (docs/design.md, the kernel folder): ${RECOMPILE}`);
   }
   if (typeof m.env_id !== 'string' || !ENV_ID.test(m.env_id)) {
     fail(`${mpath}: env_id ${JSON.stringify(m.env_id)} is not a Gymnasium id: ${RECOMPILE}`);
@@ -77,7 +77,7 @@ function checkManifest(m, mpath) {
     !Array.isArray(m.outputs) ||
     !m.outputs.every((o) => o && typeof o.name === 'string' && posInt(o.size))
   ) {
-    fail(`${mpath}: outputs must be [{name, size}, ...] (contract 2): ${RECOMPILE}`);
+    fail(`${mpath}: outputs must be [{name, size}, ...] (docs/design.md, the kernel folder): ${RECOMPILE}`);
   }
   if (m.hidden != null && !(Array.isArray(m.hidden) && m.hidden.every(posInt))) {
     fail(`${mpath}: hidden must be a list of layer widths, e.g. [64, 64]: ${RECOMPILE}`);
@@ -92,7 +92,7 @@ function checkManifest(m, mpath) {
 }
 
 /**
- * The kernel's policy.weights.json (the python backend's weights, contract 2), when it has one, must be a JSON
+ * The kernel's policy.weights.json (the python backend's weights, the kernel folder), when it has one, must be a JSON
  * export of this kernel's policy: one from another kernel has another env, observation size or outputs.
  */
 function checkWeightsJson(file, m) {
@@ -112,7 +112,7 @@ function checkWeightsJson(file, m) {
 
 /**
  * policy.wasm must be the manifest's: its sha256 equals manifest.wasm_sha256, and it is a WebAssembly module
- * with contract 2's exports. Returns the module's bytes.
+ * with the kernel folder's exports. Returns the module's bytes.
  */
 function checkWasm(file, m, mpath) {
   const bytes = fs.readFileSync(file);
@@ -131,14 +131,15 @@ function checkWasm(file, m, mpath) {
   }
   const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
   const missing = WASM_EXPORTS.filter((e) => !exported.has(e));
-  if (missing.length) fail(`${file} lacks the exports ${missing.join(', ')} (contract 2): ${RECOMPILE}`);
+  if (missing.length)
+    fail(`${file} lacks the exports ${missing.join(', ')} (docs/design.md, the kernel folder): ${RECOMPILE}`);
   if (WebAssembly.Module.imports(mod).length)
-    fail(`${file} has imports (contract 2 allows none): ${RECOMPILE}`);
+    fail(`${file} has imports (the kernel folder allows none): ${RECOMPILE}`);
   return bytes;
 }
 
 /**
- * policy.webgpu.data.js must be what compile writes (tiny_infer/webgpu.py): `//` comment lines, then
+ * policy.webgpu.data.js must be what compile writes (rl_web_agent/compiler/webgpu.py): `//` comment lines, then
  * `export default {...};` holding JSON and nothing else, fitting the manifest and the weights file. Returns
  * the data; the bundle re-serialises it (bundleWebgpu), so the module the page gets is data whatever the file
  * held.
@@ -192,7 +193,7 @@ export function readKernel(dir) {
   checkManifest(manifest, mpath);
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
   const wasmBytes = checkWasm(wasm, manifest, mpath);
-  const gpu = manifest.webgpu ?? null; // contract 2: {module, data, weights}, or null for a wasm-only kernel
+  const gpu = manifest.webgpu ?? null; // the kernel folder: {module, data, weights}, or null for a wasm-only kernel
   let gpuJs = null,
     gpuData = null,
     weights = null,
@@ -216,7 +217,7 @@ export function readKernel(dir) {
   return { dir, manifest, wasm, wasmBytes, gpuJs, gpuData, weights, weightsFile, weightsJson };
 }
 
-/** The specifier of the loader's one import (tiny_infer/webgpu_loader.js): its data module. */
+/** The specifier of the loader's one import (rl_web_agent/compiler/webgpu_loader.js): its data module. */
 const WEBGPU_DATA_IMPORT = './policy.webgpu.data.js';
 
 /**
@@ -252,7 +253,7 @@ export function bundleWebgpu(b, k) {
 }
 
 /**
- * The kernel's training snapshots (the page's training timeline; tiny_infer/snapshots.py writes <dir>/snapshots/snapshots.json and a
+ * The kernel's training snapshots (the page's training timeline; rl_web_agent/compiler/snapshots.py writes <dir>/snapshots/snapshots.json and a
  * kernel folder per snapshot): [{steps, eval, final, k}] by steps, k the snapshot's checked kernel (readKernel),
  * null for the final one (the page plays the policy's own kernel for it). [] when the kernel has none.
  */

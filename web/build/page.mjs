@@ -12,7 +12,7 @@ import { BUDGET_GZ, ENGINE_BUDGET_GZ, gz } from './report.mjs';
 
 const hash = (buf) => sha256(buf).slice(0, 10);
 
-/** The env registry (web/page/envs/index.js, contract 3): env id -> {spec, Env, module}. */
+/** The env registry (web/page/envs/index.js, the page API): env id -> {spec, Env, module}. */
 export async function loadEnvs() {
   return (await import(pathToFileURL(ENVS_INDEX).href)).ENVS;
 }
@@ -27,7 +27,7 @@ export function envFiles(envs, envId) {
   return { id: envId, spec: entry.spec, envJs, renderJs, engine: Boolean(entry.spec.engine) };
 }
 
-/** The build-time manifest the page inlines: contract 2's fields plus hashed URLs or inlined bytes. */
+/** The build-time manifest the page inlines: the kernel folder's fields plus hashed URLs or inlined bytes. */
 function pageManifest(k, single, env) {
   const m = k.manifest;
   const out = {
@@ -159,7 +159,7 @@ export async function buildPage(k, env, { single, dir }) {
   }
   const favicon = fs.readFileSync(path.join(STATIC, 'favicon.svg'));
   const firstGz = firstAction.reduce((a, rel) => a + gz(files.get(rel) ?? favicon), 0);
-  const ev = k.manifest.eval; // contract 2: the checkpoint's evaluation at training time, or null
+  const ev = k.manifest.eval; // the kernel folder: the checkpoint's evaluation at training time, or null
   const info = {
     title: env.spec.title ?? env.id,
     solved: env.spec.solved ?? null,

@@ -1,5 +1,5 @@
 // The lazy `python` backend's files (multi-file pages only): MicroPython's runtime and wasm from node_modules,
-// tiny_infer/reference.py, and the kernel's policy.weights.json (contract 2: compile writes it from the
+// rl_web_agent/runtime_py/mlp.py, and the kernel's policy.weights.json (the kernel folder: compile writes it from the
 // checkpoint it compiled; readKernel checks it is this kernel's).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,7 @@ export function pythonFiles(k) {
   const files = {
     'python:runtime': [path.join(MICROPYTHON, 'micropython.mjs'), 'file'],
     'python:runtime-wasm': [path.join(MICROPYTHON, 'micropython.wasm'), 'file'],
-    'python:reference': [path.join(ROOT, 'tiny_infer', 'reference.py'), 'text'],
+    'python:reference': [path.join(ROOT, 'rl_web_agent', 'runtime_py', 'mlp.py'), 'text'],
   };
   for (const [spec, [file]] of Object.entries(files)) {
     if (!fs.existsSync(file)) fail(`${file} missing (python backend, ${spec}): run \`npm ci\``);

@@ -39,7 +39,7 @@ export const actionSize = (action) => (action.type === 'box' ? prod(action.shape
 
 /**
  * Why the kernel (its manifest) cannot drive this env, or '' when it fits: same env, observation size, action
- * type, count or shape, and an action head of that size (contract 2's outputs).
+ * type, count or shape, and an action head of that size (the kernel folder's outputs).
  */
 export function kernelMismatch(spec, obsDim, m) {
   const a = spec.action,

@@ -1,4 +1,4 @@
-// window.app: contract 3's read-only status, plus documented hooks for tests and embedding.
+// window.app: the page API's read-only status, plus documented hooks for tests and embedding.
 import { spec } from 'virtual:env';
 import { S, env, episodeSeed, newEpisode, stepOnce } from './loop.js';
 import { drag, setMode, setRunning, setSpeed } from './input.js';

@@ -1,4 +1,4 @@
-// loadPolicy (contract 3): one interface over the backends. The wasm backend is bundled; the others are
+// loadPolicy (the page API): one interface over the backends. The wasm backend is bundled; the others are
 // lazy modules (code-split) listed by the build in 'virtual:backends'.
 import { load as loadWasm } from './backends/wasm.js';
 import { kernelFile, outputSize, split } from './backends/common.js';

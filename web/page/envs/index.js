@@ -1,4 +1,4 @@
-// The env registry (docs/design.md, contract 3): Gymnasium id -> {spec, Env, module}. Node tests and the
+// The env registry (docs/design.md, the page API): Gymnasium id -> {spec, Env, module}. Node tests and the
 // bundler import it; a page imports only its own env module (web/page/envs/<module>.js).
 import * as acrobot from './acrobot.js';
 import * as cartpole from './cartpole.js';

@@ -1,5 +1,5 @@
 // The gallery's previews: each card's canvas shows its environment's first state (a fixed seed), drawn by
-// that environment's own renderer (contract 3), so the picture is the page's picture. Envs that need an
+// that environment's own renderer (the page API), so the picture is the page's picture. Envs that need an
 // engine loaded first (MuJoCo) keep the plain card.
 import envs from 'virtual:gallery';
 

@@ -1,5 +1,5 @@
 // Saliency bars: how each observation feature moves the policy's decision for the action it takes, from the
-// gradient tinygrad derived (contract 2's saliency(k); tiny_infer/saliency.py): discrete, d log P(k | obs) /
+// gradient tinygrad derived (the kernel folder's saliency(k); rl_web_agent/compiler/saliency.py): discrete, d log P(k | obs) /
 // d obs for the greedy action k; q-values, d Q(k) / d obs; box, d mean_k / d obs (the final action when
 // squashed) for the dimension the viewer picks. One signed bar per feature, scaled to the largest.
 // The lazy half: core/saliency.js imports this after the first action and passes the page's state in (a static

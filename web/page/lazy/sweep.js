@@ -1,5 +1,5 @@
 // The robustness sweep: for each value of one physical constant, a batch of greedy episodes played by the
-// batched kernel (contract 2's forward_batch, or WebGPU's batched pipeline), and their mean return.
+// batched kernel (the kernel folder's forward_batch, or WebGPU's batched pipeline), and their mean return.
 // No DOM and no imports: the page passes the env, the kernel's batch and the action rule in (it runs in
 // Node as well), and a pause() that yields to the event loop between chunks so the page stays responsive.
 

@@ -153,7 +153,7 @@ export function mujocoRenderer(spec) {
     ctx.stroke();
   }
 
-  /** draw(ctx, state, view): state = [qpos, qvel]; view as contract 3's (hud, badge, drag). */
+  /** draw(ctx, state, view): state = [qpos, qvel]; view as the page API's (hud, badge, drag). */
   function draw(ctx, state, view) {
     const f = begin(ctx, WIDTH, HEIGHT, view);
     const finite = state.every(Number.isFinite);

@@ -8,7 +8,7 @@ export function fromBase64(s) {
   return out;
 }
 
-/** Floats per observation in the kernel's output (contract 2: the action head, then the value if any). */
+/** Floats per observation in the kernel's output (the kernel folder: the action head, then the value if any). */
 export function outputSize(manifest) {
   return manifest.outputs.reduce((n, o) => n + o.size, 0);
 }

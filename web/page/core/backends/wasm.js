@@ -1,4 +1,4 @@
-// The WebAssembly backend: contract 2's policy.wasm (no imports, weights in its data segment).
+// The WebAssembly backend: the kernel folder's policy.wasm (no imports, weights in its data segment).
 import { kernelFile, outputSize, split } from './common.js';
 
 async function instantiate(manifest, baseUrl, response) {
@@ -19,7 +19,9 @@ export async function load(manifest, baseUrl, { response } = {}) {
   const e = instance.exports;
   for (const name of ['memory', 'input_ptr', 'output_ptr', 'forward']) {
     if (!(name in e))
-      throw new Error(`policy.wasm lacks the export '${name}' (contract 2): recompile the kernel`);
+      throw new Error(
+        `policy.wasm lacks the export '${name}' (docs/design.md, the kernel folder): recompile the kernel`,
+      );
   }
   const nOut = outputSize(manifest),
     inPtr = e.input_ptr() >> 2,
@@ -31,7 +33,7 @@ export async function load(manifest, baseUrl, { response } = {}) {
     e.forward();
     return split(manifest, f32.subarray(outPtr, outPtr + nOut));
   };
-  // d decision_k / d obs, f32[obs_dim] (contract 2's saliency(k); tiny_infer/saliency.py), a copy
+  // d decision_k / d obs, f32[obs_dim] (the kernel folder's saliency(k); rl_web_agent/compiler/saliency.py), a copy
   const salPtr = e.saliency_ptr ? e.saliency_ptr() >> 2 : 0;
   const saliency = e.saliency
     ? (obs, k) => {
@@ -41,7 +43,7 @@ export async function load(manifest, baseUrl, { response } = {}) {
         return f32.slice(salPtr, salPtr + manifest.obs_dim);
       }
     : null;
-  // Many observations at once (contract 2's forward_batch; the what-if sweep): rows of nOut, a view into
+  // Many observations at once (the kernel folder's forward_batch; the what-if sweep): rows of nOut, a view into
   // kernel memory that the next call overwrites
   const batchSize = e.forward_batch ? e.batch_size() : 0;
   const forwardBatch = (obs, n) => {

@@ -1,10 +1,10 @@
-// The python backend: tiny_infer/reference.py, unchanged, in MicroPython compiled to WebAssembly.
+// The python backend: rl_web_agent/runtime_py/mlp.py, unchanged, in MicroPython compiled to WebAssembly.
 // Code-split with its runtime: nothing here is fetched unless the page asks for `python`.
 // Helpers come in through `lib` (core/backends/common.js), as for webgpu.js: no chunk shared with the page.
 import runtimeUrl from 'python:runtime'; // micropython.mjs as a hashed asset, imported as is (not bundled)
 import runtimeWasmUrl from 'python:runtime-wasm';
 import reference from 'python:reference'; // the source text
-import weightsUrl from 'python:weights'; // the kernel's policy.weights.json (contract 2)
+import weightsUrl from 'python:weights'; // the kernel's policy.weights.json (in the kernel folder)
 
 // How the page calls reference.py. Results go into a JS array, not back as a Python list: a returned list
 // becomes a proxy that pins it in MicroPython's heap until JavaScript's GC finalises the proxy, and the heap

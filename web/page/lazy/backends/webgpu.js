@@ -1,4 +1,4 @@
-// The WebGPU backend: tinygrad's WGSL kernels with their dispatch plan (contract 2's policy.webgpu.js, which
+// The WebGPU backend: tinygrad's WGSL kernels with their dispatch plan (the kernel folder's policy.webgpu.js, which
 // imports them from policy.webgpu.data.js).
 // Code-split: the default page never downloads this module.
 // Helpers come in through `lib` (backends/common.js): importing them would split them into a shared chunk
@@ -21,7 +21,7 @@ export async function load(manifest, baseUrl, { lib }) {
     async forward(obs) {
       return split(manifest, await kernel.forward(Float32Array.from(obs)));
     },
-    // d decision_k / d obs (contract 2), from the WGSL of tinygrad's backward pass (tiny_infer/saliency.py)
+    // d decision_k / d obs (the kernel folder's saliency), from the WGSL of tinygrad's backward pass (rl_web_agent/compiler/saliency.py)
     saliency: kernel.saliency ? (obs, k) => kernel.saliency(Float32Array.from(obs), k) : null,
     batchSize: kernel.forwardBatch ? kernel.batchSize : 0, // the batched pipeline (the what-if sweep)
     forwardBatch: kernel.forwardBatch ? (obs, n) => kernel.forwardBatch(obs, n) : null,

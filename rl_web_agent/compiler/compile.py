@@ -1,0 +1,396 @@
+"""The compiler: a checkpoint (the checkpoint format) -> a kernel folder, build/kernels/<env-id>/.
+
+The command line is rl_web_agent/compiler/cli.py (`python -m rl_web_agent compile`); a policy's training
+snapshots are compiled by snapshots.py, each with compile_policy. compile_policy runs five steps, each a
+function of this module that reads what the one before returned:
+
+1. resolve: the checkpoint (MODEL_DIR, or the newest for --env) loaded and validated, and checked against its
+   environment's spaces when Gymnasium registers it; the --out folder, checked that compile may replace it.
+2. render: the policy as a tinygrad graph, its kernels rendered by tinygrad's C and WGSL renderers; the C
+   kernels and the weights linked into the text of policy.c.
+3. link: policy.c written to a temp folder beside --out, and zig cc started on it (policy.wasm) in the
+   background.
+4. check: while zig runs, PyTorch's reference (a float32 overflow named first) and tinygrad's own pass against
+   it; then policy.wasm against PyTorch (wasmtime): forward pass, saliency, and an imported policy against the
+   library it came from.
+5. write: the rest of the kernel folder (the WebGPU loader policy.webgpu.js, its data module
+   policy.webgpu.data.js, policy.weights.bin, policy.weights.json, manifest.json) into the temp folder,
+   which then replaces --out whole: --out is always either the old kernel or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from rl_web_agent.compiler import saliency
+from rl_web_agent.compiler.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
+from rl_web_agent.compiler.kernel_dir import (
+    C_FILE,
+    FILES,
+    PYTHON_WEIGHTS_FILE,
+    WASM_FILE,
+    WEBGPU_DATA_FILE,
+    WEBGPU_MODULE_FILE,
+    WEBGPU_WEIGHTS_FILE,
+    is_kernel_dir,
+    write_manifest,
+)
+from rl_web_agent.compiler.model import TinyPolicy, torch_forward
+from rl_web_agent.compiler.parity import check_parity, check_source_parity, parity_observations
+from rl_web_agent.compiler.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
+from rl_web_agent.compiler.webgpu import LOADER, emit_data, weights_blob
+from rl_web_agent.policy.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    resolve_model_dir,
+    train_eval,
+)
+from rl_web_agent.policy.env_spaces import EnvError, misfit, spaces
+from rl_web_agent.policy.envid import EnvIdError, check_env_id, is_registered
+from rl_web_agent.policy.files import staged_dir
+from rl_web_agent.runtime_py.export_json import to_json
+from rl_web_agent.runtime_py.mlp import Policy as PythonPolicy
+
+# what policy.c and the WebGPU data module say generated them, in their first comment line: the name the
+# compiler had when the shipped kernels were compiled, kept so that a kernel's bytes do not change with it
+GENERATOR = "tiny_infer"
+
+
+@dataclass(frozen=True)
+class CompileConfig:
+    """What to compile, as the CLI's flags say it; resolve() settles what they leave open."""
+
+    model_dir: Path | None = None  # None: the newest checkpoint for `env` (checkpoint.resolve_model_dir)
+    env: str | None = None
+    out: Path | None = None  # None: build/kernels/<env-id>
+    batch_size: int = 256  # capacity of forward_batch
+    parity_samples: int = 20_000
+    tinygrad_check_samples: int = 3
+    saliency_samples: int = 10_000
+    python_samples: int = 500  # of the parity observations, run through runtime_py/mlp.py (pure Python: slow)
+    seed: int = 0
+
+
+class CompileError(RuntimeError):
+    """Bad input to compile (a flag, an --out it must not replace) or a kernel that fails its checks."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """resolve()'s answer: the loaded checkpoint and the folder to write."""
+
+    ckpt: Checkpoint
+    out: Path
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """render()'s answer: the tinygrad graph and everything rendered from it."""
+
+    policy: TinyPolicy
+    weights: dict[str, np.ndarray]  # the realized weight buffers, flat, as the kernels index them
+    c_src: str  # policy.c
+    wgsl: dict  # codegen.Graph of each WebGPU entry point: "single", "batch", "saliency"
+
+
+@dataclass(frozen=True)
+class Checks:
+    """check()'s answer: what it measured, as the manifest records it."""
+
+    parity: dict  # policy.wasm vs PyTorch: {"samples", "max_abs_err"}
+    tinygrad_check: dict  # tinygrad's own pass vs PyTorch: {"samples", "max_abs_err"}
+    saliency: dict  # policy.wasm's saliency vs PyTorch autograd: {"samples", "max_rel_err"}
+    python: dict  # policy.weights.json in runtime_py/mlp.py vs PyTorch: {"samples", "max_abs_err"}
+    weights_json: str  # the text of policy.weights.json that was checked (export_json.to_json), for write()
+    source: dict | None  # an imported policy: the kernel vs the library it came from (parity.py)
+
+
+def _tinygrad_check(policy, ckpt: Checkpoint, n: int, seed: int) -> float:
+    """tinygrad's own forward pass (PYTHON device, no compiler) vs PyTorch's, before emitting anything."""
+    from tinygrad.helpers import Context  # tinygrad only when compiling: it takes a while to import
+
+    obs = parity_observations(ckpt.obs_dim, max(n, 3), seed + 1)[: max(n, 1)]
+    obs[-1] = np.random.default_rng(seed).normal(0, 1, ckpt.obs_dim)
+    with Context(PARALLEL=0):  # no compile worker pool: a few tiny kernels compile faster in-process
+        got = policy.run(obs)
+    try:
+        return check_parity(got, torch_forward(ckpt, obs), "tinygrad's forward pass")
+    except ValueError as e:
+        raise CompileError(
+            f"{e}; the tinygrad graph does not match the checkpoint (a bug: please report it)"
+        ) from None
+
+
+def check_out_dir(out: Path, model_dir: Path) -> None:
+    """Refuse an --out that compile must not replace: compile swaps the whole folder for the new kernel, so
+    only a new or empty folder, or a kernel folder it wrote before, may be named."""
+    fix = "pass a new folder such as build/kernels/ENV, or a kernel folder compile wrote"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        what = "is a symbolic link" if out.is_symlink() else "exists and is not a folder"
+        raise CompileError(f"--out {out} {what}; {fix}")
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise CompileError(f"--out {out}: {blocker} is a file, not a folder; {fix}")
+    dest, cwd, model = out.resolve(), Path.cwd().resolve(), Path(model_dir).resolve()
+    if dest == cwd or dest in cwd.parents:
+        raise CompileError(f"--out {out} is the current folder or holds it; {fix}")
+    if dest == model or dest in model.parents:
+        what = "is the checkpoint's folder" if dest == model else f"holds the checkpoint {model_dir}"
+        raise CompileError(f"--out {out} {what}; {fix}")
+    if out.is_dir() and any(out.iterdir()) and not is_kernel_dir(out):
+        foreign = sorted(e.name for e in out.iterdir() if e.name not in FILES)
+        what = "no manifest.json of a kernel"
+        if foreign:
+            what = f"it holds {', '.join(map(repr, foreign[:3]))}{', ...' if len(foreign) > 3 else ''}"
+        raise CompileError(
+            f"--out {out} is not a kernel folder compile wrote ({what}), and compile replaces its --out "
+            f"whole; {fix}"
+        )
+
+
+def check_env_spaces(ckpt: Checkpoint) -> None:
+    """When Gymnasium registers ckpt.env_id, the policy must fit its spaces (env_spaces.misfit): obs_dim, and
+    the action space (discrete n, or box shape and bounds). A mismatch (weights labelled with another env) is
+    refused."""
+    if not is_registered(ckpt.env_id):
+        return  # not one of Gymnasium's: nothing to check against
+    try:
+        with warnings.catch_warnings():  # an old version's deprecation notice is not ours to print
+            warnings.simplefilter("ignore")
+            obs, act = spaces(ckpt.env_id)
+    except EnvError as e:
+        raise CheckpointError(
+            f"{ckpt.env_id}: Gymnasium cannot make this environment ({e}), so the policy cannot be checked "
+            "against it; install what it needs, then compile again"
+        ) from None
+    problem = misfit(ckpt.obs_dim, ckpt.action, obs, act)
+    if problem:
+        raise CheckpointError(
+            f"{ckpt.model_dir}/policy.json: the policy does not fit {ckpt.env_id}: {problem}; compile the "
+            f"checkpoint trained on {ckpt.env_id}, or correct env_id in its policy.json"
+        )
+
+
+def _header(ckpt: Checkpoint, what: str) -> str:
+    return (
+        f"{what}: generated by {GENERATOR} from {ckpt.model_dir} ({ckpt.env_id}) with tinygrad "
+        f"{version('tinygrad')}. Do not edit.\n"
+        f"obs[{ckpt.obs_dim}] -> {ckpt.outputs[0]['name']}[{ckpt.n_act}], value; hidden {list(ckpt.hidden)} "
+        f"{ckpt.activation}{', obs_norm' if ckpt.obs_norm else ''}"
+    )
+
+
+def compile_policy(cfg: CompileConfig, log=print) -> Path:
+    """Compile cfg.model_dir (or the newest policy for cfg.env) into cfg.out; returns the output folder."""
+    return compile_checkpoint(cfg, log).out
+
+
+def compile_checkpoint(cfg: CompileConfig, log=print) -> Resolved:
+    """compile_policy's work: returns the checkpoint it compiled and the folder it wrote. The steps, in order:
+    resolve, render, link, check, write (see the module docstring)."""
+    t0 = time.perf_counter()
+    job = resolve(cfg)
+    ckpt = job.ckpt
+    log(
+        f"compile: model {ckpt.model_dir} ({ckpt.env_id}, obs {ckpt.obs_dim}, hidden {list(ckpt.hidden)} "
+        f"{ckpt.activation}, {ckpt.action['type']} {ckpt.n_act}{', obs_norm' if ckpt.obs_norm else ''})"
+    )
+    rendered = render(ckpt, cfg.batch_size)
+    t_render = time.perf_counter()
+    with staged_dir(job.out.resolve()) as folder:  # `--out .` and the like have no name of their own
+        zig = link(rendered, folder)
+        checks = check(ckpt, rendered, zig, folder, cfg)
+        t_check = time.perf_counter()
+        manifest = write(folder, job, rendered, checks, cfg.batch_size)
+    times = {"render": t_render - t0, "zig+check": t_check - t_render, "write": time.perf_counter() - t_check}
+    _report(log, job.out, manifest, times)
+    return job
+
+
+def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
+    """What compile wrote and measured (the manifest's numbers), and where its time went."""
+    for f, n in manifest["files"].items():
+        log(f"  wrote {out / f} ({n:,} bytes)")
+    par, tg, sal, py = (manifest[k] for k in ("parity", "tinygrad_check", "saliency", "python"))
+    log(
+        f"  parity: policy.wasm vs PyTorch on {par['samples']:,} observations, max abs err "
+        f"{par['max_abs_err']:.2e}; tinygrad vs PyTorch {tg['max_abs_err']:.2e}; saliency vs PyTorch "
+        f"autograd on {sal['samples']:,}, max rel err {sal['max_rel_err']:.2e}; policy.weights.json in "
+        f"runtime_py/mlp.py vs PyTorch on {py['samples']:,}, max abs err {py['max_abs_err']:.2e}"
+    )
+    wasm, weights = manifest["files"]["policy.wasm"], manifest["files"]["policy.weights.bin"]
+    log(f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}")
+    steps = ", ".join(f"{step} {s:.1f}" for step, s in times.items())
+    log(f"  time {sum(times.values()):.1f} s ({steps})")
+
+
+def resolve(cfg: CompileConfig) -> Resolved:
+    """Step 1: the checkpoint and the output folder CFG names, checked. CompileError for a bad flag or an
+    --out compile must not replace; CheckpointError for a checkpoint that is none, or not for its env."""
+    if not 1 <= cfg.batch_size <= 4096:
+        raise CompileError(f"--batch-size {cfg.batch_size}: pass a number from 1 to 4096")
+    model_dir = cfg.model_dir
+    if model_dir is None:
+        if not cfg.env:
+            raise CompileError("no checkpoint named: pass a checkpoint folder or --env ENV_ID")
+        model_dir = resolve_model_dir(_env_arg(cfg.env))
+    ckpt = load_checkpoint(model_dir)
+    if cfg.env and cfg.env != ckpt.env_id:
+        raise CompileError(
+            f"{model_dir}/policy.json is for {ckpt.env_id}, not --env {cfg.env}; pass {cfg.env}'s checkpoint "
+            f"or --env {ckpt.env_id}"
+        )
+    check_env_spaces(ckpt)
+    out = Path(cfg.out) if cfg.out else Path("build") / "kernels" / ckpt.env_id
+    check_out_dir(out, ckpt.model_dir)
+    return Resolved(ckpt, out)
+
+
+def render(ckpt: Checkpoint, batch_size: int) -> Rendered:
+    """Step 2: the policy as a tinygrad graph (model.TinyPolicy), its kernels rendered by tinygrad's C and
+    WGSL renderers (codegen.render_graphs), and the text of policy.c (wasm.emit_c)."""
+    policy = TinyPolicy(ckpt)
+    single = render_graphs(policy, 1, False, {"wgsl": wgsl_renderer()}, "s")["wgsl"]
+    batch_c = render_graphs(policy, batch_size, True, {"c": c_renderer()}, "k")["c"]
+    # the same schedule in blocks of BLOCK rows, for forward_batch's big matmuls (wasm.blocked_calls)
+    blocked_c = None
+    if batch_size % BLOCK == 0:
+        blocked_c = render_graphs(policy, batch_size, True, {"c": c_renderer(BLOCK)}, "q", block=BLOCK)["c"]
+    batch_wgsl = render_graphs(policy, batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
+    # the gradient of the decision with respect to the observation (saliency.py), derived by tinygrad
+    grad = saliency.render_saliency(policy, {"c": c_renderer(), "wgsl": wgsl_renderer()}, "g")
+    weights = weight_arrays(policy)
+    # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
+    c_src = emit_c(batch_c, weights, _header(ckpt, C_FILE), blocked_c, grad["c"])
+    wgsl = {"single": single, "batch": batch_wgsl, "saliency": grad["wgsl"]}
+    return Rendered(policy, weights, c_src, wgsl)
+
+
+def link(rendered: Rendered, folder: Path) -> subprocess.Popen:
+    """Step 3: policy.c into FOLDER, and zig cc started on it for FOLDER/policy.wasm; check() waits for it."""
+    (folder / C_FILE).write_text(rendered.c_src)
+    return start_compile_wasm(folder / C_FILE, folder / WASM_FILE)
+
+
+def check(
+    ckpt: Checkpoint, rendered: Rendered, zig: subprocess.Popen, folder: Path, cfg: CompileConfig
+) -> Checks:
+    """Step 4: PyTorch's reference and tinygrad's pass while zig runs, then FOLDER/policy.wasm against
+    PyTorch. CheckpointError for a checkpoint that overflows float32, CompileError for a kernel off bound."""
+    try:
+        # PyTorch's reference, while zig runs (importing torch takes seconds): first of all, a checkpoint
+        # whose values overflow float32 is named here, before tinygrad's pass could be blamed for it
+        obs = parity_observations(ckpt.obs_dim, cfg.parity_samples, cfg.seed)
+        ref = torch_forward(ckpt, obs, check_finite=True)
+        tg_err = _tinygrad_check(rendered.policy, ckpt, cfg.tinygrad_check_samples, cfg.seed)
+        sal_obs = obs[: cfg.saliency_samples]
+        # through the module: the tests put a reference off bound in its place
+        sal_k = saliency.saliency_actions(ckpt, len(sal_obs))
+        sal_ref = saliency.torch_saliency(ckpt, sal_obs, sal_k)
+        sal_ref32 = saliency.torch_saliency_float32(ckpt, sal_obs, sal_k)
+    except BaseException:
+        zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
+        raise
+    wait_wasm(zig)
+    # the python backend's weights; after PyTorch's reference, which names a checkpoint that overflows float32
+    weights_json = to_json(ckpt)
+
+    wasm = WasmPolicy(folder / WASM_FILE)
+    try:
+        max_err = check_parity(wasm.forward_batch(obs, ckpt.n_out), ref, "policy.wasm forward_batch")
+        single_n = min(len(obs), 200)
+        got1 = np.stack([wasm.forward(o, ckpt.n_out) for o in obs[:single_n]])
+        max_err = max(max_err, check_parity(got1, ref[:single_n], "policy.wasm forward"))
+        # an imported policy: the kernel against the library it came from, as recorded at import
+        source = check_source_parity(ckpt, lambda o: wasm.forward_batch(o, ckpt.n_out))
+        sal_err = saliency.check_saliency(
+            wasm.saliency(sal_obs, sal_k), sal_ref, "policy.wasm saliency", sal_ref32
+        )
+        n_py = min(len(obs), cfg.python_samples)
+        py_err = _python_check(weights_json, obs[:n_py], ref[:n_py])
+    except ValueError as e:
+        raise CompileError(str(e)) from None
+    return Checks(
+        parity={"samples": int(len(obs)), "max_abs_err": max_err},
+        tinygrad_check={"samples": cfg.tinygrad_check_samples, "max_abs_err": tg_err},
+        saliency={"samples": int(len(sal_obs)), "max_rel_err": sal_err},
+        source=source,
+        python={"samples": int(n_py), "max_abs_err": py_err},
+        weights_json=weights_json,
+    )
+
+
+def _python_check(weights_json: str, obs: np.ndarray, ref: np.ndarray) -> float:
+    """The python backend's weights (the text write() puts in policy.weights.json) run by
+    rl_web_agent/runtime_py/mlp.py, here in CPython, against PyTorch's forward pass: the bundler has no Python
+    to check them with."""
+    policy = PythonPolicy(json.loads(weights_json))
+    got = np.array([policy.forward([float(x) for x in o]) for o in obs], np.float64).reshape(ref.shape)
+    return check_parity(got, ref, "policy.weights.json in rl_web_agent/runtime_py/mlp.py")
+
+
+def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch_size: int) -> dict:
+    """Step 5: the rest of the kernel folder and its manifest.json into FOLDER, staged beside job.out,
+    which it replaces whole once this returns; returns the manifest. The manifest names no path of this
+    machine: the folder moves as it is."""
+    ckpt = job.ckpt
+    webgpu = write_webgpu(folder, ckpt, rendered)
+    (folder / PYTHON_WEIGHTS_FILE).write_text(checks.weights_json)
+    manifest = {
+        "env_id": ckpt.env_id,
+        "obs_dim": ckpt.obs_dim,
+        "action": ckpt.action,
+        "outputs": ckpt.outputs,
+        "batch_size": batch_size,
+        "weights_sha256": hashlib.sha256((folder / webgpu["weights"]).read_bytes()).hexdigest(),
+        "wasm_sha256": hashlib.sha256((folder / WASM_FILE).read_bytes()).hexdigest(),
+        "tinygrad_version": version("tinygrad"),
+        "files": {},  # write_manifest fills it in
+        "parity": checks.parity,
+        "hidden": list(ckpt.hidden),
+        "activation": ckpt.activation,
+        "obs_norm": ckpt.obs_norm,
+        "eval": train_eval(ckpt.meta),
+        "webgpu": webgpu,
+        "tinygrad_check": checks.tinygrad_check,
+        "saliency": checks.saliency,
+        "python": checks.python,
+        **({"source": checks.source} if checks.source else {}),
+    }
+    write_manifest(folder, manifest)
+    check_out_dir(job.out, ckpt.model_dir)  # again: the folder may have changed while we compiled
+    return manifest
+
+
+def write_webgpu(folder: Path, ckpt: Checkpoint, rendered: Rendered) -> dict:
+    """The WebGPU kernel into FOLDER: the static loader (policy.webgpu.js), the data module it imports
+    (policy.webgpu.data.js: WGSL, dispatch plan, layouts) and the weights it uploads (policy.weights.bin);
+    returns the manifest's `webgpu` entry, which names them."""
+    blob, layout = weights_blob(rendered.weights)
+    (folder / WEBGPU_WEIGHTS_FILE).write_bytes(blob)
+    g = rendered.wgsl
+    header = _header(ckpt, WEBGPU_DATA_FILE)
+    data = emit_data(
+        g["single"], g["batch"], layout, ckpt.obs_dim, ckpt.n_out, ckpt.outputs, header, g["saliency"]
+    )
+    (folder / WEBGPU_DATA_FILE).write_text(data)
+    shutil.copyfile(LOADER, folder / WEBGPU_MODULE_FILE)
+    return {"module": WEBGPU_MODULE_FILE, "data": WEBGPU_DATA_FILE, "weights": WEBGPU_WEIGHTS_FILE}
+
+
+def _env_arg(env: str) -> str:
+    try:
+        return check_env_id(env)
+    except EnvIdError as e:
+        raise CompileError(f"--env: {e}") from None

@@ -1,0 +1,126 @@
+"""Parity: how a forward pass is checked against another, wherever the project checks one.
+
+Compile checks tinygrad's pass, policy.wasm and the python backend's weights against PyTorch's forward pass
+(model.torch_forward), and an imported policy's kernel against the library it came from; the importers check
+the imported policy against that library before writing it (rl_web_agent/importers/imported.py). All of them
+use the same observations (`parity_observations`), the same bound per output (`parity_bound`: 1e-5 *
+max(1, |reference|)) and the same greedy-action comparison (`compare_greedy`).
+
+An imported policy's folder holds SOURCE_PARITY_FILE: the library's outputs and greedy actions on
+PARITY_SAMPLES observations, recorded at import; `check_source_parity` checks a compiled kernel against it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from rl_web_agent.policy.checkpoint import Checkpoint
+
+PARITY_SAMPLES = 10_000  # observations an import is checked on, and recorded in SOURCE_PARITY_FILE
+PARITY_SEED = 12345
+SOURCE_PARITY_FILE = "source_parity.safetensors"
+
+
+def parity_observations(obs_dim: int, n: int, seed: int) -> np.ndarray:
+    """Observations over a wide range: half N(0, 3), half uniform [-10, 10], plus a few extremes."""
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    obs = np.concatenate([rng.normal(0, 3, (half, obs_dim)), rng.uniform(-10, 10, (n - half, obs_dim))])
+    obs[:3] = np.array([0.0, 100.0, -100.0])[:, None]
+    return obs.astype(np.float32)
+
+
+def parity_bound(ref: np.ndarray) -> np.ndarray:
+    """The allowed error per output: 1e-5 * max(1, |reference|)."""
+    return 1e-5 * np.maximum(1.0, np.abs(ref))
+
+
+def check_parity(got: np.ndarray, ref: np.ndarray, what: str) -> float:
+    """Max abs error of GOT against REF; raises ValueError naming the first output over the bound."""
+    if got.shape != ref.shape:
+        raise ValueError(f"{what}: output shape {got.shape} != reference {ref.shape}")
+    err = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    bad = ~(err <= parity_bound(ref))  # also catches NaN
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{what}: differs from PyTorch at sample {i} output {j}: {got[i, j]!r} vs {ref[i, j]!r} "
+            f"({int(bad.sum())} outputs over 1e-5*max(1,|ref|))"
+        )
+    return float(err.max()) if err.size else 0.0
+
+
+def greedy_from_outputs(action: dict, out: np.ndarray) -> np.ndarray:
+    """The greedy action from kernel outputs, as rl_web_agent/runtime_py/mlp.py's act(): argmax (first on
+    ties) of the probabilities or q-values, or the box action clipped to its bounds."""
+    if action["type"] == "discrete":
+        return out[:, : action["n"]].argmax(-1)
+    n = math.prod(action["shape"])
+    return np.clip(out[:, :n], np.asarray(action["low"], np.float32), np.asarray(action["high"], np.float32))
+
+
+def compare_greedy(action: dict, got_out: np.ndarray, lib_out: np.ndarray, lib_greedy: np.ndarray, what: str):
+    """Greedy actions from GOT_OUT against the library's: (equal, near_ties). Discrete: a differing argmax
+    is tolerated only where the library's own top two outputs are within the parity bound (a tie that float
+    rounding may break either way). Box: within the parity bound. ValueError names the first that differs."""
+    mine = greedy_from_outputs(action, got_out)
+    if action["type"] == "discrete":
+        lib_greedy = np.asarray(lib_greedy).reshape(-1)
+        diff = np.flatnonzero(mine != lib_greedy)
+        top = np.sort(lib_out[:, : action["n"]], axis=-1)
+        near = (top[:, -1] - top[:, -2]) <= 2 * parity_bound(top[:, -1])
+        bad = diff[~near[diff]]
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{what}: greedy action {int(mine[i])} where the library picks {int(lib_greedy[i])} "
+                f"(sample {i}, {bad.size} such samples); please report this with the checkpoint"
+            )
+        return int(len(mine) - diff.size), int(diff.size)
+    lib_greedy = np.asarray(lib_greedy, np.float32).reshape(mine.shape)
+    err = np.abs(mine.astype(np.float64) - lib_greedy)
+    bad = ~(err <= parity_bound(lib_greedy))
+    if bad.any():
+        i = int(np.argwhere(bad)[0][0])
+        raise ValueError(
+            f"{what}: greedy action {mine[i].tolist()} where the library gives {lib_greedy[i].tolist()} "
+            f"(sample {i}); please report this with the checkpoint"
+        )
+    return int(len(mine)), 0
+
+
+def check_source_parity(ckpt: Checkpoint, forward_batch: Callable[[np.ndarray], np.ndarray]) -> dict | None:
+    """For an imported policy (its folder has SOURCE_PARITY_FILE): FORWARD_BATCH (the compiled kernel) against
+    the library's outputs and greedy actions recorded at import; the manifest's "source" record. None for a
+    policy of our own. Raises ValueError naming the first output over the parity bound."""
+    path = Path(ckpt.model_dir) / SOURCE_PARITY_FILE
+    source = ckpt.meta.get("source")
+    if not path.is_file() or not isinstance(source, dict):
+        return None
+    from safetensors.numpy import load_file
+
+    try:
+        rec = load_file(str(path))
+        lib_out, lib_greedy = rec["out"], rec["greedy"]
+    except Exception as e:  # safetensors' own error types, or a missing tensor
+        raise ValueError(f"{path}: unreadable ({type(e).__name__}: {e}); re-run the import") from None
+    parity = source.get("parity") or {}
+    obs = parity_observations(ckpt.obs_dim, len(lib_out), int(parity.get("seed", PARITY_SEED)))
+    got = forward_batch(obs)
+    what = f"{source.get('library')} {source.get('algo')}"
+    err = check_parity(got, lib_out, f"the kernel vs {what}")
+    equal, ties = compare_greedy(ckpt.action, got, lib_out, lib_greedy, f"the kernel vs {what}")
+    rest = {k: v for k, v in source.items() if k != "parity"}
+    return {
+        **rest,
+        "parity": {
+            "samples": int(len(lib_out)),
+            "max_abs_err": err,
+            "greedy_equal": equal,
+            "greedy_near_ties": ties,
+        },
+    }

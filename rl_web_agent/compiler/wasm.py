@@ -1,0 +1,347 @@
+"""Link tinygrad's C kernels into one standalone `policy.c` (weights baked in), compiled to `policy.wasm`.
+
+The kernel bodies are tinygrad's ClangRenderer output, untouched apart from their names (made unique and
+`static`) and their vector typedefs (hoisted into a prelude that also builds with GCC). The glue here
+declares the buffers tinygrad's scheduler asked for, calls the kernels in schedule order, and exports the
+kernel-folder entry points: memory, input_ptr, output_ptr, forward, batch_size, batch_input_ptr,
+batch_output_ptr, forward_batch(n), and the saliency's (saliency.py): saliency(k), saliency_ptr.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from string import Template
+
+import numpy as np
+
+from rl_web_agent.compiler.codegen import BATCH_VAR, Graph, Kernel, comment_safe
+from rl_web_agent.compiler.saliency import SELECT
+
+# forward() runs a matmul's blocked kernel (4 rows, 3 of them zeros) when its weight has fewer floats than
+# this: 4 rows of a small layer cost no more than one (the blocked kernel's independent accumulators hide the
+# add latency that bounds a one-row dot product), and then the per-row kernel need not be in the module.
+# Bigger ones (the CartPole policy's 32x32 hidden layers) have a per-row kernel for forward() as well.
+SINGLE_BLOCKED_MAX_WEIGHT = 256
+SINGLE_BLOCKED_MAX_ROW = 8
+EXPORTS = (
+    "input_ptr",
+    "output_ptr",
+    "forward",
+    "batch_size",
+    "batch_input_ptr",
+    "batch_output_ptr",
+    "forward_batch",
+    "saliency",
+    "saliency_ptr",
+)
+# -fno-unroll-loops: clang's unrolling of the kernels' loops (on top of tinygrad's upcasts) cost ~1.2 KB of
+# code for no measurable speed (Node 20, CartPole 32x32: forward() was as fast or faster without it)
+ZIG_FLAGS = [
+    "--target=wasm32-freestanding",
+    "-O3",
+    "-msimd128",
+    "-fno-unroll-loops",
+    "-nostdlib",
+    "-Wl,--no-entry",
+    "-Wl,--export-memory",
+    "-Wl,--strip-all",
+]
+
+# policy.c, top to bottom: emit_c fills each $hole (string.Template: C has no `$`). forward() runs the
+# kernels on the s_ buffers (one block of rows), forward_batch on the b_ buffers (n rows of at most $batch).
+POLICY_C = Template("""\
+$header
+#if defined(__wasm__)
+#define EXPORT(name) __attribute__((export_name(#name)))
+#else
+#define EXPORT(name)
+#endif
+/* tinygrad's C renderer targets clang; with other compilers (GCC, microcontroller toolchains) map its two
+   clang-only features, ext_vector_type and __builtin_bit_cast, onto GNU C. */
+/* kernels are called from forward() and forward_batch(): one copy of each keeps the module small */
+#define NOINLINE __attribute__((noinline))
+#if !defined(__clang__)
+#define __builtin_bit_cast(T, x) (((union { __typeof__(x) from; T to; }){ .from = (x) }).to)
+#endif
+#define ALIGN16 _Alignas(16)
+$typedefs
+
+/* ---- weights (float32, as the kernels index them) ---- */
+$weights
+/* ---- buffers planned by tinygrad's scheduler: a block of rows for forward(), all for batches */
+$buffers
+
+/* ---- kernels rendered by tinygrad's ClangRenderer ---- */
+$kernels
+
+/* ---- entry points (contract 2) ---- */
+EXPORT(input_ptr) float *input_ptr(void) { return s_input; }
+EXPORT(output_ptr) float *output_ptr(void) { return s_output; }
+EXPORT(batch_size) int batch_size(void) { return $batch; }
+EXPORT(batch_input_ptr) float *batch_input_ptr(void) { return b_input; }
+EXPORT(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }
+EXPORT(forward) void forward(void) {
+$forward
+}
+EXPORT(forward_batch) void forward_batch(int $n) {
+  if ($n < 1) return;
+  if ($n > $batch) $n = $batch;
+$forward_batch
+}
+$saliency""")
+# with blocked kernels, forward_batch computes whole blocks of $k rows
+ROUND_TO_BLOCKS = Template("""\
+  int blocks = ($n + $k_1) / $k;
+  $n = blocks * $k;  /* whole blocks: rows past n are computed, and never read */""")
+# the saliency graph (saliency.py) reads forward()'s input, s_input; $select fills its one-hot of k
+SALIENCY_C = Template("""\
+$buffers
+/* the gradient of the decision for action k (saliency.py) with respect to the observation */
+EXPORT(saliency_ptr) float *saliency_ptr(void) { return g_output; }
+EXPORT(saliency) void saliency(int k) {
+$select
+$calls
+}
+""")
+
+_TYPEDEF = re.compile(
+    r"^typedef (\w+) (\w+) __attribute__\(\(aligned\((\d+)\),ext_vector_type\((\d+)\)\)\);$", re.M
+)
+_SIZEOF = {"float": 4, "int": 4, "unsigned int": 4, "_Bool": 1, "signed char": 1, "unsigned char": 1}
+
+
+def c_float(v: np.float32) -> str:
+    """Shortest decimal that reads back as exactly this float32 (numpy's float32 repr), as a C literal."""
+    s = str(np.float32(v))
+    return (s if ("." in s or "e" in s) else s + ".0") + "f"
+
+
+def c_array(name: str, a: np.ndarray, per_line: int = 8) -> str:
+    """A as a static const float array NAME, exact to the bit (c_float), PER_LINE values a line."""
+    vals = [c_float(v) for v in np.asarray(a, dtype=np.float32).ravel()]
+    rows = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
+    return f"static const ALIGN16 float {name}[{len(vals)}] = {{\n  " + ",\n  ".join(rows) + "\n};\n"
+
+
+def c_ident(name: str) -> str:
+    """NAME (a tensor or buffer name) as a C identifier."""
+    return re.sub(r"\W", "_", name)
+
+
+def _kernel_sources(kernels_in: list[Kernel]) -> tuple[list[str], list[str]]:
+    """Kernel sources (static, typedefs stripped) and the typedef lines, portable to GCC."""
+    typedefs: dict[str, str] = {}
+    kernels = []
+    for k in kernels_in:
+        src = k.src
+        for m in _TYPEDEF.finditer(src):
+            base, vec, align, n = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+            size = _SIZEOF.get(base)
+            if size is None:
+                raise RuntimeError(f"unsupported vector element type {base!r} in tinygrad's C output")
+            typedefs[vec] = (
+                f"#if defined(__clang__)\n{m.group(0)}\n#else\n"
+                f"typedef {base} {vec} __attribute__((aligned({align}),vector_size({size * n})));\n#endif"
+            )
+        src = _TYPEDEF.sub("", src).strip()
+        src, n_sub = re.subn(
+            rf"^void {re.escape(k.name)}\(", f"static NOINLINE void {k.name}(", src, flags=re.M
+        )
+        if n_sub != 1:
+            raise RuntimeError(f"could not find the kernel function {k.name} in tinygrad's C output")
+        kernels.append(src)
+    return list(typedefs.values()), kernels
+
+
+def _arg(g: Graph, b: str, prefix: str, weight_names: dict[str, str]) -> str:
+    return f"(float *){weight_names[b]}" if g.buffers[b].kind == "weight" else f"{prefix}_{c_ident(b)}"
+
+
+def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]:
+    """Per call of BATCH: does forward() / forward_batch() run BLOCKED's kernel instead (blocks of rows)?
+
+    forward_batch: for every matmul (a reduction reading a weight), where each weight load then feeds a block
+    of rows. forward(): only for the small ones (SINGLE_BLOCKED_MAX_WEIGHT). Both graphs come from the same
+    tinygrad schedule, so call i of one is call i of the other: checked here.
+    """
+    if len(batch.calls) != len(blocked.calls) or batch.rows != blocked.rows:
+        raise RuntimeError("the per-row and the blocked schedules differ; cannot link them")
+    single, many = [], []
+    for a, b in zip(batch.calls, blocked.calls, strict=True):
+        if a.bufs != b.bufs or any(batch.buffers[x].size != blocked.buffers[x].size for x in a.bufs):
+            raise RuntimeError(
+                "the per-row and the blocked schedules use different buffers; cannot link them"
+            )
+        w = [blocked.buffers[x].size for x in b.bufs if blocked.buffers[x].kind == "weight"]
+        per_row = max(
+            blocked.buffers[x].size // blocked.rows for x in b.bufs if blocked.buffers[x].kind != "weight"
+        )
+        matmul = blocked.kernels[b.kernel].reduce and bool(w)
+        # an elementwise kernel's blocked version is the same code looping over whole blocks (which lets clang
+        # drop its vector loop's remainder): for a few floats per row, one kernel can serve both entry points
+        tiny = not blocked.kernels[b.kernel].reduce and per_row <= SINGLE_BLOCKED_MAX_ROW
+        single.append(matmul and max(w) < SINGLE_BLOCKED_MAX_WEIGHT or tiny)
+        many.append(matmul or tiny)
+    return single, many
+
+
+def _buffers_c(g: Graph, prefix: str, n_rows: int, skip: tuple[str, ...] = ()) -> list[str]:
+    """PREFIX_<name>: G's input, output and scratch buffers, for N_ROWS rows."""
+    out = []
+    for b in g.buffers.values():
+        if b.kind == "weight" or b.name in skip:
+            continue
+        if b.size % g.rows:  # every non-weight buffer is [rows, ...]
+            raise RuntimeError(f"buffer {b.name} ({b.size} floats) is not batch-major")
+        out.append(f"static ALIGN16 float {prefix}_{c_ident(b.name)}[{b.size // g.rows * n_rows}];")
+    return out
+
+
+def _saliency_c(g: Graph, weight_names: dict[str, str]) -> str:
+    """SALIENCY_C filled: the saliency graph's buffers and its entry points saliency(k), saliency_ptr."""
+    calls = []
+    for c in g.calls:
+        args = ["s_input" if b == "input" else _arg(g, b, "g", weight_names) for b in c.bufs]
+        calls.append(f"  {g.kernels[c.kernel].name}({', '.join(args)});")
+    # a one-action discrete policy's log pi is 0 whatever the observation: tinygrad's graph then never reads k
+    select = g.buffers.get(SELECT)
+    fill = "  (void)k;"
+    if select:
+        fill = f"  for (int i = 0; i < {select.size // g.rows}; i++) g_{SELECT}[i] = i == k ? 1.0f : 0.0f;"
+    return SALIENCY_C.substitute(
+        buffers="\n".join(_buffers_c(g, "g", 1, skip=("input",))), select=fill, calls="\n".join(calls)
+    )
+
+
+def emit_c(
+    batch: Graph,
+    weights: dict[str, np.ndarray],
+    header: str,
+    blocked: Graph | None = None,
+    saliency: Graph | None = None,
+) -> str:
+    """policy.c: POLICY_C filled with the weights, buffers, tinygrad's kernels and each entry point's calls.
+
+    batch: kernels over n rows (n symbolic). forward() runs them with n = 1 on buffers of its own;
+    forward_batch over n rows. With BLOCKED (the same schedule in blocks of rows), matmuls run its
+    kernels instead (blocked_calls), over n rounded up to whole blocks: the rows past n are computed and
+    never read.
+    """
+    n_calls = len(batch.calls)
+    single, many = blocked_calls(batch, blocked) if blocked is not None else ([False] * n_calls,) * 2
+    k = blocked.block if blocked is not None else 1
+    weight_names = {name: "w_" + c_ident(name) for name in weights}
+    calls: dict[str, list[str]] = {"s": [], "b": []}
+    used: set[str] = set()
+    for i in range(n_calls):
+        for prefix, use_blocked in (("s", single[i]), ("b", many[i])):
+            g = blocked if use_blocked else batch
+            c = g.calls[i]
+            kern = g.kernels[c.kernel]
+            used.add(kern.name)
+            n = "1" if prefix == "s" else ("blocks" if use_blocked else BATCH_VAR)
+            args = [_arg(g, b, prefix, weight_names) for b in c.bufs] + [n] * len(c.vars)
+            calls[prefix].append(f"  {kern.name}({', '.join(args)});")
+    kernels_used = [kn for kn in batch.kernels + (blocked.kernels if blocked else []) if kn.name in used]
+    kernels_used += saliency.kernels if saliency is not None else []
+    typedefs, kernels = _kernel_sources(kernels_used)
+    rows = batch.rows if blocked is None else blocked.rows
+    if blocked is not None:
+        round_up = ROUND_TO_BLOCKS.substitute(n=BATCH_VAR, k=k, k_1=k - 1)
+        calls["b"].insert(0, round_up)
+    return POLICY_C.substitute(
+        header="\n".join(f"/* {comment_safe(line)} */" if line else "" for line in header.splitlines()),
+        typedefs="\n".join(typedefs),
+        weights="\n".join(c_array(weight_names[n], a) for n, a in weights.items()),
+        buffers="\n".join(_buffers_c(batch, "s", k) + _buffers_c(batch, "b", rows)),
+        kernels="\n".join(kernels),
+        batch=batch.batch,
+        n=BATCH_VAR,
+        forward="\n".join(calls["s"]),
+        forward_batch="\n".join(calls["b"]),
+        saliency=_saliency_c(saliency, weight_names) if saliency is not None else "",
+    )
+
+
+def zig_cc(sources: list[Path], out: Path, *flags: str) -> list[str]:
+    """The zig cc command (PyPI ziglang) that builds SOURCES into OUT, a freestanding wasm32 module with no
+    imports, with policy.wasm's flags (ZIG_FLAGS) and FLAGS (exports, include paths)."""
+    return [sys.executable, "-m", "ziglang", "cc", *ZIG_FLAGS, *flags, "-o", str(out), *map(str, sources)]
+
+
+def start_compile_wasm(c_path: Path, wasm_path: Path) -> subprocess.Popen:
+    """zig cc of policy.c into policy.wasm with the kernel folder's exports, in the background (the caller
+    checks tinygrad meanwhile); finish with wait_wasm."""
+    cmd = zig_cc([c_path], wasm_path, *[f"-Wl,--export={e}" for e in EXPORTS])
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_wasm(proc: subprocess.Popen) -> None:
+    """Wait for start_compile_wasm's zig; its error output, if it failed, in a RuntimeError."""
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"zig cc failed ({' '.join(proc.args)}):\n{err.strip()}")
+
+
+class WasmPolicy:
+    """policy.wasm run by wasmtime: forward_batch over any number of observations (the parity harness)."""
+
+    def __init__(self, wasm: Path | bytes):
+        import wasmtime
+
+        self.store = wasmtime.Store()
+        module = wasmtime.Module(
+            self.store.engine, wasm if isinstance(wasm, bytes) else Path(wasm).read_bytes()
+        )
+        if module.imports:
+            raise RuntimeError(
+                f"policy.wasm imports {[i.name for i in module.imports]}; it must import nothing"
+            )
+        self.exports_names = sorted(e.name for e in module.exports)
+        self.inst = wasmtime.Instance(self.store, module, [])
+        ex = self.inst.exports(self.store)
+        self.fn = {n: ex[n] for n in EXPORTS if n in ex}  # kernels compiled before saliency lack its two
+        self.memory = ex["memory"]
+        self.batch = self.fn["batch_size"](self.store)
+
+    def _view(self, ptr: int, n: int) -> np.ndarray:
+        raw = self.memory.get_buffer_ptr(self.store)
+        import ctypes
+
+        return np.ctypeslib.as_array(
+            ctypes.cast(ctypes.addressof(raw) + ptr, ctypes.POINTER(ctypes.c_float)), shape=(n,)
+        )
+
+    def forward(self, obs: np.ndarray, n_out: int) -> np.ndarray:
+        """One observation through forward()."""
+        s = self.store
+        self._view(self.fn["input_ptr"](s), obs.size)[:] = np.asarray(obs, dtype=np.float32).ravel()
+        self.fn["forward"](s)
+        return self._view(self.fn["output_ptr"](s), n_out).copy()
+
+    def saliency(self, obs: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """[N, obs_dim] observations, one k each -> [N, obs_dim]: saliency(k_i) on observation i."""
+        s, obs = self.store, np.ascontiguousarray(obs, dtype=np.float32)
+        out = np.empty_like(obs)
+        ip, sp, run = self.fn["input_ptr"](s), self.fn["saliency_ptr"](s), self.fn["saliency"]
+        x, g = self._view(ip, obs.shape[1]), self._view(sp, obs.shape[1])
+        for i, (o, ki) in enumerate(zip(obs, np.asarray(k).tolist(), strict=True)):
+            x[:] = o
+            run(s, ki)
+            out[i] = g
+        return out
+
+    def forward_batch(self, obs: np.ndarray, n_out: int) -> np.ndarray:
+        """[N, obs_dim] through forward_batch, B rows at a time."""
+        s, obs = self.store, np.ascontiguousarray(obs, dtype=np.float32)
+        out = np.empty((len(obs), n_out), dtype=np.float32)
+        ip, op = self.fn["batch_input_ptr"](s), self.fn["batch_output_ptr"](s)
+        for i in range(0, len(obs), self.batch):
+            chunk = obs[i : i + self.batch]
+            self._view(ip, chunk.size)[:] = chunk.ravel()
+            self.fn["forward_batch"](s, len(chunk))
+            out[i : i + len(chunk)] = self._view(op, len(chunk) * n_out).reshape(len(chunk), n_out)
+        return out

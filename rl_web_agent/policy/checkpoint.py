@@ -1,0 +1,406 @@
+"""The checkpoint format (policy.safetensors + policy.json, docs/design.md): defined here.
+
+The tensor names and shapes (`expected_shapes`), the policy.json fields and their rules (`check_checkpoint`)
+are written once, here; `load_checkpoint` reads a folder through them and `write_checkpoint` (train/ and the
+importers) writes one through them, so nothing is written that compile would refuse. The newest-model rule
+(`resolve_model_dir`) says which folder a stage reads for an env.
+
+Every problem becomes a `CheckpointError` with a one-line message that names the problem and the fix,
+so the CLI can print it and exit non-zero before anything is written. NumPy only: rl_web_agent/train imports
+this without tinygrad, and rl_web_agent/runtime_py/mlp.py keeps its own MicroPython-safe reader
+(tests/test_contract.py checks that the two agree).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rl_web_agent.policy.envid import EnvIdError, check_env_id
+from rl_web_agent.policy.errors import first_line
+from rl_web_agent.policy.files import atomic_write
+
+FORMAT = 1
+META_FILE = "policy.json"
+TENSORS_FILE = "policy.safetensors"
+SNAPSHOTS_DIR = "snapshots"  # <model>/snapshots/<env-steps>/: the training snapshots, each a checkpoint
+FORMAT_DOC = "the checkpoint format in docs/design.md"
+MODEL_ROOTS = ("build/models", "models")  # the newest-model rule's order: the user's policies first
+MAX_HIDDEN_LAYERS = 3
+MAX_UNITS = 256
+MAX_DISCRETE = 18
+MAX_BOX_DIMS = 64
+MAX_OBS_DIM = 1024
+ACTIVATIONS = ("tanh", "relu")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be compiled; str(e) is a one-line message naming the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A validated policy in the checkpoint format.
+
+    Fields:
+      model_dir:  the folder it was read from.
+      meta:       policy.json as parsed (dict; `format`, `env_id`, `obs_dim`, `action`, `hidden`, ...).
+      tensors:    every tensor of policy.safetensors as a float32 numpy array (checkpoint-format names, e.g.
+                  `actor.0.weight` [out, in], `critic.2.bias`, `obs_norm.mean`, `actor.log_std`).
+      env_id, obs_dim, hidden (tuple of ints), activation ("tanh" | "relu"): copied from meta.
+      action:     meta["action"], {"type": "discrete", "n": N} or {"type": "box", "shape": [...], ...}.
+      obs_norm:   None or {"clip": float, "eps": float}; the mean/var live in `tensors`.
+      n_act:      actor outputs: N for discrete, prod(shape) for box.
+      head:       "policy" (probabilities or action mean) or "q" (q-values of discrete actions, no softmax).
+      value:      whether there is a critic (a value output); imported DQN, SAC and TD3 policies have none.
+      critic_hidden: the critic's hidden sizes when they differ from the actor's (policy.json
+                  "critic_hidden", e.g. SB3's net_arch=dict(pi=[64], vf=[64, 64])), else None.
+    """
+
+    model_dir: Path
+    meta: dict
+    tensors: dict[str, np.ndarray]
+    env_id: str
+    obs_dim: int
+    action: dict
+    hidden: tuple[int, ...]
+    activation: str
+    obs_norm: dict | None
+    n_act: int
+    head: str = "policy"
+    value: bool = True
+    critic_hidden: tuple[int, ...] | None = None
+
+    @property
+    def discrete(self) -> bool:
+        return self.action["type"] == "discrete"
+
+    @property
+    def n_out(self) -> int:
+        """Values per observation in the kernel's output: actor outputs then the value estimate (if any)."""
+        return self.n_act + int(self.value)
+
+    @property
+    def outputs(self) -> list[dict]:
+        name = "q" if self.head == "q" else "probs" if self.discrete else "mean"
+        return [{"name": name, "size": self.n_act}] + ([{"name": "value", "size": 1}] if self.value else [])
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """The networks in policy.safetensors: the actor (or q-network), and the critic when there is one."""
+        return ("actor", "critic") if self.value else ("actor",)
+
+    @property
+    def squash(self) -> bool:
+        """Box actions squashed by tanh and rescaled to [low, high] in the graph (SAC, TD3 actors)."""
+        return self.action.get("squash") == "tanh"
+
+    def layers(self, head: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(weight [out, in], bias [out])] of the actor or the critic, input to output."""
+        sizes = self.critic_hidden if head == "critic" and self.critic_hidden is not None else self.hidden
+        t = self.tensors
+        return [(t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"]) for i in range(len(sizes) + 1)]
+
+
+def _int(v, what: str, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise CheckpointError(f"policy.json: {what} is {v!r}, expected an integer in [{lo}, {hi}]")
+    return v
+
+
+def _check_meta(meta: dict) -> dict:
+    """policy.json's fields, validated: the Checkpoint fields they give (env_id ... critic_hidden)."""
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"policy.json: expected a JSON object ({FORMAT_DOC})")
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(
+            f"policy.json: format is {meta.get('format')!r}, this compiler reads format {FORMAT} "
+            f"({FORMAT_DOC})"
+        )
+    for key in ("env_id", "obs_dim", "action", "hidden", "activation"):
+        if key not in meta:
+            raise CheckpointError(f"policy.json: missing key {key!r} ({FORMAT_DOC})")
+    try:  # the id names folders and appears in generated code: only Gymnasium's id grammar gets through
+        env_id = check_env_id(meta["env_id"])
+    except EnvIdError as e:
+        raise CheckpointError(f"policy.json: {e}, like 'CartPole-v1'") from None
+    obs_dim = _int(meta["obs_dim"], "obs_dim", 1, MAX_OBS_DIM)
+    action = meta["action"]
+    if not isinstance(action, dict) or action.get("type") not in ("discrete", "box"):
+        raise CheckpointError(f"policy.json: action is {action!r}, expected type 'discrete' or 'box'")
+    if action["type"] == "discrete":
+        n_act = _int(action.get("n"), "action.n (discrete actions)", 1, MAX_DISCRETE)
+    else:
+        shape = action.get("shape")
+        if (
+            not isinstance(shape, list)
+            or not shape
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)
+        ):
+            raise CheckpointError(
+                f"policy.json: box action shape is {shape!r}, expected a list of positive ints"
+            )
+        n_act = _int(math.prod(shape), "the box action size", 1, MAX_BOX_DIMS)
+    hidden = meta["hidden"]
+    if not isinstance(hidden, list) or len(hidden) > MAX_HIDDEN_LAYERS:
+        raise CheckpointError(
+            f"policy.json: hidden is {hidden!r}; supported: 0 to {MAX_HIDDEN_LAYERS} hidden layers"
+        )
+    hidden = tuple(_int(h, f"hidden[{i}]", 1, MAX_UNITS) for i, h in enumerate(hidden))
+    activation = meta["activation"]
+    if activation not in ACTIVATIONS:
+        raise CheckpointError(
+            f"policy.json: activation {activation!r} is not supported; use one of {ACTIVATIONS}"
+        )
+    obs_norm = meta.get("obs_norm")
+    if obs_norm is not None:
+        ok = isinstance(obs_norm, dict) and all(
+            isinstance(obs_norm.get(k), (int, float)) and not isinstance(obs_norm.get(k), bool)
+            for k in ("clip", "eps")
+        )
+        if not ok or not (
+            math.isfinite(obs_norm["clip"])
+            and obs_norm["clip"] > 0
+            and math.isfinite(obs_norm["eps"])
+            and obs_norm["eps"] >= 0
+        ):
+            raise CheckpointError(
+                f"policy.json: obs_norm is {obs_norm!r}, expected null or "
+                "{'clip': positive number, 'eps': number >= 0}"
+            )
+        obs_norm = {"clip": float(obs_norm["clip"]), "eps": float(obs_norm["eps"])}
+    head, value = _check_head(meta, action)
+    critic_hidden = meta.get("critic_hidden")
+    if critic_hidden is not None:
+        if not value or not isinstance(critic_hidden, list) or len(critic_hidden) > MAX_HIDDEN_LAYERS:
+            raise CheckpointError(
+                f"policy.json: critic_hidden is {critic_hidden!r}; expected 0 to {MAX_HIDDEN_LAYERS} layer "
+                "sizes, for a policy with a critic"
+            )
+        critic_hidden = tuple(
+            _int(h, f"critic_hidden[{i}]", 1, MAX_UNITS) for i, h in enumerate(critic_hidden)
+        )
+    return {
+        "env_id": env_id,
+        "obs_dim": obs_dim,
+        "action": action,
+        "hidden": hidden,
+        "activation": activation,
+        "obs_norm": obs_norm,
+        "n_act": n_act,
+        "head": head,
+        "value": value,
+        "critic_hidden": critic_hidden,
+    }
+
+
+def expected_shapes(
+    obs_dim: int,
+    hidden: tuple[int, ...],
+    n_act: int,
+    box: bool,
+    obs_norm: bool,
+    value: bool = True,
+    critic_hidden: tuple[int, ...] | None = None,
+) -> dict:
+    """The checkpoint format's tensor name -> shape for this architecture (box: the log_std of a Gaussian
+    policy)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for head, last in (("actor", n_act), ("critic", 1))[: 2 if value else 1]:
+        own = critic_hidden if head == "critic" and critic_hidden is not None else hidden
+        sizes = [obs_dim, *own, last]
+        for i in range(len(sizes) - 1):
+            shapes[f"{head}.{i}.weight"] = (sizes[i + 1], sizes[i])
+            shapes[f"{head}.{i}.bias"] = (sizes[i + 1],)
+    if box:
+        shapes["actor.log_std"] = (n_act,)
+    if obs_norm:
+        shapes["obs_norm.mean"] = (obs_dim,)
+        shapes["obs_norm.var"] = (obs_dim,)
+    return shapes
+
+
+def layer_tensors(head: str, layers: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The checkpoint format's names of a network's layers: HEAD.i.weight [out, in], HEAD.i.bias."""
+    out = {}
+    for i, (w, b) in enumerate(layers):
+        out[f"{head}.{i}.weight"] = np.ascontiguousarray(w, dtype=np.float32)
+        out[f"{head}.{i}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
+    return out
+
+
+def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    from safetensors import safe_open
+
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "missing"
+        raise CheckpointError(
+            f"{path}: {what}; train a policy first (make train) or pass the folder that has it"
+        )
+    try:
+        out = {}
+        with safe_open(str(path), framework="numpy") as f:
+            for k in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
+                out[k] = f.get_tensor(k)
+        return out
+    except CheckpointError:
+        raise
+    except Exception as e:  # safetensors raises its own error types, and OSError/ValueError on bad headers
+        raise CheckpointError(
+            f"{path}: not a readable safetensors file (truncated or corrupt: {first_line(e)}); "
+            "re-export it (make train)"
+        ) from None
+
+
+def load_checkpoint(model_dir: Path) -> Checkpoint:
+    """Read and validate MODEL_DIR/policy.{json,safetensors}; raises CheckpointError on any problem."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        what = "is a file, not a folder" if model_dir.exists() else "no such folder"
+        raise CheckpointError(f"{model_dir}: {what}; pass a folder with policy.json and policy.safetensors")
+    jpath = model_dir / META_FILE
+    if not jpath.is_file():
+        what = "is not a file" if jpath.exists() else "missing"
+        raise CheckpointError(f"{jpath}: {what}; a checkpoint needs policy.json beside policy.safetensors")
+    try:
+        meta = json.loads(jpath.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{jpath}: not valid JSON ({e}); re-export the checkpoint") from None
+    fields = _check_meta(meta)  # before reading the weights: a bad policy.json is named first
+    return _checked(model_dir, meta, fields, _read_safetensors(model_dir / TENSORS_FILE))
+
+
+def check_checkpoint(model_dir: Path, meta: dict, tensors: dict[str, np.ndarray]) -> Checkpoint:
+    """The Checkpoint that MODEL_DIR would hold with this policy.json and these tensors, by the rules
+    load_checkpoint applies (nothing is read or written); raises CheckpointError on any problem."""
+    return _checked(Path(model_dir), meta, _check_meta(meta), tensors)
+
+
+def write_checkpoint(folder: Path, tensors: dict[str, np.ndarray], meta: dict) -> list[Path]:
+    """Validate META and TENSORS as load_checkpoint would read them back, then write FOLDER/policy.safetensors
+    and FOLDER/policy.json, each atomically, json last (its presence marks a complete pair); returns both
+    paths. Raises CheckpointError, before writing anything, for a pair that compile would refuse."""
+    folder = Path(folder)
+    ckpt = check_checkpoint(folder, meta, tensors)
+    try:
+        text = json.dumps(meta, indent=1, allow_nan=False) + "\n"
+    except ValueError as e:  # NaN or Inf somewhere in the record (e.g. a diverged eval): JSON has neither
+        raise CheckpointError(f"policy.json: {e}; {FORMAT_DOC} stores finite numbers only") from None
+    from safetensors.numpy import save
+
+    st, js = folder / TENSORS_FILE, folder / META_FILE
+    atomic_write(st, save(ckpt.tensors))  # no metadata: its key order varies, the bytes must not
+    atomic_write(js, text.encode())
+    return [st, js]
+
+
+def _checked(model_dir: Path, meta: dict, fields: dict, raw: dict[str, np.ndarray]) -> Checkpoint:
+    """The Checkpoint of validated policy.json FIELDS and the tensors RAW, once they agree (names, shapes,
+    float32, finite)."""
+    spath = model_dir / TENSORS_FILE
+    obs_dim, action, hidden, n_act = fields["obs_dim"], fields["action"], fields["hidden"], fields["n_act"]
+    gaussian = action["type"] == "box" and action.get("squash") is None
+    norm, value, critic_hidden = fields["obs_norm"] is not None, fields["value"], fields["critic_hidden"]
+    want = expected_shapes(obs_dim, hidden, n_act, gaussian, norm, value, critic_hidden)
+    arch = f"obs_dim={obs_dim}, hidden={list(hidden)}, {action['type']} actions ({n_act})"
+    missing = [k for k in want if k not in raw]
+    if missing:
+        raise CheckpointError(
+            f"{spath}: missing tensors {missing} for the architecture in policy.json ({arch}); "
+            "the json and the weights do not belong together"
+        )
+    extra = [k for k in raw if k not in want]
+    if extra:
+        raise CheckpointError(
+            f"{spath}: unexpected tensors {extra} for the architecture in policy.json ({arch}); "
+            "the json and the weights do not belong together"
+        )
+    tensors: dict[str, np.ndarray] = {}
+    for k, shape in want.items():
+        t = raw[k]
+        if t.dtype != np.float32:
+            raise CheckpointError(f"{spath}: tensor {k} is {t.dtype}, the checkpoint format stores float32")
+        if tuple(t.shape) != shape:
+            raise CheckpointError(
+                f"{spath}: tensor {k} has shape {list(t.shape)}, policy.json ({arch}) implies "
+                f"{list(shape)}; the json and the weights do not belong together"
+            )
+        if not np.isfinite(t).all():
+            bad = int((~np.isfinite(t)).sum())
+            raise CheckpointError(
+                f"{spath}: tensor {k} has {bad} NaN/Inf values; the training diverged, "
+                "retrain or use an earlier checkpoint"
+            )
+        tensors[k] = np.ascontiguousarray(t, dtype=np.float32)
+    if fields["obs_norm"] is not None and (tensors["obs_norm.var"] < 0).any():
+        raise CheckpointError(f"{spath}: obs_norm.var has negative values; the normaliser state is corrupt")
+    return Checkpoint(model_dir=model_dir, meta=meta, tensors=tensors, **fields)
+
+
+def _check_head(meta: dict, action: dict) -> tuple[str, bool]:
+    """policy.json's optional "head" ("policy" or "q"), "value" (bool) and action "squash" (null, "tanh")."""
+    head, value = meta.get("head", "policy"), meta.get("value", True)
+    if head not in ("policy", "q") or (head == "q" and action["type"] != "discrete"):
+        raise CheckpointError(
+            f"policy.json: head is {head!r}, expected 'policy', or 'q' (q-values) for discrete actions"
+        )
+    if not isinstance(value, bool):
+        raise CheckpointError(f"policy.json: value is {value!r}, expected true or false (has a critic)")
+    squash = action.get("squash")
+    if squash is not None:
+        n = math.prod(action["shape"]) if action["type"] == "box" else 0
+        bounds = [action.get(k) for k in ("low", "high")]
+        ok = (
+            action["type"] == "box"
+            and squash == "tanh"
+            and all(
+                isinstance(b, list)
+                and len(b) == n
+                and all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in b
+                )
+                for b in bounds
+            )
+        )
+        if not ok:
+            raise CheckpointError(
+                f"policy.json: action squash {squash!r} needs 'tanh', box actions and finite low/high lists"
+            )
+    return head, value
+
+
+def train_eval(meta: dict) -> dict | None:
+    """policy.json's train.eval as the manifest carries it, {"mean": float, "episodes": int >= 1}; None when
+    the checkpoint records no evaluation (no finite mean, or no episode counted: a random or imported
+    policy)."""
+    ev = (meta.get("train") or {}).get("eval")
+    if not isinstance(ev, dict):
+        return None
+    mean, episodes = ev.get("mean"), ev.get("episodes")
+    if isinstance(mean, bool) or not isinstance(mean, (int, float)) or not math.isfinite(mean):
+        return None
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        return None
+    return {"mean": float(mean), "episodes": episodes}
+
+
+def resolve_model_dir(env_id: str, root: Path = Path(".")) -> Path:
+    """The newest-model rule: the checkpoint folder for ENV is build/models/ENV (a policy the user trained or
+    imported) if it has policy.json, else the shipped models/ENV. Every stage that picks a policy by env id
+    asks this."""
+    for base in MODEL_ROOTS:
+        if (root / base / env_id / META_FILE).is_file():
+            return root / base / env_id
+    raise CheckpointError(
+        f"no policy for {env_id} in build/models/{env_id} or models/{env_id}; "
+        f"run `make train ENV={env_id}` or pass a checkpoint folder"
+    )
+
+
+def policy_envs(root: Path = Path(".")) -> list[str]:
+    """The env ids resolve_model_dir finds a policy for, sorted."""
+    return sorted({p.parent.name for base in MODEL_ROOTS for p in (root / base).glob(f"*/{META_FILE}")})

@@ -1,0 +1,177 @@
+"""The training model: an actor-critic MLP (separate actor and critic, no shared trunk) in PyTorch, and its
+tensors in the checkpoint format. The compiler has its own model of a policy, a tinygrad graph
+(rl_web_agent/compiler/model.py)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
+NP_ACTIVATIONS = {"tanh": lambda x: np.tanh(x, out=x), "relu": lambda x: np.maximum(x, 0, out=x)}
+
+
+def _mlp(sizes: list[int], out_gain: float) -> nn.ModuleList:
+    layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    for i, layer in enumerate(layers):  # orthogonal init as in CleanRL / SB3
+        nn.init.orthogonal_(layer.weight, out_gain if i == len(layers) - 1 else math.sqrt(2))
+        nn.init.zeros_(layer.bias)
+    return layers
+
+
+class ActorCritic(nn.Module):
+    """Discrete actions: the actor outputs logits. Box actions: the actor outputs the Gaussian mean and
+    a state-independent `log_std` parameter gives its spread. Observation normalisation, when enabled,
+    lives in buffers so that `act` reproduces the exported checkpoint-format forward pass exactly."""
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action: dict,
+        hidden: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        init_log_std: float = 0.0,
+        obs_norm: bool = False,
+        obs_clip: float = 10.0,
+    ):
+        super().__init__()
+        self.action, self.discrete = action, action["type"] == "discrete"
+        self.act_fn, self.activation = ACTIVATIONS[activation], activation
+        n_out = action["n"] if self.discrete else int(np.prod(action["shape"]))
+        self.actor = _mlp([obs_dim, *hidden, n_out], 0.01)
+        self.critic = _mlp([obs_dim, *hidden, 1], 1.0)
+        self.log_std = None if self.discrete else nn.Parameter(torch.full((n_out,), float(init_log_std)))
+        self.obs_norm, self.obs_clip, self.eps = obs_norm, obs_clip, 1e-8
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_var", torch.ones(obs_dim))
+
+    @classmethod
+    def from_checkpoint(cls, meta: dict, tensors: dict[str, np.ndarray]) -> ActorCritic:
+        """The model of a policy in the checkpoint format as train/ writes it (policy.json fields, tensors by
+        name): the inverse of `checkpoint_tensors`, for tools that run a checkpoint in PyTorch
+        (bench/make_onnx.py)."""
+        odd = [k for k in ("head", "value", "critic_hidden") if meta.get(k) not in (None, "policy", True)]
+        odd += ["action.squash"] if meta["action"].get("squash") else []
+        if odd:
+            raise ValueError(
+                f"policy.json has {', '.join(odd)}: ActorCritic runs only the policies train/ "
+                f"writes; run this one with rl_web_agent.compiler.model.torch_forward"
+            )
+        norm = meta.get("obs_norm")
+        model = cls(
+            meta["obs_dim"],
+            meta["action"],
+            tuple(meta["hidden"]),
+            meta["activation"],
+            obs_norm=norm is not None,
+            obs_clip=norm["clip"] if norm else 10.0,
+        )
+        if norm:
+            model.eps = norm["eps"]
+        want, got = set(model.checkpoint_tensors()), set(tensors)
+        if want != got:
+            raise ValueError(
+                f"the checkpoint's tensors do not fit its policy.json: missing "
+                f"{sorted(want - got)}, unexpected {sorted(got - want)}"
+            )
+        own = {"obs_norm.mean": "obs_mean", "obs_norm.var": "obs_var", "actor.log_std": "log_std"}
+        state = model.state_dict()
+        state.update(
+            {own.get(k, k): torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()}
+        )
+        model.load_state_dict(state)
+        return model
+
+    def _run(self, layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+        last = len(layers) - 1  # (slicing a ModuleList builds a new Module: measurable at these sizes)
+        for i, layer in enumerate(layers):
+            x = layer(x) if i == last else self.act_fn(layer(x))
+        return x
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        if not self.obs_norm:
+            return obs
+        x = (obs - self.obs_mean) / torch.sqrt(self.obs_var + self.eps)
+        return torch.clamp(x, -self.obs_clip, self.obs_clip)
+
+    def actor_out(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (discrete) or action mean (box) of normalised observations."""
+        return self._run(self.actor, x)
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(self.critic, x).squeeze(-1)
+
+    def logprob_entropy(self, x: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.actor_out(x)
+        if self.discrete:
+            logp = torch.log_softmax(out, -1)
+            lp = logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+            return lp, -(logp.exp() * logp).sum(-1)
+        log_std = self.log_std.expand_as(out)
+        lp = (-0.5 * ((actions - out) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return lp, (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1)
+
+    @torch.no_grad()
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """The checkpoint format's inference on raw observations: probabilities or action mean, then the
+        value."""
+        x = self.normalize(obs)
+        out = self.actor_out(x)
+        if self.discrete:
+            out = torch.softmax(out, -1)
+        return torch.cat([out, self.value(x).unsqueeze(-1)], -1)
+
+    def actor_numpy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """actor_out as a float32 numpy function of normalised observations, on a snapshot of the weights.
+        For a handful of rows numpy's matmuls cost ~1 us where torch's dispatch costs ~10 us per op, so
+        rollouts and evaluations use this."""
+        params = [
+            (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+            for layer in self.actor
+        ]
+        act_fn = NP_ACTIVATIONS[self.activation]
+
+        def actor_out(x: np.ndarray) -> np.ndarray:
+            for i, (w, b) in enumerate(params):
+                x = x @ w
+                x += b
+                if i < len(params) - 1:
+                    x = act_fn(x)
+            return x
+
+        return actor_out
+
+    def greedy_policy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Greedy actions for raw observations [n, obs_dim], as exported (the checkpoint format): the
+        observation normaliser in float32, then the argmax of the logits or the Gaussian mean; a numpy
+        function on a snapshot of the weights and normaliser buffers (see actor_numpy)."""
+        actor = self.actor_numpy()
+        mean = self.obs_mean.cpu().numpy().copy()
+        std = torch.sqrt(self.obs_var + self.eps).cpu().numpy()
+        norm, clip, discrete = self.obs_norm, self.obs_clip, self.discrete
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            x = np.asarray(obs, dtype=np.float32)
+            if norm:
+                x = np.clip((x - mean) / std, -clip, clip)
+            out = actor(x)
+            return out.argmax(-1) if discrete else out
+
+        return act
+
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        """The float32 tensors of the checkpoint format (nn.Linear convention, weight [out, in])."""
+        t: dict[str, torch.Tensor] = {}
+        for head, layers in (("actor", self.actor), ("critic", self.critic)):
+            for i, layer in enumerate(layers):
+                t[f"{head}.{i}.weight"] = layer.weight
+                t[f"{head}.{i}.bias"] = layer.bias
+        if self.log_std is not None:
+            t["actor.log_std"] = self.log_std
+        if self.obs_norm:
+            t["obs_norm.mean"], t["obs_norm.var"] = self.obs_mean, self.obs_var
+        return {k: v.detach().float().cpu().contiguous().clone() for k, v in t.items()}
