@@ -114,8 +114,15 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
     s = wait_ready(page, "wasm")
     assert "loading Python runtime" in s["note"]
     page.wait_for_function("() => document.getElementById('note').textContent.includes('loading Python')")
+    # the runtime's wasm is requested after its loader chunk arrives: wait for the request itself (a fixed
+    # number of steps raced it on a loaded machine), then the kernel must keep playing while it is held
+    deadline = time.monotonic() + 60
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the page never requested MicroPython's wasm"
+    at = status(page)
     page.wait_for_function(
-        "(n) => window.app.status().step > n + 25 || window.app.status().episode > 1", arg=s["step"]
+        "(a) => window.app.status().step > a.step + 25 || window.app.status().episode > a.episode", arg=at
     )
     assert status(page)["backend"] == "wasm" and len(held) == 1
     held[0].continue_()
