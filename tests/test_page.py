@@ -322,6 +322,66 @@ def test_bad_query_parameters_are_refused_visibly(browser, serve, site, query, r
     page.close()
 
 
+# states [a, b] where the policy's mean leaves the bounds: this grid, within Gymnasium's observation space
+BOX_GRID = {
+    "Pendulum-v1": ([-3, -1.5, 0, 1.5, 3], [-8, -4, 0, 4, 8]),
+    "MountainCarContinuous-v0": ([-1.2, -0.5, 0.5], [-0.07, 0, 0.07]),
+}
+
+
+@pytest.mark.parametrize("env_id", sorted(BOX_GRID))
+def test_box_panel_prints_the_action_applied(browser, serve, site, env_id):
+    """The panel of a box action prints the action the agent applied (the mean clipped to the bounds,
+    status().lastAction), and the mean beside it only where clipping changed it."""
+    if env_id in site["failed"]:
+        pytest.skip(site["failed"][env_id])
+    page, watch = open_page(browser, f"{serve(site['root'])}/{SITE}/{env_id}/?seed=5")
+    wait_ready(page, "wasm")
+    page.evaluate("window.app.pause()")
+    low, high = page.evaluate("[window.app.spec.action.low, window.app.spec.action.high]")
+    xs, vs = BOX_GRID[env_id]
+    found = page.evaluate(
+        """([xs, vs, low, high]) => {
+          for (const x of xs) for (const v of vs) {
+            window.app.reset();
+            window.app.setState([x, v]);
+            window.app.step();  // the wasm backend steps at once
+            const s = window.app.status();
+            if (s.mean.some((m, i) => m < low[i] || m > high[i])) return s;
+          }
+          return null;
+        }""",
+        [xs, vs, low, high],
+    )
+    assert found is not None, f"no state of the grid drives {env_id}'s mean out of its bounds"
+    applied = found["lastAction"]
+    assert all(lo <= a <= hi for a, lo, hi in zip(applied, low, high, strict=True)), applied
+    want = [
+        f"{a:.2f}" if f"{a:.2f}" == f"{m:.2f}" else f"{a:.2f} (mean {m:.2f})"
+        for a, m in zip(applied, found["mean"], strict=True)
+    ]
+    outputs = "#heads output:not(#value)"
+    out = page.locator(outputs)
+    page.wait_for_function(
+        "([q, want]) => [...document.querySelectorAll(q)].every((o, i) => o.textContent === want[i])",
+        arg=[outputs, want],
+        timeout=5_000,
+    )
+    printed = out.all_inner_texts()
+    assert printed == want and any("(mean " in p for p in printed), printed
+    for p, lo, hi in zip(printed, low, high, strict=True):
+        assert lo <= float(p.split()[0]) <= hi, (p, lo, hi)
+    # each bar spans from zero (or the near bound) to the applied value
+    bars = page.locator("#heads .meter.signed i").evaluate_all(
+        "bs => bs.map((e) => [parseFloat(e.style.left), parseFloat(e.style.width)])"
+    )
+    for (left, width), a, lo, hi in zip(bars, applied, low, high, strict=True):
+        z, p = min(max(-lo / (hi - lo), 0), 1), (a - lo) / (hi - lo)
+        assert left == pytest.approx(100 * min(z, p)) and width == pytest.approx(100 * abs(p - z))
+    assert watch.errors == []
+    page.close()
+
+
 def test_seed_and_speed_from_the_url_and_the_share_link(browser, serve, site):
     base = serve(site["root"])
     page, watch = open_page(browser, f"{base}/{SUB}/?seed=4294967295&speed=max")
