@@ -187,7 +187,7 @@ def _check_finite(ckpt: Checkpoint, h, what: str, tensors: str) -> None:
     """Raise CheckpointError when float32 values H (a step of the reference pass) overflowed or are NaN."""
     import torch
 
-    bad = ~torch.isfinite(h).all(dim=-1)
+    bad = ~torch.isfinite(h.float()).all(dim=-1)  # the kernel computes in float32
     if bad.any():
         raise CheckpointError(
             f"{ckpt.model_dir}/policy.safetensors: {what} is Inf/NaN in float32 on {int(bad.sum())} of "
@@ -197,17 +197,21 @@ def _check_finite(ckpt: Checkpoint, h, what: str, tensors: str) -> None:
 
 
 def torch_forward(ckpt: Checkpoint, obs: np.ndarray, check_finite: bool = False) -> np.ndarray:
-    """PyTorch float32 forward pass of the checkpoint: [N, obs_dim] -> [N, n_act + 1] (the reference).
+    """PyTorch's forward pass of the checkpoint: [N, obs_dim] -> [N, n_act + 1] (the reference), float64.
 
+    The float32 weights and observations are widened exactly and the arithmetic is float64: the function the
+    checkpoint defines, to far below the 1e-5 parity bound. Not PyTorch's float32 arithmetic: MKL picks its
+    float32 matmul code path per process, and on this project's machines (AVX-512 and AMX) about one process
+    in seven took one whose outputs were off by up to 7e-5, failing correct kernels now and then.
     check_finite: raise CheckpointError naming the tensors of the first step (the normaliser, or a layer)
     whose output overflows float32 on some observation: no kernel can match such a reference.
     """
     import torch
 
-    t = {k: torch.from_numpy(v) for k, v in ckpt.tensors.items()}
+    t = {k: torch.from_numpy(v).double() for k, v in ckpt.tensors.items()}
     act = torch.tanh if ckpt.activation == "tanh" else torch.relu
     with torch.no_grad():
-        x = torch.as_tensor(np.ascontiguousarray(obs, dtype=np.float32))
+        x = torch.as_tensor(np.ascontiguousarray(obs, dtype=np.float32)).double()
         if ckpt.obs_norm is not None:
             n = ckpt.obs_norm
             x = (x - t["obs_norm.mean"]) / torch.sqrt(t["obs_norm.var"] + n["eps"])
@@ -229,7 +233,7 @@ def torch_forward(ckpt: Checkpoint, obs: np.ndarray, check_finite: bool = False)
         if ckpt.discrete and ckpt.head == "policy":
             outs[0] = torch.softmax(outs[0], dim=-1)
         if ckpt.squash:
-            low, span = (torch.from_numpy(v) for v in action_bounds(ckpt))
+            low, span = (torch.from_numpy(v).double() for v in action_bounds(ckpt))
             outs[0] = low + (0.5 * (torch.tanh(outs[0]) + 1.0)) * span
         return torch.cat(outs, dim=-1).numpy()
 
