@@ -305,6 +305,9 @@ def test_nan_state_ends_the_episode_cleanly(browser, serve, site):
         ("speed=3", "speed"),
         ("backend=cuda", "backend"),
         ("embed=yes", "embed"),
+        ("physics=length:9", "physics"),  # out of the constant's range
+        ("physics=lenght:1", "physics"),
+        ("physics=length:1.5,length:1", "physics"),
     ],
 )
 def test_bad_query_parameters_are_refused_visibly(browser, serve, site, query, refused):
@@ -315,9 +318,72 @@ def test_bad_query_parameters_are_refused_visibly(browser, serve, site, query, r
     assert note.is_visible() and f"?{query} ignored" in note.inner_text(), note.inner_text()
     assert s["paramNotes"] == [note.inner_text()]
     assert s["speed"] == 1 and not s["embed"]
+    if refused == "physics":  # Gymnasium's physics, not part of the refused ones
+        defaults = {k: c["value"] for k, c in page.evaluate("window.app.spec.constants").items()}
+        assert s["physics"] == defaults and not s["whatIf"]
     if refused == "seed":  # a random seed, not the refused value mapped to another one
         page.goto(f"{base}/{SUB}/?{query}")
         assert wait_ready(page)["seed"] != s["seed"]
+    assert watch.errors == []
+    page.close()
+
+
+# states [a, b] where the policy's mean leaves the bounds: this grid, within Gymnasium's observation space
+BOX_GRID = {
+    "Pendulum-v1": ([-3, -1.5, 0, 1.5, 3], [-8, -4, 0, 4, 8]),
+    "MountainCarContinuous-v0": ([-1.2, -0.5, 0.5], [-0.07, 0, 0.07]),
+}
+
+
+@pytest.mark.parametrize("env_id", sorted(BOX_GRID))
+def test_box_panel_prints_the_action_applied(browser, serve, site, env_id):
+    """The panel of a box action prints the action the agent applied (the mean clipped to the bounds,
+    status().lastAction), and the mean beside it only where clipping changed it."""
+    if env_id in site["failed"]:
+        pytest.skip(site["failed"][env_id])
+    page, watch = open_page(browser, f"{serve(site['root'])}/{SITE}/{env_id}/?seed=5")
+    wait_ready(page, "wasm")
+    page.evaluate("window.app.pause()")
+    low, high = page.evaluate("[window.app.spec.action.low, window.app.spec.action.high]")
+    xs, vs = BOX_GRID[env_id]
+    found = page.evaluate(
+        """([xs, vs, low, high]) => {
+          for (const x of xs) for (const v of vs) {
+            window.app.reset();
+            window.app.setState([x, v]);
+            window.app.step();  // the wasm backend steps at once
+            const s = window.app.status();
+            if (s.mean.some((m, i) => m < low[i] || m > high[i])) return s;
+          }
+          return null;
+        }""",
+        [xs, vs, low, high],
+    )
+    assert found is not None, f"no state of the grid drives {env_id}'s mean out of its bounds"
+    applied = found["lastAction"]
+    assert all(lo <= a <= hi for a, lo, hi in zip(applied, low, high, strict=True)), applied
+    want = [
+        f"{a:.2f}" if f"{a:.2f}" == f"{m:.2f}" else f"{a:.2f} (mean {m:.2f})"
+        for a, m in zip(applied, found["mean"], strict=True)
+    ]
+    outputs = "#heads output:not(#value)"
+    out = page.locator(outputs)
+    page.wait_for_function(
+        "([q, want]) => [...document.querySelectorAll(q)].every((o, i) => o.textContent === want[i])",
+        arg=[outputs, want],
+        timeout=5_000,
+    )
+    printed = out.all_inner_texts()
+    assert printed == want and any("(mean " in p for p in printed), printed
+    for p, lo, hi in zip(printed, low, high, strict=True):
+        assert lo <= float(p.split()[0]) <= hi, (p, lo, hi)
+    # each bar spans from zero (or the near bound) to the applied value
+    bars = page.locator("#heads .meter.signed i").evaluate_all(
+        "bs => bs.map((e) => [parseFloat(e.style.left), parseFloat(e.style.width)])"
+    )
+    for (left, width), a, lo, hi in zip(bars, applied, low, high, strict=True):
+        z, p = min(max(-lo / (hi - lo), 0), 1), (a - lo) / (hi - lo)
+        assert left == pytest.approx(100 * min(z, p)) and width == pytest.approx(100 * abs(p - z))
     assert watch.errors == []
     page.close()
 
@@ -484,11 +550,13 @@ def test_single_file_works_from_disk(browser, site):
 # ---- the page's pure modules, in Node ----
 
 PURE = """
-import { readParams, parseSeed } from './params.js';
+import { readParams, parseSeed, parsePhysics, physicsText } from './params.js';
 import { kernelMismatch, agentAction, humanAction } from './actions.js';
 const disc = {id: 'X-v0', action: {type: 'discrete', n: 3}, human: {keys: {a: 0, d: 2}, idle: 1}};
 const box = {id: 'B-v0', action: {type: 'box', shape: [2], low: [-2, 0], high: [2, 1]},
              human: {keys: {a: [-2, 0]}, idle: [0, 0]}};
+const C = {length: {value: 0.5, min: 0.1, max: 2}, masspole: {value: 0.1, min: 0.01, max: 1},
+           gravity: {value: 9.8, min: 1, max: 3e21}};
 const m = (o) => ({env_id: 'X-v0', obs_dim: 4, action: {type: 'discrete', n: 3},
                    outputs: [{name: 'probs', size: 3}, {name: 'value', size: 1}], ...o});
 console.log(JSON.stringify({
@@ -508,12 +576,21 @@ console.log(JSON.stringify({
   greedyBox: agentAction(box, {mean: Float32Array.of(-3, 0.5)}),
   idle: humanAction(disc, [], null, 0), held: humanAction(disc, [0, 2], null, 0),
   alternate: humanAction({...disc, human: {idle: 'alternate'}}, [], null, 2),
+  physics: readParams('?physics=length:1.7,masspole:0.3', ['wasm'], C).physics,
+  physicsBad: ['', 'length', 'length:', 'length:1.7:2', 'lenght:1', 'length:1,length:1.2', 'length:2.5',
+               'length:0.05', 'length:1e0x', 'length:NaN', 'length:Infinity', 'toString:1', 'length:0x1']
+    .map((t) => parsePhysics(t, C)),
+  physicsNone: parsePhysics('length:1', undefined),
+  physicsRefused: readParams('?seed=3&physics=length:9', ['wasm'], C),
+  text: physicsText({length: 1.7, masspole: 0.1, gravity: 2e21}, C),
+  roundTrip: parsePhysics(physicsText({length: 0.1 + 0.2, masspole: 1 / 3, gravity: 9.8}, C), C),
 }));
 """
 
 
 def test_params_and_kernel_checks_in_node(tmp_path):
-    """params.js refuses any seed but an integer 0..2^32-1; actions.js: the shape checks and the actions."""
+    """params.js refuses any seed but an integer 0..2^32-1 and any ?physics= but known constants in range;
+    actions.js: the shape checks and the actions."""
     r = subprocess.run(
         [node(), "--input-type=module", "-e", PURE],
         cwd=ROOT / "web" / "page" / "core",
@@ -524,7 +601,26 @@ def test_params_and_kernel_checks_in_node(tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["seeds"] == [0, 4294967295, None, None, None, 1, None, None, None, None]
-    assert out["params"] == {"seed": 7, "speed": "max", "backend": "python", "embed": True, "notes": []}
+    assert out["params"] == {
+        "seed": 7,
+        "speed": "max",
+        "backend": "python",
+        "embed": True,
+        "physics": {},
+        "notes": [],
+    }
+    # ?physics=name:value,...: the changed constants, each within its range, exactly as the link wrote them
+    assert out["physics"] == {"length": 1.7, "masspole": 0.3}
+    assert all(isinstance(why, str) and why for why in out["physicsBad"]), out["physicsBad"]
+    assert "is given twice" in out["physicsBad"][5] and "from 0.1 to 2" in out["physicsBad"][6]
+    assert "no physical constants" in out["physicsNone"]
+    refused = out["physicsRefused"]
+    assert refused["physics"] == {} and refused["seed"] == 3
+    assert refused["notes"] == [
+        "?physics=length:9 ignored: length is a number from 0.1 to 2; using Gymnasium's physics."
+    ]
+    assert out["text"] == "length:1.7,gravity:2e21", "only the changed constants; no '+' (a space in a query)"
+    assert out["roundTrip"] == {"length": 0.1 + 0.2, "masspole": 1 / 3}
     assert out["bad"] == 4
     assert out["fits"] == "" and out["q"] == ""
     for key, words in (

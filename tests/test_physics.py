@@ -159,6 +159,34 @@ def test_physics_panel_and_bad_input(browser, serve, site):
     assert not watch.errors, watch.errors
 
 
+def test_share_link_carries_the_changed_physics(browser, serve, site):
+    """The share link carries the constants setPhysics changed (?physics=name:value,...): the page it opens
+    runs episode 1 with them from its first step, and its panel shows them."""
+    page, watch = page_for(browser, serve, site, "CartPole-v1")
+    assert "physics" not in page.evaluate("window.app.shareLink()")  # Gymnasium's physics: nothing to carry
+    change = {"length": 1.7, "masspole": 0.3}
+    page.evaluate("c => window.app.setPhysics(c)", change)
+    s = status(page)
+    link = page.evaluate("window.app.shareLink()")
+    assert link.endswith("&physics=masspole:0.3,length:1.7"), link  # spec.constants' order, readable
+    shared, watch2 = open_page(browser, link)
+    shared.wait_for_function("() => window.app")
+    t = status(shared)  # as episode 1 began: the physics were set before its first step
+    assert t["episode"] == 1 and t["seed"] == s["seed"] and t["start"] == s["start"]
+    assert t["physics"] == s["physics"] == {**s["physics"], **change} and t["whatIf"]
+    assert t["paramNotes"] == [] and shared.locator("#params").is_hidden()
+    shared.click("#physics summary")
+    shared.wait_for_selector("#physics-body input[type=range]")
+    names = list(page.evaluate("window.app.spec.constants"))
+    sliders = shared.locator("#physics-body input[type=range]")
+    assert float(sliders.nth(names.index("length")).input_value()) == 1.7  # the panel shows what is in force
+    # the shared page's own link carries them on
+    assert shared.evaluate("window.app.shareLink()").endswith("&physics=masspole:0.3,length:1.7")
+    assert not watch.errors and not watch2.errors, watch.errors + watch2.errors
+    shared.close()
+    page.close()
+
+
 def test_cartpole_pole_drawn_and_grabbed_at_its_what_if_length(browser, serve, site):
     """Gymnasium's render() draws the pole 2 * length long: so does the page, and a click finds it there."""
     page, watch = page_for(browser, serve, site, "CartPole-v1")

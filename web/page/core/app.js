@@ -16,17 +16,18 @@ import { fail, maybeCalibrate, prefetch, switchBackend } from './switcher.js';
 import { wireShare } from './share.js';
 import { installApi } from './api.js';
 import { mountAfterFirstAction } from './timeline.js';
-import { wirePhysics } from './whatif.js';
+import { physicsAtLoad, wirePhysics } from './whatif.js';
 import { BACKENDS } from './policy.js';
 import { loadSaliency, refreshSaliency } from './saliency.js';
 
 const mismatch = kernelMismatch(spec, env.obsDim, kernel);
 if (!mismatch) prefetch();
-const params = readParams(location.search, BACKENDS);
+const params = readParams(location.search, BACKENDS, spec.constants);
 $('params').textContent = params.notes.join(' ');
 $('params').hidden = !params.notes.length;
 
 S.seed0 = params.seed ?? (Math.random() * 2 ** 32) >>> 0;
+physicsAtLoad(params.physics);
 newEpisode(true);
 buildPanel(kernel.outputs);
 wireInput(switchBackend);

@@ -33,6 +33,7 @@ export function buildPanel(outputs) {
       : box
         ? 'What the policy does (the action mean, clipped to the bounds)'
         : 'What the policy thinks';
+  $('heads').classList.toggle('box', box); // room for "1.00 (mean 1.30)"
   for (let i = 0; i < n; i++) {
     const name = names[i] ?? String(i);
     const bar = el('i');
@@ -77,14 +78,20 @@ function heads() {
     lo = Math.min(...v);
     span = Math.max(...v) - lo || 1;
   }
+  const { low, high } = spec.action;
   meters.forEach((m, i) => {
-    const x = v[i],
+    let x = v[i],
       s = Number.isFinite(x) ? x.toFixed(head === 'probs' ? 3 : 2) : '–';
+    if (box && Number.isFinite(x)) {
+      // the action applied is the mean clipped to the bounds (actions.js): print that, the mean where it differs
+      x = Math.min(Math.max(x, low[i]), high[i]);
+      const a = x.toFixed(2);
+      s = a === s ? s : `${a} (mean ${s})`;
+    }
     if (m.shown === s) return;
     m.shown = m.out.textContent = s;
     if (box) {
-      const { low, high } = spec.action,
-        w = high[i] - low[i];
+      const w = high[i] - low[i];
       const at = (y) => Math.min(Math.max((y - low[i]) / w, 0), 1);
       const z = at(0),
         p = Number.isFinite(x) ? at(x) : z;

@@ -12,10 +12,40 @@ export function parseSeed(text) {
 }
 
 /**
- * readParams(search, backends) -> {seed, speed, backend, embed, notes}: seed (null: random), speed (a SPEEDS
- * entry), backend (one of `backends`), embed (bool); notes: one sentence per refused parameter.
+ * What-if physics as ?physics=name:value,... (the share link's form: only the changed constants) -> {name:
+ * value} for the env's `constants` (spec.constants), or a string that says why not: an unknown or repeated
+ * name, or a value that is not a decimal number within the constant's range (the panel's sliders).
  */
-export function readParams(search, backends) {
+export function parsePhysics(text, constants = {}) {
+  const names = Object.keys(constants),
+    out = {};
+  if (!names.length) return 'this env has no physical constants to change';
+  for (const item of text.split(',')) {
+    const [name, value, extra] = item.split(':');
+    const c = Object.hasOwn(constants, name) ? constants[name] : null;
+    if (!c) return `each item is name:value, the names ${names.join(', ')}`;
+    if (Object.hasOwn(out, name)) return `${name} is given twice`;
+    const v =
+      /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(value ?? '') && extra === undefined ? Number(value) : NaN;
+    if (!(v >= c.min && v <= c.max)) return `${name} is a number from ${c.min} to ${c.max}`;
+    out[name] = v;
+  }
+  return out;
+}
+
+/** The ?physics= text of the constants that differ from the env's defaults ('' when none do). */
+export const physicsText = (now, constants = {}) =>
+  Object.keys(constants)
+    .filter((k) => now[k] !== constants[k].value)
+    .map((k) => `${k}:${String(now[k]).replace('e+', 'e')}`) // a '+' in a query reads as a space
+    .join(',');
+
+/**
+ * readParams(search, backends, constants) -> {seed, speed, backend, embed, physics, notes}: seed (null:
+ * random), speed (a SPEEDS entry), backend (one of `backends`), embed (bool), physics ({name: value} of
+ * `constants`, spec.constants; {} for Gymnasium's); notes: one sentence per refused parameter.
+ */
+export function readParams(search, backends, constants) {
   const q = new URLSearchParams(search),
     notes = [];
   const refuse = (name, value, want, fallback) =>
@@ -23,7 +53,8 @@ export function readParams(search, backends) {
   let seed = null,
     speed = '1',
     backend = 'wasm',
-    embed = false;
+    embed = false,
+    physics = {};
   if (q.has('seed')) {
     seed = parseSeed(q.get('seed'));
     if (seed === null) {
@@ -45,5 +76,11 @@ export function readParams(search, backends) {
     if (v === '1' || v === '0') embed = v === '1';
     else refuse('embed', v, 'embed is 1 or 0', 'the full page');
   }
-  return { seed, speed, backend, embed, notes };
+  if (q.has('physics')) {
+    const v = q.get('physics'),
+      p = parsePhysics(v, constants);
+    if (typeof p === 'string') refuse('physics', v, p, "Gymnasium's physics");
+    else physics = p;
+  }
+  return { seed, speed, backend, embed, physics, notes };
 }

@@ -1,9 +1,10 @@
-// Sharing, the eager half: a link that reproduces what is on screen (this env's page, the episode's seed, the speed and the
-// backend), embed mode (?embed=1), and the Share and Record buttons (their code, lazy/share.js, loads at the
-// first click).
+// Sharing, the eager half: a link that reproduces what is on screen (this env's page, the episode's seed, the
+// speed, the backend and the what-if physics), embed mode (?embed=1), and the Share and Record buttons (their
+// code, lazy/share.js, loads at the first click).
 import { spec } from 'virtual:env';
 import { $ } from './dom.js';
-import { S, episodeSeed } from './loop.js';
+import { S, env, episodeSeed } from './loop.js';
+import { physicsText } from './params.js';
 import { canvas } from './stage.js';
 
 /** The link to this page showing the current episode: ?seed makes episode 1 this one. */
@@ -15,7 +16,9 @@ export function shareLink({ embed = false } = {}) {
   if (S.speed !== 1) url.searchParams.set('speed', String(S.speed));
   if (S.backend && S.backend !== 'wasm') url.searchParams.set('backend', S.backend);
   if (embed) url.searchParams.set('embed', '1');
-  return url.href;
+  const physics = physicsText(env.constants ?? {}, spec.constants);
+  // written as is (':' and ',' need no escape in a query): ?physics=length:1.7,masspole:0.3
+  return physics ? `${url.href}&physics=${physics}` : url.href;
 }
 
 let ui; // lazy/share.js, once loaded

@@ -11,6 +11,12 @@ const ctx = { spec, Env, S, $, el, swapEnv, whatIf, episodeSeed, outputs: kernel
 let loaded = null;
 const physics = () => (loaded ??= import('../lazy/whatif.js').then((m) => m.init(ctx)));
 
+/** The page's first physics: ?physics= (core/params.js, validated), a new Env as setPhysics makes, before
+ * episode 1 starts, so that the shared link's first episode runs with it from the first step. */
+export function physicsAtLoad(given) {
+  if (Object.keys(given).length) swapEnv(new Env({ ...env.constants, ...given }));
+}
+
 /** window.app.setPhysics({name: value, ...}) -> Promise of the constants now in force. */
 export const setPhysics = (given) => physics().then((p) => p.setPhysics(given));
 /** window.app.sweep({param, values?, episodes?}) -> Promise of [{value, meanReturn}]. */

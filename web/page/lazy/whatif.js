@@ -130,6 +130,7 @@ export function init(ctx) {
   }
   const api = { setPhysics, sweep };
   ui = buildPanel(ctx, names, api);
+  ui?.show(ctx.env().constants); // the constants in force (a shared link's ?physics=), not only Gymnasium's
   return api;
 }
 
