@@ -65,7 +65,7 @@ BOX2D_SRCS  := $(wildcard third_party/box2d/Box2D/*/*.cpp third_party/box2d/Box2
 BOX2D_HDRS  := $(wildcard third_party/box2d/Box2D/*.h third_party/box2d/Box2D/*/*.h third_party/box2d/Box2D/*/*/*.h)
 BOX2D_OBJS  := $(patsubst third_party/box2d/Box2D/%.cpp,$(BOX2D_OBJ)/%.o,$(BOX2D_SRCS)) \
                $(BOX2D_OBJ)/api.o $(BOX2D_OBJ)/trig.o
-BOX2D_FLAGS := -target wasm32-wasi -O2 -ffp-contract=off -DNDEBUG
+BOX2D_FLAGS := -target wasm32-wasi -Os -ffp-contract=off -DNDEBUG
 BOX2D_CXX   := $(BOX2D_FLAGS) -fno-exceptions -fno-rtti -Ithird_party/box2d
 # the envs whose pages ship the Box2D engine (spec.engine 'box2d')
 BOX2D_ENVS  := LunarLander-v3 LunarLanderContinuous-v3 BipedalWalker-v3
@@ -76,6 +76,9 @@ $(BOX2D_OBJ)/%.o: third_party/box2d/Box2D/%.cpp $(BOX2D_HDRS) | $(VENV_STAMP)
 	@mkdir -p $(@D)
 	$(ZIG) c++ $(BOX2D_CXX) -c $< -o $@
 
+# b2Log's vprintf goes to api.cpp's b2_log_sink: libc's printf (and its WASI file calls) stays out
+$(BOX2D_OBJ)/Common/b2Settings.o: BOX2D_CXX += -Dvprintf=b2_log_sink
+
 $(BOX2D_OBJ)/api.o: engines/box2d/api.cpp $(BOX2D_HDRS) | $(VENV_STAMP)
 	@mkdir -p $(@D)
 	$(ZIG) c++ $(BOX2D_CXX) -c $< -o $@
@@ -84,9 +87,10 @@ $(BOX2D_OBJ)/trig.o: engines/box2d/trig.c | $(VENV_STAMP)
 	@mkdir -p $(@D)
 	$(ZIG) cc $(BOX2D_FLAGS) -fno-builtin -c $< -o $@
 
-# a reactor (no main; exports only the API's export_name functions), stripped; written whole or not at all
+# a reactor (no main; exports only the API's export_name functions), stripped, with no C++ runtime (api.cpp
+# has the little Box2D needs of it); written whole or not at all
 $(BOX2D_WASM): $(BOX2D_OBJS)
-	$(ZIG) c++ $(BOX2D_CXX) -mexec-model=reactor -s $^ -o $@.tmp
+	$(ZIG) c++ $(BOX2D_CXX) -mexec-model=reactor -nostdlib++ -s $^ -o $@.tmp
 	mv $@.tmp $@
 
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) \

@@ -80,12 +80,13 @@ def test_default_rng_port_matches_numpy():
         g = np.random.default_rng(seed)
         want = [float(g.random()) if n == "random" else float(getattr(g, n)(a, b)) for n, a, b in ops]
         got = js({"cmd": "rng", "seed": str(seed), "ops": ops})["values"]  # JSON numbers stop at 2^53
-        assert got == want, f"seed {seed}: the first differing draw is {next(i for i, (x, y) in enumerate(zip(got, want)) if x != y)}"
+        first = next((i for i, (x, y) in enumerate(zip(got, want, strict=True)) if x != y), None)
+        assert got == want, f"seed {seed}: draw {first} ({ops[first]}) differs"
 
 
 def test_engine_trig_is_glibcs():
     """The engine's sinf/cosf (engines/box2d/trig.c) equal this machine's glibc on 2^20 random floats in
-    [-2pi, 2pi] (Box2D's angles), on every float near 0, pi/4 and the reduction's bounds, and on large ones."""
+    [-2pi, 2pi] (Box2D's angles), on every float near 0, pi/4 and the reductions' bounds, and large ones."""
     libm = ctypes.CDLL(ctypes.util.find_library("m"))
     for fn in (libm.sinf, libm.cosf):
         fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
@@ -126,7 +127,11 @@ class Episodes:
 
 POLICIES = ["random", "heuristic", "mixed"]
 # what-if physics: Gymnasium's constructor arguments (the JS env's constants; enable_wind is 0 or 1)
-WINDS = [{}, {"enable_wind": True}, {"enable_wind": True, "wind_power": 20.0, "turbulence_power": 2.0, "gravity": -6.0}]
+WINDS = [
+    {},
+    {"enable_wind": True},
+    {"enable_wind": True, "wind_power": 20.0, "turbulence_power": 2.0, "gravity": -6.0},
+]
 
 
 def record(env_id: str, n: int, rng: np.random.Generator) -> Episodes:
@@ -158,7 +163,9 @@ def record(env_id: str, n: int, rng: np.random.Generator) -> Episodes:
         seeds.append(seed)
         consts.append({key: float(v) for key, v in kw.items()})
         actions.append(np.concatenate(acts))
-    return Episodes(seeds, consts, actions, np.array(obs, np.float32), np.array(reward, np.float64), np.array(term))
+    return Episodes(
+        seeds, consts, actions, np.array(obs, np.float32), np.array(reward, np.float64), np.array(term)
+    )
 
 
 def replay(env_id: str, eps: Episodes) -> dict:
@@ -188,10 +195,15 @@ def check_bit_identical(env_id: str, n: int) -> None:
     bad_step = np.flatnonzero((reward != eps.reward) | (term != eps.terminated))
     where = ""
     if bad_obs.size or bad_step.size:
-        row = bad_obs[0] if bad_obs.size else bad_step[0] + np.searchsorted(np.cumsum(lengths), bad_step[0], "right") + 1
+        row = (
+            bad_obs[0]
+            if bad_obs.size
+            else bad_step[0] + np.searchsorted(np.cumsum(lengths), bad_step[0], "right") + 1
+        )
         ep = int(np.searchsorted(starts, row, "right") - 1)
         where = (
-            f" (run seed {run_seed}: episode {ep}, reset seed {eps.seeds[ep]}, constants {eps.constants[ep]}, "
+            f" (run seed {run_seed}: episode {ep}, reset seed {eps.seeds[ep]}, "
+            f"constants {eps.constants[ep]}, "
             f"step {row - starts[ep]}: obs {obs[row].tolist() if row < len(obs) else None} vs Gymnasium's "
             f"{eps.obs[row].tolist() if row < len(eps.obs) else None})"
         )

@@ -203,3 +203,20 @@ extern "C" float sinf(float);
 extern "C" float cosf(float);
 API(libm_sinf) f32 libm_sinf(f32 x) { return sinf(x); }
 API(libm_cosf) f32 libm_cosf(f32 x) { return cosf(x); }
+
+// ---- what the page leaves out
+// Box2D's only output is b2Log (b2World::Dump and the joints' Dump, reachable through their vtables), which
+// calls vprintf. The Makefile compiles b2Settings.cpp with -Dvprintf=b2_log_sink, so b2Log lands here and
+// libc's printf machinery stays out of the wasm (no source patch). A page has no console the engine could use.
+#include <stdarg.h>
+extern "C" int b2_log_sink(const char*, va_list) { return 0; }
+// The engine links no C++ runtime (the Makefile's -nostdlib++): Box2D needs only these from it. Allocation
+// failure and a pure virtual call (a bug) trap, where libc++'s would print (pulling in the printf machinery).
+extern "C" void __cxa_pure_virtual() { __builtin_trap(); }
+void* operator new(size_t n) {
+  void* p = malloc(n);
+  if (!p) __builtin_trap();
+  return p;
+}
+void operator delete(void* p) noexcept { free(p); }
+void operator delete(void* p, size_t) noexcept { free(p); }

@@ -12,7 +12,8 @@ const BOX2D_WASM = path.join(ROOT, 'build', 'engines', 'box2d.wasm');
 const BOX2D_EXPORTS = ['memory', 'world_new', 'world_step', 'body_new', 'body_read', 'fixture_polygon'];
 
 function box2dWasm() {
-  if (!fs.existsSync(BOX2D_WASM)) fail(`${BOX2D_WASM} is missing: run \`make engines\` (Box2D, built by zig)`);
+  if (!fs.existsSync(BOX2D_WASM))
+    fail(`${BOX2D_WASM} is missing: run \`make engines\` (Box2D, built by zig)`);
   const bytes = fs.readFileSync(BOX2D_WASM);
   let names;
   try {

@@ -6,32 +6,14 @@
 let engine = null,
   loading = null;
 
-// The engine is a WASI reactor that never does I/O on the envs' paths: Box2D's timer (the step profile) and
-// b2Log (b2World::Dump) are its only callers of the system. Every WASI call answers ENOSYS, the clock 0.
-const ENOSYS = 52;
-const wasiStub = (memory) =>
-  new Proxy(
-    {},
-    {
-      get: (_, name) =>
-        name === 'clock_time_get'
-          ? (_id, _precision, out) => {
-              new DataView(memory().buffer).setBigUint64(out, 0n, true);
-              return 0;
-            }
-          : name === 'proc_exit'
-            ? (code) => {
-                throw new Error(`the Box2D engine exited (${code})`);
-              }
-            : () => ENOSYS,
-    },
-  );
+// The engine imports nothing (no WASI: the Makefile links no printf, clock or C++ runtime into it), so it
+// instantiates with an empty import object; `_initialize` runs its static constructors.
 
 /** The built engine file, where Node finds it (the repository's build folder). */
 function builtEngine() {
   const fs = globalThis.process?.getBuiltinModule?.('node:fs');
   const url = new URL('../../../../build/engines/box2d.wasm', import.meta.url);
-  if (!fs || !fs.existsSync(url)) {
+  if (!fs?.existsSync(url)) {
     throw new Error('build/engines/box2d.wasm is missing: run `make engines` (Box2D compiled by zig)');
   }
   return fs.readFileSync(url);
@@ -80,8 +62,7 @@ function wrap(instance) {
 export function loadEngine(source) {
   if (engine) return Promise.resolve(engine);
   if (loading) return loading;
-  let instance = null;
-  const imports = { wasi_snapshot_preview1: wasiStub(() => instance.exports.memory) };
+  const imports = {};
   const made = source?.url
     ? WebAssembly.instantiateStreaming(
         fetch(source.url, source.integrity ? { integrity: source.integrity } : {}),
@@ -90,8 +71,7 @@ export function loadEngine(source) {
     : WebAssembly.instantiate(source?.bytes ?? builtEngine(), imports);
   loading = made.then(
     (r) => {
-      instance = r.instance;
-      engine = wrap(instance);
+      engine = wrap(r.instance);
       return engine;
     },
     (err) => {

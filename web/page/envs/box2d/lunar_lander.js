@@ -126,7 +126,8 @@ export class LunarLander {
     this.#prevShaping = null;
     this.steps = 0;
     if (state !== undefined) {
-      if (state.length !== S.size) throw new Error(`${this.spec.id}: a state has ${S.size} values, got ${state.length}`);
+      if (state.length !== S.size)
+        throw new Error(`${this.spec.id}: a state has ${S.size} values, got ${state.length}`);
       this.#build(Array.from(state).slice(S.terrain, S.terrain + CHUNKS), null, state);
       this.state.set(state);
       this.#observe();
@@ -137,7 +138,9 @@ export class LunarLander {
     const height = Array.from({ length: CHUNKS + 1 }, () => r.uniform(0, H / 2));
     for (let i = MID - 2; i <= MID + 2; i++) height[i] = HELIPAD_Y;
     // height[i - 1] at i = 0 is Python's height[-1]: the last one
-    const smooth = CHUNK_X.map((_, i) => 0.33 * (height[i === 0 ? CHUNKS : i - 1] + height[i] + height[i + 1]));
+    const smooth = CHUNK_X.map(
+      (_, i) => 0.33 * (height[i === 0 ? CHUNKS : i - 1] + height[i] + height[i + 1]),
+    );
     const force = [r.uniform(-INITIAL_RANDOM, INITIAL_RANDOM), r.uniform(-INITIAL_RANDOM, INITIAL_RANDOM)];
     this.#build(smooth, force, null);
     this.step(this.continuous ? [0, 0] : 0); // Gymnasium's reset returns the observation of one step
@@ -151,7 +154,8 @@ export class LunarLander {
       e = b2.exports,
       c = this.constants;
     this.close();
-    const world = (this.#world = e.world_new(0, c.gravity));
+    this.#world = e.world_new(0, c.gravity);
+    const world = this.#world;
     // pybox2d's CreateStaticBody(shapes=...) uses a default fixture def (friction 0.2)
     const moon = e.body_new(world, 0, 0, 0, 0);
     e.fixture_edge(moon, 0, 0, W, 0, 0, 0.2, 0, 1, 0xffff);
@@ -160,7 +164,8 @@ export class LunarLander {
     }
     const x0 = VIEWPORT_W / SCALE / 2,
       y0 = VIEWPORT_H / SCALE;
-    const lander = (this.#lander = e.body_new(world, 2, x0, y0, 0.0));
+    this.#lander = e.body_new(world, 2, x0, y0, 0.0);
+    const lander = this.#lander;
     const poly = LANDER_POLY.map(([x, y]) => [x / SCALE, y / SCALE]);
     b2.polygon(lander, poly, 5.0, 0.1, 0.0, 0x0010, 0x001);
     if (force) e.body_force(lander, force[0], force[1], 1);
@@ -174,12 +179,28 @@ export class LunarLander {
       [1, +1],
     ]) {
       const angle = i * 0.05;
-      const leg = (this.#legs[k] = e.body_new(world, 2, x0 - (i * LEG_AWAY) / SCALE, y0, angle));
+      const leg = e.body_new(world, 2, x0 - (i * LEG_AWAY) / SCALE, y0, angle);
+      this.#legs[k] = leg;
       e.fixture_box(leg, LEG_W / SCALE, LEG_H / SCALE, 1.0, 0.2, 0.0, 0x0020, 0x001);
       // pybox2d's revoluteJointDef(bodyA=, bodyB=) sets referenceAngle = bodyB.angle - bodyA.angle
       const reference = Math.fround(angle) - 0;
       const [lower, upper] = i === -1 ? [+0.9 - 0.5, +0.9] : [-0.9, -0.9 + 0.5];
-      e.joint_revolute(world, lander, leg, 0, 0, (i * LEG_AWAY) / SCALE, LEG_DOWN / SCALE, reference, 1, lower, upper, 1, +0.3 * i, LEG_SPRING_TORQUE);
+      e.joint_revolute(
+        world,
+        lander,
+        leg,
+        0,
+        0,
+        (i * LEG_AWAY) / SCALE,
+        LEG_DOWN / SCALE,
+        reference,
+        1,
+        lower,
+        upper,
+        1,
+        +0.3 * i,
+        LEG_SPRING_TORQUE,
+      );
     }
     if (state) this.#place(state, null);
   }
@@ -237,7 +258,14 @@ export class LunarLander {
       const lever = MAIN_ENGINE_Y_LOCATION / SCALE + 2 * dispersion[0];
       const ox = tip[0] * lever + side[0] * dispersion[1];
       const oy = -tip[1] * lever - side[1] * dispersion[1];
-      e.body_impulse(lander, -ox * MAIN_ENGINE_POWER * mPower, -oy * MAIN_ENGINE_POWER * mPower, px + ox, py + oy, 1);
+      e.body_impulse(
+        lander,
+        -ox * MAIN_ENGINE_POWER * mPower,
+        -oy * MAIN_ENGINE_POWER * mPower,
+        px + ox,
+        py + oy,
+        1,
+      );
     }
     let sPower = 0.0;
     if (this.continuous ? Math.abs(a1) > 0.5 : action === 1 || action === 3) {

@@ -81,7 +81,10 @@ function draw(ctx, state, view) {
       // pygame.draw.aalines(color2, closed): the outline at the exact (sub-pixel) vertices
       ctx.strokeStyle = BODY_LINE;
       ctx.beginPath();
-      path.forEach(([px, py], j) => (j ? ctx.lineTo(px, py) : ctx.moveTo(px, py)));
+      for (const [j, [px, py]] of path.entries()) {
+        if (j) ctx.lineTo(px, py);
+        else ctx.moveTo(px, py);
+      }
       ctx.closePath();
       ctx.stroke();
     }
