@@ -227,3 +227,133 @@ def test_lander_bit_identical_quick(env_id):
 def test_lander_bit_identical_300_episodes(env_id):
     """300 episodes per env, every observation, reward and terminated flag Gymnasium's."""
     check_bit_identical(env_id, 300)
+
+
+# ---- the pages (a page needs a policy: build/models/<env> or models/<env>)
+
+BOX2D_BUDGET_GZ = 100 * 1024  # kernel + app + engine until the first agent action
+
+
+def lander_page(browser, serve, site, env_id):
+    if not (site["site"] / env_id / "index.html").exists():
+        pytest.skip(f"no {env_id} page: it has no policy here ({site['failed'].get(env_id, 'none trained')})")
+    from tests.pages import open_page, wait_ready
+
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SITE_DIR}/{env_id}/")
+    wait_ready(page, timeout=60_000)
+    return base, page, watch
+
+
+SITE_DIR = "demo"  # tests/pages.SITE
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("env_id", LANDERS)
+def test_lander_page_budget_engine_and_features(browser, serve, site, env_id):
+    """The page fetches its engine (preloaded, with its integrity) and stays within 100 KB gzipped until the
+    first agent action (the project's rule: Resource Timing up to status().firstActionMs); the agent plays at
+    max speed with no console error or CSP violation and constant engine memory; what-if physics (gravity,
+    wind), the sweep, saliency and a push work as on every env."""
+    from tests.pages import fetched_gz, first_action_urls, status
+
+    base, page, watch = lander_page(browser, serve, site, env_id)
+    urls = first_action_urls(page)
+    sizes = fetched_gz(urls, base, site["root"])
+    assert any("/assets/engine-" in u for u in urls), "the engine was not fetched before the first action"
+    assert sum(sizes.values()) <= BOX2D_BUDGET_GZ, sizes
+    html = (site["site"] / env_id / "index.html").read_text()
+    assert 'integrity="sha256-' in html, "the engine's preload carries no integrity"
+    print(f"\n{env_id}: fetched until the first action (gz): {sizes}, total {sum(sizes.values())} B")
+
+    page.evaluate("window.app.setSpeed('max')")
+    page.wait_for_function(
+        "() => window.app.status().step > 300 || window.app.status().episode > 1", timeout=60_000
+    )
+    s0 = status(page)
+    assert s0["error"] is None and all(np.isfinite(s0["state"])), s0
+    page.wait_for_function(f"() => window.app.status().episode > {s0['episode']}", timeout=120_000)
+    s1 = status(page)
+    assert s1["engineBytes"] == s0["engineBytes"] > 0, "the engine's memory grew"
+
+    # what-if: wind and a weaker gravity take effect and are reported; the sweep plays greedy episodes
+    physics = page.evaluate("window.app.setPhysics({gravity: -4, enable_wind: 1})")
+    assert physics["gravity"] == -4 and physics["enable_wind"] == 1, physics
+    assert status(page)["whatIf"]
+    rows = page.evaluate("window.app.sweep({param: 'gravity', values: [-9, -3], episodes: 4})")
+    assert [r["value"] for r in rows] == [-9, -3] and all(np.isfinite(r["meanReturn"]) for r in rows), rows
+    with pytest.raises(Exception, match="enable_wind is 0 or 1"):
+        page.evaluate("window.app.setPhysics({enable_wind: 0.5})")
+    page.evaluate("window.app.setPhysics({gravity: -10, enable_wind: 0})")
+
+    # saliency: one value per observation feature
+    page.wait_for_function("() => (window.app.status().saliency || []).length === 8", timeout=30_000)
+    assert all(np.isfinite(status(page)["saliency"]))
+
+    # a push: a drag up from the lander's centre raises its vertical velocity
+    page.evaluate("window.app.pause(); window.app.reset()")
+    before = status(page)
+    x, y = before["state"][11] * 30, 400 - before["state"][12] * 30  # world pixels, y down
+    assert page.evaluate(f"window.app.drag([{x}, {y}], [{x}, {y - 80}])"), "the lander was not grabbed"
+    after = status(page)
+    assert after["pushed"] and after["state"][15] > before["state"][15] + 1.5, (
+        before["state"],
+        after["state"],
+    )
+    assert not page.evaluate("window.app.drag([5, 395], [50, 395])"), "the ground is not a body"
+    assert not watch.errors, watch.errors
+    page.close()
+
+
+# ---- the renderer against Gymnasium's render()
+
+
+def gym_lander_state(u) -> list[float]:
+    """The JS env's state (lunar_lander.js's S) of Gymnasium's unwrapped LunarLander: terrain, bodies, flags."""
+    terrain = [p[0][1] for p in u.sky_polys] + [u.sky_polys[-1][1][1]]
+    bodies = []
+    for b in [u.lander, *u.legs]:
+        bodies += [b.position[0], b.position[1], b.angle, b.linearVelocity[0], b.linearVelocity[1]]
+        bodies.append(b.angularVelocity)
+    wind = [float(getattr(u, "wind_idx", 0)), float(getattr(u, "torque_idx", 0))]
+    return [float(v) for v in terrain + bodies + [float(leg.ground_contact) for leg in u.legs] + wind]
+
+
+@pytest.mark.browser
+def test_lander_renderer_matches_gymnasium(render_page):
+    """States of falling landers (no engine fired: Gymnasium draws no particles) draw Gymnasium's picture:
+    per part (the sky, the lander and legs, the flags) shape and position, and the whole image's mean
+    difference."""
+    import os
+
+    from tests.images import dilate, mask
+    from tests.test_render import Case, canvas_frames
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    pytest.importorskip("pygame", reason="pygame renders Gymnasium's reference: pip install pygame")
+    states, ref = [], []
+    for seed in (0, 7, 123):
+        env = gym.make("LunarLander-v3", render_mode="rgb_array")
+        env.reset(seed=seed)
+        for step in range(61):
+            if step % 30 == 0:
+                states.append(gym_lander_state(env.unwrapped))
+                ref.append(env.render().copy())
+            if env.step(0)[2]:
+                break
+        env.close()
+    case = Case("LunarLander-v3", "box2d/lunar_lander", (600, 400), states, {})
+    ours = canvas_frames(render_page, case)
+    parts = {"sky": (0, 0, 0), "lander": (128, 102, 230), "flags": (204, 204, 0)}
+    for i, (a, b) in enumerate(zip(ref, ours, strict=True)):
+        mad = np.abs(a.astype(int) - b.astype(int)).mean()
+        for part, rgb in parts.items():
+            ma, mb = mask(a, rgb), mask(b, rgb)
+            assert ma.sum() > 20, f"state {i}: Gymnasium's picture has no {part}"
+            iou = (ma & mb).sum() / (ma | mb).sum()
+            near = min((ma & dilate(mb)).sum() / ma.sum(), (mb & dilate(ma)).sum() / max(mb.sum(), 1))
+            shift = np.hypot(*(np.argwhere(ma).mean(0) - np.argwhere(mb).mean(0))) if mb.any() else np.inf
+            print(f"state {i} {part}: IoU {iou:.3f} within-1px {near:.3f} centroid {shift:.2f}px")
+            assert near > 0.97 and shift < 1.5 and iou > 0.75, f"state {i}: {part} differs"
+        print(f"state {i}: mean |diff| {mad:.3f}")
+        assert mad < 0.6, f"state {i}: mean absolute pixel difference {mad:.3f}"
