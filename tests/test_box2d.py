@@ -309,7 +309,7 @@ def test_lander_page_budget_engine_and_features(browser, serve, site, env_id):
 
 
 def gym_lander_state(u) -> list[float]:
-    """The JS env's state (lunar_lander.js's S) of Gymnasium's unwrapped LunarLander: terrain, bodies, flags."""
+    """The JS env's state (lunar_lander.js's S) of Gymnasium's unwrapped LunarLander."""
     terrain = [p[0][1] for p in u.sky_polys] + [u.sky_polys[-1][1][1]]
     bodies = []
     for b in [u.lander, *u.legs]:
@@ -344,7 +344,14 @@ def test_lander_renderer_matches_gymnasium(render_page):
         env.close()
     case = Case("LunarLander-v3", "box2d/lunar_lander", (600, 400), states, {})
     ours = canvas_frames(render_page, case)
+    if os.environ.get("RL_WEB_DUMP"):  # the two pictures side by side, for a look
+        from PIL import Image
+
+        Image.fromarray(np.concatenate([ref[0], ours[0]], 1)).save(os.environ["RL_WEB_DUMP"])
     parts = {"sky": (0, 0, 0), "lander": (128, 102, 230), "flags": (204, 204, 0)}
+    # least share of a part's pixels within 1 px of the other picture's: the flags are small (150 px each) and
+    # pygame.draw.polygon fills their thin tip solid where Canvas anti-aliases it, 4% of their pixels
+    near_min = {"sky": 0.97, "lander": 0.97, "flags": 0.94}
     for i, (a, b) in enumerate(zip(ref, ours, strict=True)):
         mad = np.abs(a.astype(int) - b.astype(int)).mean()
         for part, rgb in parts.items():
@@ -354,6 +361,6 @@ def test_lander_renderer_matches_gymnasium(render_page):
             near = min((ma & dilate(mb)).sum() / ma.sum(), (mb & dilate(ma)).sum() / max(mb.sum(), 1))
             shift = np.hypot(*(np.argwhere(ma).mean(0) - np.argwhere(mb).mean(0))) if mb.any() else np.inf
             print(f"state {i} {part}: IoU {iou:.3f} within-1px {near:.3f} centroid {shift:.2f}px")
-            assert near > 0.97 and shift < 1.5 and iou > 0.75, f"state {i}: {part} differs"
+            assert near > near_min[part] and shift < 1.5 and iou > 0.75, f"state {i}: {part} differs"
         print(f"state {i}: mean |diff| {mad:.3f}")
-        assert mad < 0.6, f"state {i}: mean absolute pixel difference {mad:.3f}"
+        assert mad < 0.2, f"state {i}: mean absolute pixel difference {mad:.3f}"
