@@ -1,10 +1,11 @@
 // The JS side of tests/test_box2d.py: the Box2D envs of web/page/envs/index.js (spec.engine 'box2d') and
 // their engine behind one JSON request on stdin and one JSON answer on stdout. Arrays travel as base64.
 //
-// {cmd: 'replay', env, episodes: [{seed, constants, actions}]}
+// {cmd: 'replay', env, episodes: [{seed, constants, actions, f32, reuse}]}
 //     each episode from reset({seed}) under its actions (float64, n x action size; discrete: one value per
-//     step): obs (float32, reset's row first), reward (float64, one per step), terminated (uint8), and
-//     micros (the steps' mean wall time)
+//     step; f32: passed as Float32Arrays, NumPy's float32 actions), in the previous episode's env when reuse
+//     (as Gymnasium's env is reused across resets), else a new one: obs (float32, reset's row first), reward
+//     (float64, one per step), terminated (uint8), and micros (the steps' mean wall time)
 // {cmd: 'libm', x}            the engine's sinf and cosf (float32) of each float32 x
 // {cmd: 'rng', seed, ops}     default_rng(seed)'s draws (seed: a decimal string, any size): ops = [[name, a, b], ...] -> float64 values
 import { readFileSync } from 'node:fs';
@@ -27,22 +28,27 @@ if (req.cmd === 'replay') {
     terminated = [];
   let steps = 0,
     ms = 0;
+  let env = null;
   for (const ep of req.episodes) {
-    const env = new Env(ep.constants ?? {});
+    if (!(ep.reuse && env)) {
+      env?.close();
+      env = new Env(ep.constants ?? {});
+    }
     const acts = new Float64Array(bytes(ep.actions));
     obs.push(...env.reset({ seed: ep.seed }));
     const n = acts.length / A;
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      const r = env.step(A === 1 ? acts[i] : Array.from(acts.subarray(i * A, (i + 1) * A)));
+      const a = acts.subarray(i * A, (i + 1) * A);
+      const r = env.step(A === 1 ? acts[i] : ep.f32 ? Float32Array.from(a) : Array.from(a));
       obs.push(...r.obs);
       reward.push(r.reward);
       terminated.push(r.terminated ? 1 : 0);
     }
     ms += performance.now() - t0;
     steps += n;
-    env.close();
   }
+  env?.close();
   out = {
     obs: b64(Float32Array.from(obs)),
     reward: b64(Float64Array.from(reward)),

@@ -229,6 +229,94 @@ def test_lander_bit_identical_300_episodes(env_id):
     check_bit_identical(env_id, 300)
 
 
+def record_walker(n: int, rng: np.random.Generator, max_steps: int = 500) -> tuple[Episodes, list[dict]]:
+    """n Gymnasium BipedalWalker episodes (to termination, or cut at max_steps), four per env: later episodes
+    run on the world the earlier ones left (Gymnasium reuses it). Actions: float32 random
+    (action_space.sample()), float64 random, and a fixed random linear policy of the observation (float32 and
+    float64 in turn)."""
+    seeds, consts, actions, obs, reward, term, extra = [], [], [], [], [], [], []
+    env = None
+    for k in range(n):
+        if k % 4 == 0:
+            if env is not None:
+                env.close()
+            env = gym.make("BipedalWalker-v3", disable_env_checker=True)
+            env.action_space.seed(int(rng.integers(2**32)))
+        seed = int(rng.integers(2**32))
+        kind = k % 4  # 0: float32 random, 1: float64 random, 2: float32 policy, 3: float64 policy
+        w = rng.normal(0, 0.5, (4, 24))
+        o, _ = env.reset(seed=seed)
+        obs.append(o)
+        acts = []
+        for _ in range(max_steps):
+            if kind == 0:
+                a = env.action_space.sample()
+            elif kind == 1:
+                a = rng.uniform(-1, 1, 4)
+            else:
+                a = np.tanh(w @ o.astype(np.float64))
+                a = a.astype(np.float32) if kind == 2 else a
+            o, r, terminated, truncated, _ = env.step(a)
+            acts.append(np.asarray(a, np.float64))
+            obs.append(o)
+            reward.append(float(r))
+            term.append(terminated)
+            if terminated or truncated:
+                break
+        seeds.append(seed)
+        consts.append({})
+        actions.append(np.concatenate(acts))
+        extra.append({"f32": kind in (0, 2), "reuse": k % 4 != 0})
+    env.close()
+    eps = Episodes(seeds, consts, actions, np.array(obs, np.float32), np.array(reward), np.array(term))
+    return eps, extra
+
+
+def check_walker(n: int) -> None:
+    run_seed = secrets.randbits(32)
+    eps, extra = record_walker(n, np.random.default_rng(run_seed))
+    got = js(
+        {
+            "cmd": "replay",
+            "env": "BipedalWalker-v3",
+            "episodes": [
+                {"seed": s, "actions": b64(a), **x}
+                for s, a, x in zip(eps.seeds, eps.actions, extra, strict=True)
+            ],
+        }
+    )
+    obs = unb64(got["obs"], np.float32).reshape(-1, 24)
+    reward, term = unb64(got["reward"], np.float64), unb64(got["terminated"], np.uint8).astype(bool)
+    assert obs.shape == eps.obs.shape and reward.shape == eps.reward.shape, "the episodes' lengths differ"
+    lengths = [len(a) // 4 for a in eps.actions]
+    starts = np.cumsum([0] + [m + 1 for m in lengths])[:-1]
+    bad = np.flatnonzero((obs.view(np.uint32) != eps.obs.view(np.uint32)).any(1))
+    ep = int(np.searchsorted(starts, bad[0], "right") - 1) if bad.size else None
+    assert bad.size == 0, (
+        f"{bad.size} of {len(obs)} observation rows differ, first in episode {ep} (run seed {run_seed}, "
+        f"reset seed {eps.seeds[ep]}, {extra[ep]}) at step {bad[0] - starts[ep]}"
+    )
+    bad = np.flatnonzero((reward != eps.reward) | (term != eps.terminated))
+    assert bad.size == 0, (
+        f"{bad.size} rewards or flags differ, the first at step row {bad[0]} (run seed {run_seed})"
+    )
+    print(
+        f"BipedalWalker-v3: {n} episodes, {len(reward)} steps bit-identical "
+        f"({int(eps.terminated.sum())} terminated); JS {got['micros']:.1f} us/step"
+    )
+
+
+def test_walker_bit_identical_quick():
+    """Eight episodes on two reused worlds, float32 and float64 actions."""
+    check_walker(8)
+
+
+@pytest.mark.slow
+def test_walker_bit_identical_300_episodes():
+    """300 episodes (up to 500 steps each) on reused worlds: every observation, reward and flag Gymnasium's."""
+    check_walker(300)
+
+
 # ---- the pages (a page needs a policy: build/models/<env> or models/<env>)
 
 BOX2D_BUDGET_GZ = 100 * 1024  # kernel + app + engine until the first agent action

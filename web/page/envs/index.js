@@ -7,6 +7,7 @@ import * as mountainCarContinuous from './mountain_car_continuous.js';
 import * as pendulum from './pendulum.js';
 import * as lunarLander from './box2d/lunar_lander.js';
 import * as lunarLanderContinuous from './box2d/lunar_lander_continuous.js';
+import * as bipedalWalker from './box2d/bipedal_walker.js';
 import * as halfCheetah from './mujoco/half_cheetah.js';
 import * as hopper from './mujoco/hopper.js';
 import * as walker2d from './mujoco/walker2d.js';
@@ -26,4 +27,5 @@ export const ENVS = Object.fromEntries([
   entry(walker2d, 'mujoco/walker2d'),
   entry(lunarLander, 'box2d/lunar_lander'),
   entry(lunarLanderContinuous, 'box2d/lunar_lander_continuous'),
+  entry(bipedalWalker, 'box2d/bipedal_walker'),
 ]);
