@@ -313,7 +313,7 @@ def test_walker_bit_identical_quick():
 
 @pytest.mark.slow
 def test_walker_bit_identical_300_episodes():
-    """300 episodes (up to 500 steps each) on reused worlds: every observation, reward and flag Gymnasium's."""
+    """300 episodes (up to 500 steps each) on reused worlds: obs, rewards and flags Gymnasium's."""
     check_walker(300)
 
 
