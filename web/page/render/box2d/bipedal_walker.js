@@ -44,8 +44,9 @@ const PARTS = [
 const PX_PER_MS = 40,
   MAX_KICK = 4;
 
-/** Gymnasium's scroll (metres): the window's left edge, never left of the world's start. */
-const scroll = (state) => Math.max(0, state[S.bodies] - VIEWPORT_W / SCALE / 5);
+/** Gymnasium's scroll (metres; the clouds' parallax and what is drawn go by it); the window's left edge is
+ * max(0, scroll): render() returns the last VIEWPORT_W columns of a surface VIEWPORT_W + max(0, scroll) wide. */
+const scroll = (state) => state[S.bodies] - VIEWPORT_W / SCALE / 5;
 
 function bodyPath(state, k, verts) {
   const at = S.bodies + 6 * k;
@@ -72,13 +73,17 @@ function draw(ctx, state, view) {
   const { k } = begin(ctx, WIDTH, HEIGHT, view);
   gymFrame(ctx, HEIGHT);
   const sc = scroll(state),
-    ox = sc * SCALE;
+    ox = Math.max(0, sc) * SCALE;
   ctx.translate(-ox, 0); // Gymnasium's surface coordinates from here; the window starts at the scroll
+  // the surface starts black: where the hull is left of a fifth of the window, the sky stops short of its
+  // right edge (render() draws it from the scroll, the window starts at 0)
+  ctx.fillStyle = '#000';
+  ctx.fillRect(ox - 0.5, -0.5, WIDTH, HEIGHT);
   polygon(ctx, 'rgb(215,215,255)', [
-    [ox, 0],
-    [ox + WIDTH, 0],
-    [ox + WIDTH, HEIGHT],
-    [ox, HEIGHT],
+    [sc * SCALE, 0],
+    [sc * SCALE + WIDTH, 0],
+    [sc * SCALE + WIDTH, HEIGHT],
+    [sc * SCALE, HEIGHT],
   ]);
   for (let c = 0; c < CLOUDS; c++) {
     const pts = Array.from({ length: 5 }, (_, a) => [
@@ -155,7 +160,7 @@ function kick(d) {
 
 /** hit(state, p): {body} when p (window pixels, y down) is within 30 px of the hull or a leg's centre. */
 function hit(state, [px, py]) {
-  const ox = scroll(state) * SCALE;
+  const ox = Math.max(0, scroll(state)) * SCALE;
   for (let b = 0; b < BODIES; b++) {
     const [[x, y]] = bodyPath(state, b, [[0, 0]]);
     if (Math.hypot(px + ox - x, HEIGHT - py - y) < (b === 0 ? 30 : 12)) return { body: b };
