@@ -517,3 +517,37 @@ def test_walker_renderer_matches_gymnasium(render_page):
             assert near > 0.94 and shift < 1.5 and iou > iou_min[part], f"state {i}: {part} differs"
         print(f"state {i}: mean |diff| {mad:.3f}")
         assert mad < 0.6, f"state {i}: mean absolute pixel difference {mad:.3f}"
+
+
+@pytest.mark.browser
+def test_walker_page_runs_and_takes_physics_and_pushes(browser, serve, site):
+    """BipedalWalker's page: the agent plays episodes on one reused world at max speed with no console error
+    and constant engine memory; what-if gravity, the sweep, saliency and a push on the hull work. Its bytes
+    until the first action are printed (a 64x64 policy's kernel takes it past the landers' 100 KB)."""
+    from tests.pages import fetched_gz, first_action_urls, status
+
+    base, page, watch = lander_page(browser, serve, site, "BipedalWalker-v3")
+    sizes = fetched_gz(first_action_urls(page), base, site["root"])
+    print(f"\nBipedalWalker-v3: fetched until the first action (gz): {sizes}, total {sum(sizes.values())} B")
+    page.evaluate("window.app.setSpeed('max')")
+    s0 = status(page)
+    page.wait_for_function(f"() => window.app.status().episode > {s0['episode'] + 1}", timeout=180_000)
+    s1 = status(page)
+    assert s1["error"] is None and all(np.isfinite(s1["state"])), s1["error"]
+    page.wait_for_function(f"() => window.app.status().episode > {s1['episode']}", timeout=180_000)
+    assert status(page)["engineBytes"] == s1["engineBytes"] > 0, "the engine's memory grew"
+    assert page.evaluate("window.app.setPhysics({gravity: -5})")["gravity"] == -5
+    rows = page.evaluate("window.app.sweep({param: 'gravity', values: [-12, -6], episodes: 2})")
+    assert [r["value"] for r in rows] == [-12, -6] and all(np.isfinite(r["meanReturn"]) for r in rows), rows
+    page.wait_for_function("() => (window.app.status().saliency || []).length === 24", timeout=30_000)
+    page.evaluate("window.app.pause(); window.app.reset()")
+    before = status(page)
+    x0 = before["state"][300]  # the hull's x (bipedal_walker.js's S.bodies)
+    hull = [(x0 - max(0.0, x0 - 4.0)) * 30, 400 - before["state"][301] * 30]  # window pixels, y down
+    assert page.evaluate(f"window.app.drag({hull}, [{hull[0] + 80}, {hull[1]}])"), "the hull was not grabbed"
+    after = status(page)
+    assert after["pushed"] and after["state"][303] > before["state"][303] + 1.5, (
+        "the push did not speed it up"
+    )
+    assert not watch.errors, watch.errors
+    page.close()
