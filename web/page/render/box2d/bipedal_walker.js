@@ -99,15 +99,20 @@ function draw(ctx, state, view) {
     );
   }
   const ty = (i) => state[S.terrain + i];
-  for (let i = 0; i < TERRAIN_LENGTH - 1; i++) {
-    const x1 = i * TERRAIN_STEP,
-      x2 = (i + 1) * TERRAIN_STEP;
-    if (x2 < sc || x1 > sc + VIEWPORT_W / SCALE) continue;
+  // Gymnasium's terrain_poly (each chunk from its edge down to y = 0) for the chunks in the window, as one
+  // polygon: the same pixels, without seams between adjacent anti-aliased fills in a scaled-down view
+  const shown = [];
+  for (let i = 0; i < TERRAIN_LENGTH; i++) {
+    const x = i * TERRAIN_STEP;
+    if (x + TERRAIN_STEP >= sc && x - TERRAIN_STEP <= sc + VIEWPORT_W / SCALE) shown.push(i);
+  }
+  if (shown.length > 1) {
+    const first = shown[0] * TERRAIN_STEP * SCALE,
+      last = shown[shown.length - 1] * TERRAIN_STEP * SCALE;
     polygon(ctx, 'rgb(102,153,76)', [
-      [x1 * SCALE, ty(i) * SCALE],
-      [x2 * SCALE, ty(i + 1) * SCALE],
-      [x2 * SCALE, 0],
-      [x1 * SCALE, 0],
+      ...shown.map((i) => [i * TERRAIN_STEP * SCALE, ty(i) * SCALE]),
+      [last, 0],
+      [first, 0],
     ]);
   }
   // the terrain's edge bodies (drawlist: before the walker), alternating greens

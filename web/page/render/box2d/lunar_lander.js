@@ -58,21 +58,13 @@ function bodyPath(state, at, verts) {
 function draw(ctx, state, view) {
   const { k } = begin(ctx, WIDTH, HEIGHT, view);
   gymFrame(ctx, HEIGHT);
-  for (let i = 0; i < CHUNKS - 1; i++) {
-    const y1 = state[S.terrain + i],
-      y2 = state[S.terrain + i + 1];
-    const sky = [
-      [CHUNK_X[i], y1],
-      [CHUNK_X[i + 1], y2],
-      [CHUNK_X[i + 1], H],
-      [CHUNK_X[i], H],
-    ];
-    polygon(
-      ctx,
-      '#000',
-      sky.map(([x, y]) => [x * SCALE, y * SCALE]),
-    );
-  }
+  // Gymnasium's sky_polys (from each terrain chunk up to the top) as one polygon: the same pixels, without
+  // the seams a scaled-down view would show between adjacent anti-aliased fills
+  polygon(ctx, '#000', [
+    ...CHUNK_X.map((x, i) => [x * SCALE, state[S.terrain + i] * SCALE]),
+    [CHUNK_X[CHUNKS - 1] * SCALE, H * SCALE],
+    [CHUNK_X[0] * SCALE, H * SCALE],
+  ]);
   const finite = PARTS.every(([at]) => [0, 1, 2].every((j) => Number.isFinite(state[at + j])));
   if (finite) {
     for (const [at, verts] of PARTS) {
