@@ -551,3 +551,32 @@ def test_walker_page_runs_and_takes_physics_and_pushes(browser, serve, site):
     )
     assert not watch.errors, watch.errors
     page.close()
+
+
+@pytest.mark.browser
+def test_gallery_previews_engine_envs(browser, serve, site):
+    """The gallery's card of a Box2D env draws its first state once in view: its module, renderer and the
+    engine its page ships (fetched with the page's integrity) load then; no console error."""
+    from tests.pages import open_page
+
+    if not (site["site"] / "LunarLander-v3" / "index.html").exists():
+        pytest.skip("no LunarLander-v3 page: it has no policy here")
+    base = serve(site["root"])
+    page, watch = open_page(browser, f"{base}/{SITE_DIR}/")
+    canvas = page.locator('canvas[data-env="LunarLander-v3"]')
+    canvas.scroll_into_view_if_needed()
+    # drawn: the black sky and the lander's purple are on the canvas
+    page.wait_for_function(
+        """() => { const c = document.querySelector('canvas[data-env="LunarLander-v3"]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let sky = 0, body = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] < 20 && d[i + 1] < 20 && d[i + 2] < 20) sky++;
+          if (Math.abs(d[i] - 128) < 30 && Math.abs(d[i + 1] - 102) < 30 && d[i + 2] > 180) body++;
+        }
+        return sky > 1000 && body > 5; }""",
+        timeout=30_000,
+    )
+    assert any("/assets/engine-" in u for u in watch.urls), "the preview loaded no engine"
+    assert not watch.errors, watch.errors
+    page.close()
