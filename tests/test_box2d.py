@@ -389,6 +389,17 @@ def test_lander_page_budget_engine_and_features(browser, serve, site, env_id):
         after["state"],
     )
     assert not page.evaluate("window.app.drag([5, 395], [50, 395])"), "the ground is not a body"
+
+    # the training timeline: a snapshot plays, and two play side by side from the same start
+    snaps = page.evaluate("window.app.snapshots()")
+    if snaps:  # a policy trained with snapshots (one compiled before they existed has none)
+        first, last = snaps[0]["id"], snaps[-1]["id"]
+        assert page.evaluate(f"window.app.useSnapshot('{first}')")["id"] == first
+        assert status(page)["snapshot"] == first
+        page.evaluate(f"window.app.compare('{first}', '{last}'); window.app.play()")
+        page.wait_for_function("() => (window.app.status().compare?.sides ?? []).every((x) => x.step > 5)")
+        sides = status(page)["compare"]["sides"]
+        assert [x["id"] for x in sides] == [first, last] and sides[0]["start"] == sides[1]["start"], sides
     assert not watch.errors, watch.errors
     page.close()
 
