@@ -397,7 +397,10 @@ def test_lander_page_budget_engine_and_features(browser, serve, site, env_id):
         assert page.evaluate(f"window.app.useSnapshot('{first}')")["id"] == first
         assert status(page)["snapshot"] == first
         page.evaluate(f"window.app.compare('{first}', '{last}'); window.app.play()")
-        page.wait_for_function("() => (window.app.status().compare?.sides ?? []).every((x) => x.step > 5)")
+        page.wait_for_function(
+            "() => { const s = window.app.status().compare?.sides ?? []; "
+            "return s.length === 2 && s.every((x) => x.step > 5); }"
+        )
         sides = status(page)["compare"]["sides"]
         assert [x["id"] for x in sides] == [first, last] and sides[0]["start"] == sides[1]["start"], sides
     assert not watch.errors, watch.errors
