@@ -20,7 +20,7 @@ POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/m
 BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
 
 .DEFAULT_GOAL := all
-.PHONY: all help setup train compile-kernel bundle serve test test-fast lint format bench bench-train clean page
+.PHONY: all help setup train compile-kernel bundle serve test test-fast lint format bench bench-train clean page engines
 
 all: train compile-kernel bundle ## setup + train + compile-kernel + bundle for ENV (default CartPole-v1)
 
@@ -54,7 +54,53 @@ KERNEL_SOURCES := $(wildcard rl_web_agent/compiler/*.py rl_web_agent/compiler/*.
 build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/policy.*) $(KERNEL_SOURCES) | setup
 	$(PY) -m rl_web_agent compile --env $* --out build/kernels/$* --snapshots
 
-bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
+# The Box2D engine (Gymnasium's LunarLander and BipedalWalker): pybox2d's Box2D 2.3.10 sources
+# (third_party/box2d/) and the C API over them (engines/box2d/) compiled to wasm by zig from PyPI (ziglang, in
+# the venv), one object per source so an edit rebuilds one file. No FMA contraction (-ffp-contract=off) and
+# glibc's sinf/cosf (engines/box2d/trig.c): the float results are the reference platform's (README).
+ZIG         := nice $(PY) -m ziglang
+BOX2D_WASM  := build/engines/box2d.wasm
+BOX2D_OBJ   := build/engines/box2d
+BOX2D_SRCS  := $(wildcard third_party/box2d/Box2D/*/*.cpp third_party/box2d/Box2D/*/*/*.cpp)
+BOX2D_HDRS  := $(wildcard third_party/box2d/Box2D/*.h third_party/box2d/Box2D/*/*.h third_party/box2d/Box2D/*/*/*.h)
+BOX2D_OBJS  := $(patsubst third_party/box2d/Box2D/%.cpp,$(BOX2D_OBJ)/%.o,$(BOX2D_SRCS)) \
+               $(BOX2D_OBJ)/api.o $(BOX2D_OBJ)/trig.o
+BOX2D_FLAGS := -target wasm32-wasi -O2 -ffp-contract=off -DNDEBUG
+BOX2D_CXX   := $(BOX2D_FLAGS) -fno-exceptions -fno-rtti -Ithird_party/box2d
+# the envs whose pages ship the Box2D engine (spec.engine 'box2d')
+BOX2D_ENVS  := LunarLander-v3 LunarLanderContinuous-v3 BipedalWalker-v3
+
+engines: $(BOX2D_WASM) ## build the physics engines that are compiled here (Box2D to wasm with zig; incremental)
+
+$(BOX2D_OBJ)/%.o: third_party/box2d/Box2D/%.cpp $(BOX2D_HDRS) | $(VENV_STAMP)
+	@mkdir -p $(@D)
+	$(ZIG) c++ $(BOX2D_CXX) -c $< -o $@
+
+# b2Log's vprintf goes to api.cpp's b2_log_sink: libc's printf (and its WASI file calls) stays out
+$(BOX2D_OBJ)/Common/b2Settings.o: BOX2D_CXX += -Dvprintf=b2_log_sink
+
+$(BOX2D_OBJ)/api.o: engines/box2d/api.cpp $(BOX2D_HDRS) | $(VENV_STAMP)
+	@mkdir -p $(@D)
+	$(ZIG) c++ $(BOX2D_CXX) -c $< -o $@
+
+$(BOX2D_OBJ)/trig.o: engines/box2d/trig.c | $(VENV_STAMP)
+	@mkdir -p $(@D)
+	$(ZIG) cc $(BOX2D_FLAGS) -fno-builtin -c $< -o $@
+
+# a reactor (no main; exports only the API's export_name functions), stripped, with no C++ runtime (api.cpp
+# has the little Box2D needs of it), then binaryen's wasm-opt -O3 (npm; IEEE float semantics kept: no
+# --fast-math), 5% fewer gzipped bytes; written whole or not at all
+WASM_OPT := node_modules/.bin/wasm-opt
+WASM_FEATURES := --enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
+                 --enable-sign-ext --enable-mutable-globals --enable-multivalue --enable-reference-types
+$(BOX2D_WASM): $(BOX2D_OBJS) | $(NODE_STAMP)
+	$(ZIG) c++ $(BOX2D_CXX) -mexec-model=reactor -nostdlib++ -s $(BOX2D_OBJS) -o $@.linked
+	nice $(WASM_OPT) -O3 $(WASM_FEATURES) $@.linked -o $@.tmp
+	rm $@.linked
+	mv $@.tmp $@
+
+bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) \
+        $(if $(filter $(BOX2D_ENVS),$(BUNDLE_ENVS)),$(BOX2D_WASM)) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
 	node web/build/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
 	  $(if $(ENV_GIVEN),,--ported-only)
 
@@ -63,11 +109,11 @@ serve: ## serve public/ on http://localhost:$(PORT)/
 	node web/serve.mjs public $(PORT)
 
 # the tests' one built site reuses every env's current kernel (tests/pages.py): compiled here when stale, as for bundle
-test: lint $(foreach e,$(POLICY_ENVS),build/kernels/$(e)/manifest.json) ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
+test: lint $(foreach e,$(POLICY_ENVS),build/kernels/$(e)/manifest.json) $(BOX2D_WASM) ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
 	$(PY) -m pytest -q
 
 # the markers are defined in pyproject.toml; tests/conftest.py adds `browser` (and `compile` for the built site)
-test-fast: lint ## the edit-run loop: lint, then the tests that need no browser, no compile and no training (< 1 min)
+test-fast: lint $(BOX2D_WASM) ## the edit-run loop: lint, then the tests that need no browser, no compile and no training (< 1 min)
 	$(PY) -m pytest -q -m "not browser and not compile and not train and not slow"
 
 lint: setup ## formatting and lint rules: Python (ruff format --check, ruff check), JS (biome ci: biome.jsonc)

@@ -88,8 +88,10 @@ async function main() {
     if ((p.files ?? []).every((f) => fs.existsSync(path.join(args.out, f)))) record.pages[html] = p;
   }
   if (site && !args.single) {
-    for (const [rel, bytes] of await buildGallery(record.pages, envs)) out.set(rel, bytes);
-    record.extra.push('index.html', ...[...out.keys()].filter((r) => r.startsWith('assets/gallery')));
+    // the gallery's files: its page, script and style, and the chunks its engine envs' previews load
+    const gallery = await buildGallery(record.pages, envs);
+    for (const [rel, bytes] of gallery) out.set(rel, bytes);
+    record.extra.push(...gallery.keys());
   } else if (site) record.extra.push(...old.extra); // --single leaves the gallery as it is
   if (!args.single && path.resolve(args.out) !== STATIC) {
     for (const f of fs.readdirSync(STATIC).sort()) {

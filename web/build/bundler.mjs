@@ -41,18 +41,25 @@ export function virtualPlugin(k, manifest, python, env) {
           : { errors: [{ text: `${a.path}: no such python backend file in this build` }] },
       );
       b.onLoad({ filter: /.*/, namespace: 'python' }, (a) => py[a.pluginData]);
-      // @mujoco/mujoco's loader: its Embind stubs built without new Function (the CSP keeps 'unsafe-eval' out),
-      // and the Node built-ins it imports on its Node-only path left as imports, never run in a page
-      b.onLoad({ filter: /[\\/]@mujoco[\\/]mujoco[\\/]mujoco\.js$/ }, (a) =>
-        isLoader(a.path) ? { ...loaderWithoutEval(), loader: 'js' } : undefined,
-      );
-      b.onResolve({ filter: /^(node:)?(module|fs|path|url|crypto)$/ }, (a) =>
-        a.importer.includes(`${path.sep}node_modules${path.sep}@mujoco${path.sep}`)
-          ? { path: a.path, external: true }
-          : undefined,
-      );
+      engineLoaders(b);
     },
   };
+}
+
+/**
+ * The engines' JS loaders as a page or the gallery bundles them: @mujoco/mujoco's with its Embind stubs built
+ * without new Function (the CSP keeps 'unsafe-eval' out), and the Node built-ins it imports on its Node-only
+ * path left as imports, never run in a browser.
+ */
+export function engineLoaders(b) {
+  b.onLoad({ filter: /[\\/]@mujoco[\\/]mujoco[\\/]mujoco\.js$/ }, (a) =>
+    isLoader(a.path) ? { ...loaderWithoutEval(), loader: 'js' } : undefined,
+  );
+  b.onResolve({ filter: /^(node:)?(module|fs|path|url|crypto)$/ }, (a) =>
+    a.importer.includes(`${path.sep}node_modules${path.sep}@mujoco${path.sep}`)
+      ? { path: a.path, external: true }
+      : undefined,
+  );
 }
 
 /**

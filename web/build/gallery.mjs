@@ -2,7 +2,8 @@
 // renderer draws (web/page/gallery/).
 import fs from 'node:fs';
 import path from 'node:path';
-import { esbuildInto } from './bundler.mjs';
+import { engineLoaders, esbuildInto } from './bundler.mjs';
+import { engineFor } from './engines.mjs';
 import { esc, fill, pageCsp, urlPath } from './html.mjs';
 import { envFiles } from './page.mjs';
 import { GALLERY, PAGE } from './paths.mjs';
@@ -17,23 +18,33 @@ export async function buildGallery(pages, envs) {
       ([, a], [, b]) =>
         (order.indexOf(a.env) + 1 || 1e9) - (order.indexOf(b.env) + 1 || 1e9) || a.env.localeCompare(b.env),
     );
-  // Previews: each env module and renderer present in this tree (engines that need loading are skipped).
+  // Previews: each env module and renderer present in this tree. An engine env's are chunks of their own,
+  // loaded with the engine its page ships (the same hashed file, so a visit to the page finds it cached)
+  // only when its card comes into view.
   const previews = entries
-    .map(([, p]) => p.env)
-    .filter((id) => Object.hasOwn(envs, id))
-    .map((id) => envFiles(envs, id))
-    .filter((e) => !e.engine);
-  const src =
-    previews
-      .map(
-        (e, i) =>
-          `import { Env as E${i} } from ${JSON.stringify(e.envJs)};\n` +
-          `import { renderer as R${i} } from ${JSON.stringify(e.renderJs)};`,
-      )
-      .join('\n') +
-    `\nexport default {${previews
-      .map((e, i) => `${JSON.stringify(e.id)}: { Env: E${i}, renderer: R${i} }`)
-      .join(', ')}};`;
+    .filter(([, p]) => Object.hasOwn(envs, p.env))
+    .map(([, p]) => ({ ...envFiles(envs, p.env), files: p.files ?? [] }));
+  const eager = previews.filter((e) => !e.engine);
+  const engineUrl = (e) => e.files.find((f) => /^assets\/engine-[^/]+\.wasm$/.test(f));
+  const lazy = previews.filter((e) => e.engine && engineUrl(e));
+  const src = [
+    ...eager.map(
+      (e, i) =>
+        `import { Env as E${i} } from ${JSON.stringify(e.envJs)};\n` +
+        `import { renderer as R${i} } from ${JSON.stringify(e.renderJs)};`,
+    ),
+    'export default {',
+    ...eager.map((e, i) => `  ${JSON.stringify(e.id)}: { Env: E${i}, renderer: R${i} },`),
+    ...lazy.map(
+      (e) =>
+        `  ${JSON.stringify(e.id)}: { lazy: () => Promise.all([import(${JSON.stringify(e.envJs)}), ` +
+        `import(${JSON.stringify(e.renderJs)})]), engine: ${JSON.stringify({
+          url: engineUrl(e),
+          integrity: engineFor(e.engine).integrity,
+        })} },`,
+    ),
+    '};',
+  ].join('\n');
   const plugin = {
     name: 'gallery',
     setup(b) {
@@ -43,6 +54,7 @@ export async function buildGallery(pages, envs) {
         resolveDir: PAGE,
         loader: 'js',
       }));
+      engineLoaders(b);
     },
   };
   const built = await esbuildInto(

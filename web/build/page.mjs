@@ -6,9 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { esbuildInto, virtualPlugin } from './bundler.mjs';
 import { esc, pageCsp, pageHtml, sha256b64 } from './html.mjs';
 import { RECOMPILE, fail, readSnapshots, sha256 } from './kernel.mjs';
-import { engineWasm } from './mujoco_engine.mjs';
+import { engineFor } from './engines.mjs';
 import { ENVS_INDEX, PAGE, STATIC } from './paths.mjs';
-import { BUDGET_GZ, ENGINE_BUDGET_GZ, gz } from './report.mjs';
+import { BUDGET_GZ, gz } from './report.mjs';
 
 const hash = (buf) => sha256(buf).slice(0, 10);
 
@@ -24,7 +24,8 @@ export function envFiles(envs, envId) {
   const envJs = path.join(PAGE, 'envs', `${entry.module}.js`);
   const renderJs = path.join(PAGE, 'render', `${entry.spec.render}.js`);
   for (const f of [envJs, renderJs]) if (!fs.existsSync(f)) fail(`${f} missing (env ${envId})`);
-  return { id: envId, spec: entry.spec, envJs, renderJs, engine: Boolean(entry.spec.engine) };
+  // engine: the spec's engine name (web/build/engines.mjs), null for an env whose physics is plain JS
+  return { id: envId, spec: entry.spec, envJs, renderJs, engine: entry.spec.engine ?? null };
 }
 
 /** The build-time manifest the page inlines: the kernel folder's fields plus hashed URLs or inlined bytes. */
@@ -50,9 +51,12 @@ function pageManifest(k, single, env) {
     return v;
   });
   const assets = new Map(); // asset name -> bytes
+  const engine = env.engine ? engineFor(env.engine) : null;
+  // the engine's SRI hash: the page's fetch (and its preload) refuse any other bytes
+  if (engine) out.integrity = { 'engine.wasm': engine.integrity };
   const files = [
     ['policy.wasm', k.wasmBytes],
-    ...(env.engine ? [['engine.wasm', engineWasm()]] : []),
+    ...(engine ? [['engine.wasm', engine.bytes]] : []),
     ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : []),
   ];
   if (single) out.inline = {};
@@ -135,7 +139,7 @@ export async function buildPage(k, env, { single, dir }) {
         ...(pm.urls['engine.wasm']
           ? [
               `<link rel="preload" href="${esc(`${up}assets/${pm.urls['engine.wasm']}`)}" ` +
-                'as="fetch" type="application/wasm" crossorigin>',
+                `as="fetch" type="application/wasm" crossorigin integrity="${esc(pm.integrity['engine.wasm'])}">`,
             ]
           : []),
         `<script type="module" src="${up}assets/${esc(js)}"></script>`,
@@ -166,7 +170,7 @@ export async function buildPage(k, env, { single, dir }) {
     eval: ev ? { mean: ev.mean, episodes: ev.episodes } : null,
     wasm_bytes: k.wasmBytes.length,
     first_action_gz: firstGz,
-    budget_gz: env.engine ? ENGINE_BUDGET_GZ : BUDGET_GZ,
+    budget_gz: env.engine ? engineFor(env.engine).budgetGz : BUDGET_GZ,
     single,
   };
   return { html, files, firstAction, info };

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export const BUDGET_GZ = 32 * 1024;
-export const ENGINE_BUDGET_GZ = 1536 * 1024; // a page with a physics engine (MuJoCo: ~1.27 MB of it)
 export const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 export const gz = (b) => gzipSync(b, { level: 9 }).length;
 

@@ -6,12 +6,17 @@ import { kernelFile } from './backends/common.js';
 import { agentAction, humanAction, idleBox } from './actions.js';
 import { SEED_MAX } from './params.js';
 
-// An env with an engine (MuJoCo) loads it before the first env is made: the build ships it as the page's
-// 'engine.wasm' (a URL, compiled while it downloads, or inline bytes in the single-file build).
+// An env with an engine (MuJoCo, Box2D) loads it before the first env is made: the build ships it as the
+// page's 'engine.wasm' (a URL, compiled while it downloads and checked against its integrity, or inline bytes
+// in the single-file build).
 if (load) {
   const file = kernelFile(kernel, 'engine.wasm', new URL('.', import.meta.url));
   try {
-    await load(typeof file === 'string' ? { url: file } : { bytes: file });
+    await load(
+      typeof file === 'string'
+        ? { url: file, integrity: kernel.integrity?.['engine.wasm'] }
+        : { bytes: file },
+    );
   } catch (err) {
     // nothing of the page runs without its engine: say why where the picture would be
     const e = document.getElementById('error');

@@ -5,6 +5,9 @@ import * as cartpole from './cartpole.js';
 import * as mountainCar from './mountain_car.js';
 import * as mountainCarContinuous from './mountain_car_continuous.js';
 import * as pendulum from './pendulum.js';
+import * as lunarLander from './box2d/lunar_lander.js';
+import * as lunarLanderContinuous from './box2d/lunar_lander_continuous.js';
+import * as bipedalWalker from './box2d/bipedal_walker.js';
 import * as halfCheetah from './mujoco/half_cheetah.js';
 import * as hopper from './mujoco/hopper.js';
 import * as walker2d from './mujoco/walker2d.js';
@@ -22,4 +25,7 @@ export const ENVS = Object.fromEntries([
   entry(hopper, 'mujoco/hopper'),
   entry(halfCheetah, 'mujoco/half_cheetah'),
   entry(walker2d, 'mujoco/walker2d'),
+  entry(lunarLander, 'box2d/lunar_lander'),
+  entry(lunarLanderContinuous, 'box2d/lunar_lander_continuous'),
+  entry(bipedalWalker, 'box2d/bipedal_walker'),
 ]);

@@ -1,6 +1,7 @@
 // The gallery's previews: each card's canvas shows its environment's first state (a fixed seed), drawn by
-// that environment's own renderer (the page API), so the picture is the page's picture. Envs that need an
-// engine loaded first (MuJoCo) keep the plain card.
+// that environment's own renderer (the page API), so the picture is the page's picture. An env that needs an
+// engine (MuJoCo, Box2D) is drawn once its card comes into view: its module, renderer and engine (the file its
+// page ships) load then.
 import envs from 'virtual:gallery';
 
 function preview(canvas, { Env, renderer }) {
@@ -15,14 +16,35 @@ function preview(canvas, { Env, renderer }) {
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   renderer.draw(ctx, env.state, { width, height });
+  env.close?.(); // an engine env's memory
 }
+
+// the card still links to the page
+const failed = (canvas, e) => console.warn(`preview of ${canvas.dataset.env}: ${e?.message ?? e}`);
+
+async function previewWithEngine(canvas, { lazy, engine }) {
+  const [mod, { renderer }] = await lazy();
+  await mod.load({ url: new URL(engine.url, document.baseURI).href, integrity: engine.integrity });
+  preview(canvas, { Env: mod.Env, renderer });
+}
+
+const later = new IntersectionObserver((seen) => {
+  for (const { isIntersecting, target } of seen) {
+    if (!isIntersecting) continue;
+    later.unobserve(target);
+    previewWithEngine(target, envs[target.dataset.env]).catch((e) => failed(target, e));
+  }
+});
 
 for (const canvas of document.querySelectorAll('canvas[data-env]')) {
   const env = envs[canvas.dataset.env];
   if (!env) continue;
-  try {
-    preview(canvas, env);
-  } catch (e) {
-    console.warn(`preview of ${canvas.dataset.env}: ${e.message}`); // the card still links to the page
+  if (env.lazy) later.observe(canvas);
+  else {
+    try {
+      preview(canvas, env);
+    } catch (e) {
+      failed(canvas, e);
+    }
   }
 }

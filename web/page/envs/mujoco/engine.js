@@ -8,7 +8,8 @@ let engine = null,
   loading = null;
 
 /**
- * Load the engine once: source = {url} (compiled while it downloads: instantiateStreaming), {bytes} (an
+ * Load the engine once: source = {url, integrity?} (compiled while it downloads: instantiateStreaming;
+ * integrity: the build's SRI hash, which fetch checks), {bytes} (an
  * inlined copy) or nothing (the package's mujoco.wasm, as Node finds it). Resolves to the engine module.
  */
 export function loadEngine(source) {
@@ -24,7 +25,10 @@ export function loadEngine(source) {
     opts.instantiateWasm = (imports, done) => {
       const p = source.bytes
         ? WebAssembly.instantiate(source.bytes, imports)
-        : WebAssembly.instantiateStreaming(fetch(source.url), imports);
+        : WebAssembly.instantiateStreaming(
+            fetch(source.url, source.integrity ? { integrity: source.integrity } : {}),
+            imports,
+          );
       p.then(
         (r) => done(r.instance, r.module),
         (e) => failed(new Error(`MuJoCo engine did not load: ${e.message ?? e}`)),
