@@ -238,7 +238,9 @@ PRESETS: dict[str, PPOConfig] = {
     # observation and reward normalisation, 5M steps) with 256-step rollouts instead of 2048 and minibatches
     # of 256 instead of 64 (32 per batch): 4x fewer optimizer steps per env step (each about as cheap here),
     # spread over 8x as many rollouts as the Zoo's 65k-step ones. Greedy 10-episode evals every 131k steps
-    # (1,600-step episodes), stopping at 310 (solved: 300 over 10 episodes).
+    # (1,600-step episodes), stopping at 310 (solved: 300 over 10 episodes). Seed 1, a first partial run on a
+    # heavily shared CPU: -53, -55, 157, 133, 228, 232 at 786k env steps (interrupted after 46 min, resumable;
+    # not yet solved, no policy shipped).
     "BipedalWalker-v3": PPOConfig(
         env_id="BipedalWalker-v3",
         total_timesteps=5_000_000,
