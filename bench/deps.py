@@ -4,7 +4,7 @@
   bench/package-lock.json with `npm ci --prefix bench`.
 - bench/.venv-sb3: Stable-Baselines3 (the training peer) and `onnx` (to build the onnxruntime-web model).
   torch is pinned to the project's 2.13.0 (a CPU build from local disk here; anything else pulls GBs of CUDA)
-  and gymnasium to the project's own version, so both trainers step the same environment code.
+  and gymnasium and box2d to the project's own versions, so both trainers step the same environment code.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def sb3_requirements() -> list[str]:
         "torch==2.13.0",
         "stable-baselines3==2.9.2",
         f"gymnasium=={gym}",
+        f"box2d=={importlib.metadata.version('box2d')}",  # LunarLander's physics, the same wheel
         f"numpy>={np_major},<{int(np_major) + 1}",
         "onnx>=1.16,<2",
     ]

@@ -25,6 +25,10 @@ RACES: dict[str, tuple[float, int]] = {
     "Pendulum-v1": (-200.0, 4096),
     "MountainCar-v0": (-110.0, 8192),
     "MountainCarContinuous-v0": (90.0, 2048),
+    # Box2D: 100 greedy episodes of up to 1,000 steps take 5-20 s here, so a coarse grid (SB3's Zoo rollout
+    # is 16 x 1024 steps: one eval per SB3 update)
+    "LunarLander-v3": (200.0, 16_384),
+    "LunarLanderContinuous-v3": (200.0, 16_384),
 }
 
 

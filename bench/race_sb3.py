@@ -87,6 +87,27 @@ ZOO: dict[str, dict] = {
         use_sde=True,
         policy_kwargs=dict(log_std_init=-3.29, ortho_init=False),
     ),
+    "LunarLander-v3": dict(
+        n_envs=16,
+        n_timesteps=1_000_000,
+        n_steps=1024,
+        batch_size=64,
+        gae_lambda=0.98,
+        gamma=0.999,
+        n_epochs=4,
+        ent_coef=0.01,
+    ),
+    "LunarLanderContinuous-v3": dict(
+        normalize=True,
+        n_envs=16,
+        n_timesteps=1_000_000,
+        n_steps=1024,
+        batch_size=64,
+        gae_lambda=0.98,
+        gamma=0.999,
+        n_epochs=4,
+        ent_coef=0.01,
+    ),
 }
 
 

@@ -1,14 +1,15 @@
 """Section `train`: the training race on every env of bench/race_eval.py's RACES (the five classic-control
-envs), ours against Stable-Baselines3 PPO with the RL Zoo's tuned hyperparameters, same protocol, same
-machine, same run; and `make train` itself per seed on CartPole-v1.
+envs and the two LunarLanders), ours against Stable-Baselines3 PPO with the RL Zoo's tuned hyperparameters,
+same protocol, same machine, same run; and `make train` itself per seed on CartPole-v1.
 
-Protocol (bench/race_eval.py): greedy evaluation over 100 episodes with fixed seeds on the env's grid of
-env steps (2,048 for CartPole); a seed's time to solve is its training seconds (evaluation time excluded) up
-to the first evaluation reaching the env's threshold (CartPole 500, Acrobot -100, Pendulum -200,
-MountainCar -110, MountainCarContinuous 90); the median over seeds is compared, an unsolved seed counting
-as infinitely slow. Each trainer gets its own budget (ours: its preset's; SB3: the Zoo's n_timesteps). Seeds
-of the two trainers are interleaved so that load from other processes hits both alike. Each trainer runs in
-its own process with one torch thread. BENCH_TRAIN_ENVS=Acrobot-v1,Pendulum-v1 races only those envs.
+Protocol (bench/race_eval.py): greedy evaluation over 100 episodes with fixed seeds on the env's grid of env
+steps (2,048 for CartPole); a seed's time to solve is its training seconds (evaluation time excluded) up to
+the first evaluation reaching the env's threshold (CartPole 500, Acrobot -100, Pendulum -200, MountainCar
+-110, MountainCarContinuous 90, both LunarLanders 200); the median over seeds is compared, an unsolved seed
+counting as infinitely slow. Each trainer gets its own budget (ours: its preset's; SB3: the Zoo's
+n_timesteps). Seeds of the two trainers are interleaved so that load from other processes hits both alike.
+Each trainer runs in its own process with one torch thread. BENCH_TRAIN_ENVS=Acrobot-v1,Pendulum-v1 races only
+those envs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from bench.race_eval import RACES
 
 S = "train"
 # seconds one seed may take: SB3's MountainCar-v0 budget is 1M env steps (16 x 16-step rollouts)
-TIMEOUT_S = {"MountainCar-v0": 2400, "Acrobot-v1": 1800}
+# and LunarLander's 1M (16 x 1024-step rollouts, 1,024 minibatches of 64 each: ~10 min on a quiet 2-core CPU)
+TIMEOUT_S = {
+    "MountainCar-v0": 2400,
+    "Acrobot-v1": 1800,
+    "LunarLander-v3": 3600,
+    "LunarLanderContinuous-v3": 3600,
+}
 
 
 def race_envs() -> list[str]:

@@ -1,5 +1,5 @@
-"""models/<env-id>/: the shipped classic-control policies reach their solved thresholds from their own
-weights, were trained with the preset as committed, and stay small enough for the page."""
+"""models/<env-id>/: the shipped classic-control and LunarLander policies reach their solved thresholds from
+their own weights, were trained with the preset as committed, and stay small enough for the page."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from rl_web_agent.train.evaluate import greedy_eval
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVS = ["Acrobot-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0"]
+# Box2D: widest hidden layer each may ship (the discrete lander needs 64x64; see its preset)
+BOX2D = {"LunarLander-v3": 64, "LunarLanderContinuous-v3": 32}
+# how far the replay may land from the recorded eval: torch_forward computes in float64, the trainer's eval in
+# float32, and a continuous lander's trajectories (Box2D contacts) drift apart on such differences (measured:
+# 261.92583 replayed vs 261.92604 recorded); everywhere else the replay is exact to 1e-6
+REPLAY_TOL = {"LunarLanderContinuous-v3": 1.0}
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +32,7 @@ def one_thread():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_id", ENVS)
+@pytest.mark.parametrize("env_id", ENVS + sorted(BOX2D))
 def test_shipped_policy_reaches_the_threshold(env_id):
     """The 100-episode greedy eval (seeds 10000+, never trained on) replayed from policy.safetensors through
     a plain PyTorch forward pass scores what policy.json records, and that is at least the threshold."""
@@ -34,7 +40,7 @@ def test_shipped_policy_reaches_the_threshold(env_id):
     meta = json.loads((model_dir / "policy.json").read_text())
     ev = meta["train"]["eval"]
     n_act = meta["action"]["n"] if meta["action"]["type"] == "discrete" else meta["action"]["shape"][0]
-    # PyTorch's float32 on purpose: the recorded eval is the trainer's, and a trajectory can turn on an ulp
+    # the checkpoint's function in float64 (the trainer evaluated in float32: see REPLAY_TOL)
     ckpt = load_checkpoint(model_dir)
 
     def act(obs: np.ndarray) -> np.ndarray:
@@ -43,16 +49,17 @@ def test_shipped_policy_reaches_the_threshold(env_id):
 
     mean, _ = greedy_eval(act, env_id, ev["episodes"], ev["seed"])
     assert ev["episodes"] == 100 and ev["seed"] >= 10_000
-    assert mean == pytest.approx(ev["mean"], abs=1e-6)
+    assert mean == pytest.approx(ev["mean"], abs=REPLAY_TOL.get(env_id, 1e-6))
     # a preset may stop past the threshold (Pendulum: a margin over a noisy 100-episode eval), never before it
     assert mean >= RACES[env_id][0] and PRESETS[env_id].stop_return >= RACES[env_id][0]
 
 
-@pytest.mark.parametrize("env_id", ENVS)
+@pytest.mark.parametrize("env_id", ENVS + sorted(BOX2D))
 def test_shipped_policy_matches_its_preset_and_page_budget(env_id):
-    """Trained with the committed preset (seed aside), hidden layers at most 32 wide (the 32 KB page)."""
+    """Trained with the committed preset (seed aside), hidden layers at most 32 wide (the 32 KB page; the
+    landers' own budget in BOX2D)."""
     meta = json.loads((ROOT / "models" / env_id / "policy.json").read_text())
     config = {k: v for k, v in meta["train"]["config"].items() if k != "seed"}
     want = {k: v for k, v in to_dict(PRESETS[env_id]).items() if k != "seed"}
     assert config == want
-    assert max(meta["hidden"]) <= 32
+    assert max(meta["hidden"]) <= BOX2D.get(env_id, 32)
