@@ -100,6 +100,15 @@ class Adam:
             p.grad = None
 
     @torch.no_grad()
+    def clip_grad_norm(self, max_norm: float) -> None:
+        """torch.nn.utils.clip_grad_norm_ on these parameters, the same ops (so the same bits) without its
+        per-call grouping and parameter walk: those took as long as the backward pass (Pendulum-v1,
+        1,600 minibatches profiled)."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))
+
+    @torch.no_grad()
     def step(self) -> None:
         (b1, b2), self.t = self.betas, self.t + 1
         grads = [p.grad for p in self.params]
@@ -339,7 +348,7 @@ class Trainer:
                     loss = loss - cfg.ent_coef * entropy
                 self.opt.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(m.parameters(), cfg.max_grad_norm)
+                self.opt.clip_grad_norm(cfg.max_grad_norm)
                 self.opt.step()
             if cfg.target_kl > 0 and epoch < cfg.epochs - 1:
                 with torch.no_grad():
