@@ -41,7 +41,16 @@ class PPOConfig:
     target_kl: float = _arg(0.0, "stop an update's epochs early above this approx KL; 0 = never")
     hidden: tuple[int, ...] = _arg((64, 64), "hidden layer sizes of the actor and of the critic")
     activation: str = _arg("tanh", "activation of the hidden layers")
-    init_log_std: float = _arg(0.0, "Box actions: initial log std of the Gaussian")
+    init_log_std: float = _arg(
+        0.0, "Box actions: initial log std of the Gaussian (with --sde: of each noise weight)"
+    )
+    sde: bool = _arg(
+        False,
+        "Box actions: generalised state-dependent exploration (SB3's use_sde): the noise is a linear "
+        "function of the actor's last hidden layer whose weights are redrawn every --sde-sample-freq "
+        "steps; the greedy policy is still the mean",
+    )
+    sde_sample_freq: int = _arg(4, "with --sde: steps between redraws of each env's noise weights")
     obs_norm: bool = _arg(
         False, "running mean/std observation normaliser (exported into the checkpoint format)"
     )
@@ -249,6 +258,7 @@ _RANGES: list[tuple[str, float | None, float | None, bool]] = [
     ("epochs", 1, None, True),
     ("minibatches", 1, None, True),
     ("eval_every", 0, None, True),
+    ("sde_sample_freq", 1, None, True),
     ("eval_episodes", 1, MAX_EVAL_EPISODES, True),
     ("seed", 0, MAX_SEED, True),
     ("eval_seed", 0, MAX_SEED, True),
