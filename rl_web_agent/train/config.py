@@ -149,8 +149,8 @@ PRESETS: dict[str, PPOConfig] = {
     # state-independent Gaussian (gamma 0.95, init log std -0.5). With gSDE, gamma 0.95 left seed 4 at -300
     # after 200k steps; 2 minibatches (half the updates) left 3 of 5 seeds at -200..-220. Profiled (40k steps,
     # 8 envs): updates 77% of the time, env steps 11%, sampling/normalisers/GAE 12%; with VecPendulum env
-    # steps are 5% (1.8 s instead of 5.4 s). Race of 2026-12-05 (load ~10-18 on 2 cores): 25.6-221.9 s,
-    # median 45.4 s (53k env steps) against SB3's 172.6 s (20k env steps), 0.26x.
+    # steps are 5% (1.8 s instead of 5.4 s). Race of 2026-12-05, seeds 1-5, quiet machine: 1.9-4.1 s, median
+    # 3.2 s (53k env steps) against SB3's 7.5 s (20k env steps), 0.42x; under load 10-18: 45.4 s vs 172.6 s.
     # [32, 32] keeps the page's weights small. Training stops at -150, not at the -200 threshold: an eval of
     # 100 episodes (std ~140) that first crosses -200 is a lucky one (the policy shipped before gSDE stopped
     # there scored -179.5 on its 100 eval episodes but -201.6 on 1,000 others).
