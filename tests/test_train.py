@@ -268,3 +268,37 @@ def test_numpy_fast_path_is_the_torch_model(action, obs_norm, activation):
         np.testing.assert_array_equal(got[clear], out[clear, :-1].argmax(1))
     else:
         np.testing.assert_allclose(got, out[:, :-1], rtol=1e-5, atol=1e-5)
+
+
+def test_sde_samples_with_the_std_its_log_prob_uses_and_exports_a_plain_gaussian():
+    """gSDE (--sde): the rollout's noise phi(s) @ W, W ~ N(0, exp(sde_log_std)^2) as the trainer draws it, has
+    per state the std that logprob_entropy scores actions with; the greedy policy stays the MLP mean, and
+    the checkpoint format gets a plain actor with a state-independent log std of the action's size."""
+    from rl_web_agent.train.model import ActorCritic
+
+    torch.manual_seed(0)
+    box = {"type": "box", "shape": [2], "low": [-1.0, -1.0], "high": [1.0, 1.0]}
+    m = ActorCritic(3, box, (16, 8), "tanh", init_log_std=-1.0, sde=True)
+    with torch.no_grad():
+        m.sde_log_std.uniform_(-2.0, 0.0)
+    x = torch.from_numpy(np.random.default_rng(0).normal(0, 1, (5, 3)).astype(np.float32))
+    phi, mean = m.actor_numpy(features=True)(x.numpy())
+    with torch.no_grad():
+        h = torch.tanh(m.actor[1](torch.tanh(m.actor[0](x))))
+        std = m.sde_std(h)
+    np.testing.assert_allclose(phi, h.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mean, m.actor_out(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.greedy_policy()(x.numpy()), mean, rtol=1e-6, atol=1e-6)
+    rng = np.random.default_rng(1)
+    w_std = np.exp(m.sde_log_std.detach().numpy())
+    noise = np.stack(
+        [np.einsum("nh,ha->na", phi, w_std * rng.standard_normal(w_std.shape)) for _ in range(20000)]
+    )
+    np.testing.assert_allclose(noise.std(0), std.numpy(), rtol=0.03)
+    a = torch.from_numpy(mean + noise[0]).float()
+    lp, ent = m.logprob_entropy(x, a)
+    ref = torch.distributions.Normal(m.actor_out(x), std)
+    torch.testing.assert_close(lp, ref.log_prob(a).sum(-1))
+    torch.testing.assert_close(ent, ref.entropy().sum(-1))
+    t = m.checkpoint_tensors()
+    assert t["actor.log_std"].shape == (2,) and not any("sde" in k for k in t)

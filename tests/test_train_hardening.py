@@ -126,17 +126,19 @@ def test_state_holds_only_plain_data_and_round_trips_exactly():
 
 
 @pytest.mark.train
-def test_resume_of_a_python_loop_env_with_obs_norm_is_exact(tmp_path):
-    """Pendulum (BatchedEnv of unwrapped envs, Box actions, observation normaliser): restoring the envs from
-    plain data reproduces the uninterrupted run bit for bit, across episode ends."""
+@pytest.mark.parametrize("env_id", ["MountainCarContinuous-v0", "Pendulum-v1"])
+def test_resume_of_a_box_env_with_obs_norm_is_exact(tmp_path, env_id):
+    """Box actions with an observation normaliser, in BatchedEnv's Python loop of unwrapped envs
+    (MountainCarContinuous) and in VecPendulum with its preset's gSDE (noise weights redrawn mid-rollout):
+    restoring the envs from plain data reproduces the uninterrupted run bit for bit, across episode ends."""
     cfg = dataclasses.replace(
-        preset("Pendulum-v1"),
+        preset(env_id),
         n_envs=2,
         n_steps=128,
         epochs=1,
         minibatches=2,
         seed=3,
-        total_timesteps=1280,
+        total_timesteps=2560,  # MountainCarContinuous's episodes last up to 999 steps
         eval_every=0,
         stop_return=0.0,
         eval_episodes=2,

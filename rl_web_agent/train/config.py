@@ -41,7 +41,16 @@ class PPOConfig:
     target_kl: float = _arg(0.0, "stop an update's epochs early above this approx KL; 0 = never")
     hidden: tuple[int, ...] = _arg((64, 64), "hidden layer sizes of the actor and of the critic")
     activation: str = _arg("tanh", "activation of the hidden layers")
-    init_log_std: float = _arg(0.0, "Box actions: initial log std of the Gaussian")
+    init_log_std: float = _arg(
+        0.0, "Box actions: initial log std of the Gaussian (with --sde: of each noise weight)"
+    )
+    sde: bool = _arg(
+        False,
+        "Box actions: generalised state-dependent exploration (SB3's use_sde): the noise is a linear "
+        "function of the actor's last hidden layer whose weights are redrawn every --sde-sample-freq "
+        "steps; the greedy policy is still the mean",
+    )
+    sde_sample_freq: int = _arg(4, "with --sde: steps between redraws of each env's noise weights")
     obs_norm: bool = _arg(
         False, "running mean/std observation normaliser (exported into the checkpoint format)"
     )
@@ -132,14 +141,19 @@ PRESETS: dict[str, PPOConfig] = {
         eval_every=8192,
         stop_return=-107.0,
     ),
-    # After RL Zoo's (10 epochs, lambda 0.95, lr 1e-3, 1e5 steps; it adds gSDE, which train/ lacks) with
-    # reward normalisation, gamma 0.95 instead of 0.9 (0.9 plateaued at a greedy -210..-230: the policy
-    # looks ahead too little to balance precisely), 2x the lr, and 8 x 128-step batches in 4 minibatches (4x
-    # the updates per env step of 8 x 512: greedy -200 after 115k steps instead of 150k-165k). Seeds 1-5:
-    # greedy -200 after 49k-131k env steps. [32, 32] keeps the page's weights small. Training stops at -150,
-    # not at the -200 threshold: an eval of 100 episodes (std ~140) that first crosses -200 is a lucky one
-    # (stopped there, seed 1 scored -179.5 on its 100 eval episodes but -201.6 on 1,000 others); seed 1 then
-    # trains its whole budget, greedy -149.9 after 197k env steps (18 s).
+    # After RL Zoo's (10 epochs, lambda 0.95, lr 1e-3, gamma 0.9, gSDE redrawn every 4 steps, 1e5 steps) with
+    # reward normalisation, 2x the lr, and 8 x 128-step batches in 4 minibatches (4x the updates per env step
+    # of 8 x 512: greedy -200 after 115k steps instead of 150k-165k). gSDE is what halves the env steps: race
+    # protocol (greedy 100-episode evals every 4096 steps), seeds 1-5, greedy -200 after 33k-70k env steps
+    # (median 53k) with it, init log std -1 (noise std ~1 at first), against 66k-147k (median 98k) with the
+    # state-independent Gaussian (gamma 0.95, init log std -0.5). With gSDE, gamma 0.95 left seed 4 at -300
+    # after 200k steps; 2 minibatches (half the updates) left 3 of 5 seeds at -200..-220. Profiled (40k steps,
+    # 8 envs): updates 77% of the time, env steps 11%, sampling/normalisers/GAE 12%; with VecPendulum env
+    # steps are 5% (1.8 s instead of 5.4 s). Race of 2026-12-05, seeds 1-5, quiet machine: 1.9-4.1 s, median
+    # 3.2 s (53k env steps) against SB3's 7.5 s (20k env steps), 0.42x; under load 10-18: 45.4 s vs 172.6 s.
+    # [32, 32] keeps the page's weights small. Training stops at -150, not at the -200 threshold: an eval of
+    # 100 episodes (std ~140) that first crosses -200 is a lucky one (the policy shipped before gSDE stopped
+    # there scored -179.5 on its 100 eval episodes but -201.6 on 1,000 others).
     "Pendulum-v1": PPOConfig(
         env_id="Pendulum-v1",
         total_timesteps=200_000,
@@ -148,11 +162,13 @@ PRESETS: dict[str, PPOConfig] = {
         epochs=10,
         minibatches=4,
         lr=2e-3,
-        gamma=0.95,
+        gamma=0.9,
         gae_lambda=0.95,
         clip_coef=0.2,
         ent_coef=0.0,
-        init_log_std=-0.5,
+        init_log_std=-1.0,
+        sde=True,
+        sde_sample_freq=4,
         hidden=(32, 32),
         obs_norm=True,
         norm_reward=True,
@@ -328,6 +344,7 @@ _RANGES: list[tuple[str, float | None, float | None, bool]] = [
     ("epochs", 1, None, True),
     ("minibatches", 1, None, True),
     ("eval_every", 0, None, True),
+    ("sde_sample_freq", 1, None, True),
     ("eval_episodes", 1, MAX_EVAL_EPISODES, True),
     ("seed", 0, MAX_SEED, True),
     ("eval_seed", 0, MAX_SEED, True),

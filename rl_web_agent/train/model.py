@@ -26,7 +26,14 @@ def _mlp(sizes: list[int], out_gain: float) -> nn.ModuleList:
 class ActorCritic(nn.Module):
     """Discrete actions: the actor outputs logits. Box actions: the actor outputs the Gaussian mean and
     a state-independent `log_std` parameter gives its spread. Observation normalisation, when enabled,
-    lives in buffers so that `act` reproduces the exported checkpoint-format forward pass exactly."""
+    lives in buffers so that `act` reproduces the exported checkpoint-format forward pass exactly.
+
+    sde (Box actions): generalised state-dependent exploration as SB3's use_sde (full_std, no expln, features
+    not learnt through the noise): the exploration noise is phi(s) @ W, phi the actor's last hidden layer
+    and W ~ N(0, exp(sde_log_std)^2) [hidden, act] redrawn by the trainer every few steps, so the action's
+    std is sqrt(phi^2 @ exp(2 sde_log_std)). The greedy policy is still the MLP mean; `log_std` becomes a
+    buffer the trainer sets to the std averaged over a rollout's states, which is what the checkpoint format
+    exports (a state-independent log std of the same size)."""
 
     def __init__(
         self,
@@ -37,6 +44,7 @@ class ActorCritic(nn.Module):
         init_log_std: float = 0.0,
         obs_norm: bool = False,
         obs_clip: float = 10.0,
+        sde: bool = False,
     ):
         super().__init__()
         self.action, self.discrete = action, action["type"] == "discrete"
@@ -44,7 +52,14 @@ class ActorCritic(nn.Module):
         n_out = action["n"] if self.discrete else int(np.prod(action["shape"]))
         self.actor = _mlp([obs_dim, *hidden, n_out], 0.01)
         self.critic = _mlp([obs_dim, *hidden, 1], 1.0)
-        self.log_std = None if self.discrete else nn.Parameter(torch.full((n_out,), float(init_log_std)))
+        self.sde = sde and not self.discrete
+        if self.discrete:
+            self.log_std = None
+        elif self.sde:
+            self.sde_log_std = nn.Parameter(torch.full((hidden[-1], n_out), float(init_log_std)))
+            self.register_buffer("log_std", torch.zeros(n_out))
+        else:
+            self.log_std = nn.Parameter(torch.full((n_out,), float(init_log_std)))
         self.obs_norm, self.obs_clip, self.eps = obs_norm, obs_clip, 1e-8
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_var", torch.ones(obs_dim))
@@ -102,15 +117,30 @@ class ActorCritic(nn.Module):
         """Logits (discrete) or action mean (box) of normalised observations."""
         return self._run(self.actor, x)
 
+    def sde_std(self, features: torch.Tensor) -> torch.Tensor:
+        """gSDE: the action std [n, act] of the actor's last hidden layer [n, hidden] (SB3's variance + 1e-6;
+        the features are detached, as SB3's learn_features=False: only sde_log_std learns the spread)."""
+        var = (features.detach() ** 2) @ torch.exp(2 * self.sde_log_std)
+        return torch.sqrt(var + 1e-6)
+
     def value(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(self.critic, x).squeeze(-1)
 
     def logprob_entropy(self, x: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.actor_out(x)
         if self.discrete:
+            out = self.actor_out(x)
             logp = torch.log_softmax(out, -1)
             lp = logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
             return lp, -(logp.exp() * logp).sum(-1)
+        if self.sde:
+            *hidden, last = self.actor
+            for layer in hidden:
+                x = self.act_fn(layer(x))
+            out, std = last(x), self.sde_std(x)
+            log_std = std.log()
+            lp = (-0.5 * ((actions - out) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+            return lp, (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1)
+        out = self.actor_out(x)
         log_std = self.log_std.expand_as(out)
         lp = (-0.5 * ((actions - out) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
         return lp, (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1)
@@ -125,10 +155,10 @@ class ActorCritic(nn.Module):
             out = torch.softmax(out, -1)
         return torch.cat([out, self.value(x).unsqueeze(-1)], -1)
 
-    def actor_numpy(self) -> Callable[[np.ndarray], np.ndarray]:
+    def actor_numpy(self, features: bool = False) -> Callable[[np.ndarray], np.ndarray]:
         """actor_out as a float32 numpy function of normalised observations, on a snapshot of the weights.
         For a handful of rows numpy's matmuls cost ~1 us where torch's dispatch costs ~10 us per op, so
-        rollouts and evaluations use this."""
+        rollouts and evaluations use this. features=True: it returns (last hidden layer, output), for gSDE."""
         params = [
             (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
             for layer in self.actor
@@ -136,12 +166,13 @@ class ActorCritic(nn.Module):
         act_fn = NP_ACTIVATIONS[self.activation]
 
         def actor_out(x: np.ndarray) -> np.ndarray:
+            h = x
             for i, (w, b) in enumerate(params):
-                x = x @ w
+                h, x = x, x @ w
                 x += b
                 if i < len(params) - 1:
                     x = act_fn(x)
-            return x
+            return (h, x) if features else x
 
         return actor_out
 
