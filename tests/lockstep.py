@@ -353,6 +353,9 @@ def _gym_side_digest() -> str:
         _episodes,
         *DERIVED.values(),
     ]
+    from rl_web_agent.compiler import model  # Greedy's forward pass (torch_forward) and what it calls
+
+    code.append(model)
     return hashlib.sha256("".join(inspect.getsource(f) for f in code).encode()).hexdigest()
 
 
