@@ -281,7 +281,8 @@ PRESETS: dict[str, PPOConfig] = {
     # minibatches, lr 3e-4 annealed, gamma 0.99, lambda 0.95, observation and reward normalisation), 64x64
     # tanh (the page's kernel stays small), 1M env steps at most. Greedy 10-episode evals every 100k steps
     # keep the best snapshot (PPO's MuJoCo curves dip) and stop a run early once it walks well. Seed 1 on
-    # this 2-core CPU: Hopper greedy 2165 at 100k, 3584 at 200k (stopped, 9 min); Walker2d 357, 681, 757, then
+    # this 2-core CPU: Hopper greedy 2165 at 100k, 3584 at 200k (stopped, 9 min; re-run for its snapshots: 68,
+    # 689, 970, 3271, 3508 at 200k, not the same bits); Walker2d 357, 681, 757, then
     # 4191 at 400k (stopped, 11 min); HalfCheetah -391, 1331, 1550, 1727 ... 1862 at 900k, 1868 at 1M
     # (23 min); HalfCheetah seed 2 (shipped): 1134, 31, 1526, 1609, 1674, 1728, 1793, 1831, 1874, 1892 at 1M.
     **{
