@@ -78,6 +78,18 @@ export function polygon(ctx, color, pts) {
   });
 }
 
+/** pygame.draw.aalines(closed=True): the outline through the exact (sub-pixel) vertices. */
+export function outline(ctx, color, pts) {
+  ctx.strokeStyle = color;
+  ctx.beginPath();
+  for (const [j, [x, y]] of pts.entries()) {
+    if (j) ctx.lineTo(x, y);
+    else ctx.moveTo(x, y);
+  }
+  ctx.closePath();
+  ctx.stroke();
+}
+
 /** gfxdraw.aacircle + filled_circle in Gymnasium's frame (integer centre and radius, as gfxdraw takes). */
 export function disc(ctx, color, x, y, r) {
   paint(ctx, color, () => ctx.arc(Math.trunc(x), Math.trunc(y), Math.trunc(r), 0, 2 * Math.PI));

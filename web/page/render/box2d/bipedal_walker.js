@@ -16,7 +16,8 @@ import {
   VIEWPORT_H,
   VIEWPORT_W,
 } from '../../envs/box2d/bipedal_walker.js';
-import { arrow, begin, clamp, finish, fitWorld, gymFrame, polygon } from '../common.js';
+import { arrow, begin, clamp, finish, fitWorld, gymFrame, outline, polygon } from '../common.js';
+import { bodyPath } from './body.js';
 
 const WIDTH = VIEWPORT_W,
   HEIGHT = VIEWPORT_H;
@@ -48,25 +49,8 @@ const PX_PER_MS = 40,
  * max(0, scroll): render() returns the last VIEWPORT_W columns of a surface VIEWPORT_W + max(0, scroll) wide. */
 const scroll = (state) => state[S.bodies] - VIEWPORT_W / SCALE / 5;
 
-function bodyPath(state, k, verts) {
-  const at = S.bodies + 6 * k;
-  const x = state[at],
-    y = state[at + 1],
-    c = Math.cos(state[at + 2]),
-    s = Math.sin(state[at + 2]);
-  return verts.map(([vx, vy]) => [(c * vx - s * vy + x) * SCALE, (s * vx + c * vy + y) * SCALE]);
-}
-
-function outline(ctx, color, path) {
-  ctx.strokeStyle = color;
-  ctx.beginPath();
-  for (const [j, [px, py]] of path.entries()) {
-    if (j) ctx.lineTo(px, py);
-    else ctx.moveTo(px, py);
-  }
-  ctx.closePath();
-  ctx.stroke();
-}
+/** Body k's polygon (BODIES order: the hull, then the legs) in Gymnasium's frame. */
+const partPath = (state, k, verts) => bodyPath(state, S.bodies + 6 * k, verts, SCALE);
 
 /** draw(ctx, state, view): view = {width, height, hud?, badge?, drag?}; without hud/badge/drag, Gymnasium's. */
 function draw(ctx, state, view) {
@@ -126,7 +110,7 @@ function draw(ctx, state, view) {
   const finite = [0, 1, 2].every((j) => Number.isFinite(state[S.bodies + j]));
   if (finite) {
     for (const [b, verts, fill, line] of PARTS) {
-      const path = bodyPath(state, b, verts);
+      const path = partPath(state, b, verts);
       polygon(ctx, fill, path);
       outline(ctx, line, path);
     }
@@ -149,7 +133,7 @@ function draw(ctx, state, view) {
   ctx.restore();
   if (finite && view.drag) {
     const [kx, ky] = kick(view.drag.d);
-    const [[hx, hy]] = bodyPath(state, 0, [[0, 0]]);
+    const [[hx, hy]] = partPath(state, 0, [[0, 0]]);
     arrow(ctx, hx - ox, HEIGHT - hy, kx * PX_PER_MS, -ky * PX_PER_MS);
   }
   finish(ctx, WIDTH, k, view);
@@ -167,7 +151,7 @@ function kick(d) {
 function hit(state, [px, py]) {
   const ox = Math.max(0, scroll(state)) * SCALE;
   for (let b = 0; b < BODIES; b++) {
-    const [[x, y]] = bodyPath(state, b, [[0, 0]]);
+    const [[x, y]] = partPath(state, b, [[0, 0]]);
     if (Math.hypot(px + ox - x, HEIGHT - py - y) < (b === 0 ? 30 : 12)) return { body: b };
   }
   return null;

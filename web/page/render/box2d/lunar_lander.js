@@ -17,7 +17,8 @@ import {
   VIEWPORT_H,
   VIEWPORT_W,
 } from '../../envs/box2d/lunar_lander.js';
-import { arrow, begin, clamp, finish, fitWorld, gymFrame, polygon } from '../common.js';
+import { arrow, begin, clamp, finish, fitWorld, gymFrame, outline, polygon } from '../common.js';
+import { bodyPath } from './body.js';
 
 const WIDTH = VIEWPORT_W,
   HEIGHT = VIEWPORT_H;
@@ -44,16 +45,6 @@ const PX_PER_MS = 40,
   MAX_KICK = 4,
   CLICK = 1;
 
-/** A body's polygon in Gymnasium's frame (pixels, y up): transform * vertex * SCALE. */
-function bodyPath(state, at, verts) {
-  const x = state[at],
-    y = state[at + 1],
-    a = state[at + 2];
-  const c = Math.cos(a),
-    s = Math.sin(a);
-  return verts.map(([vx, vy]) => [(c * vx - s * vy + x) * SCALE, (s * vx + c * vy + y) * SCALE]);
-}
-
 /** draw(ctx, state, view): view = {width, height, hud?, badge?, drag?}; without hud/badge/drag, Gymnasium's. */
 function draw(ctx, state, view) {
   const { k } = begin(ctx, WIDTH, HEIGHT, view);
@@ -68,17 +59,9 @@ function draw(ctx, state, view) {
   const finite = PARTS.every(([at]) => [0, 1, 2].every((j) => Number.isFinite(state[at + j])));
   if (finite) {
     for (const [at, verts] of PARTS) {
-      const path = bodyPath(state, at, verts);
+      const path = bodyPath(state, at, verts, SCALE);
       polygon(ctx, BODY_FILL, path);
-      // pygame.draw.aalines(color2, closed): the outline at the exact (sub-pixel) vertices
-      ctx.strokeStyle = BODY_LINE;
-      ctx.beginPath();
-      for (const [j, [px, py]] of path.entries()) {
-        if (j) ctx.lineTo(px, py);
-        else ctx.moveTo(px, py);
-      }
-      ctx.closePath();
-      ctx.stroke();
+      outline(ctx, BODY_LINE, path); // color2's aalines
     }
   }
   for (const fx of [HELIPAD_X1, HELIPAD_X2]) {
@@ -105,7 +88,7 @@ function draw(ctx, state, view) {
 
 /** Where a handle is now (world pixels, y down): the grabbed body's point, moved with it. */
 function grabPoint(state, { at, local }) {
-  const [[x, y]] = bodyPath(state, at, [local]);
+  const [[x, y]] = bodyPath(state, at, [local], SCALE);
   return [x, HEIGHT - y];
 }
 
