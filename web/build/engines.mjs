@@ -3,7 +3,8 @@
 // env's engine as 'engine.wasm' (content-hashed, preloaded, fetched with its SRI integrity).
 import fs from 'node:fs';
 import path from 'node:path';
-import { fail, sha256 } from './kernel.mjs';
+import { sha256b64 } from './html.mjs';
+import { fail } from './kernel.mjs';
 import { engineWasm as mujocoWasm } from './mujoco_engine.mjs';
 import { ROOT } from './paths.mjs';
 
@@ -29,7 +30,7 @@ function box2dWasm() {
 export const ENGINES = {
   // the official build's wasm (@mujoco/mujoco), stripped of debug and name sections: ~1.27 MB gzipped
   mujoco: { wasm: mujocoWasm, budgetGz: 1536 * 1024 },
-  // Box2D 2.3.10 and its C API: ~56 KB gzipped; the page with kernel and app stays under 100 KB
+  // Box2D 2.3.10 and its C API: ~42 KB gzipped; the page with kernel and app stays under 100 KB
   box2d: { wasm: box2dWasm, budgetGz: 100 * 1024 },
 };
 
@@ -41,8 +42,7 @@ export function engineFor(name) {
   }
   if (!cache.has(name)) {
     const bytes = ENGINES[name].wasm();
-    const integrity = `sha256-${Buffer.from(sha256(bytes), 'hex').toString('base64')}`;
-    cache.set(name, { bytes, integrity, budgetGz: ENGINES[name].budgetGz });
+    cache.set(name, { bytes, integrity: sha256b64(bytes), budgetGz: ENGINES[name].budgetGz });
   }
   return cache.get(name);
 }
