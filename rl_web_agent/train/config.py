@@ -70,6 +70,35 @@ class PPOConfig:
         return self.batch_size // self.minibatches
 
 
+# RL Zoo's recipe (16 envs, gamma 0.999, lambda 0.98, 4 epochs, entropy bonus 0.01, 1M steps) with
+# 256-step rollouts instead of 1024 (4x the updates per env step), minibatches of 256 instead of 64 at lr
+# 1e-3 instead of 3e-4 (16 per batch; an optimizer step costs about the same for any batch up to ~1k rows,
+# see CartPole), value clipping off (SB3 has none) and observation and reward normalisation as the Zoo's
+# continuous lander (not tried without). Seed 1: greedy 100-episode evals -184, 32, 146, 204 at 131k, 250
+# at 164k (stopped: 45 s of training; each eval of 100 lander episodes costs 5-30 s here, hence one per
+# 32k steps); 256 +- 33 on 100 unseen episodes. Stops at 225, not 200: the first eval over the line is a
+# lucky one. Seed 2: 31, 22, -22, 12, 142, 146, 192, 225 at 262k (stopped); 225 +- 51 on 100 unseen
+# episodes (the margin is thin: seed 2 is a candidate for a longer run or a stop at 240). (32, 32) reached
+# 204 at 65k, then swung between -11 and 185 up to 390k: the discrete lander keeps 64x64.
+_LUNAR_LANDER = PPOConfig(
+    env_id="LunarLander-v3",
+    total_timesteps=1_000_000,
+    n_envs=16,
+    n_steps=256,
+    epochs=4,
+    minibatches=16,
+    lr=1e-3,
+    gamma=0.999,
+    gae_lambda=0.98,
+    clip_vloss=False,
+    ent_coef=0.01,
+    hidden=(64, 64),
+    obs_norm=True,
+    norm_reward=True,
+    eval_every=32_768,
+    stop_return=225.0,
+)
+
 PRESETS: dict[str, PPOConfig] = {
     # From RL Zoo's recipe (batch 256, one minibatch, gamma 0.98, lambda 0.8) with value clipping off (clip
     # value updates to +-0.2 on returns of ~50 slowed solving 2-3x), 5x the lr and 6 epochs instead of 20,
@@ -198,57 +227,14 @@ PRESETS: dict[str, PPOConfig] = {
         eval_every=16_384,
         stop_return=90.0,
     ),
-    # RL Zoo's recipe (16 envs, gamma 0.999, lambda 0.98, 4 epochs, entropy bonus 0.01, 1M steps) with
-    # 256-step rollouts instead of 1024 (4x the updates per env step), minibatches of 256 instead of 64 at lr
-    # 1e-3 instead of 3e-4 (16 per batch; an optimizer step costs about the same for any batch up to ~1k rows,
-    # see CartPole), value clipping off (SB3 has none) and observation and reward normalisation as the Zoo's
-    # continuous lander (not tried without). Seed 1: greedy 100-episode evals -184, 32, 146, 204 at 131k, 250
-    # at 164k (stopped: 45 s of training; each eval of 100 lander episodes costs 5-30 s here, hence one per
-    # 32k steps); 256 +- 33 on 100 unseen episodes. Stops at 225, not 200: the first eval over the line is a
-    # lucky one. Seed 2: 31, 22, -22, 12, 142, 146, 192, 225 at 262k (stopped); 225 +- 51 on 100 unseen
-    # episodes (the margin is thin: seed 2 is a candidate for a longer run or a stop at 240). (32, 32) reached
-    # 204 at 65k, then swung between -11 and 185 up to 390k: the discrete lander keeps 64x64.
-    "LunarLander-v3": PPOConfig(
-        env_id="LunarLander-v3",
-        total_timesteps=1_000_000,
-        n_envs=16,
-        n_steps=256,
-        epochs=4,
-        minibatches=16,
-        lr=1e-3,
-        gamma=0.999,
-        gae_lambda=0.98,
-        clip_vloss=False,
-        ent_coef=0.01,
-        hidden=(64, 64),
-        obs_norm=True,
-        norm_reward=True,
-        eval_every=32_768,
-        stop_return=225.0,
-    ),
+    "LunarLander-v3": _LUNAR_LANDER,
     # RL Zoo's recipe (as the discrete lander's, with observation and reward normalisation) with the discrete
     # lander's changes, and no entropy bonus: on a Gaussian it pushes log std up at a constant rate, and the
     # greedy policy needs none of it. Seed 1: greedy 100-episode evals -101, 79, 145, 262 at 131k (stopped:
     # 48 s of training); 259 +- 47 on 100 unseen episodes. (64, 64) took longer (237 at 197k, after a dip to
     # 21 at 131k): (32, 32) ships smaller weights. Stops at 225 for the reason the discrete lander does.
-    "LunarLanderContinuous-v3": PPOConfig(
-        env_id="LunarLanderContinuous-v3",
-        total_timesteps=1_000_000,
-        n_envs=16,
-        n_steps=256,
-        epochs=4,
-        minibatches=16,
-        lr=1e-3,
-        gamma=0.999,
-        gae_lambda=0.98,
-        clip_vloss=False,
-        ent_coef=0.0,
-        init_log_std=0.0,
-        hidden=(32, 32),
-        obs_norm=True,
-        norm_reward=True,
-        eval_every=32_768,
-        stop_return=225.0,
+    "LunarLanderContinuous-v3": replace(
+        _LUNAR_LANDER, env_id="LunarLanderContinuous-v3", ent_coef=0.0, hidden=(32, 32)
     ),
     # RL Zoo's recipe (32 envs, gamma 0.999, lambda 0.95, 10 epochs, clip 0.18, lr 3e-4, no entropy bonus,
     # observation and reward normalisation, 5M steps) with 256-step rollouts instead of 2048 and minibatches
