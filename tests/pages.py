@@ -29,7 +29,6 @@ from tests.conftest import ROOT
 
 SITE = "demo"  # the site's subpath: every URL in it must be relative
 SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
-BUDGET_GZ = 32 * 1024  # what a page may fetch until its first agent action, gzipped
 
 
 def node() -> str:
@@ -185,6 +184,13 @@ def first_action_urls(page) -> list[str]:
     entries = page.evaluate(BEFORE_FIRST_ACTION_JS)
     assert entries is not None, "the agent has not acted yet: wait_ready(page) first"
     return [e["name"] for e in entries]
+
+
+def budget_gz(site: dict, env_id: str) -> int:
+    """What ENV_ID's page may fetch until its first agent action, gzipped: the budget the build recorded for
+    it (web/build/report.mjs BUDGETS_GZ, the one place it is written) in the site's .rl-web-build.json."""
+    record = json.loads((site["site"] / ".rl-web-build.json").read_text())
+    return record["pages"][f"{env_id}/index.html"]["info"]["budget_gz"]
 
 
 def fetched_gz(urls: list[str], base: str, root: Path) -> dict[str, int]:

@@ -19,10 +19,10 @@ import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
 from tests.pages import (
-    BUDGET_GZ,
     SITE,
     SUB,
     Watch,
+    budget_gz,
     build,
     env_ids,
     fetched_gz,
@@ -75,6 +75,10 @@ def test_env_page_loads_clean_and_agent_reaches_threshold(browser, serve, site, 
     s = wait_ready(page, "wasm")
     spec = page.evaluate("window.app.spec")
     assert s["env"] == env_id == spec["id"] and CONTRACT_KEYS <= s.keys()
+    # every env page's bytes until its first agent action (gzipped) within its recorded budget
+    sizes = fetched_gz(first_action_urls(page), base, site["root"])
+    print(f"\n{env_id}: fetched until first action (gz): {sizes}, total {sum(sizes.values())} B")
+    assert sum(sizes.values()) <= budget_gz(site, env_id), sizes
     assert env_id in page.title() and page.locator("#params").is_hidden()
     page.wait_for_function(f"() => window.app.status().returns.length >= {EPISODES}", timeout=120_000)
     returns = status(page)["returns"][:EPISODES]
@@ -145,7 +149,7 @@ def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
     urls = first_action_urls(page)
     sizes = fetched_gz(urls, base, site["root"])
     print(f"\nfetched until first action (gz): {sizes}, total {sum(sizes.values())} B")
-    assert sum(sizes.values()) <= BUDGET_GZ, sizes
+    assert sum(sizes.values()) <= budget_gz(site, "CartPole-v1"), sizes
     # the lazy chunks (saliency, timeline), requested after the action, are not on its bill
     page.wait_for_function(
         "() => performance.getEntriesByType('resource').some((e) => e.startTime > app.status().firstActionMs)"

@@ -239,12 +239,12 @@ def test_page_shows_saliency_bars(browser, serve, site, env_id):
 
 
 def test_page_budget_with_saliency(site):
-    """The kernel with its saliency stays within the page's 32 KB to the first action; the bars' module is
-    fetched only after it (a dynamic import)."""
+    """The kernel with its saliency stays within the page's budget to the first action (the one the build
+    records: web/build/report.mjs BUDGETS_GZ); the bars' module is fetched only after it (dynamic import)."""
     record = json.loads((site["site"] / ".rl-web-build.json").read_text())
     info = record["pages"]["CartPole-v1/index.html"]["info"]
     print(f"\nCartPole-v1: {info['first_action_gz']:,} B gzipped to the first action")
-    assert info["first_action_gz"] <= info["budget_gz"] == 32 * 1024
+    assert info["first_action_gz"] <= info["budget_gz"]
     chunk = next(p.name for p in site["assets"].glob("saliency-*.js"))
     entry = next(p for p in site["assets"].glob("app-*.js") if chunk in p.read_text())
     assert f'import("./{chunk}")' in entry.read_text()

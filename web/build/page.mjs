@@ -8,7 +8,7 @@ import { esc, pageCsp, pageHtml, sha256b64 } from './html.mjs';
 import { RECOMPILE, fail, readSnapshots, sha256 } from './kernel.mjs';
 import { engineWasm } from './mujoco_engine.mjs';
 import { ENVS_INDEX, PAGE, STATIC } from './paths.mjs';
-import { BUDGET_GZ, ENGINE_BUDGET_GZ, gz } from './report.mjs';
+import { budgetGz, gz } from './report.mjs';
 
 const hash = (buf) => sha256(buf).slice(0, 10);
 
@@ -166,7 +166,7 @@ export async function buildPage(k, env, { single, dir }) {
     eval: ev ? { mean: ev.mean, episodes: ev.episodes } : null,
     wasm_bytes: k.wasmBytes.length,
     first_action_gz: firstGz,
-    budget_gz: env.engine ? ENGINE_BUDGET_GZ : BUDGET_GZ,
+    budget_gz: budgetGz(env.spec),
     single,
   };
   return { html, files, firstAction, info };
