@@ -3,7 +3,8 @@
 Its files are FILES, no other (but the snapshots/ folder of a policy's training snapshots, snapshots.py):
 policy.c, policy.wasm and policy.lazy.wasm (wasm.py), the WebGPU loader, its data module and the weights it
 uploads (webgpu.py), the python backend's weights (rl_web_agent/runtime_py/export_json.py: the bundler needs
-nothing but this folder) and manifest.json, which names them with their sizes and records what compile checked.
+nothing but this folder) and manifest.json, which names them with their sizes and records what compile
+checked.
 The manifest names no path of this machine: the folder moves as it is. Which checkpoint a folder was compiled
 from is not recorded either: `compiled_from` compares the python backend's weights with its export.
 """
