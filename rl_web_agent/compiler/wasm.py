@@ -336,23 +336,61 @@ def _memory(store, exports) -> bytes:
     return bytes(mem.read(store, 0, mem.data_len(store)))
 
 
-def lazy_layout(c_src: str, eager_memory: bytes, data_end: int, weights: dict[str, np.ndarray]) -> dict:
+def _leb(b: bytes, i: int) -> tuple[int, int]:
+    r = shift = 0
+    while True:
+        r |= (b[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return r, i
+
+
+def _find_all(haystack: bytes, needle: bytes):
+    i = haystack.find(needle)
+    while i >= 0:
+        yield i
+        i = haystack.find(needle, i + 1)
+
+
+def data_segments(wasm: bytes) -> list[tuple[int, bytes]]:
+    """The active data segments of a module (what wasm-ld writes: memory 0, an i32.const offset) as
+    (address, bytes): the read-only data that instantiation copies into memory."""
+    i, out = 8, []
+    while i < len(wasm):
+        sid, (n, i) = wasm[i], _leb(wasm, i + 1)
+        if sid == 11:
+            count, j = _leb(wasm, i)
+            for _ in range(count):
+                if wasm[j] != 0 or wasm[j + 1] != 0x41:  # flags 0 (active, memory 0), i32.const
+                    raise RuntimeError("policy.wasm has a data segment wasm-ld does not write")
+                offset, j = _leb(wasm, j + 2)  # a non-negative i32 (wasm-ld's addresses): LEB128 as signed
+                if wasm[j - 1] & 0x40:
+                    raise RuntimeError("policy.wasm has a data segment at a negative address")
+                size, j = _leb(wasm, j + 1)  # past the `end` opcode
+                out.append((offset, wasm[j : j + size]))
+                j += size
+        i += n
+    return out
+
+
+def lazy_layout(c_src: str, eager: bytes, data_end: int, weights: dict[str, np.ndarray]) -> dict:
     """The addresses policy.lazy.wasm is built with (-DAT_<name>=address): each weight where policy.wasm
-    holds it (found in its memory as linked, by its bytes: identical arrays are interchangeable, they are
-    read only), each buffer policy.c declares in a region of its own past policy.wasm's data (DATA_END).
+    holds it (found in its data segments, by its bytes: identical arrays are interchangeable, they are read
+    only; never in its stack or buffers, which change), each buffer policy.c declares in a region of its own
+    past policy.wasm's data (DATA_END).
     A weight policy.wasm does not hold (folded into forward()'s code) stays in the lazy module's own data,
     placed past the buffers. Returns {"at": {name: address}, "data": where the lazy module's data starts,
     "end": the end of its region, its data included}."""
     at: dict[str, int] = {}
+    segments = data_segments(eager)
     own = 1024  # bytes for the lazy module's own data: the weights it keeps, and room for a constant or two
     for name, a in weights.items():
         cname = "w_" + c_ident(name)
         raw = np.asarray(a, dtype="<f4").tobytes()
-        i = eager_memory.find(raw, 0, data_end)
-        while i >= 0 and i % 4:  # a float's bytes start at a float's address
-            i = eager_memory.find(raw, i + 1, data_end)
-        if i >= 0:
-            at[cname] = i
+        found = [seg_at + i for seg_at, seg in segments for i in _find_all(seg, raw) if (seg_at + i) % 4 == 0]
+        if found:  # a float's bytes start at a float's address
+            at[cname] = found[0]
         else:
             own += -(-len(raw) // 16) * 16
     addr = -(-data_end // 16) * 16
@@ -382,7 +420,7 @@ def build_wasm(c_path: Path, eager: Path, lazy: Path, weights: dict[str, np.ndar
         _zig(zig_cc([c_path], probe, *eager_flags, "-Wl,--export=__data_end"))
         store, ex = _instance(probe.read_bytes())
         data_end, probe_memory = ex["__data_end"].value(store), _memory(store, ex)
-    layout = lazy_layout(c_path.read_text(), probe_memory, data_end, weights)
+        layout = lazy_layout(c_path.read_text(), probe.read_bytes(), data_end, weights)
     pages = -(-layout["end"] // 65536)
     _zig(zig_cc([c_path], eager, *eager_flags, f"-Wl,--initial-memory={pages * 65536}"))
     store, ex = _instance(eager.read_bytes())

@@ -52,6 +52,7 @@ function pageManifest(k, single, env) {
   const assets = new Map(); // asset name -> bytes
   const files = [
     ['policy.wasm', k.wasmBytes],
+    ['policy.lazy.wasm', k.lazyBytes], // fetched on first use (batch, saliency): never before the first action
     ...(env.engine ? [['engine.wasm', engineWasm()]] : []),
     ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : []),
   ];
@@ -75,6 +76,9 @@ function pageManifest(k, single, env) {
       if (s.final) return { ...entry, final: true };
       entry.url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
       assets.set(entry.url, s.k.wasmBytes);
+      // its own lazy half: another kernel's reads the weights at that kernel's addresses
+      entry.lazy = `snapshot-${hash(s.k.lazyBytes)}.lazy.wasm`;
+      assets.set(entry.lazy, s.k.lazyBytes);
       return entry;
     });
   }
