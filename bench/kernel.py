@@ -11,6 +11,7 @@ from bench.browser import chromium
 from bench.common import BENCH, NO_CHROMIUM, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node, ensure_sb3
+from rl_web_agent.compiler.kernel_dir import LAZY_WASM_FILE
 
 S = "kernel"
 NM = BENCH / "node_modules"
@@ -110,6 +111,8 @@ def harness_cfg(ctx: Context, wasm: dict[str, Path], peers: list[str], where: Ca
         "weights": where(ctx.weights_json),
         "onnx": where(ctx.tmp / "policy.onnx"),
         "wasm": {k: where(v) for k, v in wasm.items()},
+        # our kernel's forward_batch is in policy.lazy.wasm, beside policy.wasm (the kernel folder)
+        "lazy": {k: where(v.with_name(LAZY_WASM_FILE)) for k, v in wasm.items() if k == "ours"},
         "peers": peers,
         "quick": ctx.quick,
     }

@@ -284,9 +284,7 @@ def link(rendered: Rendered, folder: Path) -> dict:
     """Step 3: policy.c into FOLDER, and zig cc started on it for FOLDER/policy.wasm and policy.lazy.wasm
     (wasm.build_wasm); check() waits for it."""
     (folder / C_FILE).write_text(rendered.c_src)
-    return start_compile_wasm(
-        folder / C_FILE, folder / WASM_FILE, folder / LAZY_WASM_FILE, rendered.weights
-    )
+    return start_compile_wasm(folder / C_FILE, folder / WASM_FILE, folder / LAZY_WASM_FILE, rendered.weights)
 
 
 def check(ckpt: Checkpoint, rendered: Rendered, zig: dict, folder: Path, cfg: CompileConfig) -> Checks:
