@@ -213,11 +213,16 @@ def status(page) -> dict:
     return page.evaluate("window.app.status()")
 
 
+# the page's UI parts that load after the first action (lazy/panel.js, lazy/input.js): a test drives the
+# controls and reads the panel once they are there, as a user can a moment after the agent's first step
+READY_JS = """() => window.app && window.app.status().backend && window.app.status().step > 0
+  && ['panel', 'input'].every((p) => window.app.status().mounted.includes(p))"""
+
+
 def wait_ready(page, backend: str | None = None, timeout: float = 15_000) -> dict:
-    """Wait for the agent's first step, check there is no error (and the backend), return the status."""
-    page.wait_for_function(
-        "() => window.app && window.app.status().backend && window.app.status().step > 0", timeout=timeout
-    )
+    """Wait for the agent's first step and the UI that loads after it, check there is no error (and the
+    backend), return the status."""
+    page.wait_for_function(READY_JS, timeout=timeout)
     s = status(page)
     assert s["error"] is None, s["error"]
     if backend:

@@ -52,6 +52,7 @@ export function installApi(params) {
       whatIf: S.whatIf, // constants in force; this episode ran with changed ones
       snapshot: currentSnapshot(),
       compare: compareStatus(), // training timeline: snapshot playing, side by side
+      mounted: S.mounted.slice(), // the UI's lazy parts loaded (after the first action): 'panel', 'input'
     }),
     // Hooks (all outside Gymnasium's dynamics except play/pause/step/reset/speed/mode/backend):
     /** Grab what is at world pixel p0 (y down) and drag it to p1, as the mouse does; false if nothing is there. */

@@ -9,9 +9,9 @@ import { $ } from './dom.js';
 import { readParams } from './params.js';
 import { kernelMismatch } from './actions.js';
 import { S, env, newEpisode, tick } from './loop.js';
-import { buildPanel, updatePanel } from './panel.js';
+import { loadPanel, updatePanel } from './panel.js';
 import { paint, pixelRatio } from './stage.js';
-import { setRunning, setSpeed, wireInput } from './input.js';
+import { loadInput, setRunning, setSpeed, wireInput } from './input.js';
 import { fail, maybeCalibrate, prefetch, switchBackend } from './switcher.js';
 import { wireShare } from './share.js';
 import { installApi } from './api.js';
@@ -29,7 +29,6 @@ $('params').hidden = !params.notes.length;
 S.seed0 = params.seed ?? (Math.random() * 2 ** 32) >>> 0;
 physicsAtLoad(params.physics);
 newEpisode(true);
-buildPanel(kernel.outputs);
 wireInput(switchBackend);
 wireShare(params.embed);
 wirePhysics();
@@ -54,7 +53,10 @@ function frame(t) {
     updatePanel(pixelRatio());
     refreshSaliency();
   }
-  loadSaliency(); // the saliency bars: loaded after the first action, off budget
+  // loaded after the first action (or an error), off budget: the panel, the controls, the saliency bars
+  loadPanel();
+  loadInput();
+  loadSaliency();
 }
 requestAnimationFrame(frame);
 mountAfterFirstAction(); // the training timeline (core/timeline.js), when the policy has snapshots

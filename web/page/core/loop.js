@@ -80,6 +80,7 @@ export const S = {
   agentSum: 0,
   humanBest: storedBest(),
   held: [], // discrete actions of the keys and buttons held now, oldest first
+  mounted: [], // the lazy parts of the page's UI loaded so far, in order ('panel', 'input'): status().mounted
   boxAction: box ? idleBox(spec) : null, // the human's box action (sliders, keys)
   drag: null, // {handle, d}: a perturbation being dragged (the renderer previews it)
   recording: false, // a clip of the canvas is being recorded (lazy/share.js)

@@ -4,7 +4,7 @@ import { kernelFile, outputSize, split } from './common.js';
 
 const LAZY = 'policy.lazy.wasm';
 
-async function instantiate(file, response, imports) {
+async function instantiate(name, file, response, imports) {
   if (typeof file !== 'string') return WebAssembly.instantiate(file, imports);
   const res = await (response ?? fetch(file));
   if (!res.ok)
@@ -19,7 +19,7 @@ async function instantiate(file, response, imports) {
 /** load(manifest, baseUrl, {response}) -> policy; response: an already started fetch of the wasm. */
 export async function load(manifest, baseUrl, { response } = {}) {
   const file = kernelFile(manifest, 'policy.wasm', baseUrl);
-  const { instance } = await instantiate(file, response, {});
+  const { instance } = await instantiate('policy.wasm', file, response, {});
   const e = instance.exports;
   for (const name of ['memory', 'input_ptr', 'output_ptr', 'forward']) {
     if (!(name in e))
@@ -45,9 +45,9 @@ export async function load(manifest, baseUrl, { response } = {}) {
   let lazy = null,
     lx = null;
   const more = () =>
-    (lazy ??= instantiate(kernelFile(manifest, LAZY, baseUrl), null, { env: { memory: e.memory } }).then(
-      (r) => (lx = r.instance.exports),
-    ));
+    (lazy ??= instantiate(LAZY, kernelFile(manifest, LAZY, baseUrl), null, {
+      env: { memory: e.memory },
+    }).then((r) => (lx = r.instance.exports)));
   // Each runs at once when the lazy half is there, else returns a Promise of its result.
   const soon = (run) => (lx ? run(lx) : more().then(run));
   // d decision_k / d obs, f32[obs_dim] (the kernel folder's saliency(k); rl_web_agent/compiler/saliency.py), a copy
