@@ -28,11 +28,10 @@ from rl_web_agent.compiler.codegen import BATCH_VAR, Graph, Kernel, comment_safe
 from rl_web_agent.compiler.kernel_dir import LAZY_WASM_FILE
 from rl_web_agent.compiler.saliency import SELECT
 
-# forward() runs a matmul's blocked kernel (4 rows, 3 of them zeros) when its weight has fewer floats than
-# this: 4 rows of a small layer cost no more than one (the blocked kernel's independent accumulators hide the
-# add latency that bounds a one-row dot product), and then the per-row kernel need not be in the module.
-# Bigger ones (the CartPole policy's 32x32 hidden layers) have a per-row kernel for forward() as well.
-SINGLE_BLOCKED_MAX_WEIGHT = 256
+# forward_batch runs the blocked kernel of an elementwise call with at most this many floats per row (below).
+# forward() runs per-row kernels only: it is alone in policy.wasm, where a blocked kernel for a small layer
+# (which once spared the one module a per-row copy) is the bigger one: CartPole's policy.wasm 12,594 -> 12,122
+# B, 227 B less gzipped, its forward() as fast (Node 22, interleaved runs).
 SINGLE_BLOCKED_MAX_ROW = 8
 # the entry points of each module (the kernel folder): policy.wasm's, what the first action needs, and
 # policy.lazy.wasm's (its input_ptr is saliency()'s input, a buffer of its own)
@@ -205,8 +204,8 @@ def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]
     """Per call of BATCH: does forward() / forward_batch() run BLOCKED's kernel instead (blocks of rows)?
 
     forward_batch: for every matmul (a reduction reading a weight), where each weight load then feeds a block
-    of rows. forward(): only for the small ones (SINGLE_BLOCKED_MAX_WEIGHT). Both graphs come from the same
-    tinygrad schedule, so call i of one is call i of the other: checked here.
+    of rows, and tiny elementwise calls. forward(): never (SINGLE_BLOCKED_MAX_ROW's comment). Both graphs come
+    from the same tinygrad schedule, so call i of one is call i of the other: checked here.
     """
     if len(batch.calls) != len(blocked.calls) or batch.rows != blocked.rows:
         raise RuntimeError("the per-row and the blocked schedules differ; cannot link them")
@@ -224,7 +223,7 @@ def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]
         # an elementwise kernel's blocked version is the same code looping over whole blocks (which lets clang
         # drop its vector loop's remainder): for a few floats per row, one kernel can serve both entry points
         tiny = not blocked.kernels[b.kernel].reduce and per_row <= SINGLE_BLOCKED_MAX_ROW
-        single.append(matmul and max(w) < SINGLE_BLOCKED_MAX_WEIGHT or tiny)
+        single.append(False)
         many.append(matmul or tiny)
     return single, many
 
