@@ -4,7 +4,8 @@
 import kernel from 'virtual:kernel';
 import { spec } from 'virtual:env';
 import { $, el } from './dom.js';
-import { S, box } from './loop.js';
+import { S, box, busy, env, setBusy } from './loop.js';
+import { fail, wasmKernel } from './switcher.js';
 
 export const fmt = (x) =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : String(Math.round(x * 10) / 10);
@@ -19,7 +20,21 @@ export function loadPanel() {
   loading = true;
   import('../lazy/panel.js')
     .then((m) => {
-      panel = m.mountPanel({ spec, S, box, $, el, fmt, outputs: kernel.outputs });
+      panel = m.mountPanel({
+        spec,
+        S,
+        box,
+        $,
+        el,
+        fmt,
+        outputs: kernel.outputs,
+        getEnv: () => env,
+        isBusy: () => busy,
+        setBusy,
+        wasmKernel,
+        fail,
+      });
+      panel.calibrate(performance.now()); // the forward pass's time, as soon as the panel shows it
       panel.resize(dpr);
       S.mounted.push('panel');
     })
@@ -28,6 +43,9 @@ export function loadPanel() {
       S.warn = true;
     });
 }
+
+/** Time the forward pass now and then (at frame time t, ms), once the panel is there. */
+export const maybeCalibrate = (t) => panel?.calibrate(t);
 
 /** Refresh the panel's numbers from S, once it is there. */
 export const updatePanel = (d) => panel?.update(d);

@@ -1,11 +1,15 @@
 // The policy panel, the lazy half (core/panel.js loads it once the agent has acted): what the policy thinks (each
 // discrete action's probability or Q-value, or each box dimension as a signed bar between its bounds), the value
 // estimate over the episode, returns and bests (with the solved threshold), the backend and its time per forward
-// pass. Built from the spec; the page's pieces are passed in (importing them would split the page's own modules
+// pass (measured here, after the first action: it must not delay it). Built from the spec; the page's pieces are passed in (importing them would split the page's own modules
 // into a chunk it fetches before its first action).
 
-/** Build the rows for the kernel's outputs; returns {update(dpr), resize(dpr)} (core/panel.js calls them). */
-export function mountPanel({ spec, S, box, $, el, fmt, outputs }) {
+/**
+ * Build the rows for the kernel's outputs; returns {update(dpr), resize(dpr), calibrate(t)} (core/panel.js calls
+ * them; calibrate once a frame: the time of one forward pass, shown here).
+ */
+export function mountPanel(ctx) {
+  const { spec, S, box, $, el, fmt, outputs, getEnv, isBusy, setBusy, wasmKernel, fail } = ctx;
   const us = (x) =>
     x === null
       ? '–'
@@ -157,6 +161,57 @@ export function mountPanel({ spec, S, box, $, el, fmt, outputs }) {
     sctx.stroke();
   }
 
+  /**
+   * Time of one forward pass in µs: the median of bursts of many calls, as one call is far below
+   * performance.now()'s resolution (100 µs without cross-origin isolation) and a busy machine preempts.
+   */
+  const mainBursts = [],
+    kernelBursts = [];
+  async function calibrate(policy, nBursts, sync = S.sync, bursts = mainBursts) {
+    const obs = Float32Array.from(getEnv().obs);
+    for (let i = 0; sync && i < 50; i++) policy.forward(obs); // past the baseline compiler's first calls
+    const calls = sync ? 200 : 3;
+    for (let b = 0; b < nBursts; b++) {
+      const t0 = performance.now();
+      for (let i = 0; i < calls; i++) {
+        const r = policy.forward(obs);
+        if (!sync) await r;
+      }
+      bursts.push((1000 * (performance.now() - t0)) / calls);
+    }
+    bursts.splice(0, bursts.length - 9);
+    return bursts.slice().sort((a, b) => a - b)[bursts.length >> 1];
+  }
+
+  // Forward-pass timing waits until after the first action (it must not delay it); on synchronous backends
+  // one more burst (about 1 ms) every 2 s lets the median settle on the JIT's optimised code. Slow backends
+  // (python) time their own steps; the kernel is timed beside them on the same observations.
+  let lastCalib = 0,
+    timed = null;
+  /** Called once per frame at time t (ms). */
+  function calibrateAt(t) {
+    const p = S.policy;
+    if (!p || isBusy() || S.firstActionMs === null) return;
+    if (p !== timed) mainBursts.length = 0; // a new policy: its own bursts
+    timed = p;
+    let job;
+    if (p.slow) {
+      const kernelNow = wasmKernel();
+      if (!kernelNow || (S.kernelMicros !== null && t - lastCalib < 2000)) return;
+      job = calibrate(kernelNow, S.kernelMicros === null ? 3 : 1, true, kernelBursts).then((us) => {
+        if (p === S.policy) S.kernelMicros = us;
+      });
+    } else {
+      if (S.forwardMicros !== null && !(S.sync && t - lastCalib > 2000)) return;
+      job = calibrate(p, S.forwardMicros === null ? 3 : 1).then((us) => {
+        if (p === S.policy) S.forwardMicros = us;
+      });
+    }
+    lastCalib = t;
+    setBusy(true);
+    job.catch(fail).finally(() => setBusy(false));
+  }
+
   build();
-  return { update, resize };
+  return { update, resize, calibrate: calibrateAt };
 }
