@@ -33,6 +33,10 @@ from rl_web_agent.compiler.saliency import SELECT
 # (which once spared the one module a per-row copy) is the bigger one: CartPole's policy.wasm 12,594 -> 12,122
 # B, 227 B less gzipped, its forward() as fast (Node 22, interleaved runs).
 SINGLE_BLOCKED_MAX_ROW = 8
+# What policy.wasm (a page's first action's kernel) may hold beyond its float32 weights: forward()'s code, the
+# module's sections and the weights' padding. The classic-control policies (32x32 tanh) need 1.5-2.4 KB
+# (CartPole 2.0 KB); tests/test_compile.py and the bench's kernel-size row hold policy.wasm to it.
+FORWARD_CODE_BYTES = 2560
 # the entry points of each module (the kernel folder): policy.wasm's, what the first action needs, and
 # policy.lazy.wasm's (its input_ptr is saliency()'s input, a buffer of its own)
 EAGER_EXPORTS = ("input_ptr", "output_ptr", "forward")
