@@ -7,8 +7,7 @@ const LAZY = 'policy.lazy.wasm';
 async function instantiate(name, file, response, imports) {
   if (typeof file !== 'string') return WebAssembly.instantiate(file, imports);
   const res = await (response ?? fetch(file));
-  if (!res.ok)
-    throw new Error(`${file.split('/').pop()} answered HTTP ${res.status} ${res.statusText} at ${file}`);
+  if (!res.ok) throw new Error(`${name} answered HTTP ${res.status} ${res.statusText} at ${file}`);
   // Streaming compiles while the bytes arrive, but only with the right MIME type, which some CDNs get wrong.
   if ((res.headers.get('content-type') || '').startsWith('application/wasm')) {
     return WebAssembly.instantiateStreaming(res, imports);
