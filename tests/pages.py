@@ -213,8 +213,9 @@ def status(page) -> dict:
     return page.evaluate("window.app.status()")
 
 
-# the page's UI parts that load after the first action (lazy/panel.js, lazy/input.js): a test drives the
-# controls and reads the panel once they are there, as a user can a moment after the agent's first step
+# the page's parts that load after the first action (lazy/panel.js, lazy/input.js, window.app: lazy/api.js): a
+# test drives the controls and reads the panel once they are there, as a user can a moment after the agent's
+# first step
 READY_JS = """() => window.app && window.app.status().backend && window.app.status().step > 0
   && ['panel', 'input'].every((p) => window.app.status().mounted.includes(p))"""
 

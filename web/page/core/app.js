@@ -14,7 +14,7 @@ import { paint, pixelRatio } from './stage.js';
 import { loadInput, setRunning, setSpeed, wireInput } from './input.js';
 import { fail, prefetch, switchBackend } from './switcher.js';
 import { wireShare } from './share.js';
-import { installApi } from './api.js';
+import { installApi, loadApi } from './api.js';
 import { mountAfterFirstAction } from './timeline.js';
 import { physicsAtLoad, wirePhysics } from './whatif.js';
 import { BACKENDS } from './policy.js';
@@ -53,9 +53,10 @@ function frame(t) {
     updatePanel(pixelRatio());
     refreshSaliency();
   }
-  // loaded after the first action (or an error), off budget: the panel, the controls, the saliency bars
+  // loaded after the first action (or an error), off budget: the panel, the controls, window.app, the saliency bars
   loadPanel();
   loadInput();
+  loadApi();
   loadSaliency();
 }
 requestAnimationFrame(frame);
