@@ -16,7 +16,7 @@ import { fail, prefetch, switchBackend } from './switcher.js';
 import { wireShare } from './share.js';
 import { installApi, loadApi } from './api.js';
 import { mountAfterFirstAction } from './timeline.js';
-import { physicsAtLoad, wirePhysics } from './whatif.js';
+import { physicsAtLoad } from './whatif.js';
 import { BACKENDS } from './policy.js';
 import { loadSaliency, refreshSaliency } from './saliency.js';
 
@@ -31,7 +31,6 @@ physicsAtLoad(params.physics);
 newEpisode(true);
 wireInput(switchBackend);
 wireShare(params.embed);
-wirePhysics();
 setSpeed(params.speed);
 installApi(params);
 addEventListener('error', (e) => fail(e.error || e.message));

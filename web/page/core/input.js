@@ -7,6 +7,8 @@ import { S, env, box, newEpisode, stepOnce } from './loop.js';
 import { idleBox } from './actions.js';
 import { SPEEDS } from './params.js';
 import { canvas, toWorld } from './stage.js';
+import { shareHandlers } from './share.js';
+import { openPhysics } from './whatif.js';
 
 export function setMode(mode) {
   S.mode = mode;
@@ -83,6 +85,8 @@ export function loadInput() {
         click,
         pushable,
         backend,
+        share: shareHandlers(),
+        openPhysics,
       });
       S.mounted.push('input');
     })

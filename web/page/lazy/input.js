@@ -1,13 +1,14 @@
 // Input, the lazy half (core/input.js loads it once the agent has acted): human control from spec.human (keys,
 // on-screen buttons, and for box actions one slider per dimension that springs back to idle on release, usable on
-// touch screens), perturbation by clicking or dragging the scene, and the simulation controls' wiring. The page's
+// touch screens), perturbation by clicking or dragging the scene, and the wiring of the simulation controls,
+// Share and Record and the what-if panel. The page's
 // pieces are passed in (importing them would split the page's own modules into a chunk it fetches first).
 
 /** Wire every control; ctx: the page's pieces (core/input.js), `backend(name)` switches the backend. */
 export function wireInput(ctx) {
   const { spec, renderer, $, el, S, box, getEnv, newEpisode, stepOnce, idleBox, SPEEDS, canvas, toWorld } =
     ctx;
-  const { setMode, setSpeed, setRunning, perturb, click, pushable, backend } = ctx;
+  const { setMode, setSpeed, setRunning, perturb, click, pushable, backend, share, openPhysics } = ctx;
   const keys = spec.human?.keys ?? {};
   const GLYPH = { ArrowLeft: '←', ArrowRight: '→', ArrowUp: '↑', ArrowDown: '↓', ' ': 'Space' };
   const glyph = (k) => GLYPH[k] ?? (k.length === 1 ? k.toUpperCase() : k);
@@ -148,6 +149,20 @@ export function wireInput(ctx) {
     for (const r of document.querySelectorAll('input[name=mode]')) r.onchange = () => setMode(r.value);
     humanControls();
     if (pushable) pointerPush();
+    // share and record (core/share.js's handlers: lazy/share.js loads at the first click)
+    $('share').onclick = share.share;
+    $('record').onclick = share.record;
+    $('full').onclick = share.full;
+    $('share-close').onclick = () => {
+      $('share-box').hidden = true;
+    };
+    for (const id of ['share-link', 'share-embed']) $(id).onfocus = (e) => e.target.select();
+    // the what-if panel, where the env has constants to change (engine envs have none), loaded when opened
+    const physics = $('physics');
+    physics.hidden = !Object.keys(spec.constants ?? {}).length;
+    physics.ontoggle = () => {
+      if (physics.open) openPhysics();
+    };
 
     addEventListener('keydown', (e) => {
       if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest?.('select, input, textarea')) return;
