@@ -4,6 +4,8 @@
 // Share and Record and the what-if panel. The page's
 // pieces are passed in (importing them would split the page's own modules into a chunk it fetches first).
 
+const FOOTER = `<p>Keys: <kbd>Space</kbd> play/pause · <kbd>S</kbd> step · <kbd>R</kbd> reset<span id="human-keys"></span> · <kbd>A</kbd> agent · <kbd>+</kbd> <kbd>−</kbd> speed. Pushes are outside Gymnasium's dynamics; such episodes are marked.</p>`;
+
 /** Wire every control; ctx: the page's pieces (core/input.js), `backend(name)` switches the backend. */
 export function wireInput(ctx) {
   const { spec, renderer, $, el, S, box, getEnv, newEpisode, stepOnce, idleBox, SPEEDS, canvas, toWorld } =
@@ -147,16 +149,15 @@ export function wireInput(ctx) {
     $('speed').onchange = (e) => setSpeed(e.target.value);
     $('backend').onchange = (e) => backend(e.target.value);
     for (const r of document.querySelectorAll('input[name=mode]')) r.onchange = () => setMode(r.value);
+    // the keys' help, made here with the keys it describes (no part of the page's first bytes)
+    const help = el('footer', { className: 'full', innerHTML: FOOTER });
+    $('physics').after(help);
     humanControls();
     if (pushable) pointerPush();
     // share and record (core/share.js's handlers: lazy/share.js loads at the first click)
     $('share').onclick = share.share;
     $('record').onclick = share.record;
     $('full').onclick = share.full;
-    $('share-close').onclick = () => {
-      $('share-box').hidden = true;
-    };
-    for (const id of ['share-link', 'share-embed']) $(id).onfocus = (e) => e.target.select();
     // the what-if panel, where the env has constants to change (engine envs have none), loaded when opened
     const physics = $('physics');
     physics.hidden = !Object.keys(spec.constants ?? {}).length;
