@@ -67,20 +67,28 @@ function pageManifest(k, single, env) {
       assets.set(hashed, bytes);
     }
   }
-  // The training timeline: each snapshot's kernel a hashed asset the page fetches only when chosen
-  // (the final one is the policy's own kernel). The single file leaves them out (they would all be inlined).
+  // The training timeline: each snapshot's kernel a hashed asset the page fetches only when chosen (the final
+  // one is the policy's own kernel). The page's script lists the snapshots (id, steps); what only the timeline's
+  // lazy half reads (eval, the kernels' URLs) is a JSON asset it fetches, off the first action's bill. The
+  // single file leaves them out (they would all be inlined).
   const snaps = single ? [] : readSnapshots(k);
   if (snaps.length > 1) {
+    const table = {};
     out.snapshots = snaps.map((s) => {
-      const entry = { id: String(s.steps), steps: s.steps, eval: s.eval };
+      const entry = { id: String(s.steps), steps: s.steps };
+      table[entry.id] = { eval: s.eval };
       if (s.final) return { ...entry, final: true };
-      entry.url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
-      assets.set(entry.url, s.k.wasmBytes);
+      const url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
       // its own lazy half: another kernel's reads the weights at that kernel's addresses
-      entry.lazy = `snapshot-${hash(s.k.lazyBytes)}.lazy.wasm`;
-      assets.set(entry.lazy, s.k.lazyBytes);
+      const lazy = `snapshot-${hash(s.k.lazyBytes)}.lazy.wasm`;
+      assets.set(url, s.k.wasmBytes);
+      assets.set(lazy, s.k.lazyBytes);
+      Object.assign(table[entry.id], { url, lazy });
       return entry;
     });
+    const bytes = Buffer.from(`${JSON.stringify(table)}\n`);
+    out.snapshot_table = `snapshots-${hash(bytes)}.json`;
+    assets.set(out.snapshot_table, bytes);
   }
   return { manifest: out, assets };
 }

@@ -27,8 +27,8 @@ export function mountTimeline(d) {
 }
 
 /** The snapshots (kernel.snapshots) and their policies: one wasm instance per snapshot, loaded on first use. */
-function snapshots({ kernel, S, loadPolicy, baseUrl }) {
-  const list = kernel.snapshots;
+function snapshots({ kernel, table, S, loadPolicy, baseUrl }) {
+  const list = kernel.snapshots.map((s) => ({ ...s, ...table[s.id] })); // with their eval, kernel URLs
   const final = list.find((s) => s.final) ?? list[list.length - 1];
   const label = (s) =>
     s.steps === 0
