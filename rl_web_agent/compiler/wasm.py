@@ -434,7 +434,9 @@ def build_wasm(c_path: Path, eager: Path, lazy: Path, weights: dict[str, np.ndar
     # its own data from layout["data"] on: should it outgrow the room lazy_layout made, its memory import
     # asks for more than policy.wasm has, and it fails to instantiate here (never overwrites policy.wasm's)
     lazy_flags = ["-DPOLICY_LAZY", "-Wl,--import-memory", f"-Wl,--global-base={layout['data']}"]
-    _zig(zig_cc([c_path], lazy, *lazy_flags, *defines, *_exports(LAZY_EXPORTS)))
+    cmd = zig_cc([c_path], lazy, *lazy_flags, *defines, *_exports(LAZY_EXPORTS))
+    # policy.wasm's memory, which it imports, is not the lazy module's to export
+    _zig([a for a in cmd if a != "-Wl,--export-memory"])
     import wasmtime
 
     try:
