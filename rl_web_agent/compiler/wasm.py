@@ -34,8 +34,9 @@ from rl_web_agent.compiler.saliency import SELECT
 # B, 227 B less gzipped, its forward() as fast (Node 22, interleaved runs).
 SINGLE_BLOCKED_MAX_ROW = 8
 # What policy.wasm (a page's first action's kernel) may hold beyond its float32 weights: forward()'s code, the
-# module's sections and the weights' padding. The classic-control policies (32x32 tanh) need 1.5-2.4 KB
-# (CartPole 2.0 KB); tests/test_compile.py and the bench's kernel-size row hold policy.wasm to it.
+# module's sections. The classic-control policies (32x32 tanh) need 1,541 (Pendulum) to 2,113 B (MountainCar,
+# its observation normaliser's code); CartPole 1,998. tests/test_compile.py and the bench's kernel-size row
+# hold policy.wasm to it.
 FORWARD_CODE_BYTES = 2560
 # the entry points of each module (the kernel folder): policy.wasm's, what the first action needs, and
 # policy.lazy.wasm's (its input_ptr is saliency()'s input, a buffer of its own)
