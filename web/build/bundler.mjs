@@ -58,7 +58,7 @@ export function virtualPlugin(k, manifest, python, env) {
 /**
  * esbuild one entry set into memory: {files: Map(name -> bytes), entry(name), closure(name), metafile}, where
  * closure(name) is the entry's output with every chunk it imports statically (what loads before it runs), and
- * metafile esbuild's (which module put how many bytes into which output: web/build/weigh.mjs reads it).
+ * metafile esbuild's (which module put how many bytes into which output: web/build/weigh.mjs prints it).
  */
 export async function esbuildInto(entryPoints, plugin, single) {
   const result = await esbuild

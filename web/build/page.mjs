@@ -101,7 +101,7 @@ export const hasPython = (k, single) => !single && k.weightsJson !== null;
 
 /**
  * One env's page. dir: '' (the page at the out folder's root) or '<env-id>/' (site mode; assets one level
- * up). Returns {html (its path), files: Map(rel -> bytes), firstAction: [rels], info}.
+ * up). Returns {html (its path), files: Map(rel -> bytes), firstAction: [rels], info, metafile (esbuild's)}.
  */
 export async function buildPage(k, env, { single, dir }) {
   const { manifest: pm, assets } = pageManifest(k, single, env);
@@ -181,5 +181,5 @@ export async function buildPage(k, env, { single, dir }) {
     budget_gz: budgetGz(env.spec),
     single,
   };
-  return { html, files, firstAction, info };
+  return { html, files, firstAction, info, metafile: built.metafile };
 }
