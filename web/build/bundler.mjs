@@ -20,6 +20,11 @@ export function virtualPlugin(k, manifest, python, env) {
       `export { spec, Env${env.engine ? ', load' : ''} } from ${JSON.stringify(env.envJs)};\n` +
       (env.engine ? '' : 'export const load = null;\n') +
       `export { renderer } from ${JSON.stringify(env.renderJs)};`,
+    // what loads the engine before the first Env (core/engine.js), null without one: a page without an engine
+    // carries none of its code (esbuild keeps a branch on a null it imports)
+    'virtual:engine': env.engine
+      ? `export { default } from ${JSON.stringify(path.join(PAGE, 'core', 'engine.js'))};`
+      : 'export default null;',
   };
   return {
     name: 'virtual',

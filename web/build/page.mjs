@@ -27,7 +27,8 @@ export function envFiles(envs, envId) {
   return { id: envId, spec: entry.spec, envJs, renderJs, engine: Boolean(entry.spec.engine) };
 }
 
-/** The build-time manifest the page inlines: the kernel folder's fields plus hashed URLs or inlined bytes. */
+/** The build-time manifest the page inlines: the kernel folder's fields the page reads (every byte of it is on
+ * the first action's bill), plus hashed URLs or inlined bytes. */
 function pageManifest(k, single, env) {
   const m = k.manifest;
   const out = {
@@ -36,11 +37,9 @@ function pageManifest(k, single, env) {
     action: m.action,
     outputs: m.outputs,
     batch_size: m.batch_size,
-    hidden: m.hidden,
     tinygrad_version: m.tinygrad_version,
     webgpu: k.gpuJs ? { weights: k.weights } : null,
   };
-  if (m.saliency !== undefined) out.saliency = m.saliency;
   // The page's script carries this text; in the single file that script is inline, where '<!--' or '<script'
   // would change how the HTML parser ends it (esbuild escapes only '</script').
   JSON.stringify(out, (key, v) => {

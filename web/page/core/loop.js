@@ -1,27 +1,13 @@
 // Stepping: the env, advanced at spec.renderFps steps/s times the speed (or as fast as the backend allows at
 // "max"), one policy forward pass per step; episodes, returns and bests. The page's other modules read S.
-import kernel from 'virtual:kernel';
-import { spec, Env, load } from 'virtual:env';
-import { kernelFile } from './backends/common.js';
+import { spec, Env } from 'virtual:env';
+import loadEngine from 'virtual:engine';
 import { agentAction, humanAction, idleBox } from './actions.js';
 import { SEED_MAX } from './params.js';
 
-// An env with an engine (MuJoCo) loads it before the first env is made: the build ships it as the page's
-// 'engine.wasm' (a URL, compiled while it downloads, or inline bytes in the single-file build).
-if (load) {
-  const file = kernelFile(kernel, 'engine.wasm', new URL('.', import.meta.url));
-  try {
-    await load(typeof file === 'string' ? { url: file } : { bytes: file });
-  } catch (err) {
-    // nothing of the page runs without its engine: say why where the picture would be
-    const e = document.getElementById('error');
-    e.textContent =
-      `Something went wrong: the physics engine did not load (${err?.message || err}). ` +
-      'Rebuild with `make bundle`, or check that every file was uploaded.';
-    e.hidden = false;
-    throw err;
-  }
-}
+// An env with an engine (MuJoCo) loads it before the first env is made (core/engine.js: the build's
+// virtual:engine is it for such an env, null for the others, whose pages then carry none of its code).
+if (loadEngine) await loadEngine();
 export let env = new Env();
 /** New physics is a new Env (docs/design.md): the what-if panel swaps it in; every module sees the new one. */
 export const swapEnv = (next) => {
