@@ -402,8 +402,9 @@ def test_seed_and_speed_from_the_url_and_the_share_link(browser, serve, site):
     page.evaluate("window.app.setSpeed(2); window.app.pause(); window.app.reset()")
     s = status(page)
     page.locator("#share").click()
-    # the share box's module loads at the first click (not on the path to the first action): wait for it
-    page.wait_for_function("() => document.getElementById('share-link').value !== ''", timeout=10_000)
+    # the share box's module loads at the first click (not on the path to the first action), and makes the
+    # box: wait for it
+    page.wait_for_function("() => document.getElementById('share-link')?.value", timeout=10_000)
     link = page.locator("#share-link").input_value()
     assert link == page.evaluate("window.app.shareLink()")
     assert f"seed={s['seed']}" in link and "speed=2" in link
