@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bench.common import Row, gz_size, skipped
+from bench.common import ENV_ID, Row, gz_size, skipped
 from bench.context import Context
+from bench.page import kb_label
 
 S = "bundle"
-BUDGET = 32 * 1024  # the page budget: bytes fetched until the first agent action, gzipped
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -14,6 +14,7 @@ def measure(ctx: Context) -> list[Row]:
         site = ctx.site
     except Exception as e:  # noqa: BLE001
         return [skipped(S, "page", str(e))]
+    budget = ctx.site_budgets[ENV_ID]
     rows: list[Row] = []
     raw_total = gz_total = 0
     for f in sorted(p for p in site.rglob("*") if p.is_file()):
@@ -27,10 +28,10 @@ def measure(ctx: Context) -> list[Row]:
             "total (every file, lazy ones included)",
             gz_total,
             "B gz",
-            ratio=gz_total / BUDGET,
-            ratio_to="32 KB budget",
+            ratio=gz_total / budget,
+            ratio_to=f"{kb_label(budget)} budget",
             extra={"raw": raw_total},
-            note=f"{raw_total:,} B raw; the budget "
+            note=f"{raw_total:,} B raw; the budget (the build's, for the page) "
             "applies to what the page fetches before its first action: see section page",
         )
     )

@@ -267,6 +267,13 @@ class Context:
         record = json.loads((self.site / ".rl-web-build.json").read_text())
         return {p["env"]: html.removesuffix("index.html") for html, p in sorted(record["pages"].items())}
 
+    @cached_property
+    def site_budgets(self) -> dict[str, int]:
+        """Env id -> what its page may fetch until the first agent action, gzipped: the budget the build
+        recorded for it (web/build/report.mjs budgetGz, the one place it is written)."""
+        record = json.loads((self.site / ".rl-web-build.json").read_text())
+        return {p["env"]: p["info"]["budget_gz"] for p in record["pages"].values()}
+
     def close(self) -> None:
         if not self.keep:
             import shutil

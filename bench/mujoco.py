@@ -23,7 +23,7 @@ from bench.page import Targets, load_once, load_rows, script_per_frame
 S = "mujoco"
 ENV_IDS = {"Hopper-v5": 4, "HalfCheetah-v5": 5, "Walker2d-v5": 4}  # env id -> frame_skip
 LINK_10M = {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": 10e6 / 8}
-MUJOCO = Targets(1.5 * 2**20, "1.5 MB", LINK_10M, "10 Mbit/s 40 ms", 3000, 4.0)
+MUJOCO = Targets(LINK_10M, "10 Mbit/s 40 ms", 3000, 4.0)
 STEPPING = "() => { try { return window.app.status().step > 0 } catch (e) { return false } }"
 
 
@@ -55,19 +55,19 @@ def measure(ctx: Context) -> list[Row]:
     return for_each_page(
         ctx,
         S,
-        partial(measure_page, runs=runs, seconds=seconds),
+        partial(measure_page, runs=runs, seconds=seconds, budget=lambda env_id: ctx.site_budgets[env_id]),
         keep=lambda env_id: env_id in ENV_IDS,
         none="no MuJoCo env has a policy (models/Hopper-v5, ...): nothing to measure",
     )
 
 
-def measure_page(browser, url: str, env_id: str, runs: int, seconds: float) -> list[Row]:
-    """One MuJoCo page against its targets (1.5 MB, 3 s, 4 ms), and its env steps per second."""
+def measure_page(browser, url: str, env_id: str, runs: int, seconds: float, budget) -> list[Row]:
+    """One MuJoCo page against its targets (budget(env_id) bytes, 3 s, 4 ms), and its env steps per second."""
     load_once(browser, url, throttle=None)  # discarded: first start of a renderer, server caches
     slow = [load_once(browser, url, throttle=MUJOCO.link) for _ in range(runs)]
     spf = script_per_frame(browser, url, seconds)
     sps = steps_per_second(browser, url, seconds)
-    rows = load_rows(S, env_id, slow, slow[0]["errors"], spf, MUJOCO)
+    rows = load_rows(S, env_id, slow, slow[0]["errors"], spf, MUJOCO, budget(env_id))
     skip = ENV_IDS[env_id]
     rows.append(
         Row(

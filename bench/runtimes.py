@@ -12,6 +12,7 @@ from bench.browser import chromium
 from bench.common import BENCH, NO_CHROMIUM, ROOT, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node
+from rl_web_agent.compiler.kernel_dir import LAZY_WASM_FILE
 
 S = "runtimes"
 NM = BENCH / "node_modules"
@@ -91,6 +92,7 @@ def measure(ctx: Context) -> list[Row]:
         "src": str(src),
         "weights": str(weights),
         "wasm": {k: str(v) for k, v in wasm.items()},
+        "lazy": {"ours": str(ctx.kernel / LAZY_WASM_FILE)} if "ours" in wasm else {},
         "quick": ctx.quick,
     }
     (ctx.tmp / "pyrt_node.json").write_text(json.dumps(cfg))

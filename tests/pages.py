@@ -29,7 +29,6 @@ from tests.conftest import ROOT
 
 SITE = "demo"  # the site's subpath: every URL in it must be relative
 SUB = f"{SITE}/CartPole-v1"  # the page the core is tested on
-BUDGET_GZ = 32 * 1024  # what a page may fetch until its first agent action, gzipped
 
 
 def node() -> str:
@@ -187,6 +186,13 @@ def first_action_urls(page) -> list[str]:
     return [e["name"] for e in entries]
 
 
+def budget_gz(site: dict, env_id: str) -> int:
+    """What ENV_ID's page may fetch until its first agent action, gzipped: the budget the build recorded for
+    it (web/build/report.mjs budgetGz, the one place it is written) in the site's .rl-web-build.json."""
+    record = json.loads((site["site"] / ".rl-web-build.json").read_text())
+    return record["pages"][f"{env_id}/index.html"]["info"]["budget_gz"]
+
+
 def fetched_gz(urls: list[str], base: str, root: Path) -> dict[str, int]:
     """Each file of the site in ROOT (served at BASE) that the page requested (URLS): its gzip -9 size."""
     paths = {u[len(base) + 1 :].split("?")[0] for u in urls if u.startswith(base)}
@@ -207,11 +213,17 @@ def status(page) -> dict:
     return page.evaluate("window.app.status()")
 
 
+# the page's parts that load after the first action (lazy/panel.js, lazy/input.js, window.app: lazy/api.js): a
+# test drives the controls and reads the panel once they are there, as a user can a moment after the agent's
+# first step
+READY_JS = """() => window.app && window.app.status().backend && window.app.status().step > 0
+  && ['panel', 'input'].every((p) => window.app.status().mounted.includes(p))"""
+
+
 def wait_ready(page, backend: str | None = None, timeout: float = 15_000) -> dict:
-    """Wait for the agent's first step, check there is no error (and the backend), return the status."""
-    page.wait_for_function(
-        "() => window.app && window.app.status().backend && window.app.status().step > 0", timeout=timeout
-    )
+    """Wait for the agent's first step and the UI that loads after it, check there is no error (and the
+    backend), return the status."""
+    page.wait_for_function(READY_JS, timeout=timeout)
     s = status(page)
     assert s["error"] is None, s["error"]
     if backend:

@@ -319,9 +319,6 @@ def test_walker_bit_identical_300_episodes():
 
 # ---- the pages (a page needs a policy: build/models/<env> or models/<env>)
 
-BOX2D_BUDGET_GZ = 100 * 1024  # kernel + app + engine until the first agent action
-
-
 def lander_page(browser, serve, site, env_id):
     if not (site["site"] / env_id / "index.html").exists():
         pytest.skip(f"no {env_id} page: it has no policy here ({site['failed'].get(env_id, 'none trained')})")
@@ -343,13 +340,13 @@ def test_lander_page_budget_engine_and_features(browser, serve, site, env_id):
     first agent action (the project's rule: Resource Timing up to status().firstActionMs); the agent plays at
     max speed with no console error or CSP violation and constant engine memory; what-if physics (gravity,
     wind), the sweep, saliency and a push work as on every env."""
-    from tests.pages import fetched_gz, first_action_urls, status
+    from tests.pages import budget_gz, fetched_gz, first_action_urls, status
 
     base, page, watch = lander_page(browser, serve, site, env_id)
     urls = first_action_urls(page)
     sizes = fetched_gz(urls, base, site["root"])
     assert any("/assets/engine-" in u for u in urls), "the engine was not fetched before the first action"
-    assert sum(sizes.values()) <= BOX2D_BUDGET_GZ, sizes
+    assert sum(sizes.values()) <= budget_gz(site, env_id), sizes
     html = (site["site"] / env_id / "index.html").read_text()
     assert 'integrity="sha256-' in html, "the engine's preload carries no integrity"
     print(f"\n{env_id}: fetched until the first action (gz): {sizes}, total {sum(sizes.values())} B")
@@ -538,7 +535,7 @@ def test_walker_page_runs_and_takes_physics_and_pushes(browser, serve, site):
     """BipedalWalker's page: the agent plays episodes on one reused world at max speed with no console error
     and constant engine memory; what-if gravity, the sweep, saliency and a push on the hull work. Its bytes
     until the first action are printed (a 64x64 policy's kernel takes it past the landers' 100 KB)."""
-    from tests.pages import fetched_gz, first_action_urls, status
+    from tests.pages import budget_gz, fetched_gz, first_action_urls, status
 
     base, page, watch = lander_page(browser, serve, site, "BipedalWalker-v3")
     sizes = fetched_gz(first_action_urls(page), base, site["root"])

@@ -64,6 +64,7 @@ def kernels(tmp_path_factory) -> Path:
         mf.is_file()
         and "wasm_sha256" in json.loads(mf.read_text())
         and (src / "policy.weights.json").is_file()
+        and (src / "policy.lazy.wasm").is_file()  # compiled since the kernel is two modules
     ):
         src = tmp / "compiled"
         cmd = [sys.executable, "-m", "rl_web_agent", "compile", "--env", ENV_ID, "--out", str(src)]
@@ -178,6 +179,18 @@ def _no_wasm_sha(k: Path) -> None:
     edit_manifest(k, wasm_sha256=None)
 
 
+def _altered_lazy_wasm(k: Path) -> None:  # another compile's lazy half reads weights at other addresses
+    b = bytearray((k / "policy.lazy.wasm").read_bytes())
+    b[len(b) // 2] ^= 0x55
+    (k / "policy.lazy.wasm").write_bytes(bytes(b))
+
+
+def _lazy_wasm_standalone(k: Path) -> None:  # a module of its own (policy.wasm's copy), sha edited to match
+    data = (k / "policy.wasm").read_bytes()
+    (k / "policy.lazy.wasm").write_bytes(data)
+    edit_manifest(k, lazy_wasm_sha256=hashlib.sha256(data).hexdigest())
+
+
 def _webgpu_module_imports(k: Path) -> None:  # an import could pull any file outside the folder into the JS
     js = k / "policy.webgpu.js"
     js.write_text('import "../../../tests/conftest.py";\n' + js.read_text())
@@ -227,10 +240,27 @@ BAD = {
     "webgpu data module importing": (_webgpu_data_imports, ["is not a WebGPU data module", "recompile"]),
     "webgpu weights of another size": (_webgpu_weights_short, ["weights.bin is", "expects", "recompile"]),
     "manifest without wasm_sha256": (_no_wasm_sha, ["no wasm_sha256", "recompile the kernel"]),
+    "altered lazy wasm": (_altered_lazy_wasm, ["policy.lazy.wasm is not the kernel", "lazy_wasm_sha256"]),
+    "lazy wasm of its own": (_lazy_wasm_standalone, ["policy.lazy.wasm lacks the exports", "recompile"]),
     "eval not a number": (_bad_eval, ["eval must be null or {mean, episodes}", "recompile"]),
     "other python weights": (_other_python_weights, ["holds another policy's weights", "recompile"]),
     "python weights not JSON": (_python_weights_garbage, ["weights.json is not valid JSON", "recompile"]),
 }
+
+
+def test_weigh_says_where_the_first_action_bytes_are(kernels, site):
+    """web/build/weigh.mjs: the page's first-action total as the build records it, the files, the eager
+    script's modules and policy.wasm's functions (forward() among them; the saliency: the lazy module's)."""
+    weigh = ROOT / "web" / "build" / "weigh.mjs"
+    r = subprocess.run(
+        [node(), str(weigh), "--kernels", str(kernels), ENV_ID], capture_output=True, text=True, timeout=180
+    )
+    assert r.returncode == 0, r.stderr
+    info = json.loads((site / SUB / RECORD).read_text())["pages"][f"{ENV_ID}/index.html"]["info"]
+    assert f"{info['first_action_gz']} B gzipped until the first action" in r.stdout, r.stdout
+    eager, lazy = r.stdout.split("policy.lazy.wasm (on first use) sections:")
+    assert "core/loop.js" in eager and "policy.wasm sections:" in eager and "forward " in eager
+    assert "saliency" not in eager.split("policy.wasm sections:")[1] and "saliency " in lazy, r.stdout
 
 
 @pytest.mark.parametrize("single", [False, True], ids=["multi-file", "single"])

@@ -21,7 +21,16 @@ import numpy as np
 import pytest
 
 from rl_web_agent.runtime_py import mlp
-from tests.pages import BUDGET_GZ, SUB, Watch, fetched_gz, first_action_urls, open_page, status, wait_ready
+from tests.pages import (
+    SUB,
+    Watch,
+    budget_gz,
+    fetched_gz,
+    first_action_urls,
+    open_page,
+    status,
+    wait_ready,
+)
 
 
 def _is_python_asset(name: str) -> bool:
@@ -89,7 +98,7 @@ def test_default_page_fetches_no_python(browser, serve, site):
     fetched = [u for u in watch.urls if u.startswith(base)]
     assert not [u for u in fetched if _is_python_asset(u)], fetched
     total = sum(fetched_gz(first_action_urls(page), base, site["root"]).values())
-    assert total <= BUDGET_GZ, total
+    assert total <= budget_gz(site, "CartPole-v1"), total
     cost = {
         f.name: len(gzip.compress(f.read_bytes(), 9))
         for f in site["assets"].iterdir()

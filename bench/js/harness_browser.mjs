@@ -1,5 +1,5 @@
 // Kernel latency in Chromium: window.runBench(cfg) -> {results}; the page is served by bench/serve.py.
-// cfg: {io, weights, onnx, wasm: {name: url}, webgpu: url of policy.webgpu.js or null, weightsBin, peers, quick}
+// cfg: {io, weights, onnx, wasm: {name: url}, lazy: {name: url of its policy.lazy.wasm}, webgpu: url of policy.webgpu.js or null, weightsBin, peers, quick}
 import { measurePeer, OPTS, pairedRatios } from './measure.mjs';
 import { ortPeer, tfjsPeer, wasmPeer } from './peers.mjs';
 import { webgpuPeer } from './webgpu_peer.mjs';
@@ -11,7 +11,8 @@ const get = async (url, kind) => {
 };
 
 async function make(cfg, name) {
-  if (cfg.wasm[name]) return wasmPeer(name, await get(cfg.wasm[name]));
+  if (cfg.wasm[name])
+    return wasmPeer(name, await get(cfg.wasm[name]), cfg.lazy?.[name] ? await get(cfg.lazy[name]) : null);
   if (name === 'ort') {
     const ort = await import('/nm/onnxruntime-web/dist/ort.wasm.bundle.min.mjs');
     return ortPeer(ort, await get(cfg.onnx));

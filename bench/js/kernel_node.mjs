@@ -1,5 +1,5 @@
 // Kernel latency in Node: node bench/js/kernel_node.mjs CONFIG.json  -> one JSON object on stdout.
-// CONFIG: {io, weights, onnx, wasm: {name: path}, peers: [names], quick}
+// CONFIG: {io, weights, onnx, wasm: {name: path}, lazy: {name: path of its policy.lazy.wasm}, peers: [names], quick}
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,12 @@ const require = createRequire(import.meta.url);
 const results = {};
 
 async function make(name) {
-  if (cfg.wasm[name]) return wasmPeer(name, readFileSync(cfg.wasm[name]));
+  if (cfg.wasm[name])
+    return wasmPeer(
+      name,
+      readFileSync(cfg.wasm[name]),
+      cfg.lazy?.[name] ? readFileSync(cfg.lazy[name]) : null,
+    );
   if (name === 'ort') return ortPeer(await import('onnxruntime-web'), readFileSync(cfg.onnx));
   const weights = JSON.parse(readFileSync(cfg.weights, 'utf8'));
   const tf = await import('@tensorflow/tfjs-core');

@@ -2,9 +2,15 @@
 // Every peer computes the same function: obs [obs_dim] -> [probs..., value] (the kernel folder's output layout),
 // and exposes single(obs) (one observation, sync or async) and batch(flat, n) (n observations at once).
 
-export async function wasmPeer(name, bytes) {
+export async function wasmPeer(name, bytes, lazyBytes = null) {
   const { instance } = await WebAssembly.instantiate(bytes, {});
-  const e = instance.exports;
+  let e = instance.exports;
+  // our kernel's forward_batch is in policy.lazy.wasm, on policy.wasm's memory (the kernel folder)
+  if (lazyBytes) {
+    const lazy = await WebAssembly.instantiate(lazyBytes, { env: { memory: e.memory } });
+    const { input_ptr, ...rest } = lazy.instance.exports; // its input_ptr is saliency's
+    e = { ...rest, ...e };
+  }
   for (const k of [
     'memory',
     'input_ptr',

@@ -51,7 +51,7 @@ for (const [name, load] of Object.entries(loaders)) {
 for (const [name, path] of Object.entries(cfg.wasm)) {
   try {
     results[name] = await measurePeer(
-      await wasmPeer(name, readFileSync(path)),
+      await wasmPeer(name, readFileSync(path), cfg.lazy?.[name] ? readFileSync(cfg.lazy[name]) : null),
       io,
       cfg.quick ? OPTS.quick : OPTS.full,
     );

@@ -9,7 +9,12 @@ import { ENVS } from '../../web/page/envs/index.js';
 const [dir, envId, param, nValues = '20', nEpisodes = '256'] = process.argv.slice(2);
 const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const { instance } = await WebAssembly.instantiate(fs.readFileSync(path.join(dir, 'policy.wasm')), {});
-const e = instance.exports,
+// forward_batch is policy.lazy.wasm's, on policy.wasm's memory (the kernel folder)
+const memory = instance.exports.memory;
+const lazy = await WebAssembly.instantiate(fs.readFileSync(path.join(dir, 'policy.lazy.wasm')), {
+  env: { memory },
+});
+const e = { ...lazy.instance.exports, memory },
   nOut = manifest.outputs.reduce((n, o) => n + o.size, 0);
 // the wasm backend's forwardBatch (web/page/core/backends/wasm.js)
 const batch = {

@@ -8,8 +8,8 @@ function of this module that reads what the one before returned:
    environment's spaces when Gymnasium registers it; the --out folder, checked that compile may replace it.
 2. render: the policy as a tinygrad graph, its kernels rendered by tinygrad's C and WGSL renderers; the C
    kernels and the weights linked into the text of policy.c.
-3. link: policy.c written to a temp folder beside --out, and zig cc started on it (policy.wasm) in the
-   background.
+3. link: policy.c written to a temp folder beside --out, and zig cc started on it (policy.wasm and
+   policy.lazy.wasm) in the background.
 4. check: while zig runs, PyTorch's reference (a float32 overflow named first) and tinygrad's own pass against
    it; then policy.wasm against PyTorch (wasmtime): forward pass, saliency, and an imported policy against the
    library it came from.
@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import time
 import warnings
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from rl_web_agent.compiler.codegen import BLOCK, c_renderer, render_graphs, weig
 from rl_web_agent.compiler.kernel_dir import (
     C_FILE,
     FILES,
+    LAZY_WASM_FILE,
     PYTHON_WEIGHTS_FILE,
     WASM_FILE,
     WEBGPU_DATA_FILE,
@@ -229,8 +229,11 @@ def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
         f"autograd on {sal['samples']:,}, max rel err {sal['max_rel_err']:.2e}; policy.weights.json in "
         f"runtime_py/mlp.py vs PyTorch on {py['samples']:,}, max abs err {py['max_abs_err']:.2e}"
     )
-    wasm, weights = manifest["files"]["policy.wasm"], manifest["files"]["policy.weights.bin"]
-    log(f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}")
+    wasm, weights = manifest["files"][WASM_FILE], manifest["files"]["policy.weights.bin"]
+    log(
+        f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}; policy.lazy.wasm "
+        f"(batch, saliency) {manifest['files'][LAZY_WASM_FILE]:,}"
+    )
     steps = ", ".join(f"{step} {s:.1f}" for step, s in times.items())
     log(f"  time {sum(times.values()):.1f} s ({steps})")
 
@@ -277,15 +280,14 @@ def render(ckpt: Checkpoint, batch_size: int) -> Rendered:
     return Rendered(policy, weights, c_src, wgsl)
 
 
-def link(rendered: Rendered, folder: Path) -> subprocess.Popen:
-    """Step 3: policy.c into FOLDER, and zig cc started on it for FOLDER/policy.wasm; check() waits for it."""
+def link(rendered: Rendered, folder: Path) -> dict:
+    """Step 3: policy.c into FOLDER, and zig cc started on it for FOLDER/policy.wasm and policy.lazy.wasm
+    (wasm.build_wasm); check() waits for it."""
     (folder / C_FILE).write_text(rendered.c_src)
-    return start_compile_wasm(folder / C_FILE, folder / WASM_FILE)
+    return start_compile_wasm(folder / C_FILE, folder / WASM_FILE, folder / LAZY_WASM_FILE, rendered.weights)
 
 
-def check(
-    ckpt: Checkpoint, rendered: Rendered, zig: subprocess.Popen, folder: Path, cfg: CompileConfig
-) -> Checks:
+def check(ckpt: Checkpoint, rendered: Rendered, zig: dict, folder: Path, cfg: CompileConfig) -> Checks:
     """Step 4: PyTorch's reference and tinygrad's pass while zig runs, then FOLDER/policy.wasm against
     PyTorch. CheckpointError for a checkpoint that overflows float32, CompileError for a kernel off bound."""
     try:
@@ -300,13 +302,16 @@ def check(
         sal_ref = saliency.torch_saliency(ckpt, sal_obs, sal_k)
         sal_ref32 = saliency.torch_saliency_float32(ckpt, sal_obs, sal_k)
     except BaseException:
-        zig.communicate()  # wait for zig, but the first error stands: zig's own would hide it
+        try:  # wait for zig, but the first error stands: zig's own would hide it
+            wait_wasm(zig)
+        except Exception:  # noqa: BLE001, S110
+            pass
         raise
     wait_wasm(zig)
     # the python backend's weights; after PyTorch's reference, which names a checkpoint that overflows float32
     weights_json = to_json(ckpt)
 
-    wasm = WasmPolicy(folder / WASM_FILE)
+    wasm = WasmPolicy(folder / WASM_FILE, folder / LAZY_WASM_FILE)
     try:
         max_err = check_parity(wasm.forward_batch(obs, ckpt.n_out), ref, "policy.wasm forward_batch")
         single_n = min(len(obs), 200)
@@ -355,6 +360,7 @@ def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch
         "batch_size": batch_size,
         "weights_sha256": hashlib.sha256((folder / webgpu["weights"]).read_bytes()).hexdigest(),
         "wasm_sha256": hashlib.sha256((folder / WASM_FILE).read_bytes()).hexdigest(),
+        "lazy_wasm_sha256": hashlib.sha256((folder / LAZY_WASM_FILE).read_bytes()).hexdigest(),
         "tinygrad_version": version("tinygrad"),
         "files": {},  # write_manifest fills it in
         "parity": checks.parity,

@@ -1,9 +1,10 @@
 """The kernel folder (docs/design.md): what compile writes into build/kernels/<env-id>/ and the bundler reads.
 
 Its files are FILES, no other (but the snapshots/ folder of a policy's training snapshots, snapshots.py):
-policy.c and policy.wasm (wasm.py), the WebGPU loader, its data module and the weights it uploads
-(webgpu.py), the python backend's weights (rl_web_agent/runtime_py/export_json.py: the bundler needs nothing
-but this folder) and manifest.json, which names them with their sizes and records what compile checked.
+policy.c, policy.wasm and policy.lazy.wasm (wasm.py), the WebGPU loader, its data module and the weights it
+uploads (webgpu.py), the python backend's weights (rl_web_agent/runtime_py/export_json.py: the bundler needs
+nothing but this folder) and manifest.json, which names them with their sizes and records what compile
+checked.
 The manifest names no path of this machine: the folder moves as it is. Which checkpoint a folder was compiled
 from is not recorded either: `compiled_from` compares the python backend's weights with its export.
 """
@@ -17,7 +18,8 @@ from rl_web_agent.policy.checkpoint import SNAPSHOTS_DIR, load_checkpoint
 from rl_web_agent.runtime_py.export_json import to_json
 
 C_FILE = "policy.c"
-WASM_FILE = "policy.wasm"
+WASM_FILE = "policy.wasm"  # what a page's first action needs: the weights and forward() (wasm.py)
+LAZY_WASM_FILE = "policy.lazy.wasm"  # forward_batch and saliency, on policy.wasm's memory (wasm.py)
 WEBGPU_MODULE_FILE = "policy.webgpu.js"  # the static loader, rl_web_agent/compiler/webgpu_loader.js verbatim
 WEBGPU_DATA_FILE = "policy.webgpu.data.js"  # WGSL kernels, dispatch plan, weight layout
 WEBGPU_WEIGHTS_FILE = "policy.weights.bin"  # float32 little-endian
@@ -28,6 +30,7 @@ MANIFEST_FILE = "manifest.json"
 FILES = (
     C_FILE,
     WASM_FILE,
+    LAZY_WASM_FILE,
     WEBGPU_MODULE_FILE,
     WEBGPU_DATA_FILE,
     WEBGPU_WEIGHTS_FILE,

@@ -1,10 +1,17 @@
-"""Link tinygrad's C kernels into one standalone `policy.c` (weights baked in), compiled to `policy.wasm`.
+"""Link tinygrad's C kernels into one standalone `policy.c` (weights baked in), compiled to two wasm modules.
 
 The kernel bodies are tinygrad's ClangRenderer output, untouched apart from their names (made unique and
 `static`) and their vector typedefs (hoisted into a prelude that also builds with GCC). The glue here
-declares the buffers tinygrad's scheduler asked for, calls the kernels in schedule order, and exports the
-kernel-folder entry points: memory, input_ptr, output_ptr, forward, batch_size, batch_input_ptr,
-batch_output_ptr, forward_batch(n), and the saliency's (saliency.py): saliency(k), saliency_ptr.
+declares the buffers tinygrad's scheduler asked for, calls the kernels in schedule order, and defines the
+kernel-folder entry points: input_ptr, output_ptr, forward, batch_size, batch_input_ptr, batch_output_ptr,
+forward_batch(n), and the saliency's (saliency.py): saliency(k), saliency_ptr.
+
+A page's first action needs only forward(), so policy.c becomes two modules (the kernel folder):
+`policy.wasm` (-DPOLICY_EAGER: the weights, forward() and its buffers; no imports) and `policy.lazy.wasm`
+(-DPOLICY_LAZY: forward_batch and saliency), which imports policy.wasm's memory and reads the weights where
+policy.wasm holds them: each weight and each of its own buffers is a constant address there (build_wasm lays
+them out), so it has no data of its own and costs only its code. Both are built from the same policy.c:
+without either define, policy.c is one module with every entry point (a native build has them all).
 """
 
 from __future__ import annotations
@@ -18,18 +25,24 @@ from string import Template
 import numpy as np
 
 from rl_web_agent.compiler.codegen import BATCH_VAR, Graph, Kernel, comment_safe
+from rl_web_agent.compiler.kernel_dir import LAZY_WASM_FILE
 from rl_web_agent.compiler.saliency import SELECT
 
-# forward() runs a matmul's blocked kernel (4 rows, 3 of them zeros) when its weight has fewer floats than
-# this: 4 rows of a small layer cost no more than one (the blocked kernel's independent accumulators hide the
-# add latency that bounds a one-row dot product), and then the per-row kernel need not be in the module.
-# Bigger ones (the CartPole policy's 32x32 hidden layers) have a per-row kernel for forward() as well.
-SINGLE_BLOCKED_MAX_WEIGHT = 256
+# forward_batch runs the blocked kernel of an elementwise call with at most this many floats per row (below).
+# forward() runs per-row kernels only: it is alone in policy.wasm, where a blocked kernel for a small layer
+# (which once spared the one module a per-row copy) is the bigger one: CartPole's policy.wasm 12,594 -> 12,122
+# B, 227 B less gzipped, its forward() as fast (Node 22, interleaved runs).
 SINGLE_BLOCKED_MAX_ROW = 8
-EXPORTS = (
+# What policy.wasm (a page's first action's kernel) may hold beyond its float32 weights: forward()'s code, the
+# module's sections. The classic-control policies (32x32 tanh) need 1,541 (Pendulum) to 2,113 B (MountainCar,
+# its observation normaliser's code); CartPole 1,998. tests/test_compile.py and the bench's kernel-size row
+# hold policy.wasm to it.
+FORWARD_CODE_BYTES = 2560
+# the entry points of each module (the kernel folder): policy.wasm's, what the first action needs, and
+# policy.lazy.wasm's (its input_ptr is saliency()'s input, a buffer of its own)
+EAGER_EXPORTS = ("input_ptr", "output_ptr", "forward")
+LAZY_EXPORTS = (
     "input_ptr",
-    "output_ptr",
-    "forward",
     "batch_size",
     "batch_input_ptr",
     "batch_output_ptr",
@@ -37,6 +50,8 @@ EXPORTS = (
     "saliency",
     "saliency_ptr",
 )
+EXPORTS = tuple(dict.fromkeys(EAGER_EXPORTS + LAZY_EXPORTS))
+LAZY_NAME = LAZY_WASM_FILE
 # -fno-unroll-loops: clang's unrolling of the kernels' loops (on top of tinygrad's upcasts) cost ~1.2 KB of
 # code for no measurable speed (Node 20, CartPole 32x32: forward() was as fast or faster without it)
 ZIG_FLAGS = [
@@ -59,6 +74,20 @@ $header
 #else
 #define EXPORT(name)
 #endif
+/* policy.wasm is built with -DPOLICY_EAGER (the forward pass), policy.lazy.wasm with -DPOLICY_LAZY (the rest,
+   its weights and buffers at AT_<name>, addresses in policy.wasm's memory); without either, one module. The
+   other module's entry points are static there: clang drops them, and specialises the kernels for the calls
+   that remain (forward()'s n = 1). */
+#if defined(POLICY_EAGER)
+#define EXPORT_LAZY(name) static __attribute__((unused))
+#else
+#define EXPORT_LAZY(name) EXPORT(name)
+#endif
+#if defined(POLICY_LAZY)
+#define EXPORT_EAGER(name) static __attribute__((unused))
+#else
+#define EXPORT_EAGER(name) EXPORT(name)
+#endif
 /* tinygrad's C renderer targets clang; with other compilers (GCC, microcontroller toolchains) map its two
    clang-only features, ext_vector_type and __builtin_bit_cast, onto GNU C. */
 /* kernels are called from forward() and forward_batch(): one copy of each keeps the module small */
@@ -79,14 +108,14 @@ $kernels
 
 /* ---- entry points (contract 2) ---- */
 EXPORT(input_ptr) float *input_ptr(void) { return s_input; }
-EXPORT(output_ptr) float *output_ptr(void) { return s_output; }
-EXPORT(batch_size) int batch_size(void) { return $batch; }
-EXPORT(batch_input_ptr) float *batch_input_ptr(void) { return b_input; }
-EXPORT(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }
-EXPORT(forward) void forward(void) {
+EXPORT_EAGER(output_ptr) float *output_ptr(void) { return s_output; }
+EXPORT_LAZY(batch_size) int batch_size(void) { return $batch; }
+EXPORT_LAZY(batch_input_ptr) float *batch_input_ptr(void) { return b_input; }
+EXPORT_LAZY(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }
+EXPORT_EAGER(forward) void forward(void) {
 $forward
 }
-EXPORT(forward_batch) void forward_batch(int $n) {
+EXPORT_LAZY(forward_batch) void forward_batch(int $n) {
   if ($n < 1) return;
   if ($n > $batch) $n = $batch;
 $forward_batch
@@ -100,8 +129,8 @@ ROUND_TO_BLOCKS = Template("""\
 SALIENCY_C = Template("""\
 $buffers
 /* the gradient of the decision for action k (saliency.py) with respect to the observation */
-EXPORT(saliency_ptr) float *saliency_ptr(void) { return g_output; }
-EXPORT(saliency) void saliency(int k) {
+EXPORT_LAZY(saliency_ptr) float *saliency_ptr(void) { return g_output; }
+EXPORT_LAZY(saliency) void saliency(int k) {
 $select
 $calls
 }
@@ -120,10 +149,26 @@ def c_float(v: np.float32) -> str:
 
 
 def c_array(name: str, a: np.ndarray, per_line: int = 8) -> str:
-    """A as a static const float array NAME, exact to the bit (c_float), PER_LINE values a line."""
+    """A as a static const float array NAME, exact to the bit (c_float), PER_LINE values a line; in the lazy
+    module (-DPOLICY_LAZY) NAME is instead policy.wasm's copy, at address AT_NAME, where policy.wasm has one
+    (clang folds a small weight that forward() reads at constant indices into its code)."""
     vals = [c_float(v) for v in np.asarray(a, dtype=np.float32).ravel()]
     rows = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
-    return f"static const ALIGN16 float {name}[{len(vals)}] = {{\n  " + ",\n  ".join(rows) + "\n};\n"
+    return (
+        f"#if defined(POLICY_LAZY) && defined(AT_{name})\n#define {name} ((const float *)AT_{name})\n#else\n"
+        f"static const ALIGN16 float {name}[{len(vals)}] = {{\n  " + ",\n  ".join(rows) + "\n};\n#endif\n"
+    )
+
+
+_BUFFER = re.compile(r"^static ALIGN16 float (\w+)\[(\d+)\];$", re.M)
+
+
+def _lazy_or_static(decls: list[str]) -> str:
+    """Buffer declarations (`static ALIGN16 float NAME[N];`), each at address AT_NAME in the lazy module."""
+    if not decls:
+        return ""
+    at = [f"#define {m.group(1)} ((float *)AT_{m.group(1)})" for m in map(_BUFFER.match, decls)]
+    return "\n".join(["#if defined(POLICY_LAZY)", *at, "#else", *decls, "#endif"])
 
 
 def c_ident(name: str) -> str:
@@ -164,8 +209,8 @@ def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]
     """Per call of BATCH: does forward() / forward_batch() run BLOCKED's kernel instead (blocks of rows)?
 
     forward_batch: for every matmul (a reduction reading a weight), where each weight load then feeds a block
-    of rows. forward(): only for the small ones (SINGLE_BLOCKED_MAX_WEIGHT). Both graphs come from the same
-    tinygrad schedule, so call i of one is call i of the other: checked here.
+    of rows, and tiny elementwise calls. forward(): never (SINGLE_BLOCKED_MAX_ROW's comment). Both graphs come
+    from the same tinygrad schedule, so call i of one is call i of the other: checked here.
     """
     if len(batch.calls) != len(blocked.calls) or batch.rows != blocked.rows:
         raise RuntimeError("the per-row and the blocked schedules differ; cannot link them")
@@ -183,7 +228,7 @@ def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]
         # an elementwise kernel's blocked version is the same code looping over whole blocks (which lets clang
         # drop its vector loop's remainder): for a few floats per row, one kernel can serve both entry points
         tiny = not blocked.kernels[b.kernel].reduce and per_row <= SINGLE_BLOCKED_MAX_ROW
-        single.append(matmul and max(w) < SINGLE_BLOCKED_MAX_WEIGHT or tiny)
+        single.append(False)
         many.append(matmul or tiny)
     return single, many
 
@@ -212,7 +257,7 @@ def _saliency_c(g: Graph, weight_names: dict[str, str]) -> str:
     if select:
         fill = f"  for (int i = 0; i < {select.size // g.rows}; i++) g_{SELECT}[i] = i == k ? 1.0f : 0.0f;"
     return SALIENCY_C.substitute(
-        buffers="\n".join(_buffers_c(g, "g", 1, skip=("input",))), select=fill, calls="\n".join(calls)
+        buffers=_lazy_or_static(_buffers_c(g, "g", 1, skip=("input",))), select=fill, calls="\n".join(calls)
     )
 
 
@@ -256,7 +301,7 @@ def emit_c(
         header="\n".join(f"/* {comment_safe(line)} */" if line else "" for line in header.splitlines()),
         typedefs="\n".join(typedefs),
         weights="\n".join(c_array(weight_names[n], a) for n, a in weights.items()),
-        buffers="\n".join(_buffers_c(batch, "s", k) + _buffers_c(batch, "b", rows)),
+        buffers=_lazy_or_static(_buffers_c(batch, "s", k) + _buffers_c(batch, "b", rows)),
         kernels="\n".join(kernels),
         batch=batch.batch,
         n=BATCH_VAR,
@@ -272,26 +317,170 @@ def zig_cc(sources: list[Path], out: Path, *flags: str) -> list[str]:
     return [sys.executable, "-m", "ziglang", "cc", *ZIG_FLAGS, *flags, "-o", str(out), *map(str, sources)]
 
 
-def start_compile_wasm(c_path: Path, wasm_path: Path) -> subprocess.Popen:
-    """zig cc of policy.c into policy.wasm with the kernel folder's exports, in the background (the caller
-    checks tinygrad meanwhile); finish with wait_wasm."""
-    cmd = zig_cc([c_path], wasm_path, *[f"-Wl,--export={e}" for e in EXPORTS])
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _zig(cmd: list[str]) -> None:
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"zig cc failed ({' '.join(cmd)}):\n{p.stderr.strip()}")
 
 
-def wait_wasm(proc: subprocess.Popen) -> None:
-    """Wait for start_compile_wasm's zig; its error output, if it failed, in a RuntimeError."""
-    _, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"zig cc failed ({' '.join(proc.args)}):\n{err.strip()}")
+def _exports(names: tuple[str, ...]) -> list[str]:
+    return [f"-Wl,--export={e}" for e in names]
+
+
+def _instance(wasm: bytes, imports=()):
+    import wasmtime
+
+    store = wasmtime.Store()
+    inst = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), list(imports))
+    return store, inst.exports(store)
+
+
+def _memory(store, exports) -> bytes:
+    mem = exports["memory"]
+    return bytes(mem.read(store, 0, mem.data_len(store)))
+
+
+def _leb(b: bytes, i: int) -> tuple[int, int]:
+    r = shift = 0
+    while True:
+        r |= (b[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return r, i
+
+
+def _find_all(haystack: bytes, needle: bytes):
+    i = haystack.find(needle)
+    while i >= 0:
+        yield i
+        i = haystack.find(needle, i + 1)
+
+
+def data_segments(wasm: bytes) -> list[tuple[int, bytes]]:
+    """The active data segments of a module (what wasm-ld writes: memory 0, an i32.const offset) as
+    (address, bytes): the read-only data that instantiation copies into memory."""
+    i, out = 8, []
+    while i < len(wasm):
+        sid, (n, i) = wasm[i], _leb(wasm, i + 1)
+        if sid == 11:
+            count, j = _leb(wasm, i)
+            for _ in range(count):
+                if wasm[j] != 0 or wasm[j + 1] != 0x41:  # flags 0 (active, memory 0), i32.const
+                    raise RuntimeError("policy.wasm has a data segment wasm-ld does not write")
+                offset, j = _leb(wasm, j + 2)  # a non-negative i32 (wasm-ld's addresses): LEB128 as signed
+                if wasm[j - 1] & 0x40:
+                    raise RuntimeError("policy.wasm has a data segment at a negative address")
+                size, j = _leb(wasm, j + 1)  # past the `end` opcode
+                out.append((offset, wasm[j : j + size]))
+                j += size
+        i += n
+    return out
+
+
+def lazy_layout(c_src: str, eager: bytes, data_end: int, weights: dict[str, np.ndarray]) -> dict:
+    """The addresses policy.lazy.wasm is built with (-DAT_<name>=address): each weight where policy.wasm
+    holds it (found in its data segments, by its bytes: identical arrays are interchangeable, they are read
+    only; never in its stack or buffers, which change), each buffer policy.c declares in a region of its own
+    past policy.wasm's data (DATA_END).
+    A weight policy.wasm does not hold (folded into forward()'s code) stays in the lazy module's own data,
+    placed past the buffers. Returns {"at": {name: address}, "data": where the lazy module's data starts,
+    "end": the end of its region, its data included}."""
+    at: dict[str, int] = {}
+    segments = data_segments(eager)
+    own = 1024  # bytes for the lazy module's own data: the weights it keeps, and room for a constant or two
+    for name, a in weights.items():
+        cname = "w_" + c_ident(name)
+        raw = np.asarray(a, dtype="<f4").tobytes()
+        found = [seg_at + i for seg_at, seg in segments for i in _find_all(seg, raw) if (seg_at + i) % 4 == 0]
+        if found:  # a float's bytes start at a float's address
+            at[cname] = found[0]
+        else:
+            own += -(-len(raw) // 16) * 16
+    addr = -(-data_end // 16) * 16
+    for m in _BUFFER.finditer(c_src):
+        at[m.group(1)] = addr
+        addr += -(-int(m.group(2)) * 4 // 16) * 16  # 16-byte aligned, as the kernels' vector loads want
+    return {"at": at, "data": addr, "end": addr + own}
+
+
+def build_wasm(c_path: Path, eager: Path, lazy: Path, weights: dict[str, np.ndarray]) -> None:
+    """policy.c into EAGER (policy.wasm) and LAZY (policy.lazy.wasm), with zig cc (wasm.py's docstring):
+
+    1. a probe of policy.wasm, in a temporary folder, that also exports __data_end (where its data ends);
+    2. lazy_layout: the weights' addresses in it, and a region past its data for the lazy module's buffers;
+    3. policy.wasm with memory enough for that region (its layout checked to be the probe's), and
+       policy.lazy.wasm importing that memory, with every weight and buffer at its address: it has no data
+       of its own (checked: its memory import asks for no more than policy.wasm has). Both modules keep
+       zig's stack at the bottom of the memory (--stack-first): the same region, which is safe because a
+       stack holds nothing between calls and a call into one module never runs while the other's is
+       under way (a page runs one thread, and neither module calls the other).
+    """
+    import tempfile
+
+    eager_flags = ["-DPOLICY_EAGER", *_exports(EAGER_EXPORTS)]
+    with tempfile.TemporaryDirectory(prefix="policy-probe-") as tmp:
+        probe = Path(tmp) / "probe.wasm"
+        _zig(zig_cc([c_path], probe, *eager_flags, "-Wl,--export=__data_end"))
+        store, ex = _instance(probe.read_bytes())
+        data_end, probe_memory = ex["__data_end"].value(store), _memory(store, ex)
+        layout = lazy_layout(c_path.read_text(), probe.read_bytes(), data_end, weights)
+    pages = -(-layout["end"] // 65536)
+    _zig(zig_cc([c_path], eager, *eager_flags, f"-Wl,--initial-memory={pages * 65536}"))
+    store, ex = _instance(eager.read_bytes())
+    memory = _memory(store, ex)
+    if memory[:data_end] != probe_memory[:data_end] or len(memory) != pages * 65536:
+        raise RuntimeError("policy.wasm's layout differs from its probe's: cannot place the lazy module")
+    defines = [f"-DAT_{name}={addr}" for name, addr in layout["at"].items()]
+    # its own data from layout["data"] on: should it outgrow the room lazy_layout made, its memory import
+    # asks for more than policy.wasm has, and it fails to instantiate here (never overwrites policy.wasm's)
+    lazy_flags = ["-DPOLICY_LAZY", "-Wl,--import-memory", f"-Wl,--global-base={layout['data']}"]
+    cmd = zig_cc([c_path], lazy, *lazy_flags, *defines, *_exports(LAZY_EXPORTS))
+    # policy.wasm's memory, which it imports, is not the lazy module's to export
+    _zig([a for a in cmd if a != "-Wl,--export-memory"])
+    import wasmtime
+
+    try:
+        wasmtime.Instance(store, wasmtime.Module(store.engine, lazy.read_bytes()), [ex["memory"]])
+    except wasmtime.WasmtimeError as e:
+        raise RuntimeError(f"policy.lazy.wasm does not fit in policy.wasm's memory: {e}") from None
+
+
+def start_compile_wasm(c_path: Path, eager: Path, lazy: Path, weights: dict[str, np.ndarray]):
+    """build_wasm in a background thread (zig runs while the caller checks tinygrad); finish with
+    wait_wasm, which raises its error."""
+    import threading
+
+    job: dict = {}
+
+    def run():
+        try:
+            build_wasm(c_path, eager, lazy, weights)
+        except BaseException as e:  # noqa: BLE001 - handed to wait_wasm
+            job["error"] = e
+
+    job["thread"] = threading.Thread(target=run, daemon=True)
+    job["thread"].start()
+    return job
+
+
+def wait_wasm(job: dict) -> None:
+    """Wait for start_compile_wasm's build; its error, if it failed, raised here."""
+    job["thread"].join()
+    if "error" in job:
+        raise job["error"]
 
 
 class WasmPolicy:
-    """policy.wasm run by wasmtime: forward_batch over any number of observations (the parity harness)."""
+    """policy.wasm run by wasmtime, with policy.lazy.wasm on its memory: forward, forward_batch over any
+    number of observations and saliency (the parity harness). Given policy.wasm's path, the lazy module is
+    the file beside it (LAZY, when there is one; a kernel from before the split has one module)."""
 
-    def __init__(self, wasm: Path | bytes):
+    def __init__(self, wasm: Path | bytes, lazy: Path | bytes | None = None):
         import wasmtime
 
+        if lazy is None and not isinstance(wasm, bytes) and Path(wasm).with_name(LAZY_NAME).is_file():
+            lazy = Path(wasm).with_name(LAZY_NAME)
         self.store = wasmtime.Store()
         module = wasmtime.Module(
             self.store.engine, wasm if isinstance(wasm, bytes) else Path(wasm).read_bytes()
@@ -303,8 +492,19 @@ class WasmPolicy:
         self.exports_names = sorted(e.name for e in module.exports)
         self.inst = wasmtime.Instance(self.store, module, [])
         ex = self.inst.exports(self.store)
-        self.fn = {n: ex[n] for n in EXPORTS if n in ex}  # kernels compiled before saliency lack its two
         self.memory = ex["memory"]
+        self.fn = {n: ex[n] for n in EXPORTS if n in ex}  # kernels compiled before saliency lack its two
+        self.lazy_exports_names: list[str] = []
+        if lazy is not None:
+            lazy_module = wasmtime.Module(
+                self.store.engine, lazy if isinstance(lazy, bytes) else Path(lazy).read_bytes()
+            )
+            if [(i.module, i.name) for i in lazy_module.imports] != [("env", "memory")]:
+                raise RuntimeError("policy.lazy.wasm must import policy.wasm's memory (env.memory) alone")
+            self.lazy_exports_names = sorted(e.name for e in lazy_module.exports)
+            lz = wasmtime.Instance(self.store, lazy_module, [self.memory]).exports(self.store)
+            self.fn.update({n: lz[n] for n in LAZY_EXPORTS if n in lz and n != "input_ptr"})
+            self.fn["saliency_input_ptr"] = lz["input_ptr"]
         self.batch = self.fn["batch_size"](self.store)
 
     def _view(self, ptr: int, n: int) -> np.ndarray:
@@ -326,7 +526,8 @@ class WasmPolicy:
         """[N, obs_dim] observations, one k each -> [N, obs_dim]: saliency(k_i) on observation i."""
         s, obs = self.store, np.ascontiguousarray(obs, dtype=np.float32)
         out = np.empty_like(obs)
-        ip, sp, run = self.fn["input_ptr"](s), self.fn["saliency_ptr"](s), self.fn["saliency"]
+        ip = self.fn.get("saliency_input_ptr", self.fn["input_ptr"])(s)
+        sp, run = self.fn["saliency_ptr"](s), self.fn["saliency"]
         x, g = self._view(ip, obs.shape[1]), self._view(sp, obs.shape[1])
         for i, (o, ki) in enumerate(zip(obs, np.asarray(k).tolist(), strict=True)):
             x[:] = o

@@ -20,6 +20,11 @@ export function virtualPlugin(k, manifest, python, env) {
       `export { spec, Env${env.engine ? ', load' : ''} } from ${JSON.stringify(env.envJs)};\n` +
       (env.engine ? '' : 'export const load = null;\n') +
       `export { renderer } from ${JSON.stringify(env.renderJs)};`,
+    // what loads the engine before the first Env (core/engine.js), null without one: a page without an engine
+    // carries none of its code (esbuild keeps a branch on a null it imports)
+    'virtual:engine': env.engine
+      ? `export { default } from ${JSON.stringify(path.join(PAGE, 'core', 'engine.js'))};`
+      : 'export default null;',
   };
   return {
     name: 'virtual',
@@ -63,8 +68,9 @@ export function engineLoaders(b) {
 }
 
 /**
- * esbuild one entry set into memory: {files: Map(name -> bytes), entry(name), closure(name)}, where
- * closure(name) is the entry's output with every chunk it imports statically (what loads before it runs).
+ * esbuild one entry set into memory: {files: Map(name -> bytes), entry(name), closure(name), metafile}, where
+ * closure(name) is the entry's output with every chunk it imports statically (what loads before it runs), and
+ * metafile esbuild's (which module put how many bytes into which output: web/build/weigh.mjs prints it).
  */
 export async function esbuildInto(entryPoints, plugin, single) {
   const result = await esbuild
@@ -116,5 +122,5 @@ export async function esbuildInto(entryPoints, plugin, single) {
     }
     return [...seen];
   };
-  return { files, entry, closure };
+  return { files, entry, closure, metafile: result.metafile };
 }

@@ -5,16 +5,16 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** The exports the kernel folder promises; the page calls these. */
-const WASM_EXPORTS = [
-  'memory',
+/** The exports the kernel folder promises, per module; the page calls these. */
+const WASM_EXPORTS = ['memory', 'input_ptr', 'output_ptr', 'forward'];
+const LAZY_EXPORTS = [
   'input_ptr',
-  'output_ptr',
-  'forward',
   'batch_size',
   'batch_input_ptr',
   'batch_output_ptr',
   'forward_batch',
+  'saliency',
+  'saliency_ptr',
 ];
 // Gymnasium's id grammar ([namespace/]name[-vN]); the id also names the page's folder, so no path tricks.
 const ENV_ID = /^(?:[\w:.-]+\/)?[\w:.-]+?(?:-v\d+)?$/;
@@ -111,16 +111,18 @@ function checkWeightsJson(file, m) {
 }
 
 /**
- * policy.wasm must be the manifest's: its sha256 equals manifest.wasm_sha256, and it is a WebAssembly module
- * with the kernel folder's exports. Returns the module's bytes.
+ * policy.wasm (policy.lazy.wasm: lazy) must be the manifest's: its sha256 equals manifest.wasm_sha256
+ * (lazy_wasm_sha256), and it is a WebAssembly module with the kernel folder's exports and imports (none;
+ * the lazy one policy.wasm's memory). Returns the module's bytes.
  */
-function checkWasm(file, m, mpath) {
+function checkWasm(file, m, mpath, lazy = false) {
   const bytes = fs.readFileSync(file);
-  if (typeof m.wasm_sha256 !== 'string') fail(`${mpath} has no wasm_sha256 (an older compile): ${RECOMPILE}`);
-  if (sha256(bytes) !== m.wasm_sha256) {
+  const field = lazy ? 'lazy_wasm_sha256' : 'wasm_sha256';
+  if (typeof m[field] !== 'string') fail(`${mpath} has no ${field} (an older compile): ${RECOMPILE}`);
+  if (sha256(bytes) !== m[field]) {
     fail(
       `${file} is not the kernel its manifest describes (sha256 ${sha256(bytes).slice(0, 12)}…, manifest ` +
-        `wasm_sha256 ${m.wasm_sha256.slice(0, 12)}…): ${RECOMPILE}`,
+        `${field} ${m[field].slice(0, 12)}…): ${RECOMPILE}`,
     );
   }
   let mod;
@@ -130,11 +132,15 @@ function checkWasm(file, m, mpath) {
     fail(`${file} is not a WebAssembly module (${e.message}): ${RECOMPILE}`);
   }
   const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
-  const missing = WASM_EXPORTS.filter((e) => !exported.has(e));
+  const missing = (lazy ? LAZY_EXPORTS : WASM_EXPORTS).filter((e) => !exported.has(e));
   if (missing.length)
     fail(`${file} lacks the exports ${missing.join(', ')} (docs/design.md, the kernel folder): ${RECOMPILE}`);
-  if (WebAssembly.Module.imports(mod).length)
-    fail(`${file} has imports (the kernel folder allows none): ${RECOMPILE}`);
+  const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`);
+  if (imports.join() !== (lazy ? 'env.memory:memory' : ''))
+    fail(
+      `${file} imports ${imports.join(', ') || 'nothing'} (the kernel folder: policy.wasm nothing, ` +
+        `policy.lazy.wasm env.memory alone): ${RECOMPILE}`,
+    );
   return bytes;
 }
 
@@ -173,7 +179,8 @@ function checkWebgpuData(file, m, weightsFile) {
 }
 
 /**
- * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, gpuJs (path|null),
+ * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, lazyBytes (policy.lazy.wasm),
+ * gpuJs (path|null),
  * gpuData (the WebGPU data module's data|null), weights (name|null), weightsFile (path|null),
  * weightsJson (path|null)}. Throws BuildError (one line).
  */
@@ -193,6 +200,12 @@ export function readKernel(dir) {
   checkManifest(manifest, mpath);
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
   const wasmBytes = checkWasm(wasm, manifest, mpath);
+  const lazyBytes = checkWasm(
+    kernelFile(dir, 'policy.lazy.wasm', 'the lazy wasm kernel'),
+    manifest,
+    mpath,
+    true,
+  );
   const gpu = manifest.webgpu ?? null; // the kernel folder: {module, data, weights}, or null for a wasm-only kernel
   let gpuJs = null,
     gpuData = null,
@@ -214,7 +227,7 @@ export function readKernel(dir) {
     ? kernelFile(dir, 'policy.weights.json', 'the python weights')
     : null;
   if (weightsJson !== null) checkWeightsJson(weightsJson, manifest);
-  return { dir, manifest, wasm, wasmBytes, gpuJs, gpuData, weights, weightsFile, weightsJson };
+  return { dir, manifest, wasm, wasmBytes, lazyBytes, gpuJs, gpuData, weights, weightsFile, weightsJson };
 }
 
 /** The specifier of the loader's one import (rl_web_agent/compiler/webgpu_loader.js): its data module. */

@@ -8,7 +8,7 @@ import { esc, pageCsp, pageHtml, sha256b64 } from './html.mjs';
 import { RECOMPILE, fail, readSnapshots, sha256 } from './kernel.mjs';
 import { engineFor } from './engines.mjs';
 import { ENVS_INDEX, PAGE, STATIC } from './paths.mjs';
-import { BUDGET_GZ, gz } from './report.mjs';
+import { budgetGz, gz } from './report.mjs';
 
 const hash = (buf) => sha256(buf).slice(0, 10);
 
@@ -28,7 +28,8 @@ export function envFiles(envs, envId) {
   return { id: envId, spec: entry.spec, envJs, renderJs, engine: entry.spec.engine ?? null };
 }
 
-/** The build-time manifest the page inlines: the kernel folder's fields plus hashed URLs or inlined bytes. */
+/** The build-time manifest the page inlines: the kernel folder's fields the page reads (every byte of it is on
+ * the first action's bill), plus hashed URLs or inlined bytes. */
 function pageManifest(k, single, env) {
   const m = k.manifest;
   const out = {
@@ -37,11 +38,9 @@ function pageManifest(k, single, env) {
     action: m.action,
     outputs: m.outputs,
     batch_size: m.batch_size,
-    hidden: m.hidden,
     tinygrad_version: m.tinygrad_version,
     webgpu: k.gpuJs ? { weights: k.weights } : null,
   };
-  if (m.saliency !== undefined) out.saliency = m.saliency;
   // The page's script carries this text; in the single file that script is inline, where '<!--' or '<script'
   // would change how the HTML parser ends it (esbuild escapes only '</script').
   JSON.stringify(out, (key, v) => {
@@ -56,6 +55,7 @@ function pageManifest(k, single, env) {
   if (engine) out.integrity = { 'engine.wasm': engine.integrity };
   const files = [
     ['policy.wasm', k.wasmBytes],
+    ['policy.lazy.wasm', k.lazyBytes], // fetched on first use (batch, saliency): never before the first action
     ...(engine ? [['engine.wasm', engine.bytes]] : []),
     ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : []),
   ];
@@ -70,17 +70,28 @@ function pageManifest(k, single, env) {
       assets.set(hashed, bytes);
     }
   }
-  // The training timeline: each snapshot's kernel a hashed asset the page fetches only when chosen
-  // (the final one is the policy's own kernel). The single file leaves them out (they would all be inlined).
+  // The training timeline: each snapshot's kernel a hashed asset the page fetches only when chosen (the final
+  // one is the policy's own kernel). The page's script lists the snapshots (id, steps); what only the timeline's
+  // lazy half reads (eval, the kernels' URLs) is a JSON asset it fetches, off the first action's bill. The
+  // single file leaves them out (they would all be inlined).
   const snaps = single ? [] : readSnapshots(k);
   if (snaps.length > 1) {
+    const table = {};
     out.snapshots = snaps.map((s) => {
-      const entry = { id: String(s.steps), steps: s.steps, eval: s.eval };
+      const entry = { id: String(s.steps), steps: s.steps };
+      table[entry.id] = { eval: s.eval };
       if (s.final) return { ...entry, final: true };
-      entry.url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
-      assets.set(entry.url, s.k.wasmBytes);
+      const url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
+      // its own lazy half: another kernel's reads the weights at that kernel's addresses
+      const lazy = `snapshot-${hash(s.k.lazyBytes)}.lazy.wasm`;
+      assets.set(url, s.k.wasmBytes);
+      assets.set(lazy, s.k.lazyBytes);
+      Object.assign(table[entry.id], { url, lazy });
       return entry;
     });
+    const bytes = Buffer.from(`${JSON.stringify(table)}\n`);
+    out.snapshot_table = `snapshots-${hash(bytes)}.json`;
+    assets.set(out.snapshot_table, bytes);
   }
   return { manifest: out, assets };
 }
@@ -93,7 +104,7 @@ export const hasPython = (k, single) => !single && k.weightsJson !== null;
 
 /**
  * One env's page. dir: '' (the page at the out folder's root) or '<env-id>/' (site mode; assets one level
- * up). Returns {html (its path), files: Map(rel -> bytes), firstAction: [rels], info}.
+ * up). Returns {html (its path), files: Map(rel -> bytes), firstAction: [rels], info, metafile (esbuild's)}.
  */
 export async function buildPage(k, env, { single, dir }) {
   const { manifest: pm, assets } = pageManifest(k, single, env);
@@ -170,8 +181,8 @@ export async function buildPage(k, env, { single, dir }) {
     eval: ev ? { mean: ev.mean, episodes: ev.episodes } : null,
     wasm_bytes: k.wasmBytes.length,
     first_action_gz: firstGz,
-    budget_gz: env.engine ? engineFor(env.engine).budgetGz : BUDGET_GZ,
+    budget_gz: budgetGz(env.spec),
     single,
   };
-  return { html, files, firstAction, info };
+  return { html, files, firstAction, info, metafile: built.metafile };
 }

@@ -2,8 +2,18 @@
 // against the budget; the size helpers the page and the gallery share.
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { engineFor } from './engines.mjs';
 
-export const BUDGET_GZ = 32 * 1024;
+// What a page may fetch until its first agent action, gzipped. The one place these numbers are written: an
+// engine env's budget is its engine's (web/build/engines.mjs ENGINES), the others' CLASSIC_BUDGET_GZ; the build
+// records each page's in .rl-web-build.json (pages.<html>.info.budget_gz), where the tests and the bench read it.
+// The classic-control pages: 24,063 B (Pendulum) to 25,846 B (Acrobot) on 2026-12-05, every feature kept;
+// issue 23 aims at 24 KB, which all but Acrobot meet (the critic's weights, which only the value estimate
+// needs, are ~4.6 KB of each).
+export const CLASSIC_BUDGET_GZ = 26 * 1024;
+
+/** The budget of a page for an env with this spec (an unknown engine is engineFor's one-line error). */
+export const budgetGz = (spec) => (spec.engine ? engineFor(spec.engine).budgetGz : CLASSIC_BUDGET_GZ);
 export const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 export const gz = (b) => gzipSync(b, { level: 9 }).length;
 
@@ -19,7 +29,9 @@ export function report(args, built) {
       console.log(`  ${rel.padEnd(w)}  ${kb(raw).padStart(9)}  ${kb(z).padStart(9)} gz`);
     const total = page.info.first_action_gz;
     if (args.single)
-      console.log('  (one file with every backend inlined; the 32 KB budget is for the multi-file site)');
+      console.log(
+        `  (one file with every backend inlined; the ${kb(page.info.budget_gz)} budget is for the multi-file site)`,
+      );
     else {
       const budget = page.info.budget_gz;
       console.log(

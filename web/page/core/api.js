@@ -1,4 +1,6 @@
-// window.app: the page API's read-only status, plus documented hooks for tests and embedding.
+// window.app, the eager half: the loader of lazy/api.js (the page API's status() and hooks: docs/design.md),
+// which installs window.app once the agent has acted or the page has failed, so that none of it counts until
+// the first action. Until then window.app is undefined: wait for it (tests/pages.wait_ready does).
 import { spec } from 'virtual:env';
 import { S, env, episodeSeed, newEpisode, stepOnce } from './loop.js';
 import { drag, setMode, setRunning, setSpeed } from './input.js';
@@ -8,79 +10,47 @@ import { BACKENDS } from './policy.js';
 import { setPhysics, sweep } from './whatif.js';
 import { compareStatus, currentSnapshot, snapshotList, timeline } from './timeline.js';
 
-const copy = (v) => (v === null || v === undefined ? null : typeof v === 'number' ? v : Array.from(v));
+let params = null, // the validated query parameters, once installApi was called
+  loading = false;
 
-/** Install window.app; `params` are the validated query parameters (their notes included). */
-export function installApi(params) {
-  window.app = Object.freeze({
-    /** Contract 3's status (a read-only snapshot), plus fields for tests and embedding. */
-    status: () => ({
-      backend: S.backend,
-      episode: S.episode,
-      step: env.steps,
-      episodeReturn: S.episodeReturn,
-      bestReturn: S.agentBest,
-      firstActionMs: S.firstActionMs,
-      forwardMicros: S.forwardMicros,
-      error: S.error,
-      env: spec.id,
-      returns: S.agentReturns.slice(),
-      kernelMicros: S.kernelMicros,
-      mode: S.mode,
-      running: S.running,
-      speed: S.speed,
-      lastAction: copy(S.lastAction),
-      lastEnd: S.lastEnd,
-      pushed: S.pushed,
-      note: S.note,
-      frames: S.frames,
-      state: Array.from(env.state),
-      seed: episodeSeed(),
-      start: S.start.slice(),
-      probs: copy(S.out?.probs),
-      q: copy(S.out?.q),
-      mean: copy(S.out?.mean),
-      value: S.out?.value ?? null,
-      agentReturns: S.agentReturns.slice(),
-      humanBest: S.humanBest,
-      embed: params.embed,
-      paramNotes: params.notes.slice(),
-      recording: recording(),
-      engineBytes: env.engineBytes ?? null, // an engine env's memory (MuJoCo), null for the others
-      saliency: copy(S.saliency), // d decision / d obs for the action taken (lazy/saliency.js), obs_dim numbers
-      physics: { ...env.constants },
-      whatIf: S.whatIf, // constants in force; this episode ran with changed ones
-      snapshot: currentSnapshot(),
-      compare: compareStatus(), // training timeline: snapshot playing, side by side
-    }),
-    // Hooks (all outside Gymnasium's dynamics except play/pause/step/reset/speed/mode/backend):
-    /** Grab what is at world pixel p0 (y down) and drag it to p1, as the mouse does; false if nothing is there. */
-    drag: (p0, p1) => drag(p0.map(Number), p1.map(Number)),
-    /** Overwrite the env's state (Gymnasium's layout); the episode is marked as pushed. */
-    setState: (s) => {
-      env.setState(Float64Array.from(s, Number));
-      S.pushed = true;
-    },
-    play: () => setRunning(true),
-    pause: () => setRunning(false),
-    step: stepOnce,
-    reset: () => newEpisode(),
-    setSpeed: (v) => setSpeed(String(v)),
-    setMode,
-    setBackend: (name) => switchBackend(name),
-    shareLink: () => shareLink(),
-    /** New physical constants by name (a new Env from the current state) -> Promise of the constants in force. */
-    setPhysics,
-    /** Mean return of `episodes` greedy episodes at each value of `param` -> Promise of [{value, meanReturn}]. */
-    sweep,
-    /** Training snapshots [{id, steps}]; useSnapshot(id) plays one; compare(a, b) plays two side by side from the
-     * same state (Promises; timeline.js); compareDrag(i, p0, p1) pushes both as a drag on side i's canvas would. */
-    snapshots: snapshotList,
-    useSnapshot: (id) => timeline().then((t) => t.useSnapshot(id)),
-    compare: (a, b) => timeline().then((t) => t.compare(a, b)),
-    compareDrag: (i, p0, p1) => timeline().then((t) => t.pushBoth(i, p0.map(Number), p1.map(Number))),
-    backends: BACKENDS,
-    /** The env's spec (docs/design.md), as plain data. */
-    spec: JSON.parse(JSON.stringify(spec)),
-  });
+/** Install window.app after the first action (or an error); `p` are the validated query parameters. */
+export function installApi(p) {
+  params = p;
+}
+
+/** Load lazy/api.js once it is time (core/app.js calls it every frame). */
+export function loadApi() {
+  if (loading || !params || (S.firstActionMs === null && S.error === null)) return;
+  loading = true;
+  import('../lazy/api.js')
+    .then((m) => {
+      m.installApi({
+        spec,
+        S,
+        getEnv: () => env,
+        episodeSeed,
+        newEpisode,
+        stepOnce,
+        drag,
+        setMode,
+        setRunning,
+        setSpeed,
+        switchBackend,
+        recording,
+        shareLink,
+        BACKENDS,
+        setPhysics,
+        sweep,
+        params,
+        compareStatus,
+        currentSnapshot,
+        snapshotList,
+        timeline,
+      });
+      S.mounted.push('api');
+    })
+    .catch((err) => {
+      S.note = `window.app did not load: ${err?.message || err}`; // the agent plays on
+      S.warn = true;
+    });
 }

@@ -9,14 +9,14 @@ import { $ } from './dom.js';
 import { readParams } from './params.js';
 import { kernelMismatch } from './actions.js';
 import { S, env, newEpisode, tick } from './loop.js';
-import { buildPanel, updatePanel } from './panel.js';
+import { loadPanel, maybeCalibrate, updatePanel } from './panel.js';
 import { paint, pixelRatio } from './stage.js';
-import { setRunning, setSpeed, wireInput } from './input.js';
-import { fail, maybeCalibrate, prefetch, switchBackend } from './switcher.js';
+import { loadInput, setRunning, setSpeed, wireInput } from './input.js';
+import { fail, prefetch, switchBackend } from './switcher.js';
 import { wireShare } from './share.js';
-import { installApi } from './api.js';
+import { installApi, loadApi } from './api.js';
 import { mountAfterFirstAction } from './timeline.js';
-import { physicsAtLoad, wirePhysics } from './whatif.js';
+import { physicsAtLoad } from './whatif.js';
 import { BACKENDS } from './policy.js';
 import { loadSaliency, refreshSaliency } from './saliency.js';
 
@@ -29,10 +29,8 @@ $('params').hidden = !params.notes.length;
 S.seed0 = params.seed ?? (Math.random() * 2 ** 32) >>> 0;
 physicsAtLoad(params.physics);
 newEpisode(true);
-buildPanel(kernel.outputs);
 wireInput(switchBackend);
 wireShare(params.embed);
-wirePhysics();
 setSpeed(params.speed);
 installApi(params);
 addEventListener('error', (e) => fail(e.error || e.message));
@@ -54,7 +52,11 @@ function frame(t) {
     updatePanel(pixelRatio());
     refreshSaliency();
   }
-  loadSaliency(); // the saliency bars: loaded after the first action, off budget
+  // loaded after the first action (or an error), off budget: the panel, the controls, window.app, the saliency bars
+  loadPanel();
+  loadInput();
+  loadApi();
+  loadSaliency();
 }
 requestAnimationFrame(frame);
 mountAfterFirstAction(); // the training timeline (core/timeline.js), when the policy has snapshots

@@ -1,22 +1,14 @@
-// Input: the simulation controls, human control from spec.human (keys, on-screen buttons, and for box actions
-// one slider per dimension that springs back to idle on release, usable on touch screens), and perturbation
-// by clicking or dragging the scene (renderer.hit / renderer.push, then env.setState).
+// Input, the eager half: the simulation controls' state (play/pause, speed, driver) that window.app sets too, the
+// scene's perturbation (renderer.hit / renderer.push, then env.setState), and the loader of lazy/input.js (human
+// control, pointer pushes, the controls' wiring), which loads once the agent has acted or the page has failed.
 import { spec, renderer } from 'virtual:env';
 import { $, el } from './dom.js';
 import { S, env, box, newEpisode, stepOnce } from './loop.js';
 import { idleBox } from './actions.js';
 import { SPEEDS } from './params.js';
 import { canvas, toWorld } from './stage.js';
-
-const keys = spec.human?.keys ?? {};
-const GLYPH = { ArrowLeft: '←', ArrowRight: '→', ArrowUp: '↑', ArrowDown: '↓', ' ': 'Space' };
-const glyph = (k) => GLYPH[k] ?? (k.length === 1 ? k.toUpperCase() : k);
-const num = (x) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(Math.round(x * 100) / 100)}`;
-/** A key's action in words: the discrete action's name, or each box dimension's name and value. */
-const label = (a) =>
-  !box
-    ? (spec.actionNames?.[a] ?? `action ${a}`)
-    : a.map((x, i) => `${spec.actionNames?.[i] ?? `a[${i}]`} ${num(x)}`).join(', ');
+import { shareHandlers } from './share.js';
+import { openPhysics } from './whatif.js';
 
 export function setMode(mode) {
   S.mode = mode;
@@ -33,100 +25,6 @@ export function setRunning(on) {
   $('play').setAttribute('aria-pressed', String(!on));
 }
 
-// ---- human control ----
-
-const pressed = []; // human keys held now, oldest first (the newest decides)
-let sliders = [],
-  sliding = false;
-
-/** The human's action from what is held now: the newest key, else the sliders while held, else idle. */
-function update() {
-  const acts = pressed.map((k) => keys[k]);
-  if (!box) {
-    S.held = acts;
-    return;
-  }
-  const { low, high } = spec.action;
-  const v = acts.length
-    ? acts[acts.length - 1]
-    : sliding
-      ? sliders.map((s) => Number(s.value))
-      : idleBox(spec);
-  S.boxAction = v.map((x, i) => Math.min(Math.max(x, low[i]), high[i]));
-  if (!sliding)
-    sliders.forEach((s, i) => {
-      s.value = String(S.boxAction[i]);
-    });
-}
-
-function press(key) {
-  setMode('human');
-  if (!pressed.includes(key)) pressed.push(key);
-  update();
-}
-function release(key) {
-  const i = pressed.indexOf(key);
-  if (i >= 0) pressed.splice(i, 1);
-  update();
-}
-
-function humanControls() {
-  const bar = $('human-controls'),
-    hints = [];
-  for (const [key, action] of Object.entries(keys)) {
-    const name = label(action),
-      b = el('button', {
-        type: 'button',
-        textContent: `${glyph(key)} ${name}`,
-        title: `${name} (${glyph(key)}): takes over from the agent`,
-      });
-    b.setAttribute('aria-keyshortcuts', key);
-    const hold = (on) => (e) => {
-      e.preventDefault();
-      (on ? press : release)(key);
-    };
-    b.onpointerdown = hold(true);
-    b.onpointerup = b.onpointerleave = b.onpointercancel = hold(false);
-    b.onkeydown = (e) => {
-      if (e.key === 'Enter' || e.key === ' ') hold(true)(e);
-    };
-    b.onkeyup = (e) => {
-      if (e.key === 'Enter' || e.key === ' ') hold(false)(e);
-    };
-    bar.append(b);
-    hints.push(`${glyph(key)} ${name}`);
-  }
-  if (box) {
-    const { low, high } = spec.action;
-    sliders = low.map((lo, i) => {
-      const s = el('input', {
-        type: 'range',
-        min: String(lo),
-        max: String(high[i]),
-        step: 'any',
-        value: String(S.boxAction[i]),
-        title: 'Drag to act (takes over); it springs back when released',
-      });
-      const grab = () => {
-        sliding = true;
-        setMode('human');
-        update();
-      };
-      const letGo = () => {
-        if (sliding) {
-          sliding = false;
-          update();
-        }
-      };
-      s.oninput = grab;
-      s.onpointerup = s.onpointercancel = s.onkeyup = s.onblur = letGo;
-      bar.append(el('label', { className: 'slider' }, `${spec.actionNames?.[i] ?? `a[${i}]`} `, s));
-      return s;
-    });
-  }
-  $('human-keys').textContent = hints.length ? ` · ${hints.join(' · ')} (hold: takes over)` : '';
-}
-
 // ---- perturbation ----
 
 const pushable = typeof renderer.hit === 'function' && typeof renderer.push === 'function';
@@ -137,6 +35,10 @@ export function perturb(handle, d) {
   S.pushed = true;
 }
 
+// A release within 4 world pixels of the press is a click: the renderer's default shove.
+const click = (p0, p1) =>
+  Math.hypot(p1[0] - p0[0], p1[1] - p0[1]) < 4 ? [0, 0] : [p1[0] - p0[0], p1[1] - p0[1]];
+
 /** Grab what is at p0 (world pixels) and drag it to p1, as a pointer would; false when nothing is there. */
 export function drag(p0, p1) {
   const handle = renderer.hit?.(env.state, p0, env.constants) ?? null;
@@ -145,72 +47,51 @@ export function drag(p0, p1) {
   return true;
 }
 
-// A release within 4 world pixels of the press is a click: the renderer's default shove.
-const click = (p0, p1) =>
-  Math.hypot(p1[0] - p0[0], p1[1] - p0[1]) < 4 ? [0, 0] : [p1[0] - p0[0], p1[1] - p0[1]];
-
-function pointerPush() {
-  let grab = null;
-  canvas.onpointerdown = (e) => {
-    const p = toWorld(e),
-      handle = renderer.hit(env.state, p, env.constants);
-    if (handle === null || handle === undefined) return;
-    grab = { handle, p0: p };
-    canvas.setPointerCapture(e.pointerId);
-  };
-  canvas.onpointermove = (e) => {
-    const p = toWorld(e);
-    if (grab) S.drag = { handle: grab.handle, d: [p[0] - grab.p0[0], p[1] - grab.p0[1]] };
-    else canvas.style.cursor = renderer.hit(env.state, p, env.constants) === null ? '' : 'grab';
-  };
-  canvas.onpointerup = (e) => {
-    if (!grab) return;
-    perturb(grab.handle, click(grab.p0, toWorld(e)));
-    grab = S.drag = null;
-  };
-  canvas.onpointercancel = () => {
-    grab = S.drag = null;
-  };
-}
-
 // ---- wiring ----
 
-/** Hook up every control; `backend(name)` switches the backend. */
-export function wireInput(backend) {
-  $('play').onclick = () => setRunning(!S.running);
-  $('step').onclick = () => {
-    stepOnce();
-    setRunning(false);
-  };
-  $('reset').onclick = () => newEpisode();
-  $('speed').onchange = (e) => setSpeed(e.target.value);
-  $('backend').onchange = (e) => backend(e.target.value);
-  for (const r of document.querySelectorAll('input[name=mode]')) r.onchange = () => setMode(r.value);
-  humanControls();
-  if (pushable) pointerPush();
-  $('push-hint').hidden = !pushable;
+let backend = null, // what the backend select calls (wireInput's argument); null once loading started
+  loading = false;
 
-  addEventListener('keydown', (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest?.('select, input, textarea')) return;
-    const k = e.key;
-    if (k in keys) press(k);
-    else if (k === ' ' && e.target.tagName !== 'BUTTON') setRunning(!S.running);
-    else if (k === 's' || k === 'S') $('step').onclick();
-    else if (k === 'r' || k === 'R') newEpisode();
-    else if (k === 'a' || k === 'A') setMode('agent');
-    else if (k === 'h' || k === 'H') setMode('human');
-    else if (k === '+' || k === '=' || k === '-') {
-      const i = SPEEDS.indexOf(String(S.speed)) + (k === '-' ? -1 : 1);
-      setSpeed(SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, i))]);
-    } else return;
-    e.preventDefault();
-  });
-  addEventListener('keyup', (e) => {
-    if (e.key in keys) release(e.key);
-  });
-  addEventListener('blur', () => {
-    pressed.length = 0;
-    sliding = false;
-    update();
-  });
+/** Hook up every control, `switchTo(name)` switching the backend: now the hint, the rest once loaded. */
+export function wireInput(switchTo) {
+  $('push-hint').hidden = !pushable;
+  backend = switchTo;
+}
+
+/** Load lazy/input.js after the first action (or an error); core/app.js calls it every frame. */
+export function loadInput() {
+  if (loading || !backend || (S.firstActionMs === null && S.error === null)) return;
+  loading = true;
+  import('../lazy/input.js')
+    .then((m) => {
+      m.wireInput({
+        spec,
+        renderer,
+        $,
+        el,
+        S,
+        box,
+        getEnv: () => env,
+        newEpisode,
+        stepOnce,
+        idleBox,
+        SPEEDS,
+        canvas,
+        toWorld,
+        setMode,
+        setSpeed,
+        setRunning,
+        perturb,
+        click,
+        pushable,
+        backend,
+        share: shareHandlers(),
+        openPhysics,
+      });
+      S.mounted.push('input');
+    })
+    .catch((err) => {
+      S.note = `the controls did not load: ${err?.message || err}`; // the agent plays on
+      S.warn = true;
+    });
 }

@@ -1,32 +1,13 @@
 // Stepping: the env, advanced at spec.renderFps steps/s times the speed (or as fast as the backend allows at
 // "max"), one policy forward pass per step; episodes, returns and bests. The page's other modules read S.
-import kernel from 'virtual:kernel';
-import { spec, Env, load } from 'virtual:env';
-import { kernelFile } from './backends/common.js';
+import { spec, Env } from 'virtual:env';
+import loadEngine from 'virtual:engine';
 import { agentAction, humanAction, idleBox } from './actions.js';
 import { SEED_MAX } from './params.js';
 
-// An env with an engine (MuJoCo, Box2D) loads it before the first env is made: the build ships it as the
-// page's 'engine.wasm' (a URL, compiled while it downloads and checked against its integrity, or inline bytes
-// in the single-file build).
-if (load) {
-  const file = kernelFile(kernel, 'engine.wasm', new URL('.', import.meta.url));
-  try {
-    await load(
-      typeof file === 'string'
-        ? { url: file, integrity: kernel.integrity?.['engine.wasm'] }
-        : { bytes: file },
-    );
-  } catch (err) {
-    // nothing of the page runs without its engine: say why where the picture would be
-    const e = document.getElementById('error');
-    e.textContent =
-      `Something went wrong: the physics engine did not load (${err?.message || err}). ` +
-      'Rebuild with `make bundle`, or check that every file was uploaded.';
-    e.hidden = false;
-    throw err;
-  }
-}
+// An env with an engine (MuJoCo, Box2D) loads it before the first env is made (core/engine.js: the build's
+// virtual:engine is it for such an env, null for the others, whose pages then carry none of its code).
+if (loadEngine) await loadEngine();
 export let env = new Env();
 /** New physics is a new Env (docs/design.md): the what-if panel swaps it in; every module sees the new one. */
 export const swapEnv = (next) => {
@@ -85,6 +66,7 @@ export const S = {
   agentSum: 0,
   humanBest: storedBest(),
   held: [], // discrete actions of the keys and buttons held now, oldest first
+  mounted: [], // the lazy parts of the page's UI loaded so far, in order ('panel', 'input'): status().mounted
   boxAction: box ? idleBox(spec) : null, // the human's box action (sliders, keys)
   drag: null, // {handle, d}: a perturbation being dragged (the renderer previews it)
   recording: false, // a clip of the canvas is being recorded (lazy/share.js)

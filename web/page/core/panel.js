@@ -1,160 +1,57 @@
-// The policy panel: what the policy thinks (each discrete action's probability or Q-value, or each box
-// dimension as a signed bar between its bounds), the value estimate over the episode, returns and bests
-// (with the solved threshold), the backend and its time per forward pass. Built from the spec at load.
+// The policy panel, the eager half: the number format the canvas HUD shares, and the loader of lazy/panel.js
+// (what the policy thinks, the value over the episode, returns and bests, the backend and its timing), which
+// loads once the agent has acted or the page has failed: until then the page's HTML shows its placeholders.
+import kernel from 'virtual:kernel';
 import { spec } from 'virtual:env';
 import { $, el } from './dom.js';
-import { S, box } from './loop.js';
+import { S, box, busy, env, setBusy } from './loop.js';
+import { fail, wasmKernel } from './switcher.js';
 
 export const fmt = (x) =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : String(Math.round(x * 10) / 10);
-const us = (x) =>
-  x === null
-    ? '–'
-    : x < 10
-      ? `${x.toFixed(2)} µs`
-      : x < 1000
-        ? `${Math.round(x)} µs`
-        : `${(x / 1000).toFixed(2)} ms`;
 
-let head = 'probs',
-  meters = [],
-  spark,
-  sctx,
-  sparkKey = '';
+let panel = null, // lazy/panel.js's {update, resize}, once mounted
+  loading = false,
+  dpr = 1;
 
-/** Build the rows for the kernel's outputs (manifest.outputs): one per action or box dimension, then the value. */
-export function buildPanel(outputs) {
-  head = outputs.find((o) => o.name !== 'value')?.name ?? 'probs';
-  const names = spec.actionNames ?? [];
-  const n = box ? spec.action.shape.reduce((a, b) => a * b, 1) : spec.action.n;
-  $('ph').textContent =
-    head === 'q'
-      ? 'What the policy thinks (Q-values: it acts by the largest)'
-      : box
-        ? 'What the policy does (the action mean, clipped to the bounds)'
-        : 'What the policy thinks';
-  $('heads').classList.toggle('box', box); // room for "1.00 (mean 1.30)"
-  for (let i = 0; i < n; i++) {
-    const name = names[i] ?? String(i);
-    const bar = el('i');
-    const meter = el('span', { className: box ? 'meter signed' : 'meter' }, bar);
-    const out = el('output', { textContent: '–' });
-    $('vlabel').before(
-      el('span', { textContent: head === 'probs' ? `P(${name})` : head === 'q' ? `Q(${name})` : name }),
-      meter,
-      out,
-    );
-    meters.push({ bar, out, shown: '' });
-    if (box) {
-      // the zero line, where the bounds straddle it
-      const { low, high } = spec.action,
-        z = (0 - low[i]) / (high[i] - low[i]);
-      if (z > 0 && z < 1) {
-        const zero = el('b');
-        zero.style.left = `${100 * z}%`;
-        meter.append(zero);
-      }
-    }
-  }
-  const hasValue = outputs.some((o) => o.name === 'value');
-  for (const id of ['vlabel', 'spark', 'value']) $(id).hidden = !hasValue;
-  spark = $('spark');
-  sctx = spark.getContext('2d');
-  $('solved').textContent = Number.isFinite(spec.solved) ? `solved at ≥ ${spec.solved}` : '';
+/** Load the panel after the first action (or an error); core/app.js calls it every frame. */
+export function loadPanel() {
+  if (loading || (S.firstActionMs === null && S.error === null)) return;
+  loading = true;
+  import('../lazy/panel.js')
+    .then((m) => {
+      panel = m.mountPanel({
+        spec,
+        S,
+        box,
+        $,
+        el,
+        fmt,
+        outputs: kernel.outputs,
+        getEnv: () => env,
+        isBusy: () => busy,
+        setBusy,
+        wasmKernel,
+        fail,
+      });
+      panel.calibrate(performance.now()); // the forward pass's time, as soon as the panel shows it
+      panel.resize(dpr);
+      S.mounted.push('panel');
+    })
+    .catch((err) => {
+      S.note = `the panel did not load: ${err?.message || err}`; // the agent plays on
+      S.warn = true;
+    });
 }
 
-const shown = {}; // last text per element id: touch the DOM only on change
-const text = (id, s) => {
-  if (shown[id] !== s) $(id).textContent = shown[id] = s;
-};
+/** Time the forward pass now and then (at frame time t, ms), once the panel is there. */
+export const maybeCalibrate = (t) => panel?.calibrate(t);
 
-function heads() {
-  const v = S.out?.[head];
-  if (!v) return;
-  let lo = 0,
-    span = 1;
-  if (head === 'q') {
-    // Q-values have no fixed scale: bars relative to this step's smallest and largest
-    lo = Math.min(...v);
-    span = Math.max(...v) - lo || 1;
-  }
-  const { low, high } = spec.action;
-  meters.forEach((m, i) => {
-    let x = v[i],
-      s = Number.isFinite(x) ? x.toFixed(head === 'probs' ? 3 : 2) : '–';
-    if (box && Number.isFinite(x)) {
-      // the action applied is the mean clipped to the bounds (actions.js): print that, the mean where it differs
-      x = Math.min(Math.max(x, low[i]), high[i]);
-      const a = x.toFixed(2);
-      s = a === s ? s : `${a} (mean ${s})`;
-    }
-    if (m.shown === s) return;
-    m.shown = m.out.textContent = s;
-    if (box) {
-      const w = high[i] - low[i];
-      const at = (y) => Math.min(Math.max((y - low[i]) / w, 0), 1);
-      const z = at(0),
-        p = Number.isFinite(x) ? at(x) : z;
-      m.bar.style.left = `${100 * Math.min(z, p)}%`;
-      m.bar.style.width = `${100 * Math.abs(p - z)}%`;
-    } else m.bar.style.transform = `scaleX(${Number.isFinite(x) ? Math.max(0, (x - lo) / span) : 0})`;
-  });
-}
+/** Refresh the panel's numbers from S, once it is there. */
+export const updatePanel = (d) => panel?.update(d);
 
-/** Refresh the panel's numbers from S (touches only what changed). */
-export function updatePanel(dpr) {
-  heads();
-  text('value', S.out && Number.isFinite(S.out.value) ? S.out.value.toFixed(2) : '–');
-  text('ret', fmt(S.episodeReturn));
-  const n = S.agentReturns.length,
-    avg = n ? S.agentSum / n : null;
-  text('best', n ? `${fmt(S.agentBest)} / ${fmt(avg)} (${n} ep.)` : '–');
-  $('solved').classList.toggle('met', n > 0 && avg >= spec.solved);
-  text('human', fmt(S.humanBest));
-  text('be', S.policy ? S.backend : S.error ? 'failed' : 'loading…');
-  text(
-    'fwd',
-    S.policy?.slow
-      ? `${S.backend} ${us(S.forwardMicros)} · wasm kernel ${us(S.kernelMicros)}`
-      : us(S.forwardMicros),
-  );
-  text('note', S.note);
-  $('note').classList.toggle('warn', S.warn);
-  const key = `${S.episode}:${S.values.length}:${spark.width}`;
-  if (key !== sparkKey && !spark.hidden) sparkline(key, dpr);
-}
-
-/** Size the sparkline's canvas to its box at this device pixel ratio. */
-export function resizeSpark(dpr) {
-  const r = spark.getBoundingClientRect();
-  spark.width = Math.round(r.width * dpr);
-  spark.height = Math.round(r.height * dpr);
-  sparkKey = '';
-}
-
-function sparkline(key, dpr) {
-  sparkKey = key;
-  const w = spark.width,
-    h = spark.height,
-    v = S.values;
-  sctx.clearRect(0, 0, w, h);
-  if (v.length < 2) return;
-  let lo = Infinity,
-    hi = -Infinity;
-  for (const x of v) {
-    lo = Math.min(lo, x);
-    hi = Math.max(hi, x);
-  }
-  const span = hi - lo || 1,
-    pad = 2 * dpr;
-  sctx.strokeStyle = '#3565a8';
-  sctx.lineWidth = 1.5 * dpr;
-  sctx.beginPath();
-  for (let i = 0; i < v.length; i++) {
-    // the x axis spans the whole time limit
-    const x = (i / spec.maxSteps) * w,
-      y = h - pad - ((v[i] - lo) / span) * (h - 2 * pad);
-    i ? sctx.lineTo(x, y) : sctx.moveTo(x, y);
-  }
-  sctx.stroke();
+/** Size the value sparkline to its box at this device pixel ratio (now, or when the panel mounts). */
+export function resizeSpark(d) {
+  dpr = d;
+  panel?.resize(d);
 }

@@ -1,6 +1,6 @@
 // Sharing, the eager half: a link that reproduces what is on screen (this env's page, the episode's seed, the
-// speed, the backend and the what-if physics), embed mode (?embed=1), and the Share and Record buttons (their
-// code, lazy/share.js, loads at the first click).
+// speed, the backend and the what-if physics), embed mode (?embed=1), and the Share and Record buttons' handlers
+// (wired by lazy/input.js; their code, lazy/share.js, loads at the first click).
 import { spec } from 'virtual:env';
 import { $ } from './dom.js';
 import { S, env, episodeSeed } from './loop.js';
@@ -37,16 +37,16 @@ const withUi = (what) => () => {
 /** Whether a clip is being recorded. */
 export const recording = () => S.recording === true;
 
-/** Hook up share and record; in embed mode the page shows the canvas and minimal controls. */
+/** Embed mode (?embed=1): the page shows the canvas and minimal controls. */
 export function wireShare(embed) {
   document.body.classList.toggle('embed', embed);
-  $('share').onclick = withUi('share');
-  $('record').onclick = withUi('toggleRecording');
-  $('full').onclick = (e) => {
-    e.currentTarget.href = shareLink();
-  }; // what is on screen at the click
-  $('share-close').onclick = () => {
-    $('share-box').hidden = true;
-  };
-  for (const id of ['share-link', 'share-embed']) $(id).onfocus = (e) => e.target.select();
 }
+
+/** The Share and Record buttons' handlers (lazy/input.js wires them with the other controls). */
+export const shareHandlers = () => ({
+  share: withUi('share'),
+  record: withUi('toggleRecording'),
+  full: (e) => {
+    e.currentTarget.href = shareLink(); // what is on screen at the click
+  },
+});

@@ -1,8 +1,8 @@
 // Backend switching: the playing backend plays on while the next one loads; a backend that fails mid-run
-// hands over to wasm; errors are shown on the page. Also the timing of one forward pass.
+// hands over to wasm; errors are shown on the page. (The timing of one forward pass: lazy/panel.js.)
 import kernel from 'virtual:kernel';
 import { $ } from './dom.js';
-import { S, env, busy, run, setBusy } from './loop.js';
+import { S, env, busy, run } from './loop.js';
 import { loadPolicy } from './policy.js';
 
 const baseUrl = new URL('.', import.meta.url); // assets/, wherever the site is hosted
@@ -25,56 +25,11 @@ export function fail(err) {
   e.hidden = false;
 }
 
-/**
- * Time of one forward pass in µs: the median of bursts of many calls, as one call is far below
- * performance.now()'s resolution (100 µs without cross-origin isolation) and a busy machine preempts.
- */
-const mainBursts = [],
-  kernelBursts = [];
-async function calibrate(policy, nBursts, sync = S.sync, bursts = mainBursts) {
-  const obs = Float32Array.from(env.obs);
-  for (let i = 0; sync && i < 50; i++) policy.forward(obs); // past the baseline compiler's first calls
-  const calls = sync ? 200 : 3;
-  for (let b = 0; b < nBursts; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) {
-      const r = policy.forward(obs);
-      if (!sync) await r;
-    }
-    bursts.push((1000 * (performance.now() - t0)) / calls);
-  }
-  bursts.splice(0, bursts.length - 9);
-  return bursts.slice().sort((a, b) => a - b)[bursts.length >> 1];
-}
-
-// Forward-pass timing waits until after the first action (it must not delay it); on synchronous backends
-// one more burst (about 1 ms) every 2 s lets the median settle on the JIT's optimised code. Slow backends
-// (python) time their own steps; the kernel is timed beside them on the same observations.
-let lastCalib = 0;
-/** Called once per frame at time t (ms). */
-export function maybeCalibrate(t) {
-  const p = S.policy;
-  if (!p || busy || S.firstActionMs === null) return;
-  let job;
-  if (p.slow) {
-    if (!kernelNow || (S.kernelMicros !== null && t - lastCalib < 2000)) return;
-    job = calibrate(kernelNow, S.kernelMicros === null ? 3 : 1, true, kernelBursts).then((us) => {
-      if (p === S.policy) S.kernelMicros = us;
-    });
-  } else {
-    if (S.forwardMicros !== null && !(S.sync && t - lastCalib > 2000)) return;
-    job = calibrate(p, S.forwardMicros === null ? 3 : 1).then((us) => {
-      if (p === S.policy) S.forwardMicros = us;
-    });
-  }
-  lastCalib = t;
-  setBusy(true);
-  job.catch(fail).finally(() => setBusy(false));
-}
-
 // The wasm kernel, loaded once: the default, the fallback, and what the python backend is timed against.
 let kernelP = null,
   kernelNow = null;
+/** The wasm kernel once loaded (lazy/panel.js times it beside a slow backend), else null. */
+export const wasmKernel = () => kernelNow;
 const takeResponse = () => {
   const r = wasmResponse;
   wasmResponse = undefined;
@@ -98,8 +53,7 @@ async function install(id, policy, note) {
   await probe;
   if (id !== loading) return false;
   S.sync = !(probe instanceof Promise) && !policy.slow;
-  mainBursts.length = 0;
-  S.forwardMicros = S.kernelMicros = null;
+  S.forwardMicros = S.kernelMicros = null; // lazy/panel.js times the new policy
   S.policy = policy;
   S.backend = policy.backend;
   S.note = note || policy.note || '';

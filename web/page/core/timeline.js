@@ -25,10 +25,18 @@ let controller = null,
 export function timeline() {
   if (!list.length)
     return Promise.reject(new Error('this page has no training snapshots (its policy has none)'));
-  controller ??= import('../lazy/timeline.js').then(
-    (m) =>
+  const baseUrl = new URL('.', import.meta.url);
+  // the lazy half, and the snapshots' eval and kernel URLs (a JSON asset of the build: not in the page's script)
+  const table = () =>
+    fetch(new URL(kernel.snapshot_table, baseUrl)).then((r) => {
+      if (!r.ok) throw new Error(`the snapshot list answered HTTP ${r.status}`);
+      return r.json();
+    });
+  controller ??= Promise.all([import('../lazy/timeline.js'), table()]).then(
+    ([m, table]) =>
       (ready = m.mountTimeline({
         kernel,
+        table,
         spec,
         Env,
         renderer,
@@ -41,7 +49,7 @@ export function timeline() {
         agentAction,
         loadPolicy,
         switchBackend,
-        baseUrl: new URL('.', import.meta.url),
+        baseUrl,
       })),
   );
   return controller;

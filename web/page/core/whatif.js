@@ -22,17 +22,11 @@ export const setPhysics = (given) => physics().then((p) => p.setPhysics(given));
 /** window.app.sweep({param, values?, episodes?}) -> Promise of [{value, meanReturn}]. */
 export const sweep = (opts) => physics().then((p) => p.sweep(opts));
 
-/** Show the what-if panel where the env has constants to change (engine envs have none); load it when opened. */
-export function wirePhysics() {
-  const box = $('physics');
-  box.hidden = !Object.keys(spec.constants ?? {}).length;
-  box.ontoggle = () => {
-    if (box.open) {
-      physics().catch((err) => {
-        loaded = null; // a later try fetches it again
-        $('physics-body').textContent =
-          `The what-if panel did not load (${err?.message || err}): reload the page.`;
-      });
-    }
-  };
-}
+/** Load the what-if panel (lazy/input.js shows it where the env has constants, and calls this when opened);
+ * a failed download is said in the panel, and tried again at the next opening. */
+export const openPhysics = () =>
+  physics().catch((err) => {
+    loaded = null; // a later try fetches it again
+    $('physics-body').textContent =
+      `The what-if panel did not load (${err?.message || err}): reload the page.`;
+  });

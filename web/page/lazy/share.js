@@ -4,9 +4,22 @@
 // first action): the page passes `ctx`.
 let ctx;
 
+// The share box, made here at the first click (its markup is no part of the page's first bytes), under the bar
+// of the Share button.
+const BOX = `<p><span id="share-status" role="status"></span> <button id="share-close" type="button">Close</button></p>
+<label>Link <input id="share-link" readonly></label>
+<label>Embed (paste into your page) <textarea id="share-embed" rows="2" readonly></textarea></label>`;
+
 /** init(ctx) -> {share, toggleRecording}; ctx = {spec, S, $, canvas, shareLink, episodeSeed}. */
 export function init(c) {
   ctx = c;
+  const box = document.createElement('div');
+  Object.assign(box, { id: 'share-box', className: 'full', hidden: true, innerHTML: BOX });
+  c.$('share').closest('.bar').after(box);
+  c.$('share-close').onclick = () => {
+    box.hidden = true;
+  };
+  for (const id of ['share-link', 'share-embed']) c.$(id).onfocus = (e) => e.target.select();
   return { share, toggleRecording };
 }
 

@@ -27,8 +27,8 @@ export function mountTimeline(d) {
 }
 
 /** The snapshots (kernel.snapshots) and their policies: one wasm instance per snapshot, loaded on first use. */
-function snapshots({ kernel, S, loadPolicy, baseUrl }) {
-  const list = kernel.snapshots;
+function snapshots({ kernel, table, S, loadPolicy, baseUrl }) {
+  const list = kernel.snapshots.map((s) => ({ ...s, ...table[s.id] })); // with their eval, kernel URLs
   const final = list.find((s) => s.final) ?? list[list.length - 1];
   const label = (s) =>
     s.steps === 0
@@ -47,7 +47,9 @@ function snapshots({ kernel, S, loadPolicy, baseUrl }) {
   const loaded = new Map();
   function policyOf(s) {
     if (!loaded.has(s.id)) {
-      const manifest = s.final ? kernel : { ...kernel, urls: { ...kernel.urls, 'policy.wasm': s.url } };
+      // a snapshot's own two modules: the page's lazy one reads the page's weights where they are in its module
+      const urls = { ...kernel.urls, 'policy.wasm': s.url, 'policy.lazy.wasm': s.lazy };
+      const manifest = s.final ? kernel : { ...kernel, urls };
       const p = loadPolicy(manifest, { backend: 'wasm', baseUrl }).then((policy) => {
         policy.snapshot = s.id;
         return policy;

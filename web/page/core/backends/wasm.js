@@ -1,21 +1,24 @@
-// The WebAssembly backend: the kernel folder's policy.wasm (no imports, weights in its data segment).
+// The WebAssembly backend: the kernel folder's policy.wasm (no imports, weights in its data segment: the
+// forward pass), and policy.lazy.wasm (forward_batch, saliency; on policy.wasm's memory), fetched on first use.
 import { kernelFile, outputSize, split } from './common.js';
 
-async function instantiate(manifest, baseUrl, response) {
-  const file = kernelFile(manifest, 'policy.wasm', baseUrl);
-  if (typeof file !== 'string') return WebAssembly.instantiate(file, {});
+const LAZY = 'policy.lazy.wasm';
+
+async function instantiate(name, file, response, imports) {
+  if (typeof file !== 'string') return WebAssembly.instantiate(file, imports);
   const res = await (response ?? fetch(file));
-  if (!res.ok) throw new Error(`policy.wasm answered HTTP ${res.status} ${res.statusText} at ${file}`);
+  if (!res.ok) throw new Error(`${name} answered HTTP ${res.status} ${res.statusText} at ${file}`);
   // Streaming compiles while the bytes arrive, but only with the right MIME type, which some CDNs get wrong.
   if ((res.headers.get('content-type') || '').startsWith('application/wasm')) {
-    return WebAssembly.instantiateStreaming(res, {});
+    return WebAssembly.instantiateStreaming(res, imports);
   }
-  return WebAssembly.instantiate(await res.arrayBuffer(), {});
+  return WebAssembly.instantiate(await res.arrayBuffer(), imports);
 }
 
 /** load(manifest, baseUrl, {response}) -> policy; response: an already started fetch of the wasm. */
 export async function load(manifest, baseUrl, { response } = {}) {
-  const { instance } = await instantiate(manifest, baseUrl, response);
+  const file = kernelFile(manifest, 'policy.wasm', baseUrl);
+  const { instance } = await instantiate('policy.wasm', file, response, {});
   const e = instance.exports;
   for (const name of ['memory', 'input_ptr', 'output_ptr', 'forward']) {
     if (!(name in e))
@@ -26,32 +29,48 @@ export async function load(manifest, baseUrl, { response } = {}) {
   const nOut = outputSize(manifest),
     inPtr = e.input_ptr() >> 2,
     outPtr = e.output_ptr() >> 2;
-  let f32 = new Float32Array(e.memory.buffer);
+  let f32;
+  const mem = () => {
+    if (f32?.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer); // new, or memory grew
+    return f32;
+  };
   const forward = (obs) => {
-    if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer); // memory grew
-    f32.set(obs, inPtr);
+    mem().set(obs, inPtr);
     e.forward();
     return split(manifest, f32.subarray(outPtr, outPtr + nOut));
   };
+  // The lazy half: the page's manifest names its URL (or inlines it); a kernel folder's lists the file.
+  const hasLazy = manifest.urls ? LAZY in manifest.urls : (manifest.inline?.[LAZY] ?? manifest.files?.[LAZY]);
+  let lazy = null,
+    lx = null;
+  const more = () =>
+    (lazy ??= instantiate(LAZY, kernelFile(manifest, LAZY, baseUrl), null, {
+      env: { memory: e.memory },
+    }).then((r) => (lx = r.instance.exports)));
+  // Each runs at once when the lazy half is there, else returns a Promise of its result.
+  const soon = (run) => (lx ? run(lx) : more().then(run));
   // d decision_k / d obs, f32[obs_dim] (the kernel folder's saliency(k); rl_web_agent/compiler/saliency.py), a copy
-  const salPtr = e.saliency_ptr ? e.saliency_ptr() >> 2 : 0;
-  const saliency = e.saliency
-    ? (obs, k) => {
-        if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer);
-        f32.set(obs, inPtr);
-        e.saliency(k);
-        return f32.slice(salPtr, salPtr + manifest.obs_dim);
-      }
-    : null;
+  const saliency = (obs, k) =>
+    soon((x) => {
+      mem().set(obs, x.input_ptr() >> 2);
+      x.saliency(k);
+      const at = x.saliency_ptr() >> 2;
+      return mem().slice(at, at + manifest.obs_dim);
+    });
   // Many observations at once (the kernel folder's forward_batch; the what-if sweep): rows of nOut, a view into
   // kernel memory that the next call overwrites
-  const batchSize = e.forward_batch ? e.batch_size() : 0;
-  const forwardBatch = (obs, n) => {
-    if (f32.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer);
-    f32.set(obs.subarray(0, n * manifest.obs_dim), e.batch_input_ptr() >> 2);
-    e.forward_batch(n);
-    const at = e.batch_output_ptr() >> 2;
-    return f32.subarray(at, at + n * nOut);
+  const forwardBatch = (obs, n) =>
+    soon((x) => {
+      mem().set(obs.subarray(0, n * manifest.obs_dim), x.batch_input_ptr() >> 2);
+      x.forward_batch(n);
+      const at = x.batch_output_ptr() >> 2;
+      return mem().subarray(at, at + n * nOut);
+    });
+  return {
+    backend: 'wasm',
+    forward,
+    saliency: hasLazy ? saliency : null,
+    batchSize: hasLazy ? manifest.batch_size : 0,
+    forwardBatch: hasLazy ? forwardBatch : null,
   };
-  return { backend: 'wasm', forward, saliency, batchSize, forwardBatch: batchSize ? forwardBatch : null };
 }
