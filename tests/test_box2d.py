@@ -319,6 +319,7 @@ def test_walker_bit_identical_300_episodes():
 
 # ---- the pages (a page needs a policy: build/models/<env> or models/<env>)
 
+
 def lander_page(browser, serve, site, env_id):
     if not (site["site"] / env_id / "index.html").exists():
         pytest.skip(f"no {env_id} page: it has no policy here ({site['failed'].get(env_id, 'none trained')})")
@@ -535,7 +536,7 @@ def test_walker_page_runs_and_takes_physics_and_pushes(browser, serve, site):
     """BipedalWalker's page: the agent plays episodes on one reused world at max speed with no console error
     and constant engine memory; what-if gravity, the sweep, saliency and a push on the hull work. Its bytes
     until the first action are printed (a 64x64 policy's kernel takes it past the landers' 100 KB)."""
-    from tests.pages import budget_gz, fetched_gz, first_action_urls, status
+    from tests.pages import fetched_gz, first_action_urls, status
 
     base, page, watch = lander_page(browser, serve, site, "BipedalWalker-v3")
     sizes = fetched_gz(first_action_urls(page), base, site["root"])
