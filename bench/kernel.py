@@ -286,11 +286,8 @@ def compile_rows(ctx: Context) -> list[Row]:
         )
     wasm = (ctx.kernel / "policy.wasm").stat().st_size
     lazy = (ctx.kernel / LAZY_WASM_FILE).stat().st_size
-    wbytes = sum(
-        v.size * 4
-        for k, v in ctx.tensors.items()
-        if k.startswith(("actor.", "critic.", "obs_norm.")) and k != "actor.log_std"
-    )
+    # the float32 weights forward() reads (the actor's, the normaliser's; the critic's are the lazy module's)
+    wbytes = json.loads((ctx.kernel / "manifest.json").read_text())["forward_weight_bytes"]
     limit = wbytes + FORWARD_CODE_BYTES  # the same bound as tests/test_compile.py's
     rows.append(
         Row(
@@ -299,20 +296,21 @@ def compile_rows(ctx: Context) -> list[Row]:
             wasm,
             "B",
             ratio=wasm / wbytes,
-            ratio_to="float32 weights",
+            ratio_to="forward()'s float32 weights",
             target=f"<= weights + {FORWARD_CODE_BYTES} = {limit} B",
             ok=wasm <= limit,
-            note=f"float32 weights {wbytes} B, {gz_size((ctx.kernel / 'policy.wasm').read_bytes())} B gz",
+            note=f"forward()'s float32 weights {wbytes} B, "
+            f"{gz_size((ctx.kernel / 'policy.wasm').read_bytes())} B gz",
         )
     )
     rows.append(
         Row(
             S,
-            "policy.lazy.wasm size (batch, saliency: fetched on first use)",
+            "policy.lazy.wasm size (value, batch, saliency: fetched after the first action)",
             lazy,
             "B",
-            note=f"{gz_size((ctx.kernel / LAZY_WASM_FILE).read_bytes())} B gz; code alone, "
-            "reading policy.wasm's weights in its memory",
+            note=f"{gz_size((ctx.kernel / LAZY_WASM_FILE).read_bytes())} B gz; the critic's weights and the "
+            "code, reading the actor's weights in policy.wasm's memory",
         )
     )
     return rows

@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from rl_web_agent.compiler.compile import CompileConfig, CompileError, compile_policy
-from rl_web_agent.compiler.wasm import EAGER_EXPORTS, FORWARD_CODE_BYTES, LAZY_EXPORTS, WasmPolicy
+from rl_web_agent.compiler.wasm import (
+    EAGER_EXPORTS,
+    FORWARD_CODE_BYTES,
+    LAZY_EXPORTS,
+    LAZY_EXPORTS_VALUE,
+    WasmPolicy,
+)
 from tests.checkpoints import load_oracle, make_random_checkpoint, oracle_forward
 from tests.kernels import assert_parity
 
@@ -157,10 +163,11 @@ def test_manifest_and_module(compiled):
     assert m["lazy_wasm_sha256"] == hashlib.sha256((kdir / "policy.lazy.wasm").read_bytes()).hexdigest()
     assert m["parity"]["samples"] >= 1000 and m["parity"]["max_abs_err"] < 1e-4
     # policy.wasm imports nothing (WasmPolicy raises otherwise) and has the forward pass alone; the lazy
-    # module the rest, on policy.wasm's memory
+    # module the rest (the value: a policy with a critic), on policy.wasm's memory
     wasm = WasmPolicy(kdir / "policy.wasm")
     assert wasm.exports_names == sorted(["memory", *EAGER_EXPORTS])
-    assert wasm.lazy_exports_names == sorted(LAZY_EXPORTS)
+    value = LAZY_EXPORTS_VALUE if any(o["name"] == "value" for o in m["outputs"]) else ()
+    assert wasm.lazy_exports_names == sorted(LAZY_EXPORTS + value)
     assert wasm.batch == 256
 
 
@@ -230,13 +237,24 @@ def test_building_a_policy_leaves_tinygrads_default_device(tmp_path):
 
 
 def test_wasm_size_budget(compiled):
-    """policy.wasm, what a page fetches before its first action, is its float32 weights plus at most
-    FORWARD_CODE_BYTES of forward pass (the bench's kernel-size row holds it to the same); the rest of the
-    kernel, policy.lazy.wasm, is code alone: no weights (tests/test_saliency.py: its saliency's share)."""
-    _, kdir = compiled["cartpole"]
+    """policy.wasm, what a page fetches before its first action, is the actor's float32 weights plus at most
+    FORWARD_CODE_BYTES of forward pass (the bench's kernel-size row holds it to the same): the critic's
+    weights are policy.lazy.wasm's, which holds no copy of the actor's (tests/test_saliency.py: its
+    saliency's share)."""
+    model, kdir = compiled["cartpole"]
     m = json.loads((kdir / "manifest.json").read_text())
-    assert m["files"]["policy.wasm"] <= m["files"]["policy.weights.bin"] + FORWARD_CODE_BYTES
-    assert m["files"]["policy.lazy.wasm"] < m["files"]["policy.weights.bin"]
+    from safetensors.numpy import load_file
+
+    critic = sum(4 * t.size for n, t in load_file(str(model / "policy.safetensors")).items() if "critic" in n)
+    assert m["forward_weight_bytes"] == m["files"]["policy.weights.bin"] - critic
+    assert critic > FORWARD_CODE_BYTES, "CartPole's critic: more bytes than policy.wasm's code may have"
+    assert m["files"]["policy.wasm"] <= m["forward_weight_bytes"] + FORWARD_CODE_BYTES
+    # each hidden layer's weights (as the kernels read them, [in, out]) in one module, never in both
+    eager, lazy = ((kdir / f).read_bytes() for f in ("policy.wasm", "policy.lazy.wasm"))
+    tensors = load_file(str(model / "policy.safetensors"))
+    for head, home, other in (("actor", eager, lazy), ("critic", lazy, eager)):
+        w = np.ascontiguousarray(tensors[f"{head}.1.weight"].T, dtype="<f4").tobytes()
+        assert w in home and w not in other, head
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc to build policy.c natively")
@@ -275,8 +293,10 @@ def test_policy_c_builds_natively_with_gcc(compiled, name, tmp_path):
     ref = oracle_forward(model, obs)
     assert_parity(got, ref, m)
     np.ctypeslib.as_array(so.input_ptr(), (d,))[:] = obs[5]
-    so.forward()
-    assert_parity(np.ctypeslib.as_array(so.output_ptr(), (n_out,))[None].copy(), ref[5:6], m)
+    so.forward()  # the action head; value() the critic's value of the same input (one module: one input)
+    so.value.restype = ctypes.c_float
+    got1 = np.append(np.ctypeslib.as_array(so.output_ptr(), (n_out - 1,)), so.value())
+    assert_parity(got1[None], ref[5:6], m)
 
 
 # ---- bad input: a one-line message, a non-zero exit, the output folder untouched ----

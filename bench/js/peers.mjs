@@ -5,10 +5,12 @@
 export async function wasmPeer(name, bytes, lazyBytes = null) {
   const { instance } = await WebAssembly.instantiate(bytes, {});
   let e = instance.exports;
-  // our kernel's forward_batch is in policy.lazy.wasm, on policy.wasm's memory (the kernel folder)
+  // our kernel's value and forward_batch are in policy.lazy.wasm, on policy.wasm's memory (the kernel folder)
+  let lazyInput = null;
   if (lazyBytes) {
     const lazy = await WebAssembly.instantiate(lazyBytes, { env: { memory: e.memory } });
-    const { input_ptr, ...rest } = lazy.instance.exports; // its input_ptr is saliency's
+    const { input_ptr, ...rest } = lazy.instance.exports; // its input_ptr is value()'s and saliency's
+    lazyInput = input_ptr;
     e = { ...rest, ...e };
   }
   for (const k of [
@@ -29,7 +31,10 @@ export async function wasmPeer(name, bytes, lazyBytes = null) {
     init(obsDim, nOut) {
       const buf = e.memory.buffer;
       this.inp = new Float32Array(buf, e.input_ptr(), obsDim);
-      this.out = new Float32Array(buf, e.output_ptr(), nOut);
+      // forward() writes the action head; value(), where there is one, returns the value of its own input
+      this.nHead = e.value ? nOut - 1 : nOut;
+      this.out = new Float32Array(buf, e.output_ptr(), this.nHead);
+      if (e.value) this.vin = new Float32Array(buf, lazyInput(), obsDim);
       this.batchSize = e.batch_size();
       this.binp = new Float32Array(buf, e.batch_input_ptr(), this.batchSize * obsDim);
       this.bout = new Float32Array(buf, e.batch_output_ptr(), this.batchSize * nOut);
@@ -39,6 +44,10 @@ export async function wasmPeer(name, bytes, lazyBytes = null) {
       this.inp.set(obs);
       e.forward();
       this.res.set(this.out);
+      if (e.value) {
+        this.vin.set(obs);
+        this.res[this.nHead] = e.value();
+      }
       return this.res;
     },
     batch(flat, n) {

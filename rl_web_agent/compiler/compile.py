@@ -229,10 +229,10 @@ def _report(log, out: Path, manifest: dict, times: dict[str, float]) -> None:
         f"autograd on {sal['samples']:,}, max rel err {sal['max_rel_err']:.2e}; policy.weights.json in "
         f"runtime_py/mlp.py vs PyTorch on {py['samples']:,}, max abs err {py['max_abs_err']:.2e}"
     )
-    wasm, weights = manifest["files"][WASM_FILE], manifest["files"]["policy.weights.bin"]
+    wasm, weights = manifest["files"][WASM_FILE], manifest["forward_weight_bytes"]
     log(
-        f"  policy.wasm {wasm:,} bytes = float32 weights {weights:,} + {wasm - weights:,}; policy.lazy.wasm "
-        f"(batch, saliency) {manifest['files'][LAZY_WASM_FILE]:,}"
+        f"  policy.wasm {wasm:,} bytes = forward()'s float32 weights {weights:,} + {wasm - weights:,}; "
+        f"policy.lazy.wasm (value, batch, saliency) {manifest['files'][LAZY_WASM_FILE]:,}"
     )
     steps = ", ".join(f"{step} {s:.1f}" for step, s in times.items())
     log(f"  time {sum(times.values()):.1f} s ({steps})")
@@ -273,9 +273,16 @@ def render(ckpt: Checkpoint, batch_size: int) -> Rendered:
     batch_wgsl = render_graphs(policy, batch_size, False, {"wgsl": wgsl_renderer()}, "b")["wgsl"]
     # the gradient of the decision with respect to the observation (saliency.py), derived by tinygrad
     grad = saliency.render_saliency(policy, {"c": c_renderer(), "wgsl": wgsl_renderer()}, "g")
+
+    # forward(), what a decision needs: the action head alone, for one observation (policy.wasm); value(), the
+    # critic alone (policy.lazy.wasm: the critic's weights and code stay off the first action's bill)
+    def one_row(prefix: str, f):  # F (policy.head, policy.value) of one observation, in C
+        return render_graphs(policy, 1, False, {"c": c_renderer()}, prefix, target=lambda x: (f(x), {}))["c"]
+
+    head_c = one_row("a", policy.head)
+    value_c = one_row("v", policy.value) if ckpt.value else None
     weights = weight_arrays(policy)
-    # forward() runs the per-row kernels with n = 1: one set of kernels, plus blocked big matmuls
-    c_src = emit_c(batch_c, weights, _header(ckpt, C_FILE), blocked_c, grad["c"])
+    c_src = emit_c(batch_c, weights, _header(ckpt, C_FILE), head_c, value_c, blocked_c, grad["c"])
     wgsl = {"single": single, "batch": batch_wgsl, "saliency": grad["wgsl"]}
     return Rendered(policy, weights, c_src, wgsl)
 
@@ -361,6 +368,10 @@ def write(folder: Path, job: Resolved, rendered: Rendered, checks: Checks, batch
         "weights_sha256": hashlib.sha256((folder / webgpu["weights"]).read_bytes()).hexdigest(),
         "wasm_sha256": hashlib.sha256((folder / WASM_FILE).read_bytes()).hexdigest(),
         "lazy_wasm_sha256": hashlib.sha256((folder / LAZY_WASM_FILE).read_bytes()).hexdigest(),
+        # what policy.wasm must hold: the float32 weights forward() reads (not the critic's, value()'s)
+        "forward_weight_bytes": sum(
+            a.size * 4 for n, a in rendered.weights.items() if not n.startswith("critic.")
+        ),
         "tinygrad_version": version("tinygrad"),
         "files": {},  # write_manifest fills it in
         "parity": checks.parity,

@@ -163,9 +163,7 @@ class TinyPolicy:
                 a = a.contiguous()  # storage buffers (WebGPU allows 8): the squash gets a kernel of its own
         return a
 
-    @on_policy_device
-    def __call__(self, obs):
-        x = self.normalise(obs)
+    def _head(self, x):
         a = self.actor(x)
         if self.ckpt.discrete and self.ckpt.head == "policy":
             # softmax as PyTorch computes it, exp(a - max) / sum; with exp in its own kernel, tinygrad's
@@ -173,6 +171,22 @@ class TinyPolicy:
             # (the subtraction fused into it: one kernel less, ~300 bytes of policy.wasm)
             e = (a - a.max(-1, keepdim=True)).exp().contiguous()
             a = e / e.sum(-1, keepdim=True)
+        return a
+
+    @on_policy_device
+    def head(self, obs):
+        """obs [B, obs_dim] -> [B, n_act]: the action head alone (forward(), what a decision needs)."""
+        return self._head(self.normalise(obs))
+
+    @on_policy_device
+    def value(self, obs):
+        """obs [B, obs_dim] -> [B, 1]: the critic's value alone (value(); a policy with a critic)."""
+        return self._mlp("critic", self.normalise(obs))
+
+    @on_policy_device
+    def __call__(self, obs):
+        x = self.normalise(obs)
+        a = self._head(x)
         return columns(a, self._mlp("critic", x)) if self.ckpt.value else a
 
     @on_policy_device

@@ -3,15 +3,17 @@
 The kernel bodies are tinygrad's ClangRenderer output, untouched apart from their names (made unique and
 `static`) and their vector typedefs (hoisted into a prelude that also builds with GCC). The glue here
 declares the buffers tinygrad's scheduler asked for, calls the kernels in schedule order, and defines the
-kernel-folder entry points: input_ptr, output_ptr, forward, batch_size, batch_input_ptr, batch_output_ptr,
-forward_batch(n), and the saliency's (saliency.py): saliency(k), saliency_ptr.
+kernel-folder entry points: input_ptr, output_ptr, forward (the action head of one observation), value (its
+critic's value, for a policy with a critic), batch_size, batch_input_ptr, batch_output_ptr, forward_batch(n)
+(head and value of n), and the saliency's (saliency.py): saliency(k), saliency_ptr.
 
 A page's first action needs only forward(), so policy.c becomes two modules (the kernel folder):
-`policy.wasm` (-DPOLICY_EAGER: the weights, forward() and its buffers; no imports) and `policy.lazy.wasm`
-(-DPOLICY_LAZY: forward_batch and saliency), which imports policy.wasm's memory and reads the weights where
-policy.wasm holds them: each weight and each of its own buffers is a constant address there (build_wasm lays
-them out), so it has no data of its own and costs only its code. Both are built from the same policy.c:
-without either define, policy.c is one module with every entry point (a native build has them all).
+`policy.wasm` (-DPOLICY_EAGER: the actor's weights, forward() and its buffers; no imports) and
+`policy.lazy.wasm` (-DPOLICY_LAZY: value, forward_batch and saliency), which imports policy.wasm's memory and
+reads the weights where policy.wasm holds them: each such weight and each of its own buffers is a constant
+address there (build_wasm lays them out); its own data is the weights policy.wasm lacks, the critic's. Both
+are built from the same policy.c: without either define, policy.c is one module with every entry point (a
+native build has them all).
 """
 
 from __future__ import annotations
@@ -28,16 +30,14 @@ from rl_web_agent.compiler.codegen import BATCH_VAR, Graph, Kernel, comment_safe
 from rl_web_agent.compiler.kernel_dir import LAZY_WASM_FILE
 from rl_web_agent.compiler.saliency import SELECT
 
-# forward_batch runs the blocked kernel of an elementwise call with at most this many floats per row (below).
-# forward() runs per-row kernels only: it is alone in policy.wasm, where a blocked kernel for a small layer
-# (which once spared the one module a per-row copy) is the bigger one: CartPole's policy.wasm 12,594 -> 12,122
-# B, 227 B less gzipped, its forward() as fast (Node 22, interleaved runs).
+# forward_batch runs the blocked kernel of an elementwise call with at most this many floats per row (below)
 SINGLE_BLOCKED_MAX_ROW = 8
-# What policy.wasm (a page's first action's kernel) may hold beyond its float32 weights: forward()'s code, the
-# module's sections. The classic-control policies (32x32 tanh) need 1,541 (Pendulum) to 2,113 B (MountainCar,
-# its observation normaliser's code); CartPole 1,998. tests/test_compile.py and the bench's kernel-size row
-# hold policy.wasm to it.
-FORWARD_CODE_BYTES = 2560
+# What policy.wasm (a page's first action's kernel) may hold beyond the float32 weights forward() reads (the
+# manifest's forward_weight_bytes: not the critic's): forward()'s code, the module's sections. The shipped
+# policies need 966 (Pendulum) to 1,513 B (Acrobot, MountainCar: the softmax, the observation normaliser) for
+# 32x32 tanh, 1,703 B for LunarLander's 64x64 (2026-12-05). tests/test_compile.py and the bench's kernel-size
+# row hold policy.wasm to it.
+FORWARD_CODE_BYTES = 2048
 # the entry points of each module (the kernel folder): policy.wasm's, what the first action needs, and
 # policy.lazy.wasm's (its input_ptr is saliency()'s input, a buffer of its own)
 EAGER_EXPORTS = ("input_ptr", "output_ptr", "forward")
@@ -50,7 +50,8 @@ LAZY_EXPORTS = (
     "saliency",
     "saliency_ptr",
 )
-EXPORTS = tuple(dict.fromkeys(EAGER_EXPORTS + LAZY_EXPORTS))
+LAZY_EXPORTS_VALUE = ("value",)  # a policy with a critic's
+EXPORTS = tuple(dict.fromkeys(EAGER_EXPORTS + LAZY_EXPORTS + LAZY_EXPORTS_VALUE))
 LAZY_NAME = LAZY_WASM_FILE
 # -fno-unroll-loops: clang's unrolling of the kernels' loops (on top of tinygrad's upcasts) cost ~1.2 KB of
 # code for no measurable speed (Node 20, CartPole 32x32: forward() was as fast or faster without it)
@@ -65,8 +66,9 @@ ZIG_FLAGS = [
     "-Wl,--strip-all",
 ]
 
-# policy.c, top to bottom: emit_c fills each $hole (string.Template: C has no `$`). forward() runs the
-# kernels on the s_ buffers (one block of rows), forward_batch on the b_ buffers (n rows of at most $batch).
+# policy.c, top to bottom: emit_c fills each $hole (string.Template: C has no `$`). forward() runs the action
+# head's kernels on the s_ buffers (one row), value() the critic's on the v_ buffers (reading s_input),
+# forward_batch the whole policy's on the b_ buffers (n rows of at most $batch).
 POLICY_C = Template("""\
 $header
 #if defined(__wasm__)
@@ -100,7 +102,7 @@ $typedefs
 
 /* ---- weights (float32, as the kernels index them) ---- */
 $weights
-/* ---- buffers planned by tinygrad's scheduler: a block of rows for forward(), all for batches */
+/* ---- buffers planned by tinygrad's scheduler: a row for forward() and value(), all for batches */
 $buffers
 
 /* ---- kernels rendered by tinygrad's ClangRenderer ---- */
@@ -115,6 +117,7 @@ EXPORT_LAZY(batch_output_ptr) float *batch_output_ptr(void) { return b_output; }
 EXPORT_EAGER(forward) void forward(void) {
 $forward
 }
+$value
 EXPORT_LAZY(forward_batch) void forward_batch(int $n) {
   if ($n < 1) return;
   if ($n > $batch) $n = $batch;
@@ -125,6 +128,14 @@ $saliency""")
 ROUND_TO_BLOCKS = Template("""\
   int blocks = ($n + $k_1) / $k;
   $n = blocks * $k;  /* whole blocks: rows past n are computed, and never read */""")
+# value(): the critic alone (policy.wasm holds none of it), on the observation at input_ptr
+VALUE_C = Template("""\
+$buffers
+EXPORT_LAZY(value) float value(void) {
+$calls
+  return v_output[0];
+}
+""")
 # the saliency graph (saliency.py) reads forward()'s input, s_input; $select fills its one-hot of k
 SALIENCY_C = Template("""\
 $buffers
@@ -205,16 +216,16 @@ def _arg(g: Graph, b: str, prefix: str, weight_names: dict[str, str]) -> str:
     return f"(float *){weight_names[b]}" if g.buffers[b].kind == "weight" else f"{prefix}_{c_ident(b)}"
 
 
-def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]:
-    """Per call of BATCH: does forward() / forward_batch() run BLOCKED's kernel instead (blocks of rows)?
+def blocked_calls(batch: Graph, blocked: Graph) -> list[bool]:
+    """Per call of BATCH: does forward_batch() run BLOCKED's kernel instead (blocks of rows)?
 
-    forward_batch: for every matmul (a reduction reading a weight), where each weight load then feeds a block
-    of rows, and tiny elementwise calls. forward(): never (SINGLE_BLOCKED_MAX_ROW's comment). Both graphs come
-    from the same tinygrad schedule, so call i of one is call i of the other: checked here.
+    For every matmul (a reduction reading a weight), where each weight load then feeds a block of rows, and
+    tiny elementwise calls. Both graphs come from the same tinygrad schedule, so call i of one is call i of
+    the other: checked here.
     """
     if len(batch.calls) != len(blocked.calls) or batch.rows != blocked.rows:
         raise RuntimeError("the per-row and the blocked schedules differ; cannot link them")
-    single, many = [], []
+    many = []
     for a, b in zip(batch.calls, blocked.calls, strict=True):
         if a.bufs != b.bufs or any(batch.buffers[x].size != blocked.buffers[x].size for x in a.bufs):
             raise RuntimeError(
@@ -228,9 +239,8 @@ def blocked_calls(batch: Graph, blocked: Graph) -> tuple[list[bool], list[bool]]
         # an elementwise kernel's blocked version is the same code looping over whole blocks (which lets clang
         # drop its vector loop's remainder): for a few floats per row, one kernel can serve both entry points
         tiny = not blocked.kernels[b.kernel].reduce and per_row <= SINGLE_BLOCKED_MAX_ROW
-        single.append(False)
         many.append(matmul or tiny)
-    return single, many
+    return many
 
 
 def _buffers_c(g: Graph, prefix: str, n_rows: int, skip: tuple[str, ...] = ()) -> list[str]:
@@ -245,12 +255,18 @@ def _buffers_c(g: Graph, prefix: str, n_rows: int, skip: tuple[str, ...] = ()) -
     return out
 
 
-def _saliency_c(g: Graph, weight_names: dict[str, str]) -> str:
-    """SALIENCY_C filled: the saliency graph's buffers and its entry points saliency(k), saliency_ptr."""
+def _one_row_calls(g: Graph, prefix: str, weight_names: dict[str, str]) -> list[str]:
+    """G's kernel calls for one row on the PREFIX_ buffers; G's input is always forward()'s, s_input."""
     calls = []
     for c in g.calls:
-        args = ["s_input" if b == "input" else _arg(g, b, "g", weight_names) for b in c.bufs]
-        calls.append(f"  {g.kernels[c.kernel].name}({', '.join(args)});")
+        args = ["s_input" if b == "input" else _arg(g, b, prefix, weight_names) for b in c.bufs]
+        calls.append(f"  {g.kernels[c.kernel].name}({', '.join(args + ['1'] * len(c.vars))});")
+    return calls
+
+
+def _saliency_c(g: Graph, weight_names: dict[str, str]) -> str:
+    """SALIENCY_C filled: the saliency graph's buffers and its entry points saliency(k), saliency_ptr."""
+    calls = _one_row_calls(g, "g", weight_names)
     # a one-action discrete policy's log pi is 0 whatever the observation: tinygrad's graph then never reads k
     select = g.buffers.get(SELECT)
     fill = "  (void)k;"
@@ -265,48 +281,56 @@ def emit_c(
     batch: Graph,
     weights: dict[str, np.ndarray],
     header: str,
+    head: Graph,
+    value: Graph | None = None,
     blocked: Graph | None = None,
     saliency: Graph | None = None,
 ) -> str:
     """policy.c: POLICY_C filled with the weights, buffers, tinygrad's kernels and each entry point's calls.
 
-    batch: kernels over n rows (n symbolic). forward() runs them with n = 1 on buffers of its own;
-    forward_batch over n rows. With BLOCKED (the same schedule in blocks of rows), matmuls run its
-    kernels instead (blocked_calls), over n rounded up to whole blocks: the rows past n are computed and
-    never read.
+    head, value: the action head's and the critic's kernels for one observation (forward(), value()).
+    batch: the whole policy's kernels over n rows (n symbolic), forward_batch's. With BLOCKED (the same
+    schedule in blocks of rows), matmuls run its kernels instead (blocked_calls), over n rounded up to whole
+    blocks: the rows past n are computed and never read.
     """
-    n_calls = len(batch.calls)
-    single, many = blocked_calls(batch, blocked) if blocked is not None else ([False] * n_calls,) * 2
+    if head.buffers["input"].size != batch.buffers["input"].size // batch.rows:
+        raise RuntimeError("the head's graph reads another observation than the batch's; cannot link them")
+    many = blocked_calls(batch, blocked) if blocked is not None else [False] * len(batch.calls)
     k = blocked.block if blocked is not None else 1
     weight_names = {name: "w_" + c_ident(name) for name in weights}
-    calls: dict[str, list[str]] = {"s": [], "b": []}
+    calls_b: list[str] = []
     used: set[str] = set()
-    for i in range(n_calls):
-        for prefix, use_blocked in (("s", single[i]), ("b", many[i])):
-            g = blocked if use_blocked else batch
-            c = g.calls[i]
-            kern = g.kernels[c.kernel]
-            used.add(kern.name)
-            n = "1" if prefix == "s" else ("blocks" if use_blocked else BATCH_VAR)
-            args = [_arg(g, b, prefix, weight_names) for b in c.bufs] + [n] * len(c.vars)
-            calls[prefix].append(f"  {kern.name}({', '.join(args)});")
+    for i, use_blocked in enumerate(many):
+        g = blocked if use_blocked else batch
+        c = g.calls[i]
+        kern = g.kernels[c.kernel]
+        used.add(kern.name)
+        n = "blocks" if use_blocked else BATCH_VAR
+        args = [_arg(g, b, "b", weight_names) for b in c.bufs] + [n] * len(c.vars)
+        calls_b.append(f"  {kern.name}({', '.join(args)});")
     kernels_used = [kn for kn in batch.kernels + (blocked.kernels if blocked else []) if kn.name in used]
-    kernels_used += saliency.kernels if saliency is not None else []
+    kernels_used += [kn for g in (head, value, saliency) if g is not None for kn in g.kernels]
     typedefs, kernels = _kernel_sources(kernels_used)
     rows = batch.rows if blocked is None else blocked.rows
     if blocked is not None:
-        round_up = ROUND_TO_BLOCKS.substitute(n=BATCH_VAR, k=k, k_1=k - 1)
-        calls["b"].insert(0, round_up)
+        calls_b.insert(0, ROUND_TO_BLOCKS.substitute(n=BATCH_VAR, k=k, k_1=k - 1))
+    value_c = ""
+    if value is not None:
+        value_c = VALUE_C.substitute(
+            buffers=_lazy_or_static(_buffers_c(value, "v", 1, skip=("input",))),
+            calls="\n".join(_one_row_calls(value, "v", weight_names)),
+        )
     return POLICY_C.substitute(
         header="\n".join(f"/* {comment_safe(line)} */" if line else "" for line in header.splitlines()),
         typedefs="\n".join(typedefs),
         weights="\n".join(c_array(weight_names[n], a) for n, a in weights.items()),
-        buffers=_lazy_or_static(_buffers_c(batch, "s", k) + _buffers_c(batch, "b", rows)),
+        buffers=_lazy_or_static(_buffers_c(head, "s", 1) + _buffers_c(batch, "b", rows)),
         kernels="\n".join(kernels),
         batch=batch.batch,
         n=BATCH_VAR,
-        forward="\n".join(calls["s"]),
-        forward_batch="\n".join(calls["b"]),
+        forward="\n".join(_one_row_calls(head, "s", weight_names)),
+        value=value_c,
+        forward_batch="\n".join(calls_b),
         saliency=_saliency_c(saliency, weight_names) if saliency is not None else "",
     )
 
@@ -435,7 +459,8 @@ def build_wasm(c_path: Path, eager: Path, lazy: Path, weights: dict[str, np.ndar
     # its own data from layout["data"] on: should it outgrow the room lazy_layout made, its memory import
     # asks for more than policy.wasm has, and it fails to instantiate here (never overwrites policy.wasm's)
     lazy_flags = ["-DPOLICY_LAZY", "-Wl,--import-memory", f"-Wl,--global-base={layout['data']}"]
-    cmd = zig_cc([c_path], lazy, *lazy_flags, *defines, *_exports(LAZY_EXPORTS))
+    lazy_exports = LAZY_EXPORTS + (LAZY_EXPORTS_VALUE if "EXPORT_LAZY(value)" in c_path.read_text() else ())
+    cmd = zig_cc([c_path], lazy, *lazy_flags, *defines, *_exports(lazy_exports))
     # policy.wasm's memory, which it imports, is not the lazy module's to export
     _zig([a for a in cmd if a != "-Wl,--export-memory"])
     import wasmtime
@@ -503,8 +528,10 @@ class WasmPolicy:
                 raise RuntimeError("policy.lazy.wasm must import policy.wasm's memory (env.memory) alone")
             self.lazy_exports_names = sorted(e.name for e in lazy_module.exports)
             lz = wasmtime.Instance(self.store, lazy_module, [self.memory]).exports(self.store)
-            self.fn.update({n: lz[n] for n in LAZY_EXPORTS if n in lz and n != "input_ptr"})
-            self.fn["saliency_input_ptr"] = lz["input_ptr"]
+            self.fn.update(
+                {n: lz[n] for n in LAZY_EXPORTS + LAZY_EXPORTS_VALUE if n in lz and n != "input_ptr"}
+            )
+            self.fn["lazy_input_ptr"] = lz["input_ptr"]
         self.batch = self.fn["batch_size"](self.store)
 
     def _view(self, ptr: int, n: int) -> np.ndarray:
@@ -516,17 +543,21 @@ class WasmPolicy:
         )
 
     def forward(self, obs: np.ndarray, n_out: int) -> np.ndarray:
-        """One observation through forward()."""
-        s = self.store
-        self._view(self.fn["input_ptr"](s), obs.size)[:] = np.asarray(obs, dtype=np.float32).ravel()
+        """One observation through forward(), and value() where the kernel has one: [head..., value]."""
+        s, obs = self.store, np.asarray(obs, dtype=np.float32).ravel()
+        self._view(self.fn["input_ptr"](s), obs.size)[:] = obs
         self.fn["forward"](s)
-        return self._view(self.fn["output_ptr"](s), n_out).copy()
+        if "value" not in self.fn:  # no critic, or a kernel from before value() (forward() wrote it)
+            return self._view(self.fn["output_ptr"](s), n_out).copy()
+        head = self._view(self.fn["output_ptr"](s), n_out - 1).copy()
+        self._view(self.fn.get("lazy_input_ptr", self.fn["input_ptr"])(s), obs.size)[:] = obs
+        return np.append(head, np.float32(self.fn["value"](s)))
 
     def saliency(self, obs: np.ndarray, k: np.ndarray) -> np.ndarray:
         """[N, obs_dim] observations, one k each -> [N, obs_dim]: saliency(k_i) on observation i."""
         s, obs = self.store, np.ascontiguousarray(obs, dtype=np.float32)
         out = np.empty_like(obs)
-        ip = self.fn.get("saliency_input_ptr", self.fn["input_ptr"])(s)
+        ip = self.fn.get("lazy_input_ptr", self.fn["input_ptr"])(s)
         sp, run = self.fn["saliency_ptr"](s), self.fn["saliency"]
         x, g = self._view(ip, obs.shape[1]), self._view(sp, obs.shape[1])
         for i, (o, ki) in enumerate(zip(obs, np.asarray(k).tolist(), strict=True)):

@@ -16,6 +16,7 @@ const LAZY_EXPORTS = [
   'saliency',
   'saliency_ptr',
 ];
+const LAZY_VALUE_EXPORT = 'value'; // a policy with a critic's (the manifest's outputs name a value)
 // Gymnasium's id grammar ([namespace/]name[-vN]); the id also names the page's folder, so no path tricks.
 const ENV_ID = /^(?:[\w:.-]+\/)?[\w:.-]+?(?:-v\d+)?$/;
 
@@ -132,7 +133,9 @@ function checkWasm(file, m, mpath, lazy = false) {
     fail(`${file} is not a WebAssembly module (${e.message}): ${RECOMPILE}`);
   }
   const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
-  const missing = (lazy ? LAZY_EXPORTS : WASM_EXPORTS).filter((e) => !exported.has(e));
+  const hasValue = m.outputs?.some((o) => o.name === 'value');
+  const want = lazy ? [...LAZY_EXPORTS, ...(hasValue ? [LAZY_VALUE_EXPORT] : [])] : WASM_EXPORTS;
+  const missing = want.filter((e) => !exported.has(e));
   if (missing.length)
     fail(`${file} lacks the exports ${missing.join(', ')} (docs/design.md, the kernel folder): ${RECOMPILE}`);
   const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`);

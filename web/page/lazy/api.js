@@ -36,7 +36,7 @@ export function installApi(ctx) {
       probs: copy(S.out?.probs),
       q: copy(S.out?.q),
       mean: copy(S.out?.mean),
-      value: S.out?.value ?? null,
+      value: Number.isFinite(S.out?.value) ? S.out.value : null, // none until the lazy kernel is there
       agentReturns: S.agentReturns.slice(),
       humanBest: S.humanBest,
       embed: params.embed,

@@ -1,5 +1,6 @@
-// The WebAssembly backend: the kernel folder's policy.wasm (no imports, weights in its data segment: the
-// forward pass), and policy.lazy.wasm (forward_batch, saliency; on policy.wasm's memory), fetched on first use.
+// The WebAssembly backend: the kernel folder's policy.wasm (no imports, the actor's weights in its data segment:
+// the forward pass, what a decision needs), and policy.lazy.wasm (the critic's value, forward_batch, saliency; on
+// policy.wasm's memory), fetched after the first decision: until it is there, forward() has no value.
 import { kernelFile, outputSize, split } from './common.js';
 
 const LAZY = 'policy.lazy.wasm';
@@ -27,6 +28,9 @@ export async function load(manifest, baseUrl, { response } = {}) {
       );
   }
   const nOut = outputSize(manifest),
+    hasValue = manifest.outputs.some((o) => o.name === 'value'),
+    nHead = hasValue ? nOut - 1 : nOut, // forward() writes the action head; value() returns the value
+    row = new Float32Array(nOut).fill(Number.NaN),
     inPtr = e.input_ptr() >> 2,
     outPtr = e.output_ptr() >> 2;
   let f32;
@@ -34,10 +38,20 @@ export async function load(manifest, baseUrl, { response } = {}) {
     if (f32?.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer); // new, or memory grew
     return f32;
   };
+  let decided = false;
   const forward = (obs) => {
     mem().set(obs, inPtr);
     e.forward();
-    return split(manifest, f32.subarray(outPtr, outPtr + nOut));
+    row.set(f32.subarray(outPtr, outPtr + nHead));
+    if (hasValue && lx) {
+      mem().set(obs, lx.input_ptr() >> 2);
+      row[nHead] = lx.value();
+    } else if (hasValue && hasLazy && decided && !lazy) {
+      // after the first decision, off its bill; should the fetch fail, saliency and the sweep report it
+      more().catch(() => {});
+    }
+    decided = true;
+    return split(manifest, row);
   };
   // The lazy half: the page's manifest names its URL (or inlines it); a kernel folder's lists the file.
   const hasLazy = manifest.urls ? LAZY in manifest.urls : (manifest.inline?.[LAZY] ?? manifest.files?.[LAZY]);
