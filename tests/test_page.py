@@ -155,6 +155,10 @@ def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
         "() => performance.getEntriesByType('resource').some((e) => e.startTime > app.status().firstActionMs)"
     )
     assert first_action_urls(page) == urls
+    # the value estimate comes after the first action, with the critic in policy.lazy.wasm
+    assert not any("policy.lazy-" in u for u in urls), "policy.lazy.wasm was fetched before the first action"
+    page.wait_for_function("() => Number.isFinite(app.status().value)", timeout=10_000)
+    assert any("policy.lazy-" in u for u in watch.urls)
     page.wait_for_timeout(1500)  # a second of play at 1x for the screenshot
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)

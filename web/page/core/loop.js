@@ -116,7 +116,10 @@ function apply(out) {
   S.out = out;
   const agent = S.mode === 'agent';
   const a = agent ? agentAction(spec, out) : humanAction(spec, S.held, S.boxAction, S.lastAction);
-  if (S.firstActionMs === null && agent) S.firstActionMs = performance.now();
+  if (S.firstActionMs === null && agent) {
+    S.firstActionMs = performance.now();
+    S.policy?.warm?.(); // what the first action did not need (core/policy.js)
+  }
   if (!agent) S.human = true;
   const r = env.step(a);
   S.lastAction = a;

@@ -11,7 +11,9 @@ export const BACKENDS = ['wasm', ...Object.keys(lazy), 'auto'];
 
 /**
  * loadPolicy(manifestUrl | manifest, {backend, baseUrl, wasmResponse}) -> policy
- * {backend, forward(obs) -> {probs | mean, value} (a Promise on async backends), note?, source?}.
+ * {backend, forward(obs) -> {probs | mean, value} (a Promise on async backends), note?, source?, warm?}.
+ * warm(), where a backend has it (wasm), fetches what the first decision does not need, the value among it:
+ * until then forward()'s value is NaN. The page calls it once the agent has acted.
  * Backend modules: `async load(manifest, baseUrl, {lib}) -> policy`, lib = backends/common.js (passed in, so
  * lazy backends share no chunk with the page's entry).
  * 'auto' uses WebGPU only where it loads and passes a probe, else wasm; any failing non-wasm backend falls

@@ -55,6 +55,7 @@ async function install(id, policy, note) {
   S.sync = !(probe instanceof Promise) && !policy.slow;
   S.forwardMicros = S.kernelMicros = null; // lazy/panel.js times the new policy
   S.policy = policy;
+  if (S.firstActionMs !== null) policy.warm?.(); // the first action's bill is paid: no need to wait
   S.backend = policy.backend;
   S.note = note || policy.note || '';
   S.warn = false;

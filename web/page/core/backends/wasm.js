@@ -38,7 +38,6 @@ export async function load(manifest, baseUrl, { response } = {}) {
     if (f32?.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer); // new, or memory grew
     return f32;
   };
-  let decided = false;
   const forward = (obs) => {
     mem().set(obs, inPtr);
     e.forward();
@@ -46,11 +45,7 @@ export async function load(manifest, baseUrl, { response } = {}) {
     if (hasValue && lx) {
       mem().set(obs, lx.input_ptr() >> 2);
       row[nHead] = lx.value();
-    } else if (hasValue && hasLazy && decided && !lazy) {
-      // after the first decision, off its bill; should the fetch fail, saliency and the sweep report it
-      more().catch(() => {});
     }
-    decided = true;
     return split(manifest, row);
   };
   // The lazy half: the page's manifest names its URL (or inlines it); a kernel folder's lists the file.
@@ -83,6 +78,9 @@ export async function load(manifest, baseUrl, { response } = {}) {
   return {
     backend: 'wasm',
     forward,
+    // the page calls it once the agent has acted: the value comes with the lazy half (should its fetch fail,
+    // saliency and the sweep, which need it too, say so)
+    warm: hasLazy ? () => void more().catch(() => {}) : null,
     saliency: hasLazy ? saliency : null,
     batchSize: hasLazy ? manifest.batch_size : 0,
     forwardBatch: hasLazy ? forwardBatch : null,
