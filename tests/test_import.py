@@ -648,6 +648,7 @@ def test_model_folder_errors(lander, sb3, tmp_path, capsys):
     rc, out, err = run_import(capsys, "sb3", disagree, "--env", "LunarLander-v3", "--out", tmp_path / "m")
     assert rc == 0, err
     assert "--env LunarLander-v3 given; ignored:" in out and "records CartPole-v1" in out
+    assert "records LunarLander-v2" not in out  # imported as LunarLander-v3: not a disagreement
 
 
 def test_malicious_yaml_runs_nothing(lander, tmp_path, capsys):

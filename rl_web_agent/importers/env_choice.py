@@ -40,7 +40,7 @@ def choose_env(path: Path, cli_env: str | None, folder: ModelFolder) -> tuple[st
             raise PolicyImportError(f"--env {e}") from None
         notes = [note] if note else []
         others = sorted(
-            {f"{where} records {e}" for where, e in folder.recorded if e not in (cli_env, env_id)}
+            {f"{where} records {e}" for where, e in folder.recorded if not _imported_as(e, env_id, folder)}
         )
         if others:
             notes.append(f"--env {cli_env} given; ignored: {'; '.join(others)}")
@@ -74,6 +74,14 @@ def choose_env(path: Path, cli_env: str | None, folder: ModelFolder) -> tuple[st
             "physics sets its constants)"
         )
     return env_id, notes
+
+
+def _imported_as(recorded: str, env_id: str, folder: ModelFolder) -> bool:
+    """Whether the recorded id RECORDED would be imported as ENV_ID."""
+    try:
+        return current_env_id(recorded, folder.env_kwargs)[0] == env_id
+    except RenamedEnvError:
+        return False
 
 
 def page_env_ids() -> list[str] | None:

@@ -10,7 +10,9 @@ made reset(seed) non-deterministic (Gymnasium issue 728); (2) with enable_wind, 
 offsets are drawn from the env's seeded generator at every reset instead of once, unseeded, at construction
 (issue 954); (3) the observation space's declared bounds are wider (x, y +-2.5 instead of +-1.5, velocities
 +-10 instead of +-5, angle +-2 pi instead of +-pi; issue 752): the observations are the same numbers, nothing
-clips them. Same shapes, same time limit (1000 steps) and threshold (200), same lander, engines and rewards.
+clips them. Same shapes, same time limit (1000 steps) and threshold (200), same lander, engines and rewards;
+the one other change in the code is the continuous action's cast after clipping (float64 in 1.4, float32 in
+0.29.1: the last bits of the throttle).
 
 BipedalWalker-v2 is not mapped: v3 changed its observation (each lidar ray reports the closest hit instead
 of the furthest), so a v2 policy would see other inputs.
