@@ -131,11 +131,13 @@ bench: setup ## measure sizes, kernel latency, page load and training speed agai
 bench-train: setup ## the training race alone: time to solve each classic-control env, ours vs Stable-Baselines3
 	$(PY) -m bench --only train
 
-# MODEL: an SB3 model zip (VECNORMALIZE=vecnormalize.pkl if trained with VecNormalize) or a CleanRL
+# MODEL: an SB3 model zip, or a folder holding one (a Hugging Face hub download, an RL Zoo run: the env id and
+# VecNormalize statistics come from its files; VECNORMALIZE=vecnormalize.pkl otherwise), or a CleanRL
 # .cleanrl_model (ENV required; OBS_NORM=stats.npz if trained with observation normalisation)
-page: setup ## import MODEL=path (SB3 .zip or CleanRL; ENV=id) into build/models/ENV, compile, bundle the pages
-	@test -n "$(MODEL)" || { echo "make page: pass MODEL=path/to/model.zip (SB3) or MODEL=x.cleanrl_model ENV=id" >&2; exit 2; }
-	$(PY) -m rl_web_agent import $(if $(filter %.zip,$(MODEL)),sb3,cleanrl) "$(MODEL)" $(if $(ENV_GIVEN),--env $(ENV)) \
+page: setup ## import MODEL=path (SB3 .zip or its folder, or CleanRL; ENV=id) into build/models/ENV, compile, bundle the pages
+	@test -n "$(MODEL)" || { echo "make page: pass MODEL=path/to/model.zip (SB3, or its folder) or MODEL=x.cleanrl_model ENV=id" >&2; exit 2; }
+	$(PY) -m rl_web_agent import $(if $(or $(filter %.zip,$(MODEL)),$(wildcard $(MODEL)/.)),sb3,cleanrl) "$(MODEL)" \
+	  $(if $(ENV_GIVEN),--env $(ENV)) \
 	  $(if $(VECNORMALIZE),--vecnormalize "$(VECNORMALIZE)") $(if $(OBS_NORM),--obs-norm "$(OBS_NORM)")
 	$(MAKE) --no-print-directory bundle
 

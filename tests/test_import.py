@@ -362,7 +362,7 @@ def test_bad_input_one_line_error_nothing_written(sb3, tmp_path, capsys):
             ["sb3", sb3["sac_pendulum"], "--env", "MountainCarContinuous-v0"],
             ("does not fit MountainCarContinuous-v0: its observation space is Box(", "obs_dim=3"),
         ),
-        (["sb3", sb3["dqn_cartpole"]], "pass --env ID"),
+        (["sb3", sb3["dqn_cartpole"]], "pass --env CartPole-v1 (the only env whose spaces fit)"),
         (
             ["cleanrl", tmp_path / "extra.cleanrl_model", "--env", "CartPole-v1"],
             "unknown keys ['rnd.weight']",
@@ -417,4 +417,253 @@ def test_malicious_pickles_run_nothing(sb3, tmp_path, capsys):
         capsys, "cleanrl", tmp_path / "evil.cleanrl_model", "--env", "CartPole-v1", "--out", tmp_path / "out"
     )
     assert rc == 1 and "refusing to load it" in err
+    assert not target.exists() and not (tmp_path / "out").exists()
+
+
+# --- model folders as users download them: the Hugging Face hub's and the RL Zoo's (rl_web_agent/importers/
+# model_folder.py): the env id, its old v2 name and the VecNormalize statistics come from the folder
+
+LANDER_V2 = "LunarLander-v2"  # what most hub models record; Gymnasium 1.4 has LunarLander-v3 only
+
+
+@pytest.fixture(scope="module")
+def lander(tmp_path_factory) -> dict:
+    """A PPO trained briefly on LunarLander-v3 under VecNormalize, saved as the hub's ppo-LunarLander-v2.zip,
+    with its statistics (VecNormalize.save)."""
+    d = tmp_path_factory.mktemp("lander")
+    venv = VecNormalize(make_vec_env("LunarLander-v3", n_envs=1, seed=0))
+    m = PPO(
+        "MlpPolicy", venv, n_steps=64, batch_size=64, n_epochs=1, policy_kwargs=dict(net_arch=[16]), **FAST
+    )
+    m.learn(128)
+    m.save(d / f"ppo-{LANDER_V2}.zip")
+    venv.save(d / "vecnormalize.pkl")
+    return {"zip": d / f"ppo-{LANDER_V2}.zip", "stats": d / "vecnormalize.pkl"}
+
+
+def model_card(env_id: str, extra_tags: tuple[str, ...] = ()) -> str:
+    """README.md as huggingface_sb3's package_to_hub writes it: huggingface_hub's metadata_eval_result and
+    tags in YAML front matter (yaml.dump, sort_keys=False), after the template's blank line."""
+    import yaml
+
+    meta = {
+        "library_name": "stable-baselines3",
+        "tags": [
+            env_id,
+            *extra_tags,
+            "deep-reinforcement-learning",
+            "reinforcement-learning",
+            "stable-baselines3",
+        ],
+        "model-index": [
+            {
+                "name": "PPO",
+                "results": [
+                    {
+                        "task": {"type": "reinforcement-learning", "name": "reinforcement-learning"},
+                        "dataset": {"name": env_id, "type": env_id},
+                        "metrics": [
+                            {
+                                "type": "mean_reward",
+                                "value": "-120.31 +/- 40.21",
+                                "name": "mean_reward",
+                                "verified": False,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    return (
+        "\n---\n# For reference on model card metadata, see the spec\n"
+        + yaml.dump(meta, sort_keys=False)
+        + f"---\n\n# **PPO** Agent playing **{env_id}**\n"
+    )
+
+
+def hub_folder(lander: dict, d: Path, env_id: str = LANDER_V2, results: dict | None = None) -> Path:
+    """The folder huggingface_sb3.package_to_hub uploads, as a download of it looks: the zip, the zip
+    unpacked, config.json (the zip's data), results.json, README.md, vec_normalize.pkl."""
+    import shutil
+
+    d.mkdir(parents=True)
+    z = Path(shutil.copy(lander["zip"], d))
+    with zipfile.ZipFile(z) as zf:
+        zf.extractall(d / z.stem)
+        (d / "config.json").write_text(zf.read("data").decode())
+    evaluation = {"mean_reward": -120.3, "std_reward": 40.2, "is_deterministic": True, "n_eval_episodes": 10}
+    (d / "results.json").write_text(json.dumps({**evaluation, **(results or {})}))
+    (d / "README.md").write_text(model_card(env_id))
+    shutil.copy(lander["stats"], d / "vec_normalize.pkl")
+    return d
+
+
+def zoo_run(lander: dict, d: Path, args: dict | None = None, config: dict | None = None, stats=True) -> Path:
+    """An RL Zoo run folder, logs/ppo/LunarLander-v2_1/: LunarLander-v2.zip and LunarLander-v2/ with args.yml
+    and config.yml as exp_manager._save_config writes them (yaml.dump of an OrderedDict, keys sorted) and
+    vecnormalize.pkl."""
+    import shutil
+    from collections import OrderedDict
+
+    import yaml
+
+    run = d / "ppo" / f"{LANDER_V2}_1"
+    (run / LANDER_V2).mkdir(parents=True)
+    shutil.copy(lander["zip"], run / f"{LANDER_V2}.zip")
+    a = {
+        "algo": "ppo",
+        "env": LANDER_V2,
+        "env_kwargs": None,
+        "seed": 0,
+        "n_timesteps": -1,
+        "gym_packages": [],
+    }
+    a.update(args or {})
+    c = {
+        "n_envs": 1,
+        "n_steps": 64,
+        "normalize": True,
+        "policy": "MlpPolicy",
+        "policy_kwargs": "dict(net_arch=[16])",
+    }
+    c.update(config or {})
+    for name, data in (("args.yml", a), ("config.yml", c)):
+        with open(run / LANDER_V2 / name, "w") as f:
+            yaml.dump(OrderedDict([(k, data[k]) for k in sorted(data)]), f)
+    if stats:
+        shutil.copy(lander["stats"], run / LANDER_V2 / "vecnormalize.pkl")
+    return run
+
+
+def check_lander_import(lander: dict, model_dir: Path) -> None:
+    """The imported policy (PyTorch reference of the checkpoint) against SB3's own: the saved model fed the
+    VecNormalize statistics' normalised observations, outputs and greedy actions on 10,000 observations."""
+    from rl_web_agent.compiler.model import torch_forward
+    from rl_web_agent.policy.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(model_dir)
+    assert ckpt.meta["env_id"] == "LunarLander-v3" and ckpt.obs_norm
+    vn = VecNormalize.load(str(lander["stats"]), make_vec_env("LunarLander-v3", n_envs=1))
+    vn.training = False
+    model = PPO.load(lander["zip"], device="cpu")
+    obs = parity_observations(8, N_OBS, seed=11)
+    lib_out, lib_greedy = library_outputs(model, obs, vn)
+    got = torch_forward(ckpt, obs)
+    check_parity(got, lib_out.astype(np.float32), "imported lander vs SB3 on normalised observations")
+    assert (got[:, :4].argmax(-1) == lib_greedy).mean() > 0.999
+    # without the statistics the outputs differ: the check above could fail
+    raw, _ = library_outputs(model, obs)
+    assert np.abs(raw - lib_out).max() > 1e-3
+
+
+def test_hub_folder_env_id_and_stats_from_the_folder(lander, tmp_path, capsys):
+    """`import sb3 FOLDER`: a Hugging Face download (its name names no env). The zip is the folder's one SB3
+    zip, the env id is the model card's LunarLander-v2 imported as LunarLander-v3 (the import says why), and
+    vec_normalize.pkl is used (the import says so)."""
+    folder = hub_folder(lander, tmp_path / "downloaded")
+    rc, out, err = run_import(capsys, "sb3", folder, "--out", tmp_path / "model")
+    assert rc == 0, err
+    assert "note: environment LunarLander-v2 from" in out and "README.md (model-index dataset)" in out
+    assert "note: LunarLander-v2 -> LunarLander-v3: Gymnasium 1.x has v3 only" in out
+    assert f"note: VecNormalize statistics from {folder / 'vec_normalize.pkl'}" in out
+    meta = json.loads((tmp_path / "model" / "policy.json").read_text())
+    assert (
+        meta["source"]["file"] == f"ppo-{LANDER_V2}.zip"
+        and meta["source"]["vecnormalize"] == "vec_normalize.pkl"
+    )
+    check_lander_import(lander, tmp_path / "model")
+
+    # the Deep RL course's results.json records the env id; the zip's name need not
+    other = hub_folder(lander, tmp_path / "course", results={"env_id": LANDER_V2})
+    (other / f"ppo-{LANDER_V2}.zip").rename(other / "agent.zip")
+    rc, out, err = run_import(capsys, "sb3", other / "agent.zip", "--out", tmp_path / "model2")
+    assert rc == 0, err
+    assert json.loads((tmp_path / "model2" / "policy.json").read_text())["env_id"] == "LunarLander-v3"
+
+
+def test_zoo_run_folder(lander, tmp_path, capsys):
+    """An RL Zoo run: the env id from args.yml (the yaml.dump of an OrderedDict, read as data), the
+    statistics from the run's vecnormalize.pkl; env_kwargs continuous=True is LunarLanderContinuous-v3."""
+    run = zoo_run(lander, tmp_path / "logs")
+    assert (
+        (run / LANDER_V2 / "args.yml").read_text().startswith("!!python/object/apply:collections.OrderedDict")
+    )
+    rc, out, err = run_import(capsys, "sb3", run / f"{LANDER_V2}.zip", "--out", tmp_path / "model")
+    assert rc == 0, err
+    assert str(run / LANDER_V2 / "args.yml") in out and "the file name" in out
+    assert f"VecNormalize statistics from {run / LANDER_V2 / 'vecnormalize.pkl'}" in out
+    check_lander_import(lander, tmp_path / "model")
+
+    cont = zoo_run(lander, tmp_path / "cont", args={"env_kwargs": {"continuous": True}})
+    rc, _, err = run_import(capsys, "sb3", cont, "--out", tmp_path / "c")  # the run folder: its one zip
+    assert rc == 1 and "does not fit LunarLanderContinuous-v3" in err, err
+
+
+def test_model_folder_errors(lander, sb3, tmp_path, capsys):
+    """Sources that disagree, statistics config.yml promises but the folder lacks, an old id that is not
+    mapped, a folder with no or several zips, and no record at all (the error suggests the env whose spaces
+    fit): each one line on stderr, nothing written."""
+    import shutil
+
+    disagree = hub_folder(lander, tmp_path / "disagree", results={"env_id": "CartPole-v1"})
+    no_stats = zoo_run(lander, tmp_path / "no_stats", stats=False)
+    walker = hub_folder(lander, tmp_path / "walker", results={"env_id": "BipedalWalker-v2"})
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "two").mkdir()
+    for z in (lander["zip"], sb3["dqn_cartpole"]):
+        shutil.copy(z, tmp_path / "two")
+    (tmp_path / "bare").mkdir()
+    shutil.copy(lander["zip"], tmp_path / "bare" / "agent.zip")
+    cases = [
+        (
+            [disagree],
+            (
+                f"{disagree / 'results.json'} records CartPole-v1 but",
+                "README.md (model-index dataset) records",
+            ),
+        ),
+        (
+            [no_stats / f"{LANDER_V2}.zip"],
+            (f"config.yml says normalize: True, but {no_stats / LANDER_V2 / 'vecnormalize.pkl'} is missing",),
+        ),
+        ([walker], ("records BipedalWalker-v2 is not in Gymnasium 1.4", "lidar")),
+        ([tmp_path / "empty"], ("no Stable-Baselines3 model zip in this folder",)),
+        (
+            [tmp_path / "two"],
+            (f"several Stable-Baselines3 model zips (dqn_cartpole.zip, ppo-{LANDER_V2}.zip)",),
+        ),
+        (
+            [tmp_path / "bare"],
+            ("nothing records its environment", "pass --env LunarLander-v3 (the only env whose"),
+        ),
+    ]
+    for argv, wants in cases:
+        out = tmp_path / "out"
+        rc, _, err = run_import(capsys, "sb3", *argv, "--out", out)
+        assert rc == 1, (argv, err)
+        assert all(w in err for w in wants) and err.count("\n") == 1, (argv, err)
+        assert not out.exists(), argv
+    # --env wins over the folder's records (the import says which it ignored)
+    rc, out, err = run_import(capsys, "sb3", disagree, "--env", "LunarLander-v3", "--out", tmp_path / "m")
+    assert rc == 0, err
+    assert "--env LunarLander-v3 given; ignored:" in out and "records CartPole-v1" in out
+    assert "records LunarLander-v2" not in out  # imported as LunarLander-v3: not a disagreement
+
+
+def test_malicious_yaml_runs_nothing(lander, tmp_path, capsys):
+    """An args.yml whose tag would call builtins.open under PyYAML's unsafe loader (as the RL Zoo's own
+    enjoy.py loads it): refused with one line naming the tag, no file created, nothing written."""
+    import yaml
+
+    run = zoo_run(lander, tmp_path / "logs")
+    target = tmp_path / "pwned"
+    payload = f"!!python/object/apply:builtins.open [{str(target)!r}, w]\n"
+    # the payload is real: the unsafe loader creates a file (another one)
+    yaml.unsafe_load(payload.replace("pwned", "proof"))
+    assert (tmp_path / "proof").exists()
+    (run / LANDER_V2 / "args.yml").write_text(payload)
+    rc, _, err = run_import(capsys, "sb3", run / f"{LANDER_V2}.zip", "--out", tmp_path / "out")
+    assert rc == 1 and err.count("\n") == 1, err
+    assert "YAML tag !!python/object/apply:builtins.open (line 1) is refused" in err
     assert not target.exists() and not (tmp_path / "out").exists()

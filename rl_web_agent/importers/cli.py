@@ -22,11 +22,24 @@ def add_import_parser(sub) -> None:
     lib = imp.add_subparsers(dest="library", required=True, metavar="LIBRARY", help="the policy's trainer")
     out = "output folder (the checkpoint format; default build/models/ENV, where make finds it)"
     s = lib.add_parser("sb3", help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3; MlpPolicy)")
-    s.add_argument("model", metavar="MODEL", help="the .zip that model.save() wrote")
     s.add_argument(
-        "--vecnormalize", metavar="PKL", help="VecNormalize statistics (vecnormalize.pkl), if trained with it"
+        "model",
+        metavar="MODEL",
+        help="the .zip that model.save() wrote, or a folder holding one (a Hugging Face hub download, an RL "
+        "Zoo run)",
     )
-    s.add_argument("--env", help="Gymnasium id (default: one in the file name, e.g. ppo-CartPole-v1.zip)")
+    s.add_argument(
+        "--vecnormalize",
+        metavar="PKL",
+        help="VecNormalize statistics, if trained with it (default: the model folder's vecnormalize.pkl or "
+        "vec_normalize.pkl)",
+    )
+    s.add_argument(
+        "--env",
+        help="Gymnasium id (default: the one the model's folder records in results.json, args.yml or "
+        "README.md, else one in the file name, e.g. ppo-CartPole-v1.zip; LunarLander-v2 is imported as "
+        "LunarLander-v3)",
+    )
     s.add_argument("--out", metavar="DIR", help=out)
     c = lib.add_parser("cleanrl", help="a CleanRL ppo.py / ppo_continuous_action.py .cleanrl_model")
     c.add_argument("model", metavar="MODEL", help="the .cleanrl_model (torch.save of the Agent's state_dict)")

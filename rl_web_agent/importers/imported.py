@@ -50,6 +50,8 @@ class Imported:
                layout (probabilities, mean or action, or q-values; then the value when there is one).
     greedy:    the library's deterministic action for raw observations: [N] ints or [N, action dims].
     warnings:  lines the CLI prints after a successful import.
+    notes:     what the import found out and did on its own (the env id's source, an old id mapped, statistics
+               found beside the model), printed with the import's result.
     """
 
     meta: dict
@@ -58,6 +60,7 @@ class Imported:
     forward: Callable[[np.ndarray], np.ndarray]
     greedy: Callable[[np.ndarray], np.ndarray]
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def check_env_matches(env_id: str, obs_dim: int, action: dict, what: str) -> dict:
@@ -137,6 +140,8 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
         f"  parity vs {what} on {PARITY_SAMPLES:,} observations: max abs err {err:.2e}; greedy action equal "
         f"on {equal:,}{f' ({ties} near-ties)' if ties else ''}"
     )
+    for n in imp.notes:
+        log(f"  note: {n}")
     for w in imp.warnings:
         log(f"  warning: {w}")
     return out

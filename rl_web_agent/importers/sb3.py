@@ -28,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rl_web_agent.importers.env_choice import choose_env, no_env_error
 from rl_web_agent.importers.imported import Imported, PolicyImportError, check_env_matches, head_sizes
+from rl_web_agent.importers.model_folder import find_model_zip, read_model_folder
 from rl_web_agent.importers.safe_pickle import UnsafePickleError, globals_in, load_vecnormalize
 from rl_web_agent.policy.checkpoint import FORMAT, layer_tensors
 from rl_web_agent.policy.errors import first_line
@@ -245,19 +247,6 @@ def _vecnormalize(vn_path: Path, obs_dim: int):
     return mean.astype(np.float64), var.astype(np.float64), clip, eps
 
 
-def _env_id(path: Path, env: str | None) -> str:
-    """--env, else a registered Gymnasium id in the file name (RL Zoo names: ppo-CartPole-v1.zip)."""
-    if env:
-        return env
-    import gymnasium as gym
-
-    found = [e for e in gym.registry if e in path.stem]
-    found = [e for e in found if not any(e != o and e in o for o in found)]  # the longest matches
-    if len(found) == 1:
-        return found[0]
-    raise _fail(path, "an SB3 zip does not record its environment: pass --env ID (e.g. --env CartPole-v1)")
-
-
 @dataclass
 class _Network:
     """What one algorithm family's reader makes of policy.pth: the checkpoint format's tensors and sizes, and
@@ -273,13 +262,34 @@ class _Network:
 
 
 def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = None) -> Imported:
-    """Read an SB3 model zip (and its VecNormalize file) as an Imported policy; runs no code from them."""
+    """Read an SB3 model zip (or the model folder holding one: model_folder.py) and its VecNormalize file as
+    an Imported policy; runs no code from them. The env id: --env ENV, else what the folder or the file name
+    records (env_choice.py)."""
     path = Path(path)
+    if path.is_dir():
+        path = find_model_zip(path)
     data, sd, version = _read_zip(path)
     kind = _policy_kind(path, data)
     _check_kwargs(path, data)
     obs_dim, action = _spaces(path, data)
-    env_id = _env_id(path, env)
+    folder = read_model_folder(path)
+    env_id, notes = choose_env(path, env, folder)
+    if env_id is None:
+        raise no_env_error(path, obs_dim, action)
+    if vecnormalize is None:
+        notes += folder.notes
+    if vecnormalize is None and folder.vecnormalize is not None:
+        vecnormalize = folder.vecnormalize
+        notes.append(
+            f"VecNormalize statistics from {vecnormalize} (found with the model; --vecnormalize overrides)"
+        )
+    elif vecnormalize is None and folder.normalize is not None:
+        config, value, stats = folder.normalize
+        raise _fail(
+            path,
+            f"{config} says normalize: {value!r}, but {stats} is missing: pass the statistics saved with the "
+            "model with --vecnormalize PKL",
+        )
     action = check_env_matches(env_id, obs_dim, action, f"{path.name}")
 
     used: set[str] = set()
@@ -331,7 +341,13 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
     if vecnormalize is not None:
         source["vecnormalize"] = Path(vecnormalize).name
     return Imported(
-        meta=meta, tensors=tensors, source=source, forward=forward, greedy=greedy, warnings=warnings
+        meta=meta,
+        tensors=tensors,
+        source=source,
+        forward=forward,
+        greedy=greedy,
+        warnings=warnings,
+        notes=notes,
     )
 
 
