@@ -274,6 +274,12 @@ class Context:
         record = json.loads((self.site / ".rl-web-build.json").read_text())
         return {p["env"]: p["info"]["budget_gz"] for p in record["pages"].values()}
 
+    @cached_property
+    def site_engines(self) -> dict[str, str | None]:
+        """Env id -> the engine its page ships (spec.engine, as the build recorded it), None for plain JS."""
+        record = json.loads((self.site / ".rl-web-build.json").read_text())
+        return {p["env"]: p["info"].get("engine") for p in record["pages"].values()}
+
     def close(self) -> None:
         if not self.keep:
             import shutil

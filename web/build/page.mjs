@@ -182,6 +182,7 @@ export async function buildPage(k, env, { single, dir }) {
     wasm_bytes: k.wasmBytes.length,
     first_action_gz: firstGz,
     budget_gz: budgetGz(env.spec),
+    engine: env.engine, // spec.engine: null for an env whose physics is plain JS
     single,
   };
   return { html, files, firstAction, info, metafile: built.metafile };
