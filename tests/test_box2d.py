@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.envs.box2d.bipedal_walker import BipedalWalkerHeuristics
 from gymnasium.envs.box2d.lunar_lander import heuristic
 
 from tests.conftest import ROOT
@@ -229,30 +230,44 @@ def test_lander_bit_identical_300_episodes(env_id):
     check_bit_identical(env_id, 300)
 
 
-def record_walker(n: int, rng: np.random.Generator, max_steps: int = 500) -> tuple[Episodes, list[dict]]:
-    """n Gymnasium BipedalWalker episodes (to termination, or cut at max_steps), four per env: later episodes
+# where hardcore terrain's first obstacle starts (_generate_terrain: step 20, TERRAIN_STEP = 14 / 30 m)
+FIRST_OBSTACLE_X = 20 * 14 / 30
+
+
+def record_walker(
+    n: int, rng: np.random.Generator, max_steps: int = 500, hardcore: bool = False
+) -> tuple[Episodes, list[dict], int]:
+    """n Gymnasium BipedalWalker episodes (to termination, or cut at max_steps; the heuristic's at the time
+    limit, 1600 steps, as gym.make("BipedalWalker-v3", hardcore=True) has it), four per env: later episodes
     run on the world the earlier ones left (Gymnasium reuses it). Actions: float32 random
     (action_space.sample()), float64 random, and a fixed random linear policy of the observation (float32 and
-    float64 in turn)."""
+    float64 in turn); on hardcore terrain also Gymnasium's BipedalWalkerHeuristics (float64), alone and with a
+    float64 random action one step in four: it walks into the obstacles (random actions stay near the start).
+    Also returns how many episodes' hull got past FIRST_OBSTACLE_X."""
     seeds, consts, actions, obs, reward, term, extra = [], [], [], [], [], [], []
-    env = None
+    env, reached = None, 0
+    kinds = 6 if hardcore else 4
     for k in range(n):
         if k % 4 == 0:
             if env is not None:
                 env.close()
-            env = gym.make("BipedalWalker-v3", disable_env_checker=True)
+            env = gym.make("BipedalWalker-v3", disable_env_checker=True, hardcore=hardcore)
             env.action_space.seed(int(rng.integers(2**32)))
         seed = int(rng.integers(2**32))
-        kind = k % 4  # 0: float32 random, 1: float64 random, 2: float32 policy, 3: float64 policy
+        # 0: float32 random, 1: float64 random, 2: float32 policy, 3: float64 policy, 4: heuristic, 5: mixed
+        kind = k % kinds
         w = rng.normal(0, 0.5, (4, 24))
+        heuristic = BipedalWalkerHeuristics()
         o, _ = env.reset(seed=seed)
         obs.append(o)
-        acts = []
-        for _ in range(max_steps):
+        acts, far = [], 0.0
+        for _ in range(1600 if kind >= 4 else max_steps):  # the heuristic's: to the time limit
             if kind == 0:
                 a = env.action_space.sample()
-            elif kind == 1:
+            elif kind == 1 or (kind == 5 and rng.random() < 0.25):
                 a = rng.uniform(-1, 1, 4)
+            elif kind >= 4:
+                a = heuristic.step_heuristic(o).copy()
             else:
                 a = np.tanh(w @ o.astype(np.float64))
                 a = a.astype(np.float32) if kind == 2 else a
@@ -261,27 +276,29 @@ def record_walker(n: int, rng: np.random.Generator, max_steps: int = 500) -> tup
             obs.append(o)
             reward.append(float(r))
             term.append(terminated)
+            far = max(far, env.unwrapped.hull.position[0])
             if terminated or truncated:
                 break
+        reached += far > FIRST_OBSTACLE_X
         seeds.append(seed)
-        consts.append({})
+        consts.append({"hardcore": 1} if hardcore else {})
         actions.append(np.concatenate(acts))
         extra.append({"f32": kind in (0, 2), "reuse": k % 4 != 0})
     env.close()
     eps = Episodes(seeds, consts, actions, np.array(obs, np.float32), np.array(reward), np.array(term))
-    return eps, extra
+    return eps, extra, reached
 
 
-def check_walker(n: int) -> None:
+def check_walker(n: int, hardcore: bool = False) -> None:
     run_seed = secrets.randbits(32)
-    eps, extra = record_walker(n, np.random.default_rng(run_seed))
+    eps, extra, reached = record_walker(n, np.random.default_rng(run_seed), hardcore=hardcore)
     got = js(
         {
             "cmd": "replay",
             "env": "BipedalWalker-v3",
             "episodes": [
-                {"seed": s, "actions": b64(a), **x}
-                for s, a, x in zip(eps.seeds, eps.actions, extra, strict=True)
+                {"seed": s, "constants": c, "actions": b64(a), **x}
+                for s, c, a, x in zip(eps.seeds, eps.constants, eps.actions, extra, strict=True)
             ],
         }
     )
@@ -300,15 +317,47 @@ def check_walker(n: int) -> None:
     assert bad.size == 0, (
         f"{bad.size} rewards or flags differ, the first at step row {bad[0]} (run seed {run_seed})"
     )
+    terrain = "hardcore" if hardcore else "normal"
     print(
-        f"BipedalWalker-v3: {n} episodes, {len(reward)} steps bit-identical "
-        f"({int(eps.terminated.sum())} terminated); JS {got['micros']:.1f} us/step"
+        f"BipedalWalker-v3 ({terrain}): {n} episodes, {len(reward)} steps bit-identical "
+        f"({int(eps.terminated.sum())} terminated, {reached} past x = {FIRST_OBSTACLE_X:.2f} m); "
+        f"JS {got['micros']:.1f} us/step"
     )
+    if hardcore:  # the heuristic's episodes walk into the obstacles: the test is about them
+        assert reached >= n // 10, f"only {reached} of {n} episodes reached the first obstacle"
 
 
 def test_walker_bit_identical_quick():
     """Eight episodes on two reused worlds, float32 and float64 actions."""
     check_walker(8)
+
+
+def test_walker_hardcore_bit_identical():
+    """Hardcore terrain (gym.make("BipedalWalker-v3", hardcore=True), the JS env's constant hardcore: 1): 102
+    episodes (up to 500 steps each) on reused worlds, random, linear-policy and heuristic actions; the
+    heuristic's walk into stumps, pits and stairs and fall there. Obs, rewards and flags Gymnasium's."""
+    check_walker(102, hardcore=True)
+
+
+def test_walker_hardcore_state_round_trips():
+    """A hardcore walker's state (terrain, obstacles, bodies, contacts, lidar) through reset({state}) of an env
+    with normal terrain (the obstacles come from the state, not the constant) gives back the same state and
+    obs, and the lidar cast anew there reads the same; the obstacles are in that world: without them some
+    re-cast lidar readings differ."""
+    eps, extra, _ = record_walker(12, np.random.default_rng(secrets.randbits(32)), hardcore=True)
+    got = js(
+        {
+            "cmd": "walker_roundtrip",
+            "every": 5,
+            "episodes": [
+                {"seed": s, "constants": c, "actions": b64(a), "f32": x["f32"]}
+                for s, c, a, x in zip(eps.seeds, eps.constants, eps.actions, extra, strict=True)
+            ],
+        }
+    )
+    print(got)
+    assert got["checked"] > 100 and got["state"] == got["obs"] == got["lidar"] == 0, got
+    assert got["withoutObstacles"] > 0, got
 
 
 @pytest.mark.slow
