@@ -340,10 +340,10 @@ def test_walker_hardcore_bit_identical():
 
 
 def test_walker_hardcore_state_round_trips():
-    """A hardcore walker's state (terrain, obstacles, bodies, contacts, lidar) through reset({state}) of an env
-    with normal terrain (the obstacles come from the state, not the constant) gives back the same state and
-    obs, and the lidar cast anew there reads the same; the obstacles are in that world: without them some
-    re-cast lidar readings differ."""
+    """A hardcore walker's state (terrain, obstacles, bodies, contacts, lidar) through reset({state}) of an
+    env with normal terrain (the obstacles come from the state, not the constant) gives back the same state
+    and obs, and the lidar cast anew there reads the same; the obstacles are in that world: without them
+    some re-cast lidar readings differ."""
     eps, extra, _ = record_walker(12, np.random.default_rng(secrets.randbits(32)), hardcore=True)
     got = js(
         {
@@ -355,7 +355,7 @@ def test_walker_hardcore_state_round_trips():
             ],
         }
     )
-    print(got)
+    print(f"\nhardcore states through reset({{state}}): {got}")
     assert got["checked"] > 100 and got["state"] == got["obs"] == got["lidar"] == 0, got
     assert got["withoutObstacles"] > 0, got
 
