@@ -457,15 +457,28 @@ def test_lander_page_budget_engine_and_features(browser, serve, site, env_id):
 # ---- the renderer against Gymnasium's render()
 
 
+WALKER_MAX_OBSTACLES = 39  # bipedal_walker.js's MAX_OBSTACLES
+
+
 def gym_walker_state(u) -> list[float]:
-    """The JS env's state (bipedal_walker.js's S) of Gymnasium's unwrapped BipedalWalker."""
+    """The JS env's state (bipedal_walker.js's S) of Gymnasium's unwrapped BipedalWalker; its hardcore
+    obstacles (the terrain's polygon bodies, in creation order) as x1, y1, x2, y2 boxes read back from Box2D
+    (float32, corners in Box2D's order: enough to draw them)."""
     clouds = [c for poly, _, _ in u.cloud_poly for p in poly for c in p]
     bodies = []
     for b in [u.hull, *u.legs]:
         bodies += [b.position[0], b.position[1], b.angle, b.linearVelocity[0], b.linearVelocity[1]]
         bodies.append(b.angularVelocity)
     contacts = [float(u.legs[1].ground_contact), float(u.legs[3].ground_contact)]
-    return [float(v) for v in list(u.terrain_y) + clouds + bodies + contacts + [r.fraction for r in u.lidar]]
+    boxes = []
+    for t in reversed(u.terrain):  # u.terrain is reversed after creation
+        shape = t.fixtures[0].shape
+        if len(shape.vertices) == 4:  # a polygon (the edges have 2)
+            xs, ys = [v[0] for v in shape.vertices], [v[1] for v in shape.vertices]
+            boxes += [min(xs), max(ys), max(xs), min(ys)]
+    obstacles = [len(boxes) // 4] + boxes + [0.0] * (4 * WALKER_MAX_OBSTACLES - len(boxes))
+    lidar = [r.fraction for r in u.lidar]
+    return [float(v) for v in list(u.terrain_y) + clouds + bodies + contacts + lidar + obstacles]
 
 
 def gym_lander_state(u) -> list[float]:
@@ -529,9 +542,10 @@ def test_lander_renderer_matches_gymnasium(render_page):
 
 @pytest.mark.browser
 def test_walker_renderer_matches_gymnasium(render_page):
-    """Walkers along random-action episodes (the window scrolled with the hull) draw Gymnasium's picture: the
-    sky, grass, hull and flag per part, and the whole image's mean difference (without Gymnasium's one lidar
-    ray, which its render() cycles through frame by frame)."""
+    """Walkers along random-action episodes (the window scrolled with the hull), and on hardcore terrain
+    along Gymnasium's heuristic's (stairs, a pit, stumps), draw Gymnasium's picture: the sky, grass, hull,
+    flag and the obstacles' white per part, and the whole image's mean difference (without Gymnasium's one
+    lidar ray, which its render() cycles through frame by frame)."""
     import os
 
     from tests.images import dilate, mask
@@ -552,6 +566,20 @@ def test_walker_renderer_matches_gymnasium(render_page):
             if env.step(env.action_space.sample())[2]:
                 break
     env.close()
+    hardcore = len(states)  # the frames from here on: hardcore terrain
+    env = gym.make("BipedalWalker-v3", render_mode="rgb_array", hardcore=True)
+    for seed in (0, 2):  # seed 0: stairs up, a pit; 2: stumps of 1 and 2 steps, stairs down
+        o, _ = env.reset(seed=seed)
+        heuristic = BipedalWalkerHeuristics()
+        for step in range(301):
+            if step % 100 == 0:
+                states.append(gym_walker_state(env.unwrapped))
+                env.unwrapped.lidar_render = 50
+                ref.append(env.render().copy())
+            o, _, terminated, _, _ = env.step(heuristic.step_heuristic(o))
+            if terminated:
+                break
+    env.close()
     ours = canvas_frames(
         render_page, Case("BipedalWalker-v3", "box2d/bipedal_walker", (600, 400), states, {})
     )
@@ -561,13 +589,18 @@ def test_walker_renderer_matches_gymnasium(render_page):
         k = int(os.environ.get("RL_WEB_DUMP_STATE", "0"))
         Image.fromarray(np.concatenate([ref[k], ours[k]], 1)).save(os.environ["RL_WEB_DUMP"])
     parts = {"sky": (215, 215, 255), "grass": (102, 153, 76), "hull": (127, 51, 229), "flag": (230, 51, 0)}
+    parts["obstacles"] = (255, 255, 255)  # hardcore frames, below the clouds (white too): rows 180 and down
     # the flag is 100 px of red whose outline pygame.draw.lines draws without anti-aliasing, biting into the
     # red at its thin tip where Canvas blends: its IoU is lower than the other parts'
-    iou_min = {"sky": 0.75, "grass": 0.75, "hull": 0.75, "flag": 0.7}
+    iou_min = {"sky": 0.75, "grass": 0.75, "hull": 0.75, "flag": 0.7, "obstacles": 0.9}
     for i, (a, b) in enumerate(zip(ref, ours, strict=True)):
         mad = np.abs(a.astype(int) - b.astype(int)).mean()
         for part, colour in parts.items():
+            if part == "obstacles" and i < hardcore:
+                continue
             ma, mb = mask(a, colour), mask(b, colour)
+            if part == "obstacles":
+                ma[:180], mb[:180] = False, False
             if part == "flag" and ma.sum() == 0:
                 continue  # scrolled out of the window
             assert ma.sum() > 20, f"state {i}: Gymnasium's picture has no {part}"
