@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.envs.box2d.bipedal_walker import BipedalWalkerHeuristics
 from gymnasium.envs.box2d.lunar_lander import heuristic
 
 from tests.conftest import ROOT
@@ -229,30 +230,44 @@ def test_lander_bit_identical_300_episodes(env_id):
     check_bit_identical(env_id, 300)
 
 
-def record_walker(n: int, rng: np.random.Generator, max_steps: int = 500) -> tuple[Episodes, list[dict]]:
-    """n Gymnasium BipedalWalker episodes (to termination, or cut at max_steps), four per env: later episodes
+# where hardcore terrain's first obstacle starts (_generate_terrain: step 20, TERRAIN_STEP = 14 / 30 m)
+FIRST_OBSTACLE_X = 20 * 14 / 30
+
+
+def record_walker(
+    n: int, rng: np.random.Generator, max_steps: int = 500, hardcore: bool = False
+) -> tuple[Episodes, list[dict], int]:
+    """n Gymnasium BipedalWalker episodes (to termination, or cut at max_steps; the heuristic's at the time
+    limit, 1600 steps, as gym.make("BipedalWalker-v3", hardcore=True) has it), four per env: later episodes
     run on the world the earlier ones left (Gymnasium reuses it). Actions: float32 random
     (action_space.sample()), float64 random, and a fixed random linear policy of the observation (float32 and
-    float64 in turn)."""
+    float64 in turn); on hardcore terrain also Gymnasium's BipedalWalkerHeuristics (float64), alone and with a
+    float64 random action one step in four: it walks into the obstacles (random actions stay near the start).
+    Also returns how many episodes' hull got past FIRST_OBSTACLE_X."""
     seeds, consts, actions, obs, reward, term, extra = [], [], [], [], [], [], []
-    env = None
+    env, reached = None, 0
+    kinds = 6 if hardcore else 4
     for k in range(n):
         if k % 4 == 0:
             if env is not None:
                 env.close()
-            env = gym.make("BipedalWalker-v3", disable_env_checker=True)
+            env = gym.make("BipedalWalker-v3", disable_env_checker=True, hardcore=hardcore)
             env.action_space.seed(int(rng.integers(2**32)))
         seed = int(rng.integers(2**32))
-        kind = k % 4  # 0: float32 random, 1: float64 random, 2: float32 policy, 3: float64 policy
+        # 0: float32 random, 1: float64 random, 2: float32 policy, 3: float64 policy, 4: heuristic, 5: mixed
+        kind = k % kinds
         w = rng.normal(0, 0.5, (4, 24))
+        heuristic = BipedalWalkerHeuristics()
         o, _ = env.reset(seed=seed)
         obs.append(o)
-        acts = []
-        for _ in range(max_steps):
+        acts, far = [], 0.0
+        for _ in range(1600 if kind >= 4 else max_steps):  # the heuristic's: to the time limit
             if kind == 0:
                 a = env.action_space.sample()
-            elif kind == 1:
+            elif kind == 1 or (kind == 5 and rng.random() < 0.25):
                 a = rng.uniform(-1, 1, 4)
+            elif kind >= 4:
+                a = heuristic.step_heuristic(o).copy()
             else:
                 a = np.tanh(w @ o.astype(np.float64))
                 a = a.astype(np.float32) if kind == 2 else a
@@ -261,27 +276,29 @@ def record_walker(n: int, rng: np.random.Generator, max_steps: int = 500) -> tup
             obs.append(o)
             reward.append(float(r))
             term.append(terminated)
+            far = max(far, env.unwrapped.hull.position[0])
             if terminated or truncated:
                 break
+        reached += far > FIRST_OBSTACLE_X
         seeds.append(seed)
-        consts.append({})
+        consts.append({"hardcore": 1} if hardcore else {})
         actions.append(np.concatenate(acts))
         extra.append({"f32": kind in (0, 2), "reuse": k % 4 != 0})
     env.close()
     eps = Episodes(seeds, consts, actions, np.array(obs, np.float32), np.array(reward), np.array(term))
-    return eps, extra
+    return eps, extra, reached
 
 
-def check_walker(n: int) -> None:
+def check_walker(n: int, hardcore: bool = False) -> None:
     run_seed = secrets.randbits(32)
-    eps, extra = record_walker(n, np.random.default_rng(run_seed))
+    eps, extra, reached = record_walker(n, np.random.default_rng(run_seed), hardcore=hardcore)
     got = js(
         {
             "cmd": "replay",
             "env": "BipedalWalker-v3",
             "episodes": [
-                {"seed": s, "actions": b64(a), **x}
-                for s, a, x in zip(eps.seeds, eps.actions, extra, strict=True)
+                {"seed": s, "constants": c, "actions": b64(a), **x}
+                for s, c, a, x in zip(eps.seeds, eps.constants, eps.actions, extra, strict=True)
             ],
         }
     )
@@ -300,15 +317,46 @@ def check_walker(n: int) -> None:
     assert bad.size == 0, (
         f"{bad.size} rewards or flags differ, the first at step row {bad[0]} (run seed {run_seed})"
     )
+    terrain = f"hardcore, {reached} past the first obstacle" if hardcore else "normal"
     print(
         f"BipedalWalker-v3: {n} episodes, {len(reward)} steps bit-identical "
-        f"({int(eps.terminated.sum())} terminated); JS {got['micros']:.1f} us/step"
+        f"({terrain}; {int(eps.terminated.sum())} terminated); JS {got['micros']:.1f} us/step"
     )
+    if hardcore:  # the heuristic's episodes walk into the obstacles: the test is about them
+        assert reached >= n // 10, f"only {reached} of {n} episodes reached the first obstacle"
 
 
 def test_walker_bit_identical_quick():
     """Eight episodes on two reused worlds, float32 and float64 actions."""
     check_walker(8)
+
+
+def test_walker_hardcore_bit_identical():
+    """Hardcore terrain (gym.make("BipedalWalker-v3", hardcore=True), the JS env's constant hardcore: 1): 102
+    episodes (up to 500 steps each) on reused worlds, random, linear-policy and heuristic actions; the
+    heuristic's walk into stumps, pits and stairs and fall there. Obs, rewards and flags Gymnasium's."""
+    check_walker(102, hardcore=True)
+
+
+def test_walker_hardcore_state_round_trips():
+    """A hardcore walker's state (terrain, obstacles, bodies, contacts, lidar) through reset({state}) of an
+    env with normal terrain (the obstacles come from the state, not the constant) gives back the same state
+    and obs, and the lidar cast anew there reads the same; the obstacles are in that world: without them
+    some re-cast lidar readings differ."""
+    eps, extra, _ = record_walker(12, np.random.default_rng(secrets.randbits(32)), hardcore=True)
+    got = js(
+        {
+            "cmd": "walker_roundtrip",
+            "every": 5,
+            "episodes": [
+                {"seed": s, "constants": c, "actions": b64(a), "f32": x["f32"]}
+                for s, c, a, x in zip(eps.seeds, eps.constants, eps.actions, extra, strict=True)
+            ],
+        }
+    )
+    print(f"\nhardcore states through reset({{state}}): {got}")
+    assert got["checked"] > 100 and got["state"] == got["obs"] == got["lidar"] == 0, got
+    assert got["withoutObstacles"] > 0, got
 
 
 @pytest.mark.slow
@@ -408,15 +456,28 @@ def test_lander_page_budget_engine_and_features(browser, serve, site, env_id):
 # ---- the renderer against Gymnasium's render()
 
 
+WALKER_MAX_OBSTACLES = 39  # bipedal_walker.js's MAX_OBSTACLES
+
+
 def gym_walker_state(u) -> list[float]:
-    """The JS env's state (bipedal_walker.js's S) of Gymnasium's unwrapped BipedalWalker."""
+    """The JS env's state (bipedal_walker.js's S) of Gymnasium's unwrapped BipedalWalker; its hardcore
+    obstacles (the terrain's polygon bodies, in creation order) as x1, y1, x2, y2 boxes read back from Box2D
+    (float32, corners in Box2D's order: enough to draw them)."""
     clouds = [c for poly, _, _ in u.cloud_poly for p in poly for c in p]
     bodies = []
     for b in [u.hull, *u.legs]:
         bodies += [b.position[0], b.position[1], b.angle, b.linearVelocity[0], b.linearVelocity[1]]
         bodies.append(b.angularVelocity)
     contacts = [float(u.legs[1].ground_contact), float(u.legs[3].ground_contact)]
-    return [float(v) for v in list(u.terrain_y) + clouds + bodies + contacts + [r.fraction for r in u.lidar]]
+    boxes = []
+    for t in reversed(u.terrain):  # u.terrain is reversed after creation
+        shape = t.fixtures[0].shape
+        if len(shape.vertices) == 4:  # a polygon (the edges have 2)
+            xs, ys = [v[0] for v in shape.vertices], [v[1] for v in shape.vertices]
+            boxes += [min(xs), max(ys), max(xs), min(ys)]
+    obstacles = [len(boxes) // 4] + boxes + [0.0] * (4 * WALKER_MAX_OBSTACLES - len(boxes))
+    lidar = [r.fraction for r in u.lidar]
+    return [float(v) for v in list(u.terrain_y) + clouds + bodies + contacts + lidar + obstacles]
 
 
 def gym_lander_state(u) -> list[float]:
@@ -480,9 +541,10 @@ def test_lander_renderer_matches_gymnasium(render_page):
 
 @pytest.mark.browser
 def test_walker_renderer_matches_gymnasium(render_page):
-    """Walkers along random-action episodes (the window scrolled with the hull) draw Gymnasium's picture: the
-    sky, grass, hull and flag per part, and the whole image's mean difference (without Gymnasium's one lidar
-    ray, which its render() cycles through frame by frame)."""
+    """Walkers along random-action episodes (the window scrolled with the hull), and on hardcore terrain
+    along Gymnasium's heuristic's (stairs, a pit, stumps), draw Gymnasium's picture: the sky, grass, hull,
+    flag and the obstacles' white per part, and the whole image's mean difference (without Gymnasium's one
+    lidar ray, which its render() cycles through frame by frame)."""
     import os
 
     from tests.images import dilate, mask
@@ -503,6 +565,20 @@ def test_walker_renderer_matches_gymnasium(render_page):
             if env.step(env.action_space.sample())[2]:
                 break
     env.close()
+    hardcore = len(states)  # the frames from here on: hardcore terrain
+    env = gym.make("BipedalWalker-v3", render_mode="rgb_array", hardcore=True)
+    for seed in (0, 2):  # seed 0: stairs up, a pit; 2: stumps of 1 and 2 steps, stairs down
+        o, _ = env.reset(seed=seed)
+        heuristic = BipedalWalkerHeuristics()
+        for step in range(301):
+            if step % 100 == 0:
+                states.append(gym_walker_state(env.unwrapped))
+                env.unwrapped.lidar_render = 50
+                ref.append(env.render().copy())
+            o, _, terminated, _, _ = env.step(heuristic.step_heuristic(o))
+            if terminated:
+                break
+    env.close()
     ours = canvas_frames(
         render_page, Case("BipedalWalker-v3", "box2d/bipedal_walker", (600, 400), states, {})
     )
@@ -512,13 +588,18 @@ def test_walker_renderer_matches_gymnasium(render_page):
         k = int(os.environ.get("RL_WEB_DUMP_STATE", "0"))
         Image.fromarray(np.concatenate([ref[k], ours[k]], 1)).save(os.environ["RL_WEB_DUMP"])
     parts = {"sky": (215, 215, 255), "grass": (102, 153, 76), "hull": (127, 51, 229), "flag": (230, 51, 0)}
+    parts["obstacles"] = (255, 255, 255)  # hardcore frames, below the clouds (white too): rows 180 and down
     # the flag is 100 px of red whose outline pygame.draw.lines draws without anti-aliasing, biting into the
     # red at its thin tip where Canvas blends: its IoU is lower than the other parts'
-    iou_min = {"sky": 0.75, "grass": 0.75, "hull": 0.75, "flag": 0.7}
+    iou_min = {"sky": 0.75, "grass": 0.75, "hull": 0.75, "flag": 0.7, "obstacles": 0.9}
     for i, (a, b) in enumerate(zip(ref, ours, strict=True)):
         mad = np.abs(a.astype(int) - b.astype(int)).mean()
         for part, colour in parts.items():
+            if part == "obstacles" and i < hardcore:
+                continue
             ma, mb = mask(a, colour), mask(b, colour)
+            if part == "obstacles":
+                ma[:180], mb[:180] = False, False
             if part == "flag" and ma.sum() == 0:
                 continue  # scrolled out of the window
             assert ma.sum() > 20, f"state {i}: Gymnasium's picture has no {part}"

@@ -1,8 +1,13 @@
-// Gymnasium's BipedalWalker-v3 (gymnasium/envs/box2d/bipedal_walker.py, hardcore=False) on the Box2D engine,
-// operation for operation (see lunar_lander.js): the same Box2D calls in the same order, NumPy's random
-// stream, and Gymnasium's world reuse: one b2World per env, its bodies destroyed on reset in Gymnasium's
-// order (the terrain reversed, the hull, the legs), since broadphase and contact order left over from earlier
-// episodes shape the later ones. Runs in Node and in the browser: no DOM.
+// Gymnasium's BipedalWalker-v3 (gymnasium/envs/box2d/bipedal_walker.py) on the Box2D engine, operation for
+// operation (see lunar_lander.js): the same Box2D calls in the same order, NumPy's random stream, and
+// Gymnasium's world reuse: one b2World per env, its bodies destroyed on reset in Gymnasium's order (the
+// terrain reversed, the hull, the legs), since broadphase and contact order left over from earlier episodes
+// shape the later ones. Runs in Node and in the browser: no DOM.
+//
+// The constant `hardcore` (0 or 1) is Gymnasium's constructor argument hardcore=True: terrain with stumps,
+// pits and stairs (_generate_terrain's STUMP, PIT and STAIRS states), drawn at reset; the time limit stays
+// BipedalWalker-v3's 1600 steps (gym.make("BipedalWalker-v3", hardcore=True); BipedalWalkerHardcore-v3's
+// registration alone says 2000).
 //
 // Actions as NumPy types them: a Float32Array is a float32 action (action_space.sample(), a float32 policy),
 // for which NumPy 2 computes the motor cost, and so the reward, in float32 (NEP 50); any other array is float64.
@@ -42,15 +47,25 @@ export const CLOUDS = TERRAIN_LENGTH / 20;
 // the lidar's directions, Python's math.sin/cos(1.5 i / 10): glibc's are correctly rounded there, as these
 const LIDAR = Array.from({ length: 10 }, (_, i) => [sin((1.5 * i) / 10.0), cos((1.5 * i) / 10.0)]);
 
+// Hardcore terrain's obstacles (stumps, pits' walls, stair steps) are static boxes of fixture fd_polygon,
+// each made from four corners (x1, y1), (x2, y1), (x2, y2), (x1, y2) in that order (every polygon
+// _generate_terrain makes has this form, its coordinates computed in float64 as here). At most 39 in a
+// terrain: a stump (1 box) every 6 steps at the densest (1 step of stump, then at least 5 of grass) from step
+// 20 to 199, found by enumerating the generator's choices; reset throws if one ever makes more.
+export const MAX_OBSTACLES = 39;
+
 // The state (env.state, a Float64Array): the terrain and clouds (what render() draws), then the bodies as
-// Box2D holds them (float32, widened exactly), the lower legs' ground contacts and the lidar's fractions.
+// Box2D holds them (float32, widened exactly), the lower legs' ground contacts, the lidar's fractions and the
+// hardcore obstacles (a count, then x1, y1, x2, y2 per box in creation order, zeros after the count).
 export const S = {
   terrain: 0, // terrain_y: TERRAIN_LENGTH heights at x = i TERRAIN_STEP
   clouds: TERRAIN_LENGTH, // CLOUDS polygons of 5 points (x, y)
   bodies: TERRAIN_LENGTH + CLOUDS * 10, // hull, then legs as Gymnasium lists them: x, y, angle, vx, vy, omega
   contact: TERRAIN_LENGTH + CLOUDS * 10 + 30, // legs[1], legs[3] ground_contact
   lidar: TERRAIN_LENGTH + CLOUDS * 10 + 32, // 10 fractions
-  size: TERRAIN_LENGTH + CLOUDS * 10 + 42,
+  nObstacles: TERRAIN_LENGTH + CLOUDS * 10 + 42, // 0 on normal terrain
+  obstacles: TERRAIN_LENGTH + CLOUDS * 10 + 43, // MAX_OBSTACLES boxes: x1, y1, x2, y2
+  size: TERRAIN_LENGTH + CLOUDS * 10 + 43 + 4 * MAX_OBSTACLES,
 };
 export const BODIES = 5;
 
@@ -80,12 +95,23 @@ export const spec = {
     ...Array.from({ length: 10 }, (_, i) => `lidar ${i}`),
   ],
   human: { keys: {}, idle: [0, 0, 0, 0] }, // the page's sliders, one per motor
-  // b2World's default gravity, which Gymnasium keeps (a constructor argument here only, for what-if physics)
-  constants: { gravity: { value: -10, min: -20, max: -1, label: 'gravity (m/s²)' } },
+  constants: {
+    // b2World's default gravity, which Gymnasium keeps (a constructor argument here only, for what-if physics)
+    gravity: { value: -10, min: -20, max: -1, label: 'gravity (m/s²)' },
+    // Gymnasium's hardcore=True: stumps, pits and stairs, from the next reset (the terrain is the state's)
+    hardcore: { value: 0, min: 0, max: 1, label: 'hardcore terrain (0 or 1)' },
+  },
   render: 'box2d/bipedal_walker',
   engine: 'box2d',
   stateSize: S.size,
 };
+
+// _generate_terrain's states (range(5): GRASS, STUMP, STAIRS, PIT, _STATES_)
+const GRASS = 0,
+  STUMP = 1,
+  STAIRS = 2,
+  PIT = 3,
+  STATES = 4;
 
 const BODY = new Float32Array(8),
   RAY = new Float32Array(3);
@@ -102,7 +128,11 @@ export class BipedalWalker {
 
   constructor(constants = {}) {
     this.spec = spec;
-    this.constants = Object.freeze(physicalConstants(spec, constants));
+    const c = physicalConstants(spec, constants);
+    if (c.hardcore !== 0 && c.hardcore !== 1) {
+      throw new Error(`${spec.id}: hardcore is 0 or 1, got ${c.hardcore}`);
+    }
+    this.constants = Object.freeze(c);
     this.obsDim = 24;
     this.obs = new Float32Array(24);
     this.state = new Float64Array(S.size);
@@ -150,28 +180,74 @@ export class BipedalWalker {
     return this.obs;
   }
 
-  // _generate_terrain(hardcore=False): grass only, NumPy's draws in Gymnasium's order
+  // _generate_terrain(hardcore): the heights and (hardcore) the obstacles' boxes, NumPy's draws in
+  // Gymnasium's order; the bodies are made by #build from the state
   #terrainHeights() {
     const r = this.#rng,
-      s = this.state;
-    let velocity = 0.0,
+      s = this.state,
+      hardcore = this.constants.hardcore === 1;
+    let n = 0;
+    const box = (x1, y1, x2, y2) => {
+      if (n === MAX_OBSTACLES) throw new Error(`${spec.id}: more than ${MAX_OBSTACLES} obstacles`);
+      s.set([x1, y1, x2, y2], S.obstacles + 4 * n++);
+    };
+    s.fill(0, S.nObstacles, S.size);
+    let state = GRASS,
+      velocity = 0.0,
       y = TERRAIN_HEIGHT,
       counter = TERRAIN_STARTPAD,
-      oneshot = false;
+      oneshot = false,
+      stairSteps = 0,
+      stairWidth = 0,
+      stairHeight = 0,
+      originalY = 0;
     for (let i = 0; i < TERRAIN_LENGTH; i++) {
-      if (!oneshot) {
+      const x = i * TERRAIN_STEP;
+      if (state === GRASS && !oneshot) {
         velocity = 0.8 * velocity + 0.01 * Math.sign(TERRAIN_HEIGHT - y);
         if (i > TERRAIN_STARTPAD) velocity += r.uniform(-1, 1) / SCALE;
         y += velocity;
+      } else if (state === PIT && oneshot) {
+        counter = r.integers(3, 5);
+        box(x, y, x + TERRAIN_STEP, y - 4 * TERRAIN_STEP);
+        // the far wall: each of the near wall's points moved right by counter steps
+        box(x + TERRAIN_STEP * counter, y, x + TERRAIN_STEP + TERRAIN_STEP * counter, y - 4 * TERRAIN_STEP);
+        counter += 2;
+        originalY = y;
+      } else if (state === PIT && !oneshot) {
+        y = originalY;
+        if (counter > 1) y -= 4 * TERRAIN_STEP;
+      } else if (state === STUMP && oneshot) {
+        counter = r.integers(1, 3);
+        box(x, y, x + counter * TERRAIN_STEP, y + counter * TERRAIN_STEP);
+      } else if (state === STAIRS && oneshot) {
+        stairHeight = r.random() > 0.5 ? +1 : -1;
+        stairWidth = r.integers(4, 5); // 4, and no draw (NumPy draws nothing for a range of one value)
+        stairSteps = r.integers(3, 5);
+        originalY = y;
+        for (let k = 0; k < stairSteps; k++) {
+          box(
+            x + k * stairWidth * TERRAIN_STEP,
+            y + k * stairHeight * TERRAIN_STEP,
+            x + (1 + k) * stairWidth * TERRAIN_STEP,
+            y + (-1 + k * stairHeight) * TERRAIN_STEP,
+          );
+        }
+        counter = stairSteps * stairWidth;
+      } else if (state === STAIRS && !oneshot) {
+        const k = stairSteps * stairWidth - counter - stairHeight;
+        y = originalY + (k / stairWidth) * stairHeight * TERRAIN_STEP;
       }
       oneshot = false;
       s[S.terrain + i] = y;
       counter -= 1;
       if (counter === 0) {
         counter = r.integers(TERRAIN_GRASS / 2, TERRAIN_GRASS);
+        state = state === GRASS && hardcore ? r.integers(1, STATES) : GRASS;
         oneshot = true;
       }
     }
+    s[S.nObstacles] = n;
   }
 
   // _generate_clouds: decorative, but its 110 draws come before the start push's
@@ -195,6 +271,30 @@ export class BipedalWalker {
     const e = this.b2.exports,
       w = this.#world,
       s = this.state;
+    const n = s[S.nObstacles];
+    if (!(Number.isInteger(n) && n >= 0 && n <= MAX_OBSTACLES)) {
+      throw new Error(`${spec.id}: a state's obstacle count is 0 to ${MAX_OBSTACLES}, got ${n}`);
+    }
+    // the obstacles first, as _generate_terrain makes them (fd_polygon: friction 2.5, Box2D's other defaults)
+    for (let k = 0; k < n; k++) {
+      const [x1, y1, x2, y2] = s.subarray(S.obstacles + 4 * k, S.obstacles + 4 * k + 4);
+      const t = e.body_new(w, 0, 0, 0, 0);
+      this.b2.polygon(
+        t,
+        [
+          [x1, y1],
+          [x2, y1],
+          [x2, y2],
+          [x1, y2],
+        ],
+        0,
+        FRICTION,
+        0,
+        0x0001,
+        0xffff,
+      );
+      this.#terrain.push(t);
+    }
     for (let i = 0; i < TERRAIN_LENGTH - 1; i++) {
       const t = e.body_new(w, 0, 0, 0, 0);
       const x1 = i * TERRAIN_STEP,

@@ -1,6 +1,7 @@
 // Gymnasium's BipedalWalker render(), on a Canvas 2D context: the sky, the clouds (half the scroll: parallax),
-// the grass, the terrain's edges, the start flag and the walker, in a 600x400 pixel window that follows the
-// hull (Gymnasium's scroll: the hull at a fifth of the width), scaled to fit the view. The lidar's one red ray
+// the grass, the terrain's edges, hardcore terrain's obstacles (stumps, pit walls, stair steps: white boxes
+// outlined in grey), the start flag and the walker, in a 600x400 pixel window that follows the hull
+// (Gymnasium's scroll: the hull at a fifth of the width), scaled to fit the view. The lidar's one red ray
 // (render() cycles through them frame by frame) is not drawn. State: web/page/envs/box2d/bipedal_walker.js (S).
 import {
   BODIES,
@@ -45,9 +46,11 @@ const PARTS = [
 const PX_PER_MS = 40,
   MAX_KICK = 4;
 
-/** Gymnasium's scroll (metres; the clouds' parallax and what is drawn go by it); the window's left edge is
- * max(0, scroll): render() returns the last VIEWPORT_W columns of a surface VIEWPORT_W + max(0, scroll) wide. */
+/** Gymnasium's scroll (metres; the clouds' parallax and what is drawn go by it). */
 const scroll = (state) => state[S.bodies] - VIEWPORT_W / SCALE / 5;
+/** The window's left edge (surface pixels): render() returns the last VIEWPORT_W columns of a surface
+ * VIEWPORT_W + max(0, scroll) SCALE wide, a width pygame truncates to whole pixels. */
+const windowLeft = (state) => Math.trunc(Math.max(0, scroll(state)) * SCALE);
 
 /** Body k's polygon (BODIES order: the hull, then the legs) in Gymnasium's frame. */
 const partPath = (state, k, verts) => bodyPath(state, S.bodies + 6 * k, verts, SCALE);
@@ -57,7 +60,7 @@ function draw(ctx, state, view) {
   const { k } = begin(ctx, WIDTH, HEIGHT, view);
   gymFrame(ctx, HEIGHT);
   const sc = scroll(state),
-    ox = Math.max(0, sc) * SCALE;
+    ox = windowLeft(state);
   ctx.translate(-ox, 0); // Gymnasium's surface coordinates from here; the window starts at the scroll
   // the surface starts black: where the hull is left of a fifth of the window, the sky stops short of its
   // right edge (render() draws it from the scroll, the window starts at 0)
@@ -107,6 +110,24 @@ function draw(ctx, state, view) {
     ctx.lineTo((i + 1) * TERRAIN_STEP * SCALE, ty(i + 1) * SCALE);
     ctx.stroke();
   }
+  // the obstacles (drawlist: after the edges, in reverse creation order): color1 fill, color2 outline
+  for (let k = state[S.nObstacles] - 1; k >= 0; k--) {
+    const [x1, y1, x2, y2] = state.slice(S.obstacles + 4 * k, S.obstacles + 4 * k + 4);
+    if (x2 < sc - 1 || x1 > sc + VIEWPORT_W / SCALE + 1) continue; // outside the window
+    // pixels as render() computes them (the fixture's float32 vertex times SCALE in pybox2d's float32 b2Vec2)
+    // and pygame takes them (truncated): the outline (draw.polygon width 1, then aapolygon: for an upright box
+    // the same pixels) lies on the fill's edge pixels. The stairs' and pits' corners fall on whole pixels,
+    // where float64 arithmetic would often land a hair below and truncate a pixel short.
+    const px = (v) => Math.trunc(Math.fround(Math.fround(v) * SCALE));
+    const path = [
+      [px(x1), px(y1)],
+      [px(x2), px(y1)],
+      [px(x2), px(y2)],
+      [px(x1), px(y2)],
+    ];
+    polygon(ctx, 'rgb(255,255,255)', path);
+    outline(ctx, 'rgb(153,153,153)', path);
+  }
   const finite = [0, 1, 2].every((j) => Number.isFinite(state[S.bodies + j]));
   if (finite) {
     for (const [b, verts, fill, line] of PARTS) {
@@ -149,7 +170,7 @@ function kick(d) {
 
 /** hit(state, p): {body} when p (window pixels, y down) is within 30 px of the hull or a leg's centre. */
 function hit(state, [px, py]) {
-  const ox = Math.max(0, scroll(state)) * SCALE;
+  const ox = windowLeft(state);
   for (let b = 0; b < BODIES; b++) {
     const [[x, y]] = partPath(state, b, [[0, 0]]);
     if (Math.hypot(px + ox - x, HEIGHT - py - y) < (b === 0 ? 30 : 12)) return { body: b };
