@@ -194,7 +194,10 @@ class Targets:
 CLASSIC = Targets(REGULAR_3G, "Regular 3G", 1000, 1.0)
 # a Box2D page also fetches its engine (~42 KB gz) and steps it in wasm (issue 21's targets)
 BOX2D = Targets(REGULAR_3G, "Regular 3G", 1500, 2.0)
-TARGETS = {None: CLASSIC, "box2d": BOX2D}  # by the page's engine (Context.site_engines); MuJoCo: bench/mujoco.py
+TARGETS = {
+    None: CLASSIC,
+    "box2d": BOX2D,
+}  # by the page's engine (Context.site_engines); MuJoCo: bench/mujoco.py
 
 
 def kb_label(n: float) -> str:
