@@ -28,8 +28,9 @@ function box2dWasm() {
 }
 
 export const ENGINES = {
-  // the official build's wasm (@mujoco/mujoco), stripped of debug and name sections: ~1.27 MB gzipped
-  mujoco: { wasm: mujocoWasm, budgetGz: 1536 * 1024 },
+  // the official build's wasm (@mujoco/mujoco), stripped of debug and name sections: ~1.27 MB gzipped; with
+  // HalfCheetah's 256x256 actor (282 KB gz) its page is 1,554 KB
+  mujoco: { wasm: mujocoWasm, budgetGz: 1600 * 1024 },
   // Box2D 2.3.10 and its C API: ~42 KB gzipped; the page with kernel and app stays under 100 KB
   box2d: { wasm: box2dWasm, budgetGz: 100 * 1024 },
 };
