@@ -187,7 +187,10 @@ def test_auto_falls_back_to_wasm_without_webgpu(browser, serve, site):
     page.goto(f"{base}/{SUB}/?backend=auto")
     s = wait_ready(page, "wasm")
     assert "webgpu unavailable" in s["note"] and "using wasm" in s["note"], s["note"]
-    assert "using wasm" in page.locator("#note").inner_text()
+    # the panel writes the note at its next frame after it mounts
+    page.wait_for_function(
+        "() => document.getElementById('note').innerText.includes('using wasm')", timeout=5000
+    )
     page.goto(f"{base}/{SUB}/?backend=webgpu")  # asked for explicitly: same fallback, said on the page
     s = wait_ready(page, "wasm")
     assert "webgpu unavailable" in s["note"]
