@@ -673,3 +673,27 @@ def test_gallery_previews_engine_envs(browser, serve, site):
     assert any("/assets/engine-" in u for u in watch.urls), "the preview loaded no engine"
     assert not watch.errors, watch.errors
     page.close()
+
+
+@pytest.mark.browser
+def test_switch_constant_takes_only_its_values(browser, serve, site):
+    """A constant with `step: 1` (the lander's enable_wind) is a switch: its slider moves in whole steps (a
+    drag can't set wind 0.37, which the env refuses), and a sweep over it by default plays each value once."""
+    from tests.pages import status
+
+    _, page, watch = lander_page(browser, serve, site, "LunarLander-v3")
+    page.evaluate("window.app.pause()")
+    names = list(page.evaluate("window.app.spec.constants"))
+    page.click("#physics summary")
+    page.wait_for_selector("#physics-body input[type=range]")
+    slider = page.locator("#physics-body input[type=range]").nth(names.index("enable_wind"))
+    assert slider.get_attribute("step") == "1"
+    # the browser snaps a value to the slider's step: a drag to 0.7 is wind on
+    slider.evaluate("e => { e.value = '0.7'; e.dispatchEvent(new Event('input')); }")
+    assert status(page)["physics"]["enable_wind"] == 1 and status(page)["whatIf"]
+    page.click("text=Gymnasium's values")
+    rows = page.evaluate("window.app.sweep({param: 'enable_wind', episodes: 4})")
+    assert [r["value"] for r in rows] == [0, 1], rows
+    assert all(math.isfinite(r["meanReturn"]) for r in rows), rows
+    assert not watch.errors, watch.errors
+    page.close()

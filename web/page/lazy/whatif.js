@@ -11,6 +11,16 @@ const SWEEP_VALUES = 20,
   MAX_VALUES = 200;
 const SLICE_MS = 8; // the sweep yields to the event loop after this long: frames and input keep flowing
 
+// The values a sweep from a to b takes: SWEEP_VALUES evenly spaced, or for a constant with a `step` (a switch
+// such as hardcore: 0 or 1) each multiple of it in the range, at most SWEEP_VALUES of them.
+export function sweepValues(c, a = c.min, b = c.max) {
+  if (!c.step) return linspace(a, b, SWEEP_VALUES);
+  const lo = Math.ceil(Math.min(a, b) / c.step),
+    hi = Math.floor(Math.max(a, b) / c.step),
+    n = Math.max(1, Math.min(SWEEP_VALUES, hi - lo + 1));
+  return Array.from({ length: n }, (_, i) => Math.round(lo + ((hi - lo) * i) / Math.max(1, n - 1)) * c.step);
+}
+
 const num = (x) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : '–');
 // A macrotask boundary, so that frames and input run before the sweep goes on. A message, not setTimeout
 // (clamped to 4 ms when nested: a third of the sweep's time) nor scheduler.yield (its continuation goes
@@ -62,7 +72,7 @@ export function init(ctx) {
       throw new Error(`sweep: param must be one of ${names.join(', ')}, got ${JSON.stringify(param)}`);
     }
     const c = spec.constants[param];
-    values ??= linspace(c.min, c.max, SWEEP_VALUES);
+    values ??= sweepValues(c);
     if (
       !Array.isArray(values) ||
       !values.length ||
@@ -150,7 +160,7 @@ function buildPanel(ctx, names, api) {
       type: 'range',
       min: String(c.min),
       max: String(c.max),
-      step: 'any',
+      step: String(c.step ?? 'any'),
       value: String(c.value),
       title: `${c.label}: Gymnasium's value is ${c.value}`,
       ariaLabel: c.label ?? name,
@@ -189,6 +199,7 @@ function buildPanel(ctx, names, api) {
     const c = spec.constants[pick.value];
     lo.value = String(c.min);
     hi.value = String(c.max);
+    lo.step = hi.step = String(c.step ?? 'any');
   };
   pick.onchange = range;
   range();
@@ -203,7 +214,7 @@ function buildPanel(ctx, names, api) {
   run.onclick = () => {
     const a = Number(lo.value),
       b = Number(hi.value);
-    api.sweep({ param: pick.value, values: linspace(a, b, SWEEP_VALUES) }).catch((err) => {
+    api.sweep({ param: pick.value, values: sweepValues(spec.constants[pick.value], a, b) }).catch((err) => {
       status.textContent = err.message;
     });
   };

@@ -99,7 +99,7 @@ export const spec = {
     // b2World's default gravity, which Gymnasium keeps (a constructor argument here only, for what-if physics)
     gravity: { value: -10, min: -20, max: -1, label: 'gravity (m/s²)' },
     // Gymnasium's hardcore=True: stumps, pits and stairs, from the next reset (the terrain is the state's)
-    hardcore: { value: 0, min: 0, max: 1, label: 'hardcore terrain (0 or 1)' },
+    hardcore: { value: 0, min: 0, max: 1, step: 1, label: 'hardcore terrain (0 or 1)' },
   },
   render: 'box2d/bipedal_walker',
   engine: 'box2d',

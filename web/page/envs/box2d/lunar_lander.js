@@ -79,7 +79,7 @@ export function makeSpec(continuous) {
     // keys: Gymnasium's constructor arguments and attribute names (env.unwrapped.<name>)
     constants: {
       gravity: { value: -10.0, min: -11.9, max: -0.5, label: 'gravity (m/s²)' },
-      enable_wind: { value: 0, min: 0, max: 1, label: 'wind on (0 or 1)' },
+      enable_wind: { value: 0, min: 0, max: 1, step: 1, label: 'wind on (0 or 1)' },
       wind_power: { value: 15.0, min: 0, max: 20, label: 'wind power' },
       turbulence_power: { value: 1.5, min: 0, max: 2, label: 'turbulence power' },
     },
