@@ -128,11 +128,12 @@ class TinyCNN:
             for head in ckpt.heads
         }
 
-    def _mlp(self, layers, x, act_last: bool, act):
+    def _mlp(self, layers, x, act_last: bool, tanh: bool):
         for i, (wt, b) in enumerate(layers):
             x = x.linear(wt, b)
             if act_last or i < len(layers) - 1:
-                x = act(x.contiguous()).contiguous()
+                # ReLU fused into the matmul's kernel; tanh in a kernel of its own (model.TinyPolicy._mlp)
+                x = rational_tanh(x.contiguous()).contiguous() if tanh else x.relu().contiguous()
         return x
 
     @on_policy_device
@@ -147,9 +148,9 @@ class TinyCNN:
         for wt, b, stride in self.conv:
             x = x.conv2d(wt, b, stride=stride).relu().contiguous()
         x = x.reshape(x.shape[0], -1)  # channels, height, width: PyTorch's flatten
-        x = self._mlp(self.trunk, x, True, lambda v: v.relu())
-        act = rational_tanh if self.ckpt.activation == "tanh" else (lambda v: v.relu())
-        outs = [self._mlp(self.heads[h], x, False, act) for h in self.ckpt.heads]
+        x = self._mlp(self.trunk, x, True, False)
+        tanh = self.ckpt.activation == "tanh"
+        outs = [self._mlp(self.heads[h], x, False, tanh) for h in self.ckpt.heads]
         return columns(*outs) if len(outs) > 1 else outs[0]
 
     @on_policy_device

@@ -487,6 +487,7 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             },
             "macs": cnn.macs(ckpt),
             "wasm_sha256": hashlib.sha256((folder / WASM_FILE).read_bytes()).hexdigest(),
+            "weights_sha256": None,  # there is no policy.weights.bin (no WebGPU kernel): the weights are in policy.wasm
             "tinygrad_version": version("tinygrad"),
             "files": {},  # write_manifest fills it in
             "parity": {
