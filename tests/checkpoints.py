@@ -102,7 +102,11 @@ def oracle_forward(model_dir: Path, obs: np.ndarray) -> np.ndarray:
     return load_oracle(model_dir)(obs)
 
 
-NATURE_CNN = [{"out": 32, "kernel": 8, "stride": 4}, {"out": 64, "kernel": 4, "stride": 2}, {"out": 64, "kernel": 3, "stride": 1}]
+NATURE_CNN = [
+    {"out": 32, "kernel": 8, "stride": 4},
+    {"out": 64, "kernel": 4, "stride": 2},
+    {"out": 64, "kernel": 3, "stride": 1},
+]
 
 
 def make_cnn_checkpoint(
@@ -151,7 +155,16 @@ def make_cnn_checkpoint(
     from rl_web_agent.policy.checkpoint import expected_shapes
 
     shapes = expected_shapes(
-        meta["obs_dim"], tuple(hidden), n_act, False, False, value, None, tuple(image), tuple(conv), tuple(trunk)
+        meta["obs_dim"],
+        tuple(hidden),
+        n_act,
+        False,
+        False,
+        value,
+        None,
+        tuple(image),
+        tuple(conv),
+        tuple(trunk),
     )
     for name, shape in shapes.items():
         if name in tensors:

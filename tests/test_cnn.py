@@ -152,7 +152,9 @@ def test_nature_cnn(tmp_path):
     certificate when ale-py is installed."""
     model = make_cnn_checkpoint(tmp_path / "m", seed=2)
     kdir = tmp_path / "k"
-    compile_policy(CompileConfig(model_dir=model, out=kdir, weights="int8", image_parity_samples=24), log=lambda *_: None)
+    compile_policy(
+        CompileConfig(model_dir=model, out=kdir, weights="int8", image_parity_samples=24), log=lambda *_: None
+    )
     m = json.loads((kdir / "manifest.json").read_text())
     assert m["conv"] == NATURE_CNN and m["trunk"] == [512] and m["macs"] > 9_000_000
     assert m["weights"]["stored_bytes"] < m["weights"]["float32_bytes"] / 3.9
@@ -177,7 +179,9 @@ def test_off_bound_kernel_is_refused(small, tmp_path, monkeypatch):
 def test_quantized_weights_are_for_cnns_only(tmp_path):
     model = make_random_checkpoint(tmp_path / "mlp", obs_dim=3, hidden=(8,))
     with pytest.raises(CompileError, match="convolutional policies only"):
-        compile_policy(CompileConfig(model_dir=model, out=tmp_path / "k", weights="int8"), log=lambda *_: None)
+        compile_policy(
+            CompileConfig(model_dir=model, out=tmp_path / "k", weights="int8"), log=lambda *_: None
+        )
 
 
 BAD = {

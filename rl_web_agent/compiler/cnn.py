@@ -55,7 +55,8 @@ def weight_names(ckpt: Checkpoint) -> list[str]:
 
 
 def kernel_layout(a: np.ndarray) -> np.ndarray:
-    """A checkpoint weight ([out, in] or [out, in, k, k]) with its output channel last, as the kernels read it."""
+    """A checkpoint weight ([out, in] or [out, in, k, k]) with its output channel last, as the kernels
+    read it."""
     return np.ascontiguousarray(np.moveaxis(a, 0, -1), dtype=np.float32)
 
 
@@ -63,7 +64,8 @@ def quantize(a: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | None, 
     """A (kernel layout: output channel last) as DTYPE stores it: (stored values, float32 scale per output
     channel or None, the float32 weights the kernel computes with after widening them).
 
-    int8: symmetric per output channel, scale = max |w| / 127 (1 for an all-zero channel), q = round(w / scale);
+    int8: symmetric per output channel, scale = max |w| / 127 (1 for an all-zero channel),
+    q = round(w / scale);
     the kernel's weight is float32(q) * scale, one float32 rounding, as the C widening computes it."""
     a = np.asarray(a, np.float32)
     if dtype == "f32":
@@ -83,7 +85,8 @@ def quantize(a: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | None, 
 
 def quantized_tensors(ckpt: Checkpoint, dtype: str) -> tuple[dict, dict[str, np.ndarray]]:
     """({weight name: (stored, scale)} in kernel layout, the checkpoint's tensors with each weight replaced by
-    the one the kernel computes with, checkpoint layout): what policy.c stores and what PyTorch is run with."""
+    the one the kernel computes with, checkpoint layout): what policy.c stores and what PyTorch is run
+    with."""
     stored, tensors = {}, dict(ckpt.tensors)
     for name in weight_names(ckpt):
         q, scale, deq = quantize(kernel_layout(ckpt.tensors[name]), dtype)
@@ -117,12 +120,18 @@ class TinyCNN:
             wt = w(f"conv.{i}.weight", kernel_layout(t[f"conv.{i}.weight"])).permute(3, 0, 1, 2)
             self.conv.append((wt, w(f"conv.{i}.bias", t[f"conv.{i}.bias"]), c["stride"]))
         self.trunk = [
-            (w(f"trunk.{i}.weight", kernel_layout(t[f"trunk.{i}.weight"])), w(f"trunk.{i}.bias", t[f"trunk.{i}.bias"]))
+            (
+                w(f"trunk.{i}.weight", kernel_layout(t[f"trunk.{i}.weight"])),
+                w(f"trunk.{i}.bias", t[f"trunk.{i}.bias"]),
+            )
             for i in range(len(ckpt.trunk))
         ]
         self.heads = {
             head: [
-                (w(f"{head}.{i}.weight", kernel_layout(t[f"{head}.{i}.weight"])), w(f"{head}.{i}.bias", t[f"{head}.{i}.bias"]))
+                (
+                    w(f"{head}.{i}.weight", kernel_layout(t[f"{head}.{i}.weight"])),
+                    w(f"{head}.{i}.bias", t[f"{head}.{i}.bias"]),
+                )
                 for i in range(len(ckpt.layers(head)))
             ]
             for head in ckpt.heads
@@ -357,7 +366,8 @@ def emit_cnn_c(g, weights: dict[str, np.ndarray], stored: dict, dtype: str, head
 
 
 def build_cnn_wasm(c_path: Path, wasm_path: Path) -> None:
-    """policy.c into policy.wasm (one module, no imports), with policy.wasm's zig cc flags (wasm.ZIG_FLAGS)."""
+    """policy.c into policy.wasm (one module, no imports), with policy.wasm's zig cc flags
+    (wasm.ZIG_FLAGS)."""
     cmd = zig_cc([c_path], wasm_path, *[f"-Wl,--export={e}" for e in EXPORTS])
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -374,7 +384,9 @@ class WasmCNN:
         data = wasm if isinstance(wasm, bytes) else Path(wasm).read_bytes()
         module = wasmtime.Module(self.store.engine, data)
         if module.imports:
-            raise RuntimeError(f"policy.wasm imports {[i.name for i in module.imports]}; it must import nothing")
+            raise RuntimeError(
+                f"policy.wasm imports {[i.name for i in module.imports]}; it must import nothing"
+            )
         ex = wasmtime.Instance(self.store, module, []).exports(self.store)
         self.memory, self.fn, self.n_out = ex["memory"], {e: ex[e] for e in EXPORTS}, n_out
 
@@ -485,7 +497,9 @@ def greedy(ckpt: Checkpoint, out: np.ndarray) -> np.ndarray:
 
 def image_summary(ckpt: Checkpoint) -> str:
     convs = ", ".join(f"{c['out']}x{c['kernel']}x{c['kernel']}/{c['stride']}" for c in ckpt.conv)
-    return f"uint8{list(ckpt.image)} -> conv [{convs}] -> trunk {list(ckpt.trunk)} -> hidden {list(ckpt.hidden)}"
+    return (
+        f"uint8{list(ckpt.image)} -> conv [{convs}] -> trunk {list(ckpt.trunk)} -> hidden {list(ckpt.hidden)}"
+    )
 
 
 def macs(ckpt: Checkpoint) -> int:

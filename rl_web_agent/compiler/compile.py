@@ -482,12 +482,14 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             "weights": {
                 "dtype": dtype,
                 "scale": "float32 per output channel" if dtype == "int8" else None,
-                "stored_bytes": stored_bytes + biases,  # the weights policy.wasm holds, biases (float32) included
+                "stored_bytes": stored_bytes
+                + biases,  # the weights policy.wasm holds, biases (float32) included
                 "float32_bytes": sum(a.nbytes for a in ckpt.tensors.values() if a.ndim > 0),
             },
             "macs": cnn.macs(ckpt),
             "wasm_sha256": hashlib.sha256((folder / WASM_FILE).read_bytes()).hexdigest(),
-            "weights_sha256": None,  # there is no policy.weights.bin (no WebGPU kernel): the weights are in policy.wasm
+            # no policy.weights.bin (no WebGPU kernel): the weights are in policy.wasm
+            "weights_sha256": None,
             "tinygrad_version": version("tinygrad"),
             "files": {},  # write_manifest fills it in
             "parity": {
@@ -510,7 +512,8 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             "saliency": None,
             "python": None,
             "not_built": {
-                "policy.lazy.wasm": "no forward_batch, saliency or separate value(): forward() writes the value",
+                "policy.lazy.wasm": "no forward_batch, saliency or separate value(): forward() writes the "
+                "value",
                 "webgpu": "no WGSL kernel for convolutional policies yet",
                 "policy.weights.json": "the python backend (runtime_py/mlp.py) runs MLPs only",
             },

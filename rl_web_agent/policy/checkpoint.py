@@ -158,7 +158,8 @@ def _check_meta(meta: dict) -> dict:
         obs_dim = _int(meta["obs_dim"], "obs_dim", 1, MAX_OBS_DIM)
     elif meta["obs_dim"] != math.prod(image) or isinstance(meta["obs_dim"], bool):
         raise CheckpointError(
-            f"policy.json: obs_dim is {meta['obs_dim']!r}, expected {math.prod(image)}: the values of the image "
+            f"policy.json: obs_dim is {meta['obs_dim']!r}, expected {math.prod(image)}: the values of the "
+            "image "
             f"{list(image)}"
         )
     else:
@@ -221,7 +222,8 @@ def _check_meta(meta: dict) -> dict:
     if image is not None and (obs_norm is not None or action.get("squash") is not None):
         what = "obs_norm" if obs_norm is not None else "action squash"
         raise CheckpointError(
-            f"policy.json: {what} is not supported with image observations (a convolutional policy scales its "
+            f"policy.json: {what} is not supported with image observations (a convolutional policy "
+            "scales its "
             "uint8 frames by 1/255); set it to null"
         )
     cnn = {} if image is None else {"image": image, "conv": conv, "trunk": trunk}
@@ -427,8 +429,8 @@ def _checked(model_dir: Path, meta: dict, fields: dict, raw: dict[str, np.ndarra
     arch = f"obs_dim={obs_dim}, hidden={list(hidden)}, {action['type']} actions ({n_act})"
     if cnn:
         arch = (
-            f"image={list(cnn['image'])}, conv={[c['out'] for c in cnn['conv']]}, trunk={list(cnn['trunk'])}, "
-            + arch
+            f"image={list(cnn['image'])}, conv={[c['out'] for c in cnn['conv']]}, "
+            f"trunk={list(cnn['trunk'])}, " + arch
         )
     missing = [k for k in want if k not in raw]
     if missing:
