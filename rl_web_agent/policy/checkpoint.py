@@ -158,9 +158,8 @@ def _check_meta(meta: dict) -> dict:
         obs_dim = _int(meta["obs_dim"], "obs_dim", 1, MAX_OBS_DIM)
     elif meta["obs_dim"] != math.prod(image) or isinstance(meta["obs_dim"], bool):
         raise CheckpointError(
-            f"policy.json: obs_dim is {meta['obs_dim']!r}, expected {math.prod(image)}: the values of the "
-            "image "
-            f"{list(image)}"
+            f"policy.json: obs_dim is {meta['obs_dim']!r}, expected {math.prod(image)}: the values of "
+            f"the image {list(image)}"
         )
     else:
         obs_dim = math.prod(image)
