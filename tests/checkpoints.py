@@ -100,3 +100,79 @@ def load_oracle(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
 def oracle_forward(model_dir: Path, obs: np.ndarray) -> np.ndarray:
     """The oracle's outputs for OBS [N, obs_dim] (load_oracle, reading MODEL_DIR on every call)."""
     return load_oracle(model_dir)(obs)
+
+
+NATURE_CNN = [
+    {"out": 32, "kernel": 8, "stride": 4},
+    {"out": 64, "kernel": 4, "stride": 2},
+    {"out": 64, "kernel": 3, "stride": 1},
+]
+
+
+def make_cnn_checkpoint(
+    out: Path,
+    image=(4, 84, 84),
+    conv=NATURE_CNN,
+    trunk=(512,),
+    hidden=(),
+    n_act: int = 6,
+    value: bool = True,
+    seed: int = 0,
+    env_id: str = "ALE/Pong-v5",
+    head: str = "policy",
+) -> Path:
+    """Write a convolutional checkpoint (SB3's NatureCNN by default: CleanRL's and SB3's Atari policy) with
+    orthogonal weights (gain sqrt(2), the heads 0.01 and 1 as CleanRL initialises them) and small biases."""
+    from rl_web_agent.policy.checkpoint import write_checkpoint
+
+    g = torch.Generator().manual_seed(seed)
+
+    def ortho(shape, gain):
+        t = torch.empty(shape)
+        torch.nn.init.orthogonal_(t, gain, generator=g)
+        return t
+
+    tensors: dict[str, torch.Tensor] = {}
+    c = image[0]
+    for i, layer in enumerate(conv):
+        tensors[f"conv.{i}.weight"] = ortho((layer["out"], c, layer["kernel"], layer["kernel"]), 2**0.5)
+        tensors[f"conv.{i}.bias"] = torch.randn(layer["out"], generator=g) * 0.01
+        c = layer["out"]
+    meta = {
+        "format": 1,
+        "env_id": env_id,
+        "obs_dim": int(np.prod(image)),
+        "image": list(image),
+        "conv": list(conv),
+        "trunk": list(trunk),
+        "action": {"type": "discrete", "n": n_act},
+        "hidden": list(hidden),
+        "activation": "relu",
+        "head": head,
+        "value": value,
+        "obs_norm": None,
+    }
+    from rl_web_agent.policy.checkpoint import expected_shapes
+
+    shapes = expected_shapes(
+        meta["obs_dim"],
+        tuple(hidden),
+        n_act,
+        False,
+        False,
+        value,
+        None,
+        tuple(image),
+        tuple(conv),
+        tuple(trunk),
+    )
+    for name, shape in shapes.items():
+        if name in tensors:
+            continue
+        if name.endswith(".weight"):
+            gain = 0.01 if name.startswith("actor.") else 1.0 if name.startswith("critic.") else 2**0.5
+            tensors[name] = ortho(shape, gain)
+        else:
+            tensors[name] = torch.randn(shape, generator=g) * 0.01
+    write_checkpoint(out, {k: v.contiguous().float().numpy() for k, v in tensors.items()}, meta)
+    return out

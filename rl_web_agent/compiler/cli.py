@@ -36,6 +36,19 @@ def add_compile_parser(sub) -> None:
         "--batch-size", type=int, default=256, help="capacity of forward_batch (default: %(default)s)"
     )
     c.add_argument(
+        "--weights",
+        choices=("f32", "f16", "int8"),
+        default="f32",
+        help="how policy.wasm stores a convolutional policy's weights: float32, float16, or int8 with a "
+        "float32 scale per output channel (widened to float32 at the first forward(); default: %(default)s)",
+    )
+    c.add_argument(
+        "--parity-samples",
+        type=int,
+        default=10_000,
+        help="frame stacks a convolutional policy's parity certificate runs (default: %(default)s)",
+    )
+    c.add_argument(
         "--snapshots",
         action="store_true",
         help="also compile the policy's training snapshots (MODEL_DIR/snapshots/) into OUT/snapshots/",
@@ -50,6 +63,8 @@ def main(args: argparse.Namespace) -> int:
         env=args.env,
         out=Path(args.out) if args.out else None,
         batch_size=args.batch_size,
+        weights=getattr(args, "weights", "f32"),
+        image_parity_samples=getattr(args, "parity_samples", 10_000),
     )
     try:
         # with --snapshots, the policy's training snapshots too (the page's timeline)

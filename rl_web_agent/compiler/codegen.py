@@ -27,10 +27,11 @@ def comment_safe(text: str) -> str:
     return s.replace("*/", "*\\/").replace("/*", "/\\*")
 
 
-def c_renderer(block: int = 1):
+def c_renderer(block: int = 1, opts=None):
     """tinygrad's ClangRenderer for a single-threaded target, with its compiler swapped for a no-op: we only
     want the source (zig cc compiles it later, for wasm32). block: rows per block of the batch axis, which
-    with_opts upcasts."""
+    with_opts upcasts. opts: another choice of opts than with_opts (same signature; cnn.py's conv_opts)."""
+    choose = opts or with_opts
     from tinygrad.device import Compiler
     from tinygrad.helpers import Target
     from tinygrad.renderer import Renderer
@@ -46,7 +47,7 @@ def c_renderer(block: int = 1):
             self.compiler = Compiler()
 
         def choose_opts(self, ast):
-            return with_opts(ast, self)
+            return choose(ast, self)
 
     return PortableClangRenderer()
 

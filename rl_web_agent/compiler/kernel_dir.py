@@ -46,11 +46,12 @@ def read_manifest(folder: Path) -> dict:
     return json.loads((Path(folder) / MANIFEST_FILE).read_text())
 
 
-def write_manifest(folder: Path, manifest: dict) -> dict:
-    """MANIFEST into FOLDER/manifest.json, its "files" filled in first: the size of each of FILES (the
-    manifest's own included once written, in the returned dict only). Returns MANIFEST."""
+def write_manifest(folder: Path, manifest: dict, files: tuple[str, ...] = FILES) -> dict:
+    """MANIFEST into FOLDER/manifest.json, its "files" filled in first: the size of each of FILES (a
+    convolutional policy's kernel: the few it has; the manifest's own included once written, in the
+    returned dict only). Returns MANIFEST."""
     folder = Path(folder)
-    manifest["files"] = {f: (folder / f).stat().st_size for f in FILES if f != MANIFEST_FILE}
+    manifest["files"] = {f: (folder / f).stat().st_size for f in files if f != MANIFEST_FILE}
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1) + "\n")
     manifest["files"][MANIFEST_FILE] = (folder / MANIFEST_FILE).stat().st_size
     return manifest

@@ -36,6 +36,14 @@ MAX_DISCRETE = 18
 MAX_BOX_DIMS = 64
 MAX_OBS_DIM = 1024
 ACTIVATIONS = ("tanh", "relu")
+# convolutional policies (policy.json "image", "conv", "trunk"): uint8 frames, channels first
+MAX_IMAGE_CHANNELS = 12  # a stack of 4 RGB frames, or up to 12 gray ones
+MAX_IMAGE_SIDE = 96  # height and width: Atari's 84x84, with room for a little more
+MAX_CONV_LAYERS = 4
+MAX_CONV_CHANNELS = 64
+MAX_CONV_KERNEL = 11
+MAX_TRUNK_LAYERS = 2
+MAX_TRUNK_UNITS = 512
 
 
 class CheckpointError(ValueError):
@@ -59,6 +67,11 @@ class Checkpoint:
       value:      whether there is a critic (a value output); imported DQN, SAC and TD3 policies have none.
       critic_hidden: the critic's hidden sizes when they differ from the actor's (policy.json
                   "critic_hidden", e.g. SB3's net_arch=dict(pi=[64], vf=[64, 64])), else None.
+      image:      a convolutional policy's observation, (channels, height, width) of uint8 frames (obs_dim is
+                  their product), else None (an MLP over obs_dim float32 values).
+      conv:       a convolutional policy's conv layers, input first: ({"out", "kernel", "stride"}, ...).
+      trunk:      the sizes of the linear layers (ReLU) after the flattened convs, shared by actor and critic
+                  (SB3's NatureCNN: (512,)); the actor's and critic's own layers (`hidden`) follow them.
     """
 
     model_dir: Path
@@ -74,6 +87,17 @@ class Checkpoint:
     head: str = "policy"
     value: bool = True
     critic_hidden: tuple[int, ...] | None = None
+    image: tuple[int, int, int] | None = None
+    conv: tuple[dict, ...] = ()
+    trunk: tuple[int, ...] = ()
+
+    @property
+    def features(self) -> int:
+        """What the actor's and critic's first layer reads: obs_dim, or a convolutional policy's trunk output
+        (the flattened convs when it has no trunk layer)."""
+        if self.image is None:
+            return self.obs_dim
+        return self.trunk[-1] if self.trunk else conv_flat_size(self.image, self.conv)
 
     @property
     def discrete(self) -> bool:
@@ -86,7 +110,8 @@ class Checkpoint:
 
     @property
     def outputs(self) -> list[dict]:
-        name = "q" if self.head == "q" else "probs" if self.discrete else "mean"
+        # a convolutional policy's kernel gives the logits (no softmax: its greedy action is their argmax)
+        name = "q" if self.head == "q" else ("logits" if self.image else "probs") if self.discrete else "mean"
         return [{"name": name, "size": self.n_act}] + ([{"name": "value", "size": 1}] if self.value else [])
 
     @property
@@ -128,7 +153,16 @@ def _check_meta(meta: dict) -> dict:
         env_id = check_env_id(meta["env_id"])
     except EnvIdError as e:
         raise CheckpointError(f"policy.json: {e}, like 'CartPole-v1'") from None
-    obs_dim = _int(meta["obs_dim"], "obs_dim", 1, MAX_OBS_DIM)
+    image, conv, trunk = _check_image(meta)
+    if image is None:
+        obs_dim = _int(meta["obs_dim"], "obs_dim", 1, MAX_OBS_DIM)
+    elif meta["obs_dim"] != math.prod(image) or isinstance(meta["obs_dim"], bool):
+        raise CheckpointError(
+            f"policy.json: obs_dim is {meta['obs_dim']!r}, expected {math.prod(image)}: the values of "
+            f"the image {list(image)}"
+        )
+    else:
+        obs_dim = math.prod(image)
     action = meta["action"]
     if not isinstance(action, dict) or action.get("type") not in ("discrete", "box"):
         raise CheckpointError(f"policy.json: action is {action!r}, expected type 'discrete' or 'box'")
@@ -184,6 +218,14 @@ def _check_meta(meta: dict) -> dict:
         critic_hidden = tuple(
             _int(h, f"critic_hidden[{i}]", 1, MAX_UNITS) for i, h in enumerate(critic_hidden)
         )
+    if image is not None and (obs_norm is not None or action.get("squash") is not None):
+        what = "obs_norm" if obs_norm is not None else "action squash"
+        raise CheckpointError(
+            f"policy.json: {what} is not supported with image observations (a convolutional policy "
+            "scales its "
+            "uint8 frames by 1/255); set it to null"
+        )
+    cnn = {} if image is None else {"image": image, "conv": conv, "trunk": trunk}
     return {
         "env_id": env_id,
         "obs_dim": obs_dim,
@@ -195,7 +237,68 @@ def _check_meta(meta: dict) -> dict:
         "head": head,
         "value": value,
         "critic_hidden": critic_hidden,
+        **cnn,
     }
+
+
+def conv_flat_size(image: tuple[int, int, int], conv: tuple[dict, ...]) -> int:
+    """The values of the last conv layer's output, flattened (channels, height, width): no padding."""
+    _, h, w = image
+    for c in conv:
+        h, w = (h - c["kernel"]) // c["stride"] + 1, (w - c["kernel"]) // c["stride"] + 1
+    return conv[-1]["out"] * h * w
+
+
+def _check_image(meta: dict) -> tuple[tuple[int, int, int] | None, tuple[dict, ...], tuple[int, ...]]:
+    """policy.json's optional "image" ([channels, height, width] of uint8 frames), with its "conv" layers
+    and "trunk" sizes: (None, (), ()) for an MLP policy, which has neither."""
+    image = meta.get("image")
+    if image is None:
+        for key in ("conv", "trunk"):
+            if meta.get(key) is not None:
+                raise CheckpointError(f"policy.json: {key} needs image observations; add 'image' or drop it")
+        return None, (), ()
+    if not isinstance(image, list) or len(image) != 3:
+        raise CheckpointError(
+            f"policy.json: image is {image!r}, expected [channels, height, width] of uint8 frames"
+        )
+    image = (
+        _int(image[0], "image channels", 1, MAX_IMAGE_CHANNELS),
+        _int(image[1], "image height", 1, MAX_IMAGE_SIDE),
+        _int(image[2], "image width", 1, MAX_IMAGE_SIDE),
+    )
+    conv = meta.get("conv")
+    if not isinstance(conv, list) or not 1 <= len(conv) <= MAX_CONV_LAYERS:
+        raise CheckpointError(
+            f"policy.json: conv is {conv!r}; an image policy needs 1 to {MAX_CONV_LAYERS} conv layers "
+            "[{'out': channels, 'kernel': k, 'stride': s}, ...]"
+        )
+    layers, (_, h, w) = [], image
+    for i, c in enumerate(conv):
+        if not isinstance(c, dict) or set(c) != {"out", "kernel", "stride"}:
+            raise CheckpointError(
+                f"policy.json: conv[{i}] is {c!r}, expected {{'out': channels, 'kernel': k, 'stride': s}}"
+            )
+        k = _int(c["kernel"], f"conv[{i}].kernel", 1, MAX_CONV_KERNEL)
+        layer = {
+            "out": _int(c["out"], f"conv[{i}].out", 1, MAX_CONV_CHANNELS),
+            "kernel": k,
+            "stride": _int(c["stride"], f"conv[{i}].stride", 1, k),
+        }
+        if k > h or k > w:
+            raise CheckpointError(
+                f"policy.json: conv[{i}]'s {k}x{k} kernel is larger than its {h}x{w} input (no padding); "
+                "use a smaller kernel or fewer layers"
+            )
+        h, w = (h - k) // layer["stride"] + 1, (w - k) // layer["stride"] + 1
+        layers.append(layer)
+    trunk = meta.get("trunk", [])
+    if not isinstance(trunk, list) or len(trunk) > MAX_TRUNK_LAYERS:
+        raise CheckpointError(
+            f"policy.json: trunk is {trunk!r}; supported: 0 to {MAX_TRUNK_LAYERS} shared linear layers"
+        )
+    trunk = tuple(_int(t, f"trunk[{i}]", 1, MAX_TRUNK_UNITS) for i, t in enumerate(trunk))
+    return image, tuple(layers), trunk
 
 
 def expected_shapes(
@@ -206,13 +309,28 @@ def expected_shapes(
     obs_norm: bool,
     value: bool = True,
     critic_hidden: tuple[int, ...] | None = None,
+    image: tuple[int, int, int] | None = None,
+    conv: tuple[dict, ...] = (),
+    trunk: tuple[int, ...] = (),
 ) -> dict:
     """The checkpoint format's tensor name -> shape for this architecture (box: the log_std of a Gaussian
-    policy)."""
+    policy; image: the conv layers [out, in, k, k] and the trunk's linear layers first)."""
     shapes: dict[str, tuple[int, ...]] = {}
+    features = obs_dim
+    if image is not None:
+        channels = image[0]
+        for i, c in enumerate(conv):
+            shapes[f"conv.{i}.weight"] = (c["out"], channels, c["kernel"], c["kernel"])
+            shapes[f"conv.{i}.bias"] = (c["out"],)
+            channels = c["out"]
+        features = conv_flat_size(image, conv)
+        for i, n in enumerate(trunk):
+            shapes[f"trunk.{i}.weight"] = (n, features)
+            shapes[f"trunk.{i}.bias"] = (n,)
+            features = n
     for head, last in (("actor", n_act), ("critic", 1))[: 2 if value else 1]:
         own = critic_hidden if head == "critic" and critic_hidden is not None else hidden
-        sizes = [obs_dim, *own, last]
+        sizes = [features, *own, last]
         for i in range(len(sizes) - 1):
             shapes[f"{head}.{i}.weight"] = (sizes[i + 1], sizes[i])
             shapes[f"{head}.{i}.bias"] = (sizes[i + 1],)
@@ -305,8 +423,14 @@ def _checked(model_dir: Path, meta: dict, fields: dict, raw: dict[str, np.ndarra
     obs_dim, action, hidden, n_act = fields["obs_dim"], fields["action"], fields["hidden"], fields["n_act"]
     gaussian = action["type"] == "box" and action.get("squash") is None
     norm, value, critic_hidden = fields["obs_norm"] is not None, fields["value"], fields["critic_hidden"]
-    want = expected_shapes(obs_dim, hidden, n_act, gaussian, norm, value, critic_hidden)
+    cnn = {k: fields[k] for k in ("image", "conv", "trunk") if k in fields}
+    want = expected_shapes(obs_dim, hidden, n_act, gaussian, norm, value, critic_hidden, **cnn)
     arch = f"obs_dim={obs_dim}, hidden={list(hidden)}, {action['type']} actions ({n_act})"
+    if cnn:
+        arch = (
+            f"image={list(cnn['image'])}, conv={[c['out'] for c in cnn['conv']]}, "
+            f"trunk={list(cnn['trunk'])}, " + arch
+        )
     missing = [k for k in want if k not in raw]
     if missing:
         raise CheckpointError(
