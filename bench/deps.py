@@ -35,6 +35,8 @@ def sb3_requirements() -> list[str]:
         "stable-baselines3==2.9.2",
         f"gymnasium=={gym}",
         f"box2d=={importlib.metadata.version('box2d')}",  # LunarLander's physics, the same wheel
+        # gymnasium.envs.box2d imports pygame (CarRacing) before any Box2D env is made
+        f"pygame=={importlib.metadata.version('pygame')}",
         f"numpy>={np_major},<{int(np_major) + 1}",
         "onnx>=1.16,<2",
     ]

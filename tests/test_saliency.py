@@ -113,6 +113,17 @@ def test_check_saliency_names_the_first_violation():
     off[0, 1] = ref[0, 1] * (1 + 3e-3)
     with pytest.raises(ValueError, match="sample 0 feature 1"):
         sal.check_saliency(off, ref, "k", ref32)
+    # ... and up to F32_BATCH_FACTOR times float32's worst relative error on any row, on a row where float32
+    # happened to be exact: 3e-4 of row 0's scale allows 6e-4 of row 2's, not 7e-4
+    ref = np.array([[1.0, -2.0, 0.5], [1e-6, 0.0, 2e-6], [0.25, 0.5, -1.0]], np.float32)
+    ref32 = ref.copy()
+    ref32[0, 1] *= 1 + 3e-4  # 6e-4 absolute on row 0 (scale 2): 3e-4 relative
+    off = ref.copy()
+    off[2, 2] *= 1 + 5.9e-4
+    assert sal.check_saliency(off, ref, "k", ref32) == pytest.approx(5.9e-4, rel=1e-3)
+    off[2, 2] = ref[2, 2] * (1 + 7e-4)
+    with pytest.raises(ValueError, match="sample 2 feature 2"):
+        sal.check_saliency(off, ref, "k", ref32)
 
 
 def test_compile_fails_on_a_saliency_bound_violation(tmp_path, monkeypatch):

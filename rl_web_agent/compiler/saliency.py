@@ -27,6 +27,7 @@ SELECT = "select"  # the one-hot of k: the saliency graph's second input buffer
 REL_TOL = 1e-4  # allowed error: REL_TOL * max(max_j |reference_j|, FLOOR), per observation
 FLOOR = 1e-3
 F32_FACTOR = 8  # see check_saliency
+F32_BATCH_FACTOR = 2  # see check_saliency
 
 
 def exp_tanh(x):
@@ -136,7 +137,10 @@ def check_saliency(got: np.ndarray, ref: np.ndarray, what: str, ref32: np.ndarra
     difference of large terms, e.g. far outside the training distribution where units saturate), a row may be
     off by up to F32_FACTOR times float32 autograd's own error on it: both are float32 sums of the same terms
     in different orders, so their errors are of one size (measured: PyTorch's float32 autograd alone exceeds
-    REL_TOL on 4 of 10,000 of the parity observations of a MountainCar-v0 snapshot, up to 2.2e-4)."""
+    REL_TOL on 4 of 10,000 of the parity observations of a MountainCar-v0 snapshot, up to 2.2e-4). Of one
+    size, but not on the same rows: a row may also be off by F32_BATCH_FACTOR times the worst relative error
+    float32 autograd makes on any row of the batch (BipedalWalker-v3's untrained snapshot, 64x64 tanh:
+    float32 autograd up to 1.2e-4, the kernel 1.4e-4 on a row where float32 autograd was off by 1.1e-5)."""
     if got.shape != ref.shape:
         raise ValueError(f"{what}: shape {got.shape} != reference {ref.shape}")
     ref = ref.astype(np.float64)
@@ -145,14 +149,16 @@ def check_saliency(got: np.ndarray, ref: np.ndarray, what: str, ref32: np.ndarra
     allowed = REL_TOL * scale
     if ref32 is not None:
         f32_err = np.abs(ref32.astype(np.float64) - ref).max(axis=1, keepdims=True)
-        allowed = np.maximum(allowed, F32_FACTOR * f32_err)
+        f32_worst = float(np.nan_to_num((f32_err / scale).max(), nan=np.inf)) if len(ref) else 0.0
+        allowed = np.maximum(allowed, np.maximum(F32_FACTOR * f32_err, F32_BATCH_FACTOR * f32_worst * scale))
     bad = ~(err <= allowed)  # also catches NaN
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise ValueError(
             f"{what}: the saliency differs from PyTorch autograd at sample {i} feature {j}: {got[i, j]!r} vs "
             f"{ref[i, j]!r} ({int(bad.any(axis=1).sum())} observations over {REL_TOL:g} of "
-            f"max(|grad|, {FLOOR:g}) and over {F32_FACTOR}x float32 autograd's own error)"
+            f"max(|grad|, {FLOOR:g}) and over float32 autograd's own error: {F32_FACTOR}x on the row, "
+            f"{F32_BATCH_FACTOR}x the worst on any row)"
         )
     rel = err / scale
     return float(rel.max()) if rel.size else 0.0
