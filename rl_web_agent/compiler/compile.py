@@ -540,8 +540,8 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
         sp = source["parity"]
         agree = sp.get("greedy_equal", sp.get("greedy_agree"))
         log(
-            f"  parity vs {source['library']} {source['algo']} (recorded at import) on {sp['samples']:,} frame "
-            f"stacks: max abs err {sp['max_abs_err']:.2e}, greedy action equal on {agree:,}"
+            f"  parity vs {source['library']} {source['algo']} (recorded at import) on {sp['samples']:,} "
+            f"frame stacks: max abs err {sp['max_abs_err']:.2e}, greedy action equal on {agree:,}"
         )
     log(
         f"  time {time.perf_counter() - t0:.1f} s (render {t_render - t0:.1f}, zig {t_zig - t_render:.1f}, "

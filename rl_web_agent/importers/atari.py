@@ -23,7 +23,11 @@ from rl_web_agent.policy.checkpoint import FORMAT, layer_tensors
 from rl_web_agent.policy.env_spaces import EnvError, atari_actions
 from rl_web_agent.policy.envid import is_atari_id
 
-NATURE_KERNELS = (8, 4, 3)  # NatureCNN's convolutions: kernel sizes, and the strides the weights do not record
+NATURE_KERNELS = (
+    8,
+    4,
+    3,
+)  # NatureCNN's convolutions: kernel sizes, and the strides the weights do not record
 NATURE_STRIDES = (4, 2, 1)
 ATARI_SIDE = 84
 ATARI_IDS = "an Atari id such as PongNoFrameskip-v4 or ALE/Pong-v5"

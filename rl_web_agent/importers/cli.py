@@ -22,10 +22,14 @@ def add_import_parser(sub) -> None:
     )
     lib = imp.add_subparsers(dest="library", required=True, metavar="LIBRARY", help="the policy's trainer")
     out = "output folder (the checkpoint format; default build/models/ENV, where make finds it)"
-    samples = "observations (image policies: frame stacks) the import checks against the library (default: %(default)s)"
+    samples = (
+        "observations (image policies: frame stacks) the import checks against the library (default: "
+        "%(default)s)"
+    )
     s = lib.add_parser(
-        "sb3", help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3 with MlpPolicy; PPO, A2C, DQN with "
-        "CnnPolicy on Atari)"
+        "sb3",
+        help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3 with MlpPolicy; PPO, A2C, DQN with "
+        "CnnPolicy on Atari)",
     )
     s.add_argument(
         "model",

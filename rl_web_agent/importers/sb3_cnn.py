@@ -69,9 +69,7 @@ def _obs_shape(path: Path, data: dict) -> list[int]:
     if not typ.endswith("box.Box'>"):
         raise _fail(path, f"a CnnPolicy over a {typ or '?'} observation space; supported: {SUPPORTED_CNN}")
     if str(sp.get("dtype")) != "uint8":
-        raise _fail(
-            path, f"observations are {sp.get('dtype')}, not uint8 frames; supported: {SUPPORTED_CNN}"
-        )
+        raise _fail(path, f"observations are {sp.get('dtype')}, not uint8 frames; supported: {SUPPORTED_CNN}")
     try:
         return [int(s) for s in re.findall(r"-?\d+", str(sp["_shape"]))]
     except ValueError:
@@ -98,7 +96,9 @@ def _extractor(path: Path, sd: dict, used: set, prefixes: list[str]):
     from rl_web_agent.importers.sb3 import _seq
 
     convs = []
-    idx = sorted({int(m.group(1)) for k in sd if (m := re.fullmatch(re.escape(base) + r"cnn\.(\d+)\.weight", k))})
+    idx = sorted(
+        {int(m.group(1)) for k in sd if (m := re.fullmatch(re.escape(base) + r"cnn\.(\d+)\.weight", k))}
+    )
     for i in idx:
         w, b = f"{base}cnn.{i}.weight", f"{base}cnn.{i}.bias"
         if b not in sd:
@@ -163,8 +163,8 @@ def import_sb3_cnn(
             if w.ndim != 2 or w.shape[1] != prev or b.shape != (w.shape[0],):
                 raise _fail(
                     path,
-                    f"{what} layer {i} has weight {list(w.shape)} after {prev} inputs; the weights do not form "
-                    "a NatureCNN policy",
+                    f"{what} layer {i} has weight {list(w.shape)} after {prev} inputs; the weights do not "
+                    "form a NatureCNN policy",
                 )
             prev = w.shape[0]
     n_act = int(actor[-1][0].shape[0])
@@ -191,7 +191,9 @@ def import_sb3_cnn(
     )
     if channels_last:
         notes.append(f"SB3 saw [84, 84, {image[0]}] frames (channels last); the kernel reads {list(image)}")
-    meta, tensors = cnn_policy(env_id, image, convs, conv, trunk, actor, critic, action, activation, "sb3-atari")
+    meta, tensors = cnn_policy(
+        env_id, image, convs, conv, trunk, actor, critic, action, activation, "sb3-atari"
+    )
     forward, greedy = _library_pass(path, kind, sd, meta, image, channels_last, activation)
     source = {
         "library": "stable-baselines3",
@@ -223,7 +225,12 @@ def _library_pass(path: Path, kind: str, sd: dict, meta: dict, image, channels_l
 
         net_arch = list(meta["hidden"])
         policy = CnnPolicy(
-            obs_space, act_space, lr, net_arch=net_arch, activation_fn=act_cls, features_extractor_kwargs=extractor
+            obs_space,
+            act_space,
+            lr,
+            net_arch=net_arch,
+            activation_fn=act_cls,
+            features_extractor_kwargs=extractor,
         )
     else:
         from stable_baselines3.common.policies import ActorCriticCnnPolicy
@@ -255,12 +262,17 @@ def _library_pass(path: Path, kind: str, sd: dict, meta: dict, image, channels_l
                     outs.append(policy.q_net(t).numpy())
                     continue
                 latent_pi, latent_vf = policy.mlp_extractor(policy.extract_features(t))
-                outs.append(torch.cat([policy.action_net(latent_pi), policy.value_net(latent_vf)], -1).numpy())
+                outs.append(
+                    torch.cat([policy.action_net(latent_pi), policy.value_net(latent_vf)], -1).numpy()
+                )
         return np.concatenate(outs) if outs else np.zeros((0, math.prod([meta["action"]["n"]])), np.float32)
 
     def greedy(frames: np.ndarray) -> np.ndarray:
         return np.concatenate(
-            [policy.predict(library_frames(frames[s : s + 256]), deterministic=True)[0] for s in range(0, len(frames), 256)]
+            [
+                policy.predict(library_frames(frames[s : s + 256]), deterministic=True)[0]
+                for s in range(0, len(frames), 256)
+            ]
         )
 
     return forward, greedy

@@ -77,8 +77,7 @@ def atari_actions(env_id: str) -> int | None:
         return None
     if env_id not in gym.registry:
         raise EnvError(
-            f"ale-py has no env {env_id!r}; pass an Atari id such as ALE/Pong-v5 or "
-            "PongNoFrameskip-v4"
+            f"ale-py has no env {env_id!r}; pass an Atari id such as ALE/Pong-v5 or PongNoFrameskip-v4"
         )
     env = make_env(env_id)
     try:
