@@ -343,7 +343,7 @@ def test_bad_input_one_line_error_nothing_written(sb3, tmp_path, capsys):
         (["sb3", other_zip, "--env", "CartPole-v1"], "not a Stable-Baselines3 model"),
         (
             ["sb3", bad["cnn"], "--env", "CartPole-v1"],
-            "CnnPolicy (image observations) is not supported; supported:",
+            "observations of shape [1, 36, 36]: only Atari frame stacks of 84x84 screens are imported",
         ),
         (
             ["sb3", bad["multi"], "--env", "CartPole-v1"],

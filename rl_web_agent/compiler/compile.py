@@ -464,6 +464,13 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             raise CompileError(str(e)) from None
         ref32 = ref if dtype == "f32" else cnn.torch_cnn_forward(ckpt, frames)
         agree = cnn.greedy(ckpt, got) == cnn.greedy(ckpt, ref32)
+        # an imported policy: the kernel against the library's own outputs recorded at import (f16 and int8
+        # weights: measured, not bound)
+        wasm_cnn = cnn.WasmCNN(folder / WASM_FILE, ckpt.n_out)
+        try:
+            source = check_source_parity(ckpt, wasm_cnn.forward, strict=dtype == "f32")
+        except ValueError as e:
+            raise CompileError(str(e)) from None
         t_check = time.perf_counter()
         stored_bytes = sum(q.nbytes + (0 if sc is None else sc.nbytes) for q, sc in stored.values())
         biases = sum(a.nbytes for n, a in ckpt.tensors.items() if n.endswith(".bias"))
@@ -505,6 +512,7 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
                 },
             },
             "eval": train_eval(ckpt.meta),
+            "source": source,
             # the parts of an MLP kernel a convolutional policy does not have yet
             "webgpu": None,
             "batch_size": None,
@@ -528,6 +536,13 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
         f"{max_err:.2e}; vs the float32 policy {f32['max_abs_err']:.2e}, greedy action equal on "
         f"{f32['greedy_agree']:,} of {len(frames):,}"
     )
+    if source is not None:
+        sp = source["parity"]
+        agree = sp.get("greedy_equal", sp.get("greedy_agree"))
+        log(
+            f"  parity vs {source['library']} {source['algo']} (recorded at import) on {sp['samples']:,} "
+            f"frame stacks: max abs err {sp['max_abs_err']:.2e}, greedy action equal on {agree:,}"
+        )
     log(
         f"  time {time.perf_counter() - t0:.1f} s (render {t_render - t0:.1f}, zig {t_zig - t_render:.1f}, "
         f"check {t_check - t_zig:.1f})"

@@ -93,10 +93,14 @@ def compare_greedy(action: dict, got_out: np.ndarray, lib_out: np.ndarray, lib_g
     return int(len(mine)), 0
 
 
-def check_source_parity(ckpt: Checkpoint, forward_batch: Callable[[np.ndarray], np.ndarray]) -> dict | None:
+def check_source_parity(
+    ckpt: Checkpoint, forward_batch: Callable[[np.ndarray], np.ndarray], strict: bool = True
+) -> dict | None:
     """For an imported policy (its folder has SOURCE_PARITY_FILE): FORWARD_BATCH (the compiled kernel) against
-    the library's outputs and greedy actions recorded at import; the manifest's "source" record. None for a
-    policy of our own. Raises ValueError naming the first output over the parity bound."""
+    the library's outputs and greedy actions recorded at import, on the same observations (a convolutional
+    policy's: cnn.certificate_frames); the manifest's "source" record. None for a policy of our own. Raises
+    ValueError naming the first output over the parity bound; with STRICT false (a kernel of quantized
+    weights) only measures the error and how often the greedy action agrees."""
     path = Path(ckpt.model_dir) / SOURCE_PARITY_FILE
     source = ckpt.meta.get("source")
     if not path.is_file() or not isinstance(source, dict):
@@ -109,18 +113,23 @@ def check_source_parity(ckpt: Checkpoint, forward_batch: Callable[[np.ndarray], 
     except Exception as e:  # safetensors' own error types, or a missing tensor
         raise ValueError(f"{path}: unreadable ({type(e).__name__}: {e}); re-run the import") from None
     parity = source.get("parity") or {}
-    obs = parity_observations(ckpt.obs_dim, len(lib_out), int(parity.get("seed", PARITY_SEED)))
+    seed = int(parity.get("seed", PARITY_SEED))
+    if ckpt.image is not None:
+        from rl_web_agent.compiler.cnn import certificate_frames
+
+        obs = certificate_frames(ckpt.image, len(lib_out), seed)[0]
+    else:
+        obs = parity_observations(ckpt.obs_dim, len(lib_out), seed)
     got = forward_batch(obs)
     what = f"{source.get('library')} {source.get('algo')}"
-    err = check_parity(got, lib_out, f"the kernel vs {what}")
-    equal, ties = compare_greedy(ckpt.action, got, lib_out, lib_greedy, f"the kernel vs {what}")
+    if strict:
+        err = check_parity(got, lib_out, f"the kernel vs {what}")
+        equal, ties = compare_greedy(ckpt.action, got, lib_out, lib_greedy, f"the kernel vs {what}")
+        measured = {"greedy_equal": equal, "greedy_near_ties": ties}
+    else:
+        err = float(np.abs(got.astype(np.float64) - lib_out).max()) if got.size else 0.0
+        mine = greedy_from_outputs(ckpt.action, got)
+        agree = mine == np.asarray(lib_greedy).reshape(mine.shape)
+        measured = {"greedy_agree": int(agree.all(-1).sum() if agree.ndim > 1 else agree.sum())}
     rest = {k: v for k, v in source.items() if k != "parity"}
-    return {
-        **rest,
-        "parity": {
-            "samples": int(len(lib_out)),
-            "max_abs_err": err,
-            "greedy_equal": equal,
-            "greedy_near_ties": ties,
-        },
-    }
+    return {**rest, "parity": {"samples": int(len(lib_out)), "max_abs_err": err, **measured}}

@@ -5,6 +5,10 @@ their `Agent`, and nothing else. Layouts (nn.Sequential, Linear layers at even i
 - ppo.py (discrete):               critic.{0,2,4}, actor.{0,2,4} (logits)
 - ppo_continuous_action.py (box):  critic.{0,2,4}, actor_mean.{0,2,4}, actor_logstd [1, n]
 
+ppo_atari.py and dqn_atari.py (Atari frames, x / 255.0 in the network; import_cleanrl_atari):
+- ppo_atari.py: network.{0,2,4} (conv), network.7 (Linear 512), actor (logits), critic (one Linear each)
+- dqn_atari.py: network.{0,2,4} (conv), network.7 (Linear 512), network.9 (q-values)
+
 The file is read with torch.load(weights_only=True): tensors only, no code. The state dict names neither the
 environment nor the activation: --env gives the one (its spaces are checked against the weights), CleanRL's
 Tanh is the default of --activation.
@@ -105,6 +109,12 @@ def import_cleanrl(path: Path, env: str, obs_norm: Path | None = None, activatio
     if not env:
         raise _fail(path, "a CleanRL model does not record its environment: pass --env ID")
     sd = _load(path)
+    if any(k.startswith("network.") for k in sd):
+        if obs_norm is not None:
+            raise _fail(
+                path, "--obs-norm: ppo_atari/dqn_atari frames are divided by 255, not normalised; drop it"
+            )
+        return import_cleanrl_atari(path, env, sd)
     used: set[str] = set()
     box = "actor_logstd" in sd or any(k.startswith("actor_mean.") for k in sd)
     actor = _seq(path, sd, "actor_mean" if box else "actor", used)
@@ -197,3 +207,106 @@ def import_cleanrl(path: Path, env: str, obs_norm: Path | None = None, activatio
     if obs_norm is not None:
         source["obs_norm"] = Path(obs_norm).name
     return Imported(meta, tensors, source, forward, greedy, warnings)
+
+
+ATARI_LAYOUTS = "ppo_atari.py (network.{0,2,4,7}, actor, critic) or dqn_atari.py (network.{0,2,4,7,9})"
+
+
+def import_cleanrl_atari(path: Path, env: str, sd: dict[str, np.ndarray]) -> Imported:
+    """A CleanRL ppo_atari.py Agent or dqn_atari.py QNetwork state dict as an Imported convolutional policy
+    (the module rebuilt in PyTorch as those files declare it, the state dict loaded strictly)."""
+    import torch
+
+    from rl_web_agent.importers.atari import atari_action, cnn_policy, image_of, nature_convs
+
+    def layer(name: str, ndim: int) -> tuple[np.ndarray, np.ndarray]:
+        w, b = sd.get(f"{name}.weight"), sd.get(f"{name}.bias")
+        if w is None or b is None or w.ndim != ndim or b.shape != (w.shape[0],):
+            raise _fail(
+                path, f"no {'Conv2d' if ndim == 4 else 'Linear'} layer {name}; expected {ATARI_LAYOUTS}"
+            )
+        return w, b
+
+    dqn = "network.9.weight" in sd
+    convs = [layer(f"network.{i}", 4) for i in (0, 2, 4)]
+    trunk = [layer("network.7", 2)]
+    if dqn:
+        actor, critic = [layer("network.9", 2)], None
+        keys = {f"network.{i}.{p}" for i in (0, 2, 4, 7, 9) for p in ("weight", "bias")}
+    else:
+        actor, critic = [layer("actor", 2)], [layer("critic", 2)]
+        keys = {
+            f"{n}.{p}"
+            for n in ("network.0", "network.2", "network.4", "network.7", "actor", "critic")
+            for p in ("weight", "bias")
+        }
+    extra = sorted(set(sd) - keys)
+    if extra:
+        raise _fail(
+            path, f"unknown keys {extra[:4]}{'...' if len(extra) > 4 else ''}; expected {ATARI_LAYOUTS}"
+        )
+    conv = nature_convs(path, convs, "the network")
+    in_ch = int(convs[0][0].shape[1])
+    image, _ = image_of(path, [in_ch, 84, 84], in_ch)  # CleanRL's FrameStack: channels first
+    from rl_web_agent.policy.checkpoint import conv_flat_size
+
+    flat = conv_flat_size(image, tuple(conv))
+    n = trunk[0][0].shape[0]
+    heads = [("network.7", trunk[0][0], flat)] + [
+        (h, w, n) for h, (w, _) in (("head", actor[0]), ("critic", (critic or actor)[0]))
+    ]
+    for name, w, want in heads:
+        if w.shape[1] != want:
+            raise _fail(
+                path,
+                f"{name} reads {w.shape[1]} values, the layer before gives {want}; expected {ATARI_LAYOUTS}",
+            )
+    if critic is not None and critic[0][0].shape[0] != 1:
+        raise _fail(
+            path, f"the critic gives {critic[0][0].shape[0]} values, not one; expected {ATARI_LAYOUTS}"
+        )
+    n_act = int(actor[0][0].shape[0])
+    action, notes = atari_action(path, env, n_act)
+    meta, tensors = cnn_policy(env, image, convs, conv, trunk, actor, critic, action, "relu", "cleanrl-atari")
+
+    # ppo_atari.py's Agent / dqn_atari.py's QNetwork, as they declare it
+    nn = torch.nn
+    network = [
+        nn.Conv2d(in_ch, conv[0]["out"], 8, stride=4),
+        nn.ReLU(),
+        nn.Conv2d(conv[0]["out"], conv[1]["out"], 4, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(conv[1]["out"], conv[2]["out"], 3, stride=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(flat, n),
+        nn.ReLU(),
+    ]
+    agent = nn.Module()
+    if dqn:
+        agent.network = nn.Sequential(*network, nn.Linear(n, n_act))
+    else:
+        agent.network = nn.Sequential(*network)
+        agent.actor, agent.critic = nn.Linear(n, n_act), nn.Linear(n, 1)
+    agent.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()}, strict=True)
+    agent.eval()
+
+    def forward(frames: np.ndarray) -> np.ndarray:
+        outs = []
+        with torch.no_grad():
+            for s in range(0, len(frames), 256):
+                x = torch.Tensor(frames[s : s + 256])  # as CleanRL: torch.Tensor(next_obs)
+                hidden = agent.network(x / 255.0)
+                outs.append(hidden if dqn else torch.cat([agent.actor(hidden), agent.critic(hidden)], -1))
+        return torch.cat(outs).numpy()
+
+    def greedy(frames: np.ndarray) -> np.ndarray:
+        return forward(frames)[:, :n_act].argmax(-1)  # dqn_atari's torch.argmax(q_values); ppo's mode
+
+    source = {
+        "library": "cleanrl",
+        "version": "unknown (state dict)",
+        "algo": "dqn_atari" if dqn else "ppo_atari",
+        "file": path.name,
+    }
+    return Imported(meta, tensors, source, forward, greedy, notes=notes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rl_web_agent.compiler.parity import PARITY_SAMPLES
 from rl_web_agent.importers.cleanrl import import_cleanrl
 from rl_web_agent.importers.imported import PolicyImportError, write_imported
 from rl_web_agent.importers.sb3 import import_sb3
@@ -21,7 +22,15 @@ def add_import_parser(sub) -> None:
     )
     lib = imp.add_subparsers(dest="library", required=True, metavar="LIBRARY", help="the policy's trainer")
     out = "output folder (the checkpoint format; default build/models/ENV, where make finds it)"
-    s = lib.add_parser("sb3", help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3; MlpPolicy)")
+    samples = (
+        "observations (image policies: frame stacks) the import checks against the library (default: "
+        "%(default)s)"
+    )
+    s = lib.add_parser(
+        "sb3",
+        help="a Stable-Baselines3 model zip (PPO, A2C, DQN, SAC, TD3 with MlpPolicy; PPO, A2C, DQN with "
+        "CnnPolicy on Atari)",
+    )
     s.add_argument(
         "model",
         metavar="MODEL",
@@ -41,7 +50,11 @@ def add_import_parser(sub) -> None:
         "LunarLander-v3)",
     )
     s.add_argument("--out", metavar="DIR", help=out)
-    c = lib.add_parser("cleanrl", help="a CleanRL ppo.py / ppo_continuous_action.py .cleanrl_model")
+    s.add_argument("--parity-samples", type=int, default=PARITY_SAMPLES, metavar="N", help=samples)
+    c = lib.add_parser(
+        "cleanrl",
+        help="a CleanRL .cleanrl_model (ppo.py, ppo_continuous_action.py, ppo_atari.py, dqn_atari.py)",
+    )
     c.add_argument("model", metavar="MODEL", help="the .cleanrl_model (torch.save of the Agent's state_dict)")
     c.add_argument("--env", required=True, help="Gymnasium id the policy was trained on")
     c.add_argument(
@@ -56,6 +69,7 @@ def add_import_parser(sub) -> None:
         help="hidden activation (default: %(default)s)",
     )
     c.add_argument("--out", metavar="DIR", help=out)
+    c.add_argument("--parity-samples", type=int, default=PARITY_SAMPLES, metavar="N", help=samples)
 
 
 def main(args) -> int:
@@ -71,7 +85,7 @@ def main(args) -> int:
         out = Path(args.out) if args.out else Path("build") / "models" / imp.meta["env_id"]
         if not args.out and (out / "policy.json").is_file():
             print(f"import: replacing the policy in {out} (pass --out DIR to keep it)")
-        write_imported(imp, out)
+        write_imported(imp, out, samples=args.parity_samples)
     except PolicyImportError as e:
         print(f"import: error: {e}", file=sys.stderr)
         return 1

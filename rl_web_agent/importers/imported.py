@@ -43,11 +43,13 @@ class Imported:
     """A policy read from another library, as the checkpoint format describes it.
 
     meta:      policy.json without "source" (format, env_id, obs_dim, action, hidden, activation, obs_norm,
-               and "head"/"value" for policies without a value head).
+               and "head"/"value" for policies without a value head; image, conv, trunk and frames for a
+               convolutional policy).
     tensors:   checkpoint-format tensors (float32).
     source:    policy.json's "source": library, version, algo, file, ...
-    forward:   the library's own forward pass: raw observations [N, obs_dim] -> [N, outputs] in the kernel's
-               layout (probabilities, mean or action, or q-values; then the value when there is one).
+    forward:   the library's own forward pass: raw observations [N, obs_dim] (a convolutional policy: uint8
+               frames [N, C, H, W]) -> [N, outputs] in the kernel's layout (probabilities, mean or action,
+               or q-values; a convolutional policy's logits or q-values; then the value when there is one).
     greedy:    the library's deterministic action for raw observations: [N] ints or [N, action dims].
     warnings:  lines the CLI prints after a successful import.
     notes:     what the import found out and did on its own (the env id's source, an old id mapped, statistics
@@ -94,9 +96,10 @@ def head_sizes(
     return hidden, (None if critic_hidden == hidden else critic_hidden)
 
 
-def write_imported(imp: Imported, out: Path, log=print) -> Path:
-    """Check IMP against its library and write it to OUT (a folder in the checkpoint format) atomically;
-    returns OUT."""
+def write_imported(imp: Imported, out: Path, log=print, samples: int = PARITY_SAMPLES) -> Path:
+    """Check IMP against its library on SAMPLES observations (a convolutional policy: frame stacks,
+    cnn.certificate_frames) and write it to OUT (a folder in the checkpoint format) atomically; returns
+    OUT."""
     out = Path(out)
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / META_FILE).is_file())):
         raise PolicyImportError(f"--out {out} exists and is not a policy folder; pick a new or empty folder")
@@ -107,11 +110,19 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
         raise PolicyImportError(
             f"the imported policy is not a valid checkpoint-format policy ({e})"
         ) from None
-    obs = parity_observations(meta["obs_dim"], PARITY_SAMPLES, PARITY_SEED)
+    if samples < 3:
+        raise PolicyImportError(f"--parity-samples {samples}: pass a number >= 3")
+    frames = None
+    if ckpt.image is not None:
+        from rl_web_agent.compiler.cnn import certificate_frames, torch_cnn_forward
+
+        obs, frames = certificate_frames(ckpt.image, samples, PARITY_SEED)
+    else:
+        obs = parity_observations(meta["obs_dim"], samples, PARITY_SEED)
     lib_out = np.asarray(imp.forward(obs), dtype=np.float32)
     lib_greedy = np.asarray(imp.greedy(obs))
     what = f"{imp.source['library']} {imp.source['algo']}"
-    ours = torch_forward(ckpt, obs)
+    ours = torch_forward(ckpt, obs) if frames is None else torch_cnn_forward(ckpt, obs)
     try:
         err = check_parity(ours, lib_out, f"the imported policy vs {what}")
     except ValueError as e:
@@ -122,8 +133,9 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
         raise PolicyImportError(str(e)) from None
     meta["source"]["parity"] = {
         "file": SOURCE_PARITY_FILE,
-        "samples": PARITY_SAMPLES,
+        "samples": samples,
         "seed": PARITY_SEED,
+        **({} if frames is None else {"frames": frames}),
         "max_abs_err": err,
         "greedy_equal": equal,
         "greedy_near_ties": ties,
@@ -132,12 +144,18 @@ def write_imported(imp: Imported, out: Path, log=print) -> Path:
         greedy = lib_greedy.astype(np.int64 if ckpt.discrete else np.float32)
         save_file({"out": lib_out, "greedy": greedy}, str(tmp / SOURCE_PARITY_FILE))
         write_checkpoint(tmp, imp.tensors, meta)
+    if frames is None:
+        arch = f"obs {meta['obs_dim']}, hidden {meta['hidden']} {meta['activation']}"
+    else:
+        convs = ", ".join(f"{c['out']}x{c['kernel']}x{c['kernel']}/{c['stride']}" for c in ckpt.conv)
+        arch = f"uint8{list(ckpt.image)} frames {ckpt.frames}, conv [{convs}], trunk {list(ckpt.trunk)}"
     log(
-        f"import: {what} {meta['env_id']} -> {out} (obs {meta['obs_dim']}, hidden {meta['hidden']} "
-        f"{meta['activation']}, {ckpt.action['type']} {ckpt.n_act}{', obs_norm' if ckpt.obs_norm else ''})"
+        f"import: {what} {meta['env_id']} -> {out} ({arch}, {ckpt.action['type']} {ckpt.n_act}"
+        f"{', obs_norm' if ckpt.obs_norm else ''})"
     )
+    seen = "observations" if frames is None else f"frame stacks ({frames})"
     log(
-        f"  parity vs {what} on {PARITY_SAMPLES:,} observations: max abs err {err:.2e}; greedy action equal "
+        f"  parity vs {what} on {samples:,} {seen}: max abs err {err:.2e}; greedy action equal "
         f"on {equal:,}{f' ({ties} near-ties)' if ties else ''}"
     )
     for n in imp.notes:

@@ -11,6 +11,8 @@ The library's own forward pass for the parity check is SB3's policy class, built
 and loaded with the weights (load_state_dict, strict): the same modules, get_distribution, predict_values and
 predict that SB3's model.predict runs.
 
+CnnPolicy zips (PPO, A2C, DQN on Atari frames) are read by sb3_cnn.py.
+
 Supported (SUPPORTED): PPO and A2C with MlpPolicy (discrete or Box actions, net_arch as a list or a dict with
 pi/vf, Tanh or ReLU); DQN with MlpPolicy (q-values, greedy argmax); the deterministic actors of SAC and TD3
 (DDPG) with MlpPolicy (the kernel outputs the action rescaled to the bounds, as SB3's predict does).
@@ -35,16 +37,23 @@ from rl_web_agent.importers.safe_pickle import UnsafePickleError, globals_in, lo
 from rl_web_agent.policy.checkpoint import FORMAT, layer_tensors
 from rl_web_agent.policy.errors import first_line
 
-SUPPORTED = "PPO, A2C, DQN, SAC, TD3 and DDPG with MlpPolicy on a flat Box observation space"
+SUPPORTED = (
+    "PPO, A2C, DQN, SAC, TD3 and DDPG with MlpPolicy on a flat Box observation space; PPO, A2C and DQN "
+    "with CnnPolicy on Atari frames"
+)
 POLICY_CLASSES = {  # the pickled policy class -> what it is
     ("stable_baselines3.common.policies", "ActorCriticPolicy"): "actor-critic",
     ("stable_baselines3.dqn.policies", "DQNPolicy"): "DQN",
     ("stable_baselines3.sac.policies", "SACPolicy"): "SAC",
     ("stable_baselines3.td3.policies", "TD3Policy"): "TD3",
 }
+CNN_CLASSES = {  # CnnPolicy: read by sb3_cnn.py
+    ("stable_baselines3.common.policies", "ActorCriticCnnPolicy"): "actor-critic",
+    ("stable_baselines3.dqn.policies", "CnnPolicy"): "DQN",
+}
 KNOWN_UNSUPPORTED = {
-    "ActorCriticCnnPolicy": "CnnPolicy (image observations)",
-    "CnnPolicy": "CnnPolicy (image observations)",
+    "CnnPolicy": "CnnPolicy with continuous actions (SAC, TD3; image observations are imported for PPO, A2C "
+    "and DQN)",
     "MultiInputActorCriticPolicy": "MultiInputPolicy (dict observations)",
     "MultiInputPolicy": "MultiInputPolicy (dict observations)",
     "RecurrentActorCriticPolicy": "a recurrent (LSTM) policy",
@@ -112,6 +121,9 @@ def _pickled_globals(field) -> list[tuple[str, str]]:
 
 def _policy_kind(path: Path, data: dict) -> str:
     names = _pickled_globals(data.get("policy_class"))
+    for g in names:
+        if g in CNN_CLASSES:
+            return f"{CNN_CLASSES[g]} cnn"
     for g in names:
         if g in POLICY_CLASSES:
             return POLICY_CLASSES[g]
@@ -270,6 +282,10 @@ def import_sb3(path: Path, env: str | None = None, vecnormalize: Path | None = N
         path = find_model_zip(path)
     data, sd, version = _read_zip(path)
     kind = _policy_kind(path, data)
+    if kind.endswith(" cnn"):
+        from rl_web_agent.importers.sb3_cnn import import_sb3_cnn
+
+        return import_sb3_cnn(path, data, sd, version, kind.removesuffix(" cnn"), env, vecnormalize)
     _check_kwargs(path, data)
     obs_dim, action = _spaces(path, data)
     folder = read_model_folder(path)

@@ -44,6 +44,15 @@ MAX_CONV_CHANNELS = 64
 MAX_CONV_KERNEL = 11
 MAX_TRUNK_LAYERS = 2
 MAX_TRUNK_UNITS = 512
+# policy.json "frames" (image policies, optional): the preprocessing that made the frames the policy was
+# trained on, which the page must reproduce (docs/design.md, "The checkpoint format")
+FRAMES = {
+    "sb3-atari": "Stable-Baselines3's AtariWrapper and a 4-frame VecFrameStack: noop reset (up to 30), frame "
+    "skip 4 with the max of the last two screens, fire reset, RGB -> gray (cv2), 84x84 INTER_AREA",
+    "cleanrl-atari": "CleanRL's ppo_atari/dqn_atari: SB3's noop reset, max-and-skip 4, episodic life and "
+    "fire reset, then Gymnasium's ResizeObservation 84x84 (cv2 INTER_AREA, RGB) and GrayscaleObservation "
+    "(0.2125 R + 0.7154 G + 0.0721 B, truncated), FrameStack 4",
+}
 
 
 class CheckpointError(ValueError):
@@ -72,6 +81,8 @@ class Checkpoint:
       conv:       a convolutional policy's conv layers, input first: ({"out", "kernel", "stride"}, ...).
       trunk:      the sizes of the linear layers (ReLU) after the flattened convs, shared by actor and critic
                   (SB3's NatureCNN: (512,)); the actor's and critic's own layers (`hidden`) follow them.
+      frames:     an image policy's preprocessing (a key of FRAMES, policy.json "frames"), or None: not
+                  recorded (a policy of our own, or frames the page makes as it likes).
     """
 
     model_dir: Path
@@ -90,6 +101,7 @@ class Checkpoint:
     image: tuple[int, int, int] | None = None
     conv: tuple[dict, ...] = ()
     trunk: tuple[int, ...] = ()
+    frames: str | None = None
 
     @property
     def features(self) -> int:
@@ -225,7 +237,13 @@ def _check_meta(meta: dict) -> dict:
             "scales its "
             "uint8 frames by 1/255); set it to null"
         )
-    cnn = {} if image is None else {"image": image, "conv": conv, "trunk": trunk}
+    frames = meta.get("frames")
+    if frames is not None and (image is None or frames not in FRAMES):
+        raise CheckpointError(
+            f"policy.json: frames is {frames!r}; expected null, or for image observations one of "
+            f"{sorted(FRAMES)}"
+        )
+    cnn = {} if image is None else {"image": image, "conv": conv, "trunk": trunk, "frames": frames}
     return {
         "env_id": env_id,
         "obs_dim": obs_dim,

@@ -58,6 +58,37 @@ def spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
         env.close()
 
 
+def register_atari() -> bool:
+    """Register ale-py's Atari ids with Gymnasium (quietly); False when ale-py is not installed."""
+    try:
+        import ale_py
+    except ImportError:
+        return False
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr
+    gym.register_envs(ale_py)
+    return True
+
+
+def atari_actions(env_id: str) -> int | None:
+    """The number of actions of the Atari env ENV_ID (envid.is_atari_id), from ale-py (its minimal action
+    set, as the id's registration says); None when ale-py is not installed. EnvError for an id that ale-py
+    does not register."""
+    if not register_atari():
+        return None
+    if env_id not in gym.registry:
+        raise EnvError(
+            f"ale-py has no env {env_id!r}; pass an Atari id such as ALE/Pong-v5 or PongNoFrameskip-v4"
+        )
+    env = make_env(env_id)
+    try:
+        space = env.action_space
+    finally:
+        env.close()
+    if not isinstance(space, gym.spaces.Discrete):
+        raise EnvError(f"env {env_id!r} has action space {space}; image policies take discrete actions")
+    return int(space.n)
+
+
 def action_spec(space: gym.Space) -> dict:
     """The checkpoint format's `action` record of an action space."""
     if isinstance(space, gym.spaces.Discrete) and space.start == 0:

@@ -12,6 +12,11 @@ import re
 ENV_ID_RE = re.compile(r"^(?:(?P<namespace>[\w.-]+)/)?(?P<name>[\w.-]+?)(?:-v(?P<version>\d+))?$")
 
 
+# the Atari ids image policies are trained on: ale-py's ALE/Name-vN, and the NoFrameskip-v4 ids the RL Zoo,
+# SB3's AtariWrapper and CleanRL's *_atari.py scripts use (frame skip 1: the wrappers skip 4)
+ATARI_ID_RE = re.compile(r"^(?:ALE/[A-Za-z0-9]+-v\d+|[A-Za-z0-9]+NoFrameskip-v[04])$")
+
+
 class EnvIdError(ValueError):
     pass
 
@@ -32,3 +37,9 @@ def is_registered(env_id: str) -> bool:
     import gymnasium as gym
 
     return env_id in gym.registry
+
+
+def is_atari_id(env_id: str) -> bool:
+    """Whether env_id has the form of an Atari id (ALE/Pong-v5, PongNoFrameskip-v4), whether or not ale-py is
+    installed to make it."""
+    return isinstance(env_id, str) and ATARI_ID_RE.fullmatch(env_id) is not None
