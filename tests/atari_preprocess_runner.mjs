@@ -1,7 +1,7 @@
 // The JS side of tests/test_atari_preprocess.py: web/page/envs/atari/preprocess.js behind one JSON request on
 // stdin and one JSON answer on stdout. Frames travel through files (raw uint8, tens of MB: too big for JSON).
 //
-// {gray: {in, out}}             in: N RGB pixels; out: grayCv2 of them, then grayGymnasium (N bytes each)
+// {gray: {in, out}}             in: N RGB pixels; out: grayCv2 of them (N bytes)
 // {warp: {in, out, n}}          in: n screens of 210x160x3; out: warpSb3 of each, then warpCleanrl (n*84*84 each)
 // {episodes: [{in, n, out}]}    in: n = 1 + 4k consecutive screens from a reset (one per emulator frame); out:
 //                               per pipeline (sb3-atari, then cleanrl-atari) the k + 1 stacked inputs the
@@ -15,7 +15,6 @@ import {
   SCREEN_H,
   SCREEN_W,
   grayCv2,
-  grayGymnasium,
   maxPool,
   warpCleanrl,
   warpSb3,
@@ -30,9 +29,8 @@ const answer = {};
 if (req.gray) {
   const rgb = read(req.gray.in),
     n = rgb.length / 3,
-    out = new Uint8Array(2 * n);
-  grayCv2(rgb, out.subarray(0, n));
-  grayGymnasium(rgb, out.subarray(n));
+    out = new Uint8Array(n);
+  grayCv2(rgb, out);
   writeFileSync(req.gray.out, out);
 }
 

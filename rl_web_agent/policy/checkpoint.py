@@ -50,8 +50,8 @@ FRAMES = {
     "sb3-atari": "Stable-Baselines3's AtariWrapper and a 4-frame VecFrameStack: noop reset (up to 30), frame "
     "skip 4 with the max of the last two screens, fire reset, RGB -> gray (cv2), 84x84 INTER_AREA",
     "cleanrl-atari": "CleanRL's ppo_atari/dqn_atari: SB3's noop reset, max-and-skip 4, episodic life and "
-    "fire reset, then Gymnasium's ResizeObservation 84x84 (cv2 INTER_AREA, RGB) and GrayscaleObservation "
-    "(0.2125 R + 0.7154 G + 0.0721 B, truncated), FrameStack 4",
+    "fire reset, then Gymnasium 0.29.1's ResizeObservation 84x84 (cv2 INTER_AREA, RGB) and "
+    "GrayScaleObservation (cv2 RGB -> gray), FrameStack 4",
 }
 
 

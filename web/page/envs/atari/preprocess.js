@@ -7,10 +7,11 @@
 //   'sb3-atari'     SB3's AtariWrapper: MaxAndSkipEnv max-pools the last two RGB screens of each 4-frame
 //                   skip, WarpFrame takes cv2.cvtColor(RGB2GRAY), then cv2.resize(84x84, INTER_AREA);
 //                   VecFrameStack(4) pads a reset with zeros.
-//   'cleanrl-atari' CleanRL's ppo_atari/dqn_atari on Gymnasium 1.x: the same max-pool (SB3's wrapper), then
-//                   ResizeObservation(84x84) (cv2 INTER_AREA on the RGB screen), then GrayscaleObservation
-//                   (0.2125 R + 0.7154 G + 0.0721 B in float64, truncated); FrameStackObservation(4) pads a
-//                   reset by repeating its frame.
+//   'cleanrl-atari' CleanRL's ppo_atari/dqn_atari, on the Gymnasium its pyproject pins (0.29.1): the same
+//                   max-pool (SB3's wrapper), then ResizeObservation(84x84) (cv2 INTER_AREA on the RGB screen),
+//                   then GrayScaleObservation (cv2.cvtColor RGB2GRAY); FrameStack(4) pads a reset by repeating
+//                   its frame. (Gymnasium 1.x renamed these wrappers and grays with float weights, truncated:
+//                   another 42% of the pixels; CleanRL's scripts do not run on it.)
 // Resize-then-gray and gray-then-resize differ on real frames, so the pipeline is not interchangeable.
 //
 // Scratch buffers live at module scope (one frame at a time: JS is single threaded), so a frame allocates
@@ -28,17 +29,6 @@ export const STACK = 4;
 export function grayCv2(rgb, out = new Uint8Array(rgb.length / 3)) {
   for (let i = 0, j = 0; i < out.length; i++, j += 3) {
     out[i] = (9798 * rgb[j] + 19235 * rgb[j + 1] + 3735 * rgb[j + 2] + 16384) >> 15;
-  }
-  return out;
-}
-
-// Gymnasium 1.x GrayscaleObservation: np.sum(obs * [0.2125, 0.7154, 0.0721], axis=-1).astype(uint8).
-// NumPy sums the three float64 products left to right (checked on all 2^24 colours: the other order is
-// off on 54), and astype truncates. JS numbers are float64, so the same expression is the same bits, and
-// a Uint8Array store truncates as astype does (the sum is never 256 or more).
-export function grayGymnasium(rgb, out = new Uint8Array(rgb.length / 3)) {
-  for (let i = 0, j = 0; i < out.length; i++, j += 3) {
-    out[i] = rgb[j] * 0.2125 + rgb[j + 1] * 0.7154 + rgb[j + 2] * 0.0721;
   }
   return out;
 }
@@ -173,16 +163,16 @@ export function warpSb3(rgb, out = new Uint8Array(FRAME)) {
   return resizeGray.resize(grayCv2(rgb, gray210), out);
 }
 
-// CleanRL's ResizeObservation then GrayscaleObservation: the area resize of the RGB screen, then
-// Gymnasium's gray.
+// CleanRL's ResizeObservation then GrayScaleObservation (Gymnasium 0.29.1): the area resize of the RGB
+// screen, then cv2's gray.
 export function warpCleanrl(rgb, out = new Uint8Array(FRAME)) {
-  return grayGymnasium(resizeRgb.resize(rgb, rgb84), out);
+  return grayCv2(resizeRgb.resize(rgb, rgb84), out);
 }
 
 // policy.json `frames` -> {warp: RGB screen -> 84x84 frame, pad: how a reset fills the stack}
 export const PIPELINES = {
   'sb3-atari': { warp: warpSb3, pad: 'zero' }, // VecFrameStack: zeros, the reset frame last
-  'cleanrl-atari': { warp: warpCleanrl, pad: 'repeat' }, // FrameStackObservation(padding_type='reset')
+  'cleanrl-atari': { warp: warpCleanrl, pad: 'repeat' }, // FrameStack: the reset frame 4 times
 };
 
 // The policy's input: the last `n` frames, channels first, oldest first (SB3's VecFrameStack stacks on the
