@@ -1,7 +1,7 @@
 """python -m rl_web_agent import of convolutional (Atari) policies: SB3 CnnPolicy zips (PPO, A2C, DQN) and
 CleanRL ppo_atari / dqn_atari state dicts become convolutional checkpoints (policy.json image, conv, trunk,
 frames) whose compiled policy.wasm matches the library's own forward pass on real Atari frames (ale-py's
-emulator, rl_web_agent/compiler/cnn.py ale_frames); bad input is refused in one line, nothing written.
+emulator, rl_web_agent/compiler/parity.py ale_frames); bad input is refused in one line, nothing written.
 
 Every checkpoint is made by the library here: SB3 models on a tiny env with Atari's spaces after SB3's
 AtariWrapper and a 4-frame stack (Box(0, 255, (84, 84, 4), uint8), Discrete(6): opencv, which a real

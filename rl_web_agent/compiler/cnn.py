@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from rl_web_agent.compiler.codegen import c_renderer, comment_safe, render_graphs
-from rl_web_agent.compiler.model import on_policy_device, rational_tanh
+from rl_web_agent.compiler.model import on_policy_device, rational_tanh, torch_cnn_forward  # noqa: F401
+from rl_web_agent.compiler.parity import ALE_GAMES, ale_frames, certificate_frames, parity_frames  # noqa: F401
 from rl_web_agent.compiler.wasm import _kernel_sources, c_float, c_ident, zig_cc
 from rl_web_agent.policy.checkpoint import Checkpoint
 
@@ -168,37 +169,6 @@ class TinyCNN:
         from tinygrad import Tensor
 
         return self(Tensor(np.ascontiguousarray(frames, dtype=np.uint8), device=self.device)).numpy()
-
-
-def torch_cnn_forward(ckpt: Checkpoint, frames: np.ndarray, tensors: dict | None = None, chunk: int = 256):
-    """PyTorch's forward pass of the convolutional checkpoint (TENSORS: other weights of the same shapes, e.g.
-    the dequantized ones) on uint8 FRAMES [N, C, H, W] -> float64 [N, n_out]: float64 arithmetic on the
-    float32 weights and frames / 255, for the reason model.torch_forward gives."""
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    src = tensors if tensors is not None else ckpt.tensors
-    t = {k: torch.from_numpy(np.ascontiguousarray(v)).double() for k, v in src.items()}
-    act = torch.tanh if ckpt.activation == "tanh" else torch.relu
-    out = []
-    with torch.no_grad():
-        for s in range(0, len(frames), chunk):
-            x = torch.from_numpy(np.ascontiguousarray(frames[s : s + chunk])).double() / 255.0
-            for i, c in enumerate(ckpt.conv):
-                x = torch.relu(F.conv2d(x, t[f"conv.{i}.weight"], t[f"conv.{i}.bias"], stride=c["stride"]))
-            x = x.flatten(1)
-            for i in range(len(ckpt.trunk)):
-                x = torch.relu(F.linear(x, t[f"trunk.{i}.weight"], t[f"trunk.{i}.bias"]))
-            outs = []
-            for head in ckpt.heads:
-                h, n = x, len(ckpt.layers(head))
-                for i in range(n):
-                    h = F.linear(h, t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"])
-                    if i < n - 1:
-                        h = act(h)
-                outs.append(h)
-            out.append(torch.cat(outs, dim=-1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, ckpt.n_out))
 
 
 def _divisors(n: int, of: tuple[int, ...]) -> list[int]:
@@ -409,84 +379,6 @@ class WasmCNN:
             fwd(s)
             out[i] = outp
         return out
-
-
-def parity_frames(image: tuple[int, int, int], n: int, seed: int) -> np.ndarray:
-    """N uint8 frame stacks [N, C, H, W] for the parity certificate: all 0 and all 255, then half uniform
-    noise, half blocky frames (flat regions of random size and level, as a game's screen has)."""
-    rng = np.random.default_rng(seed)
-    c, h, w = image
-    out = rng.integers(0, 256, (n, c, h, w), dtype=np.uint8)
-    for i in range(n // 2, n):
-        by, bx = int(rng.integers(1, max(2, h // 3))), int(rng.integers(1, max(2, w // 3)))
-        blocks = rng.integers(0, 256, (c, -(-h // by), -(-w // bx)), dtype=np.uint8)
-        out[i] = blocks.repeat(by, 1).repeat(bx, 2)[:, :h, :w]
-    out[:1], out[1:2] = 0, 255
-    return out[:n]
-
-
-ALE_GAMES = ("pong", "breakout")  # the parity certificate's real frames (ale-py's ROMs)
-ALE_SIDE = 84  # Atari's usual preprocessing: the 210x160 screen in gray, area-resized to 84x84
-
-
-def _area_resize(x: np.ndarray, axis: int, dst: int) -> np.ndarray:
-    """X (float32) resized along AXIS to DST by area interpolation: each output pixel the mean of the source
-    pixels it covers, weighted by the length covered (cv2's INTER_AREA up to rounding, which these test
-    frames need not copy)."""
-    src = x.shape[axis]
-    taps = math.ceil(src / dst) + 1
-    idx, wts = np.zeros((dst, taps), np.int64), np.zeros((dst, taps), np.float32)
-    for i in range(dst):
-        lo, hi = i * src / dst, (i + 1) * src / dst
-        for t, j in enumerate(range(int(lo), min(src, math.ceil(hi)))):
-            idx[i, t], wts[i, t] = j, (min(hi, j + 1) - max(lo, j)) * dst / src
-    x = np.moveaxis(x, axis, -1)
-    return np.moveaxis((x[..., idx] * wts).sum(-1), -1, axis)
-
-
-def ale_frames(n: int, stack: int, seed: int, games: tuple[str, ...] = ALE_GAMES) -> dict[str, np.ndarray]:
-    """{game: uint8 [k, stack, 84, 84]}: N frame stacks in all, from ale-py's emulator (sticky actions off,
-    uniformly random actions from the game's minimal set, a new episode when one ends), each screen in ALE's
-    gray, area-resized to 84x84, the last STACK screens oldest first. Empty when ale-py is not installed."""
-    try:
-        from ale_py import ALEInterface, LoggerMode, roms
-    except ImportError:
-        return {}
-    ALEInterface.setLoggerMode(LoggerMode.Error)
-    rng = np.random.default_rng(seed)
-    out = {}
-    for gi, game in enumerate(games):
-        k = n // len(games) + (gi < n % len(games))
-        ale = ALEInterface()
-        ale.setInt("random_seed", int(rng.integers(1 << 30)))
-        ale.setFloat("repeat_action_probability", 0.0)
-        ale.loadROM(roms.get_rom_path(game))
-        actions = ale.getMinimalActionSet()
-        screens = np.empty((k + stack - 1, 210, 160), np.uint8)
-        for i in range(len(screens)):
-            if ale.game_over():
-                ale.reset_game()
-            ale.act(actions[int(rng.integers(len(actions)))])
-            ale.getScreenGrayscale(screens[i])
-        small = _area_resize(_area_resize(screens.astype(np.float32), 1, ALE_SIDE), 2, ALE_SIDE)
-        small = np.rint(small).astype(np.uint8)
-        stacks = np.lib.stride_tricks.sliding_window_view(small, stack, axis=0)  # [k, 84, 84, stack]
-        stacks = np.ascontiguousarray(np.moveaxis(stacks, -1, 1))
-        out[game] = stacks
-    return out
-
-
-def certificate_frames(image: tuple[int, int, int], n: int, seed: int) -> tuple[np.ndarray, dict[str, int]]:
-    """The parity certificate's N frame stacks and where they came from ({source: count}): half real Atari
-    frames (ale_frames) where the image is [stack, 84, 84] and ale-py is installed, the rest parity_frames."""
-    real = {}
-    if image[1:] == (ALE_SIDE, ALE_SIDE):
-        real = ale_frames(n // 2, image[0], seed)
-    synth = parity_frames(image, n - sum(len(v) for v in real.values()), seed)
-    half = len(synth) // 2
-    counts = {"extremes": min(2, len(synth)), "noise": max(0, half - 2), "blocks": len(synth) - half}
-    counts.update({f"ale:{g}": len(v) for g, v in real.items()})
-    return np.concatenate([synth, *real.values()]), counts
 
 
 def greedy(ckpt: Checkpoint, out: np.ndarray) -> np.ndarray:

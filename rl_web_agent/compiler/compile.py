@@ -81,7 +81,7 @@ class CompileConfig:
     python_samples: int = 500  # of the parity observations, run through runtime_py/mlp.py (pure Python: slow)
     seed: int = 0
     weights: str = "f32"  # how policy.wasm stores a convolutional policy's weights: cnn.WEIGHT_DTYPES
-    image_parity_samples: int = 10_000  # a convolutional policy's parity frames (cnn.certificate_frames)
+    image_parity_samples: int = 10_000  # a convolutional policy's parity frames (parity.certificate_frames)
 
 
 class CompileError(RuntimeError):
@@ -427,7 +427,7 @@ def write_webgpu(folder: Path, ckpt: Checkpoint, rendered: Rendered) -> dict:
 def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
     """A convolutional policy (the checkpoint format's `image`) into job.out: policy.c, policy.wasm and
     manifest.json (cnn.py's docstring). Its parity certificate: policy.wasm against PyTorch run with the
-    weights it holds, on cfg.image_parity_samples frame stacks (cnn.certificate_frames), within the parity
+    weights it holds, on cfg.image_parity_samples frame stacks (parity.certificate_frames), within the parity
     bound, or nothing is written; with quantized weights also against the float32 policy. Returns the
     manifest."""
     ckpt, dtype, t0 = job.ckpt, cfg.weights, time.perf_counter()

@@ -256,3 +256,34 @@ def action_bounds(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray]:
     """(low, high - low) of a squashed box action, float32 as SB3 computes them from its float32 space."""
     low = np.asarray(ckpt.action["low"], np.float32).reshape(-1)
     return low, (np.asarray(ckpt.action["high"], np.float32).reshape(-1) - low).astype(np.float32)
+
+
+def torch_cnn_forward(ckpt: Checkpoint, frames: np.ndarray, tensors: dict | None = None, chunk: int = 256):
+    """PyTorch's forward pass of the convolutional checkpoint (TENSORS: other weights of the same shapes, e.g.
+    the dequantized ones) on uint8 FRAMES [N, C, H, W] -> float64 [N, n_out]: float64 arithmetic on the
+    float32 weights and frames / 255, for the reason model.torch_forward gives."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    src = tensors if tensors is not None else ckpt.tensors
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)).double() for k, v in src.items()}
+    act = torch.tanh if ckpt.activation == "tanh" else torch.relu
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(frames), chunk):
+            x = torch.from_numpy(np.ascontiguousarray(frames[s : s + chunk])).double() / 255.0
+            for i, c in enumerate(ckpt.conv):
+                x = torch.relu(F.conv2d(x, t[f"conv.{i}.weight"], t[f"conv.{i}.bias"], stride=c["stride"]))
+            x = x.flatten(1)
+            for i in range(len(ckpt.trunk)):
+                x = torch.relu(F.linear(x, t[f"trunk.{i}.weight"], t[f"trunk.{i}.bias"]))
+            outs = []
+            for head in ckpt.heads:
+                h, n = x, len(ckpt.layers(head))
+                for i in range(n):
+                    h = F.linear(h, t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"])
+                    if i < n - 1:
+                        h = act(h)
+                outs.append(h)
+            out.append(torch.cat(outs, dim=-1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, ckpt.n_out))

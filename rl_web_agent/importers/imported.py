@@ -98,7 +98,7 @@ def head_sizes(
 
 def write_imported(imp: Imported, out: Path, log=print, samples: int = PARITY_SAMPLES) -> Path:
     """Check IMP against its library on SAMPLES observations (a convolutional policy: frame stacks,
-    cnn.certificate_frames) and write it to OUT (a folder in the checkpoint format) atomically; returns
+    parity.certificate_frames) and write it to OUT (a folder in the checkpoint format) atomically; returns
     OUT."""
     out = Path(out)
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / META_FILE).is_file())):
@@ -114,7 +114,8 @@ def write_imported(imp: Imported, out: Path, log=print, samples: int = PARITY_SA
         raise PolicyImportError(f"--parity-samples {samples}: pass a number >= 3")
     frames = None
     if ckpt.image is not None:
-        from rl_web_agent.compiler.cnn import certificate_frames, torch_cnn_forward
+        from rl_web_agent.compiler.model import torch_cnn_forward
+        from rl_web_agent.compiler.parity import certificate_frames
 
         obs, frames = certificate_frames(ckpt.image, samples, PARITY_SEED)
     else:

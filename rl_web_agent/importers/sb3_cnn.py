@@ -37,7 +37,7 @@ def _fail(path: Path, msg: str) -> PolicyImportError:
 
 
 def _check_cnn_kwargs(path: Path, data: dict) -> None:
-    from rl_web_agent.importers.sb3 import _pickled_globals
+    from rl_web_agent.importers.sb3_zip import _pickled_globals
 
     pk = data.get("policy_kwargs") or {}
     plain = pk if isinstance(pk, dict) else {}
@@ -93,7 +93,7 @@ def _extractor(path: Path, sd: dict, used: set, prefixes: list[str]):
                 "has one trunk: retrain with share_features_extractor=True",
             )
         used.update(p + n for n in names)
-    from rl_web_agent.importers.sb3 import _seq
+    from rl_web_agent.importers.sb3_zip import _seq
 
     convs = []
     idx = sorted(
@@ -113,7 +113,7 @@ def import_sb3_cnn(
     path: Path, data: dict, sd: dict, version: str, kind: str, env: str | None, vecnormalize
 ) -> Imported:
     """An SB3 CnnPolicy zip (KIND "actor-critic" or "DQN") as an Imported convolutional policy."""
-    from rl_web_agent.importers.sb3 import _activation, _one, _seq, _space
+    from rl_web_agent.importers.sb3_zip import _activation, _one, _seq, _space
 
     if vecnormalize is not None:
         raise _fail(
