@@ -91,6 +91,20 @@ def with_opts(ast, ren) -> list:
     return [[Opt(OptOps.UPCAST, 1, 16)], [Opt(OptOps.UPCAST, 1, 8)], [Opt(OptOps.UPCAST, 1, 4)], []]
 
 
+def row_opts(ast, ren) -> list:
+    """with_opts for forward()'s one-row kernels (batch 1, not symbolic): there the output axis is 0 and
+    axis 1 the reduce, so with_opts' upcasts never applied and forward() ran scalar code, 2x the hand-written
+    C's time (bench kernel row, 2026-12-06); upcast by 8 (or 4) it is 0.66x, for 160 more bytes of
+    policy.wasm. The saliency's one-row kernels keep with_opts: upcast, its backward pass grows
+    policy.lazy.wasm by 5 KB."""
+    from tinygrad.codegen.opt import Opt, OptOps
+    from tinygrad.uop.ops import Ops
+
+    if not any(u.op is Ops.REDUCE for u in ast.toposort()):
+        return [[]]
+    return [[Opt(OptOps.UPCAST, 0, 8)], [Opt(OptOps.UPCAST, 0, 4)], []]
+
+
 def wgsl_renderer():
     """tinygrad's WGSLRenderer, for the WebGPU kernels (webgpu.py)."""
     from tinygrad.helpers import Target

@@ -32,7 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from rl_web_agent.compiler import cnn, saliency
-from rl_web_agent.compiler.codegen import BLOCK, c_renderer, render_graphs, weight_arrays, wgsl_renderer
+from rl_web_agent.compiler.codegen import (
+    BLOCK,
+    c_renderer,
+    render_graphs,
+    row_opts,
+    weight_arrays,
+    wgsl_renderer,
+)
 from rl_web_agent.compiler.kernel_dir import (
     C_FILE,
     FILES,
@@ -295,7 +302,9 @@ def render(ckpt: Checkpoint, batch_size: int) -> Rendered:
     # forward(), what a decision needs: the action head alone, for one observation (policy.wasm); value(), the
     # critic alone (policy.lazy.wasm: the critic's weights and code stay off the first action's bill)
     def one_row(prefix: str, f):  # F (policy.head, policy.value) of one observation, in C
-        return render_graphs(policy, 1, False, {"c": c_renderer()}, prefix, target=lambda x: (f(x), {}))["c"]
+        return render_graphs(
+            policy, 1, False, {"c": c_renderer(opts=row_opts)}, prefix, target=lambda x: (f(x), {})
+        )["c"]
 
     head_c = one_row("a", policy.head)
     value_c = one_row("v", policy.value) if ckpt.value else None

@@ -34,9 +34,10 @@ from rl_web_agent.compiler.saliency import SELECT
 SINGLE_BLOCKED_MAX_ROW = 8
 # What policy.wasm (a page's first action's kernel) may hold beyond the float32 weights forward() reads (the
 # manifest's forward_weight_bytes: not the critic's): forward()'s code, the module's sections. The shipped
-# policies need 966 (Pendulum) to 1,513 B (Acrobot, MountainCar: the softmax, the observation normaliser) for
-# 32x32 tanh, 1,703 B for LunarLander's 64x64 (2026-12-05). tests/test_compile.py and the bench's kernel-size
-# row hold policy.wasm to it.
+# policies need 1,133 to 1,684 B for 32x32 tanh (the softmax and the observation normaliser cost most),
+# 1,845 B for LunarLander's 64x64, 913 B for HalfCheetah's 256x256 ReLU (2026-12-06, forward()'s kernels
+# upcast by codegen.row_opts: about 160 B more each). tests/test_compile.py and the bench's kernel-size row
+# hold policy.wasm to it.
 FORWARD_CODE_BYTES = 2048
 # the entry points of each module (the kernel folder): policy.wasm's, what the first action needs, and
 # policy.lazy.wasm's (its input_ptr is saliency()'s input, a buffer of its own)
