@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from rl_web_agent.compiler import cnn
+from rl_web_agent.compiler import cnn, model
 from rl_web_agent.compiler.compile import CompileConfig, CompileError, compile_policy
+from rl_web_agent.compiler.parity import certificate_frames
 from rl_web_agent.policy.checkpoint import CheckpointError, check_checkpoint, load_checkpoint
 from tests.checkpoints import NATURE_CNN, make_cnn_checkpoint, make_random_checkpoint
 
@@ -107,7 +108,7 @@ def test_small_cnn_matches_oracle(small, compiled, dtype):
     ref = oracle(meta, stored_weights(t, dtype), frames)
     assert np.abs(got - ref).max() <= 1e-5 * np.maximum(1, np.abs(ref)).min()
     # the manifest's numbers, recomputed on the certificate's own frames
-    cert, _ = cnn.certificate_frames(tuple(SMALL["image"]), SAMPLES, 0)
+    cert, _ = certificate_frames(tuple(SMALL["image"]), SAMPLES, 0)
     got, ref32 = cnn.WasmCNN(kdir / "policy.wasm", 5).forward(cert), oracle(meta, t, cert)
     f32 = m["parity"]["float32_policy"]
     assert f32["greedy_agree"] == int((got[:, :4].argmax(1) == ref32[:, :4].argmax(1)).sum())
@@ -158,7 +159,7 @@ def test_nature_cnn(tmp_path):
     m = json.loads((kdir / "manifest.json").read_text())
     assert m["conv"] == NATURE_CNN and m["trunk"] == [512] and m["macs"] > 9_000_000
     assert m["weights"]["stored_bytes"] < m["weights"]["float32_bytes"] / 3.9
-    frames, sources = cnn.certificate_frames((4, 84, 84), 24, 0)
+    frames, sources = certificate_frames((4, 84, 84), 24, 0)
     assert sum(sources.values()) == 24 == m["parity"]["samples"] and m["parity"]["frames"] == sources
     t = load_file(str(model / "policy.safetensors"))
     meta = json.loads((model / "policy.json").read_text())
@@ -168,8 +169,8 @@ def test_nature_cnn(tmp_path):
 
 
 def test_off_bound_kernel_is_refused(small, tmp_path, monkeypatch):
-    real = cnn.torch_cnn_forward
-    monkeypatch.setattr(cnn, "torch_cnn_forward", lambda *a, **k: real(*a, **k) + 2e-5)
+    real = model.torch_cnn_forward
+    monkeypatch.setattr(model, "torch_cnn_forward", lambda *a, **k: real(*a, **k) + 2e-5)
     kdir = tmp_path / "k"
     with pytest.raises(CompileError, match="differs from PyTorch"):
         compile_policy(CompileConfig(model_dir=small, out=kdir, image_parity_samples=8), log=lambda *_: None)

@@ -27,7 +27,8 @@ from stable_baselines3 import A2C, DQN, PPO  # noqa: E402
 
 from rl_web_agent.__main__ import main  # noqa: E402
 from rl_web_agent.compiler import cnn  # noqa: E402
-from rl_web_agent.compiler.parity import SOURCE_PARITY_FILE, check_parity  # noqa: E402
+from rl_web_agent.compiler.model import torch_cnn_forward  # noqa: E402
+from rl_web_agent.compiler.parity import SOURCE_PARITY_FILE, ale_frames, check_parity  # noqa: E402
 from rl_web_agent.policy.checkpoint import CheckpointError, check_checkpoint, load_checkpoint  # noqa: E402
 
 pytestmark = [pytest.mark.train, pytest.mark.compile]
@@ -75,7 +76,7 @@ def zips(tmp_path_factory) -> dict[str, Path]:
 
 def real_frames(n: int = N_FRAMES, seed: int = 3) -> np.ndarray:
     """N uint8 [4, 84, 84] stacks of ale-py's Pong and Breakout screens (not the import's own frames)."""
-    return np.concatenate(list(cnn.ale_frames(n, 4, seed).values()))
+    return np.concatenate(list(ale_frames(n, 4, seed).values()))
 
 
 def sb3_outputs(model, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +153,7 @@ def test_sb3_import_matches_sb3(zips, tmp_path, capsys, name, algo, outputs):
     assert ckpt.meta["source"]["algo"] == algo.__name__
     frames = real_frames(seed=4)
     lib, lib_greedy = sb3_outputs(algo.load(zips[name], device="cpu"), frames)
-    err = check_parity(cnn.torch_cnn_forward(ckpt, frames), lib, f"checkpoint vs SB3 {algo.__name__}")
+    err = check_parity(torch_cnn_forward(ckpt, frames), lib, f"checkpoint vs SB3 {algo.__name__}")
     assert (cnn.greedy(ckpt, lib) == lib_greedy).all()
     print(
         f"{algo.__name__} CnnPolicy: checkpoint vs SB3 on {len(frames)} real frame stacks, max abs err "
@@ -285,7 +286,7 @@ def test_cleanrl_ppo_atari_matches(tmp_path, capsys):
     frames = real_frames(seed=6)
     with torch.no_grad():
         lib = agent(torch.Tensor(frames)).numpy()
-    err = check_parity(cnn.torch_cnn_forward(ckpt, frames), lib, "checkpoint vs CleanRL's Agent")
+    err = check_parity(torch_cnn_forward(ckpt, frames), lib, "checkpoint vs CleanRL's Agent")
     print(f"ppo_atari: checkpoint vs the Agent on {len(frames)} real frame stacks, max abs err {err:.2e}")
 
 

@@ -15,8 +15,9 @@ first forward(), into a float32 buffer of its own. Every weight tensor is laid o
 last ([in, k, k, out] for a conv, [in, out] for a linear layer): conv_opts upcasts that axis into vector
 loads, and a weight's output channel is its index modulo the channel count.
 
-The parity certificate (check_cnn): policy.wasm against PyTorch's forward pass (torch_cnn_forward, float64
-arithmetic on the float32 weights as model.torch_forward) on `parity_frames`, with the weights the kernel
+The parity certificate (compile.compile_cnn): policy.wasm against PyTorch's forward pass
+(model.torch_cnn_forward, float64 arithmetic on the float32 weights as model.torch_forward) on
+parity.certificate_frames (real ALE frames and parity_frames' synthetic ones), with the weights the kernel
 holds (the dequantized ones for f16 and int8), within parity.parity_bound; for quantized weights also the
 largest error against the float32 policy and how often the greedy action agrees with it.
 """
@@ -30,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rl_web_agent.compiler.codegen import c_renderer, comment_safe, render_graphs
-from rl_web_agent.compiler.model import on_policy_device, rational_tanh, torch_cnn_forward  # noqa: F401
-from rl_web_agent.compiler.parity import ALE_GAMES, ale_frames, certificate_frames, parity_frames  # noqa: F401
+from rl_web_agent.compiler.model import on_policy_device, rational_tanh
 from rl_web_agent.compiler.wasm import _kernel_sources, c_float, c_ident, zig_cc
 from rl_web_agent.policy.checkpoint import Checkpoint
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rl_web_agent.compiler import cnn, saliency
+from rl_web_agent.compiler import cnn, model, saliency
 from rl_web_agent.compiler.codegen import (
     BLOCK,
     c_renderer,
@@ -53,7 +53,12 @@ from rl_web_agent.compiler.kernel_dir import (
     write_manifest,
 )
 from rl_web_agent.compiler.model import TinyPolicy, torch_forward
-from rl_web_agent.compiler.parity import check_parity, check_source_parity, parity_observations
+from rl_web_agent.compiler.parity import (
+    certificate_frames,
+    check_parity,
+    check_source_parity,
+    parity_observations,
+)
 from rl_web_agent.compiler.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
 from rl_web_agent.compiler.webgpu import LOADER, emit_data, weights_blob
 from rl_web_agent.policy.checkpoint import (
@@ -458,9 +463,9 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
         (folder / C_FILE).write_text(c_src)
         cnn.build_cnn_wasm(folder / C_FILE, folder / WASM_FILE)
         t_zig = time.perf_counter()
-        frames, sources = cnn.certificate_frames(ckpt.image, cfg.image_parity_samples, cfg.seed)
+        frames, sources = certificate_frames(ckpt.image, cfg.image_parity_samples, cfg.seed)
         # PyTorch with the weights policy.wasm computes with; a checkpoint that overflows float32 named first
-        ref = cnn.torch_cnn_forward(ckpt, frames, tensors)
+        ref = model.torch_cnn_forward(ckpt, frames, tensors)
         if not np.isfinite(ref.astype(np.float32)).all():
             raise CheckpointError(
                 f"{ckpt.model_dir}/policy.safetensors: the outputs overflow float32 on some test frames; the "
@@ -471,7 +476,7 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             max_err = check_parity(got, ref, "policy.wasm forward")
         except ValueError as e:
             raise CompileError(str(e)) from None
-        ref32 = ref if dtype == "f32" else cnn.torch_cnn_forward(ckpt, frames)
+        ref32 = ref if dtype == "f32" else model.torch_cnn_forward(ckpt, frames)
         agree = cnn.greedy(ckpt, got) == cnn.greedy(ckpt, ref32)
         # an imported policy: the kernel against the library's own outputs recorded at import (f16 and int8
         # weights: measured, not bound)
