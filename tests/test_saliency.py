@@ -124,6 +124,13 @@ def test_check_saliency_names_the_first_violation():
     off[2, 2] = ref[2, 2] * (1 + 7e-4)
     with pytest.raises(ValueError, match="sample 2 feature 2"):
         sal.check_saliency(off, ref, "k", ref32)
+    # a NaN in float32's reference fails its own row and widens no other row's bound: row 2 fails too
+    ref32 = ref.copy()
+    ref32[1, 0] = np.nan
+    off = ref.copy()
+    off[2, 2] *= 1 + 2e-4
+    with pytest.raises(ValueError, match=r"sample 1 feature 0: .* \(2 observations over"):
+        sal.check_saliency(off, ref, "k", ref32)
 
 
 def test_compile_fails_on_a_saliency_bound_violation(tmp_path, monkeypatch):
