@@ -15,8 +15,10 @@ NODE_STAMP := node_modules/.installed
 KERNEL_DIR := build/kernels/$(ENV)
 # every env with a policy: one the user trained (build/models/<env>) or a shipped one (models/<env>); which of the
 # two compile reads is the newest-model rule (rl_web_agent/policy/checkpoint.resolve_model_dir, docs/design.md)
-POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/models/*/policy.json)) \
-                      $(patsubst models/%/policy.json,%,$(wildcard models/*/policy.json)))
+# (namespaced ids such as ALE/Pong-v5 have a folder per part)
+POLICY_ENVS := $(sort $(patsubst build/models/%/policy.json,%,$(wildcard build/models/*/policy.json \
+                                                                       build/models/*/*/policy.json)) \
+                      $(patsubst models/%/policy.json,%,$(wildcard models/*/policy.json models/*/*/policy.json)))
 BUNDLE_ENVS := $(if $(ENV_GIVEN),$(ENV),$(POLICY_ENVS))
 
 .DEFAULT_GOAL := all
@@ -60,6 +62,7 @@ build/kernels/%/manifest.json: $$(wildcard build/models/$$*/policy.* models/$$*/
 # glibc's sinf/cosf (engines/box2d/trig.c): the float results are the reference platform's (README).
 ZIG         := nice $(PY) -m ziglang
 BOX2D_WASM  := build/engines/box2d.wasm
+ALE_WASM    := build/engines/ale.wasm
 BOX2D_OBJ   := build/engines/box2d
 BOX2D_SRCS  := $(wildcard third_party/box2d/Box2D/*/*.cpp third_party/box2d/Box2D/*/*/*.cpp)
 BOX2D_HDRS  := $(wildcard third_party/box2d/Box2D/*.h third_party/box2d/Box2D/*/*.h third_party/box2d/Box2D/*/*/*.h)
@@ -70,7 +73,7 @@ BOX2D_CXX   := $(BOX2D_FLAGS) -fno-exceptions -fno-rtti -Ithird_party/box2d
 # the envs whose pages ship the Box2D engine (spec.engine 'box2d')
 BOX2D_ENVS  := LunarLander-v3 LunarLanderContinuous-v3 BipedalWalker-v3
 
-engines: $(BOX2D_WASM) ## build the physics engines that are compiled here (Box2D to wasm with zig; incremental)
+engines: $(BOX2D_WASM) $(ALE_WASM) ## build the engines that are compiled here (Box2D, ALE: to wasm with zig; incremental)
 
 $(BOX2D_OBJ)/%.o: third_party/box2d/Box2D/%.cpp $(BOX2D_HDRS) | $(VENV_STAMP)
 	@mkdir -p $(@D)
@@ -99,8 +102,14 @@ $(BOX2D_WASM): $(BOX2D_OBJS) | $(NODE_STAMP)
 	rm $@.linked
 	mv $@.tmp $@
 
+# The Atari engine: the Arcade Learning Environment's C++ from ale-py's PyPI sdist (the venv's version, pinned
+# by hash; fetched once) with engines/ale/api.cpp, compiled to wasm by zig and optimised by wasm-opt
+# (engines/ale/build.py; one object per source, rebuilt when stale). ALE is GPL-2.0: README, "Atari".
+$(ALE_WASM): engines/ale/build.py engines/ale/api.cpp $(wildcard engines/ale/include/*) | $(VENV_STAMP) $(NODE_STAMP)
+	$(PY) engines/ale/build.py --out $@
+
 bundle: setup $(foreach e,$(BUNDLE_ENVS),build/kernels/$(e)/manifest.json) \
-        $(if $(filter $(BOX2D_ENVS),$(BUNDLE_ENVS)),$(BOX2D_WASM)) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
+        $(if $(filter $(BOX2D_ENVS),$(BUNDLE_ENVS)),$(BOX2D_WASM)) $(if $(filter ALE/%,$(BUNDLE_ENVS)),$(ALE_WASM)) ## pages + gallery in public/ for every env with a policy (ENV=X: one; SINGLE=1: public/ENV.html files)
 	node web/build/build.mjs --out public $(foreach e,$(BUNDLE_ENVS),--env $(e)) $(if $(SINGLE),--single,) \
 	  $(if $(ENV_GIVEN),,--ported-only)
 
@@ -109,11 +118,11 @@ serve: ## serve public/ on http://localhost:$(PORT)/
 	node web/serve.mjs public $(PORT)
 
 # the tests' one built site reuses every env's current kernel (tests/pages.py): compiled here when stale, as for bundle
-test: lint $(foreach e,$(POLICY_ENVS),build/kernels/$(e)/manifest.json) $(BOX2D_WASM) ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
+test: lint $(foreach e,$(POLICY_ENVS),build/kernels/$(e)/manifest.json) $(BOX2D_WASM) $(ALE_WASM) ## lint, then the whole test suite (browser tests need Chromium; CHROME=/path picks one)
 	$(PY) -m pytest -q
 
 # the markers are defined in pyproject.toml; tests/conftest.py adds `browser` (and `compile` for the built site)
-test-fast: lint $(BOX2D_WASM) ## the edit-run loop: lint, then the tests that need no browser, no compile and no training (< 1 min)
+test-fast: lint $(BOX2D_WASM) $(ALE_WASM) ## the edit-run loop: lint, then the tests that need no browser, no compile and no training (< 1 min)
 	$(PY) -m pytest -q -m "not browser and not compile and not train and not slow"
 
 lint: setup ## formatting and lint rules: Python (ruff format --check, ruff check), JS (biome ci: biome.jsonc)

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { ENVS } from '../web/page/envs/index.js';
 import { box2d, loadEngine } from '../web/page/envs/box2d/engine.js';
-import { Generator } from '../web/page/envs/box2d/np_random.js';
+import { Generator } from '../web/page/envs/np_random.js';
 import { BipedalWalker, S as WALKER } from '../web/page/envs/box2d/bipedal_walker.js';
 
 const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');

@@ -9,7 +9,7 @@
 import { physicalConstants } from '../base.js';
 import { cos, sin } from '../sincos.js';
 import { box2d, loadEngine } from './engine.js';
-import { Generator } from './np_random.js';
+import { Generator } from '../np_random.js';
 
 export const load = (source) => loadEngine(source);
 

@@ -30,8 +30,8 @@ function words(seed) {
   return out;
 }
 
-/** SeedSequence(seed).generate_state(4, uint64) as two 128-bit integers: [state seed, increment seed]. */
-export function seedSequence(seed) {
+/** SeedSequence(seed).generate_state(n) (uint32 words, as numbers): SeedSequence's pool hashed out n words. */
+export function generateState(seed, n) {
   const entropy = words(seed);
   let hashA = INIT_A;
   const hashmix = (v) => {
@@ -52,12 +52,18 @@ export function seedSequence(seed) {
     for (let d = 0; d < POOL_SIZE; d++) pool[d] = mix(pool[d], hashmix(entropy[s]));
   let hashB = INIT_B;
   const state = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < n; i++) {
     let v = (pool[i % POOL_SIZE] ^ hashB) >>> 0;
     hashB = Math.imul(hashB, MULT_B) >>> 0;
     v = Math.imul(v, hashB) >>> 0;
     state.push((v ^ (v >>> 16)) >>> 0);
   }
+  return state;
+}
+
+/** SeedSequence(seed).generate_state(4, uint64) as two 128-bit integers: [state seed, increment seed]. */
+export function seedSequence(seed) {
+  const state = generateState(seed, 8);
   // uint32 pairs viewed as little-endian uint64s u[0..3]; PCG64 seeds with (u0 << 64 | u1, u2 << 64 | u3)
   const u = [0, 2, 4, 6].map((i) => (BigInt(state[i + 1]) << 32n) | BigInt(state[i]));
   return [(u[0] << 64n) | u[1], (u[2] << 64n) | u[3]];
