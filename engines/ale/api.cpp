@@ -127,3 +127,12 @@ API(ale_screen_gray) void ale_screen_gray(ALEInterface* a, uint8_t* out) {
   const ale::ALEScreen& s = a->getScreen();
   a->theOSystem->colourPalette().applyPaletteGrayscale(out, s.getArray(), s.width() * s.height());
 }
+
+/** The console's 128 bytes of RAM (getRAM) into out; setRAM of one byte (a game variable: a perturbation). */
+API(ale_ram) void ale_ram(ALEInterface* a, uint8_t* out) {
+  const ale::ALERAM& r = a->getRAM();
+  memcpy(out, r.array(), r.size());
+}
+API(ale_set_ram) void ale_set_ram(ALEInterface* a, int32_t index, int32_t value) {
+  a->setRAM(index, (ale::byte_t)value);
+}

@@ -11,6 +11,9 @@ import * as bipedalWalker from './box2d/bipedal_walker.js';
 import * as halfCheetah from './mujoco/half_cheetah.js';
 import * as hopper from './mujoco/hopper.js';
 import * as walker2d from './mujoco/walker2d.js';
+import * as pong from './atari/pong.js';
+import * as breakout from './atari/breakout.js';
+import * as spaceInvaders from './atari/space_invaders.js';
 
 // module: the file's name under envs/ (the bundler builds a page from it). An engine env (spec.engine) also
 // exports load(), which its page imports from the module itself (docs/design.md).
@@ -28,4 +31,7 @@ export const ENVS = Object.fromEntries([
   entry(lunarLander, 'box2d/lunar_lander'),
   entry(lunarLanderContinuous, 'box2d/lunar_lander_continuous'),
   entry(bipedalWalker, 'box2d/bipedal_walker'),
+  entry(pong, 'atari/pong'),
+  entry(breakout, 'atari/breakout'),
+  entry(spaceInvaders, 'atari/space_invaders'),
 ]);

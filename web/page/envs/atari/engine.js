@@ -14,7 +14,7 @@ const EBADF = 8;
 function wasi(memory) {
   const dv = () => new DataView(memory().buffer);
   return {
-    fd_write(fd, iovs, n, written) {
+    fd_write(_fd, iovs, n, written) {
       const v = dv();
       let text = '',
         total = 0;
@@ -134,6 +134,31 @@ class Ale {
     const out = Array.from(new Int32Array(this.e.memory.buffer, p, n));
     this.e.mem_free(p);
     return out;
+  }
+
+  /** The 128 bytes of RAM into out (any array of 128 numbers). */
+  ram(out) {
+    this.buf ??= this.e.mem_alloc(this.width * this.height * 3);
+    this.e.ale_ram(this.ptr, this.buf);
+    const r = new Uint8Array(this.e.memory.buffer, this.buf, 128);
+    for (let i = 0; i < 128; i++) out[i] = r[i];
+    return out;
+  }
+  /** Write the RAM from 128 numbers (each a byte: 0..255, else an error naming it). */
+  setRam(values) {
+    if (values.length !== 128) throw new Error(`the Atari RAM has 128 bytes, got ${values.length} values`);
+    values.forEach((v, i) => {
+      if (!(Number.isInteger(v) && v >= 0 && v <= 255))
+        throw new Error(`RAM byte ${i} must be an integer 0..255, got ${v}`);
+    });
+    values.forEach((v, i) => this.e.ale_set_ram(this.ptr, i, v));
+  }
+  /** Free the emulator (the page's pagehide). */
+  close() {
+    if (this.buf) this.e.mem_free(this.buf);
+    this.buf = 0;
+    this.e.ale_delete(this.ptr);
+    this.ptr = 0;
   }
 
   #screen(fn, channels, out) {

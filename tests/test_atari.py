@@ -1,0 +1,159 @@
+"""The Atari envs of the page (web/page/envs/atari/: ALE 0.12.1 compiled to wasm, build/engines/ale.wasm, with
+Gymnasium's AtariPreprocessing and FrameStackObservation in JS) against ale-py 0.12.1 and Gymnasium 1.4.
+
+Bit for bit, from the seed alone: Python plays whole episodes of ALE/<Game>-v5 (frameskip=1, sticky actions
+0.25 as v5 has them) through the 'gymnasium-atari' wrappers under random actions, the JS envs replay them in
+one Node process from reset({seed}) (tests/atari_runner.mjs), and every observation stack (uint8), reward,
+terminated and truncated flag, the last RGB screen and the RAM must be Python's. Sticky actions, the noop
+reset and the ALE seed all come from the seed, so any slip in the seeding shows as a different frame within
+a few steps. The seeds are drawn afresh by each run (printed on failure).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import subprocess
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from tests.pages import node
+
+RUNNER = ROOT / "tests" / "atari_runner.mjs"
+ENGINE = ROOT / "build" / "engines" / "ale.wasm"
+GAMES = ["ALE/Pong-v5", "ALE/Breakout-v5", "ALE/SpaceInvaders-v5"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engine():
+    """The engine, built by make when missing or stale (incremental: one object per source)."""
+    r = subprocess.run(["make", "-s", "engines"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0 and ENGINE.exists(), f"`make engines` failed: {r.stderr[-2000:]}"
+
+
+def js(req: dict) -> dict:
+    r = subprocess.run(
+        [node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def unb64(s: str, dtype) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(s), dtype)
+
+
+def make(env_id: str) -> gym.Env:
+    """The 'gymnasium-atari' pipeline (policy.json `frames`), as the trainer makes it."""
+    import ale_py
+
+    gym.register_envs(ale_py)
+    env = gym.make(env_id, frameskip=1)
+    env = gym.wrappers.AtariPreprocessing(
+        env, noop_max=30, frame_skip=4, screen_size=84, terminal_on_life_loss=False, grayscale_obs=True
+    )
+    return gym.wrappers.FrameStackObservation(env, 4)
+
+
+def play(env_id: str, seed: int, actions: np.ndarray, ram: tuple[int, int, int] | None = None) -> dict:
+    """One Python episode from reset(seed=seed) under actions (to the episode's end); ram: (step, index,
+    value), a RAM byte set through ALE's setRAM before that step."""
+    env = make(env_id)
+    obs, _ = env.reset(seed=seed)
+    out = {"obs": [np.asarray(obs)], "reward": [], "terminated": [], "truncated": []}
+    for t, a in enumerate(actions):
+        if ram is not None and ram[0] == t:
+            env.unwrapped.ale.setRAM(ram[1], ram[2])
+        obs, r, term, trunc, _ = env.step(int(a))
+        out["obs"].append(np.asarray(obs))
+        out["reward"].append(r)
+        out["terminated"].append(term)
+        out["truncated"].append(trunc)
+        if term or trunc:
+            break
+    out["screen"] = env.unwrapped.ale.getScreenRGB()
+    out["ram"] = env.unwrapped.ale.getRAM()
+    env.close()
+    return out
+
+
+def check(env_id: str, seeds: list[int], n_steps: int, ram=None) -> None:
+    rng = np.random.default_rng(seeds[0])
+    n_act = make(env_id).action_space.n
+    episodes = [(s, rng.integers(0, n_act, n_steps)) for s in seeds]
+    got = js(
+        {
+            "cmd": "replay",
+            "env": env_id,
+            "episodes": [{"seed": s, "actions": a.tolist(), "ram": ram} for s, a in episodes],
+        }
+    )
+    for (seed, actions), g in zip(episodes, got["episodes"], strict=True):
+        want = play(env_id, seed, actions, ram)
+        obs_w = np.stack(want["obs"])
+        obs_g = unb64(g["obs"], np.uint8).reshape(-1, *obs_w.shape[1:])
+        where = f"{env_id} seed {seed}"
+        assert len(obs_g) == len(obs_w), f"{where}: JS played {len(obs_g) - 1} steps, Python {len(obs_w) - 1}"
+        bad = np.flatnonzero((obs_g != obs_w).reshape(len(obs_w), -1).any(1))
+        assert not bad.size, (
+            f"{where}: observation {bad[0]} of {len(obs_w)} differs ({int((obs_g[bad[0]] != obs_w[bad[0]]).sum())} "
+            f"of {obs_w[0].size} values)"
+        )
+        np.testing.assert_array_equal(unb64(g["reward"], np.float64), want["reward"], err_msg=where)
+        np.testing.assert_array_equal(
+            unb64(g["terminated"], np.uint8).astype(bool), want["terminated"], where
+        )
+        np.testing.assert_array_equal(unb64(g["truncated"], np.uint8).astype(bool), want["truncated"], where)
+        np.testing.assert_array_equal(unb64(g["screen"], np.uint8), want["screen"].ravel(), err_msg=where)
+        np.testing.assert_array_equal(np.array(g["ram"]), want["ram"], err_msg=where)
+    print(f"{env_id}: {sum(len(a) for _, a in episodes)} actions, JS {got['micros']:.0f} us/step")
+
+
+@pytest.mark.parametrize("env_id", GAMES)
+def test_atari_episodes_bit_identical(env_id):
+    """Two whole episodes per game (random actions; Pong's last about 800 steps, 3,200 frames)."""
+    seeds = [secrets.randbelow(2**31) for _ in range(2)]
+    try:
+        check(env_id, seeds, 4000)
+    except AssertionError as e:
+        raise AssertionError(f"seeds {seeds}: {e}") from None
+
+
+def test_ram_push_is_ales_setram():
+    """A push edits the game's RAM (env.setState): the same byte set through ale-py's setRAM plays on alike
+    (Pong's RAM 13 is the player's score: the screen's digits change)."""
+    seed = secrets.randbelow(2**31)
+    try:
+        check("ALE/Pong-v5", [seed], 300, ram=[120, 13, 7])
+    except AssertionError as e:
+        raise AssertionError(f"seed {seed}: {e}") from None
+
+
+def test_state_is_the_ram_and_pushes_are_checked():
+    """env.state is the 128 bytes of RAM; a push with a value that is no byte is refused by name."""
+    r = subprocess.run(
+        [node(), "--input-type=module", "-e", _JS_BAD_PUSH],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout) == {"size": 128, "error": "RAM byte 5 must be an integer 0..255, got 300"}
+
+
+_JS_BAD_PUSH = """
+import * as pong from './web/page/envs/atari/pong.js';
+await pong.load();
+const env = new pong.Env();
+env.reset({ seed: 1 });
+const s = Array.from(env.state);
+s[5] = 300;
+let error = null;
+try { env.setState(s); } catch (e) { error = e.message; }
+console.log(JSON.stringify({ size: env.state.length, error }));
+"""
