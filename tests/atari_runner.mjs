@@ -40,7 +40,7 @@ const episodes = req.episodes.map((ep) => {
     if (r.terminated || r.truncated) break;
   }
   const flat = new Uint8Array(obs.length * env.obsDim);
-  obs.forEach((o, i) => flat.set(o, i * env.obsDim));
+  for (const [i, o] of obs.entries()) flat.set(o, i * env.obsDim);
   const out = {
     obs: b64(flat),
     screen: b64(env.screen),

@@ -151,7 +151,7 @@ class Ale {
       if (!(Number.isInteger(v) && v >= 0 && v <= 255))
         throw new Error(`RAM byte ${i} must be an integer 0..255, got ${v}`);
     });
-    values.forEach((v, i) => this.e.ale_set_ram(this.ptr, i, v));
+    for (const [i, v] of values.entries()) this.e.ale_set_ram(this.ptr, i, v);
   }
   /** Free the emulator (the page's pagehide). */
   close() {
