@@ -120,6 +120,7 @@ def make_cnn_checkpoint(
     seed: int = 0,
     env_id: str = "ALE/Pong-v5",
     head: str = "policy",
+    frames: str | None = None,
 ) -> Path:
     """Write a convolutional checkpoint (SB3's NatureCNN by default: CleanRL's and SB3's Atari policy) with
     orthogonal weights (gain sqrt(2), the heads 0.01 and 1 as CleanRL initialises them) and small biases."""
@@ -151,6 +152,7 @@ def make_cnn_checkpoint(
         "head": head,
         "value": value,
         "obs_norm": None,
+        **({"frames": frames} if frames else {}),
     }
     from rl_web_agent.policy.checkpoint import expected_shapes
 

@@ -492,6 +492,9 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             "env_id": ckpt.env_id,
             "obs_dim": ckpt.obs_dim,
             "image": list(ckpt.image),
+            # the preprocessing that made the policy's frames (policy.json `frames`): the page's env must make
+            # them the same way (web/page/core/actions.js kernelMismatch)
+            "frames": ckpt.frames,
             "conv": list(ckpt.conv),
             "trunk": list(ckpt.trunk),
             "action": ckpt.action,

@@ -50,6 +50,11 @@ export function kernelMismatch(spec, obsDim, m) {
   const shape = (x) => (x.type === 'box' ? `a box action of shape [${x.shape}]` : `${x.n} discrete actions`);
   if (m.env_id !== spec.id) return say(`it was compiled for ${m.env_id}`);
   if (m.obs_dim !== obsDim) return say(`it takes ${m.obs_dim} observation values, the env gives ${obsDim}`);
+  // an image policy sees frames made one way (policy.json `frames`); the env must make them the same way
+  if ((m.frames ?? null) !== (spec.frames ?? null))
+    return say(
+      `it was trained on '${m.frames ?? 'state'}' frames, the env makes '${spec.frames ?? 'state'}' ones`,
+    );
   if (k.type !== a.type || (a.type === 'box' ? String(k.shape) !== String(a.shape) : k.n !== a.n)) {
     return say(`it outputs ${k.type ? shape(k) : 'an unknown action'}, the env takes ${shape(a)}`);
   }

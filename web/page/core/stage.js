@@ -48,6 +48,7 @@ export function paint() {
       .join(' · '),
     constants: env.constants,
   };
+  if (env.screen) view.screen = env.screen; // an emulator's own picture (docs/design.md, "An environment")
   if (S.lastAction !== null) view.action = S.lastAction;
   if (S.drag) view.drag = S.drag;
   renderer.draw(ctx, env.state, view);

@@ -15,7 +15,7 @@ function preview(canvas, { Env, renderer }) {
   canvas.height = Math.round(height * dpr);
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  renderer.draw(ctx, env.state, { width, height });
+  renderer.draw(ctx, env.state, { width, height, ...(env.screen ? { screen: env.screen } : {}) });
   env.close?.(); // an engine env's memory
 }
 

@@ -369,6 +369,7 @@ function drawSides(sides, renderer, label) {
       height: r.height,
       hud: [label(x.s), `return ${fmt(x.ret)}${x.done ? ' · done' : ''}`],
       badge: x.pushed ? 'pushed (both alike)' : '',
+      ...(x.env.screen ? { screen: x.env.screen } : {}),
     });
     const mean = x.returns.length ? x.returns.reduce((a, b) => a + b, 0) / x.returns.length : NaN;
     const text = `${label(x.s)}: return ${fmt(x.ret)}; mean ${fmt(mean)} over ${x.returns.length} episodes`;

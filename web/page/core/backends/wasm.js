@@ -31,15 +31,23 @@ export async function load(manifest, baseUrl, { response } = {}) {
     hasValue = manifest.outputs.some((o) => o.name === 'value'),
     nHead = hasValue ? nOut - 1 : nOut, // forward() writes the action head; value() returns the value
     row = new Float32Array(nOut).fill(Number.NaN),
-    inPtr = e.input_ptr() >> 2,
+    // a convolutional kernel reads uint8 frames (manifest input.dtype), the others float32 observations
+    bytesIn = manifest.input?.dtype === 'uint8',
+    inPtr = bytesIn ? e.input_ptr() : e.input_ptr() >> 2,
     outPtr = e.output_ptr() >> 2;
-  let f32;
+  let f32, u8;
   const mem = () => {
-    if (f32?.buffer !== e.memory.buffer) f32 = new Float32Array(e.memory.buffer); // new, or memory grew
+    if (f32?.buffer !== e.memory.buffer) {
+      f32 = new Float32Array(e.memory.buffer); // new, or memory grew
+      u8 = new Uint8Array(e.memory.buffer);
+    }
     return f32;
   };
   const forward = (obs) => {
-    mem().set(obs, inPtr);
+    if (bytesIn) {
+      mem();
+      u8.set(obs, inPtr);
+    } else mem().set(obs, inPtr);
     e.forward();
     row.set(f32.subarray(outPtr, outPtr + nHead));
     if (hasValue && lx) {
