@@ -52,9 +52,9 @@ FRAMES = {
     "cleanrl-atari": "CleanRL's ppo_atari/dqn_atari: SB3's noop reset, max-and-skip 4, episodic life and "
     "fire reset, then Gymnasium 0.29.1's ResizeObservation 84x84 (cv2 INTER_AREA, RGB) and "
     "GrayScaleObservation (cv2 RGB -> gray), FrameStack 4",
-    "gymnasium-atari": "Gymnasium 1.x AtariPreprocessing on an ALE v5 env made with frameskip=1, sticky actions "
-    "kept: noop reset up to 30 from the env's np_random, skip 4 with the max of the last two ALE grayscale "
-    "screens, 84x84 cv2 INTER_AREA; FrameStackObservation 4 repeating the reset frame",
+    "gymnasium-atari": "Gymnasium 1.x AtariPreprocessing on an ALE v5 env made with frameskip=1, sticky "
+    "actions kept: noop reset up to 30 from the env's np_random, skip 4 with the max of the last two ALE "
+    "grayscale screens, 84x84 cv2 INTER_AREA; FrameStackObservation 4 repeating the reset frame",
 }
 
 

@@ -25,6 +25,7 @@ import torch
 from rl_web_agent.policy.checkpoint import FORMAT, META_FILE, SNAPSHOTS_DIR, TENSORS_FILE, write_checkpoint
 from rl_web_agent.policy.files import atomic_write
 
+from .atari import FRAMES as ATARI_FRAMES
 from .config import PPOConfig
 
 STATE_FILE = "state.pt"
@@ -67,7 +68,23 @@ def versions() -> dict[str, str]:
 
 
 def policy_json(model, cfg: PPOConfig, obs_dim: int, train_record: dict) -> dict:
-    """The policy.json (the checkpoint format) of MODEL trained with CFG; train_record goes under "train"."""
+    """The policy.json (the checkpoint format) of MODEL trained with CFG; train_record goes under "train".
+    A NatureCNN (network nature_cnn) is the format's convolutional policy, its fields in the order the
+    importers write them (rl_web_agent/importers/atari.py), its frames the gymnasium-atari ones; its critic
+    is exported as the MLPs' is (the kernel's value output)."""
+    if cfg.network == "nature_cnn":
+        return {
+            "format": FORMAT,
+            "env_id": cfg.env_id,
+            "obs_dim": obs_dim,
+            **model.policy_fields(),
+            "frames": ATARI_FRAMES,
+            "action": model.action,
+            "hidden": [],
+            "activation": "relu",
+            "obs_norm": None,
+            "train": train_record,
+        }
     return {
         "format": FORMAT,
         "env_id": cfg.env_id,

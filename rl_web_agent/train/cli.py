@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import shutil
 import signal
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from rl_web_agent.policy.env_spaces import EnvError, env_spaces
+from rl_web_agent.policy.env_spaces import EnvError
 from rl_web_agent.policy.errors import first_line
 
 from .checkpoint import (
@@ -36,6 +37,7 @@ from .checkpoint import (
     write_policy,
 )
 from .config import ConfigError, PPOConfig, add_config_args, from_dict, overrides, preset, to_dict, validate
+from .envs import train_spaces
 from .logger import MetricsCSV, plot_curve
 from .ppo import DivergedError, Trainer
 from .snapshots import collect as collect_snapshots
@@ -81,11 +83,33 @@ def build_parser(env_id: str = PPOConfig.env_id) -> argparse.ArgumentParser:
     ap.add_argument(
         "--save-every",
         type=float,
-        default=10.0,
+        default=None,
         metavar="SECONDS",
-        help="write the resumable state at most this often, 0 = every iteration (default: %(default)s)",
+        help="write the resumable state (atomically) at most this often, 0 = every iteration (default: "
+        f"{SAVE_EVERY['mlp']:g}; {SAVE_EVERY['nature_cnn']:g} for nature_cnn, whose state is ~70 MB)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="PyTorch CPU threads for the updates (default: 1 for mlp; for nature_cnn 2, or 1 on a "
+        "1-core machine, its rollouts keeping 1). Measured on the shared 2-core box: with the other core "
+        "busy a second thread made the small MLP updates 15-60x slower, and NatureCNN's updates 2.7x; "
+        "with other work using part of a core, 2 threads took Pong from 202-228 to 318-337 env steps/s (pass "
+        "--threads 1 when other jobs keep both cores busy: 2 threads then fell to 81-118)",
     )
     return ap
+
+
+# --save-every's default per network: a NatureCNN run state (model, Adam, best and up to 8 snapshots) is
+# 55-70 MB and takes 0.2-0.3 s to write
+SAVE_EVERY = {"mlp": 10.0, "nature_cnn": 60.0}
+
+
+def default_threads(network: str) -> int:
+    """--threads' default: 1 for an MLP; 2 for NatureCNN (its updates gain 1.4x), 1 on a 1-core machine."""
+    return 1 if network == "mlp" else min(2, len(os.sched_getaffinity(0)))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -150,8 +174,10 @@ def setup(args: argparse.Namespace):
     Creates nothing."""
     given = overrides(args)
     state = None
-    if not (math.isfinite(args.save_every) and args.save_every >= 0):
+    if args.save_every is not None and not (math.isfinite(args.save_every) and args.save_every >= 0):
         raise UsageError(f"--save-every must be a finite number of seconds >= 0, got {args.save_every}")
+    if args.threads is not None and not 1 <= args.threads <= 1024:
+        raise UsageError(f"--threads must be an integer from 1 to 1024, got {args.threads}")
     if args.resume is not None:
         state = load_state(args.resume)
         try:
@@ -184,7 +210,7 @@ def setup(args: argparse.Namespace):
         seed = PPOConfig.seed if args.seed is None else args.seed
         cfg = validate(dataclasses.replace(preset(env_id), seed=seed, **given))
         run_dir = None  # made exclusively once training starts (create_run_dir)
-    obs_dim, action = env_spaces(cfg.env_id)
+    obs_dim, action = train_spaces(cfg)
     validate(cfg, obs_dim, action["n"] if action["type"] == "discrete" else math.prod(action["shape"]))
     policies = policy_folders(args, cfg.env_id)
     for d in [*policies, run_dir or args.runs / cfg.env_id]:
@@ -201,13 +227,15 @@ def setup(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
-    torch.set_num_threads(1)  # measured: with the other core busy, 2 threads made small updates 15-60x slower
     args = parse_args(argv)
     try:
         cfg, state, run_dir = setup(args)
     except (UsageError, EnvError, ResumeError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    torch.set_num_threads(args.threads or default_threads(cfg.network))  # see --threads
+    if args.save_every is None:
+        args.save_every = SAVE_EVERY[cfg.network]
 
     try:
         if state is not None and state["config"]["total_timesteps"] != cfg.total_timesteps:
@@ -314,6 +342,9 @@ def train_run(args: argparse.Namespace, cfg, trainer, run_dir: Path, resumed: bo
     from tqdm import tqdm  # only when training: it takes a while to import
 
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=1) + "\n")
+    if resumed:  # a run killed while it wrote its state (SIGKILL) leaves atomic_write's temp file behind
+        for tmp in run_dir.glob(f".{STATE_FILE}.*.tmp"):
+            tmp.unlink(missing_ok=True)
     metrics = MetricsCSV(run_dir / "metrics.csv", resume_step=trainer.s.global_step if resumed else None)
     stop = {"requested": False}
 
@@ -322,10 +353,14 @@ def train_run(args: argparse.Namespace, cfg, trainer, run_dir: Path, resumed: bo
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     prev_handler = signal.signal(signal.SIGINT, on_sigint)
+    net = (
+        "NatureCNN on gymnasium-atari frames"
+        if cfg.network == "nature_cnn"
+        else f"hidden {list(cfg.hidden)} {cfg.activation}"
+    )
     print(
         f"training {cfg.env_id} seed {cfg.seed} on {trainer.device}: {cfg.total_timesteps:,} steps max, "
-        f"{cfg.n_envs} envs x {cfg.n_steps} steps, hidden {list(cfg.hidden)} {cfg.activation}; "
-        f"run {run_dir}",
+        f"{cfg.n_envs} envs x {cfg.n_steps} steps, {net}; run {run_dir}",
         flush=True,
     )
     bar = tqdm(

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields, replace
 
 from rl_web_agent.policy.envid import EnvIdError, check_env_id
 
+from .atari import is_atari_v5
+
 
 def _arg(default, help: str):
     """A PPOConfig field and its meaning in one line: the --help text of its flag (add_config_args)."""
@@ -39,8 +41,16 @@ class PPOConfig:
     max_grad_norm: float = _arg(0.5, "clip the global gradient norm to this")
     norm_adv: bool = _arg(True, "normalise advantages to mean 0, std 1 per minibatch")
     target_kl: float = _arg(0.0, "stop an update's epochs early above this approx KL; 0 = never")
-    hidden: tuple[int, ...] = _arg((64, 64), "hidden layer sizes of the actor and of the critic")
-    activation: str = _arg("tanh", "activation of the hidden layers")
+    hidden: tuple[int, ...] = _arg(
+        (64, 64),
+        "hidden layer sizes of the actor and of the critic (nature_cnn: none, its heads read its trunk)",
+    )
+    activation: str = _arg("tanh", "activation of the hidden layers (nature_cnn: relu)")
+    network: str = _arg(
+        "mlp",
+        "mlp: an actor and a critic MLP on the env's flat observations; nature_cnn: CleanRL ppo_atari's "
+        "NatureCNN (a shared conv trunk, then the two heads) on the gymnasium-atari frames of an ALE v5 env",
+    )
     init_log_std: float = _arg(
         0.0, "Box actions: initial log std of the Gaussian (with --sde: of each noise weight)"
     )
@@ -330,9 +340,50 @@ PRESETS["HalfCheetah-v5"] = replace(
 )
 
 
+# Atari (issue 22): CleanRL ppo_atari.py's hyperparameters (8 envs x 128 steps, 4 epochs of 4 minibatches, lr
+# 2.5e-4 annealed, gamma 0.99, lambda 0.95, clip 0.1 with value clipping, entropy 0.01, value 0.5, gradient
+# norm 0.5, 10M steps) and network (NatureCNN, a 512-unit trunk shared by the heads), on the gymnasium-atari
+# frames (rl_web_agent/train/atari.py: Gymnasium's own AtariPreprocessing and FrameStackObservation on the v5
+# env, sticky actions kept, no episodic life, no fire reset, rewards unclipped: Pong's are +-1 anyway).
+# Greedy 10-episode evals every 524,288 steps (512 iterations; ~20-60 s each), on seeds never trained on;
+# Pong stops at +18 (issue 22's bar; a game's score runs from -21 to +21). Not trained to the end yet. Speed
+# on this shared 2-core CPU (other work on about one core): 318-337 env steps/s with the default 2 threads
+# for the updates (rollout 0.9 s + update 2.1-2.4 s per 1,024 steps), 202-228 with --threads 1 (0.9 +
+# 3.7-4.1 s): 10M steps in 9 to 13 hours, over several sessions (--resume).
+_ATARI = PPOConfig(
+    env_id="ALE/Pong-v5",
+    total_timesteps=10_000_000,
+    n_envs=8,
+    n_steps=128,
+    epochs=4,
+    minibatches=4,
+    lr=2.5e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    clip_coef=0.1,
+    clip_vloss=True,
+    ent_coef=0.01,
+    vf_coef=0.5,
+    max_grad_norm=0.5,
+    hidden=(),
+    activation="relu",
+    network="nature_cnn",
+    eval_every=524_288,
+    eval_episodes=10,
+    stop_return=18.0,
+)
+PRESETS["ALE/Pong-v5"] = _ATARI
+
+
 def preset(env_id: str) -> PPOConfig:
-    """The tuned config for env_id, or the generic defaults (64x64 tanh) for any other env."""
-    return PRESETS.get(env_id, replace(PPOConfig(), env_id=env_id))
+    """The tuned config for env_id; for another ALE v5 id, Pong's recipe without its stop (the gymnasium-atari
+    frames, NatureCNN); the generic defaults (64x64 tanh) for any other env."""
+    if env_id in PRESETS:
+        return PRESETS[env_id]
+    if is_atari_v5(env_id):
+        return replace(_ATARI, env_id=env_id, stop_return=0.0)
+    return replace(PPOConfig(), env_id=env_id)
 
 
 class ConfigError(ValueError):
@@ -344,6 +395,7 @@ MAX_EVAL_EPISODES = 10_000  # greedy_eval runs all episodes at once, one env cop
 MAX_HIDDEN = 4096  # per layer; the page ships these weights
 MAX_LAYERS = 8
 MAX_SEED = 2**32 - 1  # numpy, torch and Gymnasium all take it; env i is seeded with seed + i
+NETWORKS = ("mlp", "nature_cnn")
 
 # (name, low, high, low inclusive): finite numbers in a range. None = unbounded on that side.
 _RANGES: list[tuple[str, float | None, float | None, bool]] = [
@@ -377,13 +429,19 @@ def _flag(name: str) -> str:
 
 def rollout_bytes(cfg: PPOConfig, obs_dim: int, act_dim: int) -> int:
     """Upper estimate of one rollout's buffers: observations and actions twice (numpy, torch), plus rewards,
-    dones, values, log-probs, advantages, returns and their temporaries, all float32."""
+    dones, values, log-probs, advantages, returns and their temporaries, all float32 (nature_cnn: the frames
+    uint8, with a float32 copy of one minibatch's in the forward pass)."""
+    if cfg.network == "nature_cnn":
+        return cfg.batch_size * (2 * obs_dim + (2 * act_dim + 12) * 4) + cfg.minibatch_size * obs_dim * 4
     return cfg.batch_size * (2 * obs_dim + 2 * act_dim + 12) * 4
 
 
 def model_bytes(cfg: PPOConfig, obs_dim: int, act_dim: int) -> int:
     """Upper estimate of the actor and critic in training: weights, gradients, Adam's two moments, the best
     snapshot and the numpy copy the rollouts act with, float32."""
+    if cfg.network == "nature_cnn":  # convs, the 512 trunk, the heads; + the snapshots (train/snapshots.py)
+        params = 4 * 32 * 64 + 32 + 32 * 64 * 16 + 64 + 64 * 64 * 9 + 64 + 3137 * 512 + 513 * (act_dim + 1)
+        return params * (6 + 8) * 4
     params = sum(
         (a + 1) * b
         for out in (act_dim, 1)
@@ -428,6 +486,15 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
             raise ConfigError(f"{_flag(name)} must be {kind}{rng}, got {v!r}")
     if cfg.activation not in ("tanh", "relu"):
         raise ConfigError(f"--activation must be tanh or relu, got {cfg.activation!r}")
+    if cfg.network not in NETWORKS:
+        raise ConfigError(f"--network must be one of {', '.join(NETWORKS)}, got {cfg.network!r}")
+    if cfg.network == "nature_cnn":
+        _validate_cnn(cfg)
+        return _validate_batch(cfg, obs_dim, act_dim)
+    if is_atari_v5(cfg.env_id):
+        raise ConfigError(
+            f"--network mlp cannot read {cfg.env_id}'s frames: use --network nature_cnn (its preset's)"
+        )
     h = cfg.hidden
     if (
         not isinstance(h, tuple)
@@ -437,6 +504,33 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
         raise ConfigError(
             f"--hidden must be 1 to {MAX_LAYERS} layer sizes from 1 to {MAX_HIDDEN} like 64,64, got {h!r}"
         )
+    return _validate_batch(cfg, obs_dim, act_dim)
+
+
+def _validate_cnn(cfg: PPOConfig) -> None:
+    """nature_cnn: an ALE v5 env (its gymnasium-atari frames) and CleanRL's fixed network, which the
+    checkpoint format's convolutional policy holds (no observation normaliser, ReLU, no hidden layers in the
+    heads)."""
+    if not is_atari_v5(cfg.env_id):
+        raise ConfigError(
+            f"--network nature_cnn reads the gymnasium-atari frames of an ALE v5 env such as ALE/Pong-v5, "
+            f"not {cfg.env_id}: use --network mlp"
+        )
+    wrong = [
+        flag
+        for flag, bad in (
+            ("--hidden (must be unset: the heads read the trunk)", cfg.hidden != ()),
+            ("--activation (must be relu)", cfg.activation != "relu"),
+            ("--obs-norm (frames are divided by 255)", cfg.obs_norm),
+            ("--sde (discrete actions)", cfg.sde),
+        )
+        if bad
+    ]
+    if wrong:
+        raise ConfigError(f"--network nature_cnn is CleanRL's fixed network; drop {', '.join(wrong)}")
+
+
+def _validate_batch(cfg: PPOConfig, obs_dim: int | None, act_dim: int) -> PPOConfig:
     if cfg.minibatches > cfg.batch_size or cfg.batch_size % cfg.minibatches:
         near = _divisor_near(cfg.batch_size, cfg.minibatches)
         raise ConfigError(
@@ -450,11 +544,13 @@ def validate(cfg: PPOConfig, obs_dim: int | None = None, act_dim: int = 1) -> PP
             memory_limit(),
         )
         if batch + model > limit:
+            net = (
+                "nature_cnn" if cfg.network == "nature_cnn" else f"--hidden {','.join(map(str, cfg.hidden))}"
+            )
             raise ConfigError(
-                f"--n-envs {cfg.n_envs} x --n-steps {cfg.n_steps} with --hidden "
-                f"{','.join(map(str, cfg.hidden))} needs ~{batch / 2**30:.1f} GiB of rollout "
-                f"buffers and ~{model / 2**30:.1f} GiB of model, more than half this machine's "
-                f"memory ({limit / 2**30:.1f} GiB): lower --n-envs, --n-steps or --hidden"
+                f"--n-envs {cfg.n_envs} x --n-steps {cfg.n_steps} with {net} needs ~{batch / 2**30:.1f} "
+                f"GiB of rollout buffers and ~{model / 2**30:.1f} GiB of model, more than half this "
+                f"machine's memory ({limit / 2**30:.1f} GiB): lower --n-envs, --n-steps or --hidden"
             )
     return cfg
 
@@ -494,6 +590,8 @@ def add_config_args(ap: argparse.ArgumentParser, env_id: str = PPOConfig.env_id)
             kw.update(type=_parse_hidden, metavar="H1,H2")
         elif f.name == "activation":
             kw["choices"] = ["tanh", "relu"]
+        elif f.name == "network":
+            kw["choices"] = list(NETWORKS)
         elif f.type != "str":
             kw.update(type={"int": int, "float": float}[f.type], metavar=f.type.upper())
         (ap if f.name in ("env_id", "seed") else g).add_argument(_flag(f.name), **kw)

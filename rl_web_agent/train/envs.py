@@ -14,6 +14,7 @@ and record finished episodes themselves.
   BatchedEnv's Python loop (~120 us per step of 8 copies on this loaded 2-core CPU, 40k steps profiled).
 - BatchedEnv: any env, n unwrapped copies stepped in one Python loop (13-16 us per CartPole step, about
   SyncVectorEnv's speed).
+- AtariEnvs (rl_web_agent/train/atari.py): an ALE v5 env's gymnasium-atari frames, for network nature_cnn.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import numpy as np
 from gymnasium.envs.classic_control.pendulum import DEFAULT_X, DEFAULT_Y
 from gymnasium.utils import seeding
 
-from rl_web_agent.policy.env_spaces import make_env
+from rl_web_agent.policy.env_spaces import EnvError, env_spaces, make_env
+from rl_web_agent.policy.envid import is_atari_id
 
+from .atari import AtariEnvs, atari_spaces, is_atari_v5
 from .checkpoint import is_plain
 
 # Attributes a fresh copy of an env rebuilds identically, so their absence from a snapshot loses nothing
@@ -310,9 +313,30 @@ class VecPendulum:
         pass
 
 
-def make_batched(env_id: str, n: int, seed: int) -> BatchedEnv | VecCartPole | VecPendulum:
+def train_spaces(cfg) -> tuple[int, dict]:
+    """(obs_dim, checkpoint-format action) of what cfg's network reads (a PPOConfig): the env's own flat
+    observations (mlp), or the gymnasium-atari frames of an ALE v5 env (nature_cnn); EnvError otherwise."""
+    if cfg.network == "nature_cnn":
+        return atari_spaces(cfg.env_id)
+    if is_atari_v5(cfg.env_id):
+        raise EnvError(
+            f"env {cfg.env_id!r} is an Atari game: its frames are read by --network nature_cnn (its preset), "
+            "not an MLP"
+        )
+    if is_atari_id(cfg.env_id):
+        raise EnvError(
+            f"env {cfg.env_id!r}: Atari games train on the gymnasium-atari frames of their ALE v5 id "
+            "(ALE/Pong-v5, with sticky actions), not on this one"
+        )
+    return env_spaces(cfg.env_id)
+
+
+def make_batched(env_id: str, n: int, seed: int) -> BatchedEnv | VecCartPole | VecPendulum | AtariEnvs:
     """The fastest batched env for env_id: Gymnasium's vectorised CartPole where it applies, our vectorised
-    Pendulum for Pendulum-v1 (its entry point unchanged: a re-registered id keeps BatchedEnv)."""
+    Pendulum for Pendulum-v1 (its entry point unchanged: a re-registered id keeps BatchedEnv); an ALE v5 id's
+    gymnasium-atari frames (AtariEnvs)."""
+    if is_atari_v5(env_id):
+        return AtariEnvs(env_id, n, seed)
     spec = gym.spec(env_id)
     if (spec.vector_entry_point or "").endswith(":CartPoleVectorEnv"):
         return VecCartPole(env_id, n, seed)

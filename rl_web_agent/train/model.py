@@ -1,6 +1,7 @@
-"""The training model: an actor-critic MLP (separate actor and critic, no shared trunk) in PyTorch, and its
-tensors in the checkpoint format. The compiler has its own model of a policy, a tinygrad graph
-(rl_web_agent/compiler/model.py)."""
+"""The training models and their tensors in the checkpoint format: an actor-critic MLP (separate actor and
+critic, no shared trunk) and, for Atari frames, CleanRL ppo_atari's NatureCNN actor-critic (one
+convolutional trunk shared by both heads), in PyTorch. The compiler has its own model of a policy, a tinygrad
+graph (rl_web_agent/compiler/model.py, cnn.py)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,13 @@ class ActorCritic(nn.Module):
     def value(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(self.critic, x).squeeze(-1)
 
+    def logprob_entropy_value(
+        self, x: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """logprob_entropy then value: what one PPO minibatch needs (NatureCNN computes its trunk once)."""
+        lp, ent = self.logprob_entropy(x, actions)
+        return lp, ent, self.value(x)
+
     def logprob_entropy(self, x: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.discrete:
             out = self.actor_out(x)
@@ -206,3 +214,112 @@ class ActorCritic(nn.Module):
         if self.obs_norm:
             t["obs_norm.mean"], t["obs_norm.var"] = self.obs_mean, self.obs_var
         return {k: v.detach().float().cpu().contiguous().clone() for k, v in t.items()}
+
+
+# NatureCNN (Mnih et al. 2015) as CleanRL's ppo_atari.py Agent builds it: (out channels, kernel, stride)
+NATURE_CONV = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+NATURE_TRUNK = 512
+
+
+def _init(layer: nn.Module, std: float) -> nn.Module:
+    """CleanRL's layer_init: orthogonal weights with gain std, zero biases."""
+    nn.init.orthogonal_(layer.weight, std)
+    nn.init.constant_(layer.bias, 0.0)
+    return layer
+
+
+class NatureCNNActorCritic(nn.Module):
+    """CleanRL ppo_atari's Agent: uint8 frames [n, C, H, W] / 255 -> conv 32 8x8/4, 64 4x4/2, 64 3x3/1 (ReLU)
+    -> flatten (channels, height, width) -> linear 512 (ReLU), shared by the actor (logits, orthogonal gain
+    0.01) and the critic (gain 1); every other layer orthogonal gain sqrt(2), biases 0.
+
+    Its modules are named as the checkpoint format's convolutional policy names its tensors (`conv.<i>`,
+    `trunk.0`, `actor.0`, `critic.0`), and `forward` is that format's function of this policy: the logits,
+    then the value (a convolutional policy's kernel outputs logits, not probabilities)."""
+
+    discrete, sde, log_std, obs_norm, eps = True, False, None, False, 1e-8
+
+    def __init__(self, image: tuple[int, int, int], action: dict):
+        super().__init__()
+        if action["type"] != "discrete":
+            raise ValueError(f"NatureCNN here takes discrete actions, not {action}")
+        self.image, self.action = tuple(image), action
+        channels, h, w = self.image
+        self.conv = nn.ModuleList()
+        for out, k, stride in NATURE_CONV:
+            self.conv.append(_init(nn.Conv2d(channels, out, k, stride), math.sqrt(2)))
+            channels, h, w = out, (h - k) // stride + 1, (w - k) // stride + 1
+        self.trunk = nn.ModuleList([_init(nn.Linear(channels * h * w, NATURE_TRUNK), math.sqrt(2))])
+        self.actor = nn.ModuleList([_init(nn.Linear(NATURE_TRUNK, action["n"]), 0.01)])
+        self.critic = nn.ModuleList([_init(nn.Linear(NATURE_TRUNK, 1), 1.0)])
+
+    def policy_fields(self) -> dict:
+        """policy.json's convolutional fields for this network (the checkpoint format)."""
+        return {
+            "image": list(self.image),
+            "conv": [{"out": out, "kernel": k, "stride": s} for out, k, s in NATURE_CONV],
+            "trunk": [NATURE_TRUNK],
+        }
+
+    def features(self, frames: torch.Tensor) -> torch.Tensor:
+        """The trunk's output [n, 512] of uint8 frames [n, C, H, W]."""
+        x = frames.float() / 255.0
+        for conv in self.conv:
+            x = torch.relu(conv(x))
+        x = x.flatten(1)
+        for layer in self.trunk:
+            x = torch.relu(layer(x))
+        return x
+
+    def logits_value(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(frames)
+        return self.actor[0](h), self.critic[0](h).squeeze(-1)
+
+    def value(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.critic[0](self.features(frames)).squeeze(-1)
+
+    @staticmethod
+    def _lp_ent(logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logp = torch.log_softmax(logits, -1)
+        lp = logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        return lp, -(logp.exp() * logp).sum(-1)
+
+    def logprob_entropy(
+        self, frames: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._lp_ent(self.actor[0](self.features(frames)), actions)
+
+    def logprob_entropy_value(
+        self, frames: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits, v = self.logits_value(frames)
+        return (*self._lp_ent(logits, actions), v)
+
+    @torch.no_grad()
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """The checkpoint format's outputs of a convolutional policy: the logits, then the value."""
+        logits, v = self.logits_value(frames)
+        return torch.cat([logits, v.unsqueeze(-1)], -1)
+
+    def greedy_policy(self, batch: int = 64) -> Callable[[np.ndarray], np.ndarray]:
+        """Greedy actions (argmax of the logits) for uint8 frames [n, C, H, W], on a copy of the weights
+        (later training does not change it), in PyTorch on the model's device, `batch` frame stacks at a
+        time."""
+        import copy
+
+        model = copy.deepcopy(self).eval()
+        device = next(model.parameters()).device
+
+        @torch.no_grad()
+        def act(frames: np.ndarray) -> np.ndarray:
+            x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.uint8))
+            out = [
+                model.actor[0](model.features(x[s : s + batch].to(device))) for s in range(0, len(x), batch)
+            ]
+            return torch.cat(out).argmax(-1).cpu().numpy() if out else np.zeros(0, np.int64)
+
+        return act
+
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        """The float32 tensors of the checkpoint format (conv [out, in, k, k], linear [out, in])."""
+        return {k: v.detach().float().cpu().contiguous().clone() for k, v in self.state_dict().items()}

@@ -1,5 +1,7 @@
 """PPO (clipped objective, GAE, clipped value loss, entropy bonus, advantage normalisation, lr annealing,
-gradient clipping) in the style of CleanRL's ppo.py, for Discrete and Gaussian Box actions.
+gradient clipping) in the style of CleanRL's ppo.py, for Discrete and Gaussian Box actions; with
+`network="nature_cnn"`, CleanRL ppo_atari's convolutional policy on the gymnasium-atari frames of an ALE v5
+env (rl_web_agent/train/atari.py).
 
 Use from Python (this is the hook `make bench` uses for its time-to-solve race):
 
@@ -31,13 +33,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from rl_web_agent.policy.env_spaces import env_spaces
-
+from .atari import IMAGE
 from .config import PPOConfig, from_dict, to_dict, validate
-from .envs import RunningMeanStd, make_batched
+from .envs import RunningMeanStd, make_batched, train_spaces
 from .evaluate import greedy_eval
-from .model import ActorCritic
-from .snapshots import SnapshotLog
+from .model import ActorCritic, NatureCNNActorCritic
+from .snapshots import KEEP, KEEP_CNN, SnapshotLog
 
 Act = Callable[[np.ndarray], np.ndarray]
 
@@ -145,18 +146,22 @@ class Trainer:
             cfg = from_dict(state["config"]) if cfg is None else cfg
         self.cfg = validate(cfg)
         self.device = resolve_device(device)
-        self.obs_dim, self.action = env_spaces(cfg.env_id)
+        self.obs_dim, self.action = train_spaces(cfg)
+        self.cnn = cfg.network == "nature_cnn"
         torch.manual_seed(cfg.seed)
-        self.model = ActorCritic(
-            self.obs_dim,
-            self.action,
-            cfg.hidden,
-            cfg.activation,
-            cfg.init_log_std,
-            cfg.obs_norm,
-            cfg.obs_clip,
-            cfg.sde,
-        ).to(self.device)
+        if self.cnn:
+            self.model = NatureCNNActorCritic(IMAGE, self.action).to(self.device)
+        else:
+            self.model = ActorCritic(
+                self.obs_dim,
+                self.action,
+                cfg.hidden,
+                cfg.activation,
+                cfg.init_log_std,
+                cfg.obs_norm,
+                cfg.obs_clip,
+                cfg.sde,
+            ).to(self.device)
         self.opt = Adam(self.model.parameters(), lr=cfg.lr, eps=1e-5)
         self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch shuffles (CPU: same on any device)
         self.rng = np.random.default_rng(cfg.seed)  # action sampling in rollouts
@@ -172,7 +177,8 @@ class Trainer:
         self.recent: deque[tuple[float, int]] = deque(maxlen=32)
         self.best: tuple[float, dict] | None = None  # (eval mean, model state) of the best greedy eval
         self.env_lost: list[str] = []  # env attributes a resume could not restore (see envs.snapshot)
-        self.snapshots = SnapshotLog()  # the policy along the run, for the page's timeline
+        # the policy along the run, for the page's timeline (a NatureCNN's state is 6.7 MB: fewer of them)
+        self.snapshots = SnapshotLog(KEEP_CNN if self.cnn else KEEP)
         if state is not None:
             self.load_state_dict(state)
         else:
@@ -261,8 +267,83 @@ class Trainer:
         return max(1, self.cfg.total_timesteps // self.cfg.batch_size)
 
     # ---- one PPO iteration -----------------------------------------------------------------------------
-    @torch.no_grad()
+    def _scale_rewards(self, rew: np.ndarray, term: np.ndarray, trunc: np.ndarray) -> np.ndarray:
+        """norm_reward: rew divided by the running std of each env's discounted return (clipped to +-10)."""
+        if self.ret_rms is None:
+            return rew
+        self.disc_ret = self.disc_ret * self.cfg.gamma * (1.0 - term) + rew
+        self.ret_rms.update(self.disc_ret[:, None])
+        rew = np.clip(rew / np.sqrt(self.ret_rms.var[0] + 1e-8), -10.0, 10.0)
+        self.disc_ret[term | trunc] = 0.0  # a new episode starts its own discounted return
+        return rew
+
+    def _advantages(self, rew_buf, done_buf, values, next_value) -> tuple[np.ndarray, np.ndarray]:
+        """GAE: (advantages, returns) [T, N] of a rollout's rewards, dones and values."""
+        cfg, T, N = self.cfg, self.cfg.n_steps, self.cfg.n_envs
+        adv = np.zeros((T, N), dtype=np.float32)
+        last = np.zeros(N, dtype=np.float32)
+        for t in reversed(range(T)):
+            nv = next_value if t == T - 1 else values[t + 1]
+            nonterminal = 1.0 - done_buf[t]
+            delta = rew_buf[t] + cfg.gamma * nv * nonterminal - values[t]
+            last = delta + cfg.gamma * cfg.gae_lambda * nonterminal * last
+            adv[t] = last
+        return adv, adv + values
+
     def _rollout(self):
+        if not self.cnn:
+            return self._rollout_mlp()
+        # one thread for the rollout's forward passes of n_envs frame stacks, whatever --threads gives the
+        # update: measured on the shared 2-core box, 2 threads made them 2.4x slower (rollout 0.84 -> 1.98 s
+        # per iteration) while the update's 256-row minibatches gained 1.3-1.6x (3.7 -> 2.3-2.8 s)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._rollout_cnn()
+        finally:
+            torch.set_num_threads(threads)
+
+    @torch.no_grad()
+    def _rollout_cnn(self):
+        """A rollout of the NatureCNN policy on uint8 frames, in PyTorch: each step's logits and values from
+        one forward pass of the n_envs frame stacks (CleanRL's order), actions drawn as _rollout_mlp draws
+        them."""
+        cfg, dev, T, N, m = self.cfg, self.device, self.cfg.n_steps, self.cfg.n_envs, self.model
+        obs_buf = torch.empty((T, N, *IMAGE), dtype=torch.uint8)
+        act_buf = np.empty((T, N), dtype=np.float32)
+        logp_buf = torch.empty((T, N), dtype=torch.float32)
+        val_buf = np.empty((T, N), dtype=np.float32)
+        rew_buf = np.empty((T, N), dtype=np.float32)
+        done_buf = np.empty((T, N), dtype=np.float32)
+        finals: list[tuple[int, int, np.ndarray]] = []
+        obs = self.env.obs
+        for t in range(T):
+            obs_buf[t] = torch.from_numpy(obs)
+            logits, v = m.logits_value(obs_buf[t].to(dev))
+            out = logits.float().cpu().numpy()
+            # inverse-CDF sampling of softmax(out): one uniform per env
+            cdf = np.exp(out - out.max(1, keepdims=True)).cumsum(1)
+            u = self.rng.random((N, 1), dtype=np.float32) * cdf[:, -1:]
+            a = np.minimum((cdf < u).sum(1), out.shape[1] - 1)
+            act_buf[t] = a
+            logp_buf[t] = m._lp_ent(logits, torch.from_numpy(a).to(dev))[0].cpu()
+            val_buf[t] = v.cpu().numpy()
+            obs, rew, term, trunc, final = self.env.step(a)
+            rew_buf[t], done_buf[t] = self._scale_rewards(rew, term, trunc), term | trunc
+            finals.extend((t, i, o) for i, o in final.items())
+        self.s.global_step += T * N
+        next_value = m.value(torch.from_numpy(obs).to(dev)).cpu().numpy()
+        if finals:  # truncated episodes (ALE's frame limit): bootstrap from the value of their final frames
+            fv = m.value(torch.from_numpy(np.stack([o for _, _, o in finals])).to(dev)).cpu().numpy()
+            for (t, i, _), v in zip(finals, fv, strict=True):
+                rew_buf[t, i] += cfg.gamma * v
+        adv, ret = self._advantages(rew_buf, done_buf, val_buf, next_value)
+        flat = lambda a: torch.from_numpy(a.reshape(T * N)).to(dev)
+        b_obs = obs_buf.reshape(T * N, *IMAGE).to(dev)
+        return b_obs, flat(act_buf), logp_buf.reshape(T * N).to(dev), flat(adv), flat(ret), flat(val_buf)
+
+    @torch.no_grad()
+    def _rollout_mlp(self):
         cfg, dev, T, N, m = self.cfg, self.device, self.cfg.n_steps, self.cfg.n_envs, self.model
         # the policy acts in numpy: ~10x less overhead than torch on 8-64 rows
         actor = m.actor_numpy(features=m.sde)
@@ -294,12 +375,7 @@ class Trainer:
                 a = out + std * self.rng.standard_normal(out.shape, dtype=np.float32)
             act_buf[t] = a
             obs, rew, term, trunc, final = self.env.step(a)
-            if self.ret_rms is not None:
-                self.disc_ret = self.disc_ret * cfg.gamma * (1.0 - term) + rew
-                self.ret_rms.update(self.disc_ret[:, None])
-                rew = np.clip(rew / np.sqrt(self.ret_rms.var[0] + 1e-8), -10.0, 10.0)
-                self.disc_ret[term | trunc] = 0.0  # a new episode starts its own discounted return
-            rew_buf[t], done_buf[t] = rew, term | trunc
+            rew_buf[t], done_buf[t] = self._scale_rewards(rew, term, trunc), term | trunc
             finals.extend((t, i, o) for i, o in final.items())
             if self.rms is not None:
                 self.rms.update(obs)
@@ -321,15 +397,7 @@ class Trainer:
             fv = m.value(fo).cpu().numpy()
             for (t, i, _), v in zip(finals, fv, strict=True):
                 rew_buf[t, i] += cfg.gamma * v
-        adv = np.zeros((T, N), dtype=np.float32)
-        last = np.zeros(N, dtype=np.float32)
-        for t in reversed(range(T)):
-            nv = next_value if t == T - 1 else values[t + 1]
-            nonterminal = 1.0 - done_buf[t]
-            delta = rew_buf[t] + cfg.gamma * nv * nonterminal - values[t]
-            last = delta + cfg.gamma * cfg.gae_lambda * nonterminal * last
-            adv[t] = last
-        ret = adv + values
+        adv, ret = self._advantages(rew_buf, done_buf, values, next_value)
         flat = lambda a: torch.from_numpy(a.reshape(T * N)).to(dev)
         return b_obs, b_act, logp, flat(adv), flat(ret), flat(values)
 
@@ -346,8 +414,7 @@ class Trainer:
             for start in range(0, B, M):
                 idx = perm[start : start + M] if perm is not None else slice(None)
                 x = b_obs[idx]
-                newlogp, ent = m.logprob_entropy(x, b_act[idx])
-                newv = m.value(x)
+                newlogp, ent, newv = m.logprob_entropy_value(x, b_act[idx])
                 logratio = newlogp - b_logp[idx]
                 ratio = logratio.exp()
                 adv = b_adv[idx]

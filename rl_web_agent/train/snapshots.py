@@ -23,13 +23,15 @@ from .checkpoint import check_policy_target, write_policy
 from .evaluate import greedy_eval
 
 KEEP = 32  # snapshots held while training (each a state dict of the small policy: kilobytes)
+KEEP_CNN = 8  # a NatureCNN's state dict is 6.7 MB, and the snapshots are part of every state.pt written
 SHIPPED = 5  # written: the untrained policy, three in between, the final one
 
 
 class SnapshotLog:
-    """The policy every `stride` iterations (iteration 0 = untrained), at most KEEP of them."""
+    """The policy every `stride` iterations (iteration 0 = untrained), at most `keep` of them."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = KEEP) -> None:
+        self.keep = keep
         self.stride = 1
         self.items: list[tuple[int, int, float, dict]] = []  # (iteration, env steps, wall s, model state)
 
@@ -39,7 +41,7 @@ class SnapshotLog:
             return
         state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.items.append((iteration, step, wall_s, state))
-        if len(self.items) > KEEP:  # thin to every other recorded iteration: the spread stays even
+        if len(self.items) > self.keep:  # thin to every other recorded iteration: the spread stays even
             self.stride *= 2
             self.items = [it for it in self.items if it[0] % self.stride == 0]
 
