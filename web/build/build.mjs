@@ -19,9 +19,17 @@ import { checkOut, readRecord, recordFiles, writeSite } from './site.mjs';
 function siteEnvs(args) {
   if (args.envs.length) return args.envs;
   if (!fs.existsSync(args.kernels)) fail(`no kernels in ${args.kernels}: run \`make compile-kernel\``);
+  // a namespaced id (ALE/Pong-v5) has a folder per part, as make's kernel and model folders do
+  const has = (id) => fs.existsSync(path.join(args.kernels, id, 'manifest.json'));
+  const inside = (d) => {
+    const dir = path.join(args.kernels, d);
+    return fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()
+      ? fs.readdirSync(dir).map((sub) => `${d}/${sub}`)
+      : [];
+  };
   const ids = fs
     .readdirSync(args.kernels)
-    .filter((d) => fs.existsSync(path.join(args.kernels, d, 'manifest.json')))
+    .flatMap((d) => (has(d) ? [d] : inside(d).filter(has)))
     .sort();
   if (!ids.length) fail(`no kernels in ${args.kernels}: run \`make compile-kernel\``);
   return ids;
@@ -29,7 +37,9 @@ function siteEnvs(args) {
 
 /**
  * The build. Its inputs: the kernel folders (docs/design.md) and this repository's web/, public/'s static
- * files, rl_web_agent/runtime_py/mlp.py and node_modules; nothing else (no checkpoint, no Python: Node alone builds).
+ * files, rl_web_agent/runtime_py/mlp.py and node_modules, the engines `make engines` built (build/engines/) and
+ * an Atari page's ROM, read from the ale-py installed in .venv (web/build/engines.mjs); nothing else (no
+ * checkpoint, no Python run: Node alone builds).
  */
 async function main() {
   const args = parseArgs(process.argv.slice(2));

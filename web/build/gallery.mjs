@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { engineLoaders, esbuildInto } from './bundler.mjs';
-import { engineFor } from './engines.mjs';
+import { engineData, engineFor } from './engines.mjs';
 import { esc, fill, pageCsp, urlPath } from './html.mjs';
 import { envFiles } from './page.mjs';
 import { GALLERY, PAGE } from './paths.mjs';
@@ -19,14 +19,25 @@ export async function buildGallery(pages, envs) {
         (order.indexOf(a.env) + 1 || 1e9) - (order.indexOf(b.env) + 1 || 1e9) || a.env.localeCompare(b.env),
     );
   // Previews: each env module and renderer present in this tree. An engine env's are chunks of their own,
-  // loaded with the engine its page ships (the same hashed file, so a visit to the page finds it cached)
-  // only when its card comes into view.
+  // loaded with the engine and engine data its page ships (the same hashed files, so a visit to the page finds
+  // them cached) only when its card comes into view.
   const previews = entries
     .filter(([, p]) => Object.hasOwn(envs, p.env))
     .map(([, p]) => ({ ...envFiles(envs, p.env), files: p.files ?? [] }));
   const eager = previews.filter((e) => !e.engine);
-  const engineUrl = (e) => e.files.find((f) => /^assets\/engine-[^/]+\.wasm$/.test(f));
-  const lazy = previews.filter((e) => e.engine && engineUrl(e));
+  // an engine env's files as its page has them: the engine, and the engine data (a ROM) when it takes one,
+  // each with the integrity the page checks; null when the page lacks one of them (then no preview)
+  const asset = (e, ext) => e.files.find((f) => new RegExp(`^assets/engine-[^/]+\\.${ext}$`).test(f));
+  const engineOf = (e) => {
+    const engine = { url: asset(e, 'wasm'), integrity: engineFor(e.engine).integrity };
+    const d = engineData(e.engine, e.spec);
+    if (d) engine.data = { url: asset(e, 'data'), integrity: d.integrity };
+    return engine.url && (!d || engine.data.url) ? engine : null;
+  };
+  const lazy = previews
+    .filter((e) => e.engine)
+    .map((e) => ({ ...e, load: engineOf(e) }))
+    .filter((e) => e.load);
   const src = [
     ...eager.map(
       (e, i) =>
@@ -38,10 +49,7 @@ export async function buildGallery(pages, envs) {
     ...lazy.map(
       (e) =>
         `  ${JSON.stringify(e.id)}: { lazy: () => Promise.all([import(${JSON.stringify(e.envJs)}), ` +
-        `import(${JSON.stringify(e.renderJs)})]), engine: ${JSON.stringify({
-          url: engineUrl(e),
-          integrity: engineFor(e.engine).integrity,
-        })} },`,
+        `import(${JSON.stringify(e.renderJs)})]), engine: ${JSON.stringify(e.load)} },`,
     ),
     '};',
   ].join('\n');

@@ -182,7 +182,8 @@ function checkWebgpuData(file, m, weightsFile) {
 }
 
 /**
- * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, lazyBytes (policy.lazy.wasm),
+ * Read and check the kernel folder `dir`: {dir, manifest, wasm (path), wasmBytes, lazyBytes (policy.lazy.wasm;
+ * null for a kernel whose manifest lists it in not_built),
  * gpuJs (path|null),
  * gpuData (the WebGPU data module's data|null), weights (name|null), weightsFile (path|null),
  * weightsJson (path|null)}. Throws BuildError (one line).
@@ -203,12 +204,13 @@ export function readKernel(dir) {
   checkManifest(manifest, mpath);
   const wasm = kernelFile(dir, 'policy.wasm', 'the wasm kernel');
   const wasmBytes = checkWasm(wasm, manifest, mpath);
-  const lazyBytes = checkWasm(
-    kernelFile(dir, 'policy.lazy.wasm', 'the lazy wasm kernel'),
-    manifest,
-    mpath,
-    true,
-  );
+  // A convolutional policy's kernel has no lazy half yet (its manifest's not_built says so, and it records no
+  // lazy_wasm_sha256): null, and its page has no policy.lazy.wasm (forward() computes the value too; there is
+  // no batch or saliency export). Every other kernel must have one.
+  const noLazy = manifest.not_built?.['policy.lazy.wasm'] != null && manifest.lazy_wasm_sha256 == null;
+  const lazyBytes = noLazy
+    ? null
+    : checkWasm(kernelFile(dir, 'policy.lazy.wasm', 'the lazy wasm kernel'), manifest, mpath, true);
   const gpu = manifest.webgpu ?? null; // the kernel folder: {module, data, weights}, or null for a wasm-only kernel
   let gpuJs = null,
     gpuData = null,

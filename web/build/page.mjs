@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { esbuildInto, virtualPlugin } from './bundler.mjs';
 import { esc, pageCsp, pageHtml, sha256b64 } from './html.mjs';
 import { RECOMPILE, fail, readSnapshots, sha256 } from './kernel.mjs';
-import { engineFor } from './engines.mjs';
+import { engineData, engineFor } from './engines.mjs';
 import { ENVS_INDEX, PAGE, STATIC } from './paths.mjs';
 import { budgetGz, gz } from './report.mjs';
 
@@ -29,7 +29,7 @@ export function envFiles(envs, envId) {
 }
 
 /** The build-time manifest the page inlines: the kernel folder's fields the page reads (every byte of it is on
- * the first action's bill), plus hashed URLs or inlined bytes. */
+ * the first action's bill), plus hashed URLs or inlined bytes, and the SRI integrity of the env's engine files. */
 function pageManifest(k, single, env) {
   const m = k.manifest;
   const out = {
@@ -41,6 +41,10 @@ function pageManifest(k, single, env) {
     tinygrad_version: m.tinygrad_version,
     webgpu: k.gpuJs ? { weights: k.weights } : null,
   };
+  // A convolutional kernel's (only when present: no byte more for the others): `input`, what the kernel reads
+  // (dtype uint8: the page writes frames as bytes), and `frames`, the preprocessing its policy was trained on
+  // (the env must make its frames the same way).
+  for (const key of ['input', 'frames']) if (m[key] != null) out[key] = m[key];
   // The page's script carries this text; in the single file that script is inline, where '<!--' or '<script'
   // would change how the HTML parser ends it (esbuild escapes only '</script').
   JSON.stringify(out, (key, v) => {
@@ -51,12 +55,18 @@ function pageManifest(k, single, env) {
   });
   const assets = new Map(); // asset name -> bytes
   const engine = env.engine ? engineFor(env.engine) : null;
-  // the engine's SRI hash: the page's fetch (and its preload) refuse any other bytes
+  // the env's engine data: the one file its engine takes for this env (an Atari game's ROM), null for most
+  const data = env.engine ? engineData(env.engine, env.spec) : null;
+  // the engine's (and its data's) SRI hash: the page's fetch (and its preload) refuse any other bytes
   if (engine) out.integrity = { 'engine.wasm': engine.integrity };
+  if (data) out.integrity['engine.data'] = data.integrity;
   const files = [
     ['policy.wasm', k.wasmBytes],
-    ['policy.lazy.wasm', k.lazyBytes], // fetched on first use (batch, saliency): never before the first action
+    // fetched on first use (batch, saliency): never before the first action; a kernel without one (a
+    // convolutional policy's, so far) has none on its page either
+    ...(k.lazyBytes ? [['policy.lazy.wasm', k.lazyBytes]] : []),
     ...(engine ? [['engine.wasm', engine.bytes]] : []),
+    ...(data ? [['engine.data', data.bytes]] : []),
     ...(k.gpuJs && k.weightsFile ? [[k.weights, fs.readFileSync(k.weightsFile)]] : []),
   ];
   if (single) out.inline = {};
@@ -82,11 +92,14 @@ function pageManifest(k, single, env) {
       table[entry.id] = { eval: s.eval };
       if (s.final) return { ...entry, final: true };
       const url = `snapshot-${hash(s.k.wasmBytes)}.wasm`;
-      // its own lazy half: another kernel's reads the weights at that kernel's addresses
-      const lazy = `snapshot-${hash(s.k.lazyBytes)}.lazy.wasm`;
       assets.set(url, s.k.wasmBytes);
-      assets.set(lazy, s.k.lazyBytes);
-      Object.assign(table[entry.id], { url, lazy });
+      Object.assign(table[entry.id], { url });
+      if (s.k.lazyBytes) {
+        // its own lazy half: another kernel's reads the weights at that kernel's addresses
+        const lazy = `snapshot-${hash(s.k.lazyBytes)}.lazy.wasm`;
+        assets.set(lazy, s.k.lazyBytes);
+        table[entry.id].lazy = lazy;
+      }
       return entry;
     });
     const bytes = Buffer.from(`${JSON.stringify(table)}\n`);
@@ -147,12 +160,18 @@ export async function buildPage(k, env, { single, dir }) {
       head: [
         `<link rel="stylesheet" href="${up}assets/${esc(css)}">`,
         `<link rel="preload" href="${esc(wasmUrl)}" as="fetch" type="application/wasm" crossorigin>`,
-        ...(pm.urls['engine.wasm']
-          ? [
-              `<link rel="preload" href="${esc(`${up}assets/${pm.urls['engine.wasm']}`)}" ` +
-                `as="fetch" type="application/wasm" crossorigin integrity="${esc(pm.integrity['engine.wasm'])}">`,
-            ]
-          : []),
+        // the engine and its data, fetched with their integrity (a preload without the same integrity and
+        // credentials mode would be fetched twice)
+        ...[
+          ['engine.wasm', ' type="application/wasm"'],
+          ['engine.data', ''],
+        ]
+          .filter(([name]) => pm.urls[name])
+          .map(
+            ([name, type]) =>
+              `<link rel="preload" href="${esc(`${up}assets/${pm.urls[name]}`)}" as="fetch"${type} ` +
+              `crossorigin integrity="${esc(pm.integrity[name])}">`,
+          ),
         `<script type="module" src="${up}assets/${esc(js)}"></script>`,
       ].join('\n'),
     });
@@ -168,7 +187,7 @@ export async function buildPage(k, env, { single, dir }) {
       ...built.closure(js).map((f) => `assets/${f}`),
       `assets/${css}`,
       `assets/${pm.urls['policy.wasm']}`,
-      ...(pm.urls['engine.wasm'] ? [`assets/${pm.urls['engine.wasm']}`] : []),
+      ...['engine.wasm', 'engine.data'].filter((n) => pm.urls[n]).map((n) => `assets/${pm.urls[n]}`),
       'favicon.svg',
     ];
   }

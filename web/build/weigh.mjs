@@ -115,7 +115,7 @@ async function main() {
     }
     for (const [name, bytes] of [
       ['policy.wasm', k.wasmBytes],
-      ['policy.lazy.wasm (on first use)', k.lazyBytes],
+      ...(k.lazyBytes ? [['policy.lazy.wasm (on first use)', k.lazyBytes]] : []),
     ]) {
       const { sections, bodies } = wasmParts(bytes);
       console.log(`  ${name} sections: ${sections.map(([n, b]) => `${n} ${b}`).join(', ')}`);

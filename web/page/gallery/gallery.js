@@ -1,7 +1,7 @@
 // The gallery's previews: each card's canvas shows its environment's first state (a fixed seed), drawn by
 // that environment's own renderer (the page API), so the picture is the page's picture. An env that needs an
-// engine (MuJoCo, Box2D) is drawn once its card comes into view: its module, renderer and engine (the file its
-// page ships) load then.
+// engine (MuJoCo, Box2D, ALE) is drawn once its card comes into view: its module, renderer and engine (the file
+// its page ships; and the engine data, an Atari game's ROM, when it takes some) load then.
 import envs from 'virtual:gallery';
 
 function preview(canvas, { Env, renderer }) {
@@ -22,9 +22,12 @@ function preview(canvas, { Env, renderer }) {
 // the card still links to the page
 const failed = (canvas, e) => console.warn(`preview of ${canvas.dataset.env}: ${e?.message ?? e}`);
 
+// the engine's files (and its data's, when the env takes some) as the env's load() takes them
+const fetched = ({ url, integrity }) => ({ url: new URL(url, document.baseURI).href, integrity });
+
 async function previewWithEngine(canvas, { lazy, engine }) {
   const [mod, { renderer }] = await lazy();
-  await mod.load({ url: new URL(engine.url, document.baseURI).href, integrity: engine.integrity });
+  await mod.load({ ...fetched(engine), ...(engine.data ? { data: fetched(engine.data) } : {}) });
   preview(canvas, { Env: mod.Env, renderer });
 }
 
