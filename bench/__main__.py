@@ -1,10 +1,12 @@
-"""`python -m bench` (`make bench`): sizes, kernel latency, page load, Python runtimes and training speed,
-each against its peers, measured in one run on this machine. Prints a table; writes bench/results.json.
+"""`python -m bench` (`make bench`): sizes, kernel latency (MLP and CNN), page load, Python runtimes and
+training speed, each against its peers, measured in one run on this machine. Prints a table; writes
+bench/results.json.
 
     python -m bench                      # every section but the training race (--train adds it)
     python -m bench --train              # everything
     python -m bench --only train         # the training race alone (`make bench-train`)
     python -m bench --only kernel,page --quick
+    python -m bench --only cnn --quick   # the convolutional policy (Atari) alone, about a minute
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bench.common import BENCH, Row, chromium_path, machine, node_version, skipp
 from bench.context import Context
 from rl_web_agent.policy.errors import first_line
 
-SECTIONS = ["bundle", "kernel", "page", "sweep", "mujoco", "runtimes", "train"]
+SECTIONS = ["bundle", "kernel", "cnn", "page", "sweep", "mujoco", "runtimes", "train"]
 
 
 def section_fn(name: str) -> Callable[[Context], list[Row]]:
@@ -32,6 +34,7 @@ def section_fn(name: str) -> Callable[[Context], list[Row]]:
     mod = {
         "bundle": "bench.bundle",
         "kernel": "bench.kernel",
+        "cnn": "bench.cnn",
         "page": "bench.page",
         "sweep": "bench.sweep",
         "mujoco": "bench.mujoco",
@@ -181,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "versions": versions(ctx),
         "model": ctx.facts.get("model"),
+        **({"cnn_model": ctx.facts["cnn_model"]} if "cnn_model" in ctx.facts else {}),
         "kernel": ctx.facts.get("kernel", "compiled afresh"),
         "chromium_path": chromium_path(),
         "section_seconds": timings,
