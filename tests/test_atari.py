@@ -156,3 +156,67 @@ let error = null;
 try { env.setState(s); } catch (e) { error = e.message; }
 console.log(JSON.stringify({ size: env.state.length, error }));
 """
+
+
+# ---- the page: a Pong page built from a random NatureCNN policy (no trained one is needed to test the page)
+
+
+@pytest.fixture(scope="module")
+def pong_page(tmp_path_factory):
+    """An ALE/Pong-v5 page (int8 weights) from a random orthogonal NatureCNN on 'gymnasium-atari' frames."""
+    from rl_web_agent.compiler.compile import CompileConfig, compile_policy
+    from tests.checkpoints import make_cnn_checkpoint
+    from tests.pages import build
+
+    tmp = tmp_path_factory.mktemp("pong")
+    model = make_cnn_checkpoint(tmp / "model", seed=5, frames="gymnasium-atari")
+    kernel = tmp / "kernel"
+    cfg = CompileConfig(model_dir=model, out=kernel, weights="int8", image_parity_samples=32)
+    compile_policy(cfg, log=lambda *_: None)
+    r = build(["--kernel", kernel, "--out", tmp / "www"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    return tmp / "www"
+
+
+@pytest.mark.browser
+@pytest.mark.compile
+def test_pong_page_plays_with_heat_map_keys_and_push(browser, serve, pong_page):
+    """The page loads ALE and the ROM, the agent plays (the CNN's probabilities and value), the screen is
+    drawn, memory stays flat at max speed, the saliency heat map covers its 14x14 patches, the human's keys
+    drive ALE's actions, a RAM push is marked, and nothing logs an error."""
+    from tests.pages import open_page, status, wait_ready
+
+    page, watch = open_page(browser, serve(pong_page) + "/")
+    wait_ready(page, timeout=60_000)
+    s = status(page)
+    assert s["error"] is None and s["env"] == "ALE/Pong-v5", s
+    assert len(s["probs"]) == 6 and abs(sum(s["probs"]) - 1) < 1e-5 and s["value"] is not None, s
+    assert len(s["state"]) == 128 and s["engineBytes"] > 0
+    page.evaluate("window.app.setSpeed('max')")
+    page.wait_for_function("() => window.app.status().step > 400", timeout=120_000)
+    s1 = status(page)
+    assert s1["engineBytes"] == s["engineBytes"], "the engine's memory grew"
+    # the screen: Pong's playfield brown fills most of the canvas (not a blank one)
+    brown = page.evaluate(
+        """() => { const c = document.getElementById('view'); const d = c.getContext('2d')
+             .getImageData(0, 0, c.width, c.height).data; let n = 0;
+             for (let i = 0; i < d.length; i += 4) n += d[i] === 144 && d[i + 1] === 72 && d[i + 2] === 17;
+             return n / (d.length / 4); }"""
+    )
+    assert brown > 0.5, f"the canvas shows no Pong screen ({brown:.0%} of it is Pong's brown)"
+    assert "CNN (32-64-64 conv, 512), int8 weights" in page.text_content("body")
+    page.wait_for_function("() => (window.app.status().saliency || []).length === 196", timeout=60_000)
+    heat = np.array(status(page)["saliency"])
+    assert np.isfinite(heat).all() and heat.max() > 0, heat
+    # the human: ArrowUp is ALE's RIGHT (Pong's paddle up), action 2
+    page.evaluate("window.app.setSpeed(1); window.app.setMode('human')")
+    page.keyboard.down("ArrowUp")
+    page.wait_for_function("() => window.app.status().lastAction === 2", timeout=10_000)
+    page.keyboard.up("ArrowUp")
+    # a push: the player's score byte
+    ram = status(page)["state"]
+    ram[13] = 9
+    page.evaluate(f"window.app.setState({ram})")
+    assert status(page)["pushed"]
+    assert not watch.errors, watch.errors
+    page.close()

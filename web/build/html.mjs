@@ -43,7 +43,12 @@ export function fill(template, vars) {
 export function pageHtml(k, env, parts) {
   const tpl = fs.readFileSync(path.join(PAGE, 'index.html'), 'utf8');
   const backends = ['wasm', ...(k.gpuJs ? ['webgpu'] : []), ...(parts.python ? ['python'] : []), 'auto'];
-  const hidden = k.manifest.hidden;
+  const { hidden, conv, trunk, weights } = k.manifest;
+  // a convolutional policy: its layers' widths, and how its weights are stored (compile --weights)
+  const cnn = conv?.length
+    ? `CNN (${conv.map((c) => c.out).join('-')} conv, ${[...(trunk ?? []), ...(hidden ?? [])].join('×')}), ` +
+      `${weights?.dtype ?? 'f32'} weights`
+    : null;
   // Everything from the manifest or the spec is text, escaped here; HEAD and BODY are markup built here.
   const vars = {
     CSP: esc(parts.csp),
@@ -52,11 +57,11 @@ export function pageHtml(k, env, parts) {
     BACKENDS: backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join(''),
     TITLE: esc(env.spec.title ?? env.id),
     ENV_ID: esc(env.id),
-    ARCH: esc(hidden ? `${hidden.join('×')} MLP` : 'MLP'),
+    ARCH: esc(cnn ?? (hidden ? `${hidden.join('×')} MLP` : 'MLP')),
     DESCRIPTION: esc(
       env.spec.description ??
         `A PPO policy trained on Gymnasium's ${env.id}, compiled by ` +
-          'tinygrad to WebAssembly and WebGPU, acting live in your browser.',
+          `tinygrad to WebAssembly${k.gpuJs ? ' and WebGPU' : ''}, acting live in your browser.`,
     ),
     KB: esc(kb(k.wasmBytes.length)).replace(' ', '\u00a0'),
   };

@@ -27,6 +27,7 @@ export function mountPanel(ctx) {
 
   function build() {
     head = outputs.find((o) => o.name !== 'value')?.name ?? 'probs';
+    if (head === 'logits') head = 'probs'; // the backends add probs (core/backends/common.js split)
     const names = spec.actionNames ?? [];
     const n = box ? spec.action.shape.reduce((a, b) => a * b, 1) : spec.action.n;
     $('ph').textContent =

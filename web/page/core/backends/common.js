@@ -25,6 +25,13 @@ export function split(manifest, row, Type = Float32Array) {
     out[name] = name === 'value' ? row[at] : Type.from(row.subarray(at, at + size));
     at += size;
   }
+  // a convolutional policy's head is its logits (as the libraries' networks end); the page reads probabilities
+  if (out.logits && !out.probs) {
+    const m = Math.max(...out.logits),
+      e = out.logits.map((x) => Math.exp(x - m)),
+      s = e.reduce((a, b) => a + b, 0);
+    out.probs = e.map((x) => x / s);
+  }
   return out;
 }
 

@@ -43,21 +43,22 @@ export async function load(manifest, baseUrl, { response } = {}) {
     }
     return f32;
   };
+  // The lazy half: the page's manifest names its URL (or inlines it); a kernel folder's lists the file.
+  const hasLazy = manifest.urls ? LAZY in manifest.urls : (manifest.inline?.[LAZY] ?? manifest.files?.[LAZY]);
   const forward = (obs) => {
     if (bytesIn) {
       mem();
       u8.set(obs, inPtr);
     } else mem().set(obs, inPtr);
     e.forward();
-    row.set(f32.subarray(outPtr, outPtr + nHead));
+    // a kernel without a lazy half (a convolutional one) writes its value after the head itself
+    row.set(f32.subarray(outPtr, outPtr + (hasLazy ? nHead : nOut)));
     if (hasValue && lx) {
       mem().set(obs, lx.input_ptr() >> 2);
       row[nHead] = lx.value();
     }
     return split(manifest, row);
   };
-  // The lazy half: the page's manifest names its URL (or inlines it); a kernel folder's lists the file.
-  const hasLazy = manifest.urls ? LAZY in manifest.urls : (manifest.inline?.[LAZY] ?? manifest.files?.[LAZY]);
   let lazy = null,
     lx = null;
   const more = () =>
