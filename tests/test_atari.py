@@ -205,6 +205,8 @@ def test_pong_page_plays_with_heat_map_keys_and_push(browser, serve, pong_page):
     )
     assert brown > 0.5, f"the canvas shows no Pong screen ({brown:.0%} of it is Pong's brown)"
     assert "CNN (32-64-64 conv, 512), int8 weights" in page.text_content("body")
+    # ALE is GPL-2.0: the page names it and links its source
+    assert "pypi.org/project/ale-py/0.12.1" in page.inner_html("#engine-notice")
     page.wait_for_function("() => (window.app.status().saliency || []).length === 196", timeout=60_000)
     heat = np.array(status(page)["saliency"])
     assert np.isfinite(heat).all() and heat.max() > 0, heat

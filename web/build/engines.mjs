@@ -143,7 +143,22 @@ export const ENGINES = {
   // ALE 0.12.1: ~240 KB gzipped, and the game's ROM (ale-py's, read at build time: 2 KB for Pong and Breakout,
   // 4 KB for Space Invaders; README, "Atari ROMs") as the engine data; the budget for an Atari page
   // with an int8 NatureCNN policy (~1.5 MB gzipped: Pong's page is ~1.75 MB)
-  ale: { wasm: () => builtWasm(BUILT_ENGINES.ale), data: (spec) => aleRom(spec), budgetGz: 2500 * 1024 },
+  ale: {
+    wasm: () => builtWasm(BUILT_ENGINES.ale),
+    data: (spec) => aleRom(spec),
+    budgetGz: 2500 * 1024,
+    // ALE is GPL-2.0: a page that ships it offers its source (README, "Atari ROMs and ALE's licence")
+    notice: {
+      text: 'The Atari emulator is the Arcade Learning Environment 0.12.1 (GPL-2.0), compiled to WebAssembly; its source:',
+      links: [
+        ['ale-py 0.12.1 on PyPI', 'https://pypi.org/project/ale-py/0.12.1/#files'],
+        [
+          'Farama-Foundation/Arcade-Learning-Environment',
+          'https://github.com/Farama-Foundation/Arcade-Learning-Environment',
+        ],
+      ],
+    },
+  },
 };
 
 const known = (name) => {
@@ -154,6 +169,9 @@ const known = (name) => {
 };
 
 const cache = new Map();
+/** The licence notice a page with this engine shows ({text, links: [[label, url]]}), or null. */
+export const engineNotice = (name) => (name && ENGINES[name]?.notice) || null;
+
 /** The engine named by an env's spec.engine: {bytes, integrity (SRI), budgetGz}; a one-line error otherwise. */
 export function engineFor(name) {
   const engine = known(name);

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { engineNotice } from './engines.mjs';
 import { PAGE } from './paths.mjs';
 import { kb } from './report.mjs';
 
@@ -66,6 +67,12 @@ export function pageHtml(k, env, parts) {
     KB: esc(kb(k.wasmBytes.length)).replace(' ', '\u00a0'),
   };
   let out = fill(tpl, vars);
+  // an engine whose licence asks for it (GPL: ALE) is named with its source under the page's intro
+  const n = env.engine ? engineNotice(env.engine) : null;
+  if (n) {
+    const links = n.links.map(([t, u]) => `<a href="${esc(u)}">${esc(t)}</a>`).join(', ');
+    out = out.replace('</header>', () => `<p id="engine-notice">${esc(n.text)} ${links}.</p>\n</header>`);
+  }
   if (parts.body) out = out.replace('</body>', () => `${parts.body}\n</body>`); // no $ patterns
   return out;
 }
