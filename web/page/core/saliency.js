@@ -14,9 +14,8 @@ export const refreshSaliency = () => loaded?.then((update) => update());
 /** Load the bars after the first action (optional: a failed load leaves the page without them). */
 export function loadSaliency() {
   if (loaded || S.firstActionMs === null) return;
-  // an image policy's saliency is a heat map over its frame (lazy/saliency_map.js), the others' bars
-  loaded = (spec.image ? import('../lazy/saliency_map.js') : import('../lazy/saliency.js'))
-    .then((m) => (m.saliencyMap ?? m.saliencyPanel)({ S, env, spec, agentAction, el }))
+  loaded = import('../lazy/saliency.js')
+    .then((m) => m.saliencyPanel({ S, env, spec, agentAction, el }))
     .catch((err) => {
       console.warn(`saliency: ${err?.message || err}`);
       return () => {};

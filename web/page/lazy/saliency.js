@@ -5,6 +5,8 @@
 // The lazy half: core/saliency.js imports this after the first action and passes the page's state in (a static
 // import of the page's modules would split them into a chunk the page then fetches before its first action).
 
+import { saliencyMap } from './saliency_map.js';
+
 const fmt = (x) =>
   !Number.isFinite(x)
     ? '–'
@@ -20,6 +22,8 @@ const fmt = (x) =>
  * The result is S.saliency (window.app.status().saliency): a Float32Array[obs_dim], or null.
  */
 export function saliencyPanel({ S, env, spec, agentAction, el: make }) {
+  // an image policy's saliency is a heat map over the frame it saw (lazy/saliency_map.js), not 28,224 bars
+  if (spec.image) return saliencyMap({ S, env, spec, el: make });
   const box = spec.action.type === 'box';
   const title = make('span');
   const head = make('h3', { id: 'saliency-title' }, title);

@@ -6,7 +6,7 @@
 // gradient. A map takes GRID^2 forward passes, run in slices of at most SLICE_MS per panel refresh so the game
 // keeps its pace; the panel shows the frame the map was computed on (a map takes a second or two while the
 // game runs on, so drawing it over the live screen would mislead).
-// The lazy half: core/saliency.js imports this after the first action, for envs with image observations.
+// Part of the lazy half: lazy/saliency.js hands envs with image observations (spec.image) to it.
 
 const MASK_SIGMA = 5,
   BLUR_SIGMA = 3,
