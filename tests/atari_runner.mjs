@@ -1,10 +1,12 @@
 // The JS side of tests/test_atari.py: the Atari envs of web/page/envs/index.js (spec.engine 'ale') behind one
 // JSON request on stdin and one JSON answer on stdout. Arrays travel as base64.
 //
-// {cmd: 'replay', env, episodes: [{seed, actions, ram?: [step, index, value]}]}
-//     each episode in a new env from reset({seed}) under its actions (stopping at the episode's end); ram: after
-//     that many steps, set one RAM byte through setState (a perturbation). Per episode: obs (uint8, reset's
-//     stack first, then one per step), screen (uint8 RGB, the last step's), reward (float64) and terminated,
+// {cmd: 'replay', env, episodes: [{seed, actions, ram?: [step, index, value], resets?}]}
+//     env: a key of ENVS ('ALE/Pong-v5', 'PongNoFrameskip-v4 sb3-atari'); each episode in a new env from
+//     reset({seed}) under its actions, stopping at the episode's end, or, `resets` times, going on from a
+//     reset({}) (unseeded: after a lost life under EpisodicLifeEnv, a noop step); ram: after that many steps,
+//     set one RAM byte through setState (a perturbation). Per episode: obs (uint8, reset's stack first, then
+//     one per step and reset), screen (uint8 RGB, the last step's), reward (float64) and terminated,
 //     truncated (uint8), one per step; micros: the mean wall time of a step
 import { readFileSync } from 'node:fs';
 import { ENVS } from '../web/page/envs/index.js';
@@ -23,6 +25,7 @@ const episodes = req.episodes.map((ep) => {
     reward = [],
     terminated = [],
     truncated = [];
+  let resets = 0;
   for (let t = 0; t < ep.actions.length; t++) {
     if (ep.ram && ep.ram[0] === t) {
       const s = Array.from(env.state);
@@ -37,7 +40,11 @@ const episodes = req.episodes.map((ep) => {
     reward.push(r.reward);
     terminated.push(r.terminated ? 1 : 0);
     truncated.push(r.truncated ? 1 : 0);
-    if (r.terminated || r.truncated) break;
+    if (r.terminated || r.truncated) {
+      if (!(ep.resets > resets)) break;
+      resets++;
+      obs.push(Uint8Array.from(env.reset({})));
+    }
   }
   const flat = new Uint8Array(obs.length * env.obsDim);
   for (const [i, o] of obs.entries()) flat.set(o, i * env.obsDim);

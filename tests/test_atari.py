@@ -7,6 +7,12 @@ one Node process from reset({seed}) (tests/atari_runner.mjs), and every observat
 terminated and truncated flag, the last RGB screen and the RAM must be Python's. Sticky actions, the noop
 reset and the ALE seed all come from the seed, so any slip in the seeding shows as a different frame within
 a few steps. The seeds are drawn afresh by each run (printed on failure).
+
+An imported policy's game (<Game>NoFrameskip-v4, web/page/envs/atari/sb3_wrappers.js) is held to the same
+against the wrappers its library trained under: SB3's AtariWrapper (the game's rewards: clip_reward=False)
+under a zero-padded 4-frame stack ('sb3-atari'), and CleanRL's chain with Gymnasium 0.29.1's resize and gray
+written out (tests/test_atari_preprocess.py warp_cleanrl) under a repeating stack ('cleanrl-atari'). Its
+episodes go on through unseeded resets: after a lost life (EpisodicLifeEnv) a reset is a noop step.
 """
 
 from __future__ import annotations
@@ -47,11 +53,23 @@ def unb64(s: str, dtype) -> np.ndarray:
     return np.frombuffer(base64.b64decode(s), dtype)
 
 
-def make(env_id: str) -> gym.Env:
-    """The 'gymnasium-atari' pipeline (policy.json `frames`), as the trainer makes it."""
+IMPORTED = [
+    "PongNoFrameskip-v4 sb3-atari",
+    "BreakoutNoFrameskip-v4 sb3-atari",
+    "BreakoutNoFrameskip-v4 cleanrl-atari",
+    "SpaceInvadersNoFrameskip-v4 sb3-atari",
+]
+
+
+def make(key: str) -> gym.Env:
+    """The env of a key of the page's registry: '<id>' ('gymnasium-atari', as the trainer makes it) or '<id>
+    <frames>' (an imported policy's wrappers, policy.json `frames`)."""
     import ale_py
 
     gym.register_envs(ale_py)
+    env_id, _, frames = key.partition(" ")
+    if frames:
+        return imported(gym.make(env_id), frames)
     env = gym.make(env_id, frameskip=1)
     env = gym.wrappers.AtariPreprocessing(
         env, noop_max=30, frame_skip=4, screen_size=84, terminal_on_life_loss=False, grayscale_obs=True
@@ -59,9 +77,33 @@ def make(env_id: str) -> gym.Env:
     return gym.wrappers.FrameStackObservation(env, 4)
 
 
-def play(env_id: str, seed: int, actions: np.ndarray, ram: tuple[int, int, int] | None = None) -> dict:
-    """One Python episode from reset(seed=seed) under actions (to the episode's end); ram: (step, index,
-    value), a RAM byte set through ALE's setRAM before that step."""
+def imported(env: gym.Env, frames: str) -> gym.Env:
+    """SB3's AtariWrapper, or CleanRL's ppo_atari wrappers, with the rewards unclipped, under the 4-frame
+    stack the library pads with zeros (VecFrameStack) or with the reset frame (0.29.1's FrameStack)."""
+    from stable_baselines3.common import atari_wrappers as aw
+
+    from tests.test_atari_preprocess import warp_cleanrl
+
+    if frames == "sb3-atari":
+        env = aw.AtariWrapper(env, clip_reward=False)
+        env = gym.wrappers.TransformObservation(
+            env, lambda o: o[..., 0], gym.spaces.Box(0, 255, (84, 84), np.uint8)
+        )
+        return gym.wrappers.FrameStackObservation(env, 4, padding_type="zero")
+    assert frames == "cleanrl-atari", frames
+    env = aw.MaxAndSkipEnv(aw.NoopResetEnv(env, noop_max=30), skip=4)
+    env = aw.EpisodicLifeEnv(env)
+    if "FIRE" in env.unwrapped.get_action_meanings():
+        env = aw.FireResetEnv(env)
+    env = gym.wrappers.TransformObservation(env, warp_cleanrl, gym.spaces.Box(0, 255, (84, 84), np.uint8))
+    return gym.wrappers.FrameStackObservation(env, 4, padding_type="reset")
+
+
+def play(
+    env_id: str, seed: int, actions: np.ndarray, ram: tuple[int, int, int] | None = None, resets=0
+) -> dict:
+    """One Python episode from reset(seed=seed) under actions (to the episode's end, or on through `resets`
+    unseeded resets); ram: (step, index, value), a RAM byte set through ALE's setRAM before that step."""
     env = make(env_id)
     obs, _ = env.reset(seed=seed)
     out = {"obs": [np.asarray(obs)], "reward": [], "terminated": [], "truncated": []}
@@ -74,14 +116,17 @@ def play(env_id: str, seed: int, actions: np.ndarray, ram: tuple[int, int, int] 
         out["terminated"].append(term)
         out["truncated"].append(trunc)
         if term or trunc:
-            break
+            if resets == 0:
+                break
+            resets -= 1
+            out["obs"].append(np.asarray(env.reset()[0]))
     out["screen"] = env.unwrapped.ale.getScreenRGB()
     out["ram"] = env.unwrapped.ale.getRAM()
     env.close()
     return out
 
 
-def check(env_id: str, seeds: list[int], n_steps: int, ram=None) -> None:
+def check(env_id: str, seeds: list[int], n_steps: int, ram=None, resets=0) -> None:
     rng = np.random.default_rng(seeds[0])
     n_act = make(env_id).action_space.n
     episodes = [(s, rng.integers(0, n_act, n_steps)) for s in seeds]
@@ -89,11 +134,13 @@ def check(env_id: str, seeds: list[int], n_steps: int, ram=None) -> None:
         {
             "cmd": "replay",
             "env": env_id,
-            "episodes": [{"seed": s, "actions": a.tolist(), "ram": ram} for s, a in episodes],
+            "episodes": [
+                {"seed": s, "actions": a.tolist(), "ram": ram, "resets": resets} for s, a in episodes
+            ],
         }
     )
     for (seed, actions), g in zip(episodes, got["episodes"], strict=True):
-        want = play(env_id, seed, actions, ram)
+        want = play(env_id, seed, actions, ram, resets)
         obs_w = np.stack(want["obs"])
         obs_g = unb64(g["obs"], np.uint8).reshape(-1, *obs_w.shape[1:])
         where = f"{env_id} seed {seed}"
@@ -120,6 +167,17 @@ def test_atari_episodes_bit_identical(env_id):
         check(env_id, seeds, 4000)
     except AssertionError as e:
         raise AssertionError(f"seeds {seeds}: {e}") from None
+
+
+@pytest.mark.parametrize("key", IMPORTED)
+def test_imported_policies_games_bit_identical(key):
+    """An imported policy's game under its library's wrappers: an episode and 3 more from unseeded resets
+    (Breakout's are lives: a lost life terminates, its reset is a noop step; Pong's are new games)."""
+    seed = secrets.randbelow(2**31)
+    try:
+        check(key, [seed], 1500, resets=3)
+    except AssertionError as e:
+        raise AssertionError(f"seed {seed}: {e}") from None
 
 
 def test_ram_push_is_ales_setram():
@@ -222,3 +280,52 @@ def test_pong_page_plays_with_heat_map_keys_and_push(browser, serve, pong_page):
     assert status(page)["pushed"]
     assert not watch.errors, watch.errors
     page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.compile
+def test_imported_breakout_page_plays_its_librarys_frames(browser, serve, tmp_path):
+    """An SB3 policy's page (BreakoutNoFrameskip-v4, 'sb3-atari' frames: the registry's variant, no trained
+    policy needed): it plays under AtariWrapper's rules (a lost life ends an episode: Breakout has 5), and
+    nothing logs an error."""
+    from rl_web_agent.compiler.compile import CompileConfig, compile_policy
+    from tests.checkpoints import make_cnn_checkpoint
+    from tests.pages import build, open_page, status, wait_ready
+
+    env_id = "BreakoutNoFrameskip-v4"
+    model = make_cnn_checkpoint(tmp_path / "model", n_act=4, seed=2, env_id=env_id, frames="sb3-atari")
+    cfg = CompileConfig(model_dir=model, out=tmp_path / "kernel", weights="int8", image_parity_samples=16)
+    compile_policy(cfg, log=lambda *_: None)
+    r = build(["--kernel", tmp_path / "kernel", "--out", tmp_path / "www"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    page, watch = open_page(browser, serve(tmp_path / "www") + "/")
+    wait_ready(page, timeout=60_000)
+    s = status(page)
+    assert s["error"] is None and s["env"] == env_id and len(s["probs"]) == 4, s
+    page.evaluate("window.app.setSpeed('max')")
+    # a random policy loses its lives within a few hundred steps: each one an episode of its own
+    page.wait_for_function("() => window.app.status().episode >= 3", timeout=120_000)
+    assert not watch.errors, watch.errors
+    page.close()
+
+
+def test_build_refuses_a_policy_whose_frames_the_page_does_not_make():
+    """A CleanRL policy named for ALE/Pong-v5 (whose page makes 'gymnasium-atari' frames) is refused in one
+    line that names both; an imported one's NoFrameskip-v4 game finds its library's frames."""
+    code = """
+const { envFiles, loadEnvs } = await import('./web/build/page.mjs');
+const envs = await loadEnvs();
+const out = { variant: envFiles(envs, 'PongNoFrameskip-v4', 'cleanrl-atari').variant };
+try { envFiles(envs, 'ALE/Pong-v5', 'cleanrl-atari'); } catch (e) { out.error = e.message; }
+console.log(JSON.stringify(out));
+"""
+    r = subprocess.run(
+        [node(), "--input-type=module", "-e", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout)
+    assert out["variant"] == "cleanrl-atari", out
+    assert out["error"].startswith("the policy sees 'cleanrl-atari' frames, the page's ALE/Pong-v5 makes "), (
+        out
+    )
+    assert "'gymnasium-atari'" in out["error"] and "\n" not in out["error"], out

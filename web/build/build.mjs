@@ -48,11 +48,11 @@ async function main() {
   const site = !args.kernel;
   let ids = site ? siteEnvs(args) : [null];
   if (site && args.portedOnly) {
-    const unported = ids.filter((id) => !Object.hasOwn(envs, id));
+    const ported = new Set(Object.values(envs).map((e) => e.spec.id)); // the registry's keys name variants too
+    const unported = ids.filter((id) => !ported.has(id));
     if (unported.length) console.log(`left out (no JS port in web/page/envs yet): ${unported.join(', ')}`);
-    ids = ids.filter((id) => Object.hasOwn(envs, id));
-    if (!ids.length)
-      fail(`none of the envs has a JS port: the page supports ${Object.keys(envs).join(', ')}`);
+    ids = ids.filter((id) => ported.has(id));
+    if (!ids.length) fail(`none of the envs has a JS port: the page supports ${[...ported].join(', ')}`);
   }
   const jobs = ids.map((id) => ({ id, kernel: id === null ? args.kernel : path.join(args.kernels, id) }));
   // Check every kernel first: a bad one fails the build before anything is bundled or written.
@@ -67,7 +67,7 @@ async function main() {
           `\`make compile-kernel ENV=${id}\``,
       );
     }
-    return { k, env: envFiles(envs, k.manifest.env_id) };
+    return { k, env: envFiles(envs, k.manifest.env_id, k.manifest.frames ?? null) };
   });
   for (const { k } of checked) {
     if (!args.single && !hasPython(k, args.single)) {
@@ -88,7 +88,12 @@ async function main() {
       dir: site && !args.single ? `${env.id}/` : '',
     });
     for (const [rel, bytes] of page.files) out.set(rel, bytes);
-    record.pages[page.html] = { env: env.id, files: [...page.files.keys()].sort(), info: page.info };
+    record.pages[page.html] = {
+      env: env.id,
+      frames: env.spec.frames ?? null,
+      files: [...page.files.keys()].sort(),
+      info: page.info,
+    };
     built.push({ env, page });
   }
   // Earlier builds' pages stay (and stay in the gallery) while their files are there; a site build's

@@ -15,9 +15,14 @@ export function virtualPlugin(k, manifest, python, env) {
   const modules = {
     'virtual:kernel': `export default ${JSON.stringify(manifest)};`,
     'virtual:backends': `export default {${lazy.join(', ')}};`,
-    // load: an engine env's loader (docs/design.md), null for the others
+    // load: an engine env's loader (docs/design.md), null for the others; a variant's spec and Env are the
+    // module's variants[frames] (an imported Atari policy's game: web/page/envs/index.js)
     'virtual:env':
-      `export { spec, Env${env.engine ? ', load' : ''} } from ${JSON.stringify(env.envJs)};\n` +
+      (env.variant
+        ? `import { variants } from ${JSON.stringify(env.envJs)};\n` +
+          `export const { spec, Env } = variants[${JSON.stringify(env.variant)}];\n` +
+          `export { load } from ${JSON.stringify(env.envJs)};\n`
+        : `export { spec, Env${env.engine ? ', load' : ''} } from ${JSON.stringify(env.envJs)};\n`) +
       (env.engine ? '' : 'export const load = null;\n') +
       `export { renderer } from ${JSON.stringify(env.renderJs)};`,
     // what loads the engine before the first Env (core/engine.js), null without one: a page without an engine

@@ -11,7 +11,7 @@ import { kb } from './report.mjs';
 
 /** The gallery (<out>/index.html): a card per multi-file env page in `pages` (the record's). */
 export async function buildGallery(pages, envs) {
-  const order = Object.keys(envs);
+  const order = Object.values(envs).map((e) => e.spec.id); // the registry's order (its keys name variants too)
   const entries = Object.entries(pages)
     .filter(([html, p]) => !p.info.single && html.endsWith('/index.html'))
     .sort(
@@ -22,8 +22,8 @@ export async function buildGallery(pages, envs) {
   // loaded with the engine and engine data its page ships (the same hashed files, so a visit to the page finds
   // them cached) only when its card comes into view.
   const previews = entries
-    .filter(([, p]) => Object.hasOwn(envs, p.env))
-    .map(([, p]) => ({ ...envFiles(envs, p.env), files: p.files ?? [] }));
+    .filter(([, p]) => order.includes(p.env))
+    .map(([, p]) => ({ ...envFiles(envs, p.env, p.frames), files: p.files ?? [] }));
   const eager = previews.filter((e) => !e.engine);
   // an engine env's files as its page has them: the engine, and the engine data (a ROM) when it takes one,
   // each with the integrity the page checks; null when the page lacks one of them (then no preview)
@@ -49,7 +49,8 @@ export async function buildGallery(pages, envs) {
     ...lazy.map(
       (e) =>
         `  ${JSON.stringify(e.id)}: { lazy: () => Promise.all([import(${JSON.stringify(e.envJs)}), ` +
-        `import(${JSON.stringify(e.renderJs)})]), engine: ${JSON.stringify(e.load)} },`,
+        `import(${JSON.stringify(e.renderJs)})]), engine: ${JSON.stringify(e.load)}, ` +
+        `variant: ${JSON.stringify(e.variant)} },`,
     ),
     '};',
   ].join('\n');

@@ -17,15 +17,32 @@ export async function loadEnvs() {
   return (await import(pathToFileURL(ENVS_INDEX).href)).ENVS;
 }
 
-/** The env's page modules: web/page/envs/<module>.js and web/page/render/<spec.render>.js. */
-export function envFiles(envs, envId) {
-  const entry = Object.hasOwn(envs, envId) ? envs[envId] : null;
-  if (!entry) fail(`no JS env for ${envId}: the page supports ${Object.keys(envs).join(', ')}`);
+/** The env's page modules: web/page/envs/<module>.js and web/page/render/<spec.render>.js, of the entry that
+ * makes the policy's frames (policy.json `frames`; none for a state policy): an Atari id's frames are its
+ * wrappers', so an imported policy's NoFrameskip-v4 game has one entry per library (web/page/envs/index.js).
+ * frames undefined: the entry under the id itself (a page record from before frames were recorded). */
+export function envFiles(envs, envId, frames) {
+  const made = Object.values(envs).filter((e) => e.spec.id === envId);
+  if (!made.length) {
+    const ids = [...new Set(Object.values(envs).map((e) => e.spec.id))];
+    fail(`no JS env for ${envId}: the page supports ${ids.join(', ')}`);
+  }
+  const entry =
+    frames === undefined ? envs[envId] : made.find((e) => (e.spec.frames ?? null) === (frames ?? null));
+  if (!entry) {
+    const kinds = made.map((e) => `'${e.spec.frames ?? 'state'}'`).join(' or ');
+    fail(
+      `the policy sees '${frames ?? 'state'}' frames, the page's ${envId} makes ${kinds} ones: ` +
+        'compile a policy trained under the wrappers that page reproduces',
+    );
+  }
   const envJs = path.join(PAGE, 'envs', `${entry.module}.js`);
   const renderJs = path.join(PAGE, 'render', `${entry.spec.render}.js`);
   for (const f of [envJs, renderJs]) if (!fs.existsSync(f)) fail(`${f} missing (env ${envId})`);
   // engine: the spec's engine name (web/build/engines.mjs), null for an env whose physics is plain JS
-  return { id: envId, spec: entry.spec, envJs, renderJs, engine: entry.spec.engine ?? null };
+  // variant: the module's variants[frames] is the page's env (the bundler's virtual:env), else its spec and Env
+  const variant = entry.variant ?? null;
+  return { id: envId, spec: entry.spec, envJs, renderJs, engine: entry.spec.engine ?? null, variant };
 }
 
 /** The build-time manifest the page inlines: the kernel folder's fields the page reads (every byte of it is on

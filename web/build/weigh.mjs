@@ -95,7 +95,10 @@ async function main() {
   const envs = await loadEnvs();
   for (const id of ids) {
     const k = readKernel(path.join(kernels, id));
-    const page = await buildPage(k, envFiles(envs, id), { single: false, dir: `${id}/` });
+    const page = await buildPage(k, envFiles(envs, id, k.manifest.frames ?? null), {
+      single: false,
+      dir: `${id}/`,
+    });
     const rows = page.firstAction.filter((rel) => page.files.has(rel));
     console.log(
       `${id}: ${page.info.first_action_gz} B gzipped until the first action (budget ${page.info.budget_gz}; ` +

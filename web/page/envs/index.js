@@ -18,6 +18,13 @@ import * as spaceInvaders from './atari/space_invaders.js';
 // module: the file's name under envs/ (the bundler builds a page from it). An engine env (spec.engine) also
 // exports load(), which its page imports from the module itself (docs/design.md).
 const entry = (mod, module) => [mod.spec.id, { spec: mod.spec, Env: mod.Env, module }];
+// An imported policy's Atari game (<Game>NoFrameskip-v4) makes its frames the way the policy's library did
+// (policy.json `frames`): one entry per preprocessing, keyed `<id> <frames>`, the module's variants[frames].
+const variants = (mod, module) =>
+  Object.entries(mod.variants).map(([frames, v]) => [
+    `${v.spec.id} ${frames}`,
+    { spec: v.spec, Env: v.Env, module, variant: frames },
+  ]);
 
 export const ENVS = Object.fromEntries([
   entry(cartpole, 'cartpole'),
@@ -34,4 +41,7 @@ export const ENVS = Object.fromEntries([
   entry(pong, 'atari/pong'),
   entry(breakout, 'atari/breakout'),
   entry(spaceInvaders, 'atari/space_invaders'),
+  ...variants(pong, 'atari/pong'),
+  ...variants(breakout, 'atari/breakout'),
+  ...variants(spaceInvaders, 'atari/space_invaders'),
 ]);

@@ -25,10 +25,10 @@ const failed = (canvas, e) => console.warn(`preview of ${canvas.dataset.env}: ${
 // the engine's files (and its data's, when the env takes some) as the env's load() takes them
 const fetched = ({ url, integrity }) => ({ url: new URL(url, document.baseURI).href, integrity });
 
-async function previewWithEngine(canvas, { lazy, engine }) {
+async function previewWithEngine(canvas, { lazy, engine, variant }) {
   const [mod, { renderer }] = await lazy();
   await mod.load({ ...fetched(engine), ...(engine.data ? { data: fetched(engine.data) } : {}) });
-  preview(canvas, { Env: mod.Env, renderer });
+  preview(canvas, { Env: variant ? mod.variants[variant].Env : mod.Env, renderer }); // web/page/envs/index.js
 }
 
 const later = new IntersectionObserver((seen) => {
