@@ -25,6 +25,22 @@ def chromium(mounts: dict[str, Path], use_gzip: bool = False) -> Iterator[tuple[
             browser.close()
 
 
+def run_harness(mounts: dict[str, Path], path: str, ready: str, fn: str, cfg: dict) -> dict:
+    """window[fn](cfg)'s result on the page at path (once window[ready] is true) in a headless Chromium
+    serving mounts, with the browser's version and the page's first three errors (page_errors) if any."""
+    with chromium(mounts) as (browser, base):
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + path)
+        page.wait_for_function(f"window.{ready} === true", timeout=60_000)
+        out = page.evaluate(f"cfg => window.{fn}(cfg)", cfg)
+        out["version"] = browser.version
+        if errors:
+            out["page_errors"] = errors[:3]
+        return out
+
+
 def for_each_page(
     ctx: Context,
     section: str,

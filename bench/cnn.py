@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.browser import chromium
+from bench.browser import run_harness
 from bench.common import BENCH, NO_CHROMIUM, ROOT, Row, chromium_path, gz_size, model_dir, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node, ensure_sb3
@@ -174,17 +174,7 @@ def run_chromium(d: Path, cfg: dict) -> dict:
         "preprocess": "/page/" + str(PREPROCESS_JS.relative_to(ROOT / "web" / "page")),
         "quick": cfg["quick"],
     }
-    with chromium(mounts) as (browser, base):
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/js/cnn_harness.html")
-        page.wait_for_function("window.cnnReady === true", timeout=60_000)
-        out = page.evaluate("cfg => window.runCnn(cfg)", bcfg)
-        out["version"] = browser.version
-        if errors:
-            out["page_errors"] = errors[:3]
-        return out
+    return run_harness(mounts, "/js/cnn_harness.html", "cnnReady", "runCnn", bcfg)
 
 
 def measure(ctx: Context) -> list[Row]:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.browser import chromium
+from bench.browser import run_harness
 from bench.common import BENCH, NO_CHROMIUM, Row, chromium_path, gz_size, run, skipped
 from bench.context import Context
 from bench.deps import ensure_node, ensure_sb3
@@ -140,17 +140,7 @@ def run_chromium(ctx: Context, wasm: dict[str, Path], peers: list[str]) -> dict:
         cfg["webgpu"] = url(wg["module"]) if "module" in wg and wg["module"].is_file() else None
         cfg["webgpuWeights"] = url(wg["weights"]) if "weights" in wg and wg["weights"].is_file() else None
     mounts = {"/js/": BENCH / "js", "/nm/": NM, "/t/": ctx.tmp, "/k/": kdir}
-    with chromium(mounts) as (browser, base):
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/js/harness.html")
-        page.wait_for_function("window.benchReady === true", timeout=60_000)
-        out = page.evaluate("cfg => window.runBench(cfg)", cfg)
-        out["version"] = browser.version
-        if errors:
-            out["page_errors"] = errors[:3]
-        return out
+    return run_harness(mounts, "/js/harness.html", "benchReady", "runBench", cfg)
 
 
 def measure(ctx: Context) -> list[Row]:

@@ -22,7 +22,7 @@ from rl_web_agent.train.cli import main
 from rl_web_agent.train.config import preset
 from rl_web_agent.train.ppo import Trainer
 from tests.checkpoints import load_oracle, oracle_forward
-from tests.training import SMALL, small, train_cli
+from tests.training import SMALL, resumed_run, same_weights, small, train_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,17 +93,9 @@ def test_cpu_determinism():
 
 @pytest.mark.train
 def test_resume_in_process_matches_uninterrupted(tmp_path):
-    cfg = dataclasses.replace(small(), seed=5, total_timesteps=2048)
-    full = Trainer(cfg)
-    full.run()
-    part = Trainer(cfg)
-    part.run(should_stop=lambda: part.s.iteration >= 3)
+    full, part, resumed = resumed_run(dataclasses.replace(small(), seed=5, total_timesteps=2048), tmp_path, 3)
     assert part.s.global_step == 768
-    save_state(tmp_path, part.state_dict())
-    resumed = Trainer(cfg, state=load_state(tmp_path))
-    resumed.run()
-    a, b = full.model.checkpoint_tensors(), resumed.model.checkpoint_tensors()
-    assert all(torch.equal(a[k], b[k]) for k in a) and resumed.s.global_step == 2048
+    assert same_weights(full, resumed) and resumed.s.global_step == 2048
 
 
 @pytest.mark.train

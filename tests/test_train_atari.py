@@ -28,6 +28,7 @@ from rl_web_agent.train.cli import main
 from rl_web_agent.train.config import ConfigError, preset, validate
 from rl_web_agent.train.ppo import Trainer
 from tests.conftest import ROOT
+from tests.training import resumed_run, same_weights
 
 ENV = "ALE/Pong-v5"
 TINY = dict(n_envs=2, n_steps=32, epochs=1, minibatches=2, eval_every=0, stop_return=0.0, eval_episodes=1)
@@ -175,17 +176,9 @@ def test_env_state_round_trips_through_plain_data(tmp_path):
 
 @pytest.mark.train
 def test_resume_in_process_matches_uninterrupted(tmp_path):
-    cfg = tiny(total_timesteps=256, seed=5)
-    full = Trainer(cfg)
-    full.run()
-    part = Trainer(cfg)
-    part.run(should_stop=lambda: part.s.iteration >= 2)
+    full, part, resumed = resumed_run(tiny(total_timesteps=256, seed=5), tmp_path, 2)
     assert part.s.global_step == 128
-    save_state(tmp_path, part.state_dict())
-    resumed = Trainer(cfg, state=load_state(tmp_path))
-    resumed.run()
-    a, b = full.model.checkpoint_tensors(), resumed.model.checkpoint_tensors()
-    assert all(torch.equal(a[k], b[k]) for k in a) and resumed.s.global_step == 256
+    assert same_weights(full, resumed) and resumed.s.global_step == 256
     assert np.array_equal(full.env.obs, resumed.env.obs)
 
 

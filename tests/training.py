@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
+from rl_web_agent.train.checkpoint import load_state, save_state
 from rl_web_agent.train.config import PPOConfig, preset
+from rl_web_agent.train.ppo import Trainer
 from tests.conftest import ROOT
 
 SHORT = {
@@ -31,6 +35,25 @@ SMALL = [
 def small(env_id: str = "CartPole-v1", **kw) -> PPOConfig:
     """ENV_ID's preset with SHORT's settings (and KW's)."""
     return dataclasses.replace(preset(env_id), **SHORT, **kw)
+
+
+def resumed_run(cfg: PPOConfig, tmp: Path, stop_after: int) -> tuple[Trainer, Trainer, Trainer]:
+    """(uninterrupted, stopped, resumed) runs of cfg: the second stopped after STOP_AFTER iterations and saved
+    under TMP, the third resumed from that save to the end."""
+    full = Trainer(cfg)
+    full.run()
+    part = Trainer(cfg)
+    part.run(should_stop=lambda: part.s.iteration >= stop_after)
+    save_state(tmp, part.state_dict())
+    resumed = Trainer(cfg, state=load_state(tmp))
+    resumed.run()
+    return full, part, resumed
+
+
+def same_weights(a: Trainer, b: Trainer) -> bool:
+    """Whether two trainers' models hold the same checkpoint tensors, bit for bit."""
+    x, y = a.model.checkpoint_tensors(), b.model.checkpoint_tensors()
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
 
 
 def train_cli(tmp: Path, *args: str) -> subprocess.CompletedProcess:
