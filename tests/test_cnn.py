@@ -177,6 +177,14 @@ def test_off_bound_kernel_is_refused(small, tmp_path, monkeypatch):
     assert not kdir.exists()
 
 
+def test_default_weights_are_int8_for_a_cnn(small, tmp_path):
+    """--weights auto (the default, what `make compile-kernel` uses): int8, an Atari page's budget."""
+    compile_policy(
+        CompileConfig(model_dir=small, out=tmp_path / "k", image_parity_samples=8), log=lambda *_: None
+    )
+    assert json.loads((tmp_path / "k" / "manifest.json").read_text())["weights"]["dtype"] == "int8"
+
+
 def test_quantized_weights_are_for_cnns_only(tmp_path):
     model = make_random_checkpoint(tmp_path / "mlp", obs_dim=3, hidden=(8,))
     with pytest.raises(CompileError, match="convolutional policies only"):

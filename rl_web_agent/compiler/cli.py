@@ -37,10 +37,11 @@ def add_compile_parser(sub) -> None:
     )
     c.add_argument(
         "--weights",
-        choices=("f32", "f16", "int8"),
-        default="f32",
+        choices=("auto", "f32", "f16", "int8"),
+        default="auto",
         help="how policy.wasm stores a convolutional policy's weights: float32, float16, or int8 with a "
-        "float32 scale per output channel (widened to float32 at the first forward(); default: %(default)s)",
+        "float32 scale per output channel (widened to float32 at the first forward()); auto: int8 for a "
+        "convolutional policy (an Atari page's budget), f32 for an MLP (default: %(default)s)",
     )
     c.add_argument(
         "--parity-samples",
@@ -63,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
         env=args.env,
         out=Path(args.out) if args.out else None,
         batch_size=args.batch_size,
-        weights=getattr(args, "weights", "f32"),
+        weights=getattr(args, "weights", "auto"),
         image_parity_samples=getattr(args, "parity_samples", 10_000),
     )
     try:

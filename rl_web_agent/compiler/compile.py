@@ -92,7 +92,10 @@ class CompileConfig:
     saliency_samples: int = 10_000
     python_samples: int = 500  # of the parity observations, run through runtime_py/mlp.py (pure Python: slow)
     seed: int = 0
-    weights: str = "f32"  # how policy.wasm stores a convolutional policy's weights: cnn.WEIGHT_DTYPES
+    # how policy.wasm stores a convolutional policy's weights: cnn.WEIGHT_DTYPES, or "auto": int8 for a
+    # convolutional policy (NatureCNN's float32 weights alone are 6.3 MB gzipped, over an Atari page's 2.5 MB
+    # budget until the first action; int8's greedy action agreement is certified), f32 for an MLP
+    weights: str = "auto"
     image_parity_samples: int = 10_000  # a convolutional policy's parity frames (parity.certificate_frames)
 
 
@@ -227,7 +230,7 @@ def compile_checkpoint(cfg: CompileConfig, log=print) -> Resolved:
     if ckpt.image is not None:
         compile_cnn(job, cfg, log)
         return job
-    if cfg.weights != "f32":
+    if cfg.weights not in ("auto", "f32"):
         raise CompileError(
             f"--weights {cfg.weights}: quantized weights are for convolutional policies only; this policy is "
             "an MLP (pass --weights f32)"
@@ -444,7 +447,7 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
     weights it holds, on cfg.image_parity_samples frame stacks (parity.certificate_frames), within the parity
     bound, or nothing is written; with quantized weights also against the float32 policy. Returns the
     manifest."""
-    ckpt, dtype, t0 = job.ckpt, cfg.weights, time.perf_counter()
+    ckpt, dtype, t0 = job.ckpt, "int8" if cfg.weights == "auto" else cfg.weights, time.perf_counter()
     if dtype not in cnn.WEIGHT_DTYPES:
         raise CompileError(f"--weights {dtype}: pass one of {', '.join(cnn.WEIGHT_DTYPES)}")
     if cfg.image_parity_samples < 3:
