@@ -18,11 +18,10 @@ from functools import partial
 from bench.browser import for_each_page
 from bench.common import Row
 from bench.context import Context
-from bench.page import Targets, load_once, load_rows, script_per_frame
+from bench.page import LINK_10M, Targets, load_once, load_rows, script_per_frame
 
 S = "mujoco"
 ENV_IDS = {"Hopper-v5": 4, "HalfCheetah-v5": 5, "Walker2d-v5": 4}  # env id -> frame_skip
-LINK_10M = {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": 10e6 / 8}
 MUJOCO = Targets(LINK_10M, "10 Mbit/s 40 ms", 3000, 4.0)
 STEPPING = "() => { try { return window.app.status().step > 0 } catch (e) { return false } }"
 

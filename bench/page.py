@@ -10,6 +10,10 @@
   renderer main thread's script events (FunctionCall, FireAnimationFrame, TimerFire, EventDispatch,
   EvaluateScript, RunMicrotasks, v8.*) between one FireAnimationFrame and the next, median over frames; next
   to it the mean from CDP Performance.getMetrics (ScriptDuration delta / frames).
+
+An Atari page (engine 'ale') is held to issue 22's targets: the first action within 4 s on a 10 Mbit/s, 40 ms
+link, and memory flat at max speed (memory_at_max_speed: the engine's memory and the JS heap after a forced
+GC, sampled every minute for 10 minutes, 1 with --quick).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ REGULAR_3G = {
     "downloadThroughput": 750 * 1024 / 8,
     "uploadThroughput": 250 * 1024 / 8,
 }
+LINK_10M = {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": 10e6 / 8}
 FIRST_ACTION = "() => { try { return window.app.status().firstActionMs != null } catch (e) { return false } }"
 SCRIPT_EVENTS = {
     "FunctionCall",
@@ -175,6 +180,13 @@ def measure(ctx: Context) -> list[Row]:
         ),
         keep=lambda env_id: env_id not in MUJOCO_IDS,
     )
+    minutes = 1.0 if ctx.quick else 10.0
+    rows += for_each_page(
+        ctx,
+        S,
+        lambda browser, url, env_id: memory_at_max_speed(browser, url, env_id, minutes),
+        keep=lambda env_id: ctx.site_engines.get(env_id) == "ale",
+    )
     left_out = ctx.facts.get("site_left_out", {})
     return [skipped(S, env_id, f"not built: {why}") for env_id, why in left_out.items()] + rows
 
@@ -194,9 +206,12 @@ class Targets:
 CLASSIC = Targets(REGULAR_3G, "Regular 3G", 1000, 1.0)
 # a Box2D page also fetches its engine (~42 KB gz) and steps it in wasm (issue 21's targets)
 BOX2D = Targets(REGULAR_3G, "Regular 3G", 1500, 2.0)
+# an Atari page fetches a convolutional kernel (~1.5 MB gz int8), ALE (240 KB gz) and the ROM (issue 22)
+ATARI = Targets(LINK_10M, "10 Mbit/s 40 ms", 4000, 3.0)
 TARGETS = {
     None: CLASSIC,
     "box2d": BOX2D,
+    "ale": ATARI,
 }  # by the page's engine (Context.site_engines); MuJoCo: bench/mujoco.py
 
 
@@ -306,3 +321,61 @@ def measure_page(
         ),
     )
     return rows
+
+
+def memory_at_max_speed(browser, url: str, env_id: str, minutes: float) -> list[Row]:
+    """The page at max speed for `minutes`: the engine's memory (status().engineBytes) and the JS heap after a
+    forced GC (--js-flags=--expose-gc is not needed: CDP HeapProfiler.collectGarbage), sampled every minute;
+    flat means the engine never grew and the heap's last sample is within 2x of its first."""
+    page = browser.new_page()
+    try:
+        cdp = page.context.new_cdp_session(page)
+        page.goto(url)
+        page.wait_for_function(FIRST_ACTION, timeout=60_000)
+        page.evaluate("window.app.setSpeed('max')")
+        samples, t0 = [], time.monotonic()
+        while True:
+            cdp.send("HeapProfiler.collectGarbage")
+            heap = cdp.send("Runtime.getHeapUsage")["usedSize"]
+            s = page.evaluate(
+                "(() => { const s = window.app.status(); return [s.step, s.episode, s.engineBytes]; })()"
+            )
+            samples.append(
+                {
+                    "s": round(time.monotonic() - t0),
+                    "step": s[0],
+                    "episode": s[1],
+                    "engine": s[2],
+                    "heap": heap,
+                }
+            )
+            if time.monotonic() - t0 >= minutes * 60:
+                break
+            time.sleep(min(60.0, minutes * 60 - (time.monotonic() - t0)) + 0.01)
+    finally:
+        page.close()
+    engine = [x["engine"] for x in samples]
+    heap = [x["heap"] for x in samples]
+    last = samples[-1]
+    note = f"{len(samples)} samples over {minutes:g} min, {last['episode']} episodes, step {last['step']}"
+    return [
+        Row(
+            S,
+            f"{env_id}: engine memory growth at max speed, {minutes:g} min",
+            max(engine) - engine[0],
+            "B",
+            target="0 B",
+            ok=max(engine) == engine[0],
+            extra={"samples": samples},
+            note=f"{engine[0]:,} B at the start; {note}",
+        ),
+        Row(
+            S,
+            f"{env_id}: JS heap after GC, last / first sample, {minutes:g} min at max speed",
+            heap[-1] / heap[0],
+            "x",
+            target="<= 2x",
+            ok=heap[-1] <= 2 * heap[0],
+            note=f"{heap[0] / 1e6:.2f} MB -> {heap[-1] / 1e6:.2f} MB, max {max(heap) / 1e6:.2f} MB; {note}",
+        ),
+    ]
