@@ -39,6 +39,28 @@ def node() -> str:
     return exe
 
 
+def node_json(runner: Path, req: dict, timeout: float = 600) -> dict:
+    """A Node runner's JSON answer to one JSON request on its stdin (the engine tests' JS side,
+    tests/*_runner.mjs); its stderr's tail when it fails."""
+    r = subprocess.run(
+        [node(), str(runner)],
+        input=json.dumps(req),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def built_engine(engine: Path) -> None:
+    """The engines, built by make when missing or stale (incremental: one object per source); ENGINE must be
+    among them."""
+    r = subprocess.run(["make", "-s", "engines"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0 and engine.exists(), f"`make engines` failed: {r.stderr[-2000:]}"
+
+
 def registry() -> dict:
     """Env id -> spec, from web/page/envs/index.js."""
     index = ROOT / "web" / "page" / "envs" / "index.js"

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tests.pages import node
+from tests.pages import built_engine, node, node_json
 
 RUNNER = ROOT / "tests" / "atari_runner.mjs"
 ENGINE = ROOT / "build" / "engines" / "ale.wasm"
@@ -36,17 +36,11 @@ GAMES = ["ALE/Pong-v5", "ALE/Breakout-v5", "ALE/SpaceInvaders-v5"]
 
 @pytest.fixture(scope="module", autouse=True)
 def engine():
-    """The engine, built by make when missing or stale (incremental: one object per source)."""
-    r = subprocess.run(["make", "-s", "engines"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    assert r.returncode == 0 and ENGINE.exists(), f"`make engines` failed: {r.stderr[-2000:]}"
+    built_engine(ENGINE)
 
 
 def js(req: dict) -> dict:
-    r = subprocess.run(
-        [node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True, timeout=600, cwd=ROOT
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout)
+    return node_json(RUNNER, req)
 
 
 def unb64(s: str, dtype) -> np.ndarray:

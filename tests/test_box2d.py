@@ -15,10 +15,8 @@ from __future__ import annotations
 import base64
 import ctypes
 import ctypes.util
-import json
 import math
 import secrets
-import subprocess
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -28,7 +26,7 @@ from gymnasium.envs.box2d.bipedal_walker import BipedalWalkerHeuristics
 from gymnasium.envs.box2d.lunar_lander import heuristic
 
 from tests.conftest import ROOT
-from tests.pages import node
+from tests.pages import built_engine, node_json
 
 RUNNER = ROOT / "tests" / "box2d_runner.mjs"
 ENGINE = ROOT / "build" / "engines" / "box2d.wasm"
@@ -37,17 +35,11 @@ LANDERS = ["LunarLander-v3", "LunarLanderContinuous-v3"]
 
 @pytest.fixture(scope="module", autouse=True)
 def engine():
-    """The engine, built by make when missing or stale (incremental: one object per source)."""
-    r = subprocess.run(["make", "-s", "engines"], cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0 and ENGINE.exists(), f"`make engines` failed: {r.stderr[-2000:]}"
+    built_engine(ENGINE)
 
 
 def js(req: dict) -> dict:
-    r = subprocess.run(
-        [node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True, timeout=600, cwd=ROOT
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout)
+    return node_json(RUNNER, req)
 
 
 def b64(a: np.ndarray) -> str:

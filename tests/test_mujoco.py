@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import pytest
 
 from tests.checkpoints import load_oracle
 from tests.conftest import ROOT
-from tests.pages import build, kernel_dir, node, registry
+from tests.pages import build, kernel_dir, node_json, registry
 
 pytestmark = pytest.mark.slow
 
@@ -50,11 +49,7 @@ def unb64(s: str) -> np.ndarray:
 
 
 def js(req: dict) -> dict:
-    r = subprocess.run(
-        [node(), str(RUNNER)], input=json.dumps(req), capture_output=True, text=True, timeout=300, cwd=ROOT
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout)
+    return node_json(RUNNER, req, timeout=300)
 
 
 def unwrapped(env_id: str):
