@@ -138,9 +138,9 @@ class Ale {
 
   /** The 128 bytes of RAM into out (any array of 128 numbers). */
   ram(out) {
-    this.buf ??= this.e.mem_alloc(this.width * this.height * 3);
-    this.e.ale_ram(this.ptr, this.buf);
-    const r = new Uint8Array(this.e.memory.buffer, this.buf, 128);
+    const buf = this.#scratch();
+    this.e.ale_ram(this.ptr, buf);
+    const r = new Uint8Array(this.e.memory.buffer, buf, 128);
     for (let i = 0; i < 128; i++) out[i] = r[i];
     return out;
   }
@@ -161,11 +161,15 @@ class Ale {
     this.ptr = 0;
   }
 
+  // one buffer in the engine's memory that screens and the RAM are copied out through (an RGB screen's size)
+  #scratch() {
+    this.buf ||= this.e.mem_alloc(this.width * this.height * 3);
+    return this.buf;
+  }
   #screen(fn, channels, out) {
-    const n = this.width * this.height * channels;
-    this.buf ??= this.e.mem_alloc(this.width * this.height * 3);
-    fn(this.ptr, this.buf);
-    out.set(new Uint8Array(this.e.memory.buffer, this.buf, n));
+    const buf = this.#scratch();
+    fn(this.ptr, buf);
+    out.set(new Uint8Array(this.e.memory.buffer, buf, this.width * this.height * channels));
     return out;
   }
   /** getScreenRGB: height x width x 3 bytes. */
