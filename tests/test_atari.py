@@ -278,6 +278,27 @@ def test_pong_page_plays_with_heat_map_keys_and_push(browser, serve, pong_page):
 
 @pytest.mark.browser
 @pytest.mark.compile
+def test_pong_page_plays_on_webgpu(browser, serve, pong_page):
+    """?backend=webgpu: the CNN's WGSL kernel (SwiftShader here) decides, from the uint8 frames, with
+    normalised probabilities; the agent plays and the heat map is computed through it; nothing logs an
+    error."""
+    from tests.pages import open_page, status, wait_ready
+
+    page, watch = open_page(browser, serve(pong_page) + "/?backend=webgpu")
+    wait_ready(page, backend="webgpu", timeout=60_000)
+    s = status(page)
+    assert s["error"] is None and len(s["probs"]) == 6 and abs(sum(s["probs"]) - 1) < 1e-5, s
+    page.evaluate("window.app.setSpeed('max')")
+    page.wait_for_function("() => window.app.status().step > 100", timeout=120_000)
+    page.wait_for_function("() => (window.app.status().saliency || []).length === 196", timeout=120_000)
+    assert np.isfinite(status(page)["saliency"]).all()
+    assert status(page)["backend"] == "webgpu"
+    assert not watch.errors, watch.errors
+    page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.compile
 def test_imported_breakout_page_plays_its_librarys_frames(browser, serve, tmp_path):
     """An SB3 policy's page (BreakoutNoFrameskip-v4, 'sb3-atari' frames: the registry's variant, no trained
     policy needed): it plays under AtariWrapper's rules (a lost life ends an episode: Breakout has 5), and

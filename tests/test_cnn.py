@@ -96,7 +96,14 @@ def test_small_cnn_matches_oracle(small, compiled, dtype):
     t = load_file(str(small / "policy.safetensors"))
     kdir = compiled[dtype]
     m = json.loads((kdir / "manifest.json").read_text())
-    assert sorted(p.name for p in kdir.iterdir()) == ["manifest.json", "policy.c", "policy.wasm"]
+    assert sorted(p.name for p in kdir.iterdir()) == [
+        "manifest.json",
+        "policy.c",
+        "policy.wasm",
+        "policy.webgpu.data.js",
+        "policy.webgpu.js",
+        "policy.weights.bin",
+    ]
     assert m["files"]["policy.wasm"] == (kdir / "policy.wasm").stat().st_size
     assert m["outputs"] == [{"name": "logits", "size": 4}, {"name": "value", "size": 1}]
     assert m["weights"]["dtype"] == dtype and m["parity"]["samples"] == SAMPLES

@@ -90,7 +90,16 @@ def test_data_module_holds_any_text_as_data(tmp_path):
     g.calls = [Call(0, ["output", "input"], [])]
     header = "policy.webgpu.data.js: from /m/*x*/\u2028`${evil}`"
     (tmp_path / "policy.webgpu.data.mjs").write_text(
-        emit_data(g, g, {"w": [0, 4]}, 4, 3, [{"name": "probs", "size": 3}], header)
+        emit_data(
+            g,
+            g,
+            {"w": {"offset": 0, "size": 4, "dtype": "f32"}},
+            16,
+            4,
+            3,
+            [{"name": "probs", "size": 3}],
+            header,
+        )
     )
     script = "import D from './policy.webgpu.data.mjs'; console.log(JSON.stringify(D));"
     node = ["node", "--input-type=module", "-e", script]
@@ -99,4 +108,82 @@ def test_data_module_holds_any_text_as_data(tmp_path):
     data = json.loads(r.stdout)
     assert data["kernels"] == [{"name": "k0", "n_bufs": 2, "code": src}]
     assert data["graphs"]["single"]["calls"] == [[0, ["output", "input"], [1, 1, 1]]]
-    assert (data["obs_dim"], data["n_out"], data["batch"], data["weights_floats"]) == (4, 3, 1, 4)
+    assert (data["obs_dim"], data["n_out"], data["batch"], data["weights_bytes"], data["input"]) == (
+        4,
+        3,
+        1,
+        16,
+        "float32",
+    )
+
+
+CNN_HARNESS = """<!doctype html><meta charset="utf-8"><title>policy.webgpu.js harness (frames)</title>
+<link rel="icon" href="data:,">
+<script type="module">
+window.runFrames = async (b64, n) => {
+  const adapter = navigator.gpu && await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  const { createPolicy } = await import('./k/policy.webgpu.js');
+  const p = await createPolicy(device, './k/policy.weights.bin');
+  const bin = atob(b64), frames = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) frames[i] = bin.charCodeAt(i);
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(...await p.forward(frames.subarray(i * p.obsDim, (i + 1) * p.obsDim)));
+  const t0 = performance.now();
+  for (let i = 0; i < 8; i++) await p.forward(frames.subarray(0, p.obsDim));
+  const ms = (performance.now() - t0) / 8;
+  p.destroy();
+  return { out, nOut: p.nOut, inputType: p.inputType, batch: p.forwardBatch, ms };
+};
+window.ready = true;
+</script>
+"""
+
+
+@pytest.mark.parametrize(
+    ("shape", "weights", "frames"), [("small", "f16", 64), ("small", "int8", 64), ("nature", "int8", 24)]
+)
+def test_cnn_webgpu_matches_the_oracle(shape, weights, frames, browser, serve, tmp_path):
+    """A convolutional policy's WGSL kernel (uint8 frames in; the weights stored as policy.wasm stores them,
+    widened by the loader) against the NumPy oracle run with those weights, on real ALE frames and synthetic
+    ones: within the parity bound, greedy actions equal."""
+    import base64
+
+    from rl_web_agent.compiler.compile import CompileConfig, compile_policy
+    from rl_web_agent.compiler.parity import certificate_frames
+    from tests.checkpoints import make_cnn_checkpoint
+    from tests.test_cnn import SMALL, oracle, stored_weights
+
+    spec = SMALL if shape == "small" else {}
+    model = make_cnn_checkpoint(tmp_path / "model", **spec)
+    kdir = compile_policy(
+        CompileConfig(model_dir=model, out=tmp_path / "k", weights=weights, image_parity_samples=16),
+        log=lambda *_: None,
+    )
+    manifest = json.loads((kdir / "manifest.json").read_text())
+    assert manifest["webgpu"]["weights"] == "policy.weights.bin"
+    # the WebGPU download is the stored weights, not float32 ones
+    assert (kdir / "policy.weights.bin").stat().st_size < 0.6 * manifest["weights"]["float32_bytes"]
+    x, _ = certificate_frames(tuple(manifest["image"]), frames, 3)
+    site = tmp_path / "site"
+    shutil.copytree(kdir, site / "k")
+    (site / "index.html").write_text(CNN_HARNESS)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(serve(site) + "/index.html")
+        page.wait_for_function("window.ready === true", timeout=30_000)
+        b64 = base64.b64encode(np.ascontiguousarray(x, np.uint8).tobytes()).decode()
+        r = page.evaluate("([b, n]) => window.runFrames(b, n)", [b64, len(x)])
+    finally:
+        page.close()
+    assert not errors, errors
+    assert r["inputType"] == "uint8" and r["batch"] is None
+    meta = json.loads((model / "policy.json").read_text())
+    from safetensors.numpy import load_file
+
+    ref = oracle(meta, stored_weights(load_file(model / "policy.safetensors"), weights), x)
+    got = np.asarray(r["out"], np.float32).reshape(len(x), r["nOut"])
+    assert_parity(got, ref, manifest)

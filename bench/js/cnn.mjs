@@ -1,6 +1,7 @@
 // Section `cnn` of the bench, for Node and Chromium alike: a convolutional policy's decision on real Atari
 // frames. runCnn(cfg, env) -> one plain object (bench/cnn.py reads it).
-//   cfg: {io, frames, screens, preRef, wasm: {f32, int8}, onnx (or null), preprocess, quick}: where each file
+//   cfg: {io, frames, screens, preRef, wasm: {f32, int8}, onnx (or null), webgpu ({module, weights} of the
+//        int8 kernel's WebGPU files, browser only, or null), preprocess, quick}: where each file
 //        is (paths in Node, URLs in the browser). io: {n, image: [C, H, W], screen: [H, W], nAct, nOut,
 //        ref: {f32: [[...]], int8: [[...]]}} (PyTorch's outputs, float64 arithmetic, on the float32 and on the
 //        dequantized int8 weights); frames: uint8 [n, C, H, W], the policy's inputs; screens: uint8
@@ -106,6 +107,24 @@ async function oursPeer(bytes, inBytes, nOut) {
   };
 }
 
+// the int8 kernel's WGSL (policy.webgpu.js, rl_web_agent/compiler/webgpu.py): Chromium runs WebGPU on SwiftShader
+// here, a CPU implementation, so its time says nothing about a GPU
+async function webgpuPeer({ module, weights }) {
+  const adapter = globalThis.navigator?.gpu && (await navigator.gpu.requestAdapter());
+  if (!adapter) throw new Error('no WebGPU adapter (navigator.gpu missing or no adapter)');
+  const device = await adapter.requestDevice();
+  const t = now();
+  const policy = await (await import(module)).createPolicy(device, weights);
+  const createMs = now() - t;
+  return {
+    createMs,
+    adapter: [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description]
+      .filter(Boolean)
+      .join(' '),
+    forward: (frame) => policy.forward(frame),
+  };
+}
+
 async function ortPeer(ort, onnxBytes, image) {
   ort.env.wasm.numThreads = 1; // single thread: what a page without cross-origin isolation gets anyway
   const t = now();
@@ -142,12 +161,13 @@ export async function runCnn(cfg, env) {
     ours_f32: async () => oursPeer(await env.get(cfg.wasm.f32, 'bytes'), inBytes, nOut),
     ours_int8: async () => oursPeer(await env.get(cfg.wasm.int8, 'bytes'), inBytes, nOut),
     ort: async () => ortPeer(await env.loadOrt(), await env.get(cfg.onnx, 'bytes'), image),
+    ours_webgpu: async () => webgpuPeer(cfg.webgpu),
   };
   for (const [name, mk] of Object.entries(make)) {
-    if (name === 'ort' && !cfg.onnx) continue;
+    if ((name === 'ort' && !cfg.onnx) || (name === 'ours_webgpu' && !cfg.webgpu)) continue;
     try {
       const p = await mk();
-      const ref = name === 'ours_int8' ? io.ref.int8 : io.ref.f32;
+      const ref = name === 'ours_int8' || name === 'ours_webgpu' ? io.ref.int8 : io.ref.f32;
       let diff = 0,
         diffF32 = 0,
         agree = 0;
@@ -165,6 +185,7 @@ export async function runCnn(cfg, env) {
         checked: n,
         first_ms: p.firstMs,
         instantiate_ms: p.instantiateMs ?? p.createMs,
+        ...(p.adapter !== undefined ? { adapter: p.adapter } : {}),
       };
     } catch (e) {
       out.peers[name] = { error: String(e?.message || e).split('\n')[0] };
@@ -232,6 +253,7 @@ export async function runCnn(cfg, env) {
     ['int8_over_f32', 'ours_int8', 'ours_f32'],
     ['f32_over_ort', 'ours_f32', 'ort'],
     ['int8_over_ort', 'ours_int8', 'ort'],
+    ['webgpu_over_int8', 'ours_webgpu', 'ours_int8'],
   ];
   for (const [key, a, b] of pairs)
     if (peers[a] && peers[b]) out.paired[key] = paired(t[`forward:${a}`], t[`forward:${b}`]);

@@ -429,12 +429,28 @@ def write_webgpu(folder: Path, ckpt: Checkpoint, rendered: Rendered) -> dict:
     """The WebGPU kernel into FOLDER: the static loader (policy.webgpu.js), the data module it imports
     (policy.webgpu.data.js: WGSL, dispatch plan, layouts) and the weights it uploads (policy.weights.bin);
     returns the manifest's `webgpu` entry, which names them."""
-    blob, layout = weights_blob(rendered.weights)
-    (folder / WEBGPU_WEIGHTS_FILE).write_bytes(blob)
     g = rendered.wgsl
-    header = _header(ckpt, WEBGPU_DATA_FILE)
+    return _write_webgpu(folder, ckpt, rendered.weights, None, g["single"], g["batch"], g["saliency"])
+
+
+def _write_webgpu(
+    folder: Path, ckpt: Checkpoint, weights: dict, stored: dict | None, single, batch, sal
+) -> dict:
+    """write_webgpu's files for any policy: the weights (as STORED holds them, else float32), the data module
+    of the graphs (batch and saliency may be None), the loader; the manifest's `webgpu` entry."""
+    blob, layout = weights_blob(weights, stored)
+    (folder / WEBGPU_WEIGHTS_FILE).write_bytes(blob)
     data = emit_data(
-        g["single"], g["batch"], layout, ckpt.obs_dim, ckpt.n_out, ckpt.outputs, header, g["saliency"]
+        single,
+        batch,
+        layout,
+        len(blob),
+        ckpt.obs_dim,
+        ckpt.n_out,
+        ckpt.outputs,
+        _header(ckpt, WEBGPU_DATA_FILE),
+        sal,
+        "uint8" if ckpt.image is not None else "float32",
     )
     (folder / WEBGPU_DATA_FILE).write_text(data)
     shutil.copyfile(LOADER, folder / WEBGPU_MODULE_FILE)
@@ -457,9 +473,15 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
         stored, tensors = cnn.quantized_tensors(ckpt, dtype)
     except cnn.QuantError as e:
         raise CompileError(f"--weights {dtype}: {e}; pass --weights f32") from None
-    policy = cnn.TinyCNN(ckpt, tensors)
+    policy = cnn.TinyCNN(ckpt, tensors, stored=stored if dtype == "int8" else None)
     graph = cnn.render_cnn(policy)
-    weights = {name: t.numpy().astype(np.float32).ravel() for name, t in policy.weights.items()}
+    # as the kernels read them: float32, or a trunk layer's int8 bytes
+    weights = {name: t.numpy().ravel() for name, t in policy.weights.items()}
+    # the WGSL kernel reads every weight as float32, widened by its loader: WGSL has no byte loads, and
+    # tinygrad's packed-word reads of the int8 trunk took NatureCNN from 15 to 41 ms a forward on SwiftShader
+    gpu_policy = cnn.TinyCNN(ckpt, tensors)
+    wgsl = cnn.render_cnn_wgsl(gpu_policy)
+    gpu_weights = {name: t.numpy().ravel() for name, t in gpu_policy.weights.items()}
     c_src = cnn.emit_cnn_c(graph, weights, stored, dtype, _header(ckpt, C_FILE))
     t_render = time.perf_counter()
     with staged_dir(job.out.resolve()) as folder:
@@ -489,6 +511,10 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
         except ValueError as e:
             raise CompileError(str(e)) from None
         t_check = time.perf_counter()
+        # the WGSL kernel, on the weights as policy.wasm stores them (tests/test_webgpu_kernel.py runs it)
+        webgpu = _write_webgpu(
+            folder, ckpt, gpu_weights, stored if dtype != "f32" else None, wgsl, None, None
+        )
         stored_bytes = sum(q.nbytes + (0 if sc is None else sc.nbytes) for q, sc in stored.values())
         biases = sum(a.nbytes for n, a in ckpt.tensors.items() if n.endswith(".bias"))
         manifest = {
@@ -515,8 +541,7 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             },
             "macs": cnn.macs(ckpt),
             "wasm_sha256": hashlib.sha256((folder / WASM_FILE).read_bytes()).hexdigest(),
-            # no policy.weights.bin (no WebGPU kernel): the weights are in policy.wasm
-            "weights_sha256": None,
+            "weights_sha256": hashlib.sha256((folder / webgpu["weights"]).read_bytes()).hexdigest(),
             "tinygrad_version": version("tinygrad"),
             "files": {},  # write_manifest fills it in
             "parity": {
@@ -533,8 +558,8 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             },
             "eval": train_eval(ckpt.meta),
             "source": source,
+            "webgpu": webgpu,
             # the parts of an MLP kernel a convolutional policy does not have yet
-            "webgpu": None,
             "batch_size": None,
             "tinygrad_check": None,  # tinygrad's PYTHON device interprets each multiply-add: too slow here
             "saliency": None,
@@ -542,11 +567,12 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             "not_built": {
                 "policy.lazy.wasm": "no forward_batch, saliency or separate value(): forward() writes the "
                 "value",
-                "webgpu": "no WGSL kernel for convolutional policies yet",
                 "policy.weights.json": "the python backend (runtime_py/mlp.py) runs MLPs only",
             },
         }
-        write_manifest(folder, manifest, (C_FILE, WASM_FILE))
+        write_manifest(
+            folder, manifest, (C_FILE, WASM_FILE, WEBGPU_MODULE_FILE, WEBGPU_DATA_FILE, WEBGPU_WEIGHTS_FILE)
+        )
         check_out_dir(job.out, ckpt.model_dir)
     for f, n in manifest["files"].items():
         log(f"  wrote {job.out / f} ({n:,} bytes)")

@@ -2,10 +2,15 @@
 plan; `policy.webgpu.js`, the static loader beside it (webgpu_loader.js, copied verbatim), imports it.
 
 The data module is `export default {...}` written by json.dumps alone, so no WGSL or metadata can change how
-JavaScript reads it. The weights go to `policy.weights.bin` (float32, little-endian); the loader's
-`createPolicy(device, weightsUrlOrBytes)` uploads them once, builds one compute pipeline per kernel and one
-bind group per launch, and returns {forward(obs), forwardBatch(obs, n), saliency(obs, k), batchSize, obsDim,
-nOut}; saliency (saliency.py) is there when compile rendered its graph. The file names are the kernel
+JavaScript reads it. The weights go to `policy.weights.bin`, each tensor stored as policy.wasm stores it:
+float32 (an MLP's, or `--weights f32`), float16, or int8 with a float32 scale per output channel (a
+convolutional policy's, cnn.quantize), little-endian, every tensor at a multiple of 4 bytes; the loader widens
+them to the float32 the kernels read, as policy.c's widen() does, so both backends compute with the same
+weights and a page's WebGPU download is no bigger than its wasm kernel. `createPolicy(device,
+weightsUrlOrBytes)` uploads them once, builds one compute pipeline per kernel and one bind group per launch,
+and returns {forward(obs), forwardBatch(obs, n)?, saliency(obs, k)?, batchSize, obsDim, nOut}; the batch
+(the what-if sweep) and the saliency (saliency.py) are there when compile rendered their graphs. obs is
+float32, or the uint8 frames of a convolutional policy (`input: "uint8"`). The file names are the kernel
 folder's (kernel_dir.py).
 """
 
@@ -24,14 +29,48 @@ MAX_STORAGE_BUFFERS = 8  # WebGPU's default maxStorageBuffersPerShaderStage
 LOADER = Path(__file__).with_name("webgpu_loader.js")  # copied verbatim as every kernel's WEBGPU_MODULE_FILE
 
 
-def weights_blob(weights: dict[str, np.ndarray]) -> tuple[bytes, dict[str, list[int]]]:
-    """All weights, float32 little-endian, concatenated; and name -> [offset, size] in floats."""
-    layout, off, parts = {}, 0, []
+WEIGHT_BYTES = {"f32": 4, "f16": 2, "int8": 1}  # bytes per stored weight, by dtype
+
+
+def weights_blob(
+    weights: dict[str, np.ndarray], stored: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None
+) -> tuple[bytes, dict[str, dict]]:
+    """All weights concatenated, each at a multiple of 4 bytes: float32 little-endian, or as STORED holds it
+    (name -> (float16 values, None) or (int8 values, float32 scale per output channel), the output channel
+    last: cnn.quantized_tensors' layout); and name -> {offset (bytes), size (floats), dtype, and for int8
+    scales (the byte offset of the float32 scales) and channels}: the loader's recipe to widen them. An int8
+    array in WEIGHTS is what its kernel reads: dtype "i8", uploaded as it is (size in bytes, then)."""
+    stored = stored or {}
+    layout, parts, off = {}, [], 0
+
+    def put(b: bytes) -> int:
+        nonlocal off
+        at = off
+        parts.append(b + bytes(-len(b) % 4))
+        off += len(parts[-1])
+        return at
+
     for name, a in weights.items():
+        if a.dtype == np.int8:  # a trunk layer that reads its int8 bytes (cnn.TinyCNN): uploaded as they are
+            layout[name] = {"offset": put(a.tobytes()), "size": int(a.size), "dtype": "i8"}
+            continue
         a = np.asarray(a, dtype="<f4").ravel()
-        layout[name] = [off, int(a.size)]
-        parts.append(a.tobytes())
-        off += a.size
+        q, scale = stored.get(name, (None, None))
+        if q is None:
+            layout[name] = {"offset": put(a.tobytes()), "size": int(a.size), "dtype": "f32"}
+            continue
+        if q.size != a.size:
+            raise CodegenError(f"stored weights of {name}: {q.size} values for a tensor of {a.size}")
+        dtype = {np.dtype(np.float16): "f16", np.dtype(np.int8): "int8"}[q.dtype]
+        entry = {
+            "offset": put(q.astype(q.dtype.newbyteorder("<")).tobytes()),
+            "size": int(a.size),
+            "dtype": dtype,
+        }
+        if dtype == "int8":
+            entry["scales"] = put(np.asarray(scale, "<f4").tobytes())
+            entry["channels"] = int(len(scale))
+        layout[name] = entry
     return b"".join(parts), layout
 
 
@@ -66,26 +105,33 @@ def _plan(graphs: dict[str, Graph]) -> tuple[list[dict], dict[str, dict]]:
 
 def emit_data(
     single: Graph,
-    batch: Graph,
-    weight_layout: dict[str, list[int]],
+    batch: Graph | None,
+    weight_layout: dict[str, dict],
+    weights_bytes: int,
     obs_dim: int,
     n_out: int,
     outputs: list[dict],
     header: str,
     saliency: Graph | None = None,
+    input_dtype: str = "float32",
 ) -> str:
     """The data module (WEBGPU_DATA_FILE): the header as comments, then `export default {...}`, a key
-    a line."""
-    named = {"single": single, "batch": batch, **({"saliency": saliency} if saliency else {})}
+    a line. batch None: no batched pass (batch 0)."""
+    named = {
+        "single": single,
+        **({"batch": batch} if batch else {}),
+        **({"saliency": saliency} if saliency else {}),
+    }
     kernels, graphs = _plan(named)
     data = {
         "obs_dim": obs_dim,
         "n_out": n_out,
-        "batch": batch.batch,
+        "batch": batch.batch if batch else 0,
+        "input": input_dtype,  # the observation buffer: float32, or uint8 frames (a convolutional policy)
         "outputs": outputs,
         "weights_file": WEBGPU_WEIGHTS_FILE,
-        "weights_floats": sum(n for _, n in weight_layout.values()),
-        "weights": weight_layout,  # name -> [offset, size] in floats of weights_file
+        "weights_bytes": weights_bytes,
+        "weights": weight_layout,  # name -> {offset, size, dtype, scales?, channels?} (weights_blob)
         "kernels": kernels,  # rendered by tinygrad's WGSLRenderer
         "graphs": graphs,  # launches in schedule order
     }

@@ -166,16 +166,17 @@ function checkWebgpuData(file, m, weightsFile) {
     fail(`${file} is not a WebGPU data module (comment lines, then export default {JSON};): ${RECOMPILE}`);
   if (
     data.obs_dim !== m.obs_dim ||
-    data.batch !== m.batch_size ||
-    !posInt(data.weights_floats) ||
+    data.batch !== (m.batch_size ?? 0) || // a convolutional kernel has no batched pass: batch 0
+    data.input !== (m.input?.dtype === 'uint8' ? 'uint8' : 'float32') ||
+    !posInt(data.weights_bytes) ||
     data.n_out !== m.outputs.reduce((n, o) => n + o.size, 0)
   ) {
-    fail(`${file} does not fit its manifest (obs_dim, outputs or batch_size): ${RECOMPILE}`);
+    fail(`${file} does not fit its manifest (obs_dim, input, outputs or batch_size): ${RECOMPILE}`);
   }
-  if (fs.statSync(weightsFile).size !== data.weights_floats * 4) {
+  if (fs.statSync(weightsFile).size !== data.weights_bytes) {
     fail(
       `${weightsFile} is ${fs.statSync(weightsFile).size} bytes, ${file} expects ` +
-        `${data.weights_floats * 4} (weights_floats): ${RECOMPILE}`,
+        `${data.weights_bytes} (weights_bytes): ${RECOMPILE}`,
     );
   }
   return data;

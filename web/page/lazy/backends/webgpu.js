@@ -14,12 +14,14 @@ export async function load(manifest, baseUrl, { lib }) {
   if (!adapter) throw new Error('no WebGPU adapter is available');
   const device = await adapter.requestDevice();
   const { weights } = manifest.webgpu; // the weights file's name among the page's kernel files
+  const bytesIn = manifest.input?.dtype === 'uint8';
   const kernel = await createPolicy(device, weights ? kernelFile(manifest, weights, baseUrl) : undefined);
   const policy = {
     backend: 'webgpu',
     lost: null,
     async forward(obs) {
-      return split(manifest, await kernel.forward(Float32Array.from(obs)));
+      // float32 observations, or a convolutional policy's uint8 frames (passed as they are)
+      return split(manifest, await kernel.forward(bytesIn ? obs : Float32Array.from(obs)));
     },
     // d decision_k / d obs (the kernel folder's saliency), from the WGSL of tinygrad's backward pass (rl_web_agent/compiler/saliency.py)
     saliency: kernel.saliency ? (obs, k) => kernel.saliency(Float32Array.from(obs), k) : null,
@@ -30,7 +32,7 @@ export async function load(manifest, baseUrl, { lib }) {
     policy.lost = info.message || 'device lost';
   });
   // "Works" means a forward pass gives finite, normalised outputs, not merely that an adapter exists.
-  const probe = await policy.forward(new Float32Array(manifest.obs_dim));
+  const probe = await policy.forward(new (bytesIn ? Uint8Array : Float32Array)(manifest.obs_dim));
   const values = Object.values(probe).flatMap((v) => (typeof v === 'number' ? [v] : Array.from(v)));
   const sum = probe.probs ? probe.probs.reduce((a, b) => a + b, 0) : 1;
   if (!values.every(Number.isFinite) || Math.abs(sum - 1) > 1e-3) {
