@@ -299,6 +299,50 @@ def test_pong_page_plays_on_webgpu(browser, serve, pong_page):
 
 @pytest.mark.browser
 @pytest.mark.compile
+def test_pong_page_timeline_plays_a_training_snapshot(browser, serve, tmp_path):
+    """A convolutional policy's training snapshots (compile --snapshots: each its own int8 kernel, certified
+    on fewer frames) on the page's timeline: the page starts on the final one, fetches a snapshot's kernel
+    only when chosen, plays it with its own value, and plays both side by side from the same state."""
+    import shutil as sh
+
+    from rl_web_agent.compiler.compile import CompileConfig
+    from rl_web_agent.compiler.snapshots import compile_with_snapshots
+    from tests.checkpoints import make_cnn_checkpoint
+    from tests.pages import build, open_page, status, wait_ready
+
+    model = make_cnn_checkpoint(tmp_path / "model", seed=5, frames="gymnasium-atari")
+    make_cnn_checkpoint(tmp_path / "model" / "snapshots" / "0", seed=6, frames="gymnasium-atari")
+    sh.copytree(model, tmp_path / "final", ignore=sh.ignore_patterns("snapshots"))
+    sh.move(tmp_path / "final", model / "snapshots" / "4096")
+    cfg = CompileConfig(model_dir=model, out=tmp_path / "kernel", weights="int8", image_parity_samples=16)
+    compile_with_snapshots(cfg, log=lambda *_: None)
+    snap = json.loads((tmp_path / "kernel" / "snapshots" / "0" / "manifest.json").read_text())
+    assert snap["weights"]["dtype"] == "int8" and snap["parity"]["samples"] == 16
+    r = build(["--kernel", tmp_path / "kernel", "--out", tmp_path / "www"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    page, watch = open_page(browser, serve(tmp_path / "www") + "/?seed=4")
+    wait_ready(page, timeout=60_000)
+    assert [s["id"] for s in page.evaluate("window.app.snapshots()")] == ["0", "4096"]
+    assert status(page)["snapshot"] == "4096" and not [u for u in watch.urls if "/snapshot-" in u]
+    page.evaluate("window.app.useSnapshot('0')")
+    step = status(page)["step"]
+    page.wait_for_function(f"() => window.app.status().step > {step + 20}", timeout=60_000)
+    s = status(page)
+    assert s["snapshot"] == "0" and np.isfinite(s["value"]) and abs(sum(s["probs"]) - 1) < 1e-5, s
+    assert len([u for u in watch.urls if "/snapshot-" in u and u.endswith(".wasm")]) == 1, watch.urls
+    page.evaluate("window.app.pause()")
+    a, b = page.evaluate("window.app.compare('0', '4096')")["sides"]
+    assert (a["id"], b["id"]) == ("0", "4096") and a["start"] == b["start"]
+    page.evaluate("window.app.play()")
+    page.wait_for_function(
+        "() => window.app.status().compare.sides.every((x) => x.step > 20)", timeout=60_000
+    )
+    assert not watch.errors, watch.errors
+    page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.compile
 def test_imported_breakout_page_plays_its_librarys_frames(browser, serve, tmp_path):
     """An SB3 policy's page (BreakoutNoFrameskip-v4, 'sb3-atari' frames: the registry's variant, no trained
     policy needed): it plays under AtariWrapper's rules (a lost life ends an episode: Breakout has 5), and

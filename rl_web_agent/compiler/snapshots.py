@@ -53,9 +53,16 @@ def snapshot_dirs(model_dir: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
-def compile_snapshots(kernel_dir: Path, main: Checkpoint, batch_size: int, log=print) -> list[dict]:
-    """Compile each snapshot of the checkpoint MAIN (compiled into kernel_dir) into kernel_dir/snapshots/ (see
-    the module docstring); returns the index written. With no snapshots, kernel_dir/snapshots/ is removed."""
+# a convolutional snapshot's parity certificate: its frames, fewer than the policy's own 10,000 (each takes
+# ~10 ms through policy.wasm under wasmtime, and a run keeps up to 8 snapshots): the timeline shows how the
+# policy learned, the shipped policy is the one certified in full
+SNAPSHOT_IMAGE_PARITY_SAMPLES = 1_000
+
+
+def compile_snapshots(kernel_dir: Path, main: Checkpoint, cfg: CompileConfig, log=print) -> list[dict]:
+    """Compile each snapshot of the checkpoint MAIN (compiled into kernel_dir with CFG) into
+    kernel_dir/snapshots/ (see the module docstring), each with CFG's batch size and weight storage; returns
+    the index written. With no snapshots, kernel_dir/snapshots/ is removed."""
     kernel_dir, model_dir = Path(kernel_dir), main.model_dir
     snaps = snapshot_dirs(model_dir)
     dest = kernel_dir / SNAPSHOTS_DIR
@@ -76,10 +83,15 @@ def compile_snapshots(kernel_dir: Path, main: Checkpoint, batch_size: int, log=p
             if (d / TENSORS_FILE).read_bytes() == own:
                 entry["final"] = True
             else:
-                compile_policy(
-                    CompileConfig(model_dir=d, out=tmp / str(steps), batch_size=batch_size),
-                    log=lambda *a: None,
+                sub = CompileConfig(
+                    model_dir=d,
+                    out=tmp / str(steps),
+                    batch_size=cfg.batch_size,
+                    weights=cfg.weights,
+                    image_parity_samples=min(cfg.image_parity_samples, SNAPSHOT_IMAGE_PARITY_SAMPLES),
+                    seed=cfg.seed,
                 )
+                compile_policy(sub, log=lambda *a: None)
                 entry["dir"] = str(steps)
             index.append(entry)
             log(
@@ -94,5 +106,5 @@ def compile_with_snapshots(cfg: CompileConfig, log=print) -> Path:
     """compile_policy, then the compiled checkpoint's training snapshots into <out>/snapshots/
     (compile_snapshots); returns the output folder."""
     job = compile_checkpoint(cfg, log)
-    compile_snapshots(job.out, job.ckpt, cfg.batch_size, log)
+    compile_snapshots(job.out, job.ckpt, cfg, log)
     return job.out

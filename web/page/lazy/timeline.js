@@ -48,7 +48,12 @@ function snapshots({ kernel, table, S, loadPolicy, baseUrl }) {
   function policyOf(s) {
     if (!loaded.has(s.id)) {
       // a snapshot's own two modules: the page's lazy one reads the page's weights where they are in its module
-      const urls = { ...kernel.urls, 'policy.wasm': s.url, 'policy.lazy.wasm': s.lazy };
+      // (a convolutional kernel has no lazy half: no key at all, or the wasm backend would wait for one)
+      const urls = {
+        ...kernel.urls,
+        'policy.wasm': s.url,
+        ...(s.lazy ? { 'policy.lazy.wasm': s.lazy } : {}),
+      };
       const manifest = s.final ? kernel : { ...kernel, urls };
       const p = loadPolicy(manifest, { backend: 'wasm', baseUrl }).then((policy) => {
         policy.snapshot = s.id;
