@@ -347,9 +347,10 @@ PRESETS["HalfCheetah-v5"] = replace(
 # env, sticky actions kept, no episodic life, no fire reset, rewards unclipped: Pong's are +-1 anyway).
 # Greedy 10-episode evals every 524,288 steps (512 iterations; ~20-60 s each), on seeds never trained on;
 # Pong stops at +18 (issue 22's bar; a game's score runs from -21 to +21). Not trained to the end yet. Speed
-# on this shared 2-core CPU (other work on about one core): 318-337 env steps/s with the default 2 threads
-# for the updates (rollout 0.9 s + update 2.1-2.4 s per 1,024 steps), 202-228 with --threads 1 (0.9 +
-# 3.7-4.1 s): 10M steps in 9 to 13 hours, over several sessions (--resume).
+# on this 2-core CPU with the convs channels-last (model.NatureCNNActorCritic): ~446 env steps/s idle (2.29 s
+# per 1,024 steps), rollout 0.8 s + update 1.7 s with other work on the CPU (2.4 s NCHW); earlier, NCHW with
+# other work on about one core: 318-337 env steps/s with the default 2 threads, 202-228 with --threads 1:
+# 10M steps in 7 to 13 hours, over several sessions (--resume).
 _ATARI = PPOConfig(
     env_id="ALE/Pong-v5",
     total_timesteps=10_000_000,
