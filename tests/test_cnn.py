@@ -192,6 +192,43 @@ def test_default_weights_are_int8_for_a_cnn(small, tmp_path):
     assert json.loads((tmp_path / "k" / "manifest.json").read_text())["weights"]["dtype"] == "int8"
 
 
+def test_int8_that_changes_the_greedy_action_is_refused_or_replaced(tmp_path, monkeypatch):
+    """Quantized weights whose greedy action differs from the float32 policy's on more than 1% of the real
+    frames (here int8 with the actor's weights lost, so its logits are its biases alone): an explicit
+    --weights int8 is refused, one line naming the fix, nothing written; --weights auto compiles f16, and the
+    manifest says how often int8's f16's greedy action matched on the real frames."""
+    from rl_web_agent.compiler import compile as compile_module
+
+    model = make_cnn_checkpoint(tmp_path / "m", seed=3)
+    real = cnn.quantized_tensors
+
+    def lossy(ckpt, dtype):
+        stored, tensors = real(ckpt, dtype)
+        if dtype == "int8":
+            q, scale = stored["actor.0.weight"]
+            stored["actor.0.weight"] = (np.zeros_like(q), scale)
+            tensors["actor.0.weight"] = np.zeros_like(tensors["actor.0.weight"])
+        return stored, tensors
+
+    monkeypatch.setattr(cnn, "quantized_tensors", lossy)
+    out = tmp_path / "k"
+    cfg = CompileConfig(model_dir=model, out=out, weights="int8", image_parity_samples=40)
+    with pytest.raises(
+        CompileError,
+        match=r"greedy action equals the float32 policy's on .* real Atari frames, "
+        r"under 99%; pass --weights f16 or f32",
+    ) as e:
+        compile_policy(cfg, log=lambda *_: None)
+    assert "\n" not in str(e.value) and not out.exists()
+    logs: list[str] = []
+    compile_policy(CompileConfig(model_dir=model, out=out, image_parity_samples=40), log=logs.append)
+    m = json.loads((out / "manifest.json").read_text())
+    f32 = m["parity"]["float32_policy"]
+    assert m["weights"]["dtype"] == "f16" and any("compiles f16 instead" in line for line in logs)
+    assert f32["greedy_real_samples"] == 20 and f32["greedy_agree_real"] >= 0.99 * 20
+    assert f32["greedy_agree_min"] == compile_module.GREEDY_AGREE_MIN == 0.99
+
+
 def test_quantized_weights_are_for_cnns_only(tmp_path):
     model = make_random_checkpoint(tmp_path / "mlp", obs_dim=3, hidden=(8,))
     with pytest.raises(CompileError, match="convolutional policies only"):

@@ -25,7 +25,7 @@ import json
 import shutil
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -101,6 +101,16 @@ class CompileConfig:
 
 class CompileError(RuntimeError):
     """Bad input to compile (a flag, an --out it must not replace) or a kernel that fails its checks."""
+
+
+class AgreementError(CompileError):
+    """Quantized weights whose greedy action is not the float32 policy's often enough (GREEDY_AGREE_MIN)."""
+
+
+# a quantized convolutional kernel's greedy action must equal the float32 policy's on at least this share of
+# the certificate's real Atari frames (all its frames where it has none): issue 22's bar. `--weights auto`
+# then falls back from int8 to f16; an explicit --weights is refused
+GREEDY_AGREE_MIN = 0.99
 
 
 @dataclass(frozen=True)
@@ -458,12 +468,24 @@ def _write_webgpu(
 
 
 def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
-    """A convolutional policy (the checkpoint format's `image`) into job.out: policy.c, policy.wasm and
-    manifest.json (cnn.py's docstring). Its parity certificate: policy.wasm against PyTorch run with the
-    weights it holds, on cfg.image_parity_samples frame stacks (parity.certificate_frames), within the parity
-    bound, or nothing is written; with quantized weights also against the float32 policy. Returns the
-    manifest."""
-    ckpt, dtype, t0 = job.ckpt, "int8" if cfg.weights == "auto" else cfg.weights, time.perf_counter()
+    """A convolutional policy (the checkpoint format's `image`) into job.out: policy.c, policy.wasm, the
+    WebGPU kernel and manifest.json (cnn.py's docstring). Its parity certificate: policy.wasm against
+    PyTorch run with the weights it holds, on cfg.image_parity_samples frame stacks
+    (parity.certificate_frames), within the parity bound, or nothing is written; with quantized weights also
+    against the float32 policy, whose greedy action it must take on GREEDY_AGREE_MIN of the real frames
+    (`--weights auto`: int8, else f16). Returns the manifest."""
+    if cfg.weights != "auto":
+        return _compile_cnn(job, cfg, log)
+    try:
+        return _compile_cnn(job, replace(cfg, weights="int8"), log)
+    except AgreementError as e:
+        log(f"  {e}: --weights auto compiles f16 instead")
+        return _compile_cnn(job, replace(cfg, weights="f16"), log)
+
+
+def _compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
+    """compile_cnn with the weight storage cfg.weights names."""
+    ckpt, dtype, t0 = job.ckpt, cfg.weights, time.perf_counter()
     if dtype not in cnn.WEIGHT_DTYPES:
         raise CompileError(f"--weights {dtype}: pass one of {', '.join(cnn.WEIGHT_DTYPES)}")
     if cfg.image_parity_samples < 3:
@@ -503,6 +525,16 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             raise CompileError(str(e)) from None
         ref32 = ref if dtype == "f32" else model.torch_cnn_forward(ckpt, frames)
         agree = cnn.greedy(ckpt, got) == cnn.greedy(ckpt, ref32)
+        # the real frames are the certificate's last ones (parity.certificate_frames)
+        n_real = sum(n for k, n in sources.items() if k.startswith("ale:"))
+        judged = agree[-n_real:] if n_real else agree
+        rate = float(judged.all(-1).mean() if judged.ndim > 1 else judged.mean())
+        if dtype != "f32" and ckpt.discrete and rate < GREEDY_AGREE_MIN:
+            where = "real Atari frames" if n_real else "test frames"
+            raise AgreementError(
+                f"--weights {dtype}: the greedy action equals the float32 policy's on {rate:.1%} of "
+                f"{len(judged):,} {where}, under {GREEDY_AGREE_MIN:.0%}; pass --weights f16 or f32"
+            )
         # an imported policy: the kernel against the library's own outputs recorded at import (f16 and int8
         # weights: measured, not bound)
         wasm_cnn = cnn.WasmCNN(folder / WASM_FILE, ckpt.n_out)
@@ -554,6 +586,10 @@ def compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
                     "max_abs_err": float(np.abs(got.astype(np.float64) - ref32).max()),
                     "greedy_agree": int(agree.all(-1).sum() if agree.ndim > 1 else agree.sum()),
                     "greedy_samples": int(len(frames)),
+                    # on the real frames alone (all frames where none are): what GREEDY_AGREE_MIN bounds
+                    "greedy_agree_real": int(judged.all(-1).sum() if judged.ndim > 1 else judged.sum()),
+                    "greedy_real_samples": int(n_real),
+                    "greedy_agree_min": GREEDY_AGREE_MIN if ckpt.discrete and dtype != "f32" else None,
                 },
             },
             "eval": train_eval(ckpt.meta),
