@@ -196,7 +196,7 @@ def test_int8_that_changes_the_greedy_action_is_refused_or_replaced(tmp_path, mo
     """Quantized weights whose greedy action differs from the float32 policy's on more than 1% of the real
     frames (here int8 with the actor's weights lost, so its logits are its biases alone): an explicit
     --weights int8 is refused, one line naming the fix, nothing written; --weights auto compiles f16, and the
-    manifest says how often int8's f16's greedy action matched on the real frames."""
+    manifest says how often f16's greedy action matched on the real frames."""
     from rl_web_agent.compiler import compile as compile_module
 
     model = make_cnn_checkpoint(tmp_path / "m", seed=3)

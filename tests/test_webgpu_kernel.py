@@ -46,12 +46,28 @@ window.ready = true;
 """
 
 
+def run_harness(browser, serve, tmp_path, kdir, html: str, call: str, args: list):
+    """The kernel folder KDIR served as k/ beside the harness page HTML; CALL (a JS function of ARGS)
+    evaluated once the page is ready; its result, after checking that the page threw no error."""
+    site = tmp_path / "site"
+    shutil.copytree(kdir, site / "k")
+    (site / "index.html").write_text(html)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(serve(site) + "/index.html")
+        page.wait_for_function("window.ready === true", timeout=30_000)
+        r = page.evaluate(call, args)
+    finally:
+        page.close()
+    assert not errors, errors
+    return r
+
+
 @pytest.mark.parametrize("name", ["cartpole", "relu-box-norm", "box1"])
 def test_webgpu_matches_the_oracle(compiled, name, browser, serve, tmp_path):
     model, kdir = compiled[name]
-    site = tmp_path / "site"
-    shutil.copytree(kdir, site / "k")
-    (site / "index.html").write_text(HARNESS)
     manifest = json.loads((kdir / "manifest.json").read_text())
     rng = np.random.default_rng(7)
     obs = np.concatenate(
@@ -60,16 +76,15 @@ def test_webgpu_matches_the_oracle(compiled, name, browser, serve, tmp_path):
             rng.uniform(-10, 10, (N_OBS - N_OBS // 2, manifest["obs_dim"])),
         ]
     ).astype(np.float32)
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(serve(site) + "/index.html")
-        page.wait_for_function("window.ready === true", timeout=30_000)
-        r = page.evaluate("([o, n]) => window.runPolicy(o, n)", [obs.ravel().tolist(), len(obs)])
-    finally:
-        page.close()
-    assert not errors, errors
+    r = run_harness(
+        browser,
+        serve,
+        tmp_path,
+        kdir,
+        HARNESS,
+        "([o, n]) => window.runPolicy(o, n)",
+        [obs.ravel().tolist(), len(obs)],
+    )
     n_out = r["nOut"]
     assert n_out == sum(o["size"] for o in manifest["outputs"]) and r["batchSize"] == manifest["batch_size"]
     ref = oracle_forward(model, obs)
@@ -130,11 +145,8 @@ window.runFrames = async (b64, n) => {
   for (let i = 0; i < bin.length; i++) frames[i] = bin.charCodeAt(i);
   const out = [];
   for (let i = 0; i < n; i++) out.push(...await p.forward(frames.subarray(i * p.obsDim, (i + 1) * p.obsDim)));
-  const t0 = performance.now();
-  for (let i = 0; i < 8; i++) await p.forward(frames.subarray(0, p.obsDim));
-  const ms = (performance.now() - t0) / 8;
   p.destroy();
-  return { out, nOut: p.nOut, inputType: p.inputType, batch: p.forwardBatch, ms };
+  return { out, nOut: p.nOut, inputType: p.inputType, batch: p.forwardBatch };
 };
 window.ready = true;
 </script>
@@ -166,20 +178,10 @@ def test_cnn_webgpu_matches_the_oracle(shape, weights, frames, browser, serve, t
     # the WebGPU download is the stored weights, not float32 ones
     assert (kdir / "policy.weights.bin").stat().st_size < 0.6 * manifest["weights"]["float32_bytes"]
     x, _ = certificate_frames(tuple(manifest["image"]), frames, 3)
-    site = tmp_path / "site"
-    shutil.copytree(kdir, site / "k")
-    (site / "index.html").write_text(CNN_HARNESS)
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(serve(site) + "/index.html")
-        page.wait_for_function("window.ready === true", timeout=30_000)
-        b64 = base64.b64encode(np.ascontiguousarray(x, np.uint8).tobytes()).decode()
-        r = page.evaluate("([b, n]) => window.runFrames(b, n)", [b64, len(x)])
-    finally:
-        page.close()
-    assert not errors, errors
+    b64 = base64.b64encode(np.ascontiguousarray(x, np.uint8).tobytes()).decode()
+    r = run_harness(
+        browser, serve, tmp_path, kdir, CNN_HARNESS, "([b, n]) => window.runFrames(b, n)", [b64, len(x)]
+    )
     assert r["inputType"] == "uint8" and r["batch"] is None
     meta = json.loads((model / "policy.json").read_text())
     from safetensors.numpy import load_file

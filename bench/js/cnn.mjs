@@ -12,6 +12,8 @@
 // Every runtime's outputs are checked against PyTorch's before it is timed, and our preprocessing's frames
 // against Gymnasium's, so that no row times a wrong model or a wrong picture.
 
+import { webgpuPeer } from './webgpu_peer.mjs';
+
 const now = () => performance.now();
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -107,22 +109,12 @@ async function oursPeer(bytes, inBytes, nOut) {
   };
 }
 
-// the int8 kernel's WGSL (policy.webgpu.js, rl_web_agent/compiler/webgpu.py): Chromium runs WebGPU on SwiftShader
-// here, a CPU implementation, so its time says nothing about a GPU
-async function webgpuPeer({ module, weights }) {
-  const adapter = globalThis.navigator?.gpu && (await navigator.gpu.requestAdapter());
-  if (!adapter) throw new Error('no WebGPU adapter (navigator.gpu missing or no adapter)');
-  const device = await adapter.requestDevice();
+// the int8 kernel's WGSL, through the kernel bench's WebGPU peer: Chromium runs WebGPU on SwiftShader here, a CPU
+// implementation, so its time says nothing about a GPU
+async function oursWebgpu({ module, weights }) {
   const t = now();
-  const policy = await (await import(module)).createPolicy(device, weights);
-  const createMs = now() - t;
-  return {
-    createMs,
-    adapter: [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description]
-      .filter(Boolean)
-      .join(' '),
-    forward: (frame) => policy.forward(frame),
-  };
+  const p = await webgpuPeer(module, weights);
+  return { createMs: now() - t, adapter: p.adapterInfo, forward: (frame) => p.single(frame) };
 }
 
 async function ortPeer(ort, onnxBytes, image) {
@@ -161,7 +153,7 @@ export async function runCnn(cfg, env) {
     ours_f32: async () => oursPeer(await env.get(cfg.wasm.f32, 'bytes'), inBytes, nOut),
     ours_int8: async () => oursPeer(await env.get(cfg.wasm.int8, 'bytes'), inBytes, nOut),
     ort: async () => ortPeer(await env.loadOrt(), await env.get(cfg.onnx, 'bytes'), image),
-    ours_webgpu: async () => webgpuPeer(cfg.webgpu),
+    ours_webgpu: async () => oursWebgpu(cfg.webgpu),
   };
   for (const [name, mk] of Object.entries(make)) {
     if ((name === 'ort' && !cfg.onnx) || (name === 'ours_webgpu' && !cfg.webgpu)) continue;

@@ -339,7 +339,7 @@ def _weight_c(name: str, a: np.ndarray, stored: tuple | None) -> tuple[str, str]
 
 def emit_cnn_c(g, weights: dict[str, np.ndarray], stored: dict, dtype: str, header: str) -> str:
     """policy.c of a convolutional policy: CNN_C filled with G's kernels (render_cnn), their buffers, the
-    weights as the kernels read them (WEIGHTS, the realized buffers: float32, or int8 for a linear layer
+    weights as the kernels read them (WEIGHTS, the realized buffers: float32, or int8 for a trunk layer
     that reads its bytes) or as STORED (quantized_tensors': name -> (values, scales)) widened at the first
     forward(), and forward()'s calls."""
     from string import Template

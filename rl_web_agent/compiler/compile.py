@@ -501,7 +501,7 @@ def _compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
     weights = {name: t.numpy().ravel() for name, t in policy.weights.items()}
     # the WGSL kernel reads every weight as float32, widened by its loader: WGSL has no byte loads, and
     # tinygrad's packed-word reads of the int8 trunk took NatureCNN from 15 to 41 ms a forward on SwiftShader
-    gpu_policy = cnn.TinyCNN(ckpt, tensors)
+    gpu_policy = cnn.TinyCNN(ckpt, tensors) if dtype == "int8" else policy
     wgsl = cnn.render_cnn_wgsl(gpu_policy)
     gpu_weights = {name: t.numpy().ravel() for name, t in gpu_policy.weights.items()}
     c_src = cnn.emit_cnn_c(graph, weights, stored, dtype, _header(ckpt, C_FILE))

@@ -29,17 +29,13 @@ MAX_STORAGE_BUFFERS = 8  # WebGPU's default maxStorageBuffersPerShaderStage
 LOADER = Path(__file__).with_name("webgpu_loader.js")  # copied verbatim as every kernel's WEBGPU_MODULE_FILE
 
 
-WEIGHT_BYTES = {"f32": 4, "f16": 2, "int8": 1}  # bytes per stored weight, by dtype
-
-
 def weights_blob(
     weights: dict[str, np.ndarray], stored: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None
 ) -> tuple[bytes, dict[str, dict]]:
     """All weights concatenated, each at a multiple of 4 bytes: float32 little-endian, or as STORED holds it
     (name -> (float16 values, None) or (int8 values, float32 scale per output channel), the output channel
     last: cnn.quantized_tensors' layout); and name -> {offset (bytes), size (floats), dtype, and for int8
-    scales (the byte offset of the float32 scales) and channels}: the loader's recipe to widen them. An int8
-    array in WEIGHTS is what its kernel reads: dtype "i8", uploaded as it is (size in bytes, then)."""
+    scales (the byte offset of the float32 scales) and channels}: the loader's recipe to widen them."""
     stored = stored or {}
     layout, parts, off = {}, [], 0
 
@@ -51,9 +47,6 @@ def weights_blob(
         return at
 
     for name, a in weights.items():
-        if a.dtype == np.int8:  # a trunk layer that reads its int8 bytes (cnn.TinyCNN): uploaded as they are
-            layout[name] = {"offset": put(a.tobytes()), "size": int(a.size), "dtype": "i8"}
-            continue
         a = np.asarray(a, dtype="<f4").ravel()
         q, scale = stored.get(name, (None, None))
         if q is None:

@@ -48,13 +48,6 @@ export async function createPolicy(device, weightsUrlOrBytes) {
   const buffer = (size, usage) => { const b = device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage }); made.push(b); return b; };
   const weights = {};
   for (const [name, entry] of Object.entries(DATA.weights)) {
-    if (entry.dtype === 'i8') {  // read by its kernel as bytes (packed four to a word): uploaded as they are
-      weights[name] = buffer(entry.size, STORAGE | COPY_DST);
-      const padded = new Uint8Array(Math.ceil(entry.size / 4) * 4);
-      padded.set(bytes.subarray(entry.offset, entry.offset + entry.size));
-      device.queue.writeBuffer(weights[name], 0, padded);
-      continue;
-    }
     weights[name] = buffer(entry.size * 4, STORAGE | COPY_DST);
     device.queue.writeBuffer(weights[name], 0, widen(bytes, entry));
   }
