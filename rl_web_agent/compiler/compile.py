@@ -108,8 +108,8 @@ class AgreementError(CompileError):
 
 
 # a quantized convolutional kernel's greedy action must equal the float32 policy's on at least this share of
-# the certificate's real Atari frames (all its frames where it has none): issue 22's bar. `--weights auto`
-# then falls back from int8 to f16; an explicit --weights is refused
+# the certificate's real Atari frames (all its frames where it has none), so that the page's agent plays as
+# the trained one did. `--weights auto` then falls back from int8 to f16; an explicit --weights is refused
 GREEDY_AGREE_MIN = 0.99
 
 
