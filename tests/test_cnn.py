@@ -15,7 +15,7 @@ from safetensors.numpy import load_file
 
 from rl_web_agent.compiler import cnn, model
 from rl_web_agent.compiler.compile import CompileConfig, CompileError, compile_policy
-from rl_web_agent.compiler.parity import certificate_frames
+from rl_web_agent.compiler.parity import ale_game, certificate_frames, parity_bound
 from rl_web_agent.policy.checkpoint import CheckpointError, check_checkpoint, load_checkpoint
 from tests.checkpoints import NATURE_CNN, make_cnn_checkpoint, make_random_checkpoint
 
@@ -31,8 +31,9 @@ SMALL = dict(
 SAMPLES = 96
 
 
-def oracle(meta: dict, t: dict[str, np.ndarray], frames: np.ndarray) -> np.ndarray:
-    """The policy's forward pass in NumPy float64 (im2col convs), written from the checkpoint format alone."""
+def oracle(meta: dict, t: dict[str, np.ndarray], frames: np.ndarray, terms: bool = False) -> np.ndarray:
+    """The policy's forward pass in NumPy float64 (im2col convs), written from the checkpoint format alone;
+    TERMS: instead of each output, the sum of the absolute terms of its last dot product."""
     x = frames.astype(np.float64) / 255.0
     for i, c in enumerate(meta["conv"]):
         w, b, k, s = t[f"conv.{i}.weight"].astype(np.float64), t[f"conv.{i}.bias"], c["kernel"], c["stride"]
@@ -50,7 +51,8 @@ def oracle(meta: dict, t: dict[str, np.ndarray], frames: np.ndarray) -> np.ndarr
     for head in ("actor", "critic")[: 2 if meta.get("value", True) else 1]:
         h, n = x, 1 + len(meta["hidden"])
         for i in range(n):
-            h = h @ t[f"{head}.{i}.weight"].T.astype(np.float64) + t[f"{head}.{i}.bias"]
+            w, b = t[f"{head}.{i}.weight"].T.astype(np.float64), t[f"{head}.{i}.bias"]
+            h = np.abs(h) @ np.abs(w) + np.abs(b) if terms and i == n - 1 else h @ w + b
             if i < n - 1:
                 h = np.maximum(h, 0) if meta["activation"] == "relu" else np.tanh(h)
         outs.append(h)
@@ -156,8 +158,8 @@ def test_int8_quantize_per_channel():
 
 
 def test_nature_cnn(tmp_path):
-    """SB3's and CleanRL's Atari network (NatureCNN, 6 actions, a critic), with real Atari frames in the
-    certificate when ale-py is installed."""
+    """SB3's and CleanRL's Atari network (NatureCNN, 6 actions, a critic), with real frames of its own game
+    (Pong) in the certificate when ale-py is installed."""
     model = make_cnn_checkpoint(tmp_path / "m", seed=2)
     kdir = tmp_path / "k"
     compile_policy(
@@ -166,8 +168,9 @@ def test_nature_cnn(tmp_path):
     m = json.loads((kdir / "manifest.json").read_text())
     assert m["conv"] == NATURE_CNN and m["trunk"] == [512] and m["macs"] > 9_000_000
     assert m["weights"]["stored_bytes"] < m["weights"]["float32_bytes"] / 3.9
-    frames, sources = certificate_frames((4, 84, 84), 24, 0)
+    frames, sources = certificate_frames((4, 84, 84), 24, 0, "ALE/Pong-v5")
     assert sum(sources.values()) == 24 == m["parity"]["samples"] and m["parity"]["frames"] == sources
+    assert sources["ale:pong"] == 12 and "ale:breakout" not in sources
     t = load_file(str(model / "policy.safetensors"))
     meta = json.loads((model / "policy.json").read_text())
     got = cnn.WasmCNN(kdir / "policy.wasm", 7).forward(frames[:6])
@@ -175,9 +178,41 @@ def test_nature_cnn(tmp_path):
     assert np.abs(got - ref).max() <= 1e-5
 
 
+def test_ale_game_names_the_rom_an_atari_env_plays():
+    games = {
+        "ALE/SpaceInvaders-v5": "space_invaders",
+        "PongNoFrameskip-v4": "pong",
+        "MsPacmanNoFrameskip-v4": "ms_pacman",
+    }
+    assert {e: ale_game(e) for e in games} == games
+    assert ale_game("CartPole-v1") is None and ale_game("ALE/NoSuchGame-v5") is None
+    # any other env's certificate takes its real frames from Pong and Breakout
+    assert set(certificate_frames((4, 84, 84), 8, 0, "Small-v0")[1]) >= {"ale:pong", "ale:breakout"}
+
+
+def test_parity_bound_scales_with_the_terms_of_each_outputs_last_dot_product(small):
+    """Float32 errs in proportion to the terms a dot product adds: the certificate's bound is 1e-5 *
+    max(1, |reference|, terms), the terms as torch_cnn_forward gives them."""
+    meta = json.loads((small / "policy.json").read_text())
+    t = load_file(str(small / "policy.safetensors"))
+    frames = certificate_frames(tuple(meta["image"]), 16, 1)[0]
+    out, terms = model.torch_cnn_forward(load_checkpoint(small), frames, terms=True)
+    assert np.abs(out - oracle(meta, t, frames)).max() <= 1e-9
+    assert np.abs(terms - oracle(meta, t, frames, terms=True)).max() <= 1e-9
+    assert (terms >= np.abs(out) - 1e-9).all() and (terms > 1.5 * np.abs(out)).any()
+    ref = np.array([[0.5, 40.0, 0.5]])
+    assert (parity_bound(ref) == 1e-5 * np.array([[1.0, 40.0, 1.0]])).all()
+    assert np.allclose(parity_bound(ref, np.array([[60.0, 50.0, 0.2]])), 1e-5 * np.array([[60.0, 50.0, 1.0]]))
+
+
 def test_off_bound_kernel_is_refused(small, tmp_path, monkeypatch):
     real = model.torch_cnn_forward
-    monkeypatch.setattr(model, "torch_cnn_forward", lambda *a, **k: real(*a, **k) + 2e-5)
+
+    def off(*a, **k):  # twice the bound off
+        out, terms = real(*a, **k)
+        return out + 2e-5 * np.maximum(1.0, np.maximum(np.abs(out), terms)), terms
+
+    monkeypatch.setattr(model, "torch_cnn_forward", off)
     kdir = tmp_path / "k"
     with pytest.raises(CompileError, match="differs from PyTorch"):
         compile_policy(CompileConfig(model_dir=small, out=kdir, image_parity_samples=8), log=lambda *_: None)
@@ -215,7 +250,7 @@ def test_int8_that_changes_the_greedy_action_is_refused_or_replaced(tmp_path, mo
     cfg = CompileConfig(model_dir=model, out=out, weights="int8", image_parity_samples=40)
     with pytest.raises(
         CompileError,
-        match=r"greedy action equals the float32 policy's on .* real Atari frames, "
+        match=r"greedy action equals the float32 policy's on .* real pong frames, "
         r"under 99%; pass --weights f16 or f32",
     ) as e:
         compile_policy(cfg, log=lambda *_: None)

@@ -6,8 +6,9 @@ here into a policy.c of one module (emit_cnn_c) with one entry point, forward():
 (uint8[C*H*W], channels first) -> f32[n_out] at output_ptr(): the logits (discrete), q-values (`head: "q"`)
 or action mean (box), then the critic's value when there is one. The critic reads the trunk's features,
 which forward() computes anyway, so it costs a few hundred multiply-adds and is not put off into a lazy
-module. The MLP kernel's other parts do not exist for these policies yet: no policy.lazy.wasm (batch,
-saliency), no WebGPU kernel, no python backend (policy.weights.json); the manifest says so.
+module. The same graph is rendered to WGSL for the WebGPU backend (render_cnn_wgsl). The MLP kernel's other
+parts do not exist for these policies yet: no policy.lazy.wasm (batch, saliency), no python backend
+(policy.weights.json); the manifest says so.
 
 Weights are stored in policy.wasm's data as float32, float16 or int8 with a float32 scale per output channel
 (`--weights`, quantize). A trunk layer's int8 weights are read as they are, the scale applied to each sum
@@ -19,7 +20,8 @@ loads, and a weight's output channel is its index modulo the channel count.
 The parity certificate (compile.compile_cnn): policy.wasm against PyTorch's forward pass
 (model.torch_cnn_forward, float64 arithmetic on the float32 weights as model.torch_forward) on
 parity.certificate_frames (real ALE frames and parity_frames' synthetic ones), with the weights the kernel
-holds (the dequantized ones for f16 and int8), within parity.parity_bound; for quantized weights also the
+holds (the dequantized ones for f16 and int8), within parity.parity_bound (scaled by the absolute terms of
+each output's last dot product: a trained policy's logits cancel large terms); for quantized weights also the
 largest error against the float32 policy and how often the greedy action agrees with it.
 """
 

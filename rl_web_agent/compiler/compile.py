@@ -57,6 +57,7 @@ from rl_web_agent.compiler.parity import (
     certificate_frames,
     check_parity,
     check_source_parity,
+    parity_bound,
     parity_observations,
 )
 from rl_web_agent.compiler.wasm import WasmPolicy, emit_c, start_compile_wasm, wait_wasm
@@ -510,9 +511,9 @@ def _compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
         (folder / C_FILE).write_text(c_src)
         cnn.build_cnn_wasm(folder / C_FILE, folder / WASM_FILE)
         t_zig = time.perf_counter()
-        frames, sources = certificate_frames(ckpt.image, cfg.image_parity_samples, cfg.seed)
+        frames, sources = certificate_frames(ckpt.image, cfg.image_parity_samples, cfg.seed, ckpt.env_id)
         # PyTorch with the weights policy.wasm computes with; a checkpoint that overflows float32 named first
-        ref = model.torch_cnn_forward(ckpt, frames, tensors)
+        ref, terms = model.torch_cnn_forward(ckpt, frames, tensors, terms=True)
         if not np.isfinite(ref.astype(np.float32)).all():
             raise CheckpointError(
                 f"{ckpt.model_dir}/policy.safetensors: the outputs overflow float32 on some test frames; the "
@@ -520,7 +521,7 @@ def _compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             )
         got = cnn.WasmCNN(folder / WASM_FILE, ckpt.n_out).forward(frames)
         try:
-            max_err = check_parity(got, ref, "policy.wasm forward")
+            max_err = check_parity(got, ref, "policy.wasm forward", terms)
         except ValueError as e:
             raise CompileError(str(e)) from None
         ref32 = ref if dtype == "f32" else model.torch_cnn_forward(ckpt, frames)
@@ -530,7 +531,8 @@ def _compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
         judged = agree[-n_real:] if n_real else agree
         rate = float(judged.all(-1).mean() if judged.ndim > 1 else judged.mean())
         if dtype != "f32" and ckpt.discrete and rate < GREEDY_AGREE_MIN:
-            where = "real Atari frames" if n_real else "test frames"
+            games = [k.removeprefix("ale:") for k in sources if k.startswith("ale:")]
+            where = f"real {' and '.join(games)} frames" if n_real else "test frames"
             raise AgreementError(
                 f"--weights {dtype}: the greedy action equals the float32 policy's on {rate:.1%} of "
                 f"{len(judged):,} {where}, under {GREEDY_AGREE_MIN:.0%}; pass --weights f16 or f32"
@@ -582,6 +584,10 @@ def _compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
                 "reference": "PyTorch (float64 arithmetic) with the weights policy.wasm computes with"
                 + (" (dequantized)" if dtype != "f32" else ""),
                 "max_abs_err": max_err,
+                "bound": "1e-5 * max(1, |reference|, the sum of the absolute terms of its last dot product)",
+                "max_err_over_bound": float(
+                    (np.abs(got.astype(np.float64) - ref) / parity_bound(ref, terms)).max()
+                ),
                 "float32_policy": {
                     "max_abs_err": float(np.abs(got.astype(np.float64) - ref32).max()),
                     "greedy_agree": int(agree.all(-1).sum() if agree.ndim > 1 else agree.sum()),

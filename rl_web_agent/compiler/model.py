@@ -258,17 +258,21 @@ def action_bounds(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray]:
     return low, (np.asarray(ckpt.action["high"], np.float32).reshape(-1) - low).astype(np.float32)
 
 
-def torch_cnn_forward(ckpt: Checkpoint, frames: np.ndarray, tensors: dict | None = None, chunk: int = 256):
+def torch_cnn_forward(
+    ckpt: Checkpoint, frames: np.ndarray, tensors: dict | None = None, chunk: int = 256, terms: bool = False
+):
     """PyTorch's forward pass of the convolutional checkpoint (TENSORS: other weights of the same shapes, e.g.
     the dequantized ones) on uint8 FRAMES [N, C, H, W] -> float64 [N, n_out]: float64 arithmetic on the
-    float32 weights and frames / 255, for the reason model.torch_forward gives."""
+    float32 weights and frames / 255, for the reason model.torch_forward gives. With TERMS, (outputs, terms):
+    for each output the sum of the absolute terms of its last dot product, |W| |h| + |b|, what
+    parity.parity_bound scales float32's error by."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
     src = tensors if tensors is not None else ckpt.tensors
     t = {k: torch.from_numpy(np.ascontiguousarray(v)).double() for k, v in src.items()}
     act = torch.tanh if ckpt.activation == "tanh" else torch.relu
-    out = []
+    out, mags = [], []
     with torch.no_grad():
         for s in range(0, len(frames), chunk):
             x = torch.from_numpy(np.ascontiguousarray(frames[s : s + chunk])).double() / 255.0
@@ -277,13 +281,20 @@ def torch_cnn_forward(ckpt: Checkpoint, frames: np.ndarray, tensors: dict | None
             x = x.flatten(1)
             for i in range(len(ckpt.trunk)):
                 x = torch.relu(F.linear(x, t[f"trunk.{i}.weight"], t[f"trunk.{i}.bias"]))
-            outs = []
+            outs, heads_terms = [], []
             for head in ckpt.heads:
                 h, n = x, len(ckpt.layers(head))
                 for i in range(n):
-                    h = F.linear(h, t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"])
+                    w, b = t[f"{head}.{i}.weight"], t[f"{head}.{i}.bias"]
+                    if i == n - 1 and terms:
+                        heads_terms.append(F.linear(h.abs(), w.abs(), b.abs()))
+                    h = F.linear(h, w, b)
                     if i < n - 1:
                         h = act(h)
                 outs.append(h)
             out.append(torch.cat(outs, dim=-1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, ckpt.n_out))
+            if terms:
+                mags.append(torch.cat(heads_terms, dim=-1).numpy())
+    empty = np.zeros((0, ckpt.n_out))
+    res = np.concatenate(out) if out else empty
+    return (res, np.concatenate(mags) if mags else empty) if terms else res

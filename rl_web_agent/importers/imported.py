@@ -117,19 +117,21 @@ def write_imported(imp: Imported, out: Path, log=print, samples: int = PARITY_SA
         from rl_web_agent.compiler.model import torch_cnn_forward
         from rl_web_agent.compiler.parity import certificate_frames
 
-        obs, frames = certificate_frames(ckpt.image, samples, PARITY_SEED)
+        obs, frames = certificate_frames(ckpt.image, samples, PARITY_SEED, ckpt.env_id)
     else:
         obs = parity_observations(meta["obs_dim"], samples, PARITY_SEED)
     lib_out = np.asarray(imp.forward(obs), dtype=np.float32)
     lib_greedy = np.asarray(imp.greedy(obs))
     what = f"{imp.source['library']} {imp.source['algo']}"
-    ours = torch_forward(ckpt, obs) if frames is None else torch_cnn_forward(ckpt, obs)
+    ours, terms = (
+        (torch_forward(ckpt, obs), None) if frames is None else torch_cnn_forward(ckpt, obs, terms=True)
+    )
     try:
-        err = check_parity(ours, lib_out, f"the imported policy vs {what}")
+        err = check_parity(ours, lib_out, f"the imported policy vs {what}", terms)
     except ValueError as e:
         raise PolicyImportError(f"{e}; please report this with the checkpoint") from None
     try:
-        equal, ties = compare_greedy(ckpt.action, ours, lib_out, lib_greedy, what)
+        equal, ties = compare_greedy(ckpt.action, ours, lib_out, lib_greedy, what, terms)
     except ValueError as e:
         raise PolicyImportError(str(e)) from None
     meta["source"]["parity"] = {
