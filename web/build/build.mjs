@@ -71,9 +71,12 @@ async function main() {
   });
   for (const { k } of checked) {
     if (!args.single && !hasPython(k, args.single)) {
+      // a kernel compile cannot give one says why (a convolutional policy's); else it is an old compile
+      const why = k.manifest.not_built?.['policy.weights.json'];
       console.log(
-        `${k.manifest.env_id}: no python backend on its page (${k.dir} has no policy.weights.json: ` +
-          `${RECOMPILE} to add it)`,
+        `${k.manifest.env_id}: no python backend on its page (` +
+          (why ?? `${k.dir} has no policy.weights.json: ${RECOMPILE} to add it`) +
+          ')',
       );
     }
   }
