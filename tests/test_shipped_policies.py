@@ -82,3 +82,48 @@ def test_shipped_policy_matches_its_preset_and_page_budget(env_id):
     want = {k: v for k, v in to_dict(PRESETS[env_id]).items() if k != "seed"}
     assert config == want
     assert max(meta["hidden"]) <= BOX2D.get(env_id, 32)
+
+
+# ---- Atari: the shipped Pong policy ----
+
+PONG = "ALE/Pong-v5"
+PONG_BAR = 18.0  # greedy over 10 episodes: a game's score runs from -21 to +21
+# the page's int8 kernel as well (the 2.1M-step policy: 0.4 against the trained float32 policy's 0.9)
+PONG_KERNEL_BAR = PONG_BAR
+# the run is carried in training/ALE/Pong-v5 until it reaches PONG_BAR and publishes models/ALE/Pong-v5
+pong_shipped = pytest.mark.skipif(
+    not (ROOT / "models" / PONG / "policy.json").is_file(), reason="no Pong policy ships yet (README)"
+)
+
+
+@pong_shipped
+def test_shipped_pong_policy_was_trained_with_its_preset_and_won_its_eval():
+    meta = json.loads((ROOT / "models" / PONG / "policy.json").read_text())
+    config = {k: v for k, v in to_dict(from_dict(meta["train"]["config"])).items() if k != "seed"}
+    assert config == {k: v for k, v in to_dict(PRESETS[PONG]).items() if k != "seed"}
+    ev = meta["train"]["eval"]
+    assert (
+        ev["episodes"] == 10 and ev["seed"] >= 10_000 and ev["mean"] >= PONG_BAR == PRESETS[PONG].stop_return
+    )
+
+
+@pytest.mark.slow
+@pong_shipped
+def test_shipped_pong_kernel_wins_as_the_page_plays_it(tmp_path):
+    """policy.wasm as the page fetches it (int8 weights, `make compile-kernel`'s default) plays the policy's
+    10 greedy eval episodes (Gymnasium's ALE/Pong-v5 on the frames it was trained on, the eval's seeds)."""
+    from rl_web_agent.compiler import cnn
+    from tests.pages import kernel_dir, policy_dir
+
+    kernel = kernel_dir(PONG, policy_dir(PONG), tmp_path)
+    assert not isinstance(kernel, str), kernel
+    manifest = json.loads((kernel / "manifest.json").read_text())
+    assert manifest["weights"]["dtype"] == "int8"
+    ckpt = load_checkpoint(ROOT / "models" / PONG)
+    wasm = cnn.WasmCNN(kernel / "policy.wasm", ckpt.n_out)
+    ev = json.loads((ROOT / "models" / PONG / "policy.json").read_text())["train"]["eval"]
+    mean, std = greedy_eval(lambda frames: cnn.greedy(ckpt, wasm.forward(frames)), PONG, 10, ev["seed"])
+    print(
+        f"\n{PONG}: policy.wasm (int8) greedy over 10 episodes {mean:.1f} +- {std:.1f}; trained: {ev['mean']}"
+    )
+    assert mean >= PONG_KERNEL_BAR
