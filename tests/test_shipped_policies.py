@@ -64,6 +64,17 @@ PRESET_PENDING = {
 }
 
 
+def trained_config(meta: dict) -> dict:
+    """The config policy.json says the policy was trained with, seed aside (from_dict: a policy trained before
+    a field existed was trained with that field's default)."""
+    return {k: v for k, v in to_dict(from_dict(meta["train"]["config"])).items() if k != "seed"}
+
+
+def preset_config(env_id: str) -> dict:
+    """The committed preset for env_id, seed aside."""
+    return {k: v for k, v in to_dict(PRESETS[env_id]).items() if k != "seed"}
+
+
 @pytest.mark.parametrize(
     "env_id",
     [
@@ -77,10 +88,7 @@ def test_shipped_policy_matches_its_preset_and_page_budget(env_id):
     """Trained with the committed preset (seed aside), hidden layers at most 32 wide (the 32 KB page; the
     landers' own budget in BOX2D)."""
     meta = json.loads((ROOT / "models" / env_id / "policy.json").read_text())
-    # (from_dict: a policy trained before a field existed was trained with that field's default)
-    config = {k: v for k, v in to_dict(from_dict(meta["train"]["config"])).items() if k != "seed"}
-    want = {k: v for k, v in to_dict(PRESETS[env_id]).items() if k != "seed"}
-    assert config == want
+    assert trained_config(meta) == preset_config(env_id)
     assert max(meta["hidden"]) <= BOX2D.get(env_id, 32)
 
 
@@ -99,8 +107,7 @@ pong_shipped = pytest.mark.skipif(
 @pong_shipped
 def test_shipped_pong_policy_was_trained_with_its_preset_and_won_its_eval():
     meta = json.loads((ROOT / "models" / PONG / "policy.json").read_text())
-    config = {k: v for k, v in to_dict(from_dict(meta["train"]["config"])).items() if k != "seed"}
-    assert config == {k: v for k, v in to_dict(PRESETS[PONG]).items() if k != "seed"}
+    assert trained_config(meta) == preset_config(PONG)
     ev = meta["train"]["eval"]
     assert (
         ev["episodes"] == 10 and ev["seed"] >= 10_000 and ev["mean"] >= PONG_BAR == PRESETS[PONG].stop_return
@@ -121,7 +128,7 @@ def test_shipped_pong_kernel_wins_as_the_page_plays_it(tmp_path):
     assert manifest["weights"]["dtype"] == "int8"
     ckpt = load_checkpoint(ROOT / "models" / PONG)
     wasm = cnn.WasmCNN(kernel / "policy.wasm", ckpt.n_out)
-    ev = json.loads((ROOT / "models" / PONG / "policy.json").read_text())["train"]["eval"]
+    ev = ckpt.meta["train"]["eval"]
     mean, std = greedy_eval(lambda frames: cnn.greedy(ckpt, wasm.forward(frames)), PONG, 10, ev["seed"])
     print(
         f"\n{PONG}: policy.wasm (int8) greedy over 10 episodes {mean:.1f} +- {std:.1f}; trained: {ev['mean']}"

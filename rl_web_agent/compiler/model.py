@@ -272,7 +272,7 @@ def torch_cnn_forward(
     src = tensors if tensors is not None else ckpt.tensors
     t = {k: torch.from_numpy(np.ascontiguousarray(v)).double() for k, v in src.items()}
     act = torch.tanh if ckpt.activation == "tanh" else torch.relu
-    out, mags = [], []
+    out, all_terms = [], []
     with torch.no_grad():
         for s in range(0, len(frames), chunk):
             x = torch.from_numpy(np.ascontiguousarray(frames[s : s + chunk])).double() / 255.0
@@ -294,7 +294,7 @@ def torch_cnn_forward(
                 outs.append(h)
             out.append(torch.cat(outs, dim=-1).numpy())
             if terms:
-                mags.append(torch.cat(heads_terms, dim=-1).numpy())
+                all_terms.append(torch.cat(heads_terms, dim=-1).numpy())
     empty = np.zeros((0, ckpt.n_out))
     res = np.concatenate(out) if out else empty
-    return (res, np.concatenate(mags) if mags else empty) if terms else res
+    return (res, np.concatenate(all_terms) if all_terms else empty) if terms else res
