@@ -40,8 +40,9 @@ def add_compile_parser(sub) -> None:
         choices=("auto", "f32", "f16", "int8"),
         default="auto",
         help="how policy.wasm stores a convolutional policy's weights: float32, float16, or int8 with a "
-        "float32 scale per output channel (widened to float32 at the first forward()); auto: int8 for a "
-        "convolutional policy (an Atari page's budget), f32 for an MLP (default: %(default)s)",
+        "float32 scale per output channel (the first conv float16; widened to float32 at the first "
+        "forward()); auto: int8 for a convolutional policy (an Atari page's budget), f32 for an MLP "
+        "(default: %(default)s)",
     )
     c.add_argument(
         "--parity-samples",

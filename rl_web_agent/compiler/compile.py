@@ -569,6 +569,7 @@ def _compile_cnn(job: Resolved, cfg: CompileConfig, log=print) -> dict:
             "weights": {
                 "dtype": dtype,
                 "scale": "float32 per output channel" if dtype == "int8" else None,
+                "tensors": {name: cnn.tensor_dtype(name, dtype) for name in stored},  # how each is stored
                 "stored_bytes": stored_bytes
                 + biases,  # the weights policy.wasm holds, biases (float32) included
                 "float32_bytes": sum(a.nbytes for a in ckpt.tensors.values() if a.ndim > 0),
