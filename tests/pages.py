@@ -86,6 +86,28 @@ def policy_dir(env_id: str) -> Path | None:
         return None
 
 
+@cache
+def greedy_return(env_id: str, seed: int) -> float:
+    """The return of the env's policy (policy_dir; discrete actions), greedy, in Gymnasium from
+    reset(seed=seed): what the page's agent scores in an episode from that seed. A page test that waits for
+    one episode compares with this, at a fixed seed: the shipped CartPole policy drops the pole from a few
+    seeds (215 of 0..299; a random one failed a fresh-clone run at 497 steps)."""
+    import gymnasium as gym
+    import numpy as np
+
+    from tests.checkpoints import load_oracle
+
+    forward = load_oracle(policy_dir(env_id))
+    env = gym.make(env_id)
+    obs, _ = env.reset(seed=seed)
+    ret, done = 0.0, False
+    while not done:
+        out = forward(np.asarray(obs, np.float32)[None])[0]
+        obs, r, term, trunc, _ = env.step(int(np.argmax(out[: env.action_space.n])))
+        ret, done = ret + float(r), term or trunc
+    return ret
+
+
 def kernel_dir(env_id: str, policy: Path, tmp: Path) -> Path | str:
     """build/kernels/<env> if a current compile (newer than the policy, every file compile writes today, its
     training snapshots too) of that policy (its policy.weights.json), else a fresh one; or why compiling

@@ -27,6 +27,7 @@ from tests.pages import (
     env_ids,
     fetched_gz,
     first_action_urls,
+    greedy_return,
     node,
     open_page,
     status,
@@ -48,12 +49,19 @@ CONTRACT_KEYS = {
 ENV_IDS = env_ids()
 
 
+BALANCE_SEED = (
+    1  # a page opened at ?seed=1 plays episode 1 from it: the policy keeps the pole up all 500 steps
+)
+
+
 def run_full_episode(page) -> dict:
-    """At max speed, wait for the first finished agent episode; it must be the 500-step truncation."""
+    """At max speed, wait for the first finished agent episode of a CartPole page opened at BALANCE_SEED; it
+    must be the 500-step truncation, as in Gymnasium from that seed."""
     page.evaluate("window.app.setSpeed('max')")
     page.wait_for_function("() => window.app.status().agentReturns.length > 0", timeout=60_000)
     s = status(page)
-    assert s["agentReturns"][0] == 500, f"the agent dropped the pole: returns {s['agentReturns']}"
+    ref = greedy_return("CartPole-v1", BALANCE_SEED)
+    assert s["agentReturns"][0] == ref == 500, f"the agent dropped the pole: returns {s['agentReturns']}"
     assert s["bestReturn"] == 500 and s["returns"] == s["agentReturns"]
     return s
 
@@ -140,7 +148,7 @@ def test_env_page_human_control_changes_the_action(browser, serve, site, env_id)
 
 def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
     base = serve(site["root"])
-    page, watch = open_page(browser, f"{base}/{SUB}/")
+    page, watch = open_page(browser, f"{base}/{SUB}/?seed={BALANCE_SEED}")
     s = wait_ready(page, "wasm")
     assert s["firstActionMs"] > 0 and s["forwardMicros"] > 0 and s["bestReturn"] is None
     assert page.locator("#backend").input_value() == "wasm"
@@ -169,7 +177,7 @@ def test_page_loads_clean_and_agent_balances_on_wasm(browser, serve, site):
 
 def test_agent_balances_on_webgpu_and_auto_picks_it(browser, serve, site):
     base = serve(site["root"])
-    page, watch = open_page(browser, f"{base}/{SUB}/?backend=webgpu")
+    page, watch = open_page(browser, f"{base}/{SUB}/?backend=webgpu&seed={BALANCE_SEED}")
     wait_ready(page, "webgpu", timeout=30_000)
     run_full_episode(page)
     page.goto(f"{base}/{SUB}/?backend=auto")
@@ -500,7 +508,9 @@ def test_q_outputs_without_value(browser, site):
     """Outputs [{q}] with no value (imported DQN-style): Q-values shown, argmax acts, the value hidden."""
     # CartPole's probabilities read as Q-values: the argmax, hence every action, is the same
     name = _doctored(site, "q", lambda m: {"outputs": [{"name": "q", "size": 2}]}, single=True)
-    page, watch = open_page(browser, (site["root"] / name / "CartPole-v1.html").as_uri())
+    page, watch = open_page(
+        browser, (site["root"] / name / "CartPole-v1.html").as_uri() + f"?seed={BALANCE_SEED}"
+    )
     wait_ready(page, "wasm")
     text = page.locator("section.panel").inner_text()
     assert "Q(push left)" in text and "P(push left)" not in text, text
