@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
 from tests.pages import (
+    BALANCE_SEED,
     SITE,
     SUB,
     Watch,
@@ -47,11 +48,6 @@ CONTRACT_KEYS = {
     "returns",
 }
 ENV_IDS = env_ids()
-
-
-BALANCE_SEED = (
-    1  # a page opened at ?seed=1 plays episode 1 from it: the policy keeps the pole up all 500 steps
-)
 
 
 def run_full_episode(page) -> dict:

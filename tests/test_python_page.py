@@ -22,6 +22,7 @@ import pytest
 
 from rl_web_agent.runtime_py import mlp
 from tests.pages import (
+    BALANCE_SEED,
     SUB,
     Watch,
     budget_gz,
@@ -120,7 +121,7 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
 
     held = []  # MicroPython's wasm held back (a slow network): the kernel must play meanwhile
     page.route("**/micropython-*.wasm", lambda route: held.append(route))
-    page.goto(f"{base}/{SUB}/?backend=python&seed=1")  # episode k from seed k: see the episode below
+    page.goto(f"{base}/{SUB}/?backend=python&seed={BALANCE_SEED}")  # episode k: BALANCE_SEED + k - 1
     s = wait_ready(page, "wasm")
     assert "loading Python runtime" in s["note"]
     page.wait_for_function("() => document.getElementById('note').textContent.includes('loading Python')")
@@ -152,8 +153,8 @@ def test_python_backend_plays_matches_kernel_and_shows_source(browser, serve, si
     page.wait_for_function("() => window.app.status().agentReturns.length > 0", timeout=120_000)
     wall = time.monotonic() - t0
     s = status(page)
-    # the episode's seed is 1 + episodes before it (a few, however long the runtime took): each of those
-    # seeds' greedy episode in Gymnasium is the 500-step truncation (a random seed's need not be)
+    # the episode's seed is BALANCE_SEED + the episodes before it (a few, however long the runtime took): each
+    # of those seeds' greedy episode in Gymnasium is the 500-step truncation (a random seed's need not be)
     ref = greedy_return("CartPole-v1", seed)
     assert s["agentReturns"][0] == ref == 500, (
         f"the python agent dropped the pole: {s['agentReturns']}, seed {seed}"
