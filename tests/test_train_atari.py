@@ -74,7 +74,7 @@ def test_the_pong_preset_is_cleanrl_ppo_atari():
         0.1,
         True,
     )
-    assert (cfg.ent_coef, cfg.vf_coef, cfg.max_grad_norm, cfg.total_timesteps) == (0.01, 0.5, 0.5, 10_000_000)
+    assert (cfg.ent_coef, cfg.vf_coef, cfg.max_grad_norm, cfg.total_timesteps) == (0.01, 0.5, 0.5, 20_000_000)
     assert (cfg.eval_episodes, cfg.stop_return, cfg.obs_norm, cfg.norm_reward) == (10, 18.0, False, False)
     assert 450_000 <= cfg.eval_every <= 550_000
     assert preset("ALE/Breakout-v5").network == "nature_cnn" and preset("CartPole-v1").network == "mlp"
