@@ -423,9 +423,7 @@ def test_gallery_links_to_each_env_page_from_a_subpath(browser, serve, site):
         assert errors == [], errors
         urls.clear()
         card.locator("a").click()
-        # "commit", not "load": the page's readiness is the first action below; a fresh-clone run beside a
-        # training job took over 30 s to the load event once
-        page.wait_for_url(f"{base}/{SUB}/{env_id}/", wait_until="commit")
+        page.wait_for_url(f"{base}/{SUB}/{env_id}/")
         page.wait_for_function(
             "() => window.app && window.app.status().firstActionMs != null", timeout=30_000
         )
