@@ -30,7 +30,7 @@ from bench.kernel import NM, PEER_FILES, fetch_bytes
 S = "cnn"
 ENV = "ALE/Pong-v5"
 ROM = "pong"
-TARGET_MS = 3.0  # issue 22: a decision (preprocess + forward) <= 3 ms in wasm
+TARGET_MS = 3.0  # the target: a decision (preprocess + forward) <= 3 ms in wasm
 SCREEN = (210, 160)
 FRAME_SKIP = 4
 WARM_STEPS = 60  # random-action steps before the frames kept: the ball is in play by then

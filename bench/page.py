@@ -11,8 +11,8 @@
   EvaluateScript, RunMicrotasks, v8.*) between one FireAnimationFrame and the next, median over frames; next
   to it the mean from CDP Performance.getMetrics (ScriptDuration delta / frames).
 
-An Atari page (engine 'ale') is held to issue 22's targets: the first action within 4 s on a 10 Mbit/s, 40 ms
-link, and memory flat at max speed (memory_at_max_speed: the engine's memory and the JS heap after a forced
+An Atari page (engine 'ale') has its own targets: the first action within 4 s on a 10 Mbit/s, 40 ms link,
+and memory flat at max speed (memory_at_max_speed: the engine's memory and the JS heap after a forced
 GC, sampled every minute for 10 minutes, 1 with --quick).
 """
 
@@ -204,9 +204,9 @@ class Targets:
 
 
 CLASSIC = Targets(REGULAR_3G, "Regular 3G", 1000, 1.0)
-# a Box2D page also fetches its engine (~42 KB gz) and steps it in wasm (issue 21's targets)
+# a Box2D page also fetches its engine (~42 KB gz) and steps it in wasm, hence its looser targets
 BOX2D = Targets(REGULAR_3G, "Regular 3G", 1500, 2.0)
-# an Atari page fetches a convolutional kernel (~1.5 MB gz int8), ALE (240 KB gz) and the ROM (issue 22)
+# an Atari page fetches a convolutional kernel (~1.5 MB gz int8), ALE (240 KB gz) and the ROM
 ATARI = Targets(LINK_10M, "10 Mbit/s 40 ms", 4000, 3.0)
 TARGETS = {
     None: CLASSIC,

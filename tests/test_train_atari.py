@@ -44,8 +44,8 @@ def tiny(**kw):
 
 
 def reference_env() -> gym.Env:
-    """The gymnasium-atari pipeline as issue 22 defines it, built here from Gymnasium's wrappers (not the
-    trainer's make_atari)."""
+    """The gymnasium-atari pipeline as docs/design.md defines it, built here from Gymnasium's wrappers (not
+    the trainer's make_atari)."""
     import ale_py
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 

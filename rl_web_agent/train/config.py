@@ -340,20 +340,19 @@ PRESETS["HalfCheetah-v5"] = replace(
 )
 
 
-# Atari (issue 22): CleanRL ppo_atari.py's hyperparameters (8 envs x 128 steps, 4 epochs of 4 minibatches, lr
+# Atari: CleanRL ppo_atari.py's hyperparameters (8 envs x 128 steps, 4 epochs of 4 minibatches, lr
 # 2.5e-4 annealed, gamma 0.99, lambda 0.95, clip 0.1 with value clipping, entropy 0.01, value 0.5, gradient
 # norm 0.5) and network (NatureCNN, a 512-unit trunk shared by the heads), on the gymnasium-atari
 # frames (rl_web_agent/train/atari.py: Gymnasium's own AtariPreprocessing and FrameStackObservation on the v5
 # env, sticky actions kept, no episodic life, no fire reset, rewards unclipped: Pong's are +-1 anyway).
 # Greedy 10-episode evals every 524,288 steps (512 iterations; ~20-60 s each), on seeds never trained on;
-# Pong stops at +18 (issue 22's bar; a game's score runs from -21 to +21). 20M steps, not CleanRL's 10M: its
-# +20 at 10M is on PongNoFrameskip-v4, without sticky actions; on v5 (sticky, 0.25) the carried run sat at
-# greedy +14 to +16 from 5.8M to 8.4M steps as the annealed lr fell to 16% of its start; it was extended to
-# 20M at 8,465,408 steps (lr back up to 58%; metrics.csv's lr column). Speed on this 2-core CPU with the convs
-# channels-last (model.NatureCNNActorCritic): ~446 env steps/s idle (2.29 s per 1,024 steps), rollout 0.8 s +
-# update 1.7 s with other work on the CPU (2.4 s NCHW); earlier, NCHW with other work on about one core:
-# 318-337 env steps/s with the default 2 threads, 202-228 with --threads 1: 20M steps in 13 to 26 hours,
-# over several sessions (--resume).
+# Pong stops at +18 (the shipped policy's bar; a game's score runs from -21 to +21). 20M steps, not CleanRL's
+# 10M: its +20 at 10M is on PongNoFrameskip-v4, without sticky actions; on v5 (sticky, 0.25) a 10M run sat at
+# greedy +14 to +16 from 5.8M to 8.4M steps as the annealed lr fell (the carried run: README). Speed on this
+# 2-core CPU with the convs channels-last (model.NatureCNNActorCritic): ~446 env steps/s idle (2.29 s per
+# 1,024 steps), rollout 0.8 s + update 1.7 s with other work on the CPU (2.4 s NCHW); earlier, NCHW with other
+# work on about one core: 318-337 env steps/s with the default 2 threads, 202-228 with --threads 1: 20M steps
+# in 13 to 26 hours, over several sessions (--resume).
 _ATARI = PPOConfig(
     env_id="ALE/Pong-v5",
     total_timesteps=20_000_000,
