@@ -96,15 +96,10 @@ def test_shipped_policy_matches_its_preset_and_page_budget(env_id):
 
 PONG = "ALE/Pong-v5"
 PONG_BAR = 18.0  # greedy over 10 episodes: a game's score runs from -21 to +21
-# the page's int8 kernel as well (the 2.1M-step policy: 0.4 against the trained float32 policy's 0.9)
+# the page's int8 kernel as well (int8 can lose a near-tie: 0.4 below float32 on a 2.1M-step policy's eval)
 PONG_KERNEL_BAR = PONG_BAR
-# the run is carried in training/ALE/Pong-v5 until it reaches PONG_BAR and publishes models/ALE/Pong-v5
-pong_shipped = pytest.mark.skipif(
-    not (ROOT / "models" / PONG / "policy.json").is_file(), reason="no Pong policy ships yet (README)"
-)
 
 
-@pong_shipped
 def test_shipped_pong_policy_was_trained_with_its_preset_and_won_its_eval():
     meta = json.loads((ROOT / "models" / PONG / "policy.json").read_text())
     assert trained_config(meta) == preset_config(PONG)
@@ -115,7 +110,6 @@ def test_shipped_pong_policy_was_trained_with_its_preset_and_won_its_eval():
 
 
 @pytest.mark.slow
-@pong_shipped
 def test_shipped_pong_kernel_wins_as_the_page_plays_it(tmp_path):
     """policy.wasm as the page fetches it (int8 weights, `make compile-kernel`'s default) plays the policy's
     10 greedy eval episodes (Gymnasium's ALE/Pong-v5 on the frames it was trained on, the eval's seeds)."""
