@@ -77,7 +77,16 @@ def test_the_pong_preset_is_cleanrl_ppo_atari():
     assert (cfg.ent_coef, cfg.vf_coef, cfg.max_grad_norm, cfg.total_timesteps) == (0.01, 0.5, 0.5, 20_000_000)
     assert (cfg.eval_episodes, cfg.stop_return, cfg.obs_norm, cfg.norm_reward) == (10, 18.0, False, False)
     assert 450_000 <= cfg.eval_every <= 550_000
-    assert preset("ALE/Breakout-v5").network == "nature_cnn" and preset("CartPole-v1").network == "mlp"
+    assert preset("ALE/SpaceInvaders-v5").network == "nature_cnn" and preset("CartPole-v1").network == "mlp"
+    # Breakout's is Pong's but for its budget, its stop and scaled rewards (its raw rewards run 1 to 7)
+    breakout = preset("ALE/Breakout-v5")
+    assert (
+        dataclasses.replace(
+            breakout, env_id=ENV, total_timesteps=cfg.total_timesteps, stop_return=18.0, norm_reward=False
+        )
+        == cfg
+    )
+    assert (breakout.total_timesteps, breakout.norm_reward, breakout.stop_return) == (10_000_000, True, 300.0)
     assert "gymnasium-atari" in FRAMES
     for bad in (
         dict(network="mlp"),

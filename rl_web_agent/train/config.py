@@ -377,6 +377,15 @@ _ATARI = PPOConfig(
     stop_return=18.0,
 )
 PRESETS["ALE/Pong-v5"] = _ATARI
+# Breakout: the same recipe with CleanRL's 10M steps, and rewards scaled (norm_reward) where CleanRL clips
+# them to their sign: the frames leave Breakout's rewards raw (1, 4 or 7 a brick by row), and a value head
+# fitting returns of tens to hundreds would own the shared trunk's clipped gradient. It stops at 300 if an
+# eval reaches it (CleanRL's NatureCNN PPO scores ~400 at 10M on envpool's Breakout-v5, without sticky
+# actions, with the life-loss terminals and reward clipping that these frames leave out), else it trains the
+# whole budget.
+PRESETS["ALE/Breakout-v5"] = replace(
+    _ATARI, env_id="ALE/Breakout-v5", total_timesteps=10_000_000, norm_reward=True, stop_return=300.0
+)
 
 
 def preset(env_id: str) -> PPOConfig:
