@@ -412,6 +412,8 @@ def test_gallery_links_to_each_env_page_from_a_subpath(browser, serve, site):
         assert page.locator(".card").count() == 2
         card = page.locator(".card", has=page.locator(f'canvas[data-env="{env_id}"]'))
         assert env_id in card.inner_text() and "solved" in card.inner_text(), card.inner_text()
+        budget = record["pages"][f"{env_id}/index.html"]["info"]["budget_gz"]  # the page's, by its engine
+        assert f"(budget {budget / 1024:.1f} KB)" in card.inner_text(), card.inner_text()
         # the preview is drawn by the env's renderer: the canvas is not blank
         page.wait_for_function(
             """id => { const c = document.querySelector(`canvas[data-env="${id}"]`);

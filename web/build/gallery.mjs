@@ -110,7 +110,9 @@ function card(p) {
     `<h2>${esc(info.title)}<small>${esc(p.env)}</small></h2></a>` +
     `<dl><dt>Eval return</dt><dd>${evalText}</dd>` +
     `<dt>Kernel</dt><dd>${esc(kb(info.wasm_bytes))} wasm</dd>` +
-    `<dt>Page</dt><dd><span class="${budget}">${esc(kb(info.first_action_gz))}</span> gz to first action</dd>` +
+    `<dt>Page</dt><dd><span class="${budget}">${esc(kb(info.first_action_gz))}</span> gz to first action` +
+    (info.budget_gz ? ` (budget ${esc(kb(info.budget_gz))})` : '') +
+    '</dd>' +
     '</dl></li>'
   );
 }
