@@ -8,5 +8,5 @@ export const { spec, Env, load, variants } = atariGame({
   rom: 'pong',
   actionNames: ['NOOP', 'FIRE', 'RIGHT (up)', 'LEFT (down)', 'RIGHTFIRE', 'LEFTFIRE'],
   keys: { ArrowUp: 2, ArrowDown: 3, f: 1 }, // F fires (Space is the page's play/pause)
-  solved: 18, // +18 greedy over 10 episodes: the shipped policy's bar (tests/test_shipped_policies.py PONG_BAR)
+  solved: 18, // +18 greedy over 10 episodes: the shipped policy's bar (tests/test_shipped_policies.py ATARI_BAR)
 });
