@@ -102,7 +102,7 @@ ATARI_BAR = {PONG: PRESETS[PONG].stop_return, BREAKOUT: 76.0}
 # sends a Breakout episode elsewhere (per-episode std 36); measured 65.5 +- 16.8 against float32's 76.3
 KERNEL_MARGIN = {BREAKOUT: 15.0}
 # the env steps a policy was trained for where not its preset's budget: Breakout's run was cut from the
-# preset's 10M to end within the sessions of CPU this project had (README, "Atari")
+# preset's 10M to end within one more working session on this CPU (README, "Atari")
 TRAINED_FOR = {BREAKOUT: 4_718_592}
 
 
